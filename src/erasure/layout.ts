@@ -1,0 +1,61 @@
+import { ErasureErrorCode, erasureError } from './errors.ts'
+import { DEFAULT_MAX_BLOB_SIZE, SHARD_ALIGNMENT } from './params.ts'
+
+/**
+ * Blob layout: the blob's bytes fill the k original shards in order (shard i holds bytes
+ * [i * shardSize, (i + 1) * shardSize)), and the rest of the last shards is zero. The exact size lives in
+ * the header, so the padding is dropped again on decode.
+ */
+
+/** The smallest multiple of 64 (at least 64) that holds `dataSize` bytes in `k` shards. */
+export function shardSizeFor(dataSize: number, k: number): number {
+  const perShard = Math.ceil(dataSize / k)
+  return Math.max(SHARD_ALIGNMENT, Math.ceil(perShard / SHARD_ALIGNMENT) * SHARD_ALIGNMENT)
+}
+
+export function checkBlobSize(dataSize: number, maxBlobSize: number = DEFAULT_MAX_BLOB_SIZE): void {
+  if (dataSize > maxBlobSize) {
+    throw erasureError(
+      ErasureErrorCode.BLOB_TOO_LARGE,
+      `blob of ${dataSize} bytes is above the maximum of ${maxBlobSize}`,
+      {
+        dataSize,
+        maxBlobSize,
+      },
+    )
+  }
+}
+
+/** Splits a blob into k zero-padded original shards, views into one fresh buffer. */
+export function splitBlob(data: Uint8Array, k: number): Uint8Array[] {
+  const shardSize = shardSizeFor(data.length, k)
+  const padded = new Uint8Array(shardSize * k)
+  padded.set(data)
+  const shards: Uint8Array[] = []
+  for (let i = 0; i < k; i++) shards.push(padded.subarray(i * shardSize, (i + 1) * shardSize))
+  return shards
+}
+
+/** Joins k original shards back into the blob's `dataSize` bytes. */
+export function joinBlob(originals: Uint8Array[], dataSize: number): Uint8Array {
+  const out = new Uint8Array(dataSize)
+  let offset = 0
+  for (const shard of originals) {
+    if (offset >= dataSize) break
+    const take = Math.min(shard.length, dataSize - offset)
+    out.set(take === shard.length ? shard : shard.subarray(0, take), offset)
+    offset += take
+  }
+  return out
+}
+
+/** True if every byte past `dataSize` in the original shards is zero, as the layout requires. */
+export function paddingIsZero(originals: Uint8Array[], dataSize: number): boolean {
+  let offset = 0
+  for (const shard of originals) {
+    const start = Math.max(0, Math.min(shard.length, dataSize - offset))
+    for (let i = start; i < shard.length; i++) if (shard[i] !== 0) return false
+    offset += shard.length
+  }
+  return true
+}

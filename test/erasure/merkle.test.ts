@@ -1,0 +1,76 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { buildMerkleTree, HASH_SIZE, merkleProof, proofLength, verifyMerkleProof } from '../../src/erasure/merkle.ts'
+
+const sha256 = (...parts: Uint8Array[]) => {
+  const h = createHash('sha256')
+  for (const p of parts) h.update(p)
+  return new Uint8Array(h.digest())
+}
+
+/** RFC 9162 §2.1.1 MTH, written from the RFC's recursive definition: an independent reference. */
+function rfcRoot(leaves: Uint8Array[]): Uint8Array {
+  if (leaves.length === 1) return sha256(new Uint8Array([0]), leaves[0]!)
+  let split = 1
+  while (split * 2 < leaves.length) split *= 2
+  return sha256(new Uint8Array([1]), rfcRoot(leaves.slice(0, split)), rfcRoot(leaves.slice(split)))
+}
+
+const shardsOf = (n: number, size = 64) => Array.from({ length: n }, () => new Uint8Array(randomBytes(size)))
+
+describe('Merkle commitment', () => {
+  it('equals RFC 9162 MTH for every n from 1 to 70 and some large n', () => {
+    for (const n of [...Array.from({ length: 70 }, (_, i) => i + 1), 127, 128, 129, 1000, 4096]) {
+      const shards = shardsOf(n, 8)
+      expect(Buffer.from(buildMerkleTree(shards).root).toString('hex'), `n=${n}`).toBe(
+        Buffer.from(rfcRoot(shards)).toString('hex'),
+      )
+    }
+  })
+
+  it('proves every leaf, with the documented proof length', () => {
+    for (const n of [1, 2, 3, 5, 6, 7, 8, 9, 13, 31, 33, 100]) {
+      const shards = shardsOf(n)
+      const tree = buildMerkleTree(shards)
+      for (let i = 0; i < n; i++) {
+        const proof = merkleProof(tree, i)
+        expect(proof.length).toBe(proofLength(i, n) * HASH_SIZE)
+        expect(verifyMerkleProof(tree.root, i, n, shards[i]!, proof), `n=${n} i=${i}`).toBe(true)
+      }
+    }
+  })
+
+  it('refuses a proof for the wrong index, shard, root, leaf count, or a tampered proof', () => {
+    const n = 13
+    const shards = shardsOf(n)
+    const tree = buildMerkleTree(shards)
+    const proof = merkleProof(tree, 6)
+    const shard = shards[6]!
+    expect(verifyMerkleProof(tree.root, 6, n, shard, proof)).toBe(true)
+    expect(verifyMerkleProof(tree.root, 7, n, shard, proof)).toBe(false)
+    expect(verifyMerkleProof(tree.root, 6, n, shards[7]!, proof)).toBe(false)
+    const flipped = shard.slice()
+    flipped[10]! ^= 1
+    expect(verifyMerkleProof(tree.root, 6, n, flipped, proof)).toBe(false)
+    const otherRoot = tree.root.slice()
+    otherRoot[0]! ^= 0x80
+    expect(verifyMerkleProof(otherRoot, 6, n, shard, proof)).toBe(false)
+    // In a tree of 7 leaves, leaf 6 has no sibling at the bottom: the proof shape differs.
+    expect(verifyMerkleProof(tree.root, 6, 7, shard, proof)).toBe(false)
+    const tampered = proof.slice()
+    tampered[proof.length - 1]! ^= 1
+    expect(verifyMerkleProof(tree.root, 6, n, shard, tampered)).toBe(false)
+    expect(verifyMerkleProof(tree.root, 6, n, shard, proof.subarray(0, proof.length - HASH_SIZE))).toBe(false)
+    expect(verifyMerkleProof(tree.root, -1, n, shard, proof)).toBe(false)
+    expect(verifyMerkleProof(tree.root, n, n, shard, proof)).toBe(false)
+  })
+
+  it('separates leaves from nodes: an interior node is not accepted as a leaf', () => {
+    const shards = shardsOf(4)
+    const tree = buildMerkleTree(shards)
+    // The concatenation of two leaf hashes, offered as a one-level-up "shard", must not verify.
+    const fakeShard = tree.levels[0]!.slice(0, 2 * HASH_SIZE)
+    const proof = merkleProof(tree, 2).subarray(HASH_SIZE)
+    expect(verifyMerkleProof(tree.root, 0, 2, fakeShard, proof)).toBe(false)
+  })
+})
