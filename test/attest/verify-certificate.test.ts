@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest'
+import { Aggregator } from '../../src/attest/aggregator.ts'
+import { signAttestation } from '../../src/attest/attestation.ts'
+import { aggregatePublicKeys, aggregateSignatures, decodeSignature } from '../../src/attest/bls.ts'
+import type { Certificate } from '../../src/attest/certificate.ts'
+import { aggregateSigners, committeeKeys } from '../../src/attest/committee-keys.ts'
+import { AttestErrorCode } from '../../src/attest/errors.ts'
+import { attestationContextOf } from '../../src/attest/message.ts'
+import { bitmapFromSigners } from '../../src/attest/signer-bitmap.ts'
+import { verifyCertificate } from '../../src/attest/verify-certificate.ts'
+import type { Committee } from '../../src/committee/committee.ts'
+import { rng } from '../committee/helpers.ts'
+import { headerFor, memberSecretKey, realCommittee, realMember } from './helpers.ts'
+
+const code = (c: string) => expect.objectContaining({ code: c })
+
+/** A certificate signed by exactly `signers`, built by hand so that it may be below the threshold. */
+function certificateBy(committee: Committee, signers: number[], seed = 'blob'): Certificate {
+  const header = headerFor(committee, seed)
+  const context = attestationContextOf(header)
+  const signatures = signers.map((i) => decodeSignature(signAttestation(memberSecretKey(i), context).signature))
+  return {
+    version: 1,
+    epoch: committee.epoch,
+    header,
+    memberCount: committee.size,
+    signers: bitmapFromSigners(committee.size, signers),
+    signature: aggregateSignatures(signatures).toBytes(true),
+    signedStake: signers.reduce((sum, i) => sum + committee.members[i]!.stake, 0n),
+  }
+}
+
+describe('verifyCertificate', () => {
+  // Stakes 3, 3, 3: q = 2/3 of 9 = 6 exactly.
+  const committee = realCommittee([3n, 3n, 3n])
+
+  it('accepts signed stake exactly at the threshold and refuses just below it', () => {
+    expect(verifyCertificate(certificateBy(committee, [0, 1]), committee).signedStake).toBe(6n)
+    const skewed = realCommittee([3n, 3n, 2n, 1n]) // q = 6: {0, 2, 3} holds exactly 6, {0, 2} holds 5
+    expect(verifyCertificate(certificateBy(skewed, [0, 2, 3]), skewed).signers).toEqual([0, 2, 3])
+    expect(() => verifyCertificate(certificateBy(skewed, [0, 2]), skewed)).toThrow(
+      code(AttestErrorCode.INSUFFICIENT_STAKE),
+    )
+    const nobody = { ...certificateBy(skewed, [0]), signers: bitmapFromSigners(4, []), signedStake: 0n }
+    expect(() => verifyCertificate(nobody, skewed)).toThrow(code(AttestErrorCode.INSUFFICIENT_STAKE))
+  })
+
+  it('refuses each kind of mismatch with its own code', () => {
+    const good = certificateBy(committee, [0, 1])
+    const otherNetwork = realCommittee([3n, 3n, 3n], { networkId: 2 })
+    const otherEpoch = realCommittee([3n, 3n, 3n], { epoch: 1 })
+    const fixedN = realCommittee([3n, 3n, 3n], { totalShards: 64 })
+    const fourMembers = realCommittee([30n, 30n, 30n, 1n])
+    expect(() => verifyCertificate(good, otherNetwork)).toThrow(code(AttestErrorCode.WRONG_NETWORK))
+    expect(() => verifyCertificate(good, otherEpoch)).toThrow(code(AttestErrorCode.WRONG_EPOCH))
+    expect(() => verifyCertificate(good, fixedN)).toThrow(code(AttestErrorCode.ENCODING_MISMATCH))
+    // fourMembers has the same (k, n) as the three-member committee: only the bitmap length differs.
+    expect(fourMembers.encoding).toEqual(committee.encoding)
+    expect(() => verifyCertificate(good, fourMembers)).toThrow(code(AttestErrorCode.BITMAP_LENGTH_MISMATCH))
+    expect(() => verifyCertificate({ ...good, signedStake: 9n }, committee)).toThrow(
+      code(AttestErrorCode.SIGNED_STAKE_MISMATCH),
+    )
+    // A signer bit without that member's signature, or a signature over another blob.
+    expect(() =>
+      verifyCertificate({ ...good, signers: bitmapFromSigners(3, [0, 1, 2]), signedStake: 9n }, committee),
+    ).toThrow(code(AttestErrorCode.INVALID_SIGNATURE))
+    const otherBlob = certificateBy(committee, [0, 1], 'other')
+    expect(() => verifyCertificate({ ...good, signature: otherBlob.signature }, committee)).toThrow(
+      code(AttestErrorCode.INVALID_SIGNATURE),
+    )
+    const infinity = new Uint8Array(96)
+    infinity[0] = 0xc0
+    expect(() => verifyCertificate({ ...good, signature: infinity }, committee)).toThrow(
+      code(AttestErrorCode.MALFORMED_SIGNATURE),
+    )
+    expect(() => verifyCertificate({ ...good, signers: new Uint8Array([0x0b]) }, committee)).toThrow(
+      code(AttestErrorCode.MALFORMED_CERTIFICATE),
+    )
+  })
+
+  it('fast path (all members minus non-signers) equals summing the signers', async () => {
+    const members = Array.from({ length: 24 }, (_, i) => realMember(i, BigInt(1 + (i % 5))))
+    const big = realCommittee([], { members })
+    const keys = committeeKeys(big)
+    expect(committeeKeys(big)).toBe(keys) // cached per committee
+    const next = rng(24)
+    for (let trial = 0; trial < 30; trial++) {
+      const signers = Array.from({ length: 24 }, (_, i) => i).filter(() => next() < 0.3 + trial / 40)
+      if (signers.length === 0) continue
+      const direct = aggregatePublicKeys(signers.map((i) => keys.publicKeys[i]!)).toBytes(true)
+      expect(Buffer.from(aggregateSigners(keys, signers).toBytes(true))).toEqual(Buffer.from(direct))
+      if (big.reachesThreshold(signers.reduce((s, i) => s + big.members[i]!.stake, 0n))) {
+        expect(verifyCertificate(certificateBy(big, signers), big).signers).toEqual(signers)
+      }
+    }
+  })
+
+  it('verifies what the aggregator produced for a 100-member committee', async () => {
+    const big = realCommittee(Array.from({ length: 100 }, (_, i) => BigInt(1 + i)))
+    const header = headerFor(big)
+    const aggregator = new Aggregator({ committee: big, header })
+    const context = attestationContextOf(header)
+    await Promise.all(big.members.map((m) => aggregator.add(signAttestation(memberSecretKey(m.index), context))))
+    const certificate = await aggregator.wait()
+    expect(verifyCertificate(certificate, big).signedStake).toBe(big.totalStake)
+  })
+})
