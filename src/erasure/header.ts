@@ -92,7 +92,8 @@ export function decodeHeader(bytes: Uint8Array): BlobHeader {
     k: view.getUint32(21),
     n: view.getUint32(25),
     shardSize: view.getUint32(29),
-    root: bytes.slice(33, 33 + ROOT_SIZE),
+    // A copy as a plain Uint8Array: `slice` on a Buffer would return a view sharing the caller's memory.
+    root: new Uint8Array(bytes.subarray(33, 33 + ROOT_SIZE)),
   }
   validateHeader(header)
   return header

@@ -1,0 +1,463 @@
+// The additive FFT and its inverse in the Lin–Chung–Han polynomial basis, with the crate's skew factors
+// and truncation rules, two butterfly layers at a time (radix 4, as the crate's SIMD engines do) so each
+// element is loaded and stored half as often.
+//
+// A transform works on `size` slots at `base + i·stride` (i = 0..size-1), `width` bytes of each: the
+// caller chooses a column window of the shards so the working set stays in cache. A butterfly's
+// multiplier is a skew logarithm; GF_MODULUS there means "multiply by 0", so that butterfly is a bare XOR.
+//
+// FFT butterfly (x, y, m):  x ^= y·m; y ^= x.       IFFT butterfly (x, y, m):  y ^= x; x ^= y·m.
+
+import { mulLut, skewAt } from './gf'
+import { GF_MODULUS, NONZERO_PREFIX, WANTED_PREFIX } from './layout'
+import { copyBytes, nibbleMask, productHigh, productLow } from './simd'
+
+/** Table address for a skew logarithm, or 0 for the zero factor. */
+@inline
+function skewLut(logM: i32): usize {
+  return logM == GF_MODULUS ? 0 : mulLut(logM)
+}
+
+/** True if positions [from, to) contain at least one counted position of the prefix array at `prefix`. */
+@inline
+function anyIn(prefix: usize, from: i32, to: i32): bool {
+  return load<i32>(prefix + (<usize>to << 2)) != load<i32>(prefix + (<usize>from << 2))
+}
+
+// ---------------------------------------------------------------------------------------------------
+// FFT
+
+@inline
+function fft2Group(i0: usize, i1: usize, o0: usize, o1: usize, lut: usize, mask: v128): void {
+  let x0 = v128.load(i0)
+  let x1 = v128.load(i0, 32)
+  let y0 = v128.load(i1)
+  let y1 = v128.load(i1, 32)
+  if (lut != 0) {
+    x0 = v128.xor(x0, productLow(lut, y0, y1, mask))
+    x1 = v128.xor(x1, productHigh(lut, y0, y1, mask))
+  }
+  y0 = v128.xor(y0, x0)
+  y1 = v128.xor(y1, x1)
+  v128.store(o0, x0)
+  v128.store(o0, x1, 32)
+  v128.store(o1, y0)
+  v128.store(o1, y1, 32)
+}
+
+/** Two FFT layers on one 16-element group of slots (a, b, c, d) = (i, i + dist, i + 2·dist, i + 3·dist). */
+@inline
+function fft4Group(
+  in0: usize,
+  inStep: usize,
+  out0: usize,
+  outStep: usize,
+  l01: usize,
+  l23: usize,
+  l02: usize,
+  mask: v128,
+): void {
+  let a0 = v128.load(in0)
+  let a1 = v128.load(in0, 32)
+  let b0 = v128.load(in0 + inStep)
+  let b1 = v128.load(in0 + inStep, 32)
+  let c0 = v128.load(in0 + 2 * inStep)
+  let c1 = v128.load(in0 + 2 * inStep, 32)
+  let d0 = v128.load(in0 + 3 * inStep)
+  let d1 = v128.load(in0 + 3 * inStep, 32)
+  // Outer layer: (a, c) and (b, d) share one factor.
+  if (l02 != 0) {
+    a0 = v128.xor(a0, productLow(l02, c0, c1, mask))
+    a1 = v128.xor(a1, productHigh(l02, c0, c1, mask))
+    b0 = v128.xor(b0, productLow(l02, d0, d1, mask))
+    b1 = v128.xor(b1, productHigh(l02, d0, d1, mask))
+  }
+  c0 = v128.xor(c0, a0)
+  c1 = v128.xor(c1, a1)
+  d0 = v128.xor(d0, b0)
+  d1 = v128.xor(d1, b1)
+  // Inner layer: (a, b) and (c, d).
+  if (l01 != 0) {
+    a0 = v128.xor(a0, productLow(l01, b0, b1, mask))
+    a1 = v128.xor(a1, productHigh(l01, b0, b1, mask))
+  }
+  b0 = v128.xor(b0, a0)
+  b1 = v128.xor(b1, a1)
+  if (l23 != 0) {
+    c0 = v128.xor(c0, productLow(l23, d0, d1, mask))
+    c1 = v128.xor(c1, productHigh(l23, d0, d1, mask))
+  }
+  d0 = v128.xor(d0, c0)
+  d1 = v128.xor(d1, c1)
+  v128.store(out0, a0)
+  v128.store(out0, a1, 32)
+  v128.store(out0 + outStep, b0)
+  v128.store(out0 + outStep, b1, 32)
+  v128.store(out0 + 2 * outStep, c0)
+  v128.store(out0 + 2 * outStep, c1, 32)
+  v128.store(out0 + 3 * outStep, d0)
+  v128.store(out0 + 3 * outStep, d1, 32)
+}
+
+/**
+ * One radix-4 FFT pass on the block of `4·dist` slots at position `r`: reads slots at `inBase`, writes at
+ * `outBase` (the same area for in-place passes).
+ */
+function fftPass4(
+  inBase: usize,
+  inStride: usize,
+  outBase: usize,
+  outStride: usize,
+  width: usize,
+  r: i32,
+  dist: i32,
+  skewDelta: i32,
+  mask: v128,
+): void {
+  const at = r + dist + skewDelta - 1
+  const l01 = skewLut(skewAt(at))
+  const l02 = skewLut(skewAt(at + dist))
+  const l23 = skewLut(skewAt(at + dist * 2))
+  const inStep = <usize>dist * inStride
+  const outStep = <usize>dist * outStride
+  for (let i = r; i < r + dist; i++) {
+    const p = inBase + <usize>i * inStride
+    const q = outBase + <usize>i * outStride
+    for (let off: usize = 0; off < width; off += 64) {
+      fft4Group(p + off, inStep, q + off, outStep, l01, l23, l02, mask)
+      fft4Group(p + off + 16, inStep, q + off + 16, outStep, l01, l23, l02, mask)
+    }
+  }
+}
+
+/** The radix-2 FFT layer (dist = 1) on slots r and r + 1. */
+function fftPass2(
+  inBase: usize,
+  inStride: usize,
+  outBase: usize,
+  outStride: usize,
+  width: usize,
+  r: i32,
+  skewDelta: i32,
+  mask: v128,
+): void {
+  const lut = skewLut(skewAt(r + skewDelta))
+  const p = inBase + <usize>r * inStride
+  const q = outBase + <usize>r * outStride
+  for (let off: usize = 0; off < width; off += 64) {
+    fft2Group(p + off, p + inStride + off, q + off, q + outStride + off, lut, mask)
+    fft2Group(p + off + 16, p + inStride + off + 16, q + off + 16, q + outStride + off + 16, lut, mask)
+  }
+}
+
+// The transform's data areas for the recursion below (the module is single-threaded and not re-entrant).
+let fftSrc: usize = 0
+let fftSrcStride: usize = 0
+let fftWork: usize = 0
+let fftWorkStride: usize = 0
+let fftDst: usize = 0
+let fftDstStride: usize = 0
+let fftWidth: usize = 0
+let fftTruncated: i32 = 0
+let fftSkewDelta: i32 = 0
+let fftWantedOnly: bool = false
+
+/**
+ * FFT of the block of `blockSize` slots at `r`, depth first: this block's first two layers, then each
+ * quarter completely, so the small blocks of the last layers are done while they are still in L1 cache
+ * (the same butterflies in the same per-element order as layer-by-layer, hence the same result).
+ */
+function fftBlock(r: i32, blockSize: i32, top: bool, mask: v128): void {
+  if (r >= fftTruncated) return
+  if (fftWantedOnly && !anyIn(WANTED_PREFIX, r, r + blockSize)) return
+  const inBase = top ? fftSrc : fftWork
+  const inStride = top ? fftSrcStride : fftWorkStride
+  if (blockSize == 2) {
+    fftPass2(inBase, inStride, fftDst, fftDstStride, fftWidth, r, fftSkewDelta, mask)
+    return
+  }
+  const dist = blockSize >> 2
+  const last = dist == 1
+  fftPass4(
+    inBase,
+    inStride,
+    last ? fftDst : fftWork,
+    last ? fftDstStride : fftWorkStride,
+    fftWidth,
+    r,
+    dist,
+    fftSkewDelta,
+    mask,
+  )
+  if (!last) for (let q = 0; q < 4; q++) fftBlock(r + q * dist, dist, false, mask)
+}
+
+/**
+ * FFT of `size` (a power of two) slots, evaluated at the points offset by `skewDelta`, moving data on
+ * the way: the first pass reads slots at `src` (`srcStride` apart), middle passes work in place at
+ * `work`, the last pass writes to `dst`; any two of the three may be the same area. This folds the
+ * copy-in and copy-out of a transform into passes that load and store anyway.
+ *
+ * Only outputs [0, truncated) are computed (the last pass may also write up to the end of the last
+ * radix-4 block, so `dst` needs 3 slots of slack); with `wantedOnly`, a block is also skipped when
+ * WANTED_PREFIX counts no wanted output in it (a finer form of truncation).
+ */
+export function fftMoved(
+  src: usize,
+  srcStride: usize,
+  work: usize,
+  workStride: usize,
+  dst: usize,
+  dstStride: usize,
+  width: usize,
+  size: i32,
+  truncated: i32,
+  skewDelta: i32,
+  wantedOnly: bool,
+): void {
+  if (size == 1) {
+    copyBytes(dst, src, width)
+    return
+  }
+  fftSrc = src
+  fftSrcStride = srcStride
+  fftWork = work
+  fftWorkStride = workStride
+  fftDst = dst
+  fftDstStride = dstStride
+  fftWidth = width
+  fftTruncated = truncated
+  fftSkewDelta = skewDelta
+  fftWantedOnly = wantedOnly
+  fftBlock(0, size, true, nibbleMask())
+}
+
+/** In-place FFT; see `fftMoved`. */
+export function fft(
+  base: usize,
+  stride: usize,
+  width: usize,
+  size: i32,
+  truncated: i32,
+  skewDelta: i32,
+  wantedOnly: bool,
+): void {
+  fftMoved(base, stride, base, stride, base, stride, width, size, truncated, skewDelta, wantedOnly)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// IFFT
+
+@inline
+function ifft2Group(i0: usize, i1: usize, o0: usize, o1: usize, lut: usize, mask: v128): void {
+  let x0 = v128.load(i0)
+  let x1 = v128.load(i0, 32)
+  const y0 = v128.xor(v128.load(i1), x0)
+  const y1 = v128.xor(v128.load(i1, 32), x1)
+  if (lut != 0) {
+    x0 = v128.xor(x0, productLow(lut, y0, y1, mask))
+    x1 = v128.xor(x1, productHigh(lut, y0, y1, mask))
+  }
+  v128.store(o0, x0)
+  v128.store(o0, x1, 32)
+  v128.store(o1, y0)
+  v128.store(o1, y1, 32)
+}
+
+@inline
+function ifft4Group(
+  in0: usize,
+  inStep: usize,
+  out0: usize,
+  outStep: usize,
+  l01: usize,
+  l23: usize,
+  l02: usize,
+  mask: v128,
+): void {
+  let a0 = v128.load(in0)
+  let a1 = v128.load(in0, 32)
+  let b0 = v128.load(in0 + inStep)
+  let b1 = v128.load(in0 + inStep, 32)
+  let c0 = v128.load(in0 + 2 * inStep)
+  let c1 = v128.load(in0 + 2 * inStep, 32)
+  let d0 = v128.load(in0 + 3 * inStep)
+  let d1 = v128.load(in0 + 3 * inStep, 32)
+  // Inner layer first: (a, b) and (c, d).
+  b0 = v128.xor(b0, a0)
+  b1 = v128.xor(b1, a1)
+  if (l01 != 0) {
+    a0 = v128.xor(a0, productLow(l01, b0, b1, mask))
+    a1 = v128.xor(a1, productHigh(l01, b0, b1, mask))
+  }
+  d0 = v128.xor(d0, c0)
+  d1 = v128.xor(d1, c1)
+  if (l23 != 0) {
+    c0 = v128.xor(c0, productLow(l23, d0, d1, mask))
+    c1 = v128.xor(c1, productHigh(l23, d0, d1, mask))
+  }
+  // Outer layer: (a, c) and (b, d).
+  c0 = v128.xor(c0, a0)
+  c1 = v128.xor(c1, a1)
+  d0 = v128.xor(d0, b0)
+  d1 = v128.xor(d1, b1)
+  if (l02 != 0) {
+    a0 = v128.xor(a0, productLow(l02, c0, c1, mask))
+    a1 = v128.xor(a1, productHigh(l02, c0, c1, mask))
+    b0 = v128.xor(b0, productLow(l02, d0, d1, mask))
+    b1 = v128.xor(b1, productHigh(l02, d0, d1, mask))
+  }
+  v128.store(out0, a0)
+  v128.store(out0, a1, 32)
+  v128.store(out0 + outStep, b0)
+  v128.store(out0 + outStep, b1, 32)
+  v128.store(out0 + 2 * outStep, c0)
+  v128.store(out0 + 2 * outStep, c1, 32)
+  v128.store(out0 + 3 * outStep, d0)
+  v128.store(out0 + 3 * outStep, d1, 32)
+}
+
+/** One radix-4 IFFT pass on the block of `4·dist` slots at `r`, from `inBase` to `outBase` (maybe equal). */
+function ifftPass4(
+  inBase: usize,
+  inStride: usize,
+  outBase: usize,
+  outStride: usize,
+  width: usize,
+  r: i32,
+  dist: i32,
+  skewDelta: i32,
+  mask: v128,
+): void {
+  const at = r + dist + skewDelta - 1
+  const l01 = skewLut(skewAt(at))
+  const l02 = skewLut(skewAt(at + dist))
+  const l23 = skewLut(skewAt(at + dist * 2))
+  const inStep = <usize>dist * inStride
+  const outStep = <usize>dist * outStride
+  for (let i = r; i < r + dist; i++) {
+    const p = inBase + <usize>i * inStride
+    const q = outBase + <usize>i * outStride
+    for (let off: usize = 0; off < width; off += 64) {
+      ifft4Group(p + off, inStep, q + off, outStep, l01, l23, l02, mask)
+      ifft4Group(p + off + 16, inStep, q + off + 16, outStep, l01, l23, l02, mask)
+    }
+  }
+}
+
+/** The radix-2 IFFT layer with distance `dist` over the whole range [0, 2·dist). */
+function ifftPass2(
+  inBase: usize,
+  inStride: usize,
+  outBase: usize,
+  outStride: usize,
+  width: usize,
+  dist: i32,
+  skewDelta: i32,
+  mask: v128,
+): void {
+  const lut = skewLut(skewAt(dist + skewDelta - 1))
+  const inStep = <usize>dist * inStride
+  const outStep = <usize>dist * outStride
+  for (let i = 0; i < dist; i++) {
+    const p = inBase + <usize>i * inStride
+    const q = outBase + <usize>i * outStride
+    for (let off: usize = 0; off < width; off += 64) {
+      ifft2Group(p + off, p + inStep + off, q + off, q + outStep + off, lut, mask)
+      ifft2Group(p + off + 16, p + inStep + off + 16, q + off + 16, q + outStep + off + 16, lut, mask)
+    }
+  }
+}
+
+// The transform's data areas for the recursion below (the module is single-threaded and not re-entrant).
+let ifftSrc: usize = 0
+let ifftSrcStride: usize = 0
+let ifftWork: usize = 0
+let ifftWorkStride: usize = 0
+let ifftWidth: usize = 0
+let ifftTruncated: i32 = 0
+let ifftSkewDelta: i32 = 0
+let ifftNonzeroOnly: bool = false
+
+/**
+ * IFFT of the block of `blockSize` (a power of four, at least 4) slots at `r`, depth first: each quarter
+ * completely, then this block's two layers; the first layer reads from the source area. Blocks at or
+ * past `truncated`, or all zero, are skipped: their IFFT is zero.
+ */
+function ifftBlock(r: i32, blockSize: i32, mask: v128): void {
+  if (r >= ifftTruncated) return
+  if (ifftNonzeroOnly && !anyIn(NONZERO_PREFIX, r, r + blockSize)) return
+  const dist = blockSize >> 2
+  if (dist > 1) {
+    for (let q = 0; q < 4; q++) ifftBlock(r + q * dist, dist, mask)
+    ifftPass4(ifftWork, ifftWorkStride, ifftWork, ifftWorkStride, ifftWidth, r, dist, ifftSkewDelta, mask)
+  } else {
+    ifftPass4(ifftSrc, ifftSrcStride, ifftWork, ifftWorkStride, ifftWidth, r, dist, ifftSkewDelta, mask)
+  }
+}
+
+/**
+ * IFFT of `size` (a power of two) slots at the points offset by `skewDelta`: the first layer reads the
+ * slots at `src` (`srcStride` apart, may be `work` itself), everything else works in place at `work`,
+ * which folds a copy into a pass that loads and stores anyway. Inputs at [truncated, size) must be zero
+ * (in `src` up to the end of the last radix-4 block, 3 slots of slack); blocks there are skipped, and the
+ * `work` slots they cover are zeroed. With `nonzeroOnly`, a block is also skipped when NONZERO_PREFIX counts
+ * no non-zero input in it (the IFFT of zeros is zeros; such blocks must be zero in `work` already).
+ */
+export function ifftMoved(
+  src: usize,
+  srcStride: usize,
+  work: usize,
+  workStride: usize,
+  width: usize,
+  size: i32,
+  truncated: i32,
+  skewDelta: i32,
+  nonzeroOnly: bool,
+): void {
+  const mask = nibbleMask()
+  if (size == 1) {
+    if (src != work) copyBytes(work, src, width)
+    return
+  }
+  if (size == 2) {
+    ifftPass2(src, srcStride, work, workStride, width, 1, skewDelta, mask)
+    return
+  }
+  if (src != work) {
+    // Slots no first-layer block reaches are read by later layers: they must hold zeros.
+    const reached = min((truncated + 3) & ~3, size)
+    for (let i = reached; i < size; i++) memory.fill(work + <usize>i * workStride, 0, width)
+  }
+  ifftSrc = src
+  ifftSrcStride = srcStride
+  ifftWork = work
+  ifftWorkStride = workStride
+  ifftWidth = width
+  ifftTruncated = truncated
+  ifftSkewDelta = skewDelta
+  ifftNonzeroOnly = nonzeroOnly
+  // Radix-4 layers from dist = 1 up cover a power of four; an odd number of layers leaves the top
+  // radix-2 layer (one block, the whole range) for last.
+  if ((ctz(size) & 1) == 0) {
+    ifftBlock(0, size, mask)
+    return
+  }
+  const half = size >> 1
+  ifftBlock(0, half, mask)
+  ifftBlock(half, half, mask)
+  ifftPass2(work, workStride, work, workStride, width, half, skewDelta, mask)
+}
+
+/** In-place IFFT; see `ifftMoved`. */
+export function ifft(
+  base: usize,
+  stride: usize,
+  width: usize,
+  size: i32,
+  truncated: i32,
+  skewDelta: i32,
+  nonzeroOnly: bool,
+): void {
+  ifftMoved(base, stride, base, stride, width, size, truncated, skewDelta, nonzeroOnly)
+}

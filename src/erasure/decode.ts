@@ -1,0 +1,135 @@
+import { extendAndCommit } from './encode.ts'
+import { ErasureErrorCode, erasureError } from './errors.ts'
+import { type BlobHeader, validateHeader } from './header.ts'
+import { joinBlob, paddingIsZero } from './layout.ts'
+import { bytesEqual, verifyMerkleProof } from './merkle.ts'
+import { rsDecode } from './rs/index.ts'
+import type { ShardWithProof } from './shard.ts'
+
+/** Why a shard offered to the decoder was set aside. */
+export interface RejectedShard {
+  index: number
+  code: typeof ErasureErrorCode.INVALID_SHARD | typeof ErasureErrorCode.INVALID_PROOF
+  reason: string
+}
+
+/** Why the committed shards are not an honest encoding of any blob. */
+export type BadEncodingReason = 'root-mismatch' | 'nonzero-padding'
+
+/**
+ * Portable proof that a blob was encoded badly: k shards with valid proofs against the header's root whose
+ * Reed–Solomon extension does not reproduce that root (or whose padding is not zero). Because the committed
+ * shards are not a codeword, every choice of k valid shards shows this; anyone can re-check it.
+ */
+export interface BadEncodingEvidence {
+  /** Exactly k shards with distinct indices, each with a valid proof. */
+  shards: ShardWithProof[]
+}
+
+export type DecodeResult =
+  | { kind: 'ok'; data: Uint8Array; used: number[]; rejected: RejectedShard[] }
+  | { kind: 'bad-encoding'; reason: BadEncodingReason; evidence: BadEncodingEvidence; rejected: RejectedShard[] }
+
+/** Checks one shard against the header; returns why it is unusable, or null if it is good. */
+export function checkShard(header: BlobHeader, shard: ShardWithProof): RejectedShard | null {
+  const { index } = shard
+  if (!Number.isInteger(index) || index < 0 || index >= header.n) {
+    return { index, code: ErasureErrorCode.INVALID_SHARD, reason: `index outside 0..${header.n - 1}` }
+  }
+  if (!(shard.data instanceof Uint8Array) || shard.data.length !== header.shardSize) {
+    return { index, code: ErasureErrorCode.INVALID_SHARD, reason: `size is not ${header.shardSize}` }
+  }
+  if (
+    !(shard.proof instanceof Uint8Array) ||
+    !verifyMerkleProof(header.root, index, header.n, shard.data, shard.proof)
+  ) {
+    return { index, code: ErasureErrorCode.INVALID_PROOF, reason: 'proof does not match the root' }
+  }
+  return null
+}
+
+/**
+ * Decodes a blob from shards with proofs. Shards with a bad size or proof are set aside (and reported);
+ * of the rest, the k with the lowest indices are used, so original shards are preferred and the choice is
+ * deterministic. The result is the blob's bytes, or a BadEncoding verdict with its evidence.
+ */
+export function decodeBlob(header: BlobHeader, shards: Iterable<ShardWithProof>): DecodeResult {
+  validateHeader(header)
+  const valid = new Map<number, ShardWithProof>()
+  const rejected: RejectedShard[] = []
+  for (const shard of shards) {
+    if (valid.has(shard.index)) continue
+    const problem = checkShard(header, shard)
+    if (problem) rejected.push(problem)
+    else valid.set(shard.index, shard)
+  }
+  if (valid.size < header.k) {
+    throw erasureError(
+      ErasureErrorCode.NOT_ENOUGH_SHARDS,
+      `need ${header.k} shards with valid proofs, have ${valid.size}`,
+      { needed: header.k, valid: valid.size, rejected: rejected.length },
+    )
+  }
+  const chosen = [...valid.keys()].sort((a, b) => a - b).slice(0, header.k)
+  const selected = chosen.map((i) => valid.get(i)!)
+  const reason = reencodeMismatch(header, selected)
+  if (reason !== null) return { kind: 'bad-encoding', reason, evidence: { shards: selected }, rejected }
+  return { kind: 'ok', data: recoverData(header, selected), used: chosen, rejected }
+}
+
+/** Originals from k shards (no arithmetic if they are all originals already). */
+function recoverOriginals(header: BlobHeader, selected: ShardWithProof[]): Uint8Array[] {
+  if (selected.every((s) => s.index < header.k)) return selected.map((s) => s.data)
+  const byIndex = new Map(selected.map((s) => [s.index, s.data] as const))
+  return rsDecode(header.k, header.n - header.k, byIndex)
+}
+
+function recoverData(header: BlobHeader, selected: ShardWithProof[]): Uint8Array {
+  return joinBlob(recoverOriginals(header, selected), header.dataSize)
+}
+
+/** Re-encodes from k proven shards; returns why the commitment is not an honest encoding, or null. */
+function reencodeMismatch(header: BlobHeader, selected: ShardWithProof[]): BadEncodingReason | null {
+  const originals = recoverOriginals(header, selected)
+  const { tree } = extendAndCommit(originals, header.n)
+  if (!bytesEqual(tree.root, header.root)) return 'root-mismatch'
+  if (!paddingIsZero(originals, header.dataSize)) return 'nonzero-padding'
+  return null
+}
+
+/**
+ * Checks BadEncoding evidence and returns what it shows; throws ERASURE_INVALID_EVIDENCE if it shows
+ * nothing (wrong count, duplicate indices, a bad proof, or shards that do re-encode to the root).
+ */
+export function checkBadEncoding(header: BlobHeader, evidence: BadEncodingEvidence): BadEncodingReason {
+  validateHeader(header)
+  const invalid = (message: string, meta = {}) => erasureError(ErasureErrorCode.INVALID_EVIDENCE, message, meta)
+  const shards = evidence?.shards
+  if (!Array.isArray(shards) || shards.length !== header.k) {
+    throw invalid(`evidence must hold exactly k = ${header.k} shards`)
+  }
+  const seen = new Set<number>()
+  for (const shard of shards) {
+    if (seen.has(shard.index)) throw invalid(`shard ${shard.index} appears twice`, { index: shard.index })
+    seen.add(shard.index)
+    const problem = checkShard(header, shard)
+    if (problem) throw invalid(`shard ${problem.index}: ${problem.reason}`, { index: problem.index })
+  }
+  const reason = reencodeMismatch(
+    header,
+    [...shards].sort((a, b) => a.index - b.index),
+  )
+  if (reason === null) throw invalid('the shards re-encode to the committed root: the encoding is good')
+  return reason
+}
+
+/** True iff the evidence proves the blob behind `header` was badly encoded. */
+export function verifyBadEncoding(header: BlobHeader, evidence: BadEncodingEvidence): boolean {
+  try {
+    checkBadEncoding(header, evidence)
+    return true
+  } catch (err) {
+    if ((err as { code?: string }).code === ErasureErrorCode.INVALID_EVIDENCE) return false
+    throw err
+  }
+}

@@ -1,0 +1,24 @@
+import type { SerializedError } from '../errors.ts'
+import type { BadEncodingEvidence } from './decode.ts'
+import type { EncodeParams } from './encode.ts'
+import type { BlobHeader } from './header.ts'
+import type { ShardWithProof } from './shard.ts'
+
+/** Messages between the ErasurePool and its workers. */
+export type WorkerRequest =
+  | { id: number; op: 'encode'; data: Uint8Array; params: EncodeParams }
+  | { id: number; op: 'decode'; header: BlobHeader; shards: ShardWithProof[] }
+  | { id: number; op: 'checkBadEncoding'; header: BlobHeader; evidence: BadEncodingEvidence }
+
+export type WorkerResponse =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: SerializedError }
+
+/** The distinct ArrayBuffers behind some views, to hand over by transfer instead of copying. */
+export function transferablesOf(views: readonly Uint8Array[]): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>()
+  for (const view of views) {
+    if (view.buffer instanceof ArrayBuffer && view.buffer.byteLength > 0) buffers.add(view.buffer)
+  }
+  return [...buffers]
+}

@@ -1,0 +1,43 @@
+/**
+ * Worker-thread entry of the ErasurePool: runs the CPU-bound erasure operations off the main thread.
+ * Messages are plain data; results hand their big buffers back by transfer, not by copy.
+ */
+import { parentPort } from 'node:worker_threads'
+import { DacnetError } from '../errors.ts'
+import { checkBadEncoding, decodeBlob } from './decode.ts'
+import { encodeBlob } from './encode.ts'
+import { ErasureErrorCode } from './errors.ts'
+import type { WorkerRequest, WorkerResponse } from './worker-protocol.ts'
+import { transferablesOf } from './worker-protocol.ts'
+
+function run(request: WorkerRequest): { result: unknown; transfer: ArrayBuffer[] } {
+  switch (request.op) {
+    case 'encode': {
+      const { header, headerBytes, shards, proofs } = encodeBlob(request.data, request.params)
+      return { result: { header, headerBytes, shards, proofs }, transfer: transferablesOf(shards) }
+    }
+    case 'decode': {
+      const result = decodeBlob(request.header, request.shards)
+      return { result, transfer: result.kind === 'ok' ? transferablesOf([result.data]) : [] }
+    }
+    case 'checkBadEncoding':
+      return { result: checkBadEncoding(request.header, request.evidence), transfer: [] }
+  }
+}
+
+parentPort?.on('message', (request: WorkerRequest) => {
+  let response: WorkerResponse
+  let transfer: ArrayBuffer[] = []
+  try {
+    const done = run(request)
+    response = { id: request.id, ok: true, result: done.result }
+    transfer = done.transfer
+  } catch (err) {
+    const error =
+      err instanceof DacnetError
+        ? err.toObject()
+        : { code: ErasureErrorCode.WORKER_FAILED, message: String((err as Error)?.message ?? err), meta: {} }
+    response = { id: request.id, ok: false, error }
+  }
+  parentPort!.postMessage(response, transfer)
+})

@@ -1,0 +1,88 @@
+import { afterAll, describe, expect, it } from 'vitest'
+import { encodeBlob } from '../../src/erasure/encode.ts'
+import { ErasureErrorCode } from '../../src/erasure/errors.ts'
+import { ErasurePool } from '../../src/erasure/pool.ts'
+import { inconsistentBlob, prng, randomData, withProofs } from './helpers.ts'
+
+const MiB = 1024 * 1024
+const pool = new ErasurePool({ size: 1 })
+afterAll(() => pool.close())
+
+async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await promise
+  } catch (err) {
+    return (err as { code?: string }).code
+  }
+  return undefined
+}
+
+describe('ErasurePool', () => {
+  it('encodes off the main thread exactly as encodeBlob does, and decodes back', async () => {
+    const data = randomData(200_000, prng(11))
+    const params = { networkId: 3, epoch: 9, k: 16, n: 48 }
+    const fromPool = await pool.encodeBlob(data, params)
+    const inline = encodeBlob(data, params)
+    expect(fromPool.blobId.toString()).toBe(inline.blobId.toString())
+    expect(fromPool.shards.map((s) => Buffer.from(s).toString('hex'))).toEqual(
+      inline.shards.map((s) => Buffer.from(s).toString('hex')),
+    )
+    expect(data.length).toBe(200_000) // the caller's buffer was copied, not transferred away
+    const result = await pool.decodeBlob(fromPool.header, withProofs(fromPool).slice(20, 36))
+    expect(result.kind).toBe('ok')
+    if (result.kind === 'ok') expect(Buffer.from(result.data).equals(Buffer.from(data))).toBe(true)
+  })
+
+  it('carries typed errors back from the worker', async () => {
+    expect(await codeOf(pool.encodeBlob(new Uint8Array(10), { networkId: 1, epoch: 0, k: 5, n: 5 }))).toBe(
+      ErasureErrorCode.INVALID_PARAMS,
+    )
+    const blob = encodeBlob(new Uint8Array(100), { networkId: 1, epoch: 0, k: 2, n: 4 })
+    expect(await codeOf(pool.decodeBlob(blob.header, withProofs(blob).slice(0, 1)))).toBe(
+      ErasureErrorCode.NOT_ENOUGH_SHARDS,
+    )
+  })
+
+  it('checks BadEncoding evidence', async () => {
+    const bad = inconsistentBlob(
+      randomData(5000, prng(12)),
+      { networkId: 1, epoch: 0, k: 4, n: 10 },
+      {
+        afterExtend: (shards) => {
+          shards[9]![3]! ^= 1
+        },
+      },
+    )
+    const result = await pool.decodeBlob(bad.header, withProofs(bad).slice(2, 6))
+    expect(result.kind).toBe('bad-encoding')
+    if (result.kind === 'bad-encoding') {
+      expect(await pool.checkBadEncoding(bad.header, result.evidence)).toBe('root-mismatch')
+    }
+  })
+
+  it('keeps the event loop responsive during a 32 MiB encode: a 1 ms timer is never 50 ms late', async () => {
+    const data = randomData(32 * MiB, prng(13))
+    let worstLateness = 0
+    let last = performance.now()
+    const timer = setInterval(() => {
+      const now = performance.now()
+      worstLateness = Math.max(worstLateness, now - last - 1)
+      last = now
+    }, 1)
+    try {
+      const blob = await pool.encodeBlob(data, { networkId: 1, epoch: 0, k: 1024, n: 4096 })
+      expect(blob.header.dataSize).toBe(32 * MiB)
+    } finally {
+      clearInterval(timer)
+    }
+    expect(worstLateness).toBeLessThan(50)
+  })
+
+  it('refuses work once closed', async () => {
+    const closing = new ErasurePool({ size: 1 })
+    await closing.close()
+    expect(await codeOf(closing.encodeBlob(new Uint8Array(1), { networkId: 1, epoch: 0, k: 1, n: 2 }))).toBe(
+      ErasureErrorCode.POOL_CLOSED,
+    )
+  })
+})
