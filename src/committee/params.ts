@@ -85,7 +85,26 @@ export function defaultTotalShards(memberCount: number): number {
 }
 
 function kFor(stakes: readonly bigint[], n: number, honest: Fraction): number {
-  return Math.min(n - 1, Number(honestShardBound(floorShardCounts(stakes, n), stakes, honest)))
+  let k = Math.min(n - 1, Number(honestShardBound(floorShardCounts(stakes, n), stakes, honest)))
+  // A smaller k only strengthens the guarantee, so step down to a shape the erasure code supports.
+  while (k >= 1 && !isSupportedShape(k, n - k)) k--
+  return k
+}
+
+const nextPow2 = (x: number) => 2 ** Math.ceil(Math.log2(x))
+
+/**
+ * The shapes the Reed–Solomon code (reed-solomon-simd's construction) can encode: the smaller of k and r,
+ * rounded up to a power of two, plus the larger must fit among the 65536 field points (PROTOCOL.md §1.1).
+ * Stated here because committee stays independent of the erasure layer; the erasure tests check both agree.
+ */
+export function isSupportedShape(k: number, r: number): boolean {
+  return (
+    k >= 1 &&
+    r >= 1 &&
+    k + r <= MAX_TOTAL_SHARDS &&
+    Math.min(nextPow2(k), nextPow2(r)) + Math.max(k, r) <= MAX_TOTAL_SHARDS
+  )
 }
 
 /** floor(n * s_i / S): the least number of shards member i gets under largest-remainder rounding. */

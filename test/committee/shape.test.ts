@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest'
+import { encodingParams, isSupportedShape } from '../../src/committee/params.ts'
+import { checkShardCounts } from '../../src/erasure/rs/rate.ts'
+
+const erasureAccepts = (k: number, r: number) => {
+  try {
+    checkShardCounts(k, r)
+    return true
+  } catch {
+    return false
+  }
+}
+
+describe('encoding shapes', () => {
+  it('the committee layer and the erasure code agree on which (k, r) exist', () => {
+    const pairs: [number, number][] = [
+      [3, 65533],
+      [65535, 1],
+      [32768, 32768],
+      [21845, 43691],
+      [16384, 49152],
+      [1, 1],
+    ]
+    let seed = 7
+    const rand = (max: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return 1 + (seed % max)
+    }
+    for (let i = 0; i < 2000; i++) pairs.push([rand(65535), rand(65535)])
+    for (const [k, r] of pairs) expect(isSupportedShape(k, r), `${k}/${r}`).toBe(erasureAccepts(k, r))
+  })
+
+  it('encodingParams only yields shapes the erasure code supports, even at n = 65536', () => {
+    const stakes = Array.from({ length: 100 }, (_, i) => BigInt(1 + (i % 7)))
+    const third = { num: 1n, den: 3n }
+    const { k, n } = encodingParams({ stakes, threshold: { num: 2n, den: 3n }, adversary: third, totalShards: 65536 })
+    expect(erasureAccepts(k, n - k)).toBe(true)
+    expect(k).toBeGreaterThan(0)
+  })
+})
