@@ -7,6 +7,7 @@ import type { BenchRow, BenchSuite } from './lib.ts'
 const suites: Record<string, () => Promise<BenchSuite>> = {
   erasure: async () => (await import('./erasure.ts')).erasureBench,
   attest: async () => (await import('./attest.ts')).attestBench,
+  storage: async () => (await import('./storage.ts')).storageBench,
 }
 
 function formatValue(value: number): string {

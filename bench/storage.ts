@@ -1,0 +1,211 @@
+/**
+ * Storage benchmarks (issue 4): sync write rate of one node's share of a 16 MiB blob, warm shard read latency,
+ * and the open time of a 1 GiB store. Run alone with `npm exec -- node bench/storage.ts` (JSON lines).
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Level } from 'level'
+import { type BlobHeader, encodeHeader, HEADER_VERSION } from '../src/erasure/header.ts'
+import { buildMerkleTree, merkleProof } from '../src/erasure/merkle.ts'
+import type { ShardWithProof } from '../src/erasure/shard.ts'
+import { ShardStore } from '../src/storage/index.ts'
+import { type BenchRow, type BenchSuite, mbPerSecond, median, quantile, timeRuns } from './lib.ts'
+
+const MiB = 1024 * 1024
+/** 16 MiB blob at rate 1/3 with 64 KiB shards: k = 256 originals, n = 768 shards in all. */
+const BLOB_BYTES = 16 * MiB
+const K = 256
+/** A committee of ten equal-stake members: each holds a tenth of the n shards (77 shards, ~4.8 MiB). */
+const COMMITTEE_SIZE = 10
+const WRITE_RUNS = 15
+const READS = 4000
+/** Target logical size of the store whose open time is measured. */
+const LARGE_STORE_BYTES = 1024 * MiB
+const OPEN_RUNS = 9
+
+/**
+ * One set of shards with valid proofs, reused under many headers that differ only in epoch: each header is a
+ * distinct blob id (so distinct keys), and the proofs stay valid because the root is the same.
+ */
+interface Fixture {
+  base: Omit<BlobHeader, 'epoch'>
+  share: ShardWithProof[]
+  shareBytes: number
+}
+
+function makeFixture(k = K): Fixture {
+  const n = 3 * k
+  const shardSize = BLOB_BYTES / k
+  const shards = Array.from({ length: n }, () => new Uint8Array(randomBytes(shardSize)))
+  const tree = buildMerkleTree(shards)
+  const share = Array.from({ length: Math.ceil(n / COMMITTEE_SIZE) }, (_, j) => {
+    const index = j * COMMITTEE_SIZE
+    return { index, data: shards[index]!, proof: merkleProof(tree, index) }
+  })
+  const base = { version: HEADER_VERSION, networkId: 1, dataSize: BLOB_BYTES, k, n, shardSize, root: tree.root }
+  return { base, share, shareBytes: share.reduce((sum, s) => sum + s.data.length, 0) }
+}
+
+function headerFor(fixture: Fixture, epoch: number): Uint8Array {
+  return encodeHeader({ ...fixture.base, epoch })
+}
+
+async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'dacnet-bench-storage-'))
+  try {
+    return await fn(dir)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+function row(name: string, median: number, unit: string, runs: number, more: Partial<BenchRow> = {}): BenchRow {
+  return { suite: 'storage', name, impl: 'dacnet', median, unit, runs, ...more }
+}
+
+/** putBlob of one node's share, fsynced; plus raw LevelDB with the same values as a baseline. */
+async function writeRows(fixture: Fixture): Promise<{ rows: BenchRow[]; readRows: BenchRow[] }> {
+  return withTempDir(async (dir) => {
+    const store = await ShardStore.open(join(dir, 'store'), { backgroundPrune: false })
+    let epoch = 0
+    const times = await timeRuns(() => store.putBlob(headerFor(fixture, epoch++), fixture.share), WRITE_RUNS, 2)
+    const name = `sync put, one node's share of a 16 MiB blob (${fixture.share.length} x 64 KiB shards)`
+    const rows = [
+      row(name, mbPerSecond(fixture.shareBytes, median(times)), 'MB/s', WRITE_RUNS, {
+        goal: 300,
+        higherIsBetter: true,
+        extra: { shareBytes: fixture.shareBytes, medianMs: median(times) },
+      }),
+    ]
+    const readRows = await readLatencyRows(store, fixture, epoch)
+    await store.close()
+    const syncStore = await ShardStore.open(join(dir, 'store'), { backgroundPrune: false, syncReads: true })
+    const syncRows = await readLatencyRows(syncStore, fixture, epoch)
+    await syncStore.close()
+    readRows.push(...syncRows.map((r) => ({ ...r, impl: 'dacnet-syncReads' })))
+
+    const raw = new Level<Uint8Array, Uint8Array>(join(dir, 'raw'), {
+      keyEncoding: 'view',
+      valueEncoding: 'view',
+      writeBufferSize: 64 * MiB,
+    })
+    await raw.open()
+    let batch = 0
+    const rawTimes = await timeRuns(
+      () => {
+        batch++
+        const ops = fixture.share.map((s) => {
+          const key = new Uint8Array(41)
+          key[0] = 2
+          new DataView(key.buffer).setUint32(1, batch)
+          new DataView(key.buffer).setUint32(37, s.index)
+          return { type: 'put' as const, key, value: Buffer.concat([s.data, s.proof]) }
+        })
+        return raw.batch(ops, { sync: true })
+      },
+      WRITE_RUNS,
+      2,
+    )
+    await raw.close()
+    rows.push(
+      row(name, mbPerSecond(fixture.shareBytes, median(rawTimes)), 'MB/s', WRITE_RUNS, {
+        impl: 'level-batch-baseline',
+        higherIsBetter: true,
+      }),
+    )
+    return { rows, readRows }
+  })
+}
+
+/**
+ * Read latency at a smaller shard size (a 16 MiB blob with k = 1024): the proof check hashes the whole shard on
+ * every read, so latency tracks shard size.
+ */
+async function smallShardReadRows(): Promise<BenchRow[]> {
+  return withTempDir(async (dir) => {
+    const fixture = makeFixture(1024)
+    const store = await ShardStore.open(dir, { backgroundPrune: false })
+    const blobs = 16
+    for (let epoch = 0; epoch < blobs; epoch++) await store.putBlob(headerFor(fixture, epoch), fixture.share)
+    const rows = await readLatencyRows(store, fixture, blobs)
+    await store.close()
+    return rows
+  })
+}
+
+/** Warm random getShard calls, each timed alone: one LevelDB get plus one proof verification. */
+async function readLatencyRows(store: ShardStore, fixture: Fixture, blobs: number): Promise<BenchRow[]> {
+  const ids = (await store.listBlobs({ limit: blobs })).slice()
+  const pickOne = () => ({
+    id: ids[Math.floor(Math.random() * ids.length)]!,
+    index: fixture.share[Math.floor(Math.random() * fixture.share.length)]!.index,
+  })
+  for (let i = 0; i < 200; i++) {
+    const { id, index } = pickOne()
+    await store.getShard(id, index)
+  }
+  const micros: number[] = []
+  for (let i = 0; i < READS; i++) {
+    const { id, index } = pickOne()
+    const start = performance.now()
+    const shard = await store.getShard(id, index)
+    micros.push((performance.now() - start) * 1000)
+    if (shard === undefined) throw new Error('benchmark shard missing')
+  }
+  const extra = { shardBytes: fixture.base.shardSize, blobs: ids.length }
+  const size = `${fixture.base.shardSize / 1024} KiB`
+  return [
+    row(`getShard p50, ${size} shard, warm`, quantile(micros, 0.5), 'µs', READS, {
+      goal: 100,
+      higherIsBetter: false,
+      extra,
+    }),
+    row(`getShard p99, ${size} shard, warm`, quantile(micros, 0.99), 'µs', READS, { higherIsBetter: false, extra }),
+  ]
+}
+
+/** Fills a store to 1 GiB of logical bytes, then times reopening it; also times a full integrity check. */
+async function largeStoreRows(fixture: Fixture): Promise<BenchRow[]> {
+  return withTempDir(async (dir) => {
+    let store = await ShardStore.open(dir, { backgroundPrune: false })
+    const buildStart = performance.now()
+    for (let epoch = 0; store.stats().bytes < LARGE_STORE_BYTES; epoch++) {
+      await store.putBlob(headerFor(fixture, epoch), fixture.share)
+    }
+    const buildMs = performance.now() - buildStart
+    const { bytes, blobs, shards } = store.stats()
+    await store.close()
+    // The first open replays the write-ahead log into a table; later opens are what a restarted node sees.
+    const times: number[] = []
+    for (let run = 0; run <= OPEN_RUNS; run++) {
+      const start = performance.now()
+      store = await ShardStore.open(dir, { backgroundPrune: false })
+      if (run > 0) times.push(performance.now() - start)
+      await store.close()
+    }
+    store = await ShardStore.open(dir, { backgroundPrune: false })
+    const check = await store.check()
+    await store.close()
+    if (!check.ok) throw new Error('integrity check of the benchmark store failed')
+    const extra = { logicalBytes: bytes, blobs, shards, buildMs: Math.round(buildMs) }
+    return [
+      row('open a 1 GiB store', median(times), 'ms', OPEN_RUNS, { higherIsBetter: false, extra }),
+      row('integrity check of a 1 GiB store', mbPerSecond(bytes, check.durationMs), 'MB/s', 1, {
+        higherIsBetter: true,
+        extra: { durationMs: Math.round(check.durationMs) },
+      }),
+    ]
+  })
+}
+
+export const storageBench: BenchSuite = async () => {
+  const fixture = makeFixture()
+  const { rows, readRows } = await writeRows(fixture)
+  return [...rows, ...readRows, ...(await smallShardReadRows()), ...(await largeStoreRows(fixture))]
+}
+
+if (import.meta.main) {
+  for (const r of await storageBench()) process.stdout.write(`${JSON.stringify(r)}\n`)
+}

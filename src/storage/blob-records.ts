@@ -1,0 +1,97 @@
+import type { BlobId } from '../erasure/blob-id.ts'
+import { bytesEqual } from '../erasure/merkle.ts'
+import type { StoreCore } from './core.ts'
+import { StorageErrorCode, storageError } from './errors.ts'
+import { checkQuota } from './put-blob.ts'
+import { type BlobRecord, BlobState } from './repositories/blobs.ts'
+import { DeltaBuilder } from './usage.ts'
+
+/** Attestations are one BLS signature plus a few fixed fields; 4 KiB leaves room for any encoding the attest layer picks. */
+export const MAX_ATTESTATION_BYTES = 4 * 1024
+/** Certificates carry a signer bitmap (a bit per member, 8 KiB for 65,536 members) plus one aggregate signature. */
+export const MAX_CERTIFICATE_BYTES = 64 * 1024
+
+/**
+ * Stores this node's attestation for a blob. Refused unless the blob is held in state `stored`, not expired,
+ * with every shard its record counts present, so "an attestation whose shards are missing" cannot be written
+ * through this API. Written with sync. The same bytes again are a no-op; different bytes are refused, since a
+ * node signs one availability message per blob.
+ */
+export async function putAttestation(core: StoreCore, blobId: BlobId, bytes: Uint8Array): Promise<{ stored: boolean }> {
+  checkSize('attestation', bytes, MAX_ATTESTATION_BYTES)
+  const value = bytes.slice()
+  return core.writer.run(async () => {
+    core.assertOpen()
+    const id = blobId.bytes
+    const record = await attestableRecord(core, blobId)
+    const present = await core.repos.shards.indicesOf(id, record.shardCount)
+    if (present.length < record.shardCount) {
+      throw storageError(
+        StorageErrorCode.BLOB_NOT_HELD,
+        `blob ${blobId} has ${present.length} of its ${record.shardCount} shards; refusing to store an attestation`,
+        { blobId: blobId.toString(), present: present.length, expected: record.shardCount },
+      )
+    }
+    const { attestations } = core.repos
+    const existing = await attestations.get(id)
+    if (existing !== undefined) {
+      if (bytesEqual(existing, value)) return { stored: false }
+      throw storageError(
+        StorageErrorCode.ATTESTATION_CONFLICT,
+        `a different attestation for blob ${blobId} is already stored`,
+        { blobId: blobId.toString() },
+      )
+    }
+    const delta = new DeltaBuilder()
+    delta.add('bytes', attestations.entryBytes(value))
+    checkQuota(core, delta.delta.bytes, blobId)
+    await core.commit([attestations.put(id, value)], delta.delta, true)
+    return { stored: true }
+  })
+}
+
+/**
+ * Stores a certificate for a held blob (state `stored`, not expired), replacing an earlier one: a later
+ * certificate may carry more signers. Written with sync; pruned with the blob.
+ */
+export async function putCertificate(core: StoreCore, blobId: BlobId, bytes: Uint8Array): Promise<{ stored: boolean }> {
+  checkSize('certificate', bytes, MAX_CERTIFICATE_BYTES)
+  const value = bytes.slice()
+  return core.writer.run(async () => {
+    core.assertOpen()
+    const id = blobId.bytes
+    await attestableRecord(core, blobId)
+    const { certificates } = core.repos
+    const existing = await certificates.get(id)
+    if (existing !== undefined && bytesEqual(existing, value)) return { stored: false }
+    const delta = new DeltaBuilder()
+    delta.add('bytes', existing === undefined ? certificates.entryBytes(value) : value.length - existing.length)
+    checkQuota(core, delta.delta.bytes, blobId)
+    await core.commit([certificates.put(id, value)], delta.delta, true)
+    return { stored: true }
+  })
+}
+
+/** The blob's record if it is held, stored and not expired; otherwise the matching typed error. */
+async function attestableRecord(core: StoreCore, blobId: BlobId): Promise<BlobRecord> {
+  const record = await core.recordLocked(blobId.bytes)
+  if (record === undefined) {
+    throw storageError(StorageErrorCode.BLOB_NOT_HELD, `blob ${blobId} is not held`, { blobId: blobId.toString() })
+  }
+  if (record.state !== BlobState.stored || record.expiresAt <= core.opts.now()) {
+    throw storageError(StorageErrorCode.BLOB_EXPIRED, `blob ${blobId} has expired`, {
+      blobId: blobId.toString(),
+      expiresAt: record.expiresAt,
+    })
+  }
+  return record
+}
+
+function checkSize(what: string, bytes: Uint8Array, max: number): void {
+  if (!(bytes instanceof Uint8Array) || bytes.length === 0 || bytes.length > max) {
+    throw storageError(StorageErrorCode.INVALID_RECORD, `${what} must be 1..${max} bytes`, {
+      length: (bytes as Uint8Array | undefined)?.length,
+      max,
+    })
+  }
+}

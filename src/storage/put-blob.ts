@@ -1,0 +1,175 @@
+import { type BlobId, blobIdOf } from '../erasure/blob-id.ts'
+import { type BlobHeader, decodeHeader } from '../erasure/header.ts'
+import type { ShardWithProof } from '../erasure/shard.ts'
+import { isDacnetError } from '../errors.ts'
+import { blobIdKey, concatBytes } from './codec.ts'
+import { verifyShardProof } from './commitment.ts'
+import type { StoreCore } from './core.ts'
+import type { BatchOp } from './db.ts'
+import { StorageErrorCode, storageError } from './errors.ts'
+import { checkRetention } from './options.ts'
+import { type BlobRecord, BlobState } from './repositories/blobs.ts'
+import { DeltaBuilder } from './usage.ts'
+
+export interface PutBlobOptions {
+  /** How long this blob must stay available, in ms from now; default the store's retention. */
+  retentionMs?: number
+}
+
+export interface PutBlobResult {
+  blobId: BlobId
+  /** False when every given shard was already held: nothing was written. */
+  stored: boolean
+  /** Shards written by this call. */
+  added: number
+}
+
+/**
+ * Stores a node's assigned shards of one blob. Every proof is verified against the header before anything is
+ * written; then the blob record, the new shards, the expiry entry and the usage counters go in one LevelDB
+ * batch written with sync. When the promise resolves the shards are on disk and the node may attest.
+ *
+ * Same blob again: shards already held are skipped, so the same set is a no-op (`stored: false`), and a
+ * different set adds only the missing ones, in one synced batch, keeping the first store's expiry.
+ */
+export async function putBlob(
+  core: StoreCore,
+  headerBytes: Uint8Array,
+  shards: readonly ShardWithProof[],
+  opts: PutBlobOptions = {},
+): Promise<PutBlobResult> {
+  core.assertOpen()
+  if (!(headerBytes instanceof Uint8Array)) {
+    throw storageError(StorageErrorCode.INVALID_HEADER, 'header bytes must be a Uint8Array')
+  }
+  // Copies: what is verified is exactly what is written, whatever the caller does with its buffers meanwhile.
+  const headerCopy = headerBytes.slice()
+  const header = decodeStoredHeader(headerCopy)
+  const blobId = blobIdOf(headerCopy)
+  const encoded = encodeVerified(header, shards)
+  const retentionMs = checkRetention(opts.retentionMs ?? core.opts.retentionMs)
+  return core.writer.run(async () => {
+    core.assertOpen()
+    const { blobs, shards: shardRepo, expiry } = core.repos
+    const id = blobId.bytes
+    const now = core.opts.now()
+    const record = await existingRecord(core, id)
+    if (record !== undefined && (record.state === BlobState.pruning || record.expiresAt <= now)) {
+      throw storageError(
+        StorageErrorCode.BLOB_EXPIRED,
+        `blob ${blobId} expired at ${new Date(record.expiresAt).toISOString()} and is being pruned; store it again once pruned`,
+        { blobId: blobId.toString(), expiresAt: record.expiresAt },
+      )
+    }
+    // Shards held without a record are left from a record that was quarantined: same id, so same blob; keep them.
+    const held = new Set(await shardRepo.indicesOf(id, header.n))
+    const fresh = encoded.filter((shard) => !held.has(shard.index))
+    if (record !== undefined && fresh.length === 0) return { blobId, stored: false, added: 0 }
+
+    const ops: BatchOp[] = []
+    const delta = new DeltaBuilder()
+    const next = {
+      state: BlobState.stored,
+      storedAt: record?.storedAt ?? now,
+      expiresAt: record?.expiresAt ?? now + retentionMs,
+      shardCount: held.size + fresh.length,
+      headerBytes: headerCopy,
+    }
+    ops.push(blobs.putRecord(id, next))
+    if (record === undefined) {
+      ops.push(expiry.put(next.expiresAt, id))
+      delta.add('bytes', blobs.entryBytes(headerCopy.length) + expiry.entryBytes)
+      delta.add('blobs', 1)
+    }
+    for (const shard of fresh) {
+      ops.push(shardRepo.putOp(shardRepo.key(id, shard.index), shard.value))
+      delta.add('bytes', shardRepo.entryBytes(shard.index, header))
+    }
+    delta.add('shards', fresh.length)
+    checkQuota(core, delta.delta.bytes, blobId)
+    await core.commit(ops, delta.delta, true)
+    core.cache.set(blobIdKey(id), {
+      header,
+      headerBytes: headerCopy,
+      storedAt: next.storedAt,
+      expiresAt: next.expiresAt,
+    })
+    return { blobId, stored: true, added: fresh.length }
+  })
+}
+
+/** The current record; a damaged one has just been quarantined and counts as absent, so this store repairs it. */
+async function existingRecord(core: StoreCore, id: Uint8Array): Promise<BlobRecord | undefined> {
+  try {
+    return await core.recordLocked(id)
+  } catch (err) {
+    if (isDacnetError(err, StorageErrorCode.CORRUPT_ENTRY)) return undefined
+    throw err
+  }
+}
+
+export function checkQuota(core: StoreCore, addedBytes: number, blobId: BlobId): void {
+  const { bytes } = core.usage
+  const max = core.opts.quotaBytes
+  if (bytes + addedBytes > max) {
+    throw storageError(
+      StorageErrorCode.QUOTA_EXCEEDED,
+      `storing ${addedBytes} bytes for blob ${blobId} would pass the quota: ${bytes} of ${max} bytes used`,
+      { blobId: blobId.toString(), addedBytes, usedBytes: bytes, quotaBytes: max },
+    )
+  }
+}
+
+function decodeStoredHeader(headerBytes: Uint8Array): BlobHeader {
+  try {
+    return decodeHeader(headerBytes)
+  } catch (err) {
+    const code = (err as { code?: unknown }).code
+    throw storageError(
+      StorageErrorCode.INVALID_HEADER,
+      `invalid blob header: ${(err as Error).message}`,
+      { code },
+      {
+        cause: err,
+      },
+    )
+  }
+}
+
+/**
+ * Checks every shard (index in range and not repeated, data of the header's shard size, proof valid against the
+ * root) and returns the stored values `data || proof`, verified from the copies that will be written.
+ */
+function encodeVerified(header: BlobHeader, shards: readonly ShardWithProof[]): EncodedShard[] {
+  if (!Array.isArray(shards) || shards.length === 0) {
+    throw storageError(StorageErrorCode.INVALID_SHARD, 'a blob is stored with at least one shard')
+  }
+  if (shards.length > header.n) {
+    throw storageError(StorageErrorCode.INVALID_SHARD, `${shards.length} shards for a blob of ${header.n}`)
+  }
+  const seen = new Set<number>()
+  return shards.map(({ index, data, proof }) => {
+    if (!Number.isInteger(index) || index < 0 || index >= header.n || seen.has(index)) {
+      throw storageError(StorageErrorCode.INVALID_SHARD, `shard index ${index} is out of range or repeated`, { index })
+    }
+    seen.add(index)
+    if (!(data instanceof Uint8Array) || data.length !== header.shardSize || !(proof instanceof Uint8Array)) {
+      throw storageError(StorageErrorCode.INVALID_SHARD, `shard ${index} must be ${header.shardSize} bytes`, {
+        index,
+        length: data?.length,
+      })
+    }
+    const value = concatBytes(data, proof)
+    if (!verifyShardProof(header, index, value.subarray(0, data.length), value.subarray(data.length))) {
+      throw storageError(StorageErrorCode.INVALID_PROOF, `shard ${index} does not verify against the header root`, {
+        index,
+      })
+    }
+    return { index, value }
+  })
+}
+
+interface EncodedShard {
+  index: number
+  value: Uint8Array
+}

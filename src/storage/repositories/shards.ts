@@ -1,0 +1,72 @@
+import type { BlobHeader } from '../../erasure/header.ts'
+import type { ShardWithProof } from '../../erasure/shard.ts'
+import { BLOB_KEY_SIZE, Bucket, type PrefixRange, prefixRange, SHARD_KEY_SIZE } from '../buckets.ts'
+import { viewOf } from '../codec.ts'
+import { proofBytes, verifyShardProof } from '../commitment.ts'
+import { CorruptionReason, CorruptValue } from '../corruption.ts'
+import type { RawDb } from '../db.ts'
+import { asView, type ReadOptions, Repository } from './repository.ts'
+
+/**
+ * Shards: key `0x02 || blobId || index u32`, value `data || proof`. The data length is the header's shard size
+ * and the proof length is fixed by (index, n), so the value needs no length fields, and a value of any other
+ * length is corrupt.
+ */
+export class ShardRepository extends Repository {
+  constructor(db: RawDb) {
+    super(db, Bucket.shard)
+  }
+
+  key(blobId: Uint8Array, index: number): Uint8Array {
+    const key = new Uint8Array(SHARD_KEY_SIZE)
+    key[0] = Bucket.shard
+    key.set(blobId, 1)
+    viewOf(key).setUint32(BLOB_KEY_SIZE, index)
+    return key
+  }
+
+  indexOf(key: Uint8Array): number {
+    return viewOf(key).getUint32(BLOB_KEY_SIZE)
+  }
+
+  blobIdOf(key: Uint8Array): Uint8Array {
+    return key.subarray(1, BLOB_KEY_SIZE)
+  }
+
+  /** All shard keys of one blob. */
+  rangeOf(blobId: Uint8Array): PrefixRange {
+    const prefix = new Uint8Array(BLOB_KEY_SIZE)
+    prefix[0] = Bucket.shard
+    prefix.set(blobId, 1)
+    return prefixRange(prefix)
+  }
+
+  /** Logical bytes of a shard entry (key + value) for quota accounting. */
+  entryBytes(index: number, header: Pick<BlobHeader, 'n' | 'shardSize'>): number {
+    return SHARD_KEY_SIZE + header.shardSize + proofBytes(header, index)
+  }
+
+  /** Splits a stored value and re-verifies its proof against the header; throws CorruptValue if it fails. */
+  open(value: Uint8Array, index: number, header: BlobHeader): ShardWithProof {
+    const expected = header.shardSize + proofBytes(header, index)
+    if (value.length !== expected) {
+      throw new CorruptValue(CorruptionReason.length, `shard value of ${value.length} bytes, expected ${expected}`)
+    }
+    const data = value.subarray(0, header.shardSize)
+    const proof = value.subarray(header.shardSize)
+    if (!verifyShardProof(header, index, data, proof)) {
+      throw new CorruptValue(CorruptionReason.proof, 'proof does not verify against the header root')
+    }
+    return { index, data, proof }
+  }
+
+  /** Indices of the shards held for a blob, in order; at most `limit`. */
+  async indicesOf(blobId: Uint8Array, limit: number, opts?: ReadOptions): Promise<number[]> {
+    const keys = await this.keysIn(this.rangeOf(blobId), limit, opts)
+    return keys.map((key) => this.indexOf(key))
+  }
+
+  async getMany(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    return (await this.db.getMany(keys)).map(asView)
+  }
+}

@@ -1,0 +1,150 @@
+import type { ShardWithProof } from '../erasure/shard.ts'
+import type { DacnetError } from '../errors.ts'
+import type { StoreCore } from './core.ts'
+import { CorruptValue } from './corruption.ts'
+import { StorageErrorCode, storageError } from './errors.ts'
+import type { CachedBlob } from './header-cache.ts'
+import { type QuarantineTarget, quarantine } from './quarantine.ts'
+
+/**
+ * Shard reads. Every value is re-verified against the header root before it is returned. Not held (blob
+ * unknown, expired and being pruned, or shard not assigned here) is `undefined` / omitted; a value that fails
+ * the check is quarantined and raises STORAGE_CORRUPT_ENTRY, and reads as not held afterwards.
+ */
+export async function getShard(
+  core: StoreCore,
+  blobId: Uint8Array,
+  index: number,
+): Promise<ShardWithProof | undefined> {
+  const blob = await core.readableBlob(blobId)
+  if (blob === undefined) return undefined
+  checkIndex(index, blob)
+  const { shards } = core.repos
+  const key = shards.key(blobId, index)
+  let value: Uint8Array | undefined
+  try {
+    value = core.opts.syncReads ? shards.getRawSync(key) : await shards.getRaw(key)
+    return value === undefined ? undefined : shards.open(value, index, blob.header)
+  } catch (err) {
+    if (!(err instanceof CorruptValue)) throw err
+    throw await quarantine(core, target(blobId, index, key, blob, err, value))
+  }
+}
+
+/** The requested shards that are held, in request order. At most n indices per call. */
+export async function getShards(
+  core: StoreCore,
+  blobId: Uint8Array,
+  indices: readonly number[],
+): Promise<ShardWithProof[]> {
+  const blob = await core.readableBlob(blobId)
+  if (blob === undefined) return []
+  if (indices.length > blob.header.n) {
+    throw storageError(
+      StorageErrorCode.INVALID_SHARD,
+      `${indices.length} indices requested, the blob has ${blob.header.n}`,
+    )
+  }
+  for (const index of indices) checkIndex(index, blob)
+  const { shards } = core.repos
+  const keys = indices.map((index) => shards.key(blobId, index))
+  const values = await readMany(core, keys)
+  const found: ShardWithProof[] = []
+  const corrupt: QuarantineTarget[] = []
+  values.forEach((value, i) => {
+    const index = indices[i]!
+    if (value === undefined) return
+    try {
+      if (value instanceof CorruptValue) throw value
+      found.push(shards.open(value, index, blob.header))
+    } catch (err) {
+      if (!(err instanceof CorruptValue)) throw err
+      corrupt.push(target(blobId, index, keys[i]!, blob, err, value instanceof CorruptValue ? undefined : value))
+    }
+  })
+  if (corrupt.length > 0) throw await quarantineAll(core, corrupt)
+  return found
+}
+
+/** Every shard held for the blob, in index order. */
+export async function getAllShards(core: StoreCore, blobId: Uint8Array): Promise<ShardWithProof[]> {
+  const blob = await core.readableBlob(blobId)
+  if (blob === undefined) return []
+  const { shards } = core.repos
+  const found: ShardWithProof[] = []
+  const corrupt: QuarantineTarget[] = []
+  try {
+    for await (const [key, value] of shards.entries(shards.rangeOf(blobId))) {
+      const index = shards.indexOf(key)
+      try {
+        found.push(shards.open(value, index, blob.header))
+      } catch (err) {
+        if (!(err instanceof CorruptValue)) throw err
+        corrupt.push(target(blobId, index, key, blob, err, value))
+      }
+    }
+  } catch (err) {
+    const damaged = asCorrupt(err)
+    // A damaged block in the middle of the range: which keys it held is unknown, so nothing can be quarantined
+    // here; the integrity check reports it.
+    throw storageError(StorageErrorCode.CORRUPT_ENTRY, `shards of a blob are unreadable: ${damaged.message}`, {
+      bucket: 'shard',
+      reason: damaged.reason,
+    })
+  }
+  if (corrupt.length > 0) throw await quarantineAll(core, corrupt)
+  return found
+}
+
+/** Values for `keys`, with entries LevelDB cannot read as CorruptValue in their place. */
+async function readMany(core: StoreCore, keys: Uint8Array[]): Promise<(Uint8Array | undefined | CorruptValue)[]> {
+  const { shards } = core.repos
+  const one = (key: Uint8Array) => {
+    try {
+      return shards.getRawSync(key)
+    } catch (err) {
+      return asCorrupt(err)
+    }
+  }
+  if (core.opts.syncReads) return keys.map(one)
+  try {
+    return await shards.getMany(keys)
+  } catch {
+    // One damaged block fails the whole multi-get; read one by one to find which entries it holds.
+    return Promise.all(keys.map((key) => shards.getRaw(key).catch((err: unknown) => asCorrupt(err))))
+  }
+}
+
+async function quarantineAll(core: StoreCore, targets: QuarantineTarget[]): Promise<DacnetError> {
+  let first: DacnetError | undefined
+  for (const t of targets) {
+    const err = await quarantine(core, t)
+    first ??= err
+  }
+  first!.meta['indices'] = targets.map((t) => t.index)
+  return first!
+}
+
+function target(
+  blobId: Uint8Array,
+  index: number,
+  key: Uint8Array,
+  blob: CachedBlob,
+  err: CorruptValue,
+  badValue: Uint8Array | undefined,
+): QuarantineTarget {
+  return { key, blobId, index, reason: err.reason, detail: err.message, badValue, header: blob.header }
+}
+
+function asCorrupt(err: unknown): CorruptValue {
+  if (err instanceof CorruptValue) return err
+  throw err
+}
+
+function checkIndex(index: number, blob: CachedBlob): void {
+  if (!Number.isInteger(index) || index < 0 || index >= blob.header.n) {
+    throw storageError(StorageErrorCode.INVALID_SHARD, `shard index ${index} is outside 0..${blob.header.n - 1}`, {
+      index,
+    })
+  }
+}

@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest'
+import { runCrashIterations } from './fixtures/crash-harness.ts'
+
+/** Iterations in `npm test`; scripts/soak-storage-crash.ts runs 1,000. */
+const ITERATIONS = 200
+
+describe('crash consistency', () => {
+  it(`keeps every attested blob complete across ${ITERATIONS} SIGKILLs`, { timeout: 180_000 }, async () => {
+    const summary = await runCrashIterations({ iterations: ITERATIONS, lanes: 2 })
+    expect(summary.iterations).toBe(ITERATIONS)
+    // The kills must actually interrupt work: children announce blobs, and some die before they are ready.
+    expect(summary.announced).toBeGreaterThan(ITERATIONS)
+    expect(summary.verifiedBlobs).toBeGreaterThan(0)
+  })
+})

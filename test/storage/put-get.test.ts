@@ -1,0 +1,162 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { bytesEqual } from '../../src/erasure/merkle.ts'
+import { isDacnetError } from '../../src/errors.ts'
+import { ShardStore, StorageErrorCode } from '../../src/storage/index.ts'
+import { makeBlob, pick, range } from './fixtures/blobs.ts'
+import { tempDir } from './fixtures/temp.ts'
+
+async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  expect(isDacnetError(err, code), `expected ${code}, got ${String(err)}`).toBe(true)
+}
+
+describe('ShardStore put and read', () => {
+  let dir: string
+  let cleanup: () => Promise<void>
+  let store: ShardStore
+
+  beforeEach(async () => {
+    ;({ dir, cleanup } = await tempDir())
+    store = await ShardStore.open(dir, { backgroundPrune: false })
+  })
+  afterEach(async () => {
+    await store.close()
+    await cleanup()
+  })
+
+  it('stores assigned shards and reads them back, verified, one, many and all', async () => {
+    const blob = makeBlob({ k: 4, n: 10, dataSize: 3000 })
+    const assigned = [1, 3, 4, 8]
+    expect(await store.putBlob(blob.headerBytes, pick(blob, assigned))).toEqual({
+      blobId: blob.blobId,
+      stored: true,
+      added: 4,
+    })
+    expect(await store.hasBlob(blob.blobId)).toBe(true)
+    expect(await store.getHeader(blob.blobId)).toEqual(blob.header)
+
+    const one = await store.getShard(blob.blobId, 3)
+    expect(one?.index).toBe(3)
+    expect(bytesEqual(one!.data, blob.shards[3]!.data)).toBe(true)
+    expect(bytesEqual(one!.proof, blob.shards[3]!.proof)).toBe(true)
+    expect(await store.getShard(blob.blobId, 2)).toBeUndefined()
+
+    const many = await store.getShards(blob.blobId, [8, 2, 1])
+    expect(many.map((s) => s.index)).toEqual([8, 1])
+    const all = await store.getAllShards(blob.blobId)
+    expect(all.map((s) => s.index)).toEqual(assigned)
+    for (const s of all) expect(bytesEqual(s.data, blob.shards[s.index]!.data)).toBe(true)
+
+    const info = await store.getBlobInfo(blob.blobId)
+    expect(info?.shardCount).toBe(4)
+    expect(bytesEqual(info!.headerBytes, blob.headerBytes)).toBe(true)
+    expect(store.stats()).toMatchObject({ blobs: 1, shards: 4, quarantined: 0, corruptDetected: 0 })
+  })
+
+  it('answers not held for unknown blobs, and refuses out-of-range indices', async () => {
+    const blob = makeBlob()
+    expect(await store.getShard(blob.blobId, 0)).toBeUndefined()
+    expect(await store.getShards(blob.blobId, [0, 1])).toEqual([])
+    expect(await store.getAllShards(blob.blobId)).toEqual([])
+    expect(await store.getHeader(blob.blobId)).toBeUndefined()
+    await store.putBlob(blob.headerBytes, pick(blob, [0]))
+    await expectCode(store.getShard(blob.blobId, blob.header.n), StorageErrorCode.INVALID_SHARD)
+    await expectCode(store.getShard(blob.blobId, -1), StorageErrorCode.INVALID_SHARD)
+  })
+
+  it('is idempotent: the same blob again writes nothing', async () => {
+    const blob = makeBlob()
+    await store.putBlob(blob.headerBytes, pick(blob, [0, 5]))
+    const before = store.stats()
+    expect(await store.putBlob(blob.headerBytes, pick(blob, [5, 0]))).toMatchObject({ stored: false, added: 0 })
+    expect(await store.putBlob(blob.headerBytes, pick(blob, [5]))).toMatchObject({ stored: false, added: 0 })
+    expect(store.stats().bytes).toBe(before.bytes)
+    expect(store.stats().shards).toBe(2)
+  })
+
+  it('adds the missing shards when the same blob comes with a different subset, keeping the first expiry', async () => {
+    const blob = makeBlob()
+    await store.putBlob(blob.headerBytes, pick(blob, [0, 1]))
+    const first = await store.getBlobInfo(blob.blobId)
+    expect(await store.putBlob(blob.headerBytes, pick(blob, [1, 2, 3]), { retentionMs: 1 })).toMatchObject({
+      stored: true,
+      added: 2,
+    })
+    const info = await store.getBlobInfo(blob.blobId)
+    expect(info?.shardCount).toBe(4)
+    expect(info?.expiresAt).toBe(first?.expiresAt)
+    expect((await store.getAllShards(blob.blobId)).map((s) => s.index)).toEqual([0, 1, 2, 3])
+    expect((await store.check()).ok).toBe(true)
+  })
+
+  it('refuses bad input and writes nothing: bad proof, wrong size, repeated index, bad header, no shards', async () => {
+    const blob = makeBlob()
+    const other = makeBlob()
+    const badProof = { ...blob.shards[1]!, proof: other.shards[1]!.proof }
+    await expectCode(store.putBlob(blob.headerBytes, [blob.shards[0]!, badProof]), StorageErrorCode.INVALID_PROOF)
+    const badData = { ...blob.shards[2]!, data: blob.shards[2]!.data.slice(1) }
+    await expectCode(store.putBlob(blob.headerBytes, [badData]), StorageErrorCode.INVALID_SHARD)
+    await expectCode(store.putBlob(blob.headerBytes, pick(blob, [0, 0])), StorageErrorCode.INVALID_SHARD)
+    const outOfRange = { ...blob.shards[0]!, index: blob.header.n }
+    await expectCode(store.putBlob(blob.headerBytes, [outOfRange]), StorageErrorCode.INVALID_SHARD)
+    await expectCode(store.putBlob(blob.headerBytes.subarray(1), pick(blob, [0])), StorageErrorCode.INVALID_HEADER)
+    await expectCode(store.putBlob(blob.headerBytes, []), StorageErrorCode.INVALID_SHARD)
+    // A shard that proves against another blob's root.
+    await expectCode(store.putBlob(blob.headerBytes, pick(other, [0])), StorageErrorCode.INVALID_PROOF)
+    expect(await store.hasBlob(blob.blobId)).toBe(false)
+    expect(store.stats()).toMatchObject({ blobs: 0, shards: 0, bytes: 0 })
+  })
+
+  it('stores concurrent puts of different blobs, each complete', async () => {
+    const blobs = Array.from({ length: 12 }, (_, i) => makeBlob({ k: 3, n: 9, dataSize: 500 + i * 100 }))
+    const results = await Promise.all(blobs.map((b, i) => store.putBlob(b.headerBytes, pick(b, range(0, 1 + (i % 9))))))
+    expect(results.every((r) => r.stored)).toBe(true)
+    for (const [i, b] of blobs.entries()) {
+      expect((await store.getAllShards(b.blobId)).length).toBe(1 + (i % 9))
+    }
+    const report = await store.check()
+    expect(report.ok).toBe(true)
+    expect(report.blobs).toBe(12)
+  })
+
+  it('stores a blob once when the same put races with itself', async () => {
+    const blob = makeBlob()
+    const results = await Promise.all(range(0, 5).map(() => store.putBlob(blob.headerBytes, pick(blob, [0, 1, 2]))))
+    expect(results.filter((r) => r.stored)).toHaveLength(1)
+    expect(store.stats()).toMatchObject({ blobs: 1, shards: 3 })
+    expect((await store.check()).usage.consistent).toBe(true)
+  })
+
+  it('keeps everything across close and reopen', async () => {
+    const blob = makeBlob({ k: 8, n: 24, dataSize: 20_000 })
+    await store.putBlob(blob.headerBytes, pick(blob, range(4, 12)))
+    const stats = store.stats()
+    await store.close()
+    store = await ShardStore.open(dir, { backgroundPrune: false })
+    expect(store.stats()).toMatchObject({ blobs: stats.blobs, shards: stats.shards, bytes: stats.bytes })
+    expect((await store.getAllShards(blob.blobId)).map((s) => s.index)).toEqual(range(4, 12))
+  })
+
+  it('lists blobs in pages', async () => {
+    const blobs = Array.from({ length: 7 }, () => makeBlob({ dataSize: 100 }))
+    for (const b of blobs) await store.putBlob(b.headerBytes, pick(b, [0]))
+    const first = await store.listBlobs({ limit: 3 })
+    const second = await store.listBlobs({ after: first.at(-1)!, limit: 3 })
+    const third = await store.listBlobs({ after: second.at(-1)!, limit: 3 })
+    const listed = [...first, ...second, ...third].map((id) => id.toString())
+    expect(listed).toHaveLength(7)
+    expect(new Set(listed)).toEqual(new Set(blobs.map((b) => b.blobId.toString())))
+    await expectCode(store.listBlobs({ limit: 0 }), StorageErrorCode.INVALID_OPTIONS)
+  })
+
+  it('refuses operations after close', async () => {
+    const blob = makeBlob()
+    await store.close()
+    await expectCode(store.putBlob(blob.headerBytes, pick(blob, [0])), StorageErrorCode.CLOSED)
+    await expectCode(store.getShard(blob.blobId, 0), StorageErrorCode.CLOSED)
+    store = await ShardStore.open(dir, { backgroundPrune: false })
+  })
+})

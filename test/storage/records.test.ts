@@ -1,0 +1,72 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { isDacnetError } from '../../src/errors.ts'
+import { MAX_ATTESTATION_BYTES, ShardStore, StorageErrorCode } from '../../src/storage/index.ts'
+import { makeBlob, pick } from './fixtures/blobs.ts'
+import { openRaw, tempDir } from './fixtures/temp.ts'
+
+async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
+  return promise.then(
+    () => undefined,
+    (e: unknown) => (isDacnetError(e) ? e.code : String(e)),
+  )
+}
+
+describe('attestations and certificates', () => {
+  let dir: string
+  let cleanup: () => Promise<void>
+  let store: ShardStore
+
+  beforeEach(async () => {
+    ;({ dir, cleanup } = await tempDir())
+    store = await ShardStore.open(dir, { backgroundPrune: false })
+  })
+  afterEach(async () => {
+    await store.close()
+    await cleanup()
+  })
+
+  it('stores the own attestation only for a held blob, once', async () => {
+    const blob = makeBlob()
+    const sig = new Uint8Array(96).fill(1)
+    expect(await codeOf(store.putAttestation(blob.blobId, sig))).toBe(StorageErrorCode.BLOB_NOT_HELD)
+    await store.putBlob(blob.headerBytes, pick(blob, [2, 3]))
+    expect(await store.putAttestation(blob.blobId, sig)).toEqual({ stored: true })
+    expect(await store.putAttestation(blob.blobId, sig)).toEqual({ stored: false })
+    expect(await codeOf(store.putAttestation(blob.blobId, new Uint8Array(96).fill(2)))).toBe(
+      StorageErrorCode.ATTESTATION_CONFLICT,
+    )
+    expect(await store.getAttestation(blob.blobId)).toEqual(sig)
+    expect(await codeOf(store.putAttestation(blob.blobId, new Uint8Array(0)))).toBe(StorageErrorCode.INVALID_RECORD)
+    expect(await codeOf(store.putAttestation(blob.blobId, new Uint8Array(MAX_ATTESTATION_BYTES + 1)))).toBe(
+      StorageErrorCode.INVALID_RECORD,
+    )
+  })
+
+  it('refuses an attestation when a shard the record counts is missing', async () => {
+    const blob = makeBlob()
+    await store.putBlob(blob.headerBytes, pick(blob, [0, 1, 2]))
+    await store.close()
+    const raw = await openRaw(dir)
+    const key = new Uint8Array(41)
+    key[0] = 0x02
+    key.set(blob.blobId.bytes, 1)
+    key[40] = 1
+    await raw.del(key)
+    await raw.close()
+    store = await ShardStore.open(dir, { backgroundPrune: false })
+    expect(await codeOf(store.putAttestation(blob.blobId, new Uint8Array(96)))).toBe(StorageErrorCode.BLOB_NOT_HELD)
+  })
+
+  it('stores and replaces certificates of held blobs', async () => {
+    const blob = makeBlob()
+    expect(await codeOf(store.putCertificate(blob.blobId, new Uint8Array(10)))).toBe(StorageErrorCode.BLOB_NOT_HELD)
+    await store.putBlob(blob.headerBytes, pick(blob, [0]))
+    expect(await store.putCertificate(blob.blobId, new Uint8Array(100).fill(1))).toEqual({ stored: true })
+    expect(await store.putCertificate(blob.blobId, new Uint8Array(100).fill(1))).toEqual({ stored: false })
+    expect(await store.putCertificate(blob.blobId, new Uint8Array(120).fill(2))).toEqual({ stored: true })
+    expect(await store.getCertificate(blob.blobId)).toEqual(new Uint8Array(120).fill(2))
+    const report = await store.check()
+    expect(report.certificates).toBe(1)
+    expect(report.usage.consistent).toBe(true)
+  })
+})
