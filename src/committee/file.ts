@@ -175,7 +175,10 @@ function memberInput(value: unknown, epoch: number, index: number): MemberInput 
 
 function sequencerInput(value: unknown, epoch: number, index: number): Sequencer {
   const where = `epoch ${epoch} sequencer ${index}`
-  const s = object(value, where, ['peerId', 'publicKey'])
+  const s = object(value, where, ['peerId', 'publicKey'], [])
+  if (s['peerId'] === undefined && s['publicKey'] === undefined) {
+    throw malformed(`${where} needs a peerId, a publicKey, or both`)
+  }
   let publicKey: Uint8Array | undefined
   if (s['publicKey'] !== undefined) {
     publicKey = fromHex(s['publicKey'], PUBLIC_KEY_SIZE)

@@ -64,6 +64,23 @@ describe('committee file', () => {
     }
     expect(() => parseCommitteeFile('{not json', { verifier })).toThrow(code(CommitteeErrorCode.MALFORMED_FILE))
   })
+
+  it('takes a sequencer by peer id alone, by key alone, or both, but not by neither', () => {
+    const peerId = example().epochs[0]!.sequencers![0]!.peerId!
+    const publicKey = example().epochs[0]!.sequencers![0]!.publicKey!
+    for (const entry of [{ peerId }, { publicKey }, { peerId, publicKey }]) {
+      const file = example()
+      file.epochs[0]!.sequencers = [entry]
+      const committee = parseCommitteeFile(file, { verifier }).committees[0]!
+      expect(
+        committee.isSequencer({ peerId }) ||
+          committee.isSequencer({ publicKey: Buffer.from(publicKey.slice(2), 'hex') }),
+      ).toBe(true)
+    }
+    const file = example()
+    file.epochs[0]!.sequencers = [{}]
+    expect(() => parseCommitteeFile(file, { verifier })).toThrow(code(CommitteeErrorCode.MALFORMED_FILE))
+  })
 })
 
 describe('committee sources', () => {
