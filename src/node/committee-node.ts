@@ -1,0 +1,178 @@
+import type { SecretKey } from '../attest/bls.ts'
+import { certificateBlobId } from '../attest/certificate.ts'
+import { decodeCertificate } from '../attest/certificate-codec.ts'
+import { publicKeyOf } from '../attest/keys.ts'
+import type { CommitteeSource } from '../committee/source.ts'
+import type { BlobId } from '../erasure/blob-id.ts'
+import { DEFAULT_MAX_BLOB_SIZE } from '../erasure/params.ts'
+import { type Logger, silentLogger } from '../logger.ts'
+import { joinCertificateGossip } from '../p2p/gossip.ts'
+import type { DacnetLibp2p } from '../p2p/node.ts'
+import { type ProtocolOptions, registerProtocols } from '../p2p/service.ts'
+import type { ShardStore, StoreStats } from '../storage/store.ts'
+import { judgeCertificate } from './certificates.ts'
+import { MemberService } from './member-service.ts'
+import { dialBootstrap } from './peers.ts'
+import { ProviderAnnouncer } from './provider-announcer.ts'
+
+/** How long start-up waits for each bootstrap dial before going on without it. */
+export const DEFAULT_BOOTSTRAP_TIMEOUT_MS = 10_000
+/** Recent errors kept for `status()`. */
+const MAX_RECENT_ERRORS = 20
+
+export interface CommitteeNodeInit {
+  /** Created but not started; the node starts and stops it. */
+  libp2p: DacnetLibp2p
+  /** Open; the node closes it on stop. */
+  store: ShardStore
+  committees: CommitteeSource
+  /** The member's BLS secret key (decrypted from its keystore). */
+  secretKey: SecretKey
+  logger?: Logger
+}
+
+export interface CommitteeNodeOptions extends ProtocolOptions {
+  /** Largest blob this node stores a share of. Default DEFAULT_MAX_BLOB_SIZE (32 MiB). */
+  maxBlobSize?: number
+  /** Multiaddrs dialled at start to join the network (and seed the DHT). */
+  bootstrap?: string[]
+  bootstrapTimeoutMs?: number
+  /** Publish a DHT provider record for every stored blob. Default true. */
+  announceProviders?: boolean
+}
+
+export interface CommitteeNodeStatus {
+  peerId: string
+  addresses: string[]
+  peers: number
+  running: boolean
+  storage: StoreStats
+  served: Record<string, number>
+  recentErrors: { time: string; message: string; code?: string }[]
+}
+
+/**
+ * A committee member: serves store, sample and retrieve, signs attestations once shards are durable,
+ * verifies and relays certificates, announces provider records, and prunes through its store.
+ *
+ * Start order: libp2p, protocol handlers, certificate gossip, bootstrap dials. Stop order is the reverse,
+ * and lets the stores under way finish before the database closes.
+ */
+export class CommitteeNode {
+  readonly libp2p: DacnetLibp2p
+  readonly store: ShardStore
+  readonly committees: CommitteeSource
+  readonly #logger: Logger
+  readonly #opts: CommitteeNodeOptions
+  readonly #member: MemberService
+  readonly #announcer: ProviderAnnouncer
+  readonly #served: Record<string, number> = {}
+  readonly #errors: CommitteeNodeStatus['recentErrors'] = []
+  #unregister: (() => Promise<void>) | null = null
+  #leaveGossip: (() => void) | null = null
+  #running = false
+
+  constructor(init: CommitteeNodeInit, opts: CommitteeNodeOptions = {}) {
+    this.libp2p = init.libp2p
+    this.store = init.store
+    this.committees = init.committees
+    this.#logger = init.logger ?? silentLogger
+    this.#opts = opts
+    this.#announcer = new ProviderAnnouncer(this.libp2p, {
+      enabled: opts.announceProviders ?? true,
+      logger: this.#logger,
+    })
+    this.#member = new MemberService({
+      store: init.store,
+      committees: init.committees,
+      secretKey: init.secretKey,
+      publicKey: publicKeyOf(init.secretKey),
+      maxBlobSize: opts.maxBlobSize ?? DEFAULT_MAX_BLOB_SIZE,
+      logger: this.#logger.child({ component: 'member' }),
+      onStored: (blobId) => this.#announcer.announce(blobId),
+    })
+  }
+
+  get peerId(): string {
+    return this.libp2p.peerId.toString()
+  }
+
+  get running(): boolean {
+    return this.#running
+  }
+
+  async start(): Promise<void> {
+    if (this.#running) return
+    await this.libp2p.start()
+    this.#unregister = await registerProtocols(
+      this.libp2p,
+      { store: this.#member, sample: this.#member, retrieve: this.#member },
+      {
+        ...this.#opts,
+        onServed: (protocol, ms) => {
+          this.#served[protocol] = (this.#served[protocol] ?? 0) + 1
+          this.#opts.onServed?.(protocol, ms)
+        },
+      },
+    )
+    this.#leaveGossip = joinCertificateGossip(this.libp2p, {
+      validate: (bytes) => judgeCertificate(this.committees, bytes),
+      onCertificate: (bytes) => void this.#keepCertificate(bytes),
+    })
+    this.#running = true
+    this.#logger.info('committee node started', { peerId: this.peerId, addresses: this.addresses() })
+    const bootstrap = this.#opts.bootstrap ?? []
+    if (bootstrap.length > 0) {
+      void dialBootstrap(this.libp2p, bootstrap, {
+        timeoutMs: this.#opts.bootstrapTimeoutMs ?? DEFAULT_BOOTSTRAP_TIMEOUT_MS,
+        onError: (address, err) => this.#recordError(`bootstrap ${address}: ${(err as Error).message}`),
+      })
+    }
+  }
+
+  /** Finishes stores under way, stops serving, stops libp2p and closes the database. */
+  async stop(): Promise<void> {
+    if (!this.#running) return
+    this.#running = false
+    await this.#member.drain()
+    this.#leaveGossip?.()
+    await this.#unregister?.()
+    await this.#announcer.stop()
+    await this.libp2p.stop()
+    await this.store.close()
+    this.#logger.info('committee node stopped', { peerId: this.peerId })
+  }
+
+  addresses(): string[] {
+    return this.libp2p.getMultiaddrs().map((a) => a.toString())
+  }
+
+  status(): CommitteeNodeStatus {
+    return {
+      peerId: this.peerId,
+      addresses: this.addresses(),
+      peers: this.libp2p.getPeers().length,
+      running: this.#running,
+      storage: this.store.stats(),
+      served: { ...this.#served },
+      recentErrors: [...this.#errors],
+    }
+  }
+
+  /** A verified certificate for a blob this node holds is kept next to its shards. */
+  async #keepCertificate(bytes: Uint8Array): Promise<void> {
+    try {
+      const blobId: BlobId = certificateBlobId(decodeCertificate(bytes))
+      if (await this.store.hasBlob(blobId)) await this.store.putCertificate(blobId, bytes)
+    } catch (err) {
+      this.#recordError(`keeping a certificate: ${(err as Error).message}`, err)
+    }
+  }
+
+  #recordError(message: string, err?: unknown): void {
+    const code = (err as { code?: string } | undefined)?.code
+    this.#errors.push({ time: new Date().toISOString(), message, ...(code ? { code } : {}) })
+    if (this.#errors.length > MAX_RECENT_ERRORS) this.#errors.shift()
+    this.#logger.warn(message)
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Sampling math for light clients (pure).
+ *
+ * If fewer than k of the n shards were retrievable — at most k - 1 of them — a sample of a uniformly random
+ * index succeeds with probability at most p = (k - 1) / n. Samples are drawn independently (with
+ * replacement), so the number of successes in s samples is dominated by Binomial(s, p), and
+ *
+ *   P[at least x successes | blob unavailable] <= P[Bin(s, p) >= x].
+ *
+ * Confidence is one minus that bound. And when the successes cover k distinct indices, the client has held
+ * k valid shards itself: the blob is retrievable, confidence 1.
+ */
+
+/** P[Bin(s, p) >= x], summed in log space so that large s neither under- nor overflows. */
+export function binomialUpperTail(s: number, x: number, p: number): number {
+  if (x <= 0) return 1
+  if (x > s) return 0
+  if (p <= 0) return 0
+  if (p >= 1) return 1
+  const logP = Math.log(p)
+  const logQ = Math.log1p(-p)
+  // log C(s, x) via lgamma-free accumulation: sum of logs.
+  let logTerm = logChoose(s, x) + x * logP + (s - x) * logQ
+  let total = 0
+  for (let i = x; i <= s; i++) {
+    total += Math.exp(logTerm)
+    // term(i + 1) / term(i) = (s - i) / (i + 1) * p / q
+    logTerm += Math.log((s - i) / (i + 1)) + logP - logQ
+  }
+  return Math.min(1, total)
+}
+
+function logChoose(n: number, k: number): number {
+  let sum = 0
+  const m = Math.min(k, n - k)
+  for (let i = 1; i <= m; i++) sum += Math.log((n - m + i) / i)
+  return sum
+}
+
+/** The bound on unavailability for what a client saw, as a confidence in [0, 1]. */
+export function availabilityConfidence(
+  samples: number,
+  successes: number,
+  distinctSuccesses: number,
+  k: number,
+  n: number,
+): number {
+  if (distinctSuccesses >= k) return 1
+  return 1 - binomialUpperTail(samples, successes, (k - 1) / n)
+}
+
+/** Samples needed to reach `target` if every one succeeds: the fewest s with p^s <= 1 - target. */
+export function samplesForTarget(target: number, k: number, n: number): number {
+  const p = (k - 1) / n
+  if (p <= 0) return 1
+  return Math.max(1, Math.ceil(Math.log(1 - target) / Math.log(p)))
+}

@@ -1,0 +1,33 @@
+import { DacnetError, type ErrorMeta } from '../errors.ts'
+
+/** Stable codes for the roles: what a committee node refuses and why a dispersal, sample or retrieval fails. */
+export const NodeErrorCode = {
+  /** The storing peer is not a registered sequencer of the blob's epoch. */
+  UNREGISTERED_SEQUENCER: 'NODE_UNREGISTERED_SEQUENCER',
+  /** The blob's epoch is not the current one, so this node does not accept new stores for it. */
+  STALE_EPOCH: 'NODE_STALE_EPOCH',
+  /** This node is not a member of the blob's epoch. */
+  NOT_A_MEMBER: 'NODE_NOT_A_MEMBER',
+  /** The header's network or (k, n) differ from the committee's, or the blob is larger than allowed. */
+  HEADER_MISMATCH: 'NODE_HEADER_MISMATCH',
+  /** The shards sent are not exactly this member's assignment. */
+  WRONG_SHARDS: 'NODE_WRONG_SHARDS',
+  /** The node is shutting down and takes no new stores. */
+  SHUTTING_DOWN: 'NODE_SHUTTING_DOWN',
+  /** Members holding too much stake failed: the threshold can no longer be reached. */
+  THRESHOLD_UNREACHABLE: 'NODE_THRESHOLD_UNREACHABLE',
+  /** The certificate or blob id names nothing a retriever can find (no header, no holders). */
+  BLOB_NOT_FOUND: 'NODE_BLOB_NOT_FOUND',
+  /** Fewer than k valid shards could be fetched from the holders. */
+  NOT_ENOUGH_SHARDS: 'NODE_NOT_ENOUGH_SHARDS',
+  /** The role was stopped or the caller aborted. */
+  ABORTED: 'NODE_ABORTED',
+  /** Options out of range. */
+  INVALID_OPTIONS: 'NODE_INVALID_OPTIONS',
+} as const
+
+export type NodeErrorCode = (typeof NodeErrorCode)[keyof typeof NodeErrorCode]
+
+export function nodeError(code: NodeErrorCode, message: string, meta?: ErrorMeta): DacnetError<NodeErrorCode> {
+  return new DacnetError(code, message, meta)
+}

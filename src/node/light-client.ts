@@ -1,0 +1,204 @@
+import { randomInt } from 'node:crypto'
+import type { PeerId } from '@libp2p/interface'
+import type { Certificate } from '../attest/certificate.ts'
+import { decodeCertificate } from '../attest/certificate-codec.ts'
+import { verifyCertificate } from '../attest/verify-certificate.ts'
+import { type Assignment, assignShards } from '../committee/assignment.ts'
+import type { Committee } from '../committee/committee.ts'
+import type { CommitteeSource } from '../committee/source.ts'
+import { type BlobId, blobIdOf } from '../erasure/blob-id.ts'
+import { checkShard } from '../erasure/decode.ts'
+import { type BlobHeader, encodeHeader } from '../erasure/header.ts'
+import { DacnetError } from '../errors.ts'
+import { type Logger, silentLogger } from '../logger.ts'
+import { MAX_SAMPLE_INDICES } from '../p2p/limits.ts'
+import type { DacnetLibp2p } from '../p2p/node.ts'
+import { requestSamples } from '../p2p/sample.ts'
+import { availabilityConfidence, samplesForTarget } from './confidence.ts'
+import { NodeErrorCode, nodeError } from './errors.ts'
+import { memberPeer } from './peers.ts'
+
+/** Default target: the chance that an unavailable blob looks available is below one in a million. */
+export const DEFAULT_TARGET_CONFIDENCE = 1 - 1e-6
+/** Samples at most per call: enough to reach the default target with a third of the stake offline. */
+export const DEFAULT_MAX_SAMPLES = 256
+/** Time allowed for one holder to answer one request. */
+export const DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS = 5_000
+
+export interface LightClientInit {
+  /** Started; a light client runs its DHT in client mode. */
+  libp2p: DacnetLibp2p
+  committees: CommitteeSource
+  logger?: Logger
+}
+
+export interface SampleOptions {
+  /** Target confidence in (0, 1). Default DEFAULT_TARGET_CONFIDENCE. */
+  confidence?: number
+  maxSamples?: number
+  requestTimeoutMs?: number
+  signal?: AbortSignal
+}
+
+export interface SampleFailure {
+  index: number
+  member: number
+  peerId: string
+  code: string
+  reason: string
+}
+
+export interface SampleResult {
+  blobId: string
+  available: boolean
+  /** 1 - P[seeing this many successes | fewer than k shards retrievable] (see confidence.ts). */
+  confidence: number
+  /** Samples drawn (with replacement, so an index may count more than once). */
+  samples: number
+  successes: number
+  /** Distinct indices that came back with a valid proof. */
+  distinctSuccesses: number
+  failures: SampleFailure[]
+  ms: number
+}
+
+/**
+ * Samples random shards of a certified blob from their holders and reports a confidence that the blob is
+ * available. The certificate is verified first; indices are drawn privately with a CSPRNG, asked of their
+ * holders in parallel and checked against the commitment. A holder that is down, slow or lying turns its
+ * samples into failures — never a hang — and sampling goes on in rounds until the target or the cap.
+ */
+export class LightClient {
+  readonly #init: LightClientInit
+  readonly #logger: Logger
+
+  constructor(init: LightClientInit) {
+    this.#init = init
+    this.#logger = init.logger ?? silentLogger
+  }
+
+  /** Verifies a certificate against the committee of the epoch it names; throws its typed error if invalid. */
+  async verify(certificate: Certificate | Uint8Array): Promise<{ certificate: Certificate; committee: Committee }> {
+    const cert = certificate instanceof Uint8Array ? decodeCertificate(certificate) : certificate
+    const committee = await this.#init.committees.getCommittee(cert.epoch)
+    verifyCertificate(cert, committee)
+    return { certificate: cert, committee }
+  }
+
+  async sample(certificate: Certificate | Uint8Array, opts: SampleOptions = {}): Promise<SampleResult> {
+    const start = performance.now()
+    const target = opts.confidence ?? DEFAULT_TARGET_CONFIDENCE
+    if (!(target > 0 && target < 1)) {
+      throw nodeError(NodeErrorCode.INVALID_OPTIONS, `confidence must be in (0, 1), got ${target}`)
+    }
+    const maxSamples = opts.maxSamples ?? DEFAULT_MAX_SAMPLES
+    const { certificate: cert, committee } = await this.verify(certificate)
+    const { header } = cert
+    const headerBytes = encodeHeader(header)
+    const blobId = blobIdOf(headerBytes)
+    const session: Session = {
+      header,
+      blobId,
+      assignment: assignShards(committee, blobId.bytes),
+      committee,
+      outcomes: new Map(),
+      deadHolders: new Map(),
+      failures: [],
+    }
+    let samples = 0
+    let successes = 0
+    let confidence = 0
+    const firstRound = samplesForTarget(target, header.k, header.n)
+    while (samples < maxSamples) {
+      opts.signal?.throwIfAborted()
+      const want = Math.min(maxSamples - samples, samples === 0 ? firstRound : Math.max(8, Math.ceil(samples / 2)))
+      const drawn = Array.from({ length: want }, () => randomInt(header.n))
+      await this.#ask(session, [...new Set(drawn)], opts)
+      for (const index of drawn) if (session.outcomes.get(index) === true) successes++
+      samples += want
+      const distinct = [...session.outcomes.values()].filter(Boolean).length
+      confidence = availabilityConfidence(samples, successes, distinct, header.k, header.n)
+      if (confidence >= target) break
+    }
+    const distinctSuccesses = [...session.outcomes.values()].filter(Boolean).length
+    return {
+      blobId: blobId.toString(),
+      available: confidence >= target,
+      confidence,
+      samples,
+      successes,
+      distinctSuccesses,
+      failures: session.failures,
+      ms: performance.now() - start,
+    }
+  }
+
+  /** Asks the holders of `indices` not asked before, in parallel; records one outcome per index. */
+  async #ask(session: Session, indices: number[], opts: SampleOptions): Promise<void> {
+    const byHolder = new Map<number, number[]>()
+    for (const index of indices) {
+      if (session.outcomes.has(index)) continue
+      const holder = session.assignment.holderOf(index)
+      const list = byHolder.get(holder) ?? []
+      list.push(index)
+      byHolder.set(holder, list)
+    }
+    await Promise.all(
+      [...byHolder].map(async ([holder, wanted]) => {
+        for (let i = 0; i < wanted.length; i += MAX_SAMPLE_INDICES) {
+          await this.#askHolder(session, holder, wanted.slice(i, i + MAX_SAMPLE_INDICES), opts)
+        }
+      }),
+    )
+  }
+
+  async #askHolder(session: Session, holder: number, indices: number[], opts: SampleOptions): Promise<void> {
+    const member = session.committee.members[holder]!
+    const fail = (index: number, code: string, reason: string) => {
+      session.outcomes.set(index, false)
+      session.failures.push({ index, member: holder, peerId: member.peerId, code, reason })
+    }
+    const dead = session.deadHolders.get(holder)
+    if (dead) {
+      for (const index of indices) fail(index, dead.code, dead.message)
+      return
+    }
+    let answers: Awaited<ReturnType<typeof requestSamples>>
+    try {
+      const peer: PeerId = await memberPeer(this.#init.libp2p, member)
+      answers = await requestSamples(this.#init.libp2p, peer, session.blobId, indices, {
+        shardSize: session.header.shardSize,
+        timeoutMs: opts.requestTimeoutMs ?? DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      })
+    } catch (err) {
+      const error = err instanceof DacnetError ? err : new DacnetError('P2P_STREAM_ENDED', String(err))
+      session.deadHolders.set(holder, error)
+      this.#logger.debug('holder failed', { member: holder, error })
+      for (const index of indices) fail(index, error.code, error.message)
+      return
+    }
+    for (const index of indices) {
+      const answer = answers.get(index)
+      if (!answer) {
+        fail(index, 'SAMPLE_NOT_HELD', 'the holder does not have this shard')
+        continue
+      }
+      const problem = checkShard(session.header, answer)
+      if (problem) fail(index, problem.code, problem.reason)
+      else session.outcomes.set(index, true)
+    }
+  }
+}
+
+interface Session {
+  header: BlobHeader
+  blobId: BlobId
+  assignment: Assignment
+  committee: Committee
+  /** Index -> whether it came back with a valid proof. */
+  outcomes: Map<number, boolean>
+  /** Holders that failed outright this session: their other indices fail without another dial. */
+  deadHolders: Map<number, DacnetError>
+  failures: SampleFailure[]
+}

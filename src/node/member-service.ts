@@ -1,0 +1,182 @@
+import type { PeerId } from '@libp2p/interface'
+import { signAttestation } from '../attest/attestation.ts'
+import type { SecretKey } from '../attest/bls.ts'
+import { attestationContextOf } from '../attest/message.ts'
+import { assignShards } from '../committee/assignment.ts'
+import type { Committee } from '../committee/committee.ts'
+import type { Member } from '../committee/member.ts'
+import type { CommitteeSource } from '../committee/source.ts'
+import { type BlobId, blobIdOf } from '../erasure/blob-id.ts'
+import type { BlobHeader } from '../erasure/header.ts'
+import type { ShardWithProof } from '../erasure/shard.ts'
+import type { Logger } from '../logger.ts'
+import type { RetrieveService } from '../p2p/retrieve.ts'
+import type { SampleService } from '../p2p/sample.ts'
+import type { StoreService } from '../p2p/store.ts'
+import type { ShardStore } from '../storage/store.ts'
+import { currentEpoch } from './epochs.ts'
+import { NodeErrorCode, nodeError } from './errors.ts'
+
+export interface MemberServiceInit {
+  store: ShardStore
+  committees: CommitteeSource
+  secretKey: SecretKey
+  /** This node's compressed BLS public key: how it finds itself in each epoch's committee. */
+  publicKey: Uint8Array
+  maxBlobSize: number
+  logger: Logger
+  /** Called after a blob was stored and signed (e.g. to announce a provider record). */
+  onStored?: (blobId: BlobId, header: BlobHeader, fresh: boolean) => void
+}
+
+/**
+ * What a committee member does with each protocol, in the order of a celestia-style server handler:
+ * authorise, validate against the committee, store durably, and only then sign.
+ */
+export class MemberService implements StoreService, SampleService, RetrieveService {
+  readonly #init: MemberServiceInit
+  #accepting = true
+  #inFlight = new Set<Promise<unknown>>()
+
+  constructor(init: MemberServiceInit) {
+    this.#init = init
+  }
+
+  /** Stops taking stores and waits for the ones under way to finish (their answers still go out). */
+  async drain(): Promise<void> {
+    this.#accepting = false
+    await Promise.allSettled([...this.#inFlight])
+  }
+
+  async admit(remotePeer: PeerId, header: BlobHeader, headerBytes: Uint8Array, shardCount: number): Promise<void> {
+    if (!this.#accepting) throw nodeError(NodeErrorCode.SHUTTING_DOWN, 'this node is shutting down')
+    const committee = await this.#currentCommittee(header.epoch)
+    const peer = remotePeer.toString()
+    if (!committee.isSequencer({ peerId: peer })) {
+      throw nodeError(
+        NodeErrorCode.UNREGISTERED_SEQUENCER,
+        `${peer} is not a registered sequencer of epoch ${header.epoch}`,
+      )
+    }
+    const member = this.#self(committee)
+    if (header.networkId !== committee.networkId) {
+      throw nodeError(
+        NodeErrorCode.HEADER_MISMATCH,
+        `blob is for network ${header.networkId}, not ${committee.networkId}`,
+      )
+    }
+    if (header.k !== committee.encoding.k || header.n !== committee.encoding.n) {
+      throw nodeError(
+        NodeErrorCode.HEADER_MISMATCH,
+        `blob has k/n ${header.k}/${header.n}; epoch ${header.epoch} uses ${committee.encoding.k}/${committee.encoding.n}`,
+      )
+    }
+    if (header.dataSize > this.#init.maxBlobSize) {
+      throw nodeError(
+        NodeErrorCode.HEADER_MISMATCH,
+        `blob of ${header.dataSize} bytes is above ${this.#init.maxBlobSize}`,
+      )
+    }
+    const expected = this.#assignment(committee, headerBytes, member).length
+    if (shardCount !== expected) {
+      throw nodeError(
+        NodeErrorCode.WRONG_SHARDS,
+        `member ${member.index} is assigned ${expected} shards, got ${shardCount}`,
+      )
+    }
+  }
+
+  async store(
+    remotePeer: PeerId,
+    header: BlobHeader,
+    headerBytes: Uint8Array,
+    shards: ShardWithProof[],
+  ): Promise<Uint8Array> {
+    const work = this.#store(remotePeer, header, headerBytes, shards)
+    this.#inFlight.add(work)
+    try {
+      return await work
+    } finally {
+      this.#inFlight.delete(work)
+    }
+  }
+
+  async #store(
+    remotePeer: PeerId,
+    header: BlobHeader,
+    headerBytes: Uint8Array,
+    shards: ShardWithProof[],
+  ): Promise<Uint8Array> {
+    const committee = await this.#currentCommittee(header.epoch)
+    const member = this.#self(committee)
+    const assigned = this.#assignment(committee, headerBytes, member)
+    const given = shards.map((s) => s.index).sort((a, b) => a - b)
+    if (given.length !== assigned.length || given.some((index, i) => index !== assigned[i])) {
+      throw nodeError(NodeErrorCode.WRONG_SHARDS, `shards sent are not member ${member.index}'s assignment`, {
+        expected: assigned.length,
+      })
+    }
+    const { store } = this.#init
+    // Durable first: putBlob verifies every proof and resolves only after the synced batch is on disk.
+    const { blobId, stored } = await store.putBlob(headerBytes, shards, {
+      retentionMs: committee.retentionSeconds * 1000,
+    })
+    const existing = await store.getAttestation(blobId)
+    const signature = existing ?? signAttestation(this.#init.secretKey, attestationContextOf(header)).signature
+    if (!existing) await store.putAttestation(blobId, signature)
+    this.#init.logger.info('stored and attested', {
+      blobId: blobId.toString(),
+      shards: shards.length,
+      sequencer: remotePeer.toString(),
+      fresh: stored,
+    })
+    this.#init.onStored?.(blobId, header, stored)
+    return signature
+  }
+
+  async sample(blobId: BlobId, indices: number[]): Promise<Map<number, ShardWithProof>> {
+    const shards = await this.#init.store.getShards(blobId, indices).catch((err) => {
+      // A corrupt entry was quarantined by the store: those indices are simply not served.
+      this.#init.logger.warn('sample read failed', { blobId: blobId.toString(), error: err })
+      return [] as ShardWithProof[]
+    })
+    return new Map(shards.map((s) => [s.index, s]))
+  }
+
+  async holdings(blobId: BlobId): Promise<{ headerBytes: Uint8Array; indices: number[] } | null> {
+    const info = await this.#init.store.getBlobInfo(blobId)
+    if (!info) return null
+    return { headerBytes: info.headerBytes, indices: await this.#init.store.listShardIndices(blobId) }
+  }
+
+  async readShard(blobId: BlobId, index: number): Promise<ShardWithProof | undefined> {
+    try {
+      return await this.#init.store.getShard(blobId, index)
+    } catch (err) {
+      this.#init.logger.warn('retrieve read failed', { blobId: blobId.toString(), index, error: err })
+      return undefined
+    }
+  }
+
+  /** The committee of `epoch`, which must be the newest one: members take stores only for the current epoch. */
+  async #currentCommittee(epoch: number): Promise<Committee> {
+    const current = await currentEpoch(this.#init.committees)
+    if (epoch !== current) {
+      throw nodeError(NodeErrorCode.STALE_EPOCH, `stores are accepted for epoch ${current}, not ${epoch}`, {
+        epoch,
+        current,
+      })
+    }
+    return this.#init.committees.getCommittee(epoch)
+  }
+
+  #self(committee: Committee): Member {
+    const member = committee.memberByPublicKey(this.#init.publicKey)
+    if (!member) throw nodeError(NodeErrorCode.NOT_A_MEMBER, `this node is not a member of epoch ${committee.epoch}`)
+    return member
+  }
+
+  #assignment(committee: Committee, headerBytes: Uint8Array, member: Member): number[] {
+    return assignShards(committee, blobIdOf(headerBytes).bytes).shardsOf(member.index)
+  }
+}

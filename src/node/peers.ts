@@ -1,0 +1,52 @@
+import type { PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Member } from '../committee/member.ts'
+import type { DacnetLibp2p } from '../p2p/node.ts'
+
+/**
+ * The peer id to dial for a committee member. Addresses listed in the committee file go into the peer store
+ * (again whenever the file's list changes); a member listed without addresses is dialled by peer id alone, and libp2p then asks peer routing
+ * (the DHT) for its addresses.
+ */
+export async function memberPeer(libp2p: DacnetLibp2p, member: Member): Promise<PeerId> {
+  const peerId = peerIdFromString(member.peerId)
+  let merged = mergedAddresses.get(libp2p)
+  if (!merged) {
+    merged = new Map()
+    mergedAddresses.set(libp2p, merged)
+  }
+  const listed = member.multiaddrs.join(' ')
+  if (member.multiaddrs.length > 0 && merged.get(member.peerId) !== listed) {
+    const addrs = member.multiaddrs.flatMap((text) => {
+      try {
+        return [multiaddr(text)]
+      } catch {
+        return []
+      }
+    })
+    await libp2p.peerStore.merge(peerId, { multiaddrs: addrs })
+    merged.set(member.peerId, listed)
+  }
+  return peerId
+}
+
+/** Per libp2p node: the committee-file addresses already merged for each peer, so each is merged once. */
+const mergedAddresses = new WeakMap<DacnetLibp2p, Map<string, string>>()
+
+/** Dials each address once, in the background of start-up; failures are reported, not thrown. */
+export async function dialBootstrap(
+  libp2p: DacnetLibp2p,
+  addresses: readonly string[],
+  opts: { timeoutMs: number; onError?: (address: string, err: unknown) => void },
+): Promise<number> {
+  const results = await Promise.allSettled(
+    addresses.map((address) => libp2p.dial(multiaddr(address), { signal: AbortSignal.timeout(opts.timeoutMs) })),
+  )
+  let connected = 0
+  results.forEach((r, i) => {
+    if (r.status === 'fulfilled') connected++
+    else opts.onError?.(addresses[i]!, r.reason)
+  })
+  return connected
+}

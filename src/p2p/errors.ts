@@ -1,0 +1,54 @@
+import { DacnetError, type ErrorMeta } from '../errors.ts'
+
+/** Stable codes for failures of the wire layer itself (the remote's own refusals keep their codes). */
+export const P2pErrorCode = {
+  /** A frame's length prefix is above the limit for that frame: refused before the body is read. */
+  FRAME_TOO_LARGE: 'P2P_FRAME_TOO_LARGE',
+  /** A frame is not valid protobuf of the expected message, or a field breaks the protocol's rules. */
+  MALFORMED_MESSAGE: 'P2P_MALFORMED_MESSAGE',
+  /** The stream ended (or was reset) before the protocol's sequence of frames was complete. */
+  STREAM_ENDED: 'P2P_STREAM_ENDED',
+  /** The request or a frame took longer than its timeout, or the caller aborted it. */
+  TIMEOUT: 'P2P_TIMEOUT',
+  ABORTED: 'P2P_ABORTED',
+  /** Dialling the peer or negotiating the protocol failed. */
+  DIAL_FAILED: 'P2P_DIAL_FAILED',
+  /** The peer is asking faster than its rate limit allows. */
+  RATE_LIMITED: 'P2P_RATE_LIMITED',
+  /** The peer is not allowed to use this protocol (e.g. an unregistered sequencer storing). */
+  UNAUTHORIZED: 'P2P_UNAUTHORIZED',
+  /** The holder has no shard of the requested blob. */
+  BLOB_NOT_HELD: 'P2P_BLOB_NOT_HELD',
+  /** A member's peer id could not be resolved to an address. */
+  PEER_NOT_FOUND: 'P2P_PEER_NOT_FOUND',
+  /** A key file exists but is not a valid libp2p private key. */
+  INVALID_KEY_FILE: 'P2P_INVALID_KEY_FILE',
+} as const
+
+export type P2pErrorCode = (typeof P2pErrorCode)[keyof typeof P2pErrorCode]
+
+export function p2pError(code: P2pErrorCode, message: string, meta?: ErrorMeta): DacnetError<P2pErrorCode> {
+  return new DacnetError(code, message, meta)
+}
+
+/**
+ * Any failure in a stream operation as a DacnetError: ours pass through; aborts and timeouts get their
+ * codes; libp2p's stream errors (some of which arrive as Event objects) become STREAM_ENDED.
+ */
+export function toWireError(err: unknown, what: string): DacnetError {
+  if (err instanceof DacnetError) return err
+  const inner = err instanceof Error ? err : ((err as { error?: unknown })?.error ?? err)
+  const name = (inner as { name?: string })?.name ?? ''
+  const message = (inner as { message?: string })?.message ?? String((err as Event)?.type ?? err)
+  if (name === 'TimeoutError') return p2pError(P2pErrorCode.TIMEOUT, `${what}: timed out`)
+  if (name === 'AbortError') return p2pError(P2pErrorCode.ABORTED, `${what}: aborted`)
+  if (/Dial|NoValidAddresses|UnsupportedProtocol|ECONNREFUSED|EncryptionFailed/.test(`${name} ${message}`)) {
+    return p2pError(P2pErrorCode.DIAL_FAILED, `${what}: ${message}`, { cause: name })
+  }
+  return p2pError(P2pErrorCode.STREAM_ENDED, `${what}: ${message}`, { cause: name })
+}
+
+/** An Error for stream.abort(), which wants a real Error. */
+export function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err))
+}

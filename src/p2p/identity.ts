@@ -1,0 +1,40 @@
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+import { P2pErrorCode, p2pError } from './errors.ts'
+
+/** Largest key file accepted: an Ed25519 key is 68 bytes, a secp256k1 one 37; RSA keys are refused anyway. */
+const MAX_KEY_FILE_BYTES = 1024
+
+/**
+ * The node's libp2p identity, from a key file (protobuf-encoded private key, as libp2p writes it), created
+ * with a fresh Ed25519 key and mode 0600 if the file does not exist yet.
+ */
+export async function loadOrCreatePeerKey(path: string): Promise<PrivateKey> {
+  let bytes: Uint8Array
+  try {
+    bytes = await readFile(path)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    const key = await generateKeyPair('Ed25519')
+    await mkdir(dirname(path), { recursive: true })
+    await writeFile(path, privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' })
+    await chmod(path, 0o600)
+    return key
+  }
+  return parsePeerKey(bytes, path)
+}
+
+export function parsePeerKey(bytes: Uint8Array, source = 'key'): PrivateKey {
+  if (bytes.length > MAX_KEY_FILE_BYTES) {
+    throw p2pError(P2pErrorCode.INVALID_KEY_FILE, `${source}: ${bytes.length} bytes is too large for a peer key`)
+  }
+  try {
+    const key = privateKeyFromProtobuf(bytes)
+    if (key.type !== 'Ed25519' && key.type !== 'secp256k1') throw new Error(`unsupported key type ${key.type}`)
+    return key
+  } catch (err) {
+    throw p2pError(P2pErrorCode.INVALID_KEY_FILE, `${source} is not a libp2p private key: ${(err as Error).message}`)
+  }
+}

@@ -1,0 +1,43 @@
+import { HEADER_SIZE } from '../erasure/header.ts'
+import { HASH_SIZE } from '../erasure/merkle.ts'
+
+/**
+ * Sizes and times on the wire. Every frame has a maximum checked from its length prefix before its body is
+ * read; every request has a deadline.
+ */
+
+/** Deepest Merkle proof: n <= 65536 leaves means at most 16 siblings. */
+export const MAX_PROOF_BYTES = 16 * HASH_SIZE
+/** Protobuf overhead of a Shard or Reply frame around its shard bytes and proof (tags, varint lengths, index). */
+export const FRAME_OVERHEAD_BYTES = 64
+/** StoreRequest: a 65-byte header plus a shard count, with protobuf tags. */
+export const MAX_STORE_REQUEST_BYTES = HEADER_SIZE + 32
+/** StoreResponse: a 96-byte signature or an error code and a message of at most 512 bytes. */
+export const MAX_STORE_RESPONSE_BYTES = 1024
+/** Indices per sample request: enough for one round of sampling at high confidence, small enough to serve fast. */
+export const MAX_SAMPLE_INDICES = 64
+/** SampleRequest / RetrieveRequest: a 36-byte blob id and up to MAX_SAMPLE_INDICES varints. */
+export const MAX_QUERY_REQUEST_BYTES = 64 + 5 * MAX_SAMPLE_INDICES
+/** Error messages sent to a peer are cut to this many characters. */
+export const MAX_ERROR_MESSAGE_CHARS = 512
+
+/** The largest frame that may carry one shard of `shardSize` bytes. */
+export function shardFrameLimit(shardSize: number): number {
+  return shardSize + MAX_PROOF_BYTES + FRAME_OVERHEAD_BYTES
+}
+
+/** A whole store exchange, sending every shard of a member's share: generous for large shares on slow links. */
+export const DEFAULT_STORE_TIMEOUT_MS = 120_000
+/** One sample request and its replies. */
+export const DEFAULT_SAMPLE_TIMEOUT_MS = 10_000
+/** One retrieve exchange, streaming all shards a holder has for one blob. */
+export const DEFAULT_RETRIEVE_TIMEOUT_MS = 120_000
+
+/** Concurrent inbound streams per connection for each protocol. */
+export const MAX_INBOUND_STORE_STREAMS = 8
+export const MAX_INBOUND_SAMPLE_STREAMS = 16
+export const MAX_INBOUND_RETRIEVE_STREAMS = 4
+
+/** Requests per peer per second for the public protocols; a light client needs a few per blob. */
+export const DEFAULT_SAMPLE_RATE_PER_SECOND = 50
+export const DEFAULT_RETRIEVE_RATE_PER_SECOND = 10

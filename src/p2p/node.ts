@@ -1,0 +1,109 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { type GossipSub, gossipsub } from '@libp2p/gossipsub'
+import { createTopicScoreParams } from '@libp2p/gossipsub/score'
+import { type Identify, identify } from '@libp2p/identify'
+import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
+import { type KadDHT, kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { type Ping, ping } from '@libp2p/ping'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import type { Registry } from 'prom-client'
+import { CERTIFICATE_TOPIC, DHT_PROTOCOL } from './protocols.ts'
+
+export type DacnetServices = { identify: Identify; ping: Ping; dht: KadDHT; pubsub: GossipSub }
+export type DacnetLibp2p = Libp2p<DacnetServices>
+
+/** Loopback TCP on a free port: safe for tests and the devnet; operators set their own. */
+export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
+/**
+ * Muxer window per stream. It must stay below the stream's read buffer (4 MiB): a paused reader can still
+ * receive one full window, and a buffer overflow resets the stream.
+ */
+export const STREAM_WINDOW_BYTES = 2 * 1024 * 1024
+export const STREAM_READ_BUFFER_BYTES = 4 * 1024 * 1024
+/** Connections a node keeps at most: a committee of hundreds plus its clients. */
+export const DEFAULT_MAX_CONNECTIONS = 512
+
+export interface DacnetLibp2pOptions {
+  privateKey: PrivateKey
+  /** Listen multiaddrs (TCP and/or `/ws`). Default DEFAULT_LISTEN. */
+  listen?: string[]
+  /** Addresses announced to others instead of the listen addresses (e.g. behind NAT). */
+  announce?: string[]
+  /** 'server' answers DHT queries (committee nodes); 'client' only asks (light clients, sequencers). */
+  dhtMode: 'server' | 'client'
+  /**
+   * Local-network mode: loopback addresses count as distinct hosts (no gossipsub IP-colocation penalty,
+   * no per-IP connection rate limit). For devnets and tests only. Default false.
+   */
+  localNetwork?: boolean
+  /** Refuse connections from peers the gater denies (e.g. to cut off graylisted peers). */
+  connectionGater?: ConnectionGater
+  /** Register libp2p's metrics here (prom-client). Off by default. */
+  metricsRegistry?: Registry
+}
+
+/**
+ * A libp2p node with dacnet's stack: TCP and WebSockets, noise, yamux, identify, ping, kad-dht under
+ * DHT_PROTOCOL, and gossipsub with scoring for the certificate topic. Created stopped: call `start()`.
+ */
+export async function createDacnetLibp2p(opts: DacnetLibp2pOptions): Promise<DacnetLibp2p> {
+  const local = opts.localNetwork === true
+  return createLibp2p<DacnetServices>({
+    start: false,
+    privateKey: opts.privateKey,
+    addresses: { listen: opts.listen ?? DEFAULT_LISTEN, ...(opts.announce ? { announce: opts.announce } : {}) },
+    transports: [tcp(), webSockets()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [
+      yamux({
+        streamOptions: { maxStreamWindowSize: STREAM_WINDOW_BYTES, maxReadBufferLength: STREAM_READ_BUFFER_BYTES },
+      }),
+    ],
+    connectionManager: {
+      maxConnections: DEFAULT_MAX_CONNECTIONS,
+      // libp2p's default of 5 new connections per second per IP refuses a devnet's simultaneous dials.
+      ...(local ? { inboundConnectionThreshold: 10_000 } : {}),
+    },
+    ...(opts.connectionGater ? { connectionGater: opts.connectionGater } : {}),
+    ...(opts.metricsRegistry
+      ? {
+          metrics: prometheusMetrics({
+            registry: opts.metricsRegistry,
+            collectDefaultMetrics: false,
+            preserveExistingMetrics: true,
+          }),
+        }
+      : {}),
+    services: {
+      identify: identify(),
+      ping: ping(),
+      dht: kadDHT({
+        protocol: DHT_PROTOCOL,
+        clientMode: opts.dhtMode === 'client',
+        // Committees run on private networks too: keep private and loopback addresses in routing tables.
+        peerInfoMapper: passthroughMapper,
+        ...(local ? { initialQuerySelfInterval: 100 } : {}),
+      }),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        scoreParams: {
+          ...(local ? { IPColocationFactorWhitelist: new Set(['127.0.0.1']) } : {}),
+          topics: {
+            // Invalid certificates cost the forwarding peer; certificates are rare, so no delivery quotas.
+            [CERTIFICATE_TOPIC]: createTopicScoreParams({
+              topicWeight: 1,
+              invalidMessageDeliveriesWeight: -10,
+              invalidMessageDeliveriesDecay: 0.5,
+              meshMessageDeliveriesWeight: 0,
+              meshFailurePenaltyWeight: 0,
+            }),
+          },
+        },
+      }),
+    },
+  })
+}

@@ -1,0 +1,8 @@
+/** Protocol ids and the gossip topic: the names a second implementation must use. */
+export const STORE_PROTOCOL = '/dacnet/store/1.0.0'
+export const SAMPLE_PROTOCOL = '/dacnet/sample/1.0.0'
+export const RETRIEVE_PROTOCOL = '/dacnet/retrieve/1.0.0'
+/** kad-dht under a private protocol id, so dacnet's DHT never mixes with the public IPFS one. */
+export const DHT_PROTOCOL = '/dacnet/kad/1.0.0'
+/** Gossipsub topic carrying certificates (their canonical binary layout). */
+export const CERTIFICATE_TOPIC = '/dacnet/certificates/1'

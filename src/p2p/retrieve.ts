@@ -1,0 +1,159 @@
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { type BlobId, blobIdOf, parseBlobId } from '../erasure/blob-id.ts'
+import { type BlobHeader, decodeHeader, HEADER_SIZE } from '../erasure/header.ts'
+import type { ShardWithProof } from '../erasure/shard.ts'
+import { DacnetError } from '../errors.ts'
+import { asError, P2pErrorCode, p2pError, toWireError } from './errors.ts'
+import { FrameReader, writeFrame } from './framing.ts'
+import {
+  DEFAULT_RETRIEVE_TIMEOUT_MS,
+  FRAME_OVERHEAD_BYTES,
+  MAX_QUERY_REQUEST_BYTES,
+  shardFrameLimit,
+} from './limits.ts'
+import type { DacnetLibp2p } from './node.ts'
+import { Reply, ReplyKind, RetrieveRequest } from './pb/dacnet.js'
+import { RETRIEVE_PROTOCOL } from './protocols.ts'
+import { remoteError } from './remote-error.ts'
+import { replyError, replyFrame } from './reply.ts'
+import { decodeFrame } from './wire.ts'
+
+/**
+ * /dacnet/retrieve/1.0.0 — anyone -> holder.
+ *
+ *   client: RetrieveRequest { blobId }, then closes its write side
+ *   server: HEADER { header, count }, then `count` SHARD frames in increasing index order, then
+ *           END { count }. Or a single ERROR (P2P_BLOB_NOT_HELD when it holds nothing of that blob).
+ *
+ * The server reads and sends one shard at a time, waiting for the stream to drain, so serving a blob
+ * needs memory for about one shard whatever the blob's size.
+ */
+
+export interface RetrieveService {
+  /** The header bytes and the indices held for a blob, or null when nothing is held. */
+  holdings(blobId: BlobId): Promise<{ headerBytes: Uint8Array; indices: number[] } | null>
+  /** One held shard with its proof (undefined if it vanished, e.g. pruned meanwhile). */
+  readShard(blobId: BlobId, index: number): Promise<ShardWithProof | undefined>
+}
+
+export async function handleRetrieveStream(
+  service: RetrieveService,
+  stream: Stream,
+  _connection: Connection,
+  opts: { timeoutMs?: number } = {},
+): Promise<void> {
+  const signal = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_RETRIEVE_TIMEOUT_MS)
+  const reader = new FrameReader(stream)
+  try {
+    const frame = await reader.expect(MAX_QUERY_REQUEST_BYTES, 'the retrieve request', signal)
+    reader.release()
+    const blobId = parseBlobId(decodeFrame(RetrieveRequest, frame, 'retrieve request').blobId)
+    const holdings = await service.holdings(blobId)
+    if (holdings === null) throw p2pError(P2pErrorCode.BLOB_NOT_HELD, `no shard of ${blobId} is held here`)
+    const indices = [...holdings.indices].sort((a, b) => a - b)
+    await writeFrame(
+      stream,
+      replyFrame({ kind: ReplyKind.HEADER, header: holdings.headerBytes, count: indices.length }),
+      {
+        signal,
+      },
+    )
+    let sent = 0
+    for (const index of indices) {
+      const shard = await service.readShard(blobId, index)
+      if (!shard) continue
+      await writeFrame(stream, replyFrame({ kind: ReplyKind.SHARD, shard }), { signal })
+      sent++
+    }
+    await writeFrame(stream, replyFrame({ kind: ReplyKind.END, count: sent }), { signal })
+    await stream.close({ signal })
+  } catch (err) {
+    reader.release()
+    const failure = toWireError(err, 'retrieve')
+    if (failure.code === P2pErrorCode.STREAM_ENDED || failure.code === P2pErrorCode.TIMEOUT)
+      stream.abort(asError(failure))
+    else await replyError(stream, failure, signal)
+  }
+}
+
+/** HEADER frame: the header plus protobuf tags and the count. */
+const MAX_HEADER_REPLY_BYTES = HEADER_SIZE + FRAME_OVERHEAD_BYTES
+
+export interface RetrieveSession {
+  header: BlobHeader
+  headerBytes: Uint8Array
+  /** Shards the holder announced. */
+  count: number
+  /** The shards as they arrive (proofs not yet checked). Breaking out of the loop aborts the stream. */
+  shards: AsyncGenerator<ShardWithProof>
+}
+
+/**
+ * Opens a retrieve stream to a holder. The header it sends must hash to `blobId`, so every later frame is
+ * bounded by the header's shard size.
+ */
+export async function openRetrieve(
+  libp2p: DacnetLibp2p,
+  peer: PeerId | Multiaddr | Multiaddr[],
+  blobId: BlobId,
+  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<RetrieveSession> {
+  const timeout = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_RETRIEVE_TIMEOUT_MS)
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout
+  let stream: Stream
+  try {
+    stream = await libp2p.dialProtocol(peer, RETRIEVE_PROTOCOL, { signal })
+  } catch (err) {
+    throw toWireError(err, `dialling ${String(peer)}`)
+  }
+  const reader = new FrameReader(stream)
+  const fail = (err: unknown): DacnetError => {
+    const failure = err instanceof DacnetError ? err : toWireError(err, 'retrieve')
+    reader.release()
+    stream.abort(asError(failure))
+    return failure
+  }
+  let header: BlobHeader
+  let first: Reply
+  try {
+    await writeFrame(stream, RetrieveRequest.encode({ blobId: blobId.bytes }), { signal })
+    await stream.close({ signal })
+    first = decodeFrame(Reply, await reader.expect(MAX_HEADER_REPLY_BYTES, 'the retrieve header', signal), 'reply')
+    if (first.kind === ReplyKind.ERROR) throw remoteError(first.errorCode, first.errorMessage, String(peer))
+    if (first.kind !== ReplyKind.HEADER)
+      throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, `expected HEADER, got ${first.kind}`)
+    if (!blobIdOf(first.header).equals(blobId)) {
+      throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, 'the holder sent a header that is not this blob id')
+    }
+    header = decodeHeader(first.header)
+  } catch (err) {
+    throw fail(err)
+  }
+  const limit = shardFrameLimit(header.shardSize)
+  const count = first.count
+  async function* shards(): AsyncGenerator<ShardWithProof> {
+    let received = 0
+    let finished = false
+    try {
+      while (true) {
+        const reply = decodeFrame(Reply, await reader.expect(limit, 'the end of the retrieve reply', signal), 'reply')
+        if (reply.kind === ReplyKind.END) break
+        if (reply.kind === ReplyKind.ERROR) throw remoteError(reply.errorCode, reply.errorMessage, String(peer))
+        if (reply.kind !== ReplyKind.SHARD || !reply.shard || ++received > count) {
+          throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, `unexpected ${reply.kind} frame in a retrieve reply`)
+        }
+        yield reply.shard
+      }
+      finished = true
+    } catch (err) {
+      throw fail(err)
+    } finally {
+      if (!finished) {
+        reader.release()
+        stream.abort(new Error('retrieve stopped by the client'))
+      } else reader.release()
+    }
+  }
+  return { header, headerBytes: first.header, count, shards: shards() }
+}

@@ -1,0 +1,115 @@
+import type { Connection, Stream } from '@libp2p/interface'
+import { RateLimiter } from '@libp2p/utils'
+import { P2pErrorCode, p2pError } from './errors.ts'
+import {
+  DEFAULT_RETRIEVE_RATE_PER_SECOND,
+  DEFAULT_SAMPLE_RATE_PER_SECOND,
+  MAX_INBOUND_RETRIEVE_STREAMS,
+  MAX_INBOUND_SAMPLE_STREAMS,
+  MAX_INBOUND_STORE_STREAMS,
+} from './limits.ts'
+import type { DacnetLibp2p } from './node.ts'
+import { RETRIEVE_PROTOCOL, SAMPLE_PROTOCOL, STORE_PROTOCOL } from './protocols.ts'
+import { replyError } from './reply.ts'
+import { handleRetrieveStream, type RetrieveService } from './retrieve.ts'
+import { handleSampleStream, type SampleService } from './sample.ts'
+import { handleStoreStream, type StoreService } from './store.ts'
+
+export interface ProtocolServices {
+  store?: StoreService
+  sample?: SampleService
+  retrieve?: RetrieveService
+}
+
+export interface ProtocolOptions {
+  /** Sample requests per peer per second. Default DEFAULT_SAMPLE_RATE_PER_SECOND. */
+  sampleRatePerSecond?: number
+  /** Retrieve requests per peer per second. Default DEFAULT_RETRIEVE_RATE_PER_SECOND. */
+  retrieveRatePerSecond?: number
+  storeTimeoutMs?: number
+  sampleTimeoutMs?: number
+  retrieveTimeoutMs?: number
+  /** Called for every inbound exchange with its protocol and duration, for metrics. */
+  onServed?: (protocol: string, ms: number) => void
+}
+
+type Handler = (stream: Stream, connection: Connection) => Promise<void>
+
+/**
+ * Serves the protocols a node offers on `libp2p` and returns a function that stops serving them. Sample
+ * and retrieve are public and rate limited per peer; store is authorised by the StoreService itself.
+ */
+export async function registerProtocols(
+  libp2p: DacnetLibp2p,
+  services: ProtocolServices,
+  opts: ProtocolOptions = {},
+): Promise<() => Promise<void>> {
+  const registered: string[] = []
+  const timed =
+    (protocol: string, handler: Handler): Handler =>
+    async (stream, connection) => {
+      const start = performance.now()
+      try {
+        await handler(stream, connection)
+      } finally {
+        opts.onServed?.(protocol, performance.now() - start)
+      }
+    }
+  const { store, sample, retrieve } = services
+  if (store) {
+    await libp2p.handle(
+      STORE_PROTOCOL,
+      timed(STORE_PROTOCOL, (s, c) => handleStoreStream(store, s, c, withTimeout(opts.storeTimeoutMs))),
+      { maxInboundStreams: MAX_INBOUND_STORE_STREAMS },
+    )
+    registered.push(STORE_PROTOCOL)
+  }
+  if (sample) {
+    const limiter = new RateLimiter({ points: opts.sampleRatePerSecond ?? DEFAULT_SAMPLE_RATE_PER_SECOND, duration: 1 })
+    await libp2p.handle(
+      SAMPLE_PROTOCOL,
+      timed(
+        SAMPLE_PROTOCOL,
+        rateLimited(limiter, (s, c) => handleSampleStream(sample, s, c, withTimeout(opts.sampleTimeoutMs))),
+      ),
+      { maxInboundStreams: MAX_INBOUND_SAMPLE_STREAMS },
+    )
+    registered.push(SAMPLE_PROTOCOL)
+  }
+  if (retrieve) {
+    const limiter = new RateLimiter({
+      points: opts.retrieveRatePerSecond ?? DEFAULT_RETRIEVE_RATE_PER_SECOND,
+      duration: 1,
+    })
+    await libp2p.handle(
+      RETRIEVE_PROTOCOL,
+      timed(
+        RETRIEVE_PROTOCOL,
+        rateLimited(limiter, (s, c) => handleRetrieveStream(retrieve, s, c, withTimeout(opts.retrieveTimeoutMs))),
+      ),
+      { maxInboundStreams: MAX_INBOUND_RETRIEVE_STREAMS },
+    )
+    registered.push(RETRIEVE_PROTOCOL)
+  }
+  return async () => {
+    for (const protocol of registered.splice(0)) await libp2p.unhandle(protocol)
+  }
+}
+
+function withTimeout(timeoutMs: number | undefined): { timeoutMs?: number } {
+  return timeoutMs === undefined ? {} : { timeoutMs }
+}
+
+/** Refuses a peer above its rate with an ERROR reply (P2P_RATE_LIMITED) instead of serving it. */
+function rateLimited(limiter: RateLimiter, handler: Handler): Handler {
+  return async (stream, connection) => {
+    try {
+      limiter.consume(connection.remotePeer.toString())
+    } catch {
+      const error = p2pError(P2pErrorCode.RATE_LIMITED, 'too many requests; slow down')
+      await replyError(stream, error, AbortSignal.timeout(1_000))
+      return
+    }
+    await handler(stream, connection)
+  }
+}

@@ -1,0 +1,137 @@
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { type BlobHeader, decodeHeader } from '../erasure/header.ts'
+import type { ShardWithProof } from '../erasure/shard.ts'
+import { DacnetError } from '../errors.ts'
+import { asError, P2pErrorCode, p2pError, toWireError } from './errors.ts'
+import { FrameReader, writeFrame } from './framing.ts'
+import {
+  DEFAULT_STORE_TIMEOUT_MS,
+  MAX_STORE_REQUEST_BYTES,
+  MAX_STORE_RESPONSE_BYTES,
+  shardFrameLimit,
+} from './limits.ts'
+import type { DacnetLibp2p } from './node.ts'
+import { Shard, StoreRequest, StoreResponse } from './pb/dacnet.js'
+import { STORE_PROTOCOL } from './protocols.ts'
+import { remoteError } from './remote-error.ts'
+import { decodeFrame, truncateMessage } from './wire.ts'
+
+/**
+ * /dacnet/store/1.0.0 — sequencer -> member.
+ *
+ *   client: StoreRequest { header, shardCount }, then shardCount Shard frames, then closes its write side
+ *   server: one StoreResponse { signature } or { errorCode, errorMessage }, then closes
+ */
+
+/** What a committee node decides; the handler owns only the wire. */
+export interface StoreService {
+  /**
+   * Checks a request before any shard is read: the sender may store, the header is one this node accepts,
+   * and the count is its assignment. Throws a DacnetError to refuse.
+   */
+  admit(remotePeer: PeerId, header: BlobHeader, headerBytes: Uint8Array, shardCount: number): void | Promise<void>
+  /** Checks the shards, stores them durably, signs; returns the 96-byte signature. Throws to refuse. */
+  store(remotePeer: PeerId, header: BlobHeader, headerBytes: Uint8Array, shards: ShardWithProof[]): Promise<Uint8Array>
+}
+
+export interface StoreServerOptions {
+  /** Deadline for a whole exchange. Default DEFAULT_STORE_TIMEOUT_MS. */
+  timeoutMs?: number
+}
+
+export async function handleStoreStream(
+  service: StoreService,
+  stream: Stream,
+  connection: Connection,
+  opts: StoreServerOptions = {},
+): Promise<void> {
+  const signal = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS)
+  const reader = new FrameReader(stream)
+  let response: StoreResponse
+  try {
+    const request = decodeFrame(
+      StoreRequest,
+      await reader.expect(MAX_STORE_REQUEST_BYTES, 'the store request', signal),
+      'store request',
+    )
+    const header = decodeHeader(request.header)
+    await service.admit(connection.remotePeer, header, request.header, request.shardCount)
+    const limit = shardFrameLimit(header.shardSize)
+    const shards: ShardWithProof[] = []
+    for (let i = 0; i < request.shardCount; i++) {
+      const frame = await reader.expect(limit, `shard ${i + 1} of ${request.shardCount}`, signal)
+      const shard = decodeFrame(Shard, frame, 'shard')
+      shards.push({ index: shard.index, data: shard.data, proof: shard.proof })
+    }
+    if ((await reader.next(1, signal)) !== null) {
+      throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, 'more frames than the announced shard count')
+    }
+    const signature = await service.store(connection.remotePeer, header, request.header, shards)
+    response = { errorCode: '', errorMessage: '', signature }
+  } catch (err) {
+    const failure = toWireError(err, 'store')
+    // A stream that broke cannot carry an answer; anything else is refused with its code.
+    if (failure.code === P2pErrorCode.STREAM_ENDED || failure.code === P2pErrorCode.TIMEOUT) {
+      reader.release()
+      stream.abort(asError(failure))
+      return
+    }
+    response = { errorCode: failure.code, errorMessage: truncateMessage(failure.message), signature: new Uint8Array() }
+  }
+  reader.release()
+  try {
+    await writeFrame(stream, StoreResponse.encode(response), { signal })
+    await stream.close({ signal })
+  } catch (err) {
+    stream.abort(asError(err))
+  }
+}
+
+export interface StoreClientOptions {
+  signal?: AbortSignal
+  /** Deadline for the whole exchange. Default DEFAULT_STORE_TIMEOUT_MS. */
+  timeoutMs?: number
+}
+
+/**
+ * Sends a member its shards of one blob and returns its 96-byte signature. A refusal comes back as a
+ * DacnetError with the member's code (meta.remote = true); wire failures have P2P_* codes.
+ */
+export async function sendStore(
+  libp2p: DacnetLibp2p,
+  peer: PeerId | Multiaddr | Multiaddr[],
+  headerBytes: Uint8Array,
+  shards: readonly ShardWithProof[],
+  opts: StoreClientOptions = {},
+): Promise<Uint8Array> {
+  const timeout = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS)
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout
+  let stream: Stream
+  try {
+    stream = await libp2p.dialProtocol(peer, STORE_PROTOCOL, { signal })
+  } catch (err) {
+    throw toWireError(err, `dialling ${String(peer)}`)
+  }
+  const reader = new FrameReader(stream)
+  try {
+    await writeFrame(stream, StoreRequest.encode({ header: headerBytes, shardCount: shards.length }), { signal })
+    for (const s of shards)
+      await writeFrame(stream, Shard.encode({ index: s.index, data: s.data, proof: s.proof }), { signal })
+    await stream.close({ signal })
+    const frame = await reader.expect(MAX_STORE_RESPONSE_BYTES, 'the store response', signal)
+    const response = decodeFrame(StoreResponse, frame, 'store response')
+    if (response.errorCode !== '') throw remoteError(response.errorCode, response.errorMessage, peerLabel(peer))
+    return new Uint8Array(response.signature)
+  } catch (err) {
+    const failure = err instanceof DacnetError ? err : toWireError(err, 'store')
+    stream.abort(asError(failure))
+    throw failure
+  } finally {
+    reader.release()
+  }
+}
+
+function peerLabel(peer: PeerId | Multiaddr | Multiaddr[]): string {
+  return Array.isArray(peer) ? String(peer[0]) : String(peer)
+}

@@ -1,0 +1,246 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { certificateSigners } from '../../src/attest/certificate.ts'
+import { encodeCertificate } from '../../src/attest/certificate-codec.ts'
+import { verifyCertificate } from '../../src/attest/verify-certificate.ts'
+import { verifyBadEncoding } from '../../src/erasure/decode.ts'
+import { isDacnetError } from '../../src/errors.ts'
+import { Disperser } from '../../src/node/disperser.ts'
+import { NodeErrorCode } from '../../src/node/errors.ts'
+import { LightClient } from '../../src/node/light-client.ts'
+import { Retriever } from '../../src/node/retriever.ts'
+import type { DacnetLibp2p } from '../../src/p2p/node.ts'
+import { SAMPLE_PROTOCOL } from '../../src/p2p/protocols.ts'
+import { handleSampleStream } from '../../src/p2p/sample.ts'
+import { sendStore } from '../../src/p2p/store.ts'
+import { inconsistentBlob, prng, randomData, withProofs } from '../erasure/helpers.ts'
+import {
+  ErasurePool,
+  type MemberIdentity,
+  memberIdentity,
+  type RunningMember,
+  registryOf,
+  removeDirs,
+  SwappableCommitteeSource,
+  startClient,
+  startMember,
+} from './harness.ts'
+
+const NETWORK = 4242
+/** Unequal stakes, total 100: a third is 33.3. */
+const STAKES = [30n, 20n, 15n, 12n, 10n, 8n, 5n]
+const MiB = 1024 * 1024
+
+const committees = new SwappableCommitteeSource()
+const members: RunningMember[] = []
+const identities: MemberIdentity[] = []
+let sequencer: DacnetLibp2p
+let outsider: DacnetLibp2p
+let lightLibp2p: DacnetLibp2p
+let pool: ErasurePool
+let disperser: Disperser
+let lightClient: LightClient
+let retriever: Retriever
+
+function publish(): void {
+  committees.registry = registryOf(NETWORK, [
+    {
+      epoch: 0,
+      members: members.map((m, i) => ({
+        identity: m.identity,
+        // Member 6 is listed without addresses: it must be found by peer id through the DHT.
+        ...(i === 6 ? {} : { addresses: m.node.addresses() }),
+      })),
+      sequencers: [sequencer.peerId.toString()],
+    },
+  ])
+}
+
+beforeAll(async () => {
+  for (const stake of STAKES) identities.push(await memberIdentity(stake))
+  for (const identity of identities) members.push(await startMember(identity, committees))
+  // Connect the members in a ring so the DHT has routes to everyone.
+  for (let i = 0; i < members.length; i++) {
+    await members[i]!.node.libp2p.dial(members[(i + 1) % members.length]!.node.libp2p.getMultiaddrs())
+  }
+  sequencer = await startClient('server')
+  outsider = await startClient()
+  lightLibp2p = await startClient()
+  for (const client of [sequencer, lightLibp2p]) await client.dial(members[0]!.node.libp2p.getMultiaddrs())
+  publish()
+  pool = new ErasurePool({ size: 1 })
+  disperser = new Disperser({ libp2p: sequencer, committees, pool }, { memberTimeoutMs: 15_000, retryDelayMs: 100 })
+  lightClient = new LightClient({ libp2p: lightLibp2p, committees })
+  retriever = new Retriever({ libp2p: lightLibp2p, committees, pool })
+}, 120_000)
+
+afterAll(async () => {
+  for (const m of members) await m.node.stop().catch(() => {})
+  for (const n of [sequencer, outsider, lightLibp2p]) await n?.stop()
+  await pool?.close()
+  await removeDirs(members.map((m) => m.dir))
+})
+
+describe('a committee of 7 members with unequal stake', () => {
+  let certified: Awaited<ReturnType<Disperser['disperse']>>
+  const data = randomData(4 * MiB, prng(101))
+
+  it('disperses 4 MiB into a certificate that verifies, with a receipt per member as it signs', async () => {
+    const receipts: bigint[] = []
+    certified = await disperser.disperse(data, { onReceipt: (r) => receipts.push(r.signedStake) })
+    const committee = await committees.getCommittee(0)
+    const verified = verifyCertificate(certified.certificate, committee)
+    expect(committee.reachesThreshold(verified.signedStake)).toBe(true)
+    expect(receipts.length).toBeGreaterThanOrEqual(verified.signers.length)
+    expect(receipts).toEqual([...receipts].sort((a, b) => (a < b ? -1 : 1))) // stake so far only grows
+    expect(certified.failures).toEqual([])
+  })
+
+  it('lets a light client reach the target confidence', async () => {
+    const result = await lightClient.sample(certified.certificate)
+    expect(result.available).toBe(true)
+    expect(result.confidence).toBeGreaterThanOrEqual(1 - 1e-6)
+    expect(result.failures).toEqual([])
+  })
+
+  it('retrieves the same bytes, from the certificate or the blob id alone', async () => {
+    const fromCert = await retriever.retrieve(certified.certificate)
+    expect(fromCert.kind).toBe('ok')
+    if (fromCert.kind === 'ok') expect(Buffer.from(fromCert.data).equals(Buffer.from(data))).toBe(true)
+    const fromId = await retriever.retrieve(certified.blob.blobId.toString())
+    expect(fromId.kind).toBe('ok')
+    if (fromId.kind === 'ok') expect(Buffer.from(fromId.data).equals(Buffer.from(data))).toBe(true)
+  })
+
+  it('spreads the certificate by gossip: members verify it and keep it next to their shards', async () => {
+    const blobId = certified.blob.blobId
+    const expected = Buffer.from(encodeCertificate(certified.certificate))
+    let kept = 0
+    for (let attempt = 0; attempt < 50 && kept < 3; attempt++) {
+      await new Promise((r) => setTimeout(r, 100))
+      kept = 0
+      for (const m of members) {
+        const bytes = await m.node.store.getCertificate(blobId)
+        if (bytes && Buffer.from(bytes).equals(expected)) kept++
+      }
+    }
+    expect(kept).toBeGreaterThanOrEqual(3)
+  })
+
+  it("refuses an unregistered peer's store with a code it can act on", async () => {
+    const blob = certified.blob
+    const err = await sendStore(outsider, members[0]!.node.libp2p.getMultiaddrs(), blob.headerBytes, []).catch((e) => e)
+    expect(isDacnetError(err, NodeErrorCode.UNREGISTERED_SEQUENCER)).toBe(true)
+  })
+
+  it('catches a member that lies in a sample answer by the proof check', async () => {
+    const liar = members[1]!.node
+    await liar.libp2p.unhandle(SAMPLE_PROTOCOL)
+    await liar.libp2p.handle(SAMPLE_PROTOCOL, (stream, connection) =>
+      handleSampleStream(
+        {
+          async sample(blobId, indices) {
+            const real = await liar.store.getShards(blobId, indices)
+            return new Map(real.map((s) => [s.index, { ...s, data: s.data.map((b) => b ^ 0x55) }]))
+          },
+        },
+        stream,
+        connection,
+      ),
+    )
+    // A client stops at its target, so a few rounds may pass before one of its samples lands on member 1
+    // (a fifth of the shards); every lie it meets must be caught by the proof check.
+    const lies: { code: string }[] = []
+    for (let round = 0; round < 20 && lies.length === 0; round++) {
+      const result = await lightClient.sample(certified.certificate)
+      expect(result.available).toBe(true)
+      lies.push(...result.failures.filter((f) => f.member === 1))
+      expect(result.failures.filter((f) => f.member !== 1)).toEqual([])
+    }
+    expect(lies.length).toBeGreaterThan(0)
+    for (const lie of lies) expect(lie.code).toBe('ERASURE_INVALID_PROOF')
+  })
+})
+
+describe('members going offline', () => {
+  it('with at most a third of the stake stopped, still certifies and samples available', async () => {
+    // Members 1 (20) and 3 (12) hold 32 of 100.
+    await stopMembers([1, 3])
+    const data = randomData(1 * MiB, prng(102))
+    const result = await disperser.disperse(data)
+    // The certificate comes as soon as the rest (68 of 100) have signed, whether or not the retries of the
+    // stopped members have given up yet.
+    const signers = certificateSigners(result.certificate)
+    expect(signers).not.toContain(1)
+    expect(signers).not.toContain(3)
+    expect(result.certificate.signedStake).toBe(68n)
+    const sampled = await lightClient.sample(result.certificate)
+    expect(sampled.available).toBe(true)
+    expect(sampled.failures.length).toBeGreaterThan(0) // the offline holders were asked and failed
+    const back = await retriever.retrieve(result.certificate)
+    expect(back.kind).toBe('ok')
+  })
+
+  it('with more than a third stopped, fails naming the missing stake', async () => {
+    // Adding member 6 (5): 37 of 100 are offline.
+    await stopMembers([6])
+    const err = await disperser.disperse(randomData(100_000, prng(103))).catch((e) => e)
+    expect(isDacnetError(err, NodeErrorCode.THRESHOLD_UNREACHABLE)).toBe(true)
+    expect(err.meta.lostStake).toBe('37')
+    expect(err.message).toContain(members[1]!.identity.peerId)
+  })
+
+  it('a restarted member keeps serving what it stored', async () => {
+    const first = await restartMember(1)
+    await restartMember(3)
+    await restartMember(6)
+    publish()
+    const blobs = await first.node.store.listBlobs()
+    expect(blobs.length).toBeGreaterThan(0)
+    const info = await first.node.store.getBlobInfo(blobs[0]!)
+    const shards = await first.node.store.getAllShards(blobs[0]!)
+    expect(shards.length).toBe(info!.shardCount)
+    const data = randomData(500_000, prng(104))
+    const result = await disperser.disperse(data)
+    expect(result.failures).toEqual([])
+  })
+})
+
+describe('a malicious sequencer', () => {
+  it('may get a certificate for an inconsistent encoding, but every retriever reaches the same BadEncoding', async () => {
+    const committee = await committees.getCommittee(0)
+    const { k, n } = committee.encoding
+    const bad = inconsistentBlob(
+      randomData(300_000, prng(105)),
+      { networkId: NETWORK, epoch: 0, k, n },
+      {
+        afterExtend: (shards) => {
+          shards[n - 1]![0]! ^= 0xff
+        },
+      },
+    )
+    const result = await disperser.disperseEncoded(bad)
+    const verdicts = []
+    for (const r of [retriever, new Retriever({ libp2p: sequencer, committees, pool })]) {
+      const got = await r.retrieve(result.certificate)
+      expect(got.kind).toBe('bad-encoding')
+      if (got.kind === 'bad-encoding') {
+        expect(verifyBadEncoding(got.header, got.evidence)).toBe(true)
+        verdicts.push(got.reason)
+      }
+    }
+    expect(verdicts).toEqual(['root-mismatch', 'root-mismatch'])
+    expect(withProofs(bad).length).toBe(n)
+  })
+})
+
+async function stopMembers(indices: number[]): Promise<void> {
+  for (const i of indices) await members[i]!.node.stop()
+}
+
+async function restartMember(i: number): Promise<RunningMember> {
+  const old = members[i]!
+  const restarted = await startMember(old.identity, committees, { dir: old.dir })
+  await restarted.node.libp2p.dial(members[(i + 1) % members.length]!.node.libp2p.getMultiaddrs()).catch(() => {})
+  members[i] = restarted
+  return restarted
+}

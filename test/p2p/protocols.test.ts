@@ -1,0 +1,157 @@
+import type { PeerId } from '@libp2p/interface'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { BlobId } from '../../src/erasure/blob-id.ts'
+import { encodeBlob } from '../../src/erasure/encode.ts'
+import type { BlobHeader } from '../../src/erasure/header.ts'
+import type { ShardWithProof } from '../../src/erasure/shard.ts'
+import { DacnetError, isDacnetError } from '../../src/errors.ts'
+import { P2pErrorCode } from '../../src/p2p/errors.ts'
+import { FrameReader, writeFrame } from '../../src/p2p/framing.ts'
+import type { DacnetLibp2p } from '../../src/p2p/node.ts'
+import { Reply, ReplyKind } from '../../src/p2p/pb/dacnet.js'
+import { SAMPLE_PROTOCOL, STORE_PROTOCOL } from '../../src/p2p/protocols.ts'
+import { openRetrieve } from '../../src/p2p/retrieve.ts'
+import { requestSamples } from '../../src/p2p/sample.ts'
+import { registerProtocols } from '../../src/p2p/service.ts'
+import { sendStore } from '../../src/p2p/store.ts'
+import { prng, randomData, withProofs } from '../erasure/helpers.ts'
+import { startNodes, stopAll } from './helpers.ts'
+
+const blob = encodeBlob(randomData(300_000, prng(21)), { networkId: 5, epoch: 1, k: 4, n: 12 })
+const all = withProofs(blob)
+
+let server: DacnetLibp2p
+let client: DacnetLibp2p
+let stored: { from: string; header: BlobHeader; shards: ShardWithProof[] }[] = []
+const sequencerAllowed = new Set<string>()
+
+async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await promise
+  } catch (err) {
+    return (err as { code?: string }).code
+  }
+  return undefined
+}
+
+beforeAll(async () => {
+  const nodes = await startNodes(2)
+  server = nodes[0]!
+  client = nodes[1]!
+  const held = new Map<number, ShardWithProof>([0, 5, 7].map((i) => [i, all[i]!]))
+  await registerProtocols(
+    server,
+    {
+      store: {
+        admit(peer: PeerId, _header, _bytes, count) {
+          if (!sequencerAllowed.has(peer.toString())) throw new DacnetError('P2P_UNAUTHORIZED', 'not a sequencer')
+          if (count !== 3) throw new DacnetError('NODE_WRONG_ASSIGNMENT', 'expected 3 shards')
+        },
+        async store(peer, header, _bytes, shards) {
+          stored.push({ from: peer.toString(), header, shards })
+          return new Uint8Array(96).fill(7)
+        },
+      },
+      sample: {
+        async sample(id: BlobId, indices) {
+          if (!id.equals(blob.blobId)) return new Map()
+          return new Map(indices.filter((i) => held.has(i)).map((i) => [i, held.get(i)!]))
+        },
+      },
+      retrieve: {
+        async holdings(id) {
+          return id.equals(blob.blobId) ? { headerBytes: blob.headerBytes, indices: [...held.keys()] } : null
+        },
+        async readShard(_id, index) {
+          return held.get(index)
+        },
+      },
+    },
+    { sampleRatePerSecond: 20 },
+  )
+  await client.dial(server.getMultiaddrs())
+})
+
+afterAll(() => stopAll([server, client]))
+
+describe('store protocol', () => {
+  it('delivers the header and shards to the member and returns its signature', async () => {
+    sequencerAllowed.add(client.peerId.toString())
+    stored = []
+    const signature = await sendStore(client, server.peerId, blob.headerBytes, [all[1]!, all[4]!, all[9]!])
+    expect(signature).toEqual(new Uint8Array(96).fill(7))
+    expect(stored).toHaveLength(1)
+    expect(stored[0]!.from).toBe(client.peerId.toString())
+    expect(stored[0]!.shards.map((s) => s.index)).toEqual([1, 4, 9])
+    expect(Buffer.from(stored[0]!.shards[1]!.data).equals(Buffer.from(all[4]!.data))).toBe(true)
+  })
+
+  it("carries the member's refusal code back to the sequencer", async () => {
+    sequencerAllowed.clear()
+    const err = await sendStore(client, server.peerId, blob.headerBytes, [all[1]!]).catch((e) => e)
+    expect(isDacnetError(err, 'P2P_UNAUTHORIZED')).toBe(true)
+    expect(err.meta.remote).toBe(true)
+    sequencerAllowed.add(client.peerId.toString())
+    expect(await codeOf(sendStore(client, server.peerId, blob.headerBytes, [all[1]!]))).toBe('NODE_WRONG_ASSIGNMENT')
+  })
+
+  it('refuses a malformed header and a frame larger than the header allows, before reading it', async () => {
+    const badHeader = blob.headerBytes.slice()
+    badHeader[0] = 9
+    expect(await codeOf(sendStore(client, server.peerId, badHeader, [all[1]!]))).toBe('ERASURE_HEADER_UNKNOWN_VERSION')
+    const huge = { ...all[1]!, data: new Uint8Array(blob.header.shardSize * 4) }
+    const code = await codeOf(sendStore(client, server.peerId, blob.headerBytes, [huge, all[2]!, all[3]!]))
+    expect(code).toBe(P2pErrorCode.FRAME_TOO_LARGE)
+  })
+})
+
+describe('sample protocol', () => {
+  it('answers every index: shards with proofs, and a clear "not held"', async () => {
+    const answers = await requestSamples(client, server.peerId, blob.blobId, [7, 1, 0], {
+      shardSize: blob.header.shardSize,
+    })
+    expect([...answers.keys()].sort()).toEqual([0, 1, 7])
+    expect(answers.get(1)).toBeNull()
+    expect(Buffer.from(answers.get(7)!.proof).equals(Buffer.from(all[7]!.proof))).toBe(true)
+  })
+
+  it('refuses bad requests with codes and limits the rate per peer', async () => {
+    // A request frame above the request limit is refused from its length prefix, with an ERROR reply.
+    const stream = await client.dialProtocol(server.peerId, SAMPLE_PROTOCOL)
+    const reader = new FrameReader(stream)
+    await writeFrame(stream, new Uint8Array(2048))
+    await stream.close()
+    const reply = Reply.decode(await reader.expect(4096, 'reply'))
+    reader.release()
+    expect([reply.kind, reply.errorCode]).toEqual([ReplyKind.ERROR, P2pErrorCode.FRAME_TOO_LARGE])
+
+    // 30 requests in quick succession against a limit of 20 per second: the rest are refused, not served.
+    const codes: string[] = []
+    for (let i = 0; i < 30; i++) {
+      codes.push(
+        (await codeOf(requestSamples(client, server.peerId, blob.blobId, [0], { shardSize: blob.header.shardSize }))) ??
+          'ok',
+      )
+    }
+    expect(codes.filter((c) => c === 'ok').length).toBeGreaterThanOrEqual(15)
+    expect(codes.filter((c) => c === P2pErrorCode.RATE_LIMITED).length).toBeGreaterThan(0)
+    expect(codes.every((c) => c === 'ok' || c === P2pErrorCode.RATE_LIMITED)).toBe(true)
+  })
+})
+
+describe('retrieve protocol', () => {
+  it('streams the header and every held shard, and says when nothing is held', async () => {
+    await new Promise((r) => setTimeout(r, 1100)) // let the sample rate limiter window pass
+    const session = await openRetrieve(client, server.peerId, blob.blobId)
+    expect(session.header).toEqual(blob.header)
+    const got: number[] = []
+    for await (const shard of session.shards) got.push(shard.index)
+    expect(got).toEqual([0, 5, 7])
+    const other = encodeBlob(new Uint8Array(10), { networkId: 5, epoch: 1, k: 4, n: 12 })
+    expect(await codeOf(openRetrieve(client, server.peerId, other.blobId))).toBe(P2pErrorCode.BLOB_NOT_HELD)
+  })
+
+  it('protocol ids are the documented ones', () => {
+    expect(STORE_PROTOCOL).toBe('/dacnet/store/1.0.0')
+  })
+})
