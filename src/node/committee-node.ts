@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events'
 import type { SecretKey } from '../attest/bls.ts'
 import { certificateBlobId } from '../attest/certificate.ts'
 import { decodeCertificate } from '../attest/certificate-codec.ts'
@@ -41,6 +42,18 @@ export interface CommitteeNodeOptions extends ProtocolOptions {
   announceProviders?: boolean
 }
 
+/** What a node reports as it works; metrics and logs subscribe through `node.events`. */
+export interface CommitteeNodeEvents {
+  /** An inbound exchange finished: 'ok' or the code it was refused or failed with. */
+  served: [{ protocol: string; ms: number; outcome: string }]
+  /** Shards of a blob are durable and this node signed (`fresh` false: a repeat of an earlier store). */
+  attested: [{ blobId: string; shards: number; bytes: number; fresh: boolean }]
+  /** A verified certificate for a blob this node holds was kept. */
+  certificate: [{ blobId: string }]
+  /** Something went wrong that did not stop the node. */
+  problem: [{ message: string; code?: string }]
+}
+
 export interface CommitteeNodeStatus {
   peerId: string
   addresses: string[]
@@ -62,6 +75,7 @@ export class CommitteeNode {
   readonly libp2p: DacnetLibp2p
   readonly store: ShardStore
   readonly committees: CommitteeSource
+  readonly events = new EventEmitter<CommitteeNodeEvents>()
   readonly #logger: Logger
   readonly #opts: CommitteeNodeOptions
   readonly #member: MemberService
@@ -89,7 +103,10 @@ export class CommitteeNode {
       publicKey: publicKeyOf(init.secretKey),
       maxBlobSize: opts.maxBlobSize ?? DEFAULT_MAX_BLOB_SIZE,
       logger: this.#logger.child({ component: 'member' }),
-      onStored: (blobId) => this.#announcer.announce(blobId),
+      onStored: (blobId, _header, stored) => {
+        this.#announcer.announce(blobId)
+        this.events.emit('attested', { blobId: blobId.toString(), ...stored })
+      },
     })
   }
 
@@ -109,9 +126,10 @@ export class CommitteeNode {
       { store: this.#member, sample: this.#member, retrieve: this.#member },
       {
         ...this.#opts,
-        onServed: (protocol, ms) => {
+        onServed: (protocol, ms, outcome) => {
           this.#served[protocol] = (this.#served[protocol] ?? 0) + 1
-          this.#opts.onServed?.(protocol, ms)
+          this.events.emit('served', { protocol, ms, outcome })
+          this.#opts.onServed?.(protocol, ms, outcome)
         },
       },
     )
@@ -163,7 +181,10 @@ export class CommitteeNode {
   async #keepCertificate(bytes: Uint8Array): Promise<void> {
     try {
       const blobId: BlobId = certificateBlobId(decodeCertificate(bytes))
-      if (await this.store.hasBlob(blobId)) await this.store.putCertificate(blobId, bytes)
+      if (await this.store.hasBlob(blobId)) {
+        await this.store.putCertificate(blobId, bytes)
+        this.events.emit('certificate', { blobId: blobId.toString() })
+      }
     } catch (err) {
       this.#recordError(`keeping a certificate: ${(err as Error).message}`, err)
     }
@@ -174,5 +195,6 @@ export class CommitteeNode {
     this.#errors.push({ time: new Date().toISOString(), message, ...(code ? { code } : {}) })
     if (this.#errors.length > MAX_RECENT_ERRORS) this.#errors.shift()
     this.#logger.warn(message)
+    this.events.emit('problem', { message, ...(code ? { code } : {}) })
   }
 }

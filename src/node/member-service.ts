@@ -26,7 +26,7 @@ export interface MemberServiceInit {
   maxBlobSize: number
   logger: Logger
   /** Called after a blob was stored and signed (e.g. to announce a provider record). */
-  onStored?: (blobId: BlobId, header: BlobHeader, fresh: boolean) => void
+  onStored?: (blobId: BlobId, header: BlobHeader, stored: { shards: number; bytes: number; fresh: boolean }) => void
 }
 
 /**
@@ -130,7 +130,8 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
       sequencer: remotePeer.toString(),
       fresh: stored,
     })
-    this.#init.onStored?.(blobId, header, stored)
+    const bytes = shards.reduce((sum, s) => sum + s.data.length + s.proof.length, 0)
+    this.#init.onStored?.(blobId, header, { shards: shards.length, bytes, fresh: stored })
     return signature
   }
 

@@ -17,7 +17,7 @@ import { Reply, ReplyKind, RetrieveRequest } from './pb/dacnet.js'
 import { RETRIEVE_PROTOCOL } from './protocols.ts'
 import { remoteError } from './remote-error.ts'
 import { replyError, replyFrame } from './reply.ts'
-import { decodeFrame } from './wire.ts'
+import { decodeFrame, type ServedOutcome } from './wire.ts'
 
 /**
  * /dacnet/retrieve/1.0.0 — anyone -> holder.
@@ -42,7 +42,7 @@ export async function handleRetrieveStream(
   stream: Stream,
   _connection: Connection,
   opts: { timeoutMs?: number } = {},
-): Promise<void> {
+): Promise<ServedOutcome> {
   const signal = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_RETRIEVE_TIMEOUT_MS)
   const reader = new FrameReader(stream)
   try {
@@ -68,12 +68,14 @@ export async function handleRetrieveStream(
     }
     await writeFrame(stream, replyFrame({ kind: ReplyKind.END, count: sent }), { signal })
     await stream.close({ signal })
+    return 'ok'
   } catch (err) {
     reader.release()
     const failure = toWireError(err, 'retrieve')
     if (failure.code === P2pErrorCode.STREAM_ENDED || failure.code === P2pErrorCode.TIMEOUT)
       stream.abort(asError(failure))
     else await replyError(stream, failure, signal)
+    return failure.code
   }
 }
 

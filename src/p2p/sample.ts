@@ -11,7 +11,7 @@ import { Reply, ReplyKind, SampleRequest } from './pb/dacnet.js'
 import { SAMPLE_PROTOCOL } from './protocols.ts'
 import { remoteError } from './remote-error.ts'
 import { replyError, replyFrame } from './reply.ts'
-import { decodeFrame } from './wire.ts'
+import { decodeFrame, type ServedOutcome } from './wire.ts'
 
 /**
  * /dacnet/sample/1.0.0 — anyone -> holder.
@@ -31,7 +31,7 @@ export async function handleSampleStream(
   stream: Stream,
   _connection: Connection,
   opts: { timeoutMs?: number } = {},
-): Promise<void> {
+): Promise<ServedOutcome> {
   const signal = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_SAMPLE_TIMEOUT_MS)
   const reader = new FrameReader(stream)
   try {
@@ -53,12 +53,14 @@ export async function handleSampleStream(
     }
     await writeFrame(stream, replyFrame({ kind: ReplyKind.END, count: sent }), { signal })
     await stream.close({ signal })
+    return 'ok'
   } catch (err) {
     reader.release()
     const failure = toWireError(err, 'sample')
     if (failure.code === P2pErrorCode.STREAM_ENDED || failure.code === P2pErrorCode.TIMEOUT)
       stream.abort(asError(failure))
     else await replyError(stream, failure, signal)
+    return failure.code
   }
 }
 

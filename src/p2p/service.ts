@@ -1,4 +1,4 @@
-import type { Connection, Stream } from '@libp2p/interface'
+import type { Connection, Stream, StreamHandler } from '@libp2p/interface'
 import { RateLimiter } from '@libp2p/utils'
 import { P2pErrorCode, p2pError } from './errors.ts'
 import {
@@ -14,6 +14,7 @@ import { replyError } from './reply.ts'
 import { handleRetrieveStream, type RetrieveService } from './retrieve.ts'
 import { handleSampleStream, type SampleService } from './sample.ts'
 import { handleStoreStream, type StoreService } from './store.ts'
+import type { ServedOutcome } from './wire.ts'
 
 export interface ProtocolServices {
   store?: StoreService
@@ -30,10 +31,10 @@ export interface ProtocolOptions {
   sampleTimeoutMs?: number
   retrieveTimeoutMs?: number
   /** Called for every inbound exchange with its protocol and duration, for metrics. */
-  onServed?: (protocol: string, ms: number) => void
+  onServed?: (protocol: string, ms: number, outcome: ServedOutcome) => void
 }
 
-type Handler = (stream: Stream, connection: Connection) => Promise<void>
+type Handler = (stream: Stream, connection: Connection) => Promise<ServedOutcome>
 
 /**
  * Serves the protocols a node offers on `libp2p` and returns a function that stops serving them. Sample
@@ -46,13 +47,14 @@ export async function registerProtocols(
 ): Promise<() => Promise<void>> {
   const registered: string[] = []
   const timed =
-    (protocol: string, handler: Handler): Handler =>
+    (protocol: string, handler: Handler): StreamHandler =>
     async (stream, connection) => {
       const start = performance.now()
+      let outcome: ServedOutcome = 'P2P_STREAM_ENDED'
       try {
-        await handler(stream, connection)
+        outcome = await handler(stream, connection)
       } finally {
-        opts.onServed?.(protocol, performance.now() - start)
+        opts.onServed?.(protocol, performance.now() - start, outcome)
       }
     }
   const { store, sample, retrieve } = services
@@ -108,8 +110,8 @@ function rateLimited(limiter: RateLimiter, handler: Handler): Handler {
     } catch {
       const error = p2pError(P2pErrorCode.RATE_LIMITED, 'too many requests; slow down')
       await replyError(stream, error, AbortSignal.timeout(1_000))
-      return
+      return error.code
     }
-    await handler(stream, connection)
+    return handler(stream, connection)
   }
 }

@@ -15,7 +15,7 @@ import type { DacnetLibp2p } from './node.ts'
 import { Shard, StoreRequest, StoreResponse } from './pb/dacnet.js'
 import { STORE_PROTOCOL } from './protocols.ts'
 import { remoteError } from './remote-error.ts'
-import { decodeFrame, truncateMessage } from './wire.ts'
+import { decodeFrame, type ServedOutcome, truncateMessage } from './wire.ts'
 
 /**
  * /dacnet/store/1.0.0 — sequencer -> member.
@@ -45,7 +45,7 @@ export async function handleStoreStream(
   stream: Stream,
   connection: Connection,
   opts: StoreServerOptions = {},
-): Promise<void> {
+): Promise<ServedOutcome> {
   const signal = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS)
   const reader = new FrameReader(stream)
   let response: StoreResponse
@@ -75,7 +75,7 @@ export async function handleStoreStream(
     if (failure.code === P2pErrorCode.STREAM_ENDED || failure.code === P2pErrorCode.TIMEOUT) {
       reader.release()
       stream.abort(asError(failure))
-      return
+      return failure.code
     }
     response = { errorCode: failure.code, errorMessage: truncateMessage(failure.message), signature: new Uint8Array() }
   }
@@ -85,7 +85,9 @@ export async function handleStoreStream(
     await stream.close({ signal })
   } catch (err) {
     stream.abort(asError(err))
+    return toWireError(err, 'store').code
   }
+  return response.errorCode === '' ? 'ok' : response.errorCode
 }
 
 export interface StoreClientOptions {

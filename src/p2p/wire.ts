@@ -21,6 +21,9 @@ export function decodeFrame<T>(
   }
 }
 
+/** How an inbound exchange ended: 'ok', or the code it was refused or failed with (for metrics). */
+export type ServedOutcome = string
+
 export function truncateMessage(message: string): string {
   return message.length > MAX_ERROR_MESSAGE_CHARS ? `${message.slice(0, MAX_ERROR_MESSAGE_CHARS - 1)}…` : message
 }

@@ -135,8 +135,8 @@ describe('a committee of 7 members with unequal stake', () => {
   it('catches a member that lies in a sample answer by the proof check', async () => {
     const liar = members[1]!.node
     await liar.libp2p.unhandle(SAMPLE_PROTOCOL)
-    await liar.libp2p.handle(SAMPLE_PROTOCOL, (stream, connection) =>
-      handleSampleStream(
+    await liar.libp2p.handle(SAMPLE_PROTOCOL, async (stream, connection) => {
+      await handleSampleStream(
         {
           async sample(blobId, indices) {
             const real = await liar.store.getShards(blobId, indices)
@@ -145,8 +145,8 @@ describe('a committee of 7 members with unequal stake', () => {
         },
         stream,
         connection,
-      ),
-    )
+      )
+    })
     // A client stops at its target, so a few rounds may pass before one of its samples lands on member 1
     // (a fifth of the shards); every lie it meets must be caught by the proof check.
     const lies: { code: string }[] = []
