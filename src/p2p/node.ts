@@ -93,9 +93,17 @@ export async function createDacnetLibp2p(opts: DacnetLibp2pOptions): Promise<Dac
         scoreParams: {
           ...(local ? { IPColocationFactorWhitelist: new Set(['127.0.0.1']) } : {}),
           topics: {
-            // Invalid certificates cost the forwarding peer; certificates are rare, so no delivery quotas.
+            // Invalid certificates cost the forwarding peer (P4, quadratic); certificates are rare, so there are
+            // no delivery quotas (P3). Time in mesh counts per second, up to an hour, so that honest uptime
+            // (at most 36) can never outweigh a handful of invalid messages (5 cost 250).
             [CERTIFICATE_TOPIC]: createTopicScoreParams({
               topicWeight: 1,
+              timeInMeshWeight: 0.01,
+              timeInMeshQuantum: 1000,
+              timeInMeshCap: 3600,
+              firstMessageDeliveriesWeight: 1,
+              firstMessageDeliveriesDecay: 0.5,
+              firstMessageDeliveriesCap: 100,
               invalidMessageDeliveriesWeight: -10,
               invalidMessageDeliveriesDecay: 0.5,
               meshMessageDeliveriesWeight: 0,

@@ -9,7 +9,7 @@ import { NodeErrorCode } from '../../src/node/errors.ts'
 import { LightClient } from '../../src/node/light-client.ts'
 import { Retriever } from '../../src/node/retriever.ts'
 import type { DacnetLibp2p } from '../../src/p2p/node.ts'
-import { SAMPLE_PROTOCOL } from '../../src/p2p/protocols.ts'
+import { SAMPLE_PROTOCOL, STORE_PROTOCOL } from '../../src/p2p/protocols.ts'
 import { handleSampleStream } from '../../src/p2p/sample.ts'
 import { sendStore } from '../../src/p2p/store.ts'
 import { inconsistentBlob, prng, randomData, withProofs } from '../erasure/helpers.ts'
@@ -126,6 +126,18 @@ describe('a committee of 7 members with unequal stake', () => {
     expect(kept).toBeGreaterThanOrEqual(3)
   })
 
+  it('announces provider records: holders of the blob are found through the DHT', async () => {
+    const holders = new Set<string>()
+    const signal = AbortSignal.timeout(10_000)
+    for await (const provider of lightLibp2p.contentRouting.findProviders(certified.blob.blobId, { signal })) {
+      holders.add(provider.id.toString())
+      if (holders.size >= 2) break
+    }
+    const memberIds = new Set(members.map((m) => m.identity.peerId))
+    expect(holders.size).toBeGreaterThanOrEqual(2)
+    for (const id of holders) expect(memberIds.has(id)).toBe(true)
+  })
+
   it("refuses an unregistered peer's store with a code it can act on", async () => {
     const blob = certified.blob
     const err = await sendStore(outsider, members[0]!.node.libp2p.getMultiaddrs(), blob.headerBytes, []).catch((e) => e)
@@ -230,6 +242,21 @@ describe('a malicious sequencer', () => {
     }
     expect(verdicts).toEqual(['root-mismatch', 'root-mismatch'])
     expect(withProofs(bad).length).toBe(n)
+  })
+})
+
+describe('a slow member', () => {
+  it('never holds the certificate back: the others certify while its store hangs', async () => {
+    const slow = members[5]!.node // 8 of 100
+    await slow.libp2p.unhandle(STORE_PROTOCOL)
+    await slow.libp2p.handle(STORE_PROTOCOL, async () => {
+      // Accepts the stream and never answers.
+      await new Promise(() => {})
+    })
+    const started = performance.now()
+    const result = await disperser.disperse(randomData(200_000, prng(106)))
+    expect(performance.now() - started).toBeLessThan(10_000) // far below the 15 s member timeout
+    expect(certificateSigners(result.certificate)).not.toContain(5)
   })
 })
 

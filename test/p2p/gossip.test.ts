@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { joinCertificateGossip, publishCertificate } from '../../src/p2p/gossip.ts'
+import type { DacnetLibp2p } from '../../src/p2p/node.ts'
+import { CERTIFICATE_TOPIC } from '../../src/p2p/protocols.ts'
+import { startNodes, stopAll } from './helpers.ts'
+
+let nodes: DacnetLibp2p[] = []
+type Scored = { getScore(peerId: string): number }
+
+beforeAll(async () => {
+  nodes = await startNodes(3)
+  await nodes[1]!.dial(nodes[0]!.getMultiaddrs())
+  await nodes[2]!.dial(nodes[0]!.getMultiaddrs())
+})
+afterAll(() => stopAll(nodes))
+
+async function until(check: () => boolean, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out waiting')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+describe('certificate gossip', () => {
+  it('delivers and relays what the validator accepts, drops what it rejects and penalises the sender', async () => {
+    const [hub, publisher, listener] = nodes as [DacnetLibp2p, DacnetLibp2p, DacnetLibp2p]
+    const received: string[] = []
+    const relayed: string[] = []
+    // "Valid" certificates start with 0x01 in this test; the real validator verifies BLS certificates.
+    const validate = (bytes: Uint8Array) => (bytes[0] === 1 ? 'accept' : 'reject') as const
+    joinCertificateGossip(hub, { validate, onCertificate: (b) => received.push(Buffer.from(b).toString('hex')) })
+    joinCertificateGossip(listener, { validate, onCertificate: (b) => relayed.push(Buffer.from(b).toString('hex')) })
+    joinCertificateGossip(publisher, { validate: () => 'accept' })
+    await until(() => hub.services.pubsub.getSubscribers(CERTIFICATE_TOPIC).length >= 2)
+    await until(() => listener.services.pubsub.getSubscribers(CERTIFICATE_TOPIC).length >= 1)
+
+    await publishCertificate(publisher, Uint8Array.from([1, 2, 3]))
+    await until(() => received.includes('010203') && relayed.includes('010203'))
+
+    for (let i = 0; i < 5; i++) await publishCertificate(publisher, Uint8Array.from([9, i]))
+    const scoreOf = () => (hub.services.pubsub as unknown as Scored).getScore(publisher.peerId.toString())
+    await until(() => scoreOf() < 0)
+    expect(received).toEqual(['010203'])
+    expect(relayed).toEqual(['010203']) // invalid messages were never forwarded to the listener
+  })
+})
