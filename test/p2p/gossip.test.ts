@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { joinCertificateGossip, publishCertificate } from '../../src/p2p/gossip.ts'
+import { type CertificateVerdict, joinCertificateGossip, publishCertificate } from '../../src/p2p/gossip.ts'
 import type { DacnetLibp2p } from '../../src/p2p/node.ts'
 import { CERTIFICATE_TOPIC } from '../../src/p2p/protocols.ts'
 import { startNodes, stopAll } from './helpers.ts'
@@ -28,7 +28,7 @@ describe('certificate gossip', () => {
     const received: string[] = []
     const relayed: string[] = []
     // "Valid" certificates start with 0x01 in this test; the real validator verifies BLS certificates.
-    const validate = (bytes: Uint8Array) => (bytes[0] === 1 ? 'accept' : 'reject') as const
+    const validate = (bytes: Uint8Array): CertificateVerdict => (bytes[0] === 1 ? 'accept' : 'reject')
     joinCertificateGossip(hub, { validate, onCertificate: (b) => received.push(Buffer.from(b).toString('hex')) })
     joinCertificateGossip(listener, { validate, onCertificate: (b) => relayed.push(Buffer.from(b).toString('hex')) })
     joinCertificateGossip(publisher, { validate: () => 'accept' })
