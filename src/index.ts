@@ -6,6 +6,46 @@ export * from './attest/index.ts'
 export * from './committee/index.ts'
 export * from './erasure/index.ts'
 export { DacnetError, isDacnetError, type SerializedError } from './errors.ts'
+export { createLogger, type Logger, type LogLevel, silentLogger } from './logger.ts'
+export {
+  CommitteeNode,
+  type CommitteeNodeEvents,
+  type CommitteeNodeInit,
+  type CommitteeNodeOptions,
+  type CommitteeNodeStatus,
+} from './node/committee-node.ts'
+export { availabilityConfidence, binomialUpperTail, samplesForTarget } from './node/confidence.ts'
+export {
+  type DispersalReceipt,
+  type DispersalResult,
+  type DisperseOptions,
+  Disperser,
+  type DisperserInit,
+  type DisperserOptions,
+  type MemberFailure,
+} from './node/disperser.ts'
+export { currentCommittee, currentEpoch } from './node/epochs.ts'
+export { NodeErrorCode } from './node/errors.ts'
+export {
+  DEFAULT_MAX_SAMPLES,
+  DEFAULT_TARGET_CONFIDENCE,
+  LightClient,
+  type LightClientInit,
+  type SampleFailure,
+  type SampleOptions,
+  type SampleResult,
+} from './node/light-client.ts'
+export { type RetrieveOptions, type RetrieveResult, Retriever, type RetrieverInit } from './node/retriever.ts'
+export { P2pErrorCode } from './p2p/errors.ts'
+export {
+  type CertificateVerdict,
+  joinCertificateGossip,
+  MAX_GOSSIP_CERTIFICATE_BYTES,
+  publishCertificate,
+} from './p2p/gossip.ts'
+export { loadOrCreatePeerKey, parsePeerKey } from './p2p/identity.ts'
+export { createDacnetLibp2p, type DacnetLibp2p, type DacnetLibp2pOptions, DEFAULT_LISTEN } from './p2p/node.ts'
+export { CERTIFICATE_TOPIC, DHT_PROTOCOL, RETRIEVE_PROTOCOL, SAMPLE_PROTOCOL, STORE_PROTOCOL } from './p2p/protocols.ts'
 export {
   type BlobInfo,
   type CheckOptions,
