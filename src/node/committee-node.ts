@@ -5,6 +5,7 @@ import { decodeCertificate } from '../attest/certificate-codec.ts'
 import { publicKeyOf } from '../attest/keys.ts'
 import type { CommitteeSource } from '../committee/source.ts'
 import type { BlobId } from '../erasure/blob-id.ts'
+import { decodeHeader } from '../erasure/header.ts'
 import { DEFAULT_MAX_BLOB_SIZE } from '../erasure/params.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import { joinCertificateGossip } from '../p2p/gossip.ts'
@@ -12,6 +13,7 @@ import type { DacnetLibp2p } from '../p2p/node.ts'
 import { type ProtocolOptions, registerProtocols } from '../p2p/service.ts'
 import type { ShardStore, StoreStats } from '../storage/store.ts'
 import { judgeCertificate } from './certificates.ts'
+import type { LocalMember } from './disperser.ts'
 import { MemberService } from './member-service.ts'
 import { dialBootstrap } from './peers.ts'
 import { ProviderAnnouncer } from './provider-announcer.ts'
@@ -159,6 +161,23 @@ export class CommitteeNode {
     await this.libp2p.stop()
     await this.store.close()
     this.#logger.info('committee node stopped', { peerId: this.peerId })
+  }
+
+  /**
+   * This node as the LocalMember of a Disperser running in the same process (a member that is also a
+   * registered sequencer): its own share is admitted and stored exactly as a remote store would be.
+   */
+  asLocalMember(): LocalMember {
+    const self = this.libp2p.peerId
+    return {
+      peerId: self.toString(),
+      storeOwnShare: async (headerBytes, shards) => {
+        const header = decodeHeader(headerBytes)
+        await this.#member.admit(self, header, headerBytes, shards.length)
+        return this.#member.store(self, header, headerBytes, shards)
+      },
+      keepCertificate: (bytes) => this.#keepCertificate(bytes),
+    }
   }
 
   addresses(): string[] {

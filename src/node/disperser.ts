@@ -26,9 +26,22 @@ export const DEFAULT_RETRY_DELAY_MS = 500
 /** After the threshold, wait this long for more signatures before certifying (0: certify at once). */
 export const DEFAULT_GRACE_MS = 0
 
+/**
+ * The committee member running in the same process as the disperser (a node that is also a sequencer):
+ * libp2p cannot dial itself, so its own share is stored directly, and it keeps the certificates it makes.
+ */
+export interface LocalMember {
+  peerId: string
+  /** Stores this member's shards exactly as the store protocol would, and returns its signature. */
+  storeOwnShare(headerBytes: Uint8Array, shards: ShardWithProof[]): Promise<Uint8Array>
+  keepCertificate(bytes: Uint8Array): Promise<void>
+}
+
 export interface DisperserInit {
   /** Started; its peer id must be a registered sequencer. */
   libp2p: DacnetLibp2p
+  /** Set when this process is also a committee member (see LocalMember). */
+  localMember?: LocalMember
   committees: CommitteeSource
   /** Encodes off the main thread; the disperser creates (and closes) its own if none is given. */
   pool?: ErasurePool
@@ -146,6 +159,7 @@ export class Disperser {
     const assignment = assignShards(committee, encoded.blobId.bytes)
     const round = new DispersalRound({
       libp2p: this.#init.libp2p,
+      localMember: this.#init.localMember,
       committee,
       encoded,
       assignment,
@@ -154,11 +168,15 @@ export class Disperser {
       logger: this.#logger,
     })
     const { certificate, receipts, failures, certifyMs } = await round.run()
+    const certificateBytes = encodeCertificate(certificate)
     if (this.#opts.publish ?? true) {
-      publishCertificate(this.#init.libp2p, encodeCertificate(certificate)).catch((err) =>
+      publishCertificate(this.#init.libp2p, certificateBytes).catch((err) =>
         this.#logger.warn('publishing the certificate failed', { error: err }),
       )
     }
+    await this.#init.localMember
+      ?.keepCertificate(certificateBytes)
+      .catch((err) => this.#logger.warn('keeping the certificate failed', { error: err }))
     const { shards: _s, proofs: _p, ...blob } = encoded
     return { certificate, blob, receipts, failures, encodeMs, certifyMs }
   }
@@ -170,6 +188,7 @@ export class Disperser {
 
 interface RoundContext {
   libp2p: DacnetLibp2p
+  localMember: LocalMember | undefined
   committee: Committee
   encoded: EncodedBlob
   assignment: Assignment
@@ -262,11 +281,20 @@ class DispersalRound {
       if (this.#ctx.events.signal?.aborted) return
       if (attempt > 0) await new Promise((r) => setTimeout(r, this.#ctx.opts.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS))
       try {
-        const peer = await memberPeer(this.#ctx.libp2p, member)
-        const signature = await sendStore(this.#ctx.libp2p, peer, this.#ctx.encoded.headerBytes, shards, {
-          timeoutMs: this.#ctx.opts.memberTimeoutMs ?? DEFAULT_MEMBER_TIMEOUT_MS,
-          ...(this.#ctx.events.signal ? { signal: this.#ctx.events.signal } : {}),
-        })
+        const local = this.#ctx.localMember
+        const signature =
+          local?.peerId === member.peerId
+            ? await local.storeOwnShare(this.#ctx.encoded.headerBytes, shards)
+            : await sendStore(
+                this.#ctx.libp2p,
+                await memberPeer(this.#ctx.libp2p, member),
+                this.#ctx.encoded.headerBytes,
+                shards,
+                {
+                  timeoutMs: this.#ctx.opts.memberTimeoutMs ?? DEFAULT_MEMBER_TIMEOUT_MS,
+                  ...(this.#ctx.events.signal ? { signal: this.#ctx.events.signal } : {}),
+                },
+              )
         const outcome = await this.#aggregator.add({
           networkId: this.#ctx.committee.networkId,
           epoch: this.#ctx.committee.epoch,

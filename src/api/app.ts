@@ -1,0 +1,91 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { ApiContext } from './context.ts'
+import { describeError } from './error-reply.ts'
+import { ApiErrorCode, errorBody } from './errors.ts'
+import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_OTHER_BODY_BYTES } from './options.ts'
+import { registerBlobRoutes } from './routes/blobs.ts'
+import { registerDisperseRoute } from './routes/disperse.ts'
+import { registerMetaRoutes } from './routes/meta.ts'
+import { registerNodeRoutes } from './routes/node.ts'
+
+/** An idle keep-alive or half-sent request holds a socket at most this long. */
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 60_000
+/** Longest path parameter: a blob id is 59 characters; anything much longer is not one. */
+const MAX_PARAM_LENGTH = 128
+
+/** A route as fastify registered it, e.g. `{ method: 'GET', url: '/v1/blobs/:id' }`. */
+export interface RegisteredRoute {
+  method: string
+  url: string
+}
+
+/**
+ * The fastify application with every route, hook and handler, not yet listening. Fastify's own logger is
+ * off: the API logs through the dacnet Logger, and never to stdout.
+ */
+export async function buildApiApp(ctx: ApiContext): Promise<{ app: FastifyInstance; routes: RegisteredRoute[] }> {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: MAX_OTHER_BODY_BYTES,
+    connectionTimeout: DEFAULT_CONNECTION_TIMEOUT_MS,
+    requestTimeout: DEFAULT_REQUEST_TIMEOUT_MS,
+    handlerTimeout: ctx.opts.readTimeoutMs,
+    exposeHeadRoutes: false,
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+  })
+  const routes: RegisteredRoute[] = []
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url })
+  })
+
+  // Only raw blobs are ever parsed; any other body is refused before it is read.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_request, body, done) =>
+    done(null, body),
+  )
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff')
+    reply.header('cache-control', 'no-store')
+    return payload
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    const status = reply.statusCode
+    ctx.apiMetrics.requests.inc({ method: request.method, route, status: String(status) })
+    ctx.apiMetrics.requestSeconds.observe({ route }, reply.elapsedTime / 1000)
+    ctx.logger.debug('http request', { method: request.method, route, status, ms: Math.round(reply.elapsedTime) })
+  })
+
+  app.setErrorHandler((err, request, reply) => {
+    const described = describeError(err)
+    if (described.serverSide) {
+      ctx.logger.warn('http request failed', {
+        method: request.method,
+        url: request.url,
+        status: described.status,
+        error: err,
+      })
+    }
+    return reply.code(described.status).type('application/json').send(errorBody(described.code, described.message))
+  })
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .send(errorBody(ApiErrorCode.ROUTE_NOT_FOUND, `no route for ${request.method} ${pathOf(request.url)}`)),
+  )
+
+  registerNodeRoutes(app, ctx)
+  registerBlobRoutes(app, ctx)
+  registerDisperseRoute(app, ctx)
+  registerMetaRoutes(app, ctx)
+  await app.ready()
+  return { app, routes }
+}
+
+/** The path of a request URL without its query, cut short: it is echoed back in a 404. */
+function pathOf(url: string): string {
+  const path = url.split('?')[0] ?? ''
+  return path.length > 200 ? `${path.slice(0, 199)}…` : path
+}

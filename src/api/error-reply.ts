@@ -1,0 +1,52 @@
+import { DacnetError } from '../errors.ts'
+import { ApiErrorCode, httpStatusOf } from './errors.ts'
+
+/** Messages are cut to this many characters: enough to act on, never a dump of a peer's reply. */
+const MAX_MESSAGE_CHARS = 1024
+
+/** Fastify's own errors that a client causes, as API codes. */
+const FASTIFY_CODES: Record<string, ApiErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: ApiErrorCode.PAYLOAD_TOO_LARGE,
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ApiErrorCode.UNSUPPORTED_MEDIA_TYPE,
+  FST_ERR_HANDLER_TIMEOUT: ApiErrorCode.TIMEOUT,
+}
+
+export interface ErrorReply {
+  status: number
+  code: string
+  message: string
+  /** True when the cause is ours, not the client's: worth a line in the node's log. */
+  serverSide: boolean
+}
+
+/**
+ * What any thrown value becomes on the wire. dacnet errors keep their code; fastify's client-side errors get
+ * API codes; anything else is API_INTERNAL with a generic message (the details go to the log only).
+ */
+export function describeError(err: unknown): ErrorReply {
+  if (err instanceof DacnetError) {
+    const status = httpStatusOf(err.code)
+    return { status, code: err.code, message: truncate(err.message), serverSide: status >= 500 }
+  }
+  const fastifyCode = (err as { code?: unknown })?.code
+  const statusCode = (err as { statusCode?: unknown })?.statusCode
+  if (typeof fastifyCode === 'string' && fastifyCode.startsWith('FST_')) {
+    const code = FASTIFY_CODES[fastifyCode]
+    if (code !== undefined) {
+      return { status: httpStatusOf(code), code, message: truncate((err as Error).message), serverSide: false }
+    }
+    if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+      return {
+        status: statusCode,
+        code: ApiErrorCode.BAD_REQUEST,
+        message: truncate((err as Error).message),
+        serverSide: false,
+      }
+    }
+  }
+  return { status: 500, code: ApiErrorCode.INTERNAL, message: 'internal error; see the node log', serverSide: true }
+}
+
+function truncate(message: string): string {
+  return message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS - 1)}…` : message
+}

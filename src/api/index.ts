@@ -1,0 +1,18 @@
+/**
+ * The node's HTTP API and Prometheus metrics: what `dacnet node` serves to operators, sequencers and scrapers.
+ * Endpoints, auth and metric names: docs/notes-api.md; the exact contract: GET /openapi.json.
+ */
+export { ApiErrorCode, type ErrorBody, httpStatusOf } from './errors.ts'
+export { createNodeMetrics, type NodeMetrics } from './node-metrics.ts'
+export { OPENAPI_DOCUMENT } from './openapi/document.ts'
+export {
+  type ApiServer,
+  type ApiServerOptions,
+  DEFAULT_API_HOST,
+  DEFAULT_API_PORT,
+  DEFAULT_DISPERSE_TIMEOUT_MS,
+  DEFAULT_MAX_CONCURRENT_DISPERSALS,
+  DEFAULT_READ_TIMEOUT_MS,
+  isLoopbackHost,
+} from './options.ts'
+export { startApiServer } from './server.ts'

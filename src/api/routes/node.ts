@@ -1,0 +1,21 @@
+import type { FastifyInstance } from 'fastify'
+import type { ApiContext } from '../context.ts'
+import { ApiErrorCode, apiError } from '../errors.ts'
+import { statusView } from '../views.ts'
+
+/** GET /health for load balancers and supervisors; GET /v1/status for operators. */
+export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  app.get('/health', async () => {
+    if (!ctx.node.running) throw apiError(ApiErrorCode.NODE_NOT_RUNNING, 'the committee node is not running')
+    return { status: 'ok' }
+  })
+
+  app.get('/v1/status', async () => {
+    // The on-disk size is a nicety: a directory that cannot be read must not fail the status.
+    const diskBytes = await ctx.nodeMetrics.diskUsage.bytes().catch((err: unknown) => {
+      ctx.logger.debug('measuring the store directory failed', { error: err })
+      return null
+    })
+    return statusView(ctx.node.status(), diskBytes, ctx.dispersal !== undefined)
+  })
+}
