@@ -49,14 +49,24 @@ export function encodeBlob(data: Uint8Array, params: EncodeParams): EncodedBlob 
   validateParams(params)
   checkBlobSize(data.length, params.maxBlobSize ?? DEFAULT_MAX_BLOB_SIZE)
   const { shards, tree } = extendAndCommit(splitBlob(data, params.k), params.n)
+  return assembleBlob(data.length, params, shards, tree)
+}
+
+/** The header, blob id and proofs for n committed shards of a blob of `dataSize` bytes. */
+export function assembleBlob(
+  dataSize: number,
+  params: EncodeParams,
+  shards: Uint8Array[],
+  tree: MerkleTree,
+): EncodedBlob {
   const header: BlobHeader = {
     version: HEADER_VERSION,
     networkId: params.networkId,
     epoch: params.epoch,
-    dataSize: data.length,
+    dataSize,
     k: params.k,
     n: params.n,
-    shardSize: shardSizeFor(data.length, params.k),
+    shardSize: shardSizeFor(dataSize, params.k),
     root: tree.root,
   }
   const headerBytes = encodeHeader(header)

@@ -1,8 +1,6 @@
-import { blobIdOf } from '../../src/erasure/blob-id.ts'
-import type { EncodedBlob } from '../../src/erasure/encode.ts'
-import { encodeHeader, HEADER_VERSION } from '../../src/erasure/header.ts'
-import { shardSizeFor, splitBlob } from '../../src/erasure/layout.ts'
-import { buildMerkleTree, merkleProof } from '../../src/erasure/merkle.ts'
+import { assembleBlob, type EncodedBlob } from '../../src/erasure/encode.ts'
+import { splitBlob } from '../../src/erasure/layout.ts'
+import { buildMerkleTree } from '../../src/erasure/merkle.ts'
 import { rsEncode } from '../../src/erasure/rs/index.ts'
 import type { ShardWithProof } from '../../src/erasure/shard.ts'
 
@@ -51,23 +49,5 @@ export function inconsistentBlob(
   tamper.beforeExtend?.(originals)
   const shards = originals.concat(rsEncode(originals, params.n - params.k)).map((s) => s.slice())
   tamper.afterExtend?.(shards)
-  const tree = buildMerkleTree(shards)
-  const header = {
-    version: HEADER_VERSION,
-    networkId: params.networkId,
-    epoch: params.epoch,
-    dataSize: data.length,
-    k: params.k,
-    n: params.n,
-    shardSize: shardSizeFor(data.length, params.k),
-    root: tree.root,
-  }
-  const headerBytes = encodeHeader(header)
-  return {
-    header,
-    headerBytes,
-    blobId: blobIdOf(headerBytes),
-    shards,
-    proofs: shards.map((_, i) => merkleProof(tree, i)),
-  }
+  return assembleBlob(data.length, params, shards, buildMerkleTree(shards))
 }
