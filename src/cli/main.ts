@@ -1,21 +1,107 @@
 #!/usr/bin/env node
 /**
- * The `dacnet` command. Commands join here as the layers beneath them land; `dacnet --help` lists them.
+ * The `dacnet` command: `dacnet --help` lists the commands, `dacnet <command> --help` their options.
+ * Command modules load the heavy libraries (libp2p, BLS, LevelDB) only when their command runs, so help
+ * and usage errors answer at once.
  */
 import { readFileSync } from 'node:fs'
-import { Command } from 'commander'
+import { Command, CommanderError } from 'commander'
+import { DacnetError } from '../errors.ts'
+import { registerCommitteeCommands } from './commands/committee.ts'
+import { registerDbCommands } from './commands/db.ts'
+import { registerDevnet } from './commands/devnet.ts'
+import { registerDisperse } from './commands/disperse.ts'
+import { registerIdentity } from './commands/identity.ts'
+import { registerInit } from './commands/init.ts'
+import { registerNode } from './commands/node.ts'
+import { registerRetrieve } from './commands/retrieve.ts'
+import { registerSample } from './commands/sample.ts'
+import { registerStatus } from './commands/status.ts'
+import { registerVerify } from './commands/verify.ts'
+import { CommandContext } from './context.ts'
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, usageError } from './errors.ts'
+import { exitCodeOf, formatError } from './hints.ts'
+import { type CliIo, flushProcessOutput, processIo } from './io.ts'
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 
-export function buildProgram(): Command {
-  return new Command('dacnet')
+export function buildProgram(io: CliIo = processIo()): Command {
+  const program = new Command('dacnet')
     .description('dacnet: a data-availability committee network for rollups')
     .version(pkg.version)
-    .showHelpAfterError()
+    .option('--debug', 'print stack traces and error metadata')
+    // Errors are printed by runCli in one format (error CODE: message / hint), never by commander.
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: () => {} })
+  const ctx = new CommandContext(io)
+  registerInit(program, ctx)
+  registerCommitteeCommands(program, ctx)
+  registerIdentity(program, ctx)
+  registerNode(program, ctx)
+  registerDevnet(program, ctx)
+  registerDisperse(program, ctx)
+  registerSample(program, ctx)
+  registerRetrieve(program, ctx)
+  registerVerify(program, ctx)
+  registerStatus(program, ctx)
+  registerDbCommands(program, ctx)
+  return program
+}
+
+/** Runs one command line (without the node and script arguments) and returns the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  const program = buildProgram(io)
+  if (argv.length === 0) {
+    program.outputHelp()
+    return EXIT_OK
+  }
+  const debug = argv.includes('--debug')
+  try {
+    await program.parseAsync([...argv], { from: 'user' })
+    return EXIT_OK
+  } catch (err) {
+    if (err instanceof CommanderError) return commanderExit(err, commandPath(program, argv), io, debug)
+    io.err(formatError(withUsageHint(err, commandPath(program, argv)), debug))
+    return exitCodeOf(err)
+  }
+}
+
+/** Help and version exit 0; a command group called without a subcommand printed its help: usage error. */
+function commanderExit(err: CommanderError, command: string[], io: CliIo, debug: boolean): number {
+  if (err.exitCode === 0) return EXIT_OK
+  if (err.code === 'commander.help') return EXIT_USAGE
+  const message = err.message.replace(/^error: /, '')
+  const hint = `run 'dacnet ${[...command, '--help'].join(' ')}' for usage`
+  io.err(formatError(usageError(message, hint), debug))
+  return err.exitCode === EXIT_FAILURE ? EXIT_USAGE : err.exitCode
+}
+
+/** A usage error thrown by a command's own checks gets the same hint as commander's: that command's help. */
+function withUsageHint(err: unknown, command: string[]): unknown {
+  if (!(err instanceof DacnetError) || exitCodeOf(err) !== EXIT_USAGE || err.meta['hint'] !== undefined) return err
+  return new DacnetError(err.code, err.message, {
+    ...err.meta,
+    hint: `run 'dacnet ${[...command, '--help'].join(' ')}' for usage`,
+  })
+}
+
+/** The (sub)command names at the start of argv, for the hint: `db check`, `disperse`, or none. */
+function commandPath(program: Command, argv: readonly string[]): string[] {
+  const path: string[] = []
+  let current = program
+  for (const arg of argv) {
+    if (arg.startsWith('-')) continue
+    const next = current.commands.find((c) => c.name() === arg)
+    if (!next) break
+    path.push(arg)
+    current = next
+  }
+  return path
 }
 
 if (import.meta.main) {
-  const program = buildProgram()
-  if (process.argv.length <= 2) program.outputHelp()
-  else await program.parseAsync(process.argv)
+  const code = await runCli(process.argv.slice(2))
+  await flushProcessOutput()
+  // A client command's libp2p keeps timers for a moment after stopping: exit now that everything is done.
+  process.exit(code)
 }

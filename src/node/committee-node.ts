@@ -143,9 +143,13 @@ export class CommitteeNode {
     this.#logger.info('committee node started', { peerId: this.peerId, addresses: this.addresses() })
     const bootstrap = this.#opts.bootstrap ?? []
     if (bootstrap.length > 0) {
+      // Peers that are not up yet are normal at start-up (they dial us when they come): only reaching none
+      // of them is a problem worth reporting.
       void dialBootstrap(this.libp2p, bootstrap, {
         timeoutMs: this.#opts.bootstrapTimeoutMs ?? DEFAULT_BOOTSTRAP_TIMEOUT_MS,
-        onError: (address, err) => this.#recordError(`bootstrap ${address}: ${(err as Error).message}`),
+        onError: (address, err) => this.#logger.debug('bootstrap peer not reached', { address, error: err }),
+      }).then((connected) => {
+        if (connected === 0 && this.#running) this.#recordError(`none of ${bootstrap.length} bootstrap peers answered`)
       })
     }
   }

@@ -1,0 +1,69 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+import type { CommitteeRegistry } from '../../committee/file.ts'
+import { dialBootstrap } from '../../node/peers.ts'
+import { parsePeerKey } from '../../p2p/identity.ts'
+import { createDacnetLibp2p, type DacnetLibp2p } from '../../p2p/node.ts'
+import { CERTIFICATE_TOPIC } from '../../p2p/protocols.ts'
+import { CliErrorCode, cliError } from '../errors.ts'
+import { pathExists, readFileChecked } from '../files.ts'
+
+/** Time for the start-up dials to the committee; members that do not answer are dialled again on demand. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000
+const MAX_PEER_KEY_BYTES = 1024
+
+export async function readPeerKey(path: string): Promise<PrivateKey> {
+  if (!(await pathExists(path))) {
+    throw cliError(CliErrorCode.FILE_NOT_FOUND, `key file ${path} does not exist`, {
+      hint: 'create one with `dacnet identity --key FILE`, and register its peer id as a sequencer in the committee file',
+    })
+  }
+  return parsePeerKey(await readFileChecked(path, 'key file', MAX_PEER_KEY_BYTES), path)
+}
+
+export interface ClientNode {
+  libp2p: DacnetLibp2p
+  stop(): Promise<void>
+}
+
+/**
+ * A short-lived libp2p client (DHT client mode, no listen address) connected to the committee: it dials
+ * every member's listed address of the newest epoch, plus any extra bootstrap addresses, in parallel.
+ */
+export async function startClientNode(opts: {
+  registry: CommitteeRegistry
+  bootstrap?: readonly string[] | undefined
+  privateKey?: PrivateKey | undefined
+}): Promise<ClientNode> {
+  const libp2p = await createDacnetLibp2p({
+    privateKey: opts.privateKey ?? (await generateKeyPair('Ed25519')),
+    dhtMode: 'client',
+    listen: [],
+  })
+  await libp2p.start()
+  const members = opts.registry.committees.at(-1)?.members ?? []
+  const addresses = [...new Set([...members.flatMap((m) => m.multiaddrs), ...(opts.bootstrap ?? [])])]
+  await dialBootstrap(libp2p, addresses, { timeoutMs: DEFAULT_CONNECT_TIMEOUT_MS })
+  return { libp2p, stop: async () => await libp2p.stop() }
+}
+
+/** How long a short-lived client waits to learn which peers take certificate gossip. */
+export const DEFAULT_GOSSIP_WAIT_MS = 3_000
+
+/**
+ * Waits until at least `min` connected peers are known to subscribe to the certificate topic (or the time
+ * is up). Subscriptions are exchanged just after a connection opens; a certificate published before that
+ * reaches nobody, so a client that has just connected waits here before publishing.
+ */
+export async function waitForGossipPeers(
+  libp2p: DacnetLibp2p,
+  min: number,
+  timeoutMs = DEFAULT_GOSSIP_WAIT_MS,
+): Promise<number> {
+  const deadline = performance.now() + timeoutMs
+  for (;;) {
+    const count = libp2p.services.pubsub.getSubscribers(CERTIFICATE_TOPIC).length
+    if (count >= min || performance.now() >= deadline) return count
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}

@@ -1,0 +1,55 @@
+import { resolve } from 'node:path'
+import { type Command, Option } from 'commander'
+import type { CommandContext } from '../context.ts'
+import { integer, size } from '../parsers.ts'
+
+/** Six members is the smallest committee where unequal stakes and a third offline are both interesting. */
+export const DEFAULT_DEVNET_NODES = 6
+export const DEFAULT_DEVNET_BLOBS = 3
+const MiB = 1024 * 1024
+/** Each node is a process of about 150 MiB: more than this does not fit a laptop. */
+const MAX_DEVNET_NODES = 32
+
+interface DevnetCommandOptions {
+  nodes: number
+  blobs: number
+  blobSize: number
+  once?: boolean
+  json?: boolean
+  out?: string
+  networkId?: number
+}
+
+export function registerDevnet(program: Command, ctx: CommandContext): void {
+  program
+    .command('devnet')
+    .summary('run a local committee and push blobs through it (npm start)')
+    .description(
+      'run a local committee: N nodes as separate processes on loopback (unequal stakes), plus a sequencer and a light client; disperse random blobs, print per blob the time to certificate, signed stake, light-client confidence and whether retrieval gave back the same bytes; then keep running with a live summary until Ctrl-C',
+    )
+    .option('--nodes <n>', 'committee nodes', integer(1, MAX_DEVNET_NODES), DEFAULT_DEVNET_NODES)
+    .option('--blobs <n>', 'random blobs to disperse', integer(0, 100_000), DEFAULT_DEVNET_BLOBS)
+    .addOption(
+      new Option('--blob-size <size>', 'size of each blob, e.g. 256KiB or 1MiB').argParser(size).default(MiB, '1MiB'),
+    )
+    .option('--once', 'exit after the blobs: 0 only if all were certified, sampled available and retrieved intact')
+    .option('--json', 'one JSON object per blob on stdout (blobId, size, timeToCertificateMs, signedStake, ...)')
+    .option(
+      '--out <dir>',
+      'keep the devnet here (committee.json, nodes/*, certificates/); default: a temp dir removed on exit',
+    )
+    .option('--network-id <n>', 'network id of the devnet (default 6578531, "dac" in ASCII)', integer(0, 0xffff_ffff))
+    .action(async (opts: DevnetCommandOptions) => {
+      const { runDevnet } = await import('../devnet/run.ts')
+      const { DEVNET_NETWORK_ID } = await import('../devnet/layout.ts')
+      await runDevnet(ctx, {
+        nodes: opts.nodes,
+        blobs: opts.blobs,
+        blobSize: opts.blobSize,
+        once: opts.once === true,
+        json: opts.json === true,
+        out: opts.out === undefined ? undefined : resolve(ctx.io.cwd, opts.out),
+        networkId: opts.networkId ?? DEVNET_NETWORK_ID,
+      })
+    })
+}

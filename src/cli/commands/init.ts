@@ -1,0 +1,58 @@
+import { resolve } from 'node:path'
+import type { Command } from 'commander'
+import type { CommandContext } from '../context.ts'
+import { toJson } from '../files.ts'
+import { integer } from '../parsers.ts'
+
+interface InitOptions {
+  dir: string
+  passwordFile?: string
+  listen?: string[]
+  announce?: string[]
+  committee: string
+  apiPort?: number
+}
+
+export function registerInit(program: Command, ctx: CommandContext): void {
+  program
+    .command('init')
+    .summary('create a node directory: keys, keystore, config, member card')
+    .description(
+      'create a node directory: libp2p identity (peer.key), BLS key in an EIP-2335 keystore, config.json, data/, and the member card (printed and saved as member-card.json)',
+    )
+    .requiredOption('--dir <dir>', 'node directory to create (refused if it already holds keys or a config)')
+    .option(
+      '--password-file <file>',
+      'keystore password from this file, also recorded in the config (default: $DACNET_KEYSTORE_PASSWORD, else a prompt)',
+    )
+    .option('--listen <multiaddr...>', 'listen addresses (default: /ip4/0.0.0.0/tcp/5381 and /ip4/0.0.0.0/tcp/5382/ws)')
+    .option('--announce <multiaddr...>', 'public addresses others dial, e.g. /dns4/node.example.org/tcp/5381')
+    .option('--committee <file>', 'committee file path written into the config', 'committee.json')
+    .option('--api-port <port>', 'HTTP API port written into the config (default 5380)', integer(0, 65535))
+    .action(async (opts: InitOptions) => {
+      const { createNodeDir } = await import('../operator/node-dir.ts')
+      const { resolvePassword } = await import('../password.ts')
+      const dir = resolve(ctx.io.cwd, opts.dir)
+      const passwordFile = opts.passwordFile ? resolve(ctx.io.cwd, opts.passwordFile) : undefined
+      const password = await resolvePassword(ctx.io, { file: passwordFile, confirm: true })
+      const card = await createNodeDir({
+        dir,
+        password,
+        config: {
+          passwordFile: passwordFile ?? null,
+          committeeFile: opts.committee,
+          ...(opts.listen ? { listen: opts.listen } : {}),
+          ...(opts.announce ? { announce: opts.announce } : {}),
+          ...(opts.apiPort !== undefined ? { apiPort: opts.apiPort } : {}),
+        },
+      })
+      ctx.io.out(`${toJson(card)}\n`)
+      ctx.note(`created node directory ${dir} (peer id ${card.peerId})`)
+      ctx.note('send member-card.json to the committee organiser (dacnet committee create --card FILE:STAKE)')
+      if (card.multiaddrs.length === 0) {
+        ctx.note(
+          'warning: the card lists no address others can dial; pass --announce (e.g. /dns4/host/tcp/5381), or members will only find this node through the DHT',
+        )
+      }
+    })
+}

@@ -1,0 +1,47 @@
+import { resolve } from 'node:path'
+import type { Command } from 'commander'
+import type { CommandContext } from '../context.ts'
+
+/** The message a node started with an IPC channel (by the devnet) sends once it serves. */
+export interface NodeReadyMessage {
+  type: 'ready'
+  peerId: string
+  addresses: string[]
+  api: string | null
+}
+
+export function registerNode(program: Command, ctx: CommandContext): void {
+  program
+    .command('node')
+    .summary('run a committee node until SIGINT/SIGTERM')
+    .description(
+      'run a committee node: store shards, attest, serve samples and retrievals, prune, and serve the HTTP API; SIGINT/SIGTERM stop it cleanly (stores under way finish, the database closes), a second signal forces the exit; SIGHUP reloads the committee file',
+    )
+    .requiredOption('--config <file>', 'node config file written by `dacnet init` (DIR/config.json)')
+    .option('--password-file <file>', "keystore password file (overrides the config's keystore.passwordFile)")
+    .action(async (opts: { config: string; passwordFile?: string }) => {
+      const { loadConfig } = await import('../config/load.ts')
+      const { startDaemon } = await import('../operator/daemon.ts')
+      const { stopOnSignal } = await import('../operator/shutdown.ts')
+      const { config } = await loadConfig(opts.config, ctx.io.cwd)
+      const passwordFile = opts.passwordFile ? resolve(ctx.io.cwd, opts.passwordFile) : undefined
+      const daemon = await startDaemon(config, ctx.io, { passwordFile })
+      const { node, api, logger, committees } = daemon
+      process.on('SIGHUP', () => {
+        committees.reload().then(
+          (r) => logger.info('committee file reloaded', { epochs: r.committees.map((c) => c.epoch) }),
+          (err) => logger.error('committee file reload failed; the previous committees stay in use', { error: err }),
+        )
+      })
+      logger.info('node ready', { peerId: node.peerId, addresses: node.addresses(), api: api?.url ?? null })
+      const ready: NodeReadyMessage = {
+        type: 'ready',
+        peerId: node.peerId,
+        addresses: node.addresses(),
+        api: api?.url ?? null,
+      }
+      process.send?.(ready)
+      await stopOnSignal(logger, () => daemon.stop())
+      logger.info('node stopped cleanly')
+    })
+}

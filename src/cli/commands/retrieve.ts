@@ -1,0 +1,35 @@
+import { resolve } from 'node:path'
+import type { Command } from 'commander'
+import { addBootstrapOption, addCommitteeOption, committeePath } from '../client/options.ts'
+import type { CommandContext } from '../context.ts'
+
+interface RetrieveOptions {
+  out: string
+  committee?: string
+  bootstrap?: string[]
+  json?: boolean
+}
+
+export function registerRetrieve(program: Command, ctx: CommandContext): void {
+  const command = program
+    .command('retrieve')
+    .summary('get a blob back from its shards')
+    .description(
+      'get a blob back from any k of its shards and write it to a file; a blob encoded inconsistently gives the BadEncoding verdict instead, with its evidence written to FILE.bad-encoding (exit 1)',
+    )
+    .argument('<blobId|cert>', 'blob id (holders found through the DHT) or certificate JSON file (verified first)')
+    .requiredOption('-o, --out <file>', 'where to write the blob ("-" for stdout)')
+    .option('--json', 'print the summary as JSON')
+  addCommitteeOption(command)
+  addBootstrapOption(command)
+  command.action(async (target: string, opts: RetrieveOptions) => {
+    const { retrieveBlob } = await import('../client/retrieve.ts')
+    await retrieveBlob(ctx, {
+      target,
+      out: opts.out === '-' ? '-' : resolve(ctx.io.cwd, opts.out),
+      committeePath: committeePath(ctx.io, opts.committee),
+      bootstrap: opts.bootstrap,
+      json: opts.json === true,
+    })
+  })
+}

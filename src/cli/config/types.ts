@@ -1,0 +1,112 @@
+import { DEFAULT_API_HOST, DEFAULT_API_PORT } from '../../api/index.ts'
+import { DEFAULT_MAX_BLOB_SIZE } from '../../erasure/params.ts'
+import type { LogLevel } from '../../logger.ts'
+import { DEFAULT_PRUNE_INTERVAL_MS, DEFAULT_QUOTA_BYTES, DEFAULT_RETENTION_MS } from '../../storage/index.ts'
+
+/** The config layout this dacnet reads and `init` writes. */
+export const CONFIG_VERSION = 1
+
+/** The node directory's files, as `init` names them; the config refers to them by these relative paths. */
+export const CONFIG_FILE = 'config.json'
+export const PEER_KEY_FILE = 'peer.key'
+export const KEYSTORE_FILE = 'keystore.json'
+export const DATA_DIR = 'data'
+export const MEMBER_CARD_FILE = 'member-card.json'
+export const COMMITTEE_FILE = 'committee.json'
+
+/**
+ * TCP for operators, WebSockets for browsers and restrictive networks; on every interface because a
+ * committee member must be reachable by sequencers and light clients. 5381 and 5382 sit next to the API's 5380.
+ */
+export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/5381', '/ip4/0.0.0.0/tcp/5382/ws']
+
+/**
+ * A committee node's configuration, after validation. Relative paths are already resolved against the
+ * config file's directory. Every field has a default (docs/notes-cli.md lists them).
+ */
+export interface NodeConfig {
+  version: number
+  /** libp2p identity (protobuf private key, mode 0600). Default "peer.key". */
+  peerKeyFile: string
+  keystore: {
+    /** EIP-2335 keystore of the BLS signing key. Default "keystore.json". */
+    path: string
+    /**
+     * File holding the keystore password (one trailing newline is ignored). Default null: then the
+     * DACNET_KEYSTORE_PASSWORD environment variable, then a prompt on a terminal.
+     */
+    passwordFile: string | null
+  }
+  /** The committee file (`dacnet committee create`). Default "committee.json". */
+  committeeFile: string
+  /** LevelDB directory of the shard store. Default "data". */
+  dataDir: string
+  network: {
+    /** Listen multiaddrs. Default DEFAULT_LISTEN. */
+    listen: string[]
+    /** Multiaddrs announced to peers instead of the listen addresses (public DNS/IP). Default []. */
+    announce: string[]
+    /** Extra multiaddrs dialled at start (with /p2p/<peerId>). Default []. */
+    bootstrap: string[]
+    /** Also dial every other member listed in the committee file at start. Default true. */
+    bootstrapFromCommittee: boolean
+    /** Treat loopback peers as distinct hosts (devnets on one machine only). Default false. */
+    localNetwork: boolean
+  }
+  storage: {
+    /** Logical bytes the store may hold. Default DEFAULT_QUOTA_BYTES (100 GiB). */
+    quotaBytes: number
+    /**
+     * Retention of a blob stored without its own. Members store every blob with its epoch's
+     * `retentionSeconds` from the committee file, so this is a fallback. Default 14 days.
+     */
+    retentionSeconds: number
+    /** How often the pruner looks for expired blobs. Default 60 s. */
+    pruneIntervalSeconds: number
+  }
+  api: {
+    /** Serve the HTTP API (health, status, blobs, metrics). Default true. */
+    enabled: boolean
+    /** Default 127.0.0.1: exposing the API beyond the machine is an explicit choice. */
+    host: string
+    /** Default 5380. */
+    port: number
+    /** Serve POST /v1/blobs (this node's peer id must be a registered sequencer). Default false. */
+    enableDisperse: boolean
+    /** File holding the bearer token POST /v1/blobs requires; needed with enableDisperse. Default null. */
+    tokenFile: string | null
+  }
+  log: {
+    /** debug, info, warn, error or silent. Default info. */
+    level: LogLevel
+    /** One JSON object per line instead of text. Default false. */
+    json: boolean
+  }
+  /** Largest blob this node stores a share of, and accepts on POST /v1/blobs. Default 32 MiB. */
+  maxBlobSize: number
+}
+
+export function defaultConfig(): NodeConfig {
+  return {
+    version: CONFIG_VERSION,
+    peerKeyFile: PEER_KEY_FILE,
+    keystore: { path: KEYSTORE_FILE, passwordFile: null },
+    committeeFile: COMMITTEE_FILE,
+    dataDir: DATA_DIR,
+    network: {
+      listen: [...DEFAULT_LISTEN],
+      announce: [],
+      bootstrap: [],
+      bootstrapFromCommittee: true,
+      localNetwork: false,
+    },
+    storage: {
+      quotaBytes: DEFAULT_QUOTA_BYTES,
+      retentionSeconds: DEFAULT_RETENTION_MS / 1000,
+      pruneIntervalSeconds: DEFAULT_PRUNE_INTERVAL_MS / 1000,
+    },
+    api: { enabled: true, host: DEFAULT_API_HOST, port: DEFAULT_API_PORT, enableDisperse: false, tokenFile: null },
+    log: { level: 'info', json: false },
+    maxBlobSize: DEFAULT_MAX_BLOB_SIZE,
+  }
+}

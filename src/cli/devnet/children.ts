@@ -1,0 +1,119 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { closeSync, openSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import type { NodeReadyMessage } from '../commands/node.ts'
+import { CliErrorCode, cliError } from '../errors.ts'
+import type { DevnetNode } from './layout.ts'
+
+const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url))
+/** Start-up of a node process: module loading, keystore unlock, LevelDB open, libp2p listen. */
+export const DEFAULT_READY_TIMEOUT_MS = 60_000
+/** A clean stop finishes stores under way; past this the node is killed. */
+export const DEFAULT_STOP_TIMEOUT_MS = 30_000
+/** Lines of a failed node's log quoted in the error. */
+const LOG_TAIL_LINES = 8
+
+export interface Exit {
+  code: number | null
+  signal: NodeJS.Signals | null
+}
+
+/**
+ * One committee node as its own OS process: `dacnet node --config …` with stdout and stderr appended to
+ * node.log, and an IPC channel over which it says when it is ready. It runs in its own process group, so a
+ * Ctrl-C in the terminal reaches only the devnet, which then stops the nodes in order; and if the devnet
+ * dies, the closed channel tells the node to stop.
+ */
+export class NodeProcess {
+  readonly node: DevnetNode
+  readonly #child: ChildProcess
+  readonly exited: Promise<Exit>
+  #exit: Exit | undefined
+  #ready = false
+
+  constructor(node: DevnetNode) {
+    this.node = node
+    const log = openSync(node.logPath, 'a')
+    try {
+      this.#child = spawn(process.execPath, [MAIN, 'node', '--config', node.configPath], {
+        stdio: ['ignore', log, log, 'ipc'],
+        detached: true,
+      })
+    } finally {
+      closeSync(log)
+    }
+    this.exited = new Promise((resolve) => {
+      this.#child.once('exit', (code, signal) => {
+        this.#exit = { code, signal }
+        resolve(this.#exit)
+      })
+    })
+  }
+
+  /** It said it serves: from then on it has state to close cleanly. */
+  get isReady(): boolean {
+    return this.#ready
+  }
+
+  get alive(): boolean {
+    return this.#exit === undefined
+  }
+
+  /** Resolves with the node's ready message; rejects if it exits first or takes too long. */
+  ready(timeoutMs = DEFAULT_READY_TIMEOUT_MS): Promise<NodeReadyMessage> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => fail(`did not become ready within ${timeoutMs / 1000} s`), timeoutMs)
+      const fail = (why: string) => {
+        clearTimeout(timer)
+        this.#tail().then((tail) =>
+          reject(
+            cliError(
+              CliErrorCode.NODE_START_FAILED,
+              `${this.node.name} ${why}; last lines of ${this.node.logPath}:\n${tail}`,
+              {
+                node: this.node.name,
+              },
+            ),
+          ),
+        )
+      }
+      this.#child.on('message', (message: NodeReadyMessage) => {
+        if (message?.type !== 'ready') return
+        clearTimeout(timer)
+        this.#ready = true
+        resolve(message)
+      })
+      this.exited.then((exit) => fail(`exited (${exit.signal ?? `code ${exit.code}`}) before it was ready`))
+    })
+  }
+
+  /** SIGTERM (the node finishes its stores and closes LevelDB), then SIGKILL after `timeoutMs`. */
+  async stop(timeoutMs = DEFAULT_STOP_TIMEOUT_MS): Promise<Exit & { killed: boolean }> {
+    if (this.#exit) return { ...this.#exit, killed: false }
+    this.#child.kill('SIGTERM')
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs)
+    })
+    const first = await Promise.race([this.exited, timedOut])
+    clearTimeout(timer)
+    if (first !== 'timeout') return { ...first, killed: false }
+    this.kill()
+    return { ...(await this.exited), killed: true }
+  }
+
+  kill(): void {
+    if (this.#exit === undefined) this.#child.kill('SIGKILL')
+  }
+
+  async #tail(): Promise<string> {
+    const text = await readFile(this.node.logPath, 'utf8').catch(() => '')
+    return text
+      .trimEnd()
+      .split('\n')
+      .slice(-LOG_TAIL_LINES)
+      .map((l) => `  | ${l}`)
+      .join('\n')
+  }
+}

@@ -1,0 +1,174 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { getJson } from '../client/api.ts'
+import type { CommandContext } from '../context.ts'
+import { CliErrorCode, cliError, EXIT_FORCED } from '../errors.ts'
+import { formatMs } from '../format.ts'
+import { ProgressLine } from '../progress.ts'
+import { NodeProcess } from './children.ts'
+import { createDevnetLayout, type DevnetLayout } from './layout.ts'
+import { blobJsonLine, blobRow, blobTableHeader, devnetBanner, liveLine, tally, tallyLine } from './report.ts'
+import { DevnetRoles } from './roles.ts'
+import { type BlobOutcome, runBlob } from './workload.ts'
+
+/** Live summary refresh: every 2 s redrawn in place on a terminal, every 30 s as a new line otherwise. */
+const LIVE_TTY_INTERVAL_MS = 2_000
+const LIVE_LOG_INTERVAL_MS = 30_000
+
+export interface DevnetOptions {
+  nodes: number
+  blobs: number
+  blobSize: number
+  once: boolean
+  json: boolean
+  out?: string | undefined
+  networkId: number
+}
+
+/**
+ * `dacnet devnet`: lays out a committee, starts each node as its own process, runs a sequencer and a
+ * light client here, pushes the blobs through disperse -> sample -> retrieve, and then (without --once)
+ * keeps the network up with a live summary until Ctrl-C. Every way out — done, Ctrl-C, SIGTERM, a failure
+ * — stops the nodes with SIGTERM and waits for their clean exit.
+ */
+export async function runDevnet(ctx: CommandContext, opts: DevnetOptions): Promise<void> {
+  const stop = new AbortController()
+  /** Set once the nodes are being stopped on purpose: their exits are then expected. */
+  const stopping = new AbortController()
+  const children: NodeProcess[] = []
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) {
+      ctx.note('second signal: killing the nodes')
+      for (const child of children) child.kill()
+      process.exit(EXIT_FORCED)
+    }
+    // On a terminal the live summary line is still open: end it first.
+    ctx.note(`${ctx.io.stderrIsTTY ? '\n' : ''}${signal}: stopping the devnet (again to force)`)
+    stop.abort(cliError(CliErrorCode.INTERRUPTED, `stopped by ${signal}`))
+  }
+  const root = await prepareRoot(opts.out)
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  let roles: DevnetRoles | undefined
+  const outcomes: BlobOutcome[] = []
+  let cleanStop = true
+  try {
+    const layout = await createDevnetLayout(root, { nodes: opts.nodes, networkId: opts.networkId })
+    ctx.note(devnetBanner(layout, opts.out !== undefined))
+    await startNodes(ctx, layout, children, stop.signal, stopping.signal)
+    roles = await DevnetRoles.start(layout)
+    if (!opts.json) ctx.io.out(blobTableHeader())
+    for (let i = 1; i <= opts.blobs && !stop.signal.aborted; i++) {
+      const outcome = await runBlob(roles, i, opts.blobSize, layout.certificatesDir, stop.signal)
+      if (stop.signal.aborted) break
+      outcomes.push(outcome)
+      ctx.io.out(opts.json ? blobJsonLine(outcome) : blobRow(outcome))
+    }
+    ctx.note(tallyLine(tally(outcomes)))
+    if (!opts.once && !stop.signal.aborted) await liveSummary(ctx, layout, children, outcomes, stop.signal)
+  } catch (err) {
+    // A stop asked for by a signal is how a devnet ends, not a failure of it.
+    if (!stop.signal.aborted) throw err
+  } finally {
+    stopping.abort()
+    await roles?.stop()
+    cleanStop = await stopNodes(ctx, children)
+    if (opts.out === undefined) await rm(root, { recursive: true, force: true })
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+  if (!cleanStop) throw cliError(CliErrorCode.DEVNET_FAILED, 'a node did not stop cleanly (see its node.log)')
+  if (!opts.once) return
+  // --once promised a verdict on every blob: a run cut short has none.
+  if (stop.signal.aborted) throw stop.signal.reason
+  const failed = outcomes.filter((o) => !o.ok).length
+  if (failed > 0) {
+    throw cliError(
+      CliErrorCode.DEVNET_FAILED,
+      `${failed} of ${opts.blobs} blobs were not certified, sampled available and retrieved intact`,
+    )
+  }
+}
+
+/** The --out directory (which must be new or empty: a devnet never reuses keys), or a temp dir. */
+async function prepareRoot(out: string | undefined): Promise<string> {
+  if (out === undefined) return mkdtemp(join(tmpdir(), 'dacnet-devnet-'))
+  const entries = await readdir(out).catch(() => [])
+  if (entries.length > 0) {
+    throw cliError(CliErrorCode.ALREADY_EXISTS, `--out ${out} is not empty`, {
+      hint: 'pass a new or empty directory; a devnet never reuses keys or data',
+    })
+  }
+  return out
+}
+
+async function startNodes(
+  ctx: CommandContext,
+  layout: DevnetLayout,
+  children: NodeProcess[],
+  signal: AbortSignal,
+  stopping: AbortSignal,
+): Promise<void> {
+  const started = performance.now()
+  for (const node of layout.nodes) children.push(new NodeProcess(node))
+  const aborted = new Promise<never>((_, reject) =>
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true }),
+  )
+  aborted.catch(() => {})
+  await Promise.race([Promise.all(children.map((c) => c.ready())), aborted])
+  ctx.note(`${children.length} nodes ready in ${formatMs(performance.now() - started)}`)
+  for (const child of children) {
+    child.exited.then((exit) => {
+      if (!stopping.aborted) {
+        ctx.note(
+          `${child.node.name} exited unexpectedly (${exit.signal ?? `code ${exit.code}`}); see ${child.node.logPath}`,
+        )
+      }
+    })
+  }
+}
+
+/** SIGTERM to every node at once, then wait; true if all exited with code 0 on their own. */
+async function stopNodes(ctx: CommandContext, children: NodeProcess[]): Promise<boolean> {
+  if (children.length === 0) return true
+  const started = performance.now()
+  const exits = await Promise.all(children.map((c) => c.stop()))
+  // A node stopped while still starting dies of the SIGTERM (its handlers are not installed yet): harmless,
+  // it has taken no store. A node that served must exit 0 on its own.
+  const unclean = exits
+    .map((e, i) => ({ ...e, name: children[i]!.node.name, served: children[i]!.isReady }))
+    .filter((e) => e.killed || (e.code !== 0 && (e.served || e.signal !== 'SIGTERM')))
+  ctx.note(
+    `stopped ${children.length} nodes in ${formatMs(performance.now() - started)}${unclean.length === 0 ? ', all cleanly' : `; not cleanly: ${unclean.map((e) => `${e.name} (${e.killed ? 'killed' : (e.signal ?? `code ${e.code}`)})`).join(', ')}`}`,
+  )
+  return unclean.length === 0
+}
+
+async function liveSummary(
+  ctx: CommandContext,
+  layout: DevnetLayout,
+  children: NodeProcess[],
+  outcomes: BlobOutcome[],
+  signal: AbortSignal,
+): Promise<void> {
+  const started = performance.now()
+  const line = new ProgressLine(ctx.io)
+  const interval = ctx.io.stderrIsTTY ? LIVE_TTY_INTERVAL_MS : LIVE_LOG_INTERVAL_MS
+  while (!signal.aborted) {
+    const stored = await Promise.all(
+      layout.nodes.map((n) =>
+        getJson(n.apiUrl, '/v1/status')
+          .then((body) => (body as { storage?: { blobs?: number } }).storage?.blobs ?? null)
+          .catch(() => null),
+      ),
+    )
+    const up = children.filter((c) => c.alive).length
+    const text = liveLine(performance.now() - started, up, children.length, tally(outcomes), stored)
+    if (ctx.io.stderrIsTTY) line.update(text, true)
+    else ctx.note(text)
+    await sleep(interval, undefined, { signal }).catch(() => {})
+  }
+  line.clear()
+}

@@ -1,0 +1,36 @@
+/** How results look for people; JSON output carries the raw numbers instead. */
+
+export function formatMs(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`
+  if (ms < 60_000) return `${(ms / 1000).toFixed(2)} s`
+  const s = Math.round(ms / 1000)
+  return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+}
+
+/** `640/956 (66.9%)` */
+export function formatStake(signed: bigint, total: bigint): string {
+  const pct = total === 0n ? 0 : Number((signed * 10_000n) / total) / 100
+  return `${signed}/${total} (${pct.toFixed(1)}%)`
+}
+
+/**
+ * Confidence close to 1 is unreadable as a decimal: `1 - 3.2e-9` says how far from certain it is. Exactly 1
+ * means the client itself saw k distinct shards.
+ */
+export function formatConfidence(confidence: number): string {
+  if (confidence >= 1) return '1 (k shards seen)'
+  if (confidence <= 0) return '0'
+  const missing = 1 - confidence
+  return missing < 1e-3 ? `1 - ${missing.toExponential(1)}` : confidence.toFixed(4)
+}
+
+/** Left-aligned columns separated by two spaces. */
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths: number[] = []
+  for (const row of rows) {
+    for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, cell.length)
+  }
+  return rows
+    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '))
+    .join('\n')
+}

@@ -1,0 +1,176 @@
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { Registry } from 'prom-client'
+import { type ApiServer, startApiServer } from '../../api/index.ts'
+import type { SecretKey } from '../../attest/bls.ts'
+import { publicKeyOf } from '../../attest/keys.ts'
+import { decryptKeystore } from '../../attest/keystore.ts'
+import { blsKeyVerifier } from '../../attest/pop.ts'
+import type { CommitteeRegistry } from '../../committee/file.ts'
+import { FileCommitteeSource } from '../../committee/file-source.ts'
+import { createLogger, type Logger } from '../../logger.ts'
+import { CommitteeNode } from '../../node/committee-node.ts'
+import { Disperser } from '../../node/disperser.ts'
+import { parsePeerKey } from '../../p2p/identity.ts'
+import { createDacnetLibp2p } from '../../p2p/node.ts'
+import { ShardStore } from '../../storage/index.ts'
+import type { NodeConfig } from '../config/types.ts'
+import { CliErrorCode, cliError } from '../errors.ts'
+import { pathExists, readFileChecked } from '../files.ts'
+import type { CliIo } from '../io.ts'
+import { resolvePassword } from '../password.ts'
+
+/** A keystore is about 1 KiB, a peer key under 100 bytes, a token a line. */
+const MAX_KEYSTORE_BYTES = 64 * 1024
+const MAX_PEER_KEY_BYTES = 1024
+const MAX_TOKEN_BYTES = 4096
+
+export interface DaemonOverrides {
+  passwordFile?: string | undefined
+}
+
+export interface RunningDaemon {
+  node: CommitteeNode
+  committees: FileCommitteeSource
+  api: ApiServer | undefined
+  logger: Logger
+  /** Stops taking API requests, finishes stores under way, stops libp2p and closes the database. */
+  stop(): Promise<void>
+}
+
+/**
+ * Starts a committee node from its config: files and keys first (a missing file or a wrong password fails
+ * before anything opens), then the committee file, the store, libp2p, the node and the API. Whatever was opened is closed again if
+ * a later step fails.
+ */
+export async function startDaemon(
+  config: NodeConfig,
+  io: CliIo,
+  overrides: DaemonOverrides = {},
+): Promise<RunningDaemon> {
+  const logger = createLogger({ level: config.log.level, json: config.log.json, write: (line) => io.err(`${line}\n`) })
+  // Every file first, so a missing one is reported before the password is asked for.
+  const keystore = await readFileChecked(config.keystore.path, 'keystore', MAX_KEYSTORE_BYTES)
+  const peerKey = parsePeerKey(
+    await readFileChecked(config.peerKeyFile, 'peer key', MAX_PEER_KEY_BYTES),
+    config.peerKeyFile,
+  )
+  const token = config.api.tokenFile ? await readToken(config.api.tokenFile) : undefined
+  if (!(await pathExists(config.committeeFile))) {
+    throw cliError(CliErrorCode.FILE_NOT_FOUND, `committee file ${config.committeeFile} does not exist`, {
+      hint: 'write it with `dacnet committee create`, or set committeeFile in the config',
+    })
+  }
+  const password = await resolvePassword(io, { file: overrides.passwordFile ?? config.keystore.passwordFile })
+  const secretKey = await decryptKeystore(keystore.toString('utf8'), password)
+  const committees = new FileCommitteeSource(config.committeeFile, { verifier: blsKeyVerifier })
+  const registry = await committees.registry()
+  const peerId = peerIdFromPrivateKey(peerKey).toString()
+  checkMembership(registry, peerId, secretKey, logger)
+
+  const metrics = new Registry()
+  const store = await ShardStore.open(config.dataDir, {
+    quotaBytes: config.storage.quotaBytes,
+    retentionMs: config.storage.retentionSeconds * 1000,
+    pruneIntervalMs: config.storage.pruneIntervalSeconds * 1000,
+    onCorruptEntry: (entry) => logger.error('corrupt entry quarantined', { ...entry }),
+    onBackgroundError: (err) => logger.warn('background prune failed; retrying at the next interval', { error: err }),
+  })
+  const cleanup: (() => Promise<unknown>)[] = [() => store.close()]
+  try {
+    const libp2p = await createDacnetLibp2p({
+      privateKey: peerKey,
+      dhtMode: 'server',
+      listen: config.network.listen,
+      ...(config.network.announce.length > 0 ? { announce: config.network.announce } : {}),
+      localNetwork: config.network.localNetwork,
+      metricsRegistry: metrics,
+    })
+    cleanup.unshift(async () => await libp2p.stop())
+    const node = new CommitteeNode(
+      { libp2p, store, committees, secretKey, logger: logger.child({ component: 'node' }) },
+      { maxBlobSize: config.maxBlobSize, bootstrap: bootstrapList(config, registry, peerId) },
+    )
+    await node.start()
+    cleanup.unshift(() => node.stop())
+    const disperser = config.api.enableDisperse
+      ? new Disperser(
+          {
+            libp2p,
+            committees,
+            localMember: node.asLocalMember(),
+            logger: logger.child({ component: 'disperser' }),
+          },
+          { maxBlobSize: config.maxBlobSize },
+        )
+      : undefined
+    if (disperser) cleanup.unshift(() => disperser.close())
+    const api = config.api.enabled
+      ? await startApiServer({
+          node,
+          ...(disperser && token ? { disperser, token } : {}),
+          host: config.api.host,
+          port: config.api.port,
+          registry: metrics,
+          logger,
+          maxUploadBytes: config.maxBlobSize,
+        })
+      : undefined
+    return {
+      node,
+      committees,
+      api,
+      logger,
+      async stop() {
+        await api?.close()
+        await disperser?.close()
+        await node.stop()
+      },
+    }
+  } catch (err) {
+    for (const step of cleanup) await step().catch(() => {})
+    throw err
+  }
+}
+
+/**
+ * A node whose peer id the committee lists with another key would sign attestations nobody can verify:
+ * refuse to start. A node in no epoch yet starts anyway (it may be added by an appended epoch).
+ */
+function checkMembership(registry: CommitteeRegistry, peerId: string, secretKey: SecretKey, logger: Logger): void {
+  const publicKey = Buffer.from(publicKeyOf(secretKey))
+  for (const committee of registry.committees) {
+    const member = committee.memberByPeerId(peerId)
+    if (member && !publicKey.equals(member.publicKey)) {
+      throw cliError(
+        CliErrorCode.KEY_MISMATCH,
+        `epoch ${committee.epoch} lists peer ${peerId} with another BLS key than this keystore's`,
+        { epoch: committee.epoch },
+      )
+    }
+  }
+  const current = registry.committees.at(-1)!
+  if (!current.memberByPeerId(peerId)) {
+    logger.warn('this node is not a member of the current epoch: it will refuse stores until an epoch lists it', {
+      peerId,
+      epoch: current.epoch,
+    })
+  }
+}
+
+/** Configured bootstrap addresses, plus every other member's listed addresses in the newest epoch. */
+function bootstrapList(config: NodeConfig, registry: CommitteeRegistry, self: string): string[] {
+  const list = [...config.network.bootstrap]
+  if (config.network.bootstrapFromCommittee) {
+    for (const member of registry.committees.at(-1)!.members) {
+      if (member.peerId !== self) list.push(...member.multiaddrs)
+    }
+  }
+  return [...new Set(list)]
+}
+
+async function readToken(path: string): Promise<string> {
+  const token = (await readFileChecked(path, 'API token file', MAX_TOKEN_BYTES)).toString('utf8').trim()
+  if (token.length === 0)
+    throw cliError(CliErrorCode.CONFIG_INVALID, `API token file ${path} is empty`, { field: 'api.tokenFile' })
+  return token
+}

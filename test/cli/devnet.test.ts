@@ -1,0 +1,169 @@
+import type { ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { DevnetLayout } from '../../src/cli/devnet/layout.ts'
+import { pathExists } from '../../src/cli/files.ts'
+import {
+  cli,
+  collect,
+  errorCode,
+  killLeftovers,
+  removeDir,
+  runCliProcess,
+  spawnCli,
+  tempDir,
+  waitFor,
+} from './helpers.ts'
+
+/** Two-thirds of the devnet's default stakes (300 + 200 + 150 + 120 + 100 + 86 = 956). */
+const DEFAULT_TOTAL_STAKE = 956n
+
+afterAll(() => killLeftovers())
+
+describe('dacnet devnet --once --json', () => {
+  it('certifies, samples and retrieves every blob, one JSON object per blob, then stops every node cleanly', async () => {
+    const r = await runCliProcess(['devnet', '--once', '--json', '--blobs', '2', '--blob-size', '200KiB'], {
+      timeoutMs: 100_000,
+    })
+    expect(r.code, r.stderr).toBe(0)
+    const blobs = r.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+    expect(blobs).toHaveLength(2)
+    for (const [i, blob] of blobs.entries()) {
+      expect(blob).toMatchObject({
+        index: i + 1,
+        blobId: expect.stringMatching(/^bafkrei/),
+        size: 200 * 1024,
+        timeToCertificateMs: expect.any(Number),
+        totalStake: DEFAULT_TOTAL_STAKE.toString(),
+        available: true,
+        retrieved: true,
+        ok: true,
+        error: null,
+      })
+      expect(BigInt(blob.signedStake) * 3n >= DEFAULT_TOTAL_STAKE * 2n).toBe(true)
+      expect(blob.confidence).toBeGreaterThanOrEqual(1 - 1e-6)
+    }
+    expect(r.stderr).toMatch(/6 nodes ready/)
+    expect(r.stderr).toMatch(/stopped 6 nodes in .*, all cleanly/)
+    const root = /in (\S+) \(removed on exit/.exec(r.stderr)?.[1]
+    expect(root).toBeDefined()
+    expect(await pathExists(root!)).toBe(false)
+  }, 100_000)
+})
+
+describe('a running devnet', () => {
+  let dir: string
+  let out: string
+  let devnet: ChildProcess
+  let output: ReturnType<typeof collect>
+  let exited: Promise<number | null>
+  let layout: DevnetLayout
+  let first: { blobId: string; certificate: string }
+
+  beforeAll(async () => {
+    dir = await tempDir()
+    out = join(dir, 'devnet')
+    devnet = spawnCli(['devnet', '--nodes', '4', '--blobs', '1', '--blob-size', '100KiB', '--json', '--out', out])
+    output = collect(devnet)
+    exited = new Promise((resolve) => devnet.once('exit', (code) => resolve(code)))
+    const line = await waitFor(() => output.stdout().split('\n')[0] || undefined, 60_000, 'the first blob')
+    first = JSON.parse(line)
+    layout = JSON.parse(await readFile(join(out, 'devnet.json'), 'utf8'))
+  }, 70_000)
+
+  afterAll(async () => {
+    devnet?.kill('SIGKILL')
+    await removeDir(dir)
+  })
+
+  const run = (args: string[]) => runCliProcess(args, { cwd: dir, env: { DACNET_COMMITTEE: layout.committeePath } })
+
+  it('keeps what --out promises: committee.json, node directories, certificates/<blobId>.json', async () => {
+    expect(await pathExists(join(out, 'committee.json'))).toBe(true)
+    expect((await readdir(join(out, 'nodes'))).sort()).toEqual(['node-1', 'node-2', 'node-3', 'node-4'])
+    expect(first.certificate).toBe(join(out, 'certificates', `${first.blobId}.json`))
+    expect((await stat(first.certificate)).isFile()).toBe(true)
+    const keystore = JSON.parse(await readFile(join(out, 'nodes', 'node-1', 'keystore.json'), 'utf8'))
+    expect(keystore.description).toContain('light KDF')
+  })
+
+  it('round-trips a file: disperse, verify, sample, retrieve by blob id and by certificate', async () => {
+    const data = randomBytes(300_000)
+    await writeFile(join(dir, 'blob.bin'), data)
+    const dispersed = await run(['disperse', 'blob.bin', '--key', layout.clientKeyPath, '-o', 'cert.json'])
+    expect(dispersed.code, dispersed.stderr).toBe(0)
+    const blobId = dispersed.stdout.trim()
+    expect(blobId).toMatch(/^bafkrei/)
+    expect(dispersed.stderr).toContain(`certified ${blobId}`)
+
+    const verified = await run(['verify', 'cert.json', '--json'])
+    expect(verified.code, verified.stderr).toBe(0)
+    expect(JSON.parse(verified.stdout)).toMatchObject({ valid: true, blobId, members: 4 })
+
+    const sampled = await run(['sample', 'cert.json', '--json'])
+    expect(sampled.code, sampled.stderr).toBe(0)
+    expect(JSON.parse(sampled.stdout)).toMatchObject({ blobId, available: true })
+
+    const byId = await run(['retrieve', blobId, '-o', 'by-id.bin'])
+    expect(byId.code, byId.stderr).toBe(0)
+    expect((await readFile(join(dir, 'by-id.bin'))).equals(data)).toBe(true)
+
+    // In-process, to get the raw bytes of `-o -` from stdout.
+    const toStdout = await cli(['retrieve', 'cert.json', '-o', '-', '--committee', layout.committeePath], { cwd: dir })
+    expect(toStdout.code, toStdout.stderr).toBe(0)
+    expect(Buffer.from(toStdout.stdout, 'latin1').equals(data)).toBe(true)
+    expect(toStdout.stderr).toContain(`retrieved ${blobId}`)
+  }, 60_000)
+
+  it('samples a blob id with the certificate a node kept from gossip, and reports node status', async () => {
+    const api = layout.nodes[0]!.apiUrl
+    const sampled = await waitFor(
+      async () => {
+        const r = await run(['sample', first.blobId, '--api', api])
+        return r.code === 0 ? r : undefined
+      },
+      20_000,
+      'a kept certificate',
+    )
+    expect(sampled.stdout).toContain(`${first.blobId}: available`)
+    const status = await run(['status', '--api', api, '--json'])
+    expect(JSON.parse(status.stdout)).toMatchObject({ peerId: layout.nodes[0]!.peerId, running: true })
+  }, 40_000)
+
+  it('answers bad input on a live network with clear codes', async () => {
+    const cert = JSON.parse(await readFile(first.certificate, 'utf8'))
+    await writeFile(join(dir, 'stake.json'), JSON.stringify({ ...cert, signedStake: '1' }))
+    const flipped = `${cert.signature.slice(0, -2)}${cert.signature.endsWith('00') ? '01' : '00'}`
+    await writeFile(join(dir, 'signature.json'), JSON.stringify({ ...cert, signature: flipped }))
+    expect(errorCode((await run(['verify', 'stake.json'])).stderr)).toBe('ATTEST_SIGNED_STAKE_MISMATCH')
+    expect(errorCode((await run(['sample', 'signature.json'])).stderr)).toMatch(
+      /^ATTEST_(INVALID|MALFORMED)_SIGNATURE$/,
+    )
+
+    const unknown = 'bafkreihkx7hgjczud23mcxb3cirtcffzkeqmpxuoy4ifjjafyz3dyjjjgq'
+    const missing = await run(['retrieve', unknown, '-o', 'nothing.bin'])
+    expect(missing.code).toBe(1)
+    expect(errorCode(missing.stderr)).toMatch(/^NODE_(BLOB_NOT_FOUND|NOT_ENOUGH_SHARDS)$/)
+    expect(await pathExists(join(dir, 'nothing.bin'))).toBe(false)
+
+    await run(['identity', '--key', 'stranger.key'])
+    const stranger = await run(['disperse', 'blob.bin', '--key', 'stranger.key'])
+    expect(stranger.code).toBe(1)
+    expect(errorCode(stranger.stderr)).toBe('NODE_THRESHOLD_UNREACHABLE')
+    expect(stranger.stderr).toContain('NODE_UNREGISTERED_SEQUENCER')
+  }, 60_000)
+
+  it('stops every node cleanly on Ctrl-C and exits 0; the stores then check clean', async () => {
+    devnet.kill('SIGINT')
+    expect(await exited).toBe(0)
+    expect(output.stderr()).toMatch(/stopped 4 nodes in .*, all cleanly/)
+    const check = await run(['db', 'check', '--config', join(out, 'nodes', 'node-1', 'config.json'), '--json'])
+    expect(check.code, check.stderr).toBe(0)
+    expect(JSON.parse(check.stdout)).toMatchObject({ ok: true, blobs: 2, attestations: 2 })
+  }, 40_000)
+})

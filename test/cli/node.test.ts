@@ -1,0 +1,122 @@
+import { copyFile, readFile, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { collect, errorCode, killLeftovers, removeDir, runCliProcess, spawnCli, tempDir, waitFor } from './helpers.ts'
+
+/**
+ * `init` and `node` as an operator runs them: separate processes, no terminal, the real EIP-2335 KDF
+ * (about a second per encryption or unlock).
+ */
+let dir: string
+let nodeDir: string
+beforeAll(async () => {
+  dir = await tempDir()
+  nodeDir = join(dir, 'node-1')
+  await writeFile(join(dir, 'password'), 'correct horse battery staple\n')
+  await writeFile(join(dir, 'wrong'), 'wrong\n')
+})
+afterAll(async () => {
+  killLeftovers()
+  await removeDir(dir)
+})
+
+describe('dacnet init', () => {
+  it('creates the node directory with private keys, a config and the member card', async () => {
+    const r = await runCliProcess(
+      ['init', '--dir', nodeDir, '--password-file', 'password', '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0'],
+      { cwd: dir },
+    )
+    expect(r.code, r.stderr).toBe(0)
+    const card = JSON.parse(r.stdout)
+    expect(card).toMatchObject({ version: 1, peerId: expect.stringMatching(/^12D3KooW/), multiaddrs: [] })
+    expect(card.publicKey).toMatch(/^0x[0-9a-f]{96}$/)
+    expect(card.proofOfPossession).toMatch(/^0x[0-9a-f]{192}$/)
+    expect(JSON.parse(await readFile(join(nodeDir, 'member-card.json'), 'utf8'))).toEqual(card)
+    for (const secret of ['peer.key', 'keystore.json'])
+      expect((await stat(join(nodeDir, secret))).mode & 0o777).toBe(0o600)
+    const keystore = JSON.parse(await readFile(join(nodeDir, 'keystore.json'), 'utf8'))
+    expect(keystore.crypto.kdf).toMatchObject({ function: 'scrypt', params: { n: 262144 } })
+    const config = JSON.parse(await readFile(join(nodeDir, 'config.json'), 'utf8'))
+    expect(config).toMatchObject({ version: 1, keystore: { passwordFile: join(dir, 'password') }, api: { port: 0 } })
+    expect((await stat(join(nodeDir, 'data'))).isDirectory()).toBe(true)
+    expect(r.stderr).toContain('warning: the card lists no address')
+  }, 30_000)
+
+  it('never overwrites a node directory, and needs a password without a terminal', async () => {
+    const again = await runCliProcess(['init', '--dir', nodeDir, '--password-file', 'password'], { cwd: dir })
+    expect([again.code, errorCode(again.stderr)]).toEqual([1, 'CLI_ALREADY_EXISTS'])
+    const noPassword = await runCliProcess(['init', '--dir', join(dir, 'other')], { cwd: dir })
+    expect([noPassword.code, errorCode(noPassword.stderr)]).toEqual([1, 'CLI_PASSWORD_REQUIRED'])
+    expect(noPassword.stderr).toContain('DACNET_KEYSTORE_PASSWORD')
+  })
+})
+
+describe('dacnet node', () => {
+  beforeAll(async () => {
+    // A committee of this one member (node directories find committee.json next to their config).
+    const r = await runCliProcess(
+      [
+        'committee',
+        'create',
+        '--network-id',
+        '9',
+        '--card',
+        join(nodeDir, 'member-card.json:10'),
+        '--out',
+        'committee.json',
+      ],
+      { cwd: dir },
+    )
+    expect(r.code, r.stderr).toBe(0)
+    await copyFile(join(dir, 'committee.json'), join(nodeDir, 'committee.json'))
+  })
+
+  it('refuses a wrong password, a broken config and a missing committee file with their codes', async () => {
+    const wrong = await runCliProcess(['node', '--config', join(nodeDir, 'config.json'), '--password-file', 'wrong'], {
+      cwd: dir,
+    })
+    expect([wrong.code, errorCode(wrong.stderr)]).toEqual([1, 'ATTEST_WRONG_PASSWORD'])
+    await writeFile(join(dir, 'broken.json'), JSON.stringify({ version: 1, api: { prot: 1 } }))
+    const broken = await runCliProcess(['node', '--config', 'broken.json'], { cwd: dir })
+    expect([broken.code, errorCode(broken.stderr)]).toEqual([1, 'CLI_CONFIG_INVALID'])
+    expect(broken.stderr).toContain('api.prot')
+    await writeFile(
+      join(dir, 'elsewhere.json'),
+      JSON.stringify({
+        version: 1,
+        peerKeyFile: join(nodeDir, 'peer.key'),
+        keystore: { path: join(nodeDir, 'keystore.json') },
+        committeeFile: 'no-such-committee.json',
+      }),
+    )
+    const noCommittee = await runCliProcess(['node', '--config', 'elsewhere.json', '--password-file', 'password'], {
+      cwd: dir,
+    })
+    expect([noCommittee.code, errorCode(noCommittee.stderr)]).toEqual([1, 'CLI_FILE_NOT_FOUND'])
+  }, 30_000)
+
+  it('serves until SIGTERM, then finishes, closes its database and exits 0', async () => {
+    const child = spawnCli(['node', '--config', join(nodeDir, 'config.json')], { cwd: dir })
+    const out = collect(child)
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    try {
+      const api = await waitFor(() => /node ready .*api=(http:\/\/\S+)/.exec(out.stderr())?.[1], 20_000, 'node ready')
+      expect(await (await fetch(`${api}/health`)).json()).toMatchObject({ status: expect.any(String) })
+      const status = await runCliProcess(['status', '--api', api, '--json'])
+      expect(status.code, status.stderr).toBe(0)
+      expect(JSON.parse(status.stdout)).toMatchObject({ running: true, storage: { blobs: 0 } })
+      const human = await runCliProcess(['status', '--api', api])
+      expect(human.stdout).toMatch(/^node\s+12D3KooW/)
+      // The store is locked while the node runs: the integrity check says so instead of corrupting anything.
+      const locked = await runCliProcess(['db', 'check', '--config', join(nodeDir, 'config.json')])
+      expect([locked.code, errorCode(locked.stderr)]).toEqual([1, 'STORAGE_OPEN_FAILED'])
+    } finally {
+      child.kill('SIGTERM')
+    }
+    expect(await exited).toBe(0)
+    expect(out.stderr()).toContain('node stopped cleanly')
+    const check = await runCliProcess(['db', 'check', '--config', join(nodeDir, 'config.json'), '--json'])
+    expect(check.code, check.stderr).toBe(0)
+    expect(JSON.parse(check.stdout)).toMatchObject({ ok: true })
+  }, 40_000)
+})
