@@ -1,7 +1,8 @@
-import type { ChildProcess } from 'node:child_process'
+import { type ChildProcess, execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DevnetLayout } from '../../src/cli/devnet/layout.ts'
 import { pathExists } from '../../src/cli/files.ts'
@@ -120,6 +121,22 @@ describe('a running devnet', () => {
     expect(toStdout.stderr).toContain(`retrieved ${blobId}`)
   }, 60_000)
 
+  it('runs the README SDK example against it: disperse, sample, retrieve', async () => {
+    const example = fileURLToPath(new URL('../../examples/sdk.ts', import.meta.url))
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [example, layout.committeePath, layout.clientKeyPath],
+        { timeout: 60_000 },
+        (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      )
+    })
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toMatch(/certified bafkrei\w+/)
+    expect(result.stdout).toContain('available: true')
+    expect(result.stdout).toMatch(/retrieved bafkrei\w+: intact/)
+  }, 70_000)
+
   it('samples a blob id with the certificate a node kept from gossip, and reports node status', async () => {
     const api = layout.nodes[0]!.apiUrl
     const sampled = await waitFor(
@@ -164,6 +181,7 @@ describe('a running devnet', () => {
     expect(output.stderr()).toMatch(/stopped 4 nodes in .*, all cleanly/)
     const check = await run(['db', 'check', '--config', join(out, 'nodes', 'node-1', 'config.json'), '--json'])
     expect(check.code, check.stderr).toBe(0)
-    expect(JSON.parse(check.stdout)).toMatchObject({ ok: true, blobs: 2, attestations: 2 })
+    // The devnet's blob, the round trip's, and the SDK example's: node-1 holds a share of each.
+    expect(JSON.parse(check.stdout)).toMatchObject({ ok: true, blobs: 3, attestations: 3 })
   }, 40_000)
 })
