@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates src/p2p/pb/dacnet.js and dacnet.d.ts from src/p2p/pb/dacnet.proto.
+# Regenerates src/p2p/pb/dacnet.js and dacnet.d.ts from src/p2p/pb/dacnet.proto (into $OUT_DIR if set:
+# the test suite checks that the committed files are what this script makes).
 # protons emits TypeScript with `namespace`/`enum`, which Node's type stripping cannot run, so the generated
 # TypeScript is compiled once to JavaScript plus declarations, and those two files are committed.
 set -euo pipefail
@@ -22,6 +23,7 @@ ln -s "$PWD/node_modules" "$work/node_modules"
 echo '{ "type": "module" }' > "$work/package.json"
 npm exec -- tsc -p "$work/tsconfig.json"
 # Shards may live in SharedArrayBuffers (the erasure pool) or pooled Buffers: accept any Uint8Array.
-sed 's/Uint8Array<ArrayBuffer>/Uint8Array/g' "$work/out/dacnet.d.ts" > src/p2p/pb/dacnet.d.ts
-cp "$work/out/dacnet.js" src/p2p/pb/
-echo "generated src/p2p/pb/dacnet.js and src/p2p/pb/dacnet.d.ts"
+out="${OUT_DIR:-src/p2p/pb}"
+sed 's/Uint8Array<ArrayBuffer>/Uint8Array/g' "$work/out/dacnet.d.ts" > "$out/dacnet.d.ts"
+cp "$work/out/dacnet.js" "$out/"
+echo "generated $out/dacnet.js and $out/dacnet.d.ts"
