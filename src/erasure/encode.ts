@@ -43,7 +43,11 @@ export function extendAndCommit(originals: Uint8Array[], n: number): { shards: U
   return { shards, tree: buildMerkleTree(shards) }
 }
 
-/** Encodes a blob: header, the n shards and a proof for each. Synchronous and CPU-bound; see ErasurePool. */
+/**
+ * Encodes a blob: header, the n shards and a proof for each. Synchronous and CPU-bound; see ErasurePool.
+ * The original shards are views of `data` where they can be (see splitBlob): leave `data` unchanged while
+ * using the result.
+ */
 export function encodeBlob(data: Uint8Array, params: EncodeParams): EncodedBlob {
   if (!(data instanceof Uint8Array)) throw erasureError(ErasureErrorCode.INVALID_PARAMS, 'blob must be a Uint8Array')
   validateParams(params)

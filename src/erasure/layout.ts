@@ -26,13 +26,21 @@ export function checkBlobSize(dataSize: number, maxBlobSize: number = DEFAULT_MA
   }
 }
 
-/** Splits a blob into k zero-padded original shards, views into one fresh buffer. */
+/**
+ * Splits a blob into k zero-padded original shards. Shards that lie wholly inside `data` are views of it (no
+ * copy: copying a 32 MiB blob costs more than a third of its Reed–Solomon encoding); the rest share one fresh,
+ * zero-padded buffer. So a caller must not change `data` while it uses the shards.
+ */
 export function splitBlob(data: Uint8Array, k: number): Uint8Array[] {
   const shardSize = shardSizeFor(data.length, k)
-  const padded = new Uint8Array(shardSize * k)
-  padded.set(data)
+  const whole = Math.min(k, Math.floor(data.length / shardSize))
   const shards: Uint8Array[] = []
-  for (let i = 0; i < k; i++) shards.push(padded.subarray(i * shardSize, (i + 1) * shardSize))
+  for (let i = 0; i < whole; i++) shards.push(data.subarray(i * shardSize, (i + 1) * shardSize))
+  if (whole < k) {
+    const tail = new Uint8Array((k - whole) * shardSize)
+    tail.set(data.subarray(whole * shardSize))
+    for (let i = 0; i < k - whole; i++) shards.push(tail.subarray(i * shardSize, (i + 1) * shardSize))
+  }
   return shards
 }
 
