@@ -45,7 +45,7 @@ export function inconsistentBlob(
   params: { networkId: number; epoch: number; k: number; n: number },
   tamper: { afterExtend?: (shards: Uint8Array[]) => void; beforeExtend?: (originals: Uint8Array[]) => void },
 ): EncodedBlob {
-  const originals = splitBlob(data, params.k).map((s) => s.slice()) // tampering must not touch `data`
+  const originals: Uint8Array[] = splitBlob(data, params.k).map((s) => s.slice()) // tampering must not touch `data`
   tamper.beforeExtend?.(originals)
   const shards = originals.concat(rsEncode(originals, params.n - params.k)).map((s) => s.slice())
   tamper.afterExtend?.(shards)
