@@ -78,6 +78,15 @@ function gather(shards: Uint8Array[], offset: number, length: number): Uint8Arra
   return out
 }
 
+/** Slowest and fastest run in MB/s: the spread matters as much as the median on a shared machine. */
+function spread(times: number[]): { min: number; max: number } {
+  const round = (x: number) => Math.round(x * 10) / 10
+  return {
+    min: round(mbPerSecond(DATA_BYTES, Math.max(...times))),
+    max: round(mbPerSecond(DATA_BYTES, Math.min(...times))),
+  }
+}
+
 function row(name: string, impl: string, times: number[], goal?: number): BenchRow {
   return {
     suite: 'erasure',
@@ -88,6 +97,7 @@ function row(name: string, impl: string, times: number[], goal?: number): BenchR
     runs: times.length,
     ...(goal === undefined ? {} : { goal, higherIsBetter: true }),
     ...(impl === 'oracle' ? { higherIsBetter: true } : {}),
+    extra: spread(times),
   }
 }
 
@@ -124,11 +134,15 @@ async function benchCase({ k, n, encodeGoal, decodeGoal }: Case): Promise<BenchR
   const theirsDecode = await timeRuns(oracleDecode, RUNS, WARMUP)
 
   const pattern = { pattern: `no originals; ${k} of the ${r} recovery shards` }
+  const decodeRow = (impl: string, times: number[], goal?: number): BenchRow => {
+    const base = row(`decode ${label}`, impl, times, goal)
+    return { ...base, extra: { ...base.extra, ...pattern } }
+  }
   return [
     row(`encode ${label}`, 'dacnet', oursEncode, encodeGoal),
     row(`encode ${label}`, 'oracle', theirsEncode),
-    { ...row(`decode ${label}`, 'dacnet', oursDecode, decodeGoal), extra: pattern },
-    { ...row(`decode ${label}`, 'oracle', theirsDecode), extra: pattern },
+    decodeRow('dacnet', oursDecode, decodeGoal),
+    decodeRow('oracle', theirsDecode),
   ]
 }
 

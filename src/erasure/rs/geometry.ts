@@ -1,16 +1,16 @@
 /**
  * How a call is cut up. Shards are processed one segment (a byte range of every shard) at a time: each
- * shard's segment is copied into its slot of a staging area in wasm memory, and results are copied back
- * out. Within a segment, one column window at a time is gathered into a contiguous work area, transformed
- * there, and the results scattered back to staging. Both cuts are possible because the code acts on every
- * 64-byte column of the shards independently; they bound memory and keep each transform's data in cache.
+ * shard's segment is copied into its slot of a staging area in wasm memory, transformed there, and results
+ * are copied back out. Within a segment the transforms go one column window at a time. Both cuts are
+ * possible because the code acts on every 64-byte column of the shards independently; they bound memory
+ * and set how much data one transform spans.
  */
 export interface Geometry {
   /** Bytes of each shard staged per round (a multiple of 64). */
   segment: number
   /** Bytes from one staging slot to the next. */
   stride: number
-  /** Bytes of each slot in the work area (a multiple of 64): the column window. */
+  /** Bytes of each slot one transform works on (a multiple of 64): the column window. */
   window: number
 }
 
@@ -21,8 +21,6 @@ const CHUNK = 64
  * 8 KiB run at twice the speed of 2 KiB ones, and 32 MiB gives 8 KiB at n = 4096.
  */
 const STAGING_TARGET_BYTES = 32 * 1024 * 1024
-/** Bytes one transform's work area may span: measured best around half of the 512 KiB L2 cache. */
-const WINDOW_TARGET_BYTES = 256 * 1024
 /** Narrower windows pay per-butterfly overhead (skew look-ups, loop set-up) on too few bytes. */
 const MIN_WINDOW_BYTES = 256
 
@@ -30,15 +28,23 @@ function chunksWithin(bytes: number): number {
   return Math.max(1, Math.floor(bytes / CHUNK))
 }
 
-/** `stagedSlots`: slots in the staging area; `workSlots`: slots of the work area one transform spans. */
-export function geometry(shardLength: number, stagedSlots: number, workSlots: number): Geometry {
+/**
+ * `stagedSlots`: slots in the staging area; `workSlots`: slots one transform spans; `windowTargetBytes`:
+ * how many bytes (workSlots × window) one transform may span.
+ */
+export function geometry(
+  shardLength: number,
+  stagedSlots: number,
+  workSlots: number,
+  windowTargetBytes: number,
+): Geometry {
   const segmentChunks = Math.min(shardLength / CHUNK, chunksWithin(STAGING_TARGET_BYTES / stagedSlots))
   // An even number of cache lines between staging slots would map a column of slots onto few cache sets
   // (a power-of-two stride onto one or two); an odd count spreads them over all sets.
   const strideChunks = segmentChunks % 2 === 1 ? segmentChunks : segmentChunks + 1
   const windowChunks = Math.min(
     segmentChunks,
-    Math.max(MIN_WINDOW_BYTES / CHUNK, chunksWithin(WINDOW_TARGET_BYTES / workSlots)),
+    Math.max(MIN_WINDOW_BYTES / CHUNK, chunksWithin(windowTargetBytes / workSlots)),
   )
   return { segment: segmentChunks * CHUNK, stride: strideChunks * CHUNK, window: windowChunks * CHUNK }
 }
