@@ -8,6 +8,7 @@ import type { EncodedBlob } from '../erasure/encode.ts'
 import type { ShardWithProof } from '../erasure/shard.ts'
 import { DacnetError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
+import { P2pErrorCode } from '../p2p/errors.ts'
 import type { DacnetLibp2p } from '../p2p/node.ts'
 import { sendStore } from '../p2p/store.ts'
 import {
@@ -21,7 +22,7 @@ import {
   type MemberFailure,
 } from './dispersal-options.ts'
 import { NodeErrorCode, nodeError } from './errors.ts'
-import { memberPeer } from './peers.ts'
+import { memberPeer, refreshPeerAddresses } from './peers.ts'
 
 export interface RoundContext {
   libp2p: DacnetLibp2p
@@ -116,7 +117,11 @@ export class DispersalRound {
     let last: DacnetError | undefined
     for (let attempt = 0; attempt < 2; attempt++) {
       if (this.#ctx.events.signal?.aborted) return
-      if (attempt > 0) await new Promise((r) => setTimeout(r, this.#ctx.opts.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS))
+      if (attempt > 0) {
+        await new Promise((r) => setTimeout(r, this.#ctx.opts.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS))
+        // The member may have moved: look its addresses up afresh before the retry.
+        if (isDialFailure(last)) await refreshPeerAddresses(this.#ctx.libp2p, member, this.#ctx.events.signal)
+      }
       try {
         const local = this.#ctx.localMember
         const signature =
@@ -156,4 +161,13 @@ export class DispersalRound {
       message: last?.message ?? 'unknown failure',
     })
   }
+}
+
+/** Failures a fresh address lookup may cure: the member could not be reached at all. */
+function isDialFailure(err: DacnetError | undefined): boolean {
+  return (
+    err?.code === P2pErrorCode.DIAL_FAILED ||
+    err?.code === P2pErrorCode.TIMEOUT ||
+    err?.code === P2pErrorCode.STREAM_ENDED
+  )
 }

@@ -31,6 +31,36 @@ export async function memberPeer(libp2p: DacnetLibp2p, member: Member): Promise<
   return peerId
 }
 
+/** Time allowed for a fresh DHT lookup of a member's addresses before a retry. */
+export const PEER_REFRESH_TIMEOUT_MS = 5_000
+
+/**
+ * Asks the DHT for a member's current addresses and replaces what the peer store knew (its own and the
+ * committee file's listing). Used before retrying a member that failed: a member that moved (a restart on
+ * another port, a new IP) is otherwise dialled at stale addresses forever, since libp2p only looks a peer up
+ * when it knows no address at all. Returns false if the DHT did not know the peer.
+ */
+export async function refreshPeerAddresses(
+  libp2p: DacnetLibp2p,
+  member: Member,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const peerId = peerIdFromString(member.peerId)
+  const timeout = AbortSignal.timeout(PEER_REFRESH_TIMEOUT_MS)
+  try {
+    const found = await libp2p.peerRouting.findPeer(peerId, {
+      useCache: false,
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    })
+    if (found.multiaddrs.length === 0) return false
+    await libp2p.peerStore.patch(peerId, { multiaddrs: found.multiaddrs })
+    mergedAddresses.get(libp2p)?.delete(member.peerId)
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** Per libp2p node: the committee-file addresses already merged for each peer, so each is merged once. */
 const mergedAddresses = new WeakMap<DacnetLibp2p, Map<string, string>>()
 
