@@ -13,8 +13,10 @@ export {
   DEFAULT_PRUNE_INTERVAL_MS,
   DEFAULT_QUOTA_BYTES,
   DEFAULT_RETENTION_MS,
+  DEFAULT_SYNC_READ_WINDOW_MS,
   DEFAULT_WRITE_BUFFER_BYTES,
   type ShardStoreOptions,
+  type SyncReads,
 } from './options.ts'
 export type { PruneProgress, PruneResult } from './pruner.ts'
 export type { PutBlobOptions, PutBlobResult } from './put-blob.ts'

@@ -23,7 +23,7 @@ export async function getShard(
   const key = shards.key(blobId, index)
   let value: Uint8Array | undefined
   try {
-    value = core.opts.syncReads ? shards.getRawSync(key) : await shards.getRaw(key)
+    value = readsSync(core, blob) ? shards.getRawSync(key) : await shards.getRaw(key)
     return value === undefined ? undefined : shards.open(value, index, blob.header)
   } catch (err) {
     if (!(err instanceof CorruptValue)) throw err
@@ -48,7 +48,7 @@ export async function getShards(
   for (const index of indices) checkIndex(index, blob)
   const { shards } = core.repos
   const keys = indices.map((index) => shards.key(blobId, index))
-  const values = await readMany(core, keys)
+  const values = await readMany(core, keys, readsSync(core, blob))
   const found: ShardWithProof[] = []
   const corrupt: QuarantineTarget[] = []
   values.forEach((value, i) => {
@@ -97,7 +97,11 @@ export async function getAllShards(core: StoreCore, blobId: Uint8Array): Promise
 }
 
 /** Values for `keys`, with entries LevelDB cannot read as CorruptValue in their place. */
-async function readMany(core: StoreCore, keys: Uint8Array[]): Promise<(Uint8Array | undefined | CorruptValue)[]> {
+async function readMany(
+  core: StoreCore,
+  keys: Uint8Array[],
+  sync: boolean,
+): Promise<(Uint8Array | undefined | CorruptValue)[]> {
   const { shards } = core.repos
   const one = (key: Uint8Array) => {
     try {
@@ -106,7 +110,7 @@ async function readMany(core: StoreCore, keys: Uint8Array[]): Promise<(Uint8Arra
       return asCorrupt(err)
     }
   }
-  if (core.opts.syncReads) return keys.map(one)
+  if (sync) return keys.map(one)
   try {
     return await shards.getMany(keys)
   } catch {
@@ -139,6 +143,13 @@ function target(
 function asCorrupt(err: unknown): CorruptValue {
   if (err instanceof CorruptValue) return err
   throw err
+}
+
+/** Whether point reads of this blob use LevelDB's synchronous get (option `syncReads`). */
+function readsSync(core: StoreCore, blob: CachedBlob): boolean {
+  const { syncReads, syncReadWindowMs, now } = core.opts
+  if (syncReads !== 'recent') return syncReads
+  return now() - blob.storedAt < syncReadWindowMs
 }
 
 function checkIndex(index: number, blob: CachedBlob): void {

@@ -50,6 +50,8 @@ describe('config file', () => {
     expect(config.dataDir).toBe('/var/lib/dacnet')
     expect(config.storage.quotaBytes).toBe(10 * 1024 ** 3)
     expect(config.maxBlobSize).toBe(1024)
+    expect(config.storage.syncReads).toBe('recent')
+    expect(parseConfig({ version: 1, storage: { syncReads: false } }, BASE).storage.syncReads).toBe(false)
   })
 
   it('refuses unknown fields, wrong types and out-of-range values with CLI_CONFIG_INVALID naming the field', () => {
@@ -63,6 +65,7 @@ describe('config file', () => {
       [{ version: 1, log: { level: 'loud' } }, 'log.level'],
       [{ version: 1, storage: { quotaBytes: 'lots' } }, 'storage.quotaBytes'],
       [{ version: 1, storage: { retentionSeconds: 0 } }, 'storage.retentionSeconds'],
+      [{ version: 1, storage: { syncReads: 'sometimes' } }, 'storage.syncReads'],
       [{ version: 1, keystore: [] }, 'keystore'],
       [[], ''],
     ]

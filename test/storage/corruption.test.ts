@@ -16,7 +16,7 @@ async function caught(promise: Promise<unknown>): Promise<{ code: string; meta: 
   return err
 }
 
-describe.each([false, true])('corruption (syncReads: %s)', (syncReads) => {
+describe.each([false, true, 'recent'] as const)('corruption (syncReads: %s)', (syncReads) => {
   let dir: string
   let cleanup: () => Promise<void>
   let store: ShardStore

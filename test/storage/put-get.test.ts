@@ -160,3 +160,39 @@ describe('ShardStore put and read', () => {
     store = await ShardStore.open(dir, { backgroundPrune: false })
   })
 })
+
+describe('ShardStore point-read modes', () => {
+  it('serves the same verified shards to synchronous reads of recent blobs and asynchronous reads of older ones', async () => {
+    const { dir, cleanup } = await tempDir()
+    let clock = 1_000_000
+    const store = await ShardStore.open(dir, { backgroundPrune: false, now: () => clock, syncReadWindowMs: 60_000 })
+    try {
+      const blob = makeBlob({ k: 4, n: 8, dataSize: 2048 })
+      await store.putBlob(blob.headerBytes, pick(blob, [0, 2, 5]))
+      const recentOne = await store.getShard(blob.blobId, 2)
+      const recentMany = await store.getShards(blob.blobId, [5, 0, 1])
+      clock += 60_000
+      expect(await store.getShard(blob.blobId, 2)).toEqual(recentOne)
+      expect(await store.getShards(blob.blobId, [5, 0, 1])).toEqual(recentMany)
+      expect(bytesEqual(recentOne!.data, blob.shards[2]!.data)).toBe(true)
+      expect(bytesEqual(recentOne!.proof, blob.shards[2]!.proof)).toBe(true)
+      expect(recentMany.map((s) => s.index)).toEqual([5, 0])
+    } finally {
+      await store.close()
+      await cleanup()
+    }
+  })
+
+  it('refuses an unknown read mode or window', async () => {
+    const { dir, cleanup } = await tempDir()
+    try {
+      await expectCode(
+        ShardStore.open(dir, { syncReads: 'sometimes' as unknown as boolean }),
+        StorageErrorCode.INVALID_OPTIONS,
+      )
+      await expectCode(ShardStore.open(dir, { syncReadWindowMs: -1 }), StorageErrorCode.INVALID_OPTIONS)
+    } finally {
+      await cleanup()
+    }
+  })
+})

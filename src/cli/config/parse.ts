@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { LogLevel } from '../../logger.ts'
+import type { SyncReads } from '../../storage/index.ts'
 import { CliErrorCode, cliError } from '../errors.ts'
 import { parseSize } from '../size.ts'
 import { CONFIG_VERSION, defaultConfig, type NodeConfig } from './types.ts'
@@ -47,7 +48,12 @@ export function parseConfig(json: unknown, baseDir: string): NodeConfig {
     'bootstrapFromCommittee',
     'localNetwork',
   ])
-  const storage = section(root['storage'], 'storage', ['quotaBytes', 'retentionSeconds', 'pruneIntervalSeconds'])
+  const storage = section(root['storage'], 'storage', [
+    'quotaBytes',
+    'retentionSeconds',
+    'pruneIntervalSeconds',
+    'syncReads',
+  ])
   const api = section(root['api'], 'api', ['enabled', 'host', 'port', 'enableDisperse', 'tokenFile'])
   const log = section(root['log'], 'log', ['level', 'json'])
   const config: NodeConfig = {
@@ -78,6 +84,7 @@ export function parseConfig(json: unknown, baseDir: string): NodeConfig {
         'storage.pruneIntervalSeconds',
         d.storage.pruneIntervalSeconds,
       ),
+      syncReads: syncReads(storage['syncReads'], d.storage.syncReads),
     },
     api: {
       enabled: bool(api['enabled'], 'api.enabled', d.api.enabled),
@@ -128,6 +135,14 @@ function positive(value: unknown, field: string, fallback: number): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
     throw invalid(field, 'must be a positive whole number')
+  }
+  return value
+}
+
+function syncReads(value: unknown, fallback: SyncReads): SyncReads {
+  if (value === undefined) return fallback
+  if (value !== true && value !== false && value !== 'recent') {
+    throw invalid('storage.syncReads', 'must be true, false or "recent"')
   }
   return value
 }

@@ -32,10 +32,11 @@ export function configTemplate(overrides: ConfigOverrides = {}): Record<string, 
     },
     storage: {
       $comment:
-        'quotaBytes: bytes or a size like "100GiB"; retentionSeconds: fallback only, blobs keep their epoch\'s committee retention',
+        'quotaBytes: bytes or a size like "100GiB"; retentionSeconds: fallback only, blobs keep their epoch\'s committee retention; syncReads: "recent", true (local NVMe) or false (network disks)',
       quotaBytes: sizeText(d.storage.quotaBytes),
       retentionSeconds: d.storage.retentionSeconds,
       pruneIntervalSeconds: d.storage.pruneIntervalSeconds,
+      syncReads: d.storage.syncReads,
     },
     api: {
       $comment:

@@ -1,7 +1,12 @@
 import { DEFAULT_API_HOST, DEFAULT_API_PORT } from '../../api/index.ts'
 import { DEFAULT_MAX_BLOB_SIZE } from '../../erasure/params.ts'
 import type { LogLevel } from '../../logger.ts'
-import { DEFAULT_PRUNE_INTERVAL_MS, DEFAULT_QUOTA_BYTES, DEFAULT_RETENTION_MS } from '../../storage/index.ts'
+import {
+  DEFAULT_PRUNE_INTERVAL_MS,
+  DEFAULT_QUOTA_BYTES,
+  DEFAULT_RETENTION_MS,
+  type SyncReads,
+} from '../../storage/index.ts'
 
 /** The config layout this dacnet reads and `init` writes. */
 export const CONFIG_VERSION = 1
@@ -63,6 +68,11 @@ export interface NodeConfig {
     retentionSeconds: number
     /** How often the pruner looks for expired blobs. Default 60 s. */
     pruneIntervalSeconds: number
+    /**
+     * Shard reads with LevelDB's synchronous get: "recent" (default) for blobs stored in the last 10 minutes,
+     * true always (local NVMe), false never (network disks). See docs/STORAGE.md.
+     */
+    syncReads: SyncReads
   }
   api: {
     /** Serve the HTTP API (health, status, blobs, metrics). Default true. */
@@ -104,6 +114,7 @@ export function defaultConfig(): NodeConfig {
       quotaBytes: DEFAULT_QUOTA_BYTES,
       retentionSeconds: DEFAULT_RETENTION_MS / 1000,
       pruneIntervalSeconds: DEFAULT_PRUNE_INTERVAL_MS / 1000,
+      syncReads: 'recent',
     },
     api: { enabled: true, host: DEFAULT_API_HOST, port: DEFAULT_API_PORT, enableDisperse: false, tokenFile: null },
     log: { level: 'info', json: false },

@@ -72,6 +72,7 @@ export async function startDaemon(
     quotaBytes: config.storage.quotaBytes,
     retentionMs: config.storage.retentionSeconds * 1000,
     pruneIntervalMs: config.storage.pruneIntervalSeconds * 1000,
+    syncReads: config.storage.syncReads,
     onCorruptEntry: (entry) => logger.error('corrupt entry quarantined', { ...entry }),
     onBackgroundError: (err) => logger.warn('background prune failed; retrying at the next interval', { error: err }),
   })
