@@ -10,7 +10,7 @@ import { DEFAULT_MAX_BLOB_SIZE } from '../erasure/params.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import { joinCertificateGossip } from '../p2p/gossip.ts'
 import type { DacnetLibp2p } from '../p2p/node.ts'
-import { type ProtocolOptions, registerProtocols } from '../p2p/service.ts'
+import { type ProtocolOptions, registerProtocols, type StopServing } from '../p2p/service.ts'
 import type { ShardStore, StoreStats } from '../storage/store.ts'
 import { judgeCertificate } from './certificates.ts'
 import type { LocalMember } from './disperser.ts'
@@ -42,6 +42,8 @@ export interface CommitteeNodeOptions extends ProtocolOptions {
   bootstrapTimeoutMs?: number
   /** Publish a DHT provider record for every stored blob. Default true. */
   announceProviders?: boolean
+  /** On stop, the longest wait for store exchanges under way. Default DEFAULT_STORE_DRAIN_MS (30 s). */
+  storeDrainMs?: number
 }
 
 /** What a node reports as it works; metrics and logs subscribe through `node.events`. */
@@ -84,7 +86,7 @@ export class CommitteeNode {
   readonly #announcer: ProviderAnnouncer
   readonly #served: Record<string, number> = {}
   readonly #errors: CommitteeNodeStatus['recentErrors'] = []
-  #unregister: (() => Promise<void>) | null = null
+  #unregister: StopServing | null = null
   #leaveGossip: (() => void) | null = null
   #running = false
 
@@ -154,13 +156,16 @@ export class CommitteeNode {
     }
   }
 
-  /** Finishes stores under way, stops serving, stops libp2p and closes the database. */
+  /**
+   * Stops taking streams, finishes the store exchanges under way (up to `storeDrainMs`: their shards are
+   * received, stored and signed, and the answer goes out), then stops libp2p and closes the database.
+   */
   async stop(): Promise<void> {
     if (!this.#running) return
     this.#running = false
+    await this.#unregister?.(this.#opts.storeDrainMs === undefined ? {} : { drainMs: this.#opts.storeDrainMs })
     await this.#member.drain()
     this.#leaveGossip?.()
-    await this.#unregister?.()
     await this.#announcer.stop()
     await this.libp2p.stop()
     await this.store.close()

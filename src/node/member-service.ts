@@ -92,6 +92,8 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
     headerBytes: Uint8Array,
     shards: ShardWithProof[],
   ): Promise<Uint8Array> {
+    // Admitted before the drain began, but arriving after it: the store may be closing, so refuse cleanly.
+    if (!this.#accepting) throw nodeError(NodeErrorCode.SHUTTING_DOWN, 'this node is shutting down')
     const work = this.#store(remotePeer, header, headerBytes, shards)
     this.#inFlight.add(work)
     try {

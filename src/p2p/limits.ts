@@ -28,6 +28,12 @@ export function shardFrameLimit(shardSize: number): number {
 
 /** A whole store exchange, sending every shard of a member's share: generous for large shares on slow links. */
 export const DEFAULT_STORE_TIMEOUT_MS = 120_000
+/**
+ * On shutdown, how long a node waits for store exchanges under way (shards still arriving, or being stored and
+ * signed) before it stops anyway: long enough for a share of a large blob on a slow link, short enough for
+ * service managers' stop timeouts (systemd's default is 90 s).
+ */
+export const DEFAULT_STORE_DRAIN_MS = 30_000
 /** One sample request and its replies. */
 export const DEFAULT_SAMPLE_TIMEOUT_MS = 10_000
 /** One retrieve exchange, streaming all shards a holder has for one blob. */

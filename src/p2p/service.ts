@@ -4,6 +4,7 @@ import { P2pErrorCode, p2pError } from './errors.ts'
 import {
   DEFAULT_RETRIEVE_RATE_PER_SECOND,
   DEFAULT_SAMPLE_RATE_PER_SECOND,
+  DEFAULT_STORE_DRAIN_MS,
   MAX_INBOUND_RETRIEVE_STREAMS,
   MAX_INBOUND_SAMPLE_STREAMS,
   MAX_INBOUND_STORE_STREAMS,
@@ -36,16 +37,29 @@ export interface ProtocolOptions {
 
 type Handler = (stream: Stream, connection: Connection) => Promise<ServedOutcome>
 
+/** Stops serving: no new streams, then waits up to `drainMs` for store exchanges under way to finish. */
+export type StopServing = (opts?: { drainMs?: number }) => Promise<void>
+
 /**
  * Serves the protocols a node offers on `libp2p` and returns a function that stops serving them. Sample
  * and retrieve are public and rate limited per peer; store is authorised by the StoreService itself.
+ * Stopping waits for store exchanges already admitted (a sequencer is owed its attestation), not for samples
+ * or retrievals, which a client simply asks another holder for.
  */
 export async function registerProtocols(
   libp2p: DacnetLibp2p,
   services: ProtocolServices,
   opts: ProtocolOptions = {},
-): Promise<() => Promise<void>> {
+): Promise<StopServing> {
   const registered: string[] = []
+  const storesInFlight = new Set<Promise<ServedOutcome>>()
+  const tracked =
+    (handler: Handler): Handler =>
+    (stream, connection) => {
+      const exchange = handler(stream, connection)
+      storesInFlight.add(exchange)
+      return exchange.finally(() => storesInFlight.delete(exchange))
+    }
   const timed =
     (protocol: string, handler: Handler): StreamHandler =>
     async (stream, connection) => {
@@ -61,7 +75,10 @@ export async function registerProtocols(
   if (store) {
     await libp2p.handle(
       STORE_PROTOCOL,
-      timed(STORE_PROTOCOL, (s, c) => handleStoreStream(store, s, c, withTimeout(opts.storeTimeoutMs))),
+      timed(
+        STORE_PROTOCOL,
+        tracked((s, c) => handleStoreStream(store, s, c, withTimeout(opts.storeTimeoutMs))),
+      ),
       { maxInboundStreams: MAX_INBOUND_STORE_STREAMS },
     )
     registered.push(STORE_PROTOCOL)
@@ -93,8 +110,15 @@ export async function registerProtocols(
     )
     registered.push(RETRIEVE_PROTOCOL)
   }
-  return async () => {
+  return async ({ drainMs = DEFAULT_STORE_DRAIN_MS } = {}) => {
     for (const protocol of registered.splice(0)) await libp2p.unhandle(protocol)
+    if (storesInFlight.size === 0) return
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, drainMs)
+    })
+    await Promise.race([Promise.allSettled([...storesInFlight]), deadline])
+    clearTimeout(timer)
   }
 }
 
