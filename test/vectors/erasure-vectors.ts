@@ -4,6 +4,7 @@
  */
 import { encodeBlob } from '../../src/erasure/encode.ts'
 import { buildMerkleTree, merkleProof } from '../../src/erasure/merkle.ts'
+import { rsEncode } from '../../src/erasure/rs/index.ts'
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
@@ -44,6 +45,27 @@ export function computeVectors(): ErasureVector[] {
   })
 }
 
+export interface RsVector {
+  k: number
+  r: number
+  /** Recovery shards, hex, indices k … k+r-1. */
+  recovery: string[]
+}
+
+/** Reed–Solomon vectors (§1.1): 64-byte shards; original shard i, byte b is (64·i + b) mod 256. */
+export function rsVectors(): RsVector[] {
+  return [
+    [2, 2],
+    [3, 5],
+    [5, 3],
+  ].map(([k, r]) => {
+    const originals = Array.from({ length: k! }, (_, i) =>
+      Uint8Array.from({ length: 64 }, (_, b) => (64 * i + b) % 256),
+    )
+    return { k: k!, r: r!, recovery: rsEncode(originals, r!).map(hex) }
+  })
+}
+
 /** Merkle-only vector: leaf i is the single byte i; roots for n = 1..5. */
 export function merkleVectors(): { n: number; root: string; proofOfLast: string }[] {
   return [1, 2, 3, 4, 5].map((n) => {
@@ -54,5 +76,5 @@ export function merkleVectors(): { n: number; root: string; proofOfLast: string 
 }
 
 if (import.meta.main) {
-  console.log(JSON.stringify({ blobs: computeVectors(), merkle: merkleVectors() }, null, 2))
+  console.log(JSON.stringify({ reedSolomon: rsVectors(), blobs: computeVectors(), merkle: merkleVectors() }, null, 2))
 }
