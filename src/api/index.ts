@@ -1,6 +1,6 @@
 /**
  * The node's HTTP API and Prometheus metrics: what `dacnet node` serves to operators, sequencers and scrapers.
- * Endpoints, auth and metric names: docs/notes-api.md; the exact contract: GET /openapi.json.
+ * Endpoints, auth and metric names: docs/OPERATORS.md §6; the exact contract: GET /openapi.json.
  */
 export { ApiErrorCode, type ErrorBody, httpStatusOf } from './errors.ts'
 export { createNodeMetrics, type NodeMetrics } from './node-metrics.ts'

@@ -26,7 +26,7 @@ const BY_CODE: Record<string, string> = {
   CLI_NOT_AVAILABLE: 'holders may be offline; retry later, and check the members with `dacnet status --api URL`',
   CLI_BAD_ENCODING:
     'the sequencer encoded this blob inconsistently: the evidence file proves it to anyone (verifyBadEncoding)',
-  CLI_DB_CHECK_FAILED: 'see docs/notes-storage.md: corrupt entries are quarantined and never served',
+  CLI_DB_CHECK_FAILED: 'see docs/STORAGE.md: corrupt entries are quarantined and never served',
   CLI_NODE_START_FAILED: "read the node's log (node.log in its directory) for the reason",
   CLI_DEVNET_FAILED: 'see the per-blob results above; node logs are in each node directory (keep them with --out)',
   CLI_INTERRUPTED: 'nothing to do: the command was stopped before it finished',
@@ -54,7 +54,7 @@ const BY_CODE: Record<string, string> = {
 const BY_PREFIX: [string, string][] = [
   ['COMMITTEE_', 'fix the committee file (see `dacnet committee create --help`)'],
   ['ATTEST_', 'the certificate does not verify against this committee file: check --committee and the certificate'],
-  ['STORAGE_', 'see docs/notes-storage.md for what the store refuses and why'],
+  ['STORAGE_', 'see docs/STORAGE.md for what the store refuses and why'],
   ['API_', 'see the node log for details'],
   ['NODE_', 'check the committee members with `dacnet status --api URL`'],
   ['P2P_', 'check the network: are the members running and reachable at their listed addresses?'],

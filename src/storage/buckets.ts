@@ -4,7 +4,7 @@ import { BLOB_ID_SIZE } from '../erasure/blob-id.ts'
  * Every key starts with one bucket byte naming the stored type, followed by fixed-width big-endian parts, so
  * that one bucket is one contiguous key range and iteration order is (blob id, shard index) or (time, blob id).
  * A retired number is never reused: a store written by an older build must never have its old entries read as
- * a new type. Key and value layouts are documented in docs/notes-storage.md.
+ * a new type. Key and value layouts are documented in docs/STORAGE.md.
  */
 export const Bucket = {
   /** Schema version and the usage counters. */

@@ -1,4 +1,4 @@
-/** Why a stored entry was judged corrupt. Stored as one byte in quarantine records (see docs/notes-storage.md). */
+/** Why a stored entry was judged corrupt. Stored as one byte in quarantine records (see docs/STORAGE.md). */
 export const CorruptionReason = {
   /** A shard's Merkle proof does not prove its data against the header root. */
   proof: 'proof',

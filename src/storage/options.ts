@@ -39,7 +39,7 @@ export type SyncReads = boolean | 'recent'
 export interface ShardStoreOptions {
   /** Retention for blobs stored without their own; default DEFAULT_RETENTION_MS. */
   retentionMs?: number
-  /** Quota in logical bytes (keys + values, see docs/notes-storage.md); default DEFAULT_QUOTA_BYTES. */
+  /** Quota in logical bytes (keys + values, see docs/STORAGE.md); default DEFAULT_QUOTA_BYTES. */
   quotaBytes?: number
   pruneBatchEntries?: number
   pruneIntervalMs?: number

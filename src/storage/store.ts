@@ -43,7 +43,7 @@ export interface StoreStats extends Usage {
  * proofs, the header and the expiry entry are fsynced in one atomic batch: that is the moment the node may sign.
  * Reads re-verify every proof; corrupt entries are quarantined, never served. Expired blobs are pruned in the
  * background, the logical size is bounded by a quota, and `check()` re-verifies everything for operators.
- * Layout and accounting: docs/notes-storage.md.
+ * Layout and accounting: docs/STORAGE.md.
  */
 export class ShardStore {
   readonly #core: StoreCore

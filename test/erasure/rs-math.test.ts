@@ -1,5 +1,5 @@
 /**
- * The code is what docs/notes-rs.md says it is, checked with an independent, slow GF(2^16) written here
+ * The code is what docs/PROTOCOL.md §1.1 says it is, checked with an independent, slow GF(2^16) written here
  * (carry-less multiplication modulo x^16 + x^5 + x^3 + x^2 + 1, Cantor-basis coordinates, Lagrange
  * interpolation): point i is the element whose Cantor coordinates are the bits of i; low rate evaluates
  * the interpolant of the (zero-padded) originals at the points after them; high rate sums, over chunks of

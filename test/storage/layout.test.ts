@@ -16,7 +16,7 @@ const u32 = (n: number) => {
   return out
 }
 
-/** The bytes on disk are exactly those docs/notes-storage.md describes. */
+/** The bytes on disk are exactly those docs/STORAGE.md describes. */
 describe('on-disk layout', () => {
   let dir: string
   let cleanup: () => Promise<void>

@@ -27,7 +27,7 @@ export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/5381', '/ip4/0.0.0.0/tcp/5382/w
 
 /**
  * A committee node's configuration, after validation. Relative paths are already resolved against the
- * config file's directory. Every field has a default (docs/notes-cli.md lists them).
+ * config file's directory. Every field has a default (docs/OPERATORS.md §3 lists them).
  */
 export interface NodeConfig {
   version: number
