@@ -150,6 +150,13 @@ function checkMembership(registry: CommitteeRegistry, peerId: string, secretKey:
     }
   }
   const current = registry.committees.at(-1)!
+  const keyOnly = current.sequencers.filter((s) => s.peerId === undefined).length
+  if (keyOnly > 0) {
+    logger.warn('sequencers listed by public key alone cannot store: members authorise stores by peer id', {
+      epoch: current.epoch,
+      sequencers: keyOnly,
+    })
+  }
   if (!current.memberByPeerId(peerId)) {
     logger.warn('this node is not a member of the current epoch: it will refuse stores until an epoch lists it', {
       peerId,
