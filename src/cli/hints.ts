@@ -72,16 +72,15 @@ export function exitCodeOf(err: unknown): number {
 }
 
 /**
- * The lines printed for a failure: `error CODE: message` and `hint: ...`. Anything that is not a DacnetError
- * is a bug and reported as CLI_INTERNAL; the stack is shown only with --debug.
+ * What is printed for a failure: one line, `error CODE: message; hint: what to do`. Anything that is not a
+ * DacnetError is a bug and reported as CLI_INTERNAL; the stack (and more lines) only with --debug.
  */
 export function formatError(err: unknown, debug: boolean): string {
   const known = err instanceof DacnetError
   const code = known ? err.code : CliErrorCode.INTERNAL
   const message = err instanceof Error ? err.message : String(err)
-  const lines = [`error ${code}: ${message}`]
   const hint = known ? hintFor(err) : BY_CODE[CliErrorCode.INTERNAL]
-  if (hint) lines.push(`hint: ${hint}`)
+  const lines = [`error ${code}: ${oneLine(message)}${hint ? `; hint: ${hint}` : ''}`]
   if (debug) {
     if (err instanceof Error && err.stack) lines.push(err.stack)
     const cause = err instanceof Error ? err.cause : undefined
@@ -89,6 +88,11 @@ export function formatError(err: unknown, debug: boolean): string {
     if (known && Object.keys(err.meta).length > 0) lines.push(`meta: ${safeJson(err.meta)}`)
   }
   return `${lines.join('\n')}\n`
+}
+
+/** Messages from lower layers may carry newlines (a libp2p error, a JSON parser); the error stays one line. */
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ')
 }
 
 function safeJson(value: unknown): string {

@@ -64,7 +64,7 @@ describe('the dacnet command', () => {
       const r = await cli(args, { cwd: dir })
       expect(r.code, args.join(' ')).toBe(2)
       expect(errorCode(r.stderr), args.join(' ')).toBe('CLI_USAGE')
-      expect(r.stderr).toMatch(/\nhint: run 'dacnet .*--help' for usage\n$/)
+      expect(r.stderr).toMatch(/^error CLI_USAGE: .*; hint: run 'dacnet .*--help' for usage$/m)
       expect(r.stdout).toBe('')
     }
     expect((await cli(['db', 'check'])).stderr).toContain("run 'dacnet db check --help'")
@@ -72,7 +72,7 @@ describe('the dacnet command', () => {
 
   it('prints the stack and metadata of an error only with --debug', async () => {
     const plain = await cli(['verify', 'missing.json'], { cwd: dir })
-    expect(plain.stderr.trim().split('\n')).toHaveLength(2)
+    expect(plain.stderr.trim().split('\n')).toHaveLength(1)
     const debug = await cli(['verify', 'missing.json', '--debug'], { cwd: dir })
     expect(debug.stderr).toMatch(/^\s+at /m)
     expect(debug.stderr).toContain('meta: {"path":')
@@ -223,7 +223,7 @@ describe('client commands given bad input', () => {
       const r = await cli(args, { cwd: dir })
       expect(errorCode(r.stderr), `${args.join(' ')}: ${r.stderr}`).toBe(code)
       expect(r.code, args.join(' ')).toBe(1)
-      expect(r.stderr).toMatch(/\nhint: \S/)
+      expect(r.stderr).toMatch(/^error [A-Z0-9_]+: .*; hint: \S.*$/m)
       expect(r.stderr).not.toMatch(/^\s+at /m)
     }
   })

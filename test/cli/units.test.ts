@@ -67,10 +67,11 @@ describe('devnet stakes', () => {
 })
 
 describe('errors', () => {
-  it('print one error line with the code and a hint line, and no stack without --debug', () => {
+  it('print one line with the code, the message and what to do, and no stack without --debug', () => {
     const text = formatError(cliError(CliErrorCode.PASSWORD_REQUIRED, 'no password'), false)
-    expect(text.split('\n')[0]).toBe('error CLI_PASSWORD_REQUIRED: no password')
-    expect(text.split('\n')[1]).toMatch(/^hint: .*--password-file/)
+    expect(text).toMatch(/^error CLI_PASSWORD_REQUIRED: no password; hint: .*--password-file.*\n$/)
+    expect(text.split('\n')).toHaveLength(2)
+    expect(formatError(cliError(CliErrorCode.PASSWORD_REQUIRED, 'two\nlines'), false).split('\n')).toHaveLength(2)
     expect(text).not.toContain('at ')
   })
 
@@ -83,7 +84,7 @@ describe('errors', () => {
 
   it('report anything that is not a DacnetError as CLI_INTERNAL, with the stack under --debug', () => {
     const text = formatError(new TypeError('oops'), true)
-    expect(text).toMatch(/^error CLI_INTERNAL: oops\nhint: this is a bug/)
+    expect(text).toMatch(/^error CLI_INTERNAL: oops; hint: this is a bug/)
     expect(text).toContain('TypeError: oops')
   })
 
