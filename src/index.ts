@@ -17,6 +17,7 @@ export {
 export { availabilityConfidence, binomialUpperTail, samplesForTarget } from './node/confidence.ts'
 export {
   type DispersalReceipt,
+  type DispersalSent,
   type DispersalResult,
   type DisperseOptions,
   Disperser,

@@ -62,8 +62,20 @@ export interface MemberFailure {
   message: string
 }
 
+/** A member's whole share has left this node (written and flushed to the stream); its answer is pending. */
+export interface DispersalSent {
+  member: number
+  shards: number
+  /** Shard and proof bytes sent. */
+  bytes: number
+  /** Milliseconds from the start of sending. */
+  ms: number
+}
+
 export interface DispersalEvents {
   onEncoded?: (info: { blobId: string; encodeMs: number; shards: number }) => void
+  /** Once per member, the first time its share has been sent in full (a retry does not report it again). */
+  onSent?: (sent: DispersalSent) => void
   onReceipt?: (receipt: DispersalReceipt) => void
   onFailure?: (failure: MemberFailure) => void
 }

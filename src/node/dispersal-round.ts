@@ -114,6 +114,14 @@ export class DispersalRound {
       data: this.#ctx.encoded.shards[index]!,
       proof: this.#ctx.encoded.proofs[index]!,
     }))
+    let sent = false
+    const reportSent = () => {
+      if (sent) return
+      sent = true
+      const bytes = shards.reduce((sum, s) => sum + s.data.length + s.proof.length, 0)
+      const ms = performance.now() - this.#start
+      this.#ctx.events.onSent?.({ member: member.index, shards: shards.length, bytes, ms })
+    }
     let last: DacnetError | undefined
     for (let attempt = 0; attempt < 2; attempt++) {
       if (this.#ctx.events.signal?.aborted) return
@@ -124,19 +132,24 @@ export class DispersalRound {
       }
       try {
         const local = this.#ctx.localMember
-        const signature =
-          local?.peerId === member.peerId
-            ? await local.storeOwnShare(this.#ctx.encoded.headerBytes, shards)
-            : await sendStore(
-                this.#ctx.libp2p,
-                await memberPeer(this.#ctx.libp2p, member),
-                this.#ctx.encoded.headerBytes,
-                shards,
-                {
-                  timeoutMs: this.#ctx.opts.memberTimeoutMs ?? DEFAULT_MEMBER_TIMEOUT_MS,
-                  ...(this.#ctx.events.signal ? { signal: this.#ctx.events.signal } : {}),
-                },
-              )
+        let signature: Uint8Array
+        if (local?.peerId === member.peerId) {
+          // This node's own share goes straight to its store: nothing crosses the network.
+          reportSent()
+          signature = await local.storeOwnShare(this.#ctx.encoded.headerBytes, shards)
+        } else {
+          signature = await sendStore(
+            this.#ctx.libp2p,
+            await memberPeer(this.#ctx.libp2p, member),
+            this.#ctx.encoded.headerBytes,
+            shards,
+            {
+              timeoutMs: this.#ctx.opts.memberTimeoutMs ?? DEFAULT_MEMBER_TIMEOUT_MS,
+              onSent: reportSent,
+              ...(this.#ctx.events.signal ? { signal: this.#ctx.events.signal } : {}),
+            },
+          )
+        }
         const outcome = await this.#aggregator.add({
           networkId: this.#ctx.committee.networkId,
           epoch: this.#ctx.committee.epoch,

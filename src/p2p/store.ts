@@ -94,6 +94,8 @@ export interface StoreClientOptions {
   signal?: AbortSignal
   /** Deadline for the whole exchange. Default DEFAULT_STORE_TIMEOUT_MS. */
   timeoutMs?: number
+  /** Called once every shard is written and the stream closed for writing, before the answer arrives. */
+  onSent?: () => void
 }
 
 /**
@@ -121,6 +123,7 @@ export async function sendStore(
     for (const s of shards)
       await writeFrame(stream, Shard.encode({ index: s.index, data: s.data, proof: s.proof }), { signal })
     await stream.close({ signal })
+    opts.onSent?.()
     const frame = await reader.expect(MAX_STORE_RESPONSE_BYTES, 'the store response', signal)
     const response = decodeFrame(StoreResponse, frame, 'store response')
     if (response.errorCode !== '') throw remoteError(response.errorCode, response.errorMessage, peerLabel(peer))

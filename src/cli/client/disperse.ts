@@ -22,8 +22,8 @@ export interface DisperseFileOptions {
 
 /**
  * `dacnet disperse`: reads the file (refusing one above the blob limit before reading it), connects to
- * the committee as the sequencer, and prints the certificate. Progress: encoded, members answered,
- * signed stake against the threshold.
+ * the committee as the sequencer, and prints the certificate. Progress: encoded, shares sent, signed stake
+ * against the threshold, members answered.
  */
 export async function disperseFile(ctx: CommandContext, opts: DisperseFileOptions): Promise<void> {
   if (opts.out) await checkOutputDir(opts.out)
@@ -38,12 +38,14 @@ export async function disperseFile(ctx: CommandContext, opts: DisperseFileOption
   const members = committee.size
   const threshold = Number(committee.threshold.num) / Number(committee.threshold.den)
   let answered = 0
+  let sent = 0
+  let sentBytes = 0
   let signed = 0n
   let encoded = ''
   const failures: MemberFailure[] = []
   const draw = () =>
     progress.update(
-      `${encoded} ${bar(Number((signed * 1000n) / committee.totalStake) / 1000, threshold)} signed ${formatStake(signed, committee.totalStake)} · ${answered}/${members} members answered`,
+      `${encoded} sent ${sent}/${members} (${formatBytes(sentBytes)}) · ${bar(Number((signed * 1000n) / committee.totalStake) / 1000, threshold)} signed ${formatStake(signed, committee.totalStake)} · ${answered}/${members} answered`,
     )
   progress.update(`connecting to the ${members} members of epoch ${committee.epoch}…`, true)
   const client = await startClientNode({ registry, bootstrap: opts.bootstrap, privateKey })
@@ -59,6 +61,11 @@ export async function disperseFile(ctx: CommandContext, opts: DisperseFileOption
         signal,
         onEncoded: (info) => {
           encoded = `encoded ${info.shards} shards in ${formatMs(info.encodeMs)} ·`
+          draw()
+        },
+        onSent: (info) => {
+          sent++
+          sentBytes += info.bytes
           draw()
         },
         onReceipt: (receipt) => {

@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { assignShards } from '../../src/committee/assignment.ts'
+import type { DispersalReceipt, DispersalSent } from '../../src/node/dispersal-options.ts'
+import { Disperser } from '../../src/node/disperser.ts'
+import type { DacnetLibp2p } from '../../src/p2p/node.ts'
+import { prng, randomData } from '../erasure/helpers.ts'
+import {
+  ErasurePool,
+  memberIdentity,
+  type RunningMember,
+  registryOf,
+  removeDirs,
+  SwappableCommitteeSource,
+  startClient,
+  startMember,
+} from './harness.ts'
+
+const NETWORK = 93
+const committees = new SwappableCommitteeSource()
+const members: RunningMember[] = []
+let sequencer: DacnetLibp2p
+let pool: ErasurePool
+
+beforeAll(async () => {
+  for (const stake of [30n, 20n, 10n]) members.push(await startMember(await memberIdentity(stake), committees))
+  sequencer = await startClient('server')
+  committees.registry = registryOf(NETWORK, [
+    {
+      epoch: 0,
+      members: members.map((m) => ({ identity: m.identity, addresses: m.node.addresses() })),
+      sequencers: [sequencer.peerId.toString()],
+    },
+  ])
+  pool = new ErasurePool({ size: 1 })
+}, 30_000)
+
+afterAll(async () => {
+  for (const m of members) await m.node.stop().catch(() => {})
+  await sequencer?.stop()
+  await pool?.close()
+  await removeDirs(members.map((m) => m.dir))
+})
+
+describe('dispersal progress events', () => {
+  it('reports each share as sent, with its size, before that member’s receipt', async () => {
+    const events: (['sent', DispersalSent] | ['receipt', DispersalReceipt])[] = []
+    const disperser = new Disperser({ libp2p: sequencer, committees, pool }, { graceMs: 2_000 })
+    try {
+      const result = await disperser.disperse(randomData(300_000, prng(401)), {
+        onSent: (sent) => events.push(['sent', sent]),
+        onReceipt: (receipt) => events.push(['receipt', receipt]),
+      })
+      const committee = await committees.getCommittee(0)
+      const assignment = assignShards(committee, result.blob.blobId.bytes)
+      const sent = events.flatMap(([kind, e]) => (kind === 'sent' ? [e as DispersalSent] : []))
+      expect(sent.map((s) => s.member).sort()).toEqual([0, 1, 2])
+      const shardSize = result.blob.header.shardSize
+      for (const s of sent) {
+        expect(s.shards).toBe(assignment.shardsOf(s.member).length)
+        expect(s.bytes).toBeGreaterThan(s.shards * shardSize)
+        // A receipt for a member comes only after its share was reported sent.
+        const sentAt = events.findIndex(([kind, e]) => kind === 'sent' && e.member === s.member)
+        const receiptAt = events.findIndex(([kind, e]) => kind === 'receipt' && e.member === s.member)
+        if (receiptAt !== -1) expect(sentAt).toBeLessThan(receiptAt)
+      }
+      expect(result.receipts.length).toBeGreaterThanOrEqual(2)
+    } finally {
+      await disperser.close()
+    }
+  }, 30_000)
+})
