@@ -95,6 +95,43 @@ describe('dacnet node', () => {
     expect([noCommittee.code, errorCode(noCommittee.stderr)]).toEqual([1, 'CLI_FILE_NOT_FOUND'])
   }, 30_000)
 
+  it('reloads the committee file on SIGHUP, and keeps the old committees when the new file is broken', async () => {
+    const committeeFile = join(nodeDir, 'committee.json')
+    const original = await readFile(committeeFile, 'utf8')
+    const child = spawnCli(['node', '--config', join(nodeDir, 'config.json')], { cwd: dir })
+    const out = collect(child)
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    try {
+      const api = await waitFor(() => /node ready .*api=(http:\/\/\S+)/.exec(out.stderr())?.[1], 20_000, 'node ready')
+      const appended = await runCliProcess(
+        [
+          'committee',
+          'create',
+          '--append',
+          '--epoch',
+          '1',
+          '--card',
+          join(nodeDir, 'member-card.json:20'),
+          '--out',
+          committeeFile,
+        ],
+        { cwd: dir },
+      )
+      expect(appended.code, appended.stderr).toBe(0)
+      child.kill('SIGHUP')
+      await waitFor(() => /committee file reloaded.*epochs=\[?0,\s?1/.exec(out.stderr()), 10_000, 'reload')
+
+      await writeFile(committeeFile, '{"version": 1, "networkId": ')
+      child.kill('SIGHUP')
+      await waitFor(() => /committee file reload failed/.exec(out.stderr()), 10_000, 'failed reload')
+      expect(await (await fetch(`${api}/health`)).json()).toMatchObject({ status: expect.any(String) })
+    } finally {
+      child.kill('SIGTERM')
+      await writeFile(committeeFile, original)
+    }
+    expect(await exited).toBe(0)
+  }, 40_000)
+
   it('serves until SIGTERM, then finishes, closes its database and exits 0', async () => {
     const child = spawnCli(['node', '--config', join(nodeDir, 'config.json')], { cwd: dir })
     const out = collect(child)
