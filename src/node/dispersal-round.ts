@@ -97,7 +97,12 @@ export class DispersalRound {
     let certificate = await Promise.race([this.#aggregator.wait(signal), unreachable, aborted])
     const grace = this.#ctx.opts.graceMs ?? DEFAULT_GRACE_MS
     if (grace > 0) {
-      await Promise.race([Promise.allSettled(sends), new Promise((r) => setTimeout(r, grace))])
+      let timer: NodeJS.Timeout | undefined
+      const graceOver = new Promise((resolve) => {
+        timer = setTimeout(resolve, grace)
+      })
+      await Promise.race([Promise.allSettled(sends), graceOver])
+      clearTimeout(timer)
       certificate = this.#aggregator.certificate()
     }
     return {
