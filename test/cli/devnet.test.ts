@@ -69,11 +69,19 @@ describe('a running devnet', () => {
   beforeAll(async () => {
     dir = await tempDir()
     out = join(dir, 'devnet')
-    devnet = spawnCli(['devnet', '--nodes', '4', '--blobs', '1', '--blob-size', '100KiB', '--json', '--out', out])
+    // Without --json: the table people read (the JSON form is checked above).
+    devnet = spawnCli(['devnet', '--nodes', '4', '--blobs', '1', '--blob-size', '100KiB', '--out', out])
     output = collect(devnet)
     exited = new Promise((resolve) => devnet.once('exit', (code) => resolve(code)))
-    const line = await waitFor(() => output.stdout().split('\n')[0] || undefined, 60_000, 'the first blob')
-    first = JSON.parse(line)
+    const row = await waitFor(
+      () => /^1\s+(bafkrei\w+)\s+100(\.0)? KiB\s.*\bintact$/m.exec(output.stdout()) ?? undefined,
+      60_000,
+      'blob 1',
+    )
+    expect(output.stdout()).toMatch(
+      /^#\s+blob\s+size\s+certified in\s+signed stake\s+confidence\s+sampled in\s+retrieved$/m,
+    )
+    first = { blobId: row[1]!, certificate: join(out, 'certificates', `${row[1]}.json`) }
     layout = JSON.parse(await readFile(join(out, 'devnet.json'), 'utf8'))
   }, 70_000)
 
@@ -167,6 +175,8 @@ describe('a running devnet', () => {
     expect(missing.code).toBe(1)
     expect(errorCode(missing.stderr)).toMatch(/^NODE_(BLOB_NOT_FOUND|NOT_ENOUGH_SHARDS)$/)
     expect(await pathExists(join(dir, 'nothing.bin'))).toBe(false)
+    const unheld = await run(['sample', unknown, '--api', layout.nodes[0]!.apiUrl])
+    expect([unheld.code, errorCode(unheld.stderr)]).toEqual([1, 'API_BLOB_NOT_FOUND'])
 
     await run(['identity', '--key', 'stranger.key'])
     const stranger = await run(['disperse', 'blob.bin', '--key', 'stranger.key'])

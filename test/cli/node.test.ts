@@ -119,11 +119,11 @@ describe('dacnet node', () => {
       )
       expect(appended.code, appended.stderr).toBe(0)
       child.kill('SIGHUP')
-      await waitFor(() => /committee file reloaded.*epochs=\[?0,\s?1/.exec(out.stderr()), 10_000, 'reload')
+      await waitFor(() => /committee file reloaded.*epochs=\[?0,\s?1/.exec(out.stderr()) ?? undefined, 10_000, 'reload')
 
       await writeFile(committeeFile, '{"version": 1, "networkId": ')
       child.kill('SIGHUP')
-      await waitFor(() => /committee file reload failed/.exec(out.stderr()), 10_000, 'failed reload')
+      await waitFor(() => /committee file reload failed/.exec(out.stderr()) ?? undefined, 10_000, 'failed reload')
       expect(await (await fetch(`${api}/health`)).json()).toMatchObject({ status: expect.any(String) })
     } finally {
       child.kill('SIGTERM')

@@ -1,16 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { certificateSigners } from '../../src/attest/certificate.ts'
-import { encodeCertificate } from '../../src/attest/certificate-codec.ts'
+import { type Certificate, certificateSigners } from '../../src/attest/certificate.ts'
+import { decodeCertificate, encodeCertificate } from '../../src/attest/certificate-codec.ts'
 import { verifyCertificate } from '../../src/attest/verify-certificate.ts'
-import { verifyBadEncoding } from '../../src/erasure/decode.ts'
+import { assignShards } from '../../src/committee/assignment.ts'
+import { blobIdOf } from '../../src/erasure/blob-id.ts'
+import { checkShard, verifyBadEncoding } from '../../src/erasure/decode.ts'
+import { encodeHeader } from '../../src/erasure/header.ts'
 import { isDacnetError } from '../../src/errors.ts'
 import { Disperser } from '../../src/node/disperser.ts'
 import { NodeErrorCode } from '../../src/node/errors.ts'
 import { LightClient } from '../../src/node/light-client.ts'
 import { Retriever } from '../../src/node/retriever.ts'
+import { MAX_SAMPLE_INDICES } from '../../src/p2p/limits.ts'
 import type { DacnetLibp2p } from '../../src/p2p/node.ts'
 import { SAMPLE_PROTOCOL, STORE_PROTOCOL } from '../../src/p2p/protocols.ts'
-import { handleSampleStream } from '../../src/p2p/sample.ts'
+import { handleSampleStream, requestSamples } from '../../src/p2p/sample.ts'
 import { sendStore } from '../../src/p2p/store.ts'
 import { inconsistentBlob, prng, randomData, withProofs } from '../erasure/helpers.ts'
 import {
@@ -217,6 +221,36 @@ describe('members going offline', () => {
     const info = await first.node.store.getBlobInfo(blobs[0]!)
     const shards = await first.node.store.getAllShards(blobs[0]!)
     expect(shards.length).toBe(info!.shardCount)
+    // Over the network: a blob stored before the restart, authenticated by a certificate that another member
+    // kept from gossip; the restarted member must serve every shard the assignment gives it, with valid proofs.
+    const committee = await committees.getCommittee(0)
+    let cert: Certificate | undefined
+    for (const blobId of blobs) {
+      for (const m of members) {
+        if (m === first) continue
+        const bytes = await m.node.store.getCertificate(blobId)
+        if (bytes) {
+          cert = decodeCertificate(bytes)
+          break
+        }
+      }
+      if (cert) break
+    }
+    expect(cert).toBeDefined()
+    verifyCertificate(cert!, committee)
+    const blobId = blobIdOf(encodeHeader(cert!.header))
+    const assigned = assignShards(committee, blobId.bytes).shardsOf(1)
+    expect(assigned.length).toBeGreaterThan(0)
+    const wanted = assigned.slice(0, MAX_SAMPLE_INDICES)
+    const answers = await requestSamples(lightLibp2p, first.node.libp2p.getMultiaddrs(), blobId, wanted, {
+      shardSize: cert!.header.shardSize,
+    })
+    for (const index of wanted) {
+      const shard = answers.get(index)
+      expect(shard, `shard ${index}`).toBeTruthy()
+      expect(shard!.index).toBe(index)
+      expect(checkShard(cert!.header, shard!)).toBeNull()
+    }
     const data = randomData(500_000, prng(104))
     const result = await disperser.disperse(data)
     expect(result.failures.map((f) => `${f.member} ${f.code} ${f.message}`)).toEqual([])

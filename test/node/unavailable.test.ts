@@ -1,0 +1,214 @@
+import { rm } from 'node:fs/promises'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Certificate } from '../../src/attest/certificate.ts'
+import { type Assignment, assignShards } from '../../src/committee/assignment.ts'
+import type { BlobId } from '../../src/erasure/blob-id.ts'
+import { availabilityConfidence } from '../../src/node/confidence.ts'
+import { Disperser } from '../../src/node/disperser.ts'
+import { DEFAULT_MAX_SAMPLES, LightClient, type SampleOptions, type SampleResult } from '../../src/node/light-client.ts'
+import type { DacnetLibp2p } from '../../src/p2p/node.ts'
+import { SAMPLE_PROTOCOL } from '../../src/p2p/protocols.ts'
+import { handleSampleStream } from '../../src/p2p/sample.ts'
+import { prng, randomData } from '../erasure/helpers.ts'
+import {
+  ErasurePool,
+  memberIdentity,
+  type RunningMember,
+  registryOf,
+  removeDirs,
+  SwappableCommitteeSource,
+  startClient,
+  startMember,
+} from './harness.ts'
+
+/**
+ * A certified blob made unavailable after the fact: the members that fail hold all but at most k - 1 of
+ * its n shards, so whatever the light client draws it can never hold k valid shards and the binomial bound
+ * must keep its confidence below the target. Four ways to fail, each through real libp2p and real stores:
+ * holders that answer with wrong bytes, that never answer, that lost their disk (answer NOT_HELD), that are
+ * down. The members kept hold exactly k - 1 shards with the default stakes, the case the bound is tight for.
+ */
+
+const NETWORK = 5151
+/** Default encoding for these stakes: k = 20 of n = 64 (committee/params.ts). */
+const STAKES = [30n, 25n, 20n, 15n, 10n]
+const TARGET = 1 - 1e-6
+/** Generous: a session that settles takes well under a second here; a hang would run to the test timeout. */
+const SETTLES_WITHIN_MS = 15_000
+
+const committees = new SwappableCommitteeSource()
+const members: RunningMember[] = []
+let sequencer: DacnetLibp2p
+let lightLibp2p: DacnetLibp2p
+let pool: ErasurePool
+let lightClient: LightClient
+let certificate: Certificate
+let blobId: BlobId
+let assignment: Assignment
+let k: number
+let n: number
+/** The members made to fail, and the shards the others still hold (at most k - 1). */
+let failing: Set<number>
+let keptShards: number
+
+function publish(): void {
+  committees.registry = registryOf(NETWORK, [
+    {
+      epoch: 0,
+      members: members.map((m) => ({ identity: m.identity, addresses: m.node.addresses() })),
+      sequencers: [sequencer.peerId.toString()],
+    },
+  ])
+}
+
+beforeAll(async () => {
+  for (const stake of STAKES) members.push(await startMember(await memberIdentity(stake), committees))
+  for (let i = 0; i < members.length; i++) {
+    await members[i]!.node.libp2p.dial(members[(i + 1) % members.length]!.node.libp2p.getMultiaddrs())
+  }
+  sequencer = await startClient('server')
+  lightLibp2p = await startClient()
+  publish()
+  pool = new ErasurePool({ size: 1 })
+  lightClient = new LightClient({ libp2p: lightLibp2p, committees })
+  const disperser = new Disperser({ libp2p: sequencer, committees, pool }, { memberTimeoutMs: 15_000 })
+  const result = await disperser.disperse(randomData(64 * 1024, prng(501)))
+  certificate = result.certificate
+  blobId = result.blob.blobId
+  const committee = await committees.getCommittee(0)
+  ;({ k, n } = committee.encoding)
+  assignment = assignShards(committee, blobId.bytes)
+  // Of all ways to keep members, the one keeping the most shards while still short of k: the tightest case,
+  // where the honest holders succeed at a rate up to p = (k - 1) / n itself.
+  let best = -1
+  let bestMask = 0
+  for (let mask = 0; mask < 1 << members.length; mask++) {
+    let held = 0
+    for (let i = 0; i < members.length; i++) if (mask & (1 << i)) held += assignment.counts[i]!
+    if (held < k && held > best) {
+      best = held
+      bestMask = mask
+    }
+  }
+  keptShards = best
+  failing = new Set(members.map((_, i) => i).filter((i) => !(bestMask & (1 << i))))
+}, 60_000)
+
+afterAll(async () => {
+  for (const m of members) await m.node.stop().catch(() => {})
+  for (const node of [sequencer, lightLibp2p]) await node?.stop()
+  await pool?.close()
+  await removeDirs(members.map((m) => m.dir))
+})
+
+/** Samples with a hard stop well past the bound, so that a hang fails the test rather than stalling it. */
+async function sample(opts: SampleOptions = {}): Promise<SampleResult> {
+  const started = performance.now()
+  const signal = AbortSignal.timeout(SETTLES_WITHIN_MS + 10_000)
+  const result = await lightClient.sample(certificate, { ...opts, signal })
+  expect(performance.now() - started).toBeLessThan(SETTLES_WITHIN_MS)
+  return result
+}
+
+/** What every unavailable outcome must look like, whichever way the failing members fail. */
+function expectUnavailable(result: SampleResult, codes: (code: string) => boolean): void {
+  expect(result.available).toBe(false)
+  expect(result.confidence).toBeLessThan(TARGET)
+  // It kept drawing up to the cap before giving up, and reports the bound for exactly what it saw.
+  expect(result.samples).toBe(DEFAULT_MAX_SAMPLES)
+  expect(result.confidence).toBe(
+    availabilityConfidence(result.samples, result.successes, result.distinctSuccesses, k, n),
+  )
+  // The members still up answered: with 256 draws, missing all of their shards is out of the question.
+  expect(result.successes).toBeGreaterThan(0)
+  expect(result.distinctSuccesses).toBeLessThanOrEqual(keptShards)
+  expect(result.distinctSuccesses).toBeLessThan(k)
+  // Failures: one per distinct index asked that did not come back valid, all of them held by failing
+  // members and named after them, each drawn at least once.
+  expect(result.failures.length).toBeGreaterThan(0)
+  expect(new Set(result.failures.map((f) => f.index)).size).toBe(result.failures.length)
+  expect(result.failures.length + result.distinctSuccesses).toBeLessThanOrEqual(n)
+  expect(result.failures.length).toBeLessThanOrEqual(result.samples - result.successes)
+  for (const f of result.failures) {
+    expect(f.member).toBe(assignment.holderOf(f.index))
+    expect(failing.has(f.member), `member ${f.member} failed`).toBe(true)
+    expect(f.peerId).toBe(members[f.member]!.identity.peerId)
+    expect(codes(f.code), `${f.code}: ${f.reason}`).toBe(true)
+  }
+}
+
+describe('a blob whose shards are no longer retrievable', () => {
+  it('is chosen so that the members kept hold fewer than k shards', () => {
+    expect(k).toBe(20)
+    expect(n).toBe(64)
+    expect(keptShards).toBe(k - 1)
+    expect(failing.size).toBeGreaterThan(0)
+    expect(failing.size).toBeLessThan(members.length)
+  })
+
+  it('samples available while every member serves it (the control)', async () => {
+    const result = await sample()
+    expect(result.available).toBe(true)
+    expect(result.confidence).toBeGreaterThanOrEqual(TARGET)
+    expect(result.failures).toEqual([])
+  })
+
+  it('samples unavailable when the failing members answer with wrong bytes', async () => {
+    for (const i of failing) {
+      const liar = members[i]!.node
+      await liar.libp2p.unhandle(SAMPLE_PROTOCOL)
+      await liar.libp2p.handle(SAMPLE_PROTOCOL, async (stream, connection) => {
+        await handleSampleStream(
+          {
+            async sample(blobId, indices) {
+              const real = await liar.store.getShards(blobId, indices)
+              return new Map(real.map((s) => [s.index, { ...s, data: s.data.map((b) => b ^ 0x5a) }]))
+            },
+          },
+          stream,
+          connection,
+        )
+      })
+    }
+    const result = await sample()
+    expectUnavailable(result, (code) => code === 'ERASURE_INVALID_PROOF')
+  })
+
+  it('samples unavailable, in bounded time, when the failing members take the request and never answer', async () => {
+    for (const i of failing) {
+      const silent = members[i]!.node
+      await silent.libp2p.unhandle(SAMPLE_PROTOCOL)
+      await silent.libp2p.handle(SAMPLE_PROTOCOL, async () => {
+        await new Promise(() => {}) // accepts the stream, reads nothing, answers nothing
+      })
+    }
+    // Each silent holder costs one request timeout, the first time it is asked; then it counts as dead.
+    const result = await sample({ requestTimeoutMs: 1_000 })
+    expectUnavailable(result, (code) => code === 'P2P_TIMEOUT')
+  })
+
+  it('samples unavailable when the failing members lost their shards and answer that they hold none', async () => {
+    // A disk lost: stop, wipe the store, come back empty at the same address (the real sample handler again).
+    for (const i of failing) {
+      const old = members[i]!
+      const listen = old.node.addresses().map((a) => a.replace(/\/p2p\/.*$/, ''))
+      // The client drops its connection first, so that it cannot catch the old one closing (a stream error,
+      // which the down case below is about) instead of asking the restarted node.
+      await lightLibp2p.hangUp(old.node.libp2p.peerId)
+      await old.node.stop()
+      await rm(old.dir, { recursive: true, force: true })
+      members[i] = await startMember(old.identity, committees, { dir: old.dir, listen })
+      expect(await members[i]!.node.store.hasBlob(blobId)).toBe(false)
+    }
+    publish()
+    const result = await sample()
+    expectUnavailable(result, (code) => code === 'SAMPLE_NOT_HELD')
+  })
+
+  it('samples unavailable, in bounded time, when the failing members are down', async () => {
+    for (const i of failing) await members[i]!.node.stop()
+    const result = await sample()
+    // A refused dial, or, when the client still held a connection the stop was closing, a stream that ended.
+    expectUnavailable(result, (code) => code === 'P2P_DIAL_FAILED' || code === 'P2P_STREAM_ENDED')
+  })
+})
