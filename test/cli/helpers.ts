@@ -86,16 +86,16 @@ export function collect(child: ChildProcess): { stdout: () => string; stderr: ()
   return { stdout: () => stdout, stderr: () => stderr }
 }
 
-/** Polls `check` until it returns a value (not undefined) or the time is up. */
+/** Polls `check` until it returns a value (not undefined or null, so a RegExp `exec` works) or the time is up. */
 export async function waitFor<T>(
-  check: () => T | undefined | Promise<T | undefined>,
+  check: () => T | undefined | null | Promise<T | undefined | null>,
   timeoutMs: number,
   what: string,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await check()
-    if (value !== undefined) return value
+    if (value !== undefined && value !== null) return value
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 100))
   }
