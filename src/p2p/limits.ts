@@ -12,18 +12,40 @@ export const MAX_PROOF_BYTES = 16 * HASH_SIZE
 export const FRAME_OVERHEAD_BYTES = 64
 /** StoreRequest: a 65-byte header plus a shard count, with protobuf tags. */
 export const MAX_STORE_REQUEST_BYTES = HEADER_SIZE + 32
-/** StoreResponse: a 96-byte signature or an error code and a message of at most 512 bytes. */
-export const MAX_STORE_RESPONSE_BYTES = 1024
 /** Indices per sample request: enough for one round of sampling at high confidence, small enough to serve fast. */
 export const MAX_SAMPLE_INDICES = 64
 /** SampleRequest / RetrieveRequest: a 36-byte blob id and up to MAX_SAMPLE_INDICES varints. */
 export const MAX_QUERY_REQUEST_BYTES = 64 + 5 * MAX_SAMPLE_INDICES
-/** Error messages sent to a peer are cut to this many characters. */
+/** Error messages sent to a peer are cut to this many characters (UTF-16 code units). */
 export const MAX_ERROR_MESSAGE_CHARS = 512
+/** Longest error code on the wire: codes match /^[A-Z][A-Z0-9_]{2,63}$/ (sanitizeCode in wire.ts). */
+export const MAX_ERROR_CODE_CHARS = 64
+
+/**
+ * The largest ERROR a compliant peer sends (a Reply or StoreResponse frame), from the message limits:
+ *
+ *   kind / tags    2 bytes
+ *   error_code     tag 1 + length 1 + at most 64 ASCII bytes                         =   66
+ *   error_message  tag 1 + length 2 + at most 512 UTF-16 code units of at most 3 UTF-8
+ *                  bytes each (a surrogate pair is 2 units and 4 bytes)              = 1539
+ *                                                                            total     1607
+ *
+ * rounded up to whole KiB: 2048. (1 KiB would do only for ASCII: 512 characters of 3-byte text are 1536 bytes.)
+ * An ERROR may come in place of any reply frame, so every reply limit is at least this.
+ */
+export const MAX_ERROR_REPLY_BYTES =
+  Math.ceil((2 + (2 + MAX_ERROR_CODE_CHARS) + (3 + 3 * MAX_ERROR_MESSAGE_CHARS)) / 1024) * 1024
+/** StoreResponse: a 96-byte signature, or an error code and message (MAX_ERROR_REPLY_BYTES covers both). */
+export const MAX_STORE_RESPONSE_BYTES = MAX_ERROR_REPLY_BYTES
 
 /** The largest frame that may carry one shard of `shardSize` bytes. */
 export function shardFrameLimit(shardSize: number): number {
   return shardSize + MAX_PROOF_BYTES + FRAME_OVERHEAD_BYTES
+}
+
+/** The largest reply frame a client accepts while shards of `shardSize` bytes are expected: a shard or an ERROR. */
+export function replyFrameLimit(shardSize: number): number {
+  return Math.max(shardFrameLimit(shardSize), MAX_ERROR_REPLY_BYTES)
 }
 
 /** A whole store exchange, sending every shard of a member's share: generous for large shares on slow links. */

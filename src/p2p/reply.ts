@@ -2,7 +2,7 @@ import type { Stream } from '@libp2p/interface'
 import type { DacnetError } from '../errors.ts'
 import { writeFrame } from './framing.ts'
 import { Reply, ReplyKind } from './pb/dacnet.js'
-import { truncateMessage } from './wire.ts'
+import { sanitizeCode, truncateMessage } from './wire.ts'
 
 /** Server side of the Reply-framed protocols (sample, retrieve). */
 
@@ -25,7 +25,11 @@ export async function replyError(stream: Stream, error: DacnetError, signal: Abo
   try {
     await writeFrame(
       stream,
-      replyFrame({ kind: ReplyKind.ERROR, errorCode: error.code, errorMessage: truncateMessage(error.message) }),
+      replyFrame({
+        kind: ReplyKind.ERROR,
+        errorCode: sanitizeCode(error.code),
+        errorMessage: truncateMessage(error.message),
+      }),
       { signal },
     )
     await stream.close({ signal })

@@ -9,8 +9,9 @@ import { FrameReader, writeFrame } from './framing.ts'
 import {
   DEFAULT_RETRIEVE_TIMEOUT_MS,
   FRAME_OVERHEAD_BYTES,
+  MAX_ERROR_REPLY_BYTES,
   MAX_QUERY_REQUEST_BYTES,
-  shardFrameLimit,
+  replyFrameLimit,
 } from './limits.ts'
 import type { DacnetLibp2p } from './node.ts'
 import { Reply, ReplyKind, RetrieveRequest } from './pb/dacnet.js'
@@ -82,6 +83,9 @@ export async function handleRetrieveStream(
 /** HEADER frame: the header plus protobuf tags and the count. */
 const MAX_HEADER_REPLY_BYTES = HEADER_SIZE + FRAME_OVERHEAD_BYTES
 
+/** The first frame of a retrieve reply: a HEADER, or an ERROR carrying a message of up to 512 characters. */
+export const MAX_FIRST_RETRIEVE_REPLY_BYTES = Math.max(MAX_HEADER_REPLY_BYTES, MAX_ERROR_REPLY_BYTES)
+
 export interface RetrieveSession {
   header: BlobHeader
   headerBytes: Uint8Array
@@ -121,7 +125,11 @@ export async function openRetrieve(
   try {
     await writeFrame(stream, RetrieveRequest.encode({ blobId: blobId.bytes }), { signal })
     await stream.close({ signal })
-    first = decodeFrame(Reply, await reader.expect(MAX_HEADER_REPLY_BYTES, 'the retrieve header', signal), 'reply')
+    first = decodeFrame(
+      Reply,
+      await reader.expect(MAX_FIRST_RETRIEVE_REPLY_BYTES, 'the retrieve header', signal),
+      'reply',
+    )
     if (first.kind === ReplyKind.ERROR) throw remoteError(first.errorCode, first.errorMessage, String(peer))
     if (first.kind !== ReplyKind.HEADER)
       throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, `expected HEADER, got ${first.kind}`)
@@ -132,7 +140,8 @@ export async function openRetrieve(
   } catch (err) {
     throw fail(err)
   }
-  const limit = shardFrameLimit(header.shardSize)
+  // Later frames are SHARDs of the header's size, END, or an ERROR, which may be the larger for small shards.
+  const limit = replyFrameLimit(header.shardSize)
   const count = first.count
   async function* shards(): AsyncGenerator<ShardWithProof> {
     let received = 0

@@ -5,7 +5,7 @@ import type { ShardWithProof } from '../erasure/shard.ts'
 import { DacnetError } from '../errors.ts'
 import { asError, P2pErrorCode, p2pError, toWireError } from './errors.ts'
 import { FrameReader, writeFrame } from './framing.ts'
-import { DEFAULT_SAMPLE_TIMEOUT_MS, MAX_QUERY_REQUEST_BYTES, MAX_SAMPLE_INDICES, shardFrameLimit } from './limits.ts'
+import { DEFAULT_SAMPLE_TIMEOUT_MS, MAX_QUERY_REQUEST_BYTES, MAX_SAMPLE_INDICES, replyFrameLimit } from './limits.ts'
 import type { DacnetLibp2p } from './node.ts'
 import { Reply, ReplyKind, SampleRequest } from './pb/dacnet.js'
 import { SAMPLE_PROTOCOL } from './protocols.ts'
@@ -102,7 +102,7 @@ export async function requestSamples(
     await writeFrame(stream, SampleRequest.encode({ blobId: blobId.bytes, indices }), { signal })
     await stream.close({ signal })
     const answers = new Map<number, SampleAnswer>()
-    const limit = shardFrameLimit(opts.shardSize)
+    const limit = replyFrameLimit(opts.shardSize)
     while (true) {
       const reply = decodeFrame(Reply, await reader.expect(limit, 'the end of the sample reply', signal), 'reply')
       if (reply.kind === ReplyKind.ERROR) throw remoteError(reply.errorCode, reply.errorMessage, String(peer))

@@ -15,7 +15,7 @@ import type { DacnetLibp2p } from './node.ts'
 import { Shard, StoreRequest, StoreResponse } from './pb/dacnet.js'
 import { STORE_PROTOCOL } from './protocols.ts'
 import { remoteError } from './remote-error.ts'
-import { decodeFrame, type ServedOutcome, truncateMessage } from './wire.ts'
+import { decodeFrame, type ServedOutcome, sanitizeCode, truncateMessage } from './wire.ts'
 
 /**
  * /dacnet/store/1.0.0 — sequencer -> member.
@@ -77,7 +77,11 @@ export async function handleStoreStream(
       stream.abort(asError(failure))
       return failure.code
     }
-    response = { errorCode: failure.code, errorMessage: truncateMessage(failure.message), signature: new Uint8Array() }
+    response = {
+      errorCode: sanitizeCode(failure.code),
+      errorMessage: truncateMessage(failure.message),
+      signature: new Uint8Array(),
+    }
   }
   reader.release()
   try {

@@ -1,0 +1,217 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { verifyAttestation } from '../../src/attest/attestation.ts'
+import { attestationContextOf } from '../../src/attest/message.ts'
+import { assignShards } from '../../src/committee/assignment.ts'
+import type { Committee } from '../../src/committee/committee.ts'
+import { type EncodedBlob, encodeBlob } from '../../src/erasure/encode.ts'
+import type { ShardWithProof } from '../../src/erasure/shard.ts'
+import { NodeErrorCode } from '../../src/node/errors.ts'
+import type { DacnetLibp2p } from '../../src/p2p/node.ts'
+import { sendStore } from '../../src/p2p/store.ts'
+import { prng, randomData, withProofs } from '../erasure/helpers.ts'
+import { failureOf } from '../p2p/helpers.ts'
+import {
+  type MemberIdentity,
+  memberIdentity,
+  type RunningMember,
+  registryOf,
+  removeDirs,
+  SwappableCommitteeSource,
+  startClient,
+  startMember,
+} from './harness.ts'
+
+/**
+ * The checks a member makes on a registered sequencer's store (docs/PROTOCOL.md §3.3), over the wire: one real
+ * committee node (libp2p on loopback, LevelDB in a temp dir) of a three-member committee. Every refusal must
+ * carry its documented code and leave nothing stored.
+ */
+
+const NETWORK = 31
+const MAX_BLOB = 64 * 1024
+const committees = new SwappableCommitteeSource()
+const identities: MemberIdentity[] = []
+let member: RunningMember
+let sequencer: DacnetLibp2p
+let committee: Committee
+let seed = 500
+
+beforeAll(async () => {
+  for (const stake of [40n, 30n, 30n]) identities.push(await memberIdentity(stake))
+  member = await startMember(identities[0]!, committees, { maxBlobSize: MAX_BLOB, announceProviders: false })
+  sequencer = await startClient()
+  committees.registry = registryOf(NETWORK, [
+    {
+      epoch: 0,
+      members: identities.map((identity, i) => ({
+        identity,
+        ...(i === 0 ? { addresses: member.node.addresses() } : {}),
+      })),
+      sequencers: [sequencer.peerId.toString()],
+    },
+  ])
+  committee = await committees.getCommittee(0)
+  await sequencer.dial(member.node.libp2p.getMultiaddrs())
+})
+
+afterAll(async () => {
+  await member?.node.stop()
+  await sequencer?.stop()
+  await removeDirs(member ? [member.dir] : [])
+})
+
+/** A fresh blob (never stored before) with the committee's parameters unless overridden. */
+function freshBlob(overrides: { networkId?: number; k?: number; n?: number; size?: number } = {}): EncodedBlob {
+  return encodeBlob(randomData(overrides.size ?? 20_000, prng(seed++)), {
+    networkId: overrides.networkId ?? NETWORK,
+    epoch: 0,
+    k: overrides.k ?? committee.encoding.k,
+    n: overrides.n ?? committee.encoding.n,
+    maxBlobSize: 1024 * 1024,
+  })
+}
+
+const self = () => committee.memberByPublicKey(identities[0]!.publicKey)!
+
+/** The shards the committee assigns to the running member, with proofs. */
+function shareOf(blob: EncodedBlob): ShardWithProof[] {
+  const all = withProofs(blob)
+  return assignShards(committee, blob.blobId.bytes)
+    .shardsOf(self().index)
+    .map((i) => all[i]!)
+}
+
+/** Stores and returns the refusal's code (asserting it came from the member), or 'ok'. */
+async function storeOutcome(headerBytes: Uint8Array, shards: readonly ShardWithProof[]): Promise<string> {
+  const err = await failureOf(sendStore(sequencer, member.node.libp2p.getMultiaddrs(), headerBytes, shards))
+  if (err === undefined) return 'ok'
+  expect(err.meta?.remote).toBe(true)
+  return err.code ?? err.message
+}
+
+async function expectNothingStored(blob: EncodedBlob): Promise<void> {
+  expect(await member.node.store.hasBlob(blob.blobId)).toBe(false)
+  expect(await member.node.store.getAttestation(blob.blobId)).toBeUndefined()
+}
+
+describe('a member refuses a header that is not its committee’s', () => {
+  it('another network id: NODE_HEADER_MISMATCH', async () => {
+    const blob = freshBlob({ networkId: NETWORK + 1 })
+    expect(await storeOutcome(blob.headerBytes, shareOf(blob))).toBe(NodeErrorCode.HEADER_MISMATCH)
+    await expectNothingStored(blob)
+  })
+
+  it('another k or n: NODE_HEADER_MISMATCH (before the shard count is looked at)', async () => {
+    const { k, n } = committee.encoding
+    for (const params of [{ k: k + 1 }, { n: n + 1 }, { k: k - 1, n: n - 1 }]) {
+      const blob = freshBlob(params)
+      // As many shards as the member is assigned under the committee's parameters.
+      const count = assignShards(committee, blob.blobId.bytes).shardsOf(self().index).length
+      expect(await storeOutcome(blob.headerBytes, withProofs(blob).slice(0, count))).toBe(NodeErrorCode.HEADER_MISMATCH)
+      await expectNothingStored(blob)
+    }
+  })
+
+  it('a blob above the maximum size: NODE_HEADER_MISMATCH; one of exactly the maximum is taken', async () => {
+    const over = freshBlob({ size: MAX_BLOB + 1 })
+    expect(await storeOutcome(over.headerBytes, shareOf(over))).toBe(NodeErrorCode.HEADER_MISMATCH)
+    await expectNothingStored(over)
+    const exact = freshBlob({ size: MAX_BLOB })
+    expect(await storeOutcome(exact.headerBytes, shareOf(exact))).toBe('ok')
+  })
+
+  it('a shard size that is not the one for (dataSize, k): ERASURE_HEADER_INVALID', async () => {
+    // The shard size is not a committee parameter: it follows from dataSize and k, and the header decoder
+    // refuses any other (docs/PROTOCOL.md §3.3 step 2).
+    const blob = freshBlob()
+    const header = blob.headerBytes.slice()
+    const view = new DataView(header.buffer)
+    view.setUint32(29, blob.header.shardSize + 64)
+    expect(await storeOutcome(header, shareOf(blob))).toBe('ERASURE_HEADER_INVALID')
+    await expectNothingStored(blob)
+  })
+})
+
+describe('a member refuses shards that are not its assignment', () => {
+  it('too few or too many: NODE_WRONG_SHARDS', async () => {
+    const blob = freshBlob()
+    const share = shareOf(blob)
+    expect(share.length).toBeGreaterThanOrEqual(2)
+    const other = withProofs(blob).find((s) => !share.some((mine) => mine.index === s.index))!
+    expect(await storeOutcome(blob.headerBytes, share.slice(1))).toBe(NodeErrorCode.WRONG_SHARDS)
+    expect(await storeOutcome(blob.headerBytes, [...share, other])).toBe(NodeErrorCode.WRONG_SHARDS)
+    expect(await storeOutcome(blob.headerBytes, [])).toBe(NodeErrorCode.WRONG_SHARDS)
+    await expectNothingStored(blob)
+  })
+
+  it('the right count with another index, or a repeated one: NODE_WRONG_SHARDS', async () => {
+    const blob = freshBlob()
+    const share = shareOf(blob)
+    // A shard of someone else's run, with its valid proof, in place of one of ours.
+    const other = withProofs(blob).find((s) => !share.some((mine) => mine.index === s.index))!
+    expect(await storeOutcome(blob.headerBytes, [...share.slice(0, -1), other])).toBe(NodeErrorCode.WRONG_SHARDS)
+    expect(await storeOutcome(blob.headerBytes, [...share.slice(0, -1), share[0]!])).toBe(NodeErrorCode.WRONG_SHARDS)
+    await expectNothingStored(blob)
+    // The order they come in does not matter.
+    expect(await storeOutcome(blob.headerBytes, [...share].reverse())).toBe('ok')
+  })
+})
+
+describe('a member checks every Merkle proof before it stores or signs', () => {
+  it('refuses a changed shard, a changed proof or another shard’s proof, then takes the honest store', async () => {
+    const blob = freshBlob()
+    const share = shareOf(blob)
+    const last = share.length - 1
+    const flip = (bytes: Uint8Array, at: number) => {
+      const copy = bytes.slice()
+      copy[at]! ^= 0x01
+      return copy
+    }
+    const tampered: ShardWithProof[][] = [
+      share.map((s, i) => (i === last ? { ...s, data: flip(s.data, 7) } : s)),
+      share.map((s, i) => (i === last ? { ...s, proof: flip(s.proof, 0) } : s)),
+      share.map((s, i) => (i === 0 ? { ...s, proof: share[last]!.proof } : s)),
+    ]
+    for (const shards of tampered) {
+      expect(await storeOutcome(blob.headerBytes, shards)).toBe('STORAGE_INVALID_PROOF')
+      await expectNothingStored(blob)
+    }
+    // A shard of the wrong length (the frame limit allows it; the store does not).
+    const short = share.map((s, i) => (i === 0 ? { ...s, data: s.data.subarray(1) } : s))
+    expect(await storeOutcome(blob.headerBytes, short)).toBe('STORAGE_INVALID_SHARD')
+    await expectNothingStored(blob)
+    // The refusals left nothing behind that gets in the way of the honest store.
+    expect(await storeOutcome(blob.headerBytes, share)).toBe('ok')
+    expect((await member.node.store.getAllShards(blob.blobId)).map((s) => s.index)).toEqual(share.map((s) => s.index))
+  })
+})
+
+describe('storing the same blob again', () => {
+  it('answers with a byte-identical signature, the one it kept, and writes nothing new', async () => {
+    const blob = freshBlob()
+    const share = shareOf(blob)
+    const attested: boolean[] = []
+    const onAttested = (e: { fresh: boolean }) => attested.push(e.fresh)
+    member.node.events.on('attested', onAttested)
+    try {
+      const peer = member.node.libp2p.getMultiaddrs()
+      const first = await sendStore(sequencer, peer, blob.headerBytes, share)
+      const second = await sendStore(sequencer, peer, blob.headerBytes, [...share].reverse())
+      expect(first).toHaveLength(96)
+      expect(Buffer.from(second).equals(Buffer.from(first))).toBe(true)
+      const kept = await member.node.store.getAttestation(blob.blobId)
+      expect(Buffer.from(kept!).equals(Buffer.from(first))).toBe(true)
+      // It is the member's valid attestation of this blob, not just any 96 bytes.
+      const context = attestationContextOf(blob.header)
+      const signer = verifyAttestation(
+        { ...context, publicKey: identities[0]!.publicKey, signature: second },
+        committee,
+        context,
+      )
+      expect(signer.index).toBe(self().index)
+      expect(attested).toEqual([true, false])
+    } finally {
+      member.node.events.off('attested', onAttested)
+    }
+  })
+})
