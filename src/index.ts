@@ -17,8 +17,8 @@ export {
 export { availabilityConfidence, binomialUpperTail, samplesForTarget } from './node/confidence.ts'
 export {
   type DispersalReceipt,
-  type DispersalSent,
   type DispersalResult,
+  type DispersalSent,
   type DisperseOptions,
   Disperser,
   type DisperserInit,
