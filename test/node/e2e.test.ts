@@ -13,8 +13,8 @@ import { LightClient } from '../../src/node/light-client.ts'
 import { Retriever } from '../../src/node/retriever.ts'
 import { MAX_SAMPLE_INDICES } from '../../src/p2p/limits.ts'
 import type { DacnetLibp2p } from '../../src/p2p/node.ts'
-import { SAMPLE_PROTOCOL, STORE_PROTOCOL } from '../../src/p2p/protocols.ts'
-import { handleSampleStream, requestSamples } from '../../src/p2p/sample.ts'
+import { STORE_PROTOCOL } from '../../src/p2p/protocols.ts'
+import { requestSamples } from '../../src/p2p/sample.ts'
 import { sendStore } from '../../src/p2p/store.ts'
 import { inconsistentBlob, prng, randomData, withProofs } from '../erasure/helpers.ts'
 import {
@@ -25,6 +25,7 @@ import {
   registryOf,
   removeDirs,
   SwappableCommitteeSource,
+  serveCorruptSamples,
   startClient,
   startMember,
 } from './harness.ts'
@@ -155,20 +156,7 @@ describe('a committee of 7 members with unequal stake', () => {
   })
 
   it('catches a member that lies in a sample answer by the proof check', async () => {
-    const liar = members[1]!.node
-    await liar.libp2p.unhandle(SAMPLE_PROTOCOL)
-    await liar.libp2p.handle(SAMPLE_PROTOCOL, async (stream, connection) => {
-      await handleSampleStream(
-        {
-          async sample(blobId, indices) {
-            const real = await liar.store.getShards(blobId, indices)
-            return new Map(real.map((s) => [s.index, { ...s, data: s.data.map((b) => b ^ 0x55) }]))
-          },
-        },
-        stream,
-        connection,
-      )
-    })
+    await serveCorruptSamples(members[1]!.node, 0x55)
     // A client stops at its target, so a few rounds may pass before one of its samples lands on member 1
     // (a fifth of the shards); every lie it meets must be caught by the proof check.
     const lies: { code: string }[] = []

@@ -13,6 +13,8 @@ import { type CommitteeSource, committeeOf } from '../../src/committee/source.ts
 import { ErasurePool } from '../../src/erasure/pool.ts'
 import { CommitteeNode, type CommitteeNodeOptions } from '../../src/node/committee-node.ts'
 import { createDacnetLibp2p, type DacnetLibp2p } from '../../src/p2p/node.ts'
+import { SAMPLE_PROTOCOL } from '../../src/p2p/protocols.ts'
+import { handleSampleStream } from '../../src/p2p/sample.ts'
 import { ShardStore } from '../../src/storage/store.ts'
 
 /** A committee source whose registry can be replaced while nodes run (addresses are known only after start). */
@@ -103,6 +105,26 @@ export async function startMember(
   const node = new CommitteeNode({ libp2p, store, committees, secretKey: identity.secretKey }, opts)
   await node.start()
   return { identity, node, dir }
+}
+
+/**
+ * Makes a running member lie: its sample protocol serves the shards it holds with every byte XORed with `mask`
+ * (proofs unchanged), over the real wire. Only a proof check can catch it.
+ */
+export async function serveCorruptSamples(node: CommitteeNode, mask: number): Promise<void> {
+  await node.libp2p.unhandle(SAMPLE_PROTOCOL)
+  await node.libp2p.handle(SAMPLE_PROTOCOL, async (stream, connection) => {
+    await handleSampleStream(
+      {
+        async sample(blobId, indices) {
+          const real = await node.store.getShards(blobId, indices)
+          return new Map(real.map((s) => [s.index, { ...s, data: s.data.map((b) => b ^ mask) }]))
+        },
+      },
+      stream,
+      connection,
+    )
+  })
 }
 
 export async function startClient(dhtMode: 'server' | 'client' = 'client'): Promise<DacnetLibp2p> {

@@ -8,7 +8,6 @@ import { Disperser } from '../../src/node/disperser.ts'
 import { DEFAULT_MAX_SAMPLES, LightClient, type SampleOptions, type SampleResult } from '../../src/node/light-client.ts'
 import type { DacnetLibp2p } from '../../src/p2p/node.ts'
 import { SAMPLE_PROTOCOL } from '../../src/p2p/protocols.ts'
-import { handleSampleStream } from '../../src/p2p/sample.ts'
 import { prng, randomData } from '../erasure/helpers.ts'
 import {
   ErasurePool,
@@ -17,6 +16,7 @@ import {
   registryOf,
   removeDirs,
   SwappableCommitteeSource,
+  serveCorruptSamples,
   startClient,
   startMember,
 } from './harness.ts'
@@ -154,22 +154,7 @@ describe('a blob whose shards are no longer retrievable', () => {
   })
 
   it('samples unavailable when the failing members answer with wrong bytes', async () => {
-    for (const i of failing) {
-      const liar = members[i]!.node
-      await liar.libp2p.unhandle(SAMPLE_PROTOCOL)
-      await liar.libp2p.handle(SAMPLE_PROTOCOL, async (stream, connection) => {
-        await handleSampleStream(
-          {
-            async sample(blobId, indices) {
-              const real = await liar.store.getShards(blobId, indices)
-              return new Map(real.map((s) => [s.index, { ...s, data: s.data.map((b) => b ^ 0x5a) }]))
-            },
-          },
-          stream,
-          connection,
-        )
-      })
-    }
+    for (const i of failing) await serveCorruptSamples(members[i]!.node, 0x5a)
     const result = await sample()
     expectUnavailable(result, (code) => code === 'ERASURE_INVALID_PROOF')
   })
