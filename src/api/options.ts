@@ -44,7 +44,10 @@ export interface ApiServerOptions {
   readTimeoutMs?: number
   /** Time limit of POST /v1/blobs, from its first byte to the certificate. Default DEFAULT_DISPERSE_TIMEOUT_MS. */
   disperseTimeoutMs?: number
-  /** Dispersals at once; more are refused with API_BUSY. Default DEFAULT_MAX_CONCURRENT_DISPERSALS. */
+  /**
+   * Dispersals at once, counting those still sending to slow members after their certificate; more are refused
+   * with API_BUSY. Default DEFAULT_MAX_CONCURRENT_DISPERSALS.
+   */
   maxConcurrentDispersals?: number
 }
 

@@ -43,6 +43,15 @@ export class DispersalRound {
   readonly #failures: MemberFailure[] = []
   readonly #start = performance.now()
   #lostStake = 0n
+  readonly #settled = Promise.withResolvers<void>()
+
+  /**
+   * Resolves once every member's send has finished (answered, failed or timed out), which may be after the
+   * certificate: until then the round holds the encoded blob. Never rejects.
+   */
+  get settled(): Promise<void> {
+    return this.#settled.promise
+  }
 
   constructor(ctx: RoundContext) {
     this.#ctx = ctx
@@ -87,6 +96,7 @@ export class DispersalRound {
     }
     const signal = this.#ctx.events.signal
     const sends = this.#ctx.committee.members.map((member) => this.#sendWithRetry(member, onFailure))
+    void Promise.allSettled(sends).then(() => this.#settled.resolve())
     const aborted = new Promise<never>((_, rejectAbort) => {
       signal?.addEventListener('abort', () => rejectAbort(nodeError(NodeErrorCode.ABORTED, 'dispersal aborted')), {
         once: true,

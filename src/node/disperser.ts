@@ -23,6 +23,7 @@ export class Disperser {
   readonly #pool: ErasurePool
   readonly #ownsPool: boolean
   readonly #logger: Logger
+  #unsettled = 0
 
   constructor(init: DisperserInit, opts: DisperserOptions = {}) {
     this.#init = init
@@ -84,7 +85,16 @@ export class Disperser {
       events: opts,
       logger: this.#logger,
     })
-    const { certificate, receipts, failures, certifyMs } = await round.run()
+    this.#unsettled++
+    let outcome: Awaited<ReturnType<DispersalRound['run']>>
+    try {
+      outcome = await round.run()
+    } catch (err) {
+      this.#release(round)
+      throw err
+    }
+    this.#release(round)
+    const { certificate, receipts, failures, certifyMs } = outcome
     const certificateBytes = encodeCertificate(certificate)
     if (this.#opts.publish ?? true) {
       publishCertificate(this.#init.libp2p, certificateBytes).catch((err) =>
@@ -96,6 +106,20 @@ export class Disperser {
       .catch((err) => this.#logger.warn('keeping the certificate failed', { error: err }))
     const { shards: _s, proofs: _p, ...blob } = encoded
     return { certificate, blob, receipts, failures, encodeMs, certifyMs }
+  }
+
+  /**
+   * Dispersals whose member sends have not all finished, stragglers after a certificate included: each holds
+   * its encoded blob (about n/k times the blob) until then. Callers that bound memory (the HTTP API) count these.
+   */
+  get unsettled(): number {
+    return this.#unsettled
+  }
+
+  #release(round: DispersalRound): void {
+    void round.settled.then(() => {
+      this.#unsettled--
+    })
   }
 
   async close(): Promise<void> {

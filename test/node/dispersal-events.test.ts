@@ -3,6 +3,8 @@ import { assignShards } from '../../src/committee/assignment.ts'
 import type { DispersalReceipt, DispersalSent } from '../../src/node/dispersal-options.ts'
 import { Disperser } from '../../src/node/disperser.ts'
 import type { DacnetLibp2p } from '../../src/p2p/node.ts'
+import { STORE_PROTOCOL } from '../../src/p2p/protocols.ts'
+import { waitFor } from '../cli/helpers.ts'
 import { prng, randomData } from '../erasure/helpers.ts'
 import {
   ErasurePool,
@@ -68,6 +70,25 @@ describe('dispersal progress events', () => {
       expect(result.receipts).toHaveLength(3)
       expect(result.certificate.signedStake).toBe(60n)
       expect(performance.now() - start).toBeLessThan(15_000)
+    } finally {
+      await disperser.close()
+    }
+  }, 30_000)
+
+  it('counts a dispersal as unsettled while a slow member still holds its share, after the certificate', async () => {
+    // Member 2 takes the stream and never answers; members 0 and 1 hold 50 of 60 stake, above two thirds.
+    const slow = members[2]!.node.libp2p
+    await slow.unhandle(STORE_PROTOCOL)
+    await slow.handle(STORE_PROTOCOL, async () => {})
+    const disperser = new Disperser(
+      { libp2p: sequencer, committees, pool },
+      { memberTimeoutMs: 1_500, retryDelayMs: 100 },
+    )
+    try {
+      const result = await disperser.disperse(randomData(100_000, prng(402)))
+      expect(result.certificate.signedStake).toBe(50n)
+      expect(disperser.unsettled).toBe(1)
+      await waitFor(() => (disperser.unsettled === 0 ? true : undefined), 15_000, 'the slow send to settle')
     } finally {
       await disperser.close()
     }

@@ -45,9 +45,12 @@ export function registerDisperseRoute(app: FastifyInstance, ctx: ApiContext): vo
       reply.header('www-authenticate', 'Bearer realm="dacnet"')
       throw apiError(ApiErrorCode.UNAUTHORIZED, 'a valid bearer token is required')
     }
-    if (inFlight >= ctx.opts.maxConcurrentDispersals) {
+    // Requests under way, and dispersals still sending to slow members after their certificate went out: both
+    // hold an encoded blob in memory.
+    const busy = Math.max(inFlight, ctx.dispersal.disperser.unsettled)
+    if (busy >= ctx.opts.maxConcurrentDispersals) {
       reply.header('retry-after', String(BUSY_RETRY_AFTER_SECONDS))
-      throw apiError(ApiErrorCode.BUSY, `${inFlight} dispersals are under way; retry later`)
+      throw apiError(ApiErrorCode.BUSY, `${busy} dispersals are under way; retry later`)
     }
   }
 
