@@ -12,7 +12,7 @@ import { joinCertificateGossip } from '../p2p/gossip.ts'
 import type { DacnetLibp2p } from '../p2p/node.ts'
 import { type ProtocolOptions, registerProtocols, type StopServing } from '../p2p/service.ts'
 import type { ShardStore, StoreStats } from '../storage/store.ts'
-import { judgeCertificate } from './certificates.ts'
+import { CertificateJudge } from './certificates.ts'
 import type { LocalMember } from './disperser.ts'
 import { MemberService } from './member-service.ts'
 import { dialBootstrap } from './peers.ts'
@@ -137,8 +137,9 @@ export class CommitteeNode {
         },
       },
     )
+    const judge = new CertificateJudge(this.committees)
     this.#leaveGossip = joinCertificateGossip(this.libp2p, {
-      validate: (bytes) => judgeCertificate(this.committees, bytes),
+      validate: (bytes) => judge.judge(bytes),
       onCertificate: (bytes) => void this.#keepCertificate(bytes),
     })
     this.#running = true

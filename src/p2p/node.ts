@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { type GossipSub, gossipsub } from '@libp2p/gossipsub'
@@ -90,12 +91,19 @@ export async function createDacnetLibp2p(opts: DacnetLibp2pOptions): Promise<Dac
       }),
       pubsub: gossipsub({
         allowPublishToZeroTopicPeers: true,
+        // Content addressing: the same certificate from any publisher is one message, so a peer cannot make the
+        // network re-validate it by republishing it under its own key and sequence numbers.
+        msgIdFn: (message) => new Uint8Array(hash('sha256', message.data, 'buffer')),
+        // Publishing a certificate the network already carries is not an error.
+        ignoreDuplicatePublishError: true,
         scoreParams: {
           ...(local ? { IPColocationFactorWhitelist: new Set(['127.0.0.1']) } : {}),
           topics: {
-            // Invalid certificates cost the forwarding peer (P4, quadratic); certificates are rare, so there are
-            // no delivery quotas (P3). Time in mesh counts per second, up to an hour, so that honest uptime
-            // (at most 36) can never outweigh a handful of invalid messages (5 cost 250).
+            // Invalid certificates cost the forwarding peer (P4, quadratic), forgotten slowly (1% a second, a
+            // half-life of about 70 s) so that a steady trickle adds up: one a second passes the graylist
+            // threshold within seconds. Certificates are rare, so there are no delivery quotas (P3). Time in
+            // mesh counts per second, up to an hour, so that honest uptime (at most 36) can never outweigh a
+            // handful of invalid messages (5 cost 250).
             [CERTIFICATE_TOPIC]: createTopicScoreParams({
               topicWeight: 1,
               timeInMeshWeight: 0.01,
@@ -105,7 +113,7 @@ export async function createDacnetLibp2p(opts: DacnetLibp2pOptions): Promise<Dac
               firstMessageDeliveriesDecay: 0.5,
               firstMessageDeliveriesCap: 100,
               invalidMessageDeliveriesWeight: -10,
-              invalidMessageDeliveriesDecay: 0.5,
+              invalidMessageDeliveriesDecay: 0.99,
               meshMessageDeliveriesWeight: 0,
               meshFailurePenaltyWeight: 0,
             }),
