@@ -14,6 +14,8 @@ export const NodeErrorCode = {
   WRONG_SHARDS: 'NODE_WRONG_SHARDS',
   /** The node is shutting down and takes no new stores. */
   SHUTTING_DOWN: 'NODE_SHUTTING_DOWN',
+  /** (sample, retrieve) Every shard-read slot of the holder stayed taken: retry shortly or ask another holder. */
+  BUSY: 'NODE_BUSY',
   /** Members holding too much stake failed: the threshold can no longer be reached. */
   THRESHOLD_UNREACHABLE: 'NODE_THRESHOLD_UNREACHABLE',
   /** The certificate or blob id names nothing a retriever can find (no header, no holders). */

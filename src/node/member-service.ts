@@ -9,10 +9,12 @@ import type { CommitteeSource } from '../committee/source.ts'
 import { type BlobId, blobIdOf } from '../erasure/blob-id.ts'
 import type { BlobHeader } from '../erasure/header.ts'
 import type { ShardWithProof } from '../erasure/shard.ts'
+import { isDacnetError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import type { RetrieveService } from '../p2p/retrieve.ts'
-import type { SampleService } from '../p2p/sample.ts'
+import type { ShardSource } from '../p2p/sample.ts'
 import type { StoreService } from '../p2p/store.ts'
+import { StorageErrorCode } from '../storage/errors.ts'
 import type { ShardStore } from '../storage/store.ts'
 import { currentEpoch } from './epochs.ts'
 import { NodeErrorCode, nodeError } from './errors.ts'
@@ -27,19 +29,81 @@ export interface MemberServiceInit {
   logger: Logger
   /** Called after a blob was stored and signed (e.g. to announce a provider record). */
   onStored?: (blobId: BlobId, header: BlobHeader, stored: { shards: number; bytes: number; fresh: boolean }) => void
+  /** Shard reads for sample and retrieve under way at once. Default DEFAULT_MAX_CONCURRENT_SHARD_READS. */
+  maxConcurrentShardReads?: number
+  /** How long a shard read waits for a free slot before refusing with NODE_BUSY. Default DEFAULT_SHARD_READ_WAIT_MS. */
+  shardReadWaitMs?: number
+}
+
+/**
+ * Shard reads (sample and retrieve together) a node runs at once. Each read holds one shard in memory and a
+ * LevelDB read; a flood of requests from many peers queues here instead of loading shards without bound.
+ * A slot is held for the read only, never while a slow client drains its stream, so stalled clients cannot
+ * keep the node from serving others (their streams are bounded by the frame writer's high-water mark).
+ */
+export const DEFAULT_MAX_CONCURRENT_SHARD_READS = 32
+/** How long a shard read waits for a free slot: past this the node is overloaded and says so. */
+export const DEFAULT_SHARD_READ_WAIT_MS = 2_000
+
+/** A counting semaphore whose waiters give up after a while; slots go to waiters in arrival order. */
+class Slots {
+  readonly size: number
+  #free: number
+  readonly #waiting = new Set<() => void>()
+
+  constructor(size: number) {
+    this.size = size
+    this.#free = size
+  }
+
+  /** True once a slot is taken; false if none came free within `waitMs`. */
+  take(waitMs: number): Promise<boolean> {
+    if (this.#free > 0) {
+      this.#free--
+      return Promise.resolve(true)
+    }
+    if (waitMs <= 0) return Promise.resolve(false)
+    return new Promise((resolve) => {
+      const grant = () => {
+        clearTimeout(timer)
+        this.#waiting.delete(grant)
+        resolve(true)
+      }
+      const timer = setTimeout(() => {
+        this.#waiting.delete(grant)
+        resolve(false)
+      }, waitMs)
+      this.#waiting.add(grant)
+    })
+  }
+
+  /** Returns a slot: straight to the oldest waiter if there is one. */
+  give(): void {
+    const next = this.#waiting.values().next()
+    if (next.done) this.#free++
+    else next.value()
+  }
 }
 
 /**
  * What a committee member does with each protocol, in the order of a celestia-style server handler:
  * authorise, validate against the committee, store durably, and only then sign.
  */
-export class MemberService implements StoreService, SampleService, RetrieveService {
+export class MemberService implements StoreService, ShardSource, RetrieveService {
   readonly #init: MemberServiceInit
+  readonly #reads: Slots
+  readonly #readWaitMs: number
   #accepting = true
   #inFlight = new Set<Promise<unknown>>()
 
   constructor(init: MemberServiceInit) {
     this.#init = init
+    const maxReads = init.maxConcurrentShardReads ?? DEFAULT_MAX_CONCURRENT_SHARD_READS
+    if (!Number.isInteger(maxReads) || maxReads < 1) {
+      throw nodeError(NodeErrorCode.INVALID_OPTIONS, `maxConcurrentShardReads must be a positive integer`)
+    }
+    this.#reads = new Slots(maxReads)
+    this.#readWaitMs = init.shardReadWaitMs ?? DEFAULT_SHARD_READ_WAIT_MS
   }
 
   /** Stops taking stores and waits for the ones under way to finish (their answers still go out). */
@@ -137,27 +201,35 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
     return signature
   }
 
-  async sample(blobId: BlobId, indices: number[]): Promise<Map<number, ShardWithProof>> {
-    const shards = await this.#init.store.getShards(blobId, indices).catch((err) => {
-      // A corrupt entry was quarantined by the store: those indices are simply not served.
-      this.#init.logger.warn('sample read failed', { blobId: blobId.toString(), error: err })
-      return [] as ShardWithProof[]
-    })
-    return new Map(shards.map((s) => [s.index, s]))
-  }
-
   async holdings(blobId: BlobId): Promise<{ headerBytes: Uint8Array; indices: number[] } | null> {
     const info = await this.#init.store.getBlobInfo(blobId)
     if (!info) return null
     return { headerBytes: info.headerBytes, indices: await this.#init.store.listShardIndices(blobId) }
   }
 
+  /**
+   * One held shard with its proof, for sample and retrieve alike (both send one shard at a time), or undefined
+   * when it is not held. An index outside the blob is the client's mistake: not held, logged at debug. A corrupt
+   * entry (quarantined by the store) is not held either, logged at warn. At most `maxConcurrentShardReads` reads
+   * run at once node-wide; a read that finds no free slot within `shardReadWaitMs` throws NODE_BUSY.
+   */
   async readShard(blobId: BlobId, index: number): Promise<ShardWithProof | undefined> {
+    if (!(await this.#reads.take(this.#readWaitMs))) {
+      throw nodeError(NodeErrorCode.BUSY, `all ${this.#reads.size} shard reads of this node are taken; try later`, {
+        maxConcurrentShardReads: this.#reads.size,
+      })
+    }
     try {
       return await this.#init.store.getShard(blobId, index)
     } catch (err) {
-      this.#init.logger.warn('retrieve read failed', { blobId: blobId.toString(), index, error: err })
+      if (isDacnetError(err, StorageErrorCode.INVALID_SHARD)) {
+        this.#init.logger.debug('shard index outside the blob', { blobId: blobId.toString(), index })
+      } else {
+        this.#init.logger.warn('shard read failed', { blobId: blobId.toString(), index, error: err })
+      }
       return undefined
+    } finally {
+      this.#reads.give()
     }
   }
 

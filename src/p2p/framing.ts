@@ -4,10 +4,10 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { P2pErrorCode, p2pError, toWireError } from './errors.ts'
 
 /**
- * Frames: an unsigned LEB128 varint length, then that many bytes. The reader checks every length against the
- * caller's limit for that frame before buffering its body, and pauses the stream while it holds more than
- * `highWater` bytes, so a fast sender cannot make us buffer without bound. (libp2p's `lpStream` neither
- * pauses nor allows a per-frame limit, hence this small reader.)
+ * Frames: an unsigned LEB128 varint length in its shortest encoding, then that many bytes. The reader checks
+ * every length against the caller's limit for that frame before buffering its body, and pauses the stream while
+ * it holds more than `highWater` bytes that nobody is waiting for, so a fast sender cannot make us buffer without
+ * bound. (libp2p's `lpStream` neither pauses nor allows a per-frame limit, hence this small reader.)
  */
 
 /** Bytes buffered before the reader pauses the stream (the muxer window keeps the rest at the sender). */
@@ -49,7 +49,8 @@ export class FrameReader {
 
   /**
    * The next frame, at most `maxLength` bytes, or null if the stream ended cleanly between frames.
-   * Throws P2P_FRAME_TOO_LARGE, P2P_STREAM_ENDED (mid-frame or reset), P2P_TIMEOUT / P2P_ABORTED.
+   * Throws P2P_FRAME_TOO_LARGE, P2P_MALFORMED_MESSAGE (a length prefix that is not the shortest encoding),
+   * P2P_STREAM_ENDED (mid-frame or reset), P2P_TIMEOUT / P2P_ABORTED.
    */
   async next(maxLength: number, signal?: AbortSignal): Promise<Uint8Array | null> {
     const maxPrefix = varint.encodingLength(maxLength)
@@ -57,13 +58,10 @@ export class FrameReader {
       signal?.throwIfAborted()
       const frame = this.take(maxLength, maxPrefix)
       if (frame !== undefined) return frame
-      if (this.failure !== null && this.failure !== undefined) throw toWireError(this.failure, 'reading a frame')
-      if (this.ended) {
+      if (!(await this.moreBytes(signal))) {
         if (this.buffer.byteLength === 0) return null
         throw p2pError(P2pErrorCode.STREAM_ENDED, `stream ended inside a frame (${this.buffer.byteLength} bytes left)`)
       }
-      if (this.stream.readStatus === 'paused') this.stream.resume()
-      await this.waitForData(signal)
     }
   }
 
@@ -72,6 +70,19 @@ export class FrameReader {
     const frame = await this.next(maxLength, signal)
     if (frame === null) throw p2pError(P2pErrorCode.STREAM_ENDED, `stream ended before ${what}`)
     return frame
+  }
+
+  /**
+   * Waits for the sender to close its side with nothing more sent. Any further byte — a whole frame, a bare
+   * length prefix, even an empty frame — is P2P_MALFORMED_MESSAGE (`what` says which rule it breaks), refused
+   * without reading the rest. A reset is P2P_STREAM_ENDED; the signal gives P2P_TIMEOUT / P2P_ABORTED.
+   */
+  async expectEnd(what: string, signal?: AbortSignal): Promise<void> {
+    while (true) {
+      signal?.throwIfAborted()
+      if (this.buffer.byteLength > 0) throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, what)
+      if (!(await this.moreBytes(signal))) return
+    }
   }
 
   /** Detaches from the stream; unread bytes are dropped. */
@@ -83,25 +94,15 @@ export class FrameReader {
   }
 
   private take(maxLength: number, maxPrefix: number): Uint8Array | undefined {
-    if (this.buffer.byteLength === 0) return undefined
-    let length: number
-    try {
-      length = varint.decode(this.buffer)
-    } catch (err) {
-      if (!(err instanceof RangeError)) throw err
-      // An incomplete varint: fine unless it is already longer than any allowed length's varint.
-      if (this.buffer.byteLength >= maxPrefix) {
-        throw p2pError(P2pErrorCode.FRAME_TOO_LARGE, `frame length prefix is longer than ${maxPrefix} bytes`)
-      }
-      return undefined
-    }
+    const head = this.lengthPrefix(maxPrefix)
+    if (head === undefined) return undefined
+    const { length, prefix } = head
     if (length > maxLength) {
       throw p2pError(P2pErrorCode.FRAME_TOO_LARGE, `frame of ${length} bytes is above the limit of ${maxLength}`, {
         length,
         maxLength,
       })
     }
-    const prefix = varint.encodingLength(length)
     if (this.buffer.byteLength < prefix + length) return undefined
     const frame = this.buffer.subarray(prefix, prefix + length)
     this.buffer.consume(prefix + length)
@@ -109,7 +110,65 @@ export class FrameReader {
     return frame
   }
 
+  /**
+   * The length prefix at the head of the buffer: its value and how many bytes it takes, or undefined while it
+   * is incomplete. Only the shortest encoding of a length is accepted: `0x81 0x00` also reads as 1, but taking
+   * it would put the body one byte early. A prefix longer than the limit's own varint is refused at once.
+   */
+  private lengthPrefix(maxPrefix: number): { length: number; prefix: number } | undefined {
+    const available = Math.min(this.buffer.byteLength, maxPrefix)
+    let length = 0
+    for (let i = 0; i < available; i++) {
+      const byte = this.buffer.get(i)
+      length += (byte & 0x7f) * 2 ** (7 * i)
+      if (byte < 0x80) {
+        if (byte === 0 && i > 0) {
+          throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, `frame length prefix of ${i + 1} bytes is not minimal`, {
+            length,
+          })
+        }
+        return { length, prefix: i + 1 }
+      }
+    }
+    if (this.buffer.byteLength >= maxPrefix) {
+      throw p2pError(P2pErrorCode.FRAME_TOO_LARGE, `frame length prefix is longer than ${maxPrefix} bytes`)
+    }
+    return undefined
+  }
+
+  /**
+   * One wait for bytes, when the buffer does not hold what the caller needs: true when bytes may have come (look
+   * again), false once the stream has ended cleanly with nothing more to deliver; throws if it failed.
+   *
+   * Bytes that arrived while the stream was paused are handed over synchronously by resume(), before any waiter
+   * exists: so after a resume the caller looks again instead of waiting for a notification already gone by. The
+   * stream is never left paused while a caller waits (see pauseIfFull), and an end is final only once the stream
+   * holds no undelivered bytes (a sender may close while we are paused with its last frames still queued).
+   */
+  private async moreBytes(signal?: AbortSignal): Promise<boolean> {
+    if (this.failure !== null && this.failure !== undefined) throw toWireError(this.failure, 'reading a frame')
+    if (this.stream.readStatus === 'paused') {
+      this.stream.resume()
+      return true
+    }
+    if (this.ended && !this.streamHoldsBytes()) return false
+    await this.waitForData(signal)
+    return true
+  }
+
+  /** Bytes the stream has received but not yet delivered to us (they come as 'message' events). */
+  private streamHoldsBytes(): boolean {
+    const status = this.stream.readStatus
+    return this.stream.readBufferLength > 0 && (status === 'readable' || status === 'paused')
+  }
+
+  /**
+   * Pauses while more than `highWater` bytes wait to be taken, so a sender cannot make us buffer without bound.
+   * Not while a caller waits for bytes: then the frame at the head is incomplete (larger than `highWater`,
+   * within the caller's limit), and only more bytes can finish it.
+   */
   private pauseIfFull(): void {
+    if (this.wake !== null) return
     if (this.buffer.byteLength >= this.highWater && this.stream.readStatus === 'readable') this.stream.pause()
   }
 

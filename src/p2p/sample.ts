@@ -1,5 +1,8 @@
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { reader } from 'protons-runtime'
+import * as varint from 'uint8-varint'
+import { concat } from 'uint8arrays/concat'
 import { type BlobId, parseBlobId } from '../erasure/blob-id.ts'
 import type { ShardWithProof } from '../erasure/shard.ts'
 import { DacnetError } from '../errors.ts'
@@ -18,13 +21,33 @@ import { decodeFrame, type ServedOutcome } from './wire.ts'
  *
  *   client: SampleRequest { blobId, indices (1..64, distinct) }, then closes its write side
  *   server: one Reply per requested index, in request order: SHARD { shard } or NOT_HELD { index };
- *           then END { count = SHARD frames sent }. Or a single ERROR { errorCode, errorMessage }.
+ *           then END { count = SHARD frames sent }. Or a single ERROR { errorCode, errorMessage }, which may
+ *           also come after some replies (e.g. NODE_BUSY).
+ *
+ * The server reads and sends one shard at a time and waits for the stream to drain between them, so a request
+ * for 64 shards holds about one shard in memory, however slowly the client reads.
  */
 
-export interface SampleService {
-  /** The held shards among `indices`, with proofs; indices not held are simply absent. */
+/** Where a holder reads the shards it serves: one at a time. */
+export interface ShardSource {
+  /**
+   * One held shard with its proof, or undefined when it is not held here — including an index outside the
+   * blob (at or above its n), which is the client's mistake, not the holder's. Throws to refuse the request
+   * (the ERROR carries the code, e.g. NODE_BUSY).
+   */
+  readShard(blobId: BlobId, index: number): Promise<ShardWithProof | undefined>
+}
+
+/**
+ * The older form: the held shards among `indices`, indices not held absent. The handler calls it with one
+ * index at a time, so it never loads a whole request's shards at once.
+ * @deprecated implement ShardSource.
+ */
+export interface BatchSampleService {
   sample(blobId: BlobId, indices: number[]): Promise<Map<number, ShardWithProof>>
 }
+
+export type SampleService = ShardSource | BatchSampleService
 
 export async function handleSampleStream(
   service: SampleService,
@@ -34,16 +57,17 @@ export async function handleSampleStream(
 ): Promise<ServedOutcome> {
   const signal = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_SAMPLE_TIMEOUT_MS)
   const reader = new FrameReader(stream)
+  const read = shardReader(service)
   try {
     const frame = await reader.expect(MAX_QUERY_REQUEST_BYTES, 'the sample request', signal)
     reader.release()
-    const request = decodeFrame(SampleRequest, frame, 'sample request', { indices: MAX_SAMPLE_INDICES })
+    const request = decodeSampleRequest(frame)
     const blobId = parseBlobId(request.blobId)
     const indices = checkIndices(request.indices)
-    const held = await service.sample(blobId, indices)
     let sent = 0
     for (const index of indices) {
-      const shard = held.get(index)
+      signal.throwIfAborted()
+      const shard = await read(blobId, index)
       if (shard) {
         await writeFrame(stream, replyFrame({ kind: ReplyKind.SHARD, shard, index }), { signal })
         sent++
@@ -64,12 +88,75 @@ export async function handleSampleStream(
   }
 }
 
+function shardReader(service: SampleService): ShardSource['readShard'] {
+  if ('readShard' in service) return (blobId, index) => service.readShard(blobId, index)
+  return async (blobId, index) => (await service.sample(blobId, [index])).get(index)
+}
+
 function checkIndices(indices: number[]): number[] {
   if (indices.length === 0) throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, 'a sample request needs at least one index')
   if (new Set(indices).size !== indices.length) {
     throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, 'sample indices must be distinct')
   }
   return indices
+}
+
+/** SampleRequest's `repeated uint32 indices = 2`. */
+const INDICES_FIELD = 2
+const WIRE_VARINT = 0
+const WIRE_LENGTH_DELIMITED = 2
+/** The tag of one unpacked index: field 2, wire type varint. */
+const UNPACKED_INDEX_TAG = varint.encode((INDICES_FIELD << 3) | WIRE_VARINT)
+
+/**
+ * Decodes a SampleRequest frame. `indices` may come unpacked (a tag per index, as dacnet's own encoder and the
+ * `[packed = false]` in dacnet.proto make it) or packed (one length-delimited run of varints, a proto3
+ * encoder's default), or both, in any order: proto3 parsers must accept either. The protons-generated decoder
+ * ignores a repeated field's wire type and would read a packed run's length as an index, so packed runs are
+ * unpacked here first. A known field with a wire type it cannot have is P2P_MALFORMED_MESSAGE, as is anything
+ * the generated decoder refuses (more than 64 indices included).
+ */
+export function decodeSampleRequest(frame: Uint8Array): SampleRequest {
+  return decodeFrame(SampleRequest, unpackIndices(frame), 'sample request', { indices: MAX_SAMPLE_INDICES })
+}
+
+/** The frame with every packed `indices` run rewritten as unpacked entries in place; the frame itself if none. */
+function unpackIndices(frame: Uint8Array): Uint8Array {
+  const malformed = (why: string) => p2pError(P2pErrorCode.MALFORMED_MESSAGE, `malformed sample request: ${why}`)
+  const r = reader(frame)
+  let parts: Uint8Array[] | null = null
+  let copied = 0
+  try {
+    while (r.pos < r.len) {
+      const start = r.pos
+      const tag = r.uint32()
+      const field = tag >>> 3
+      const wireType = tag & 7
+      if (field === 1 && wireType !== WIRE_LENGTH_DELIMITED) throw malformed(`blob_id with wire type ${wireType}`)
+      if (field !== INDICES_FIELD) {
+        r.skipType(wireType)
+        continue
+      }
+      if (wireType === WIRE_VARINT) {
+        r.uint32()
+        continue
+      }
+      if (wireType !== WIRE_LENGTH_DELIMITED) throw malformed(`indices with wire type ${wireType}`)
+      const end = r.uint32() + r.pos
+      if (end > r.len) throw malformed('a packed indices field runs past the end of the request')
+      parts ??= []
+      parts.push(frame.subarray(copied, start))
+      while (r.pos < end) parts.push(UNPACKED_INDEX_TAG, varint.encode(r.uint32()))
+      if (r.pos !== end) throw malformed('an index runs past the end of its packed field')
+      copied = end
+    }
+  } catch (err) {
+    if (err instanceof DacnetError) throw err
+    throw malformed((err as Error).message)
+  }
+  if (parts === null) return frame
+  parts.push(frame.subarray(copied))
+  return concat(parts)
 }
 
 /** The answer for one index: the shard as sent (proof not yet checked), or null when the holder lacks it. */

@@ -3,7 +3,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { type BlobHeader, decodeHeader } from '../erasure/header.ts'
 import type { ShardWithProof } from '../erasure/shard.ts'
 import { DacnetError } from '../errors.ts'
-import { asError, P2pErrorCode, p2pError, toWireError } from './errors.ts'
+import { asError, P2pErrorCode, toWireError } from './errors.ts'
 import { FrameReader, writeFrame } from './framing.ts'
 import {
   DEFAULT_STORE_TIMEOUT_MS,
@@ -64,9 +64,8 @@ export async function handleStoreStream(
       const shard = decodeFrame(Shard, frame, 'shard')
       shards.push({ index: shard.index, data: shard.data, proof: shard.proof })
     }
-    if ((await reader.next(1, signal)) !== null) {
-      throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, 'more frames than the announced shard count')
-    }
+    // Any byte after the announced shards is a frame too many, whatever its length prefix says.
+    await reader.expectEnd('more frames than the announced shard count', signal)
     const signature = await service.store(connection.remotePeer, header, request.header, shards)
     response = { errorCode: '', errorMessage: '', signature }
   } catch (err) {

@@ -1,3 +1,6 @@
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { verifyAttestation } from '../../src/attest/attestation.ts'
 import { attestationContextOf } from '../../src/attest/message.ts'
@@ -5,11 +8,17 @@ import { assignShards } from '../../src/committee/assignment.ts'
 import type { Committee } from '../../src/committee/committee.ts'
 import { type EncodedBlob, encodeBlob } from '../../src/erasure/encode.ts'
 import type { ShardWithProof } from '../../src/erasure/shard.ts'
+import { createLogger } from '../../src/logger.ts'
 import { NodeErrorCode } from '../../src/node/errors.ts'
+import { MemberService } from '../../src/node/member-service.ts'
 import type { DacnetLibp2p } from '../../src/p2p/node.ts'
+import { openRetrieve } from '../../src/p2p/retrieve.ts'
+import { requestSamples } from '../../src/p2p/sample.ts'
+import { registerProtocols } from '../../src/p2p/service.ts'
 import { sendStore } from '../../src/p2p/store.ts'
+import { ShardStore } from '../../src/storage/store.ts'
 import { prng, randomData, withProofs } from '../erasure/helpers.ts'
-import { failureOf } from '../p2p/helpers.ts'
+import { failureOf, type Gate, gate, startNodes } from '../p2p/helpers.ts'
 import {
   type MemberIdentity,
   memberIdentity,
@@ -212,6 +221,153 @@ describe('storing the same blob again', () => {
       expect(attested).toEqual([true, false])
     } finally {
       member.node.events.off('attested', onAttested)
+    }
+  })
+})
+
+/**
+ * Serving samples and retrievals from a real ShardStore (LevelDB in a temp dir) over real libp2p, through the
+ * MemberService a committee node uses (docs/PROTOCOL.md §3.4, §3.5).
+ */
+describe('a member serving samples and retrievals', { timeout: 15_000 }, () => {
+  let dir: string
+  let store: ShardStore
+  let holder: DacnetLibp2p
+  let lines: { level: string; msg: string }[] = []
+  const logger = createLogger({ level: 'debug', json: true, write: (line) => lines.push(JSON.parse(line)) })
+  let blob: EncodedBlob
+  /** The shards this holder stores. */
+  const HELD = [0, 2, 5]
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dacnet-serving-'))
+    store = await ShardStore.open(dir)
+    ;[holder] = (await startNodes(1)) as [DacnetLibp2p]
+    await sequencer.dial(holder.getMultiaddrs())
+    blob = freshBlob()
+    const all = withProofs(blob)
+    await store.putBlob(
+      blob.headerBytes,
+      HELD.map((i) => all[i]!),
+    )
+  })
+
+  afterAll(async () => {
+    await holder?.stop()
+    await store?.close()
+    await removeDirs(dir ? [dir] : [])
+  })
+
+  function serviceOf(opts: { maxConcurrentShardReads?: number; shardReadWaitMs?: number } = {}): MemberService {
+    return new MemberService({
+      store,
+      committees,
+      secretKey: identities[0]!.secretKey,
+      publicKey: identities[0]!.publicKey,
+      maxBlobSize: MAX_BLOB,
+      logger,
+      ...opts,
+    })
+  }
+
+  /** Serves `service` on the holder for the length of `body`. */
+  async function serving<T>(service: MemberService, body: () => Promise<T>): Promise<T> {
+    const stop = await registerProtocols(holder, { sample: service, retrieve: service })
+    try {
+      return await body()
+    } finally {
+      await stop()
+    }
+  }
+
+  const sample = (indices: number[]) =>
+    requestSamples(sequencer, holder.peerId, blob.blobId, indices, { shardSize: blob.header.shardSize })
+
+  /** Makes the store's shard reads wait until the returned gate opens (the values still come from LevelDB). */
+  function holdReads(): Gate & { restore(): void } {
+    const held = gate()
+    const read = store.getShard
+    store.getShard = async (blobId, index) => {
+      await held.promise
+      return read.call(store, blobId, index)
+    }
+    return { ...held, restore: () => (store.getShard = read) }
+  }
+
+  it('answers an index outside the blob NOT_HELD, by itself, with no warning; the other indices are served', async () => {
+    const { n } = blob.header
+    const outside = [n, n + 3, 65_536, 2 ** 32 - 1]
+    lines = []
+    const answers = await serving(serviceOf(), () =>
+      sample([outside[1]!, 2, outside[0]!, 1, outside[3]!, 0, outside[2]!]),
+    )
+    const all = withProofs(blob)
+    for (const index of [0, 2])
+      expect(Buffer.from(answers.get(index)!.data).equals(Buffer.from(all[index]!.data))).toBe(true)
+    expect(answers.get(1)).toBeNull() // in range, not held here
+    for (const index of outside) expect(answers.get(index), `index ${index}`).toBeNull()
+    expect(lines.filter((l) => l.level === 'warn' || l.level === 'error')).toEqual([])
+    expect(lines.filter((l) => l.msg === 'shard index outside the blob')).toHaveLength(outside.length)
+    expect(lines.every((l) => l.level === 'debug')).toBe(true)
+  })
+
+  it('bounds shard reads node-wide: a read that finds no free slot in time is refused with NODE_BUSY', async () => {
+    const service = serviceOf({ maxConcurrentShardReads: 1, shardReadWaitMs: 150 })
+    const hold = holdReads()
+    try {
+      const first = service.readShard(blob.blobId, 0)
+      const start = performance.now()
+      const busy = await failureOf(service.readShard(blob.blobId, 2))
+      expect(busy?.code).toBe(NodeErrorCode.BUSY)
+      expect(performance.now() - start).toBeGreaterThanOrEqual(140)
+      hold.open()
+      expect((await first)?.index).toBe(0)
+    } finally {
+      hold.restore()
+    }
+    // The slot came back, and comes back from a read outside the blob or of a shard not held too.
+    expect(await service.readShard(blob.blobId, blob.header.n)).toBeUndefined()
+    expect(await service.readShard(blob.blobId, 1)).toBeUndefined()
+    expect((await service.readShard(blob.blobId, 2))?.index).toBe(2)
+  })
+
+  it('a read that waits gets the slot as soon as one is given back', async () => {
+    const service = serviceOf({ maxConcurrentShardReads: 1, shardReadWaitMs: 30_000 })
+    const hold = holdReads()
+    try {
+      const first = service.readShard(blob.blobId, 0)
+      const second = service.readShard(blob.blobId, 5)
+      hold.open()
+      expect([(await first)?.index, (await second)?.index]).toEqual([0, 5])
+    } finally {
+      hold.restore()
+    }
+  })
+
+  it('over the wire, a busy holder answers sample and retrieve with an ERROR NODE_BUSY', async () => {
+    const service = serviceOf({ maxConcurrentShardReads: 1, shardReadWaitMs: 150 })
+    const hold = holdReads()
+    try {
+      const inFlight = service.readShard(blob.blobId, 0) // takes the only slot until the gate opens
+      await serving(service, async () => {
+        const sampled = await failureOf(sample([2]))
+        expect([sampled?.code, sampled?.meta?.remote]).toEqual([NodeErrorCode.BUSY, true])
+        const session = await openRetrieve(sequencer, holder.peerId, blob.blobId)
+        expect(session.count).toBe(HELD.length)
+        const retrieved = await failureOf(
+          (async () => {
+            for await (const _ of session.shards) {
+              // none comes: the first read is refused
+            }
+          })(),
+        )
+        expect([retrieved?.code, retrieved?.meta?.remote]).toEqual([NodeErrorCode.BUSY, true])
+      })
+      hold.open()
+      await inFlight
+    } finally {
+      hold.open()
+      hold.restore()
     }
   })
 })

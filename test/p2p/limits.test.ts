@@ -1,11 +1,11 @@
-import type { Stream } from '@libp2p/interface'
+import type { Stream, StreamHandler } from '@libp2p/interface'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { BlobId } from '../../src/erasure/blob-id.ts'
 import { encodeBlob } from '../../src/erasure/encode.ts'
 import type { ShardWithProof } from '../../src/erasure/shard.ts'
 import { DacnetError, isDacnetError } from '../../src/errors.ts'
 import { P2pErrorCode } from '../../src/p2p/errors.ts'
-import { FrameReader, writeFrame } from '../../src/p2p/framing.ts'
+import { DEFAULT_WRITE_HIGH_WATER, FrameReader, writeFrame } from '../../src/p2p/framing.ts'
 import {
   MAX_ERROR_MESSAGE_CHARS,
   MAX_ERROR_REPLY_BYTES,
@@ -13,14 +13,16 @@ import {
   MAX_INBOUND_SAMPLE_STREAMS,
   MAX_INBOUND_STORE_STREAMS,
   MAX_QUERY_REQUEST_BYTES,
+  MAX_SAMPLE_INDICES,
+  replyFrameLimit,
   shardFrameLimit,
 } from '../../src/p2p/limits.ts'
-import type { DacnetLibp2p } from '../../src/p2p/node.ts'
-import { ReplyKind } from '../../src/p2p/pb/dacnet.js'
+import { type DacnetLibp2p, STREAM_WINDOW_BYTES } from '../../src/p2p/node.ts'
+import { Reply, ReplyKind, SampleRequest } from '../../src/p2p/pb/dacnet.js'
 import { RETRIEVE_PROTOCOL, SAMPLE_PROTOCOL } from '../../src/p2p/protocols.ts'
 import { replyFrame } from '../../src/p2p/reply.ts'
 import { MAX_FIRST_RETRIEVE_REPLY_BYTES, openRetrieve, type RetrieveService } from '../../src/p2p/retrieve.ts'
-import { requestSamples } from '../../src/p2p/sample.ts'
+import { handleSampleStream, requestSamples, type ShardSource } from '../../src/p2p/sample.ts'
 import { type ProtocolOptions, type ProtocolServices, registerProtocols } from '../../src/p2p/service.ts'
 import { sendStore } from '../../src/p2p/store.ts'
 import { truncateMessage } from '../../src/p2p/wire.ts'
@@ -419,6 +421,67 @@ describe('ERROR replies with long messages', { timeout: HANG_TEST_TIMEOUT_MS }, 
       expect(await outcomeOf(openRetrieve(client, server.peerId, blob.blobId))).toBe('TEST_PADDED')
       size = MAX_FIRST_RETRIEVE_REPLY_BYTES + 1
       expect(await outcomeOf(openRetrieve(client, server.peerId, blob.blobId))).toBe(P2pErrorCode.FRAME_TOO_LARGE)
+    })
+  })
+})
+
+describe('sample serving memory', { timeout: HANG_TEST_TIMEOUT_MS }, () => {
+  it('reads and sends one shard at a time: a client that reads nothing stalls the holder after a few shards', async () => {
+    const shardSize = 256 * 1024
+    const indices = Array.from({ length: MAX_SAMPLE_INDICES }, (_, i) => MAX_SAMPLE_INDICES - 1 - i)
+    let reads = 0
+    let reading = 0
+    let mostAtOnce = 0
+    const source: ShardSource = {
+      async readShard(_blobId, index) {
+        reads++
+        mostAtOnce = Math.max(mostAtOnce, ++reading)
+        await new Promise((r) => setImmediate(r)) // a read takes a turn of the event loop, as LevelDB's does
+        reading--
+        return { index, data: new Uint8Array(shardSize).fill(index), proof: new Uint8Array(6 * 32).fill(index) }
+      },
+    }
+    const serve: StreamHandler = (stream, connection) => handleSampleStream(source, stream, connection).then(() => {})
+    await withHandler(server, SAMPLE_PROTOCOL, serve, async (streams) => {
+      const stream = await client.dialProtocol(server.peerId, SAMPLE_PROTOCOL)
+      stream.pause() // the client takes nothing off the stream for now
+      await writeFrame(stream, SampleRequest.encode({ blobId: blob.blobId.bytes, indices }))
+      await stream.close()
+      // The holder fills the muxer window (2 MiB at most) and then its own write buffer up to the high-water mark,
+      // and waits there for the stream to drain; it reads no further shard meanwhile.
+      const waiting = () => (streams[0]?.writeBufferLength ?? 0) > DEFAULT_WRITE_HIGH_WATER
+      await waitFor(waiting, 'the holder to wait for a client that does not read')
+      await new Promise((r) => setTimeout(r, 300))
+      expect(waiting()).toBe(true)
+      const bound = Math.ceil((STREAM_WINDOW_BYTES + DEFAULT_WRITE_HIGH_WATER) / shardSize) + 2
+      expect(bound).toBeLessThan(indices.length / 2) // the case being tested: the request is far larger
+      expect(reads).toBeLessThanOrEqual(bound)
+      expect(mostAtOnce).toBe(1)
+
+      // Once the client reads, every index is answered, in request order, with its own shard.
+      const reader = new FrameReader(stream)
+      try {
+        const got: number[] = []
+        while (true) {
+          const reply = Reply.decode(await reader.expect(replyFrameLimit(shardSize), 'a reply'))
+          if (reply.kind === ReplyKind.END) {
+            expect(reply.count).toBe(indices.length)
+            break
+          }
+          expect(reply.kind).toBe(ReplyKind.SHARD)
+          const shard = reply.shard!
+          expect([shard.data.length, shard.data[0], shard.data[shardSize - 1]]).toEqual([
+            shardSize,
+            shard.index,
+            shard.index,
+          ])
+          got.push(shard.index)
+        }
+        expect(got).toEqual(indices)
+        expect([reads, mostAtOnce]).toEqual([indices.length, 1])
+      } finally {
+        reader.release()
+      }
     })
   })
 })

@@ -1,4 +1,5 @@
 import type { PeerId } from '@libp2p/interface'
+import * as varint from 'uint8-varint'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { BlobId } from '../../src/erasure/blob-id.ts'
 import { encodeBlob } from '../../src/erasure/encode.ts'
@@ -7,8 +8,9 @@ import type { ShardWithProof } from '../../src/erasure/shard.ts'
 import { DacnetError, isDacnetError } from '../../src/errors.ts'
 import { P2pErrorCode } from '../../src/p2p/errors.ts'
 import { FrameReader, writeFrame } from '../../src/p2p/framing.ts'
+import { replyFrameLimit } from '../../src/p2p/limits.ts'
 import type { DacnetLibp2p } from '../../src/p2p/node.ts'
-import { Reply, ReplyKind } from '../../src/p2p/pb/dacnet.js'
+import { Reply, ReplyKind, SampleRequest, Shard, StoreRequest, StoreResponse } from '../../src/p2p/pb/dacnet.js'
 import { SAMPLE_PROTOCOL, STORE_PROTOCOL } from '../../src/p2p/protocols.ts'
 import { openRetrieve } from '../../src/p2p/retrieve.ts'
 import { requestSamples } from '../../src/p2p/sample.ts'
@@ -22,6 +24,8 @@ const all = withProofs(blob)
 
 let server: DacnetLibp2p
 let client: DacnetLibp2p
+/** A second client for the hand-made sample requests: the rate limit is per peer, so they leave `client`'s alone. */
+let rawClient: DacnetLibp2p
 let stored: { from: string; header: BlobHeader; shards: ShardWithProof[] }[] = []
 const sequencerAllowed = new Set<string>()
 
@@ -35,9 +39,10 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
 }
 
 beforeAll(async () => {
-  const nodes = await startNodes(2)
+  const nodes = await startNodes(3)
   server = nodes[0]!
   client = nodes[1]!
+  rawClient = nodes[2]!
   const held = new Map<number, ShardWithProof>([0, 5, 7].map((i) => [i, all[i]!]))
   await registerProtocols(
     server,
@@ -53,9 +58,8 @@ beforeAll(async () => {
         },
       },
       sample: {
-        async sample(id: BlobId, indices) {
-          if (!id.equals(blob.blobId)) return new Map()
-          return new Map(indices.filter((i) => held.has(i)).map((i) => [i, held.get(i)!]))
+        async readShard(id: BlobId, index) {
+          return id.equals(blob.blobId) ? held.get(index) : undefined
         },
       },
       retrieve: {
@@ -70,9 +74,10 @@ beforeAll(async () => {
     { sampleRatePerSecond: 5 },
   )
   await client.dial(server.getMultiaddrs())
+  await rawClient.dial(server.getMultiaddrs())
 })
 
-afterAll(() => stopAll([server, client]))
+afterAll(() => stopAll([server, client, rawClient]))
 
 describe('store protocol', () => {
   it('delivers the header and shards to the member and returns its signature', async () => {
@@ -102,6 +107,106 @@ describe('store protocol', () => {
     const huge = { ...all[1]!, data: new Uint8Array(blob.header.shardSize * 4) }
     const code = await codeOf(sendStore(client, server.peerId, blob.headerBytes, [huge, all[2]!, all[3]!]))
     expect(code).toBe(P2pErrorCode.FRAME_TOO_LARGE)
+  })
+})
+
+/** A store exchange by hand: the request, the shards, then `trailer` raw bytes; the member's StoreResponse. */
+async function rawStore(shards: readonly ShardWithProof[], trailer: Uint8Array): Promise<StoreResponse> {
+  const stream = await client.dialProtocol(server.peerId, STORE_PROTOCOL)
+  const reader = new FrameReader(stream)
+  try {
+    await writeFrame(stream, StoreRequest.encode({ header: blob.headerBytes, shardCount: shards.length }))
+    for (const s of shards) await writeFrame(stream, Shard.encode(s))
+    if (trailer.length > 0) stream.send(trailer)
+    await stream.close()
+    return StoreResponse.decode(await reader.expect(4096, 'the store response'))
+  } finally {
+    reader.release()
+  }
+}
+
+describe('store protocol: the frame sequence', () => {
+  it('any frame after the announced shards is P2P_MALFORMED_MESSAGE, whatever its size, and nothing is stored', async () => {
+    sequencerAllowed.add(client.peerId.toString())
+    const shards = [all[1]!, all[4]!, all[9]!]
+    const extra = Shard.encode(all[2]!)
+    const trailers = [
+      Uint8Array.of(0x00), // an empty frame
+      Uint8Array.of(0x01, 0x08), // one byte
+      Uint8Array.of(0x02, 0x08, 0x01), // two bytes: once refused as P2P_FRAME_TOO_LARGE
+      Uint8Array.from([...varint.encode(extra.length), ...extra]), // a whole fourth shard
+    ]
+    for (const trailer of trailers) {
+      stored = []
+      const response = await rawStore(shards, trailer)
+      expect([response.errorCode, response.signature.length], `trailer of ${trailer.length} bytes`).toEqual([
+        P2pErrorCode.MALFORMED_MESSAGE,
+        0,
+      ])
+      expect(response.errorMessage).toContain('more frames than the announced shard count')
+      expect(stored).toEqual([])
+    }
+    // The same exchange without a trailer is stored and signed.
+    const response = await rawStore(shards, new Uint8Array())
+    expect([response.errorCode, [...response.signature]]).toEqual(['', Array(96).fill(7)])
+    expect(stored).toHaveLength(1)
+  })
+})
+
+/** A sample exchange by hand: `request` sent as one frame; every reply frame until END or ERROR. */
+async function rawSample(request: Uint8Array): Promise<Reply[]> {
+  const stream = await rawClient.dialProtocol(server.peerId, SAMPLE_PROTOCOL)
+  const reader = new FrameReader(stream)
+  try {
+    await writeFrame(stream, request)
+    await stream.close()
+    const replies: Reply[] = []
+    while (true) {
+      const reply = Reply.decode(await reader.expect(replyFrameLimit(blob.header.shardSize), 'a reply'))
+      replies.push(reply)
+      if (reply.kind === ReplyKind.END || reply.kind === ReplyKind.ERROR) return replies
+    }
+  } finally {
+    reader.release()
+  }
+}
+
+/** What a reply says, compactly: 'SHARD 7', 'NOT_HELD 2', 'END 2', 'ERROR P2P_…'. */
+function summary(reply: Reply): string {
+  switch (reply.kind) {
+    case ReplyKind.SHARD:
+      return `SHARD ${reply.shard?.index}`
+    case ReplyKind.NOT_HELD:
+      return `NOT_HELD ${reply.index}`
+    case ReplyKind.END:
+      return `END ${reply.count}`
+    default:
+      return `${reply.kind} ${reply.errorCode}`
+  }
+}
+
+describe('sample protocol: packed and unpacked indices', () => {
+  const blobIdField = [0x0a, blob.blobId.bytes.length, ...blob.blobId.bytes]
+
+  it('a packed `indices` list, as a standard proto3 encoder sends it, is served as the indices it names', async () => {
+    // Field 2, wire type 2 (0x12), 2 bytes: the varints 7 and 5. Read as if unpacked, the run's length would be
+    // index 2 and 0x07 an (invalid) tag.
+    const packed = Uint8Array.of(...blobIdField, 0x12, 0x02, 0x07, 0x05)
+    const replies = await rawSample(packed)
+    expect(replies.map(summary)).toEqual(['SHARD 7', 'SHARD 5', 'END 2'])
+    expect(Buffer.from(replies[0]!.shard!.data).equals(Buffer.from(all[7]!.data))).toBe(true)
+    // [16, 5]: read as if unpacked this is [2, 5]. 16 is outside this 12-shard blob, so NOT_HELD, not index 2.
+    const misread = await rawSample(Uint8Array.of(...blobIdField, 0x12, 0x02, 0x10, 0x05))
+    expect(misread.map(summary)).toEqual(['NOT_HELD 16', 'SHARD 5', 'END 1'])
+    // The same request unpacked (what dacnet sends) gets the same answer.
+    const unpacked = Uint8Array.of(...blobIdField, 0x10, 0x07, 0x10, 0x05)
+    expect(unpacked).toEqual(SampleRequest.encode({ blobId: blob.blobId.bytes, indices: [7, 5] }))
+    expect((await rawSample(unpacked)).map(summary)).toEqual(['SHARD 7', 'SHARD 5', 'END 2'])
+  })
+
+  it('a packed run that overruns the request is refused with P2P_MALFORMED_MESSAGE', async () => {
+    const overrun = Uint8Array.of(...blobIdField, 0x12, 0x05, 0x07, 0x05)
+    expect((await rawSample(overrun)).map(summary)).toEqual([`${ReplyKind.ERROR} ${P2pErrorCode.MALFORMED_MESSAGE}`])
   })
 })
 

@@ -1,0 +1,219 @@
+import type { Stream } from '@libp2p/interface'
+import * as varint from 'uint8-varint'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { P2pErrorCode } from '../../src/p2p/errors.ts'
+import { FrameReader, writeFrame } from '../../src/p2p/framing.ts'
+import type { DacnetLibp2p } from '../../src/p2p/node.ts'
+import { failureOf, startNodes, stopAll, untilClosed, waitFor, withHandler } from './helpers.ts'
+
+/**
+ * The frame reader against raw bytes, over a real libp2p stream on loopback: the client sends exactly the bytes
+ * a test names, the server reads them with a FrameReader (docs/PROTOCOL.md §3.2).
+ */
+
+const PROTOCOL = '/dacnet-test/frames/1.0.0'
+
+let server: DacnetLibp2p
+let client: DacnetLibp2p
+
+beforeAll(async () => {
+  ;[server, client] = (await startNodes(2)) as [DacnetLibp2p, DacnetLibp2p]
+  await client.dial(server.getMultiaddrs())
+})
+
+afterAll(() => stopAll([server, client]))
+
+/** What the server's `read` made of `bytes` (sent raw, then the client's write side closed): a value or an error. */
+async function serverReads<T>(
+  bytes: Uint8Array,
+  read: (reader: FrameReader) => Promise<T>,
+): Promise<{ value?: T; code?: string | undefined }> {
+  let resolve!: (outcome: { value?: T; code?: string | undefined }) => void
+  const outcome = new Promise<{ value?: T; code?: string | undefined }>((r) => {
+    resolve = r
+  })
+  const handler = async (stream: Stream) => {
+    const reader = new FrameReader(stream)
+    try {
+      resolve({ value: await read(reader) })
+    } catch (err) {
+      resolve({ code: (err as { code?: string }).code ?? `uncoded: ${(err as Error).message}` })
+    } finally {
+      reader.release()
+      await stream.close().catch(() => {})
+    }
+  }
+  return withHandler(server, PROTOCOL, handler, async () => {
+    const stream = await client.dialProtocol(server.peerId, PROTOCOL)
+    stream.send(bytes)
+    await stream.close()
+    return outcome
+  })
+}
+
+/** Every frame until the clean end, as arrays of numbers. */
+const allFrames = (maxLength: number) => async (reader: FrameReader) => {
+  const frames: number[][] = []
+  for (let frame = await reader.next(maxLength); frame !== null; frame = await reader.next(maxLength))
+    frames.push([...frame])
+  return frames
+}
+
+describe('frame length prefixes', { timeout: 10_000 }, () => {
+  it('a non-minimal prefix is P2P_MALFORMED_MESSAGE, not a frame read from the wrong offset', async () => {
+    // 0x81 0x00 also decodes to 1; taken as a one-byte prefix it would make the frame [0x00] and shift every
+    // later frame by one byte (here 0xaa would become the next length prefix).
+    const shifted = await serverReads(Uint8Array.of(0x81, 0x00, 0xaa, 0x01, 0xbb), allFrames(200))
+    expect(shifted).toEqual({ code: P2pErrorCode.MALFORMED_MESSAGE })
+    // Zero padded to two and three bytes, and a two-byte length padded to three.
+    for (const prefix of [
+      [0x80, 0x00],
+      [0x80, 0x80, 0x00],
+      [0x82, 0x81, 0x00],
+    ]) {
+      const bytes = Uint8Array.of(...prefix, ...new Uint8Array(130 + 2))
+      expect(await serverReads(bytes, allFrames(100_000)), `prefix ${prefix}`).toEqual({
+        code: P2pErrorCode.MALFORMED_MESSAGE,
+      })
+    }
+  })
+
+  it('minimal prefixes of one, two and three bytes, and the empty frame, read as sent', async () => {
+    const sizes = [0, 1, 127, 128, 300, 16_383, 16_384]
+    const frames = sizes.map((size) => Array.from({ length: size }, (_, i) => (i * 7 + size) & 0xff))
+    const bytes = Uint8Array.from(frames.flatMap((frame) => [...varint.encode(frame.length), ...frame]))
+    expect(bytes.length).toBe(sizes.reduce((sum, size) => sum + size, 0) + 1 + 1 + 1 + 2 + 2 + 2 + 3)
+    expect(await serverReads(bytes, allFrames(16_384))).toEqual({ value: frames })
+  })
+
+  it('a prefix longer than the limit’s own varint is P2P_FRAME_TOO_LARGE at once, padded or not', async () => {
+    // Limit 100: one prefix byte. A continuation bit in the first byte means a length of at least 128 — or a
+    // padded small one; either way more than this frame may announce.
+    expect(await serverReads(Uint8Array.of(0x81, 0x00, 0xaa), allFrames(100))).toEqual({
+      code: P2pErrorCode.FRAME_TOO_LARGE,
+    })
+    expect(await serverReads(Uint8Array.of(0x65, ...new Uint8Array(101)), allFrames(100))).toEqual({
+      code: P2pErrorCode.FRAME_TOO_LARGE,
+    })
+  })
+})
+
+describe('the end of a frame sequence', { timeout: 10_000 }, () => {
+  const endAfterOne = async (reader: FrameReader) => {
+    const frame = await reader.expect(16, 'the one frame')
+    await reader.expectEnd('a frame after the last one')
+    return [...frame]
+  }
+
+  it('a clean end after the last frame is accepted', async () => {
+    expect(await serverReads(Uint8Array.of(0x02, 0x0a, 0x0b), endAfterOne)).toEqual({ value: [0x0a, 0x0b] })
+  })
+
+  it('any byte after the last frame is P2P_MALFORMED_MESSAGE, whatever its length prefix announces', async () => {
+    const trailers = [
+      [0x00], // an empty frame
+      [0x01, 0x07], // a one-byte frame
+      [0x02, 0x07, 0x08], // a two-byte frame
+      [0xff, 0xff, 0x03], // a prefix announcing 64 KiB (above the frame limit), body never sent
+      [0x80], // half a prefix
+    ]
+    for (const trailer of trailers) {
+      const outcome = await serverReads(Uint8Array.of(0x02, 0x0a, 0x0b, ...trailer), endAfterOne)
+      expect(outcome, `trailer ${trailer}`).toEqual({ code: P2pErrorCode.MALFORMED_MESSAGE })
+    }
+  })
+
+  it('a stream reset instead of an end is P2P_STREAM_ENDED', async () => {
+    let resolve!: (code: string | undefined) => void
+    const outcome = new Promise<string | undefined>((r) => {
+      resolve = r
+    })
+    await withHandler(
+      server,
+      PROTOCOL,
+      async (stream) => {
+        const reader = new FrameReader(stream)
+        try {
+          await reader.expect(16, 'the one frame')
+          await writeFrame(stream, Uint8Array.of(1)) // tells the client its frame arrived
+          resolve((await failureOf(reader.expectEnd('a frame after the last one')))?.code)
+        } catch (err) {
+          resolve(`the handler failed: ${(err as Error).message}`)
+        } finally {
+          reader.release()
+        }
+      },
+      async () => {
+        const stream = await client.dialProtocol(server.peerId, PROTOCOL)
+        const reader = new FrameReader(stream)
+        await writeFrame(stream, Uint8Array.of(1))
+        await reader.expect(1, 'the acknowledgement')
+        reader.release()
+        stream.abort(new Error('client gave up'))
+        expect(await outcome).toBe(P2pErrorCode.STREAM_ENDED)
+      },
+    )
+  })
+})
+
+describe('a paused reader', { timeout: 10_000 }, () => {
+  const FRAME = 50 * 1024
+  const COUNT = 4
+  /** COUNT frames of FRAME bytes, frame i filled with i. Their total fits the muxer's first window (256 KiB). */
+  const frames = Array.from({ length: COUNT }, (_, i) => new Uint8Array(FRAME).fill(i))
+  const total = COUNT * (FRAME + varint.encodingLength(FRAME))
+
+  /**
+   * A client stream that read nothing while the server sent `frames` (and closed its write side if `close`):
+   * every byte is held by the paused stream when `body` runs.
+   */
+  async function pausedWhileSent<T>(close: boolean, body: (stream: Stream) => Promise<T>): Promise<T> {
+    const sender = async (stream: Stream) => {
+      const reader = new FrameReader(stream)
+      await reader.expect(1, 'the go')
+      reader.release()
+      for (const frame of frames) await writeFrame(stream, frame)
+      if (close) await stream.close()
+      else await untilClosed(stream)
+    }
+    return withHandler(server, PROTOCOL, sender, async () => {
+      const stream = await client.dialProtocol(server.peerId, PROTOCOL)
+      stream.pause()
+      await writeFrame(stream, Uint8Array.of(1))
+      await waitFor(() => stream.readBufferLength >= total, 'every frame to reach the paused client')
+      if (close) await waitFor(() => stream.remoteWriteStatus === 'closed', 'the server to close its side')
+      try {
+        return await body(stream)
+      } finally {
+        stream.abort(new Error('test over'))
+      }
+    })
+  }
+
+  it('delivers frames the stream held while paused, when they are more than its high-water mark', async () => {
+    // resume() hands the held bytes over at once, before the reader waits: it must look at them, not wait for
+    // more that the sender will never send.
+    const got = await pausedWhileSent(false, async (stream) => {
+      const reader = new FrameReader(stream, { highWater: FRAME })
+      const signal = AbortSignal.timeout(3_000)
+      const read: number[] = []
+      for (let i = 0; i < COUNT; i++) read.push((await reader.expect(FRAME, `frame ${i}`, signal))[0]!)
+      reader.release()
+      return read
+    })
+    expect(got).toEqual([0, 1, 2, 3])
+  })
+
+  it('delivers every frame when the sender closed while the reader was paused, then the clean end', async () => {
+    const got = await pausedWhileSent(true, async (stream) => {
+      const reader = new FrameReader(stream)
+      const signal = AbortSignal.timeout(3_000)
+      const read: number[] = []
+      for (let frame = await reader.next(FRAME, signal); frame !== null; frame = await reader.next(FRAME, signal))
+        read.push(frame[0]!)
+      reader.release()
+      return read
+    })
+    expect(got).toEqual([0, 1, 2, 3])
+  })
+})
