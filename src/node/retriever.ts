@@ -7,9 +7,10 @@ import type { CommitteeSource } from '../committee/source.ts'
 import { type BlobId, blobIdOf, parseBlobId } from '../erasure/blob-id.ts'
 import { type BadEncodingEvidence, type BadEncodingReason, checkShard } from '../erasure/decode.ts'
 import { type BlobHeader, encodeHeader } from '../erasure/header.ts'
+import { DEFAULT_MAX_BLOB_SIZE } from '../erasure/params.ts'
 import { ErasurePool } from '../erasure/pool.ts'
 import type { ShardWithProof } from '../erasure/shard.ts'
-import { isDacnetError } from '../errors.ts'
+import { type DacnetError, isDacnetError } from '../errors.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import type { DacnetLibp2p } from '../p2p/node.ts'
 import { openRetrieve } from '../p2p/retrieve.ts'
@@ -28,6 +29,12 @@ export interface RetrieverInit {
   committees: CommitteeSource
   pool?: ErasurePool
   logger?: Logger
+  /**
+   * Largest blob retrieved from a bare BlobId: a holder's header announcing more is refused before any shard is
+   * read (NODE_HEADER_MISMATCH). Default DEFAULT_MAX_BLOB_SIZE (32 MiB). A certificate's header is vouched for
+   * by the committee and is not held to it.
+   */
+  maxBlobSize?: number
 }
 
 export interface RetrieveOptions {
@@ -51,22 +58,36 @@ interface Holder {
   peer: PeerId
   /** Original shards it is assigned (used to prefer holders of originals). */
   originals: number
+  /** Found through a DHT provider record (anyone can publish one), not through the committee. */
+  provider: boolean
 }
 
 /**
- * Gets a blob back from any k of its shards. Holders come from the assignment of the blob's epoch and from
- * DHT provider records; holders of original shards are asked first (their shards need no arithmetic), a few
- * at a time, each streaming what it holds, until k shards with valid proofs are in hand. Decoding then
- * re-encodes and checks the commitment, so the result is the blob or a BadEncoding verdict with evidence.
+ * Gets a blob back from any k of its shards. Holders come from the assignment of the blob's epoch and, with a
+ * bare BlobId, from DHT provider records; holders of original shards are asked first (their shards need no
+ * arithmetic), a few at a time, each streaming what it holds, until k shards with valid proofs are in hand.
+ * Decoding then re-encodes and checks the commitment, so the result is the blob or a BadEncoding verdict with
+ * evidence.
+ *
+ * Provider records are unauthenticated: anyone can announce any blob id. So committee members are always asked
+ * before providers that are not members, a header learned from a holder is checked against the committee of its
+ * epoch before any shard is read, and once it is known the members it assigns shards to go to the front of the
+ * queue: providers that stall or lie cost a stream slot each, never the retrieval.
  */
 export class Retriever {
   readonly #init: RetrieverInit
   readonly #pool: ErasurePool
   readonly #ownsPool: boolean
   readonly #logger: Logger
+  readonly #maxBlobSize: number
 
   constructor(init: RetrieverInit) {
+    const maxBlobSize = init.maxBlobSize ?? DEFAULT_MAX_BLOB_SIZE
+    if (!Number.isSafeInteger(maxBlobSize) || maxBlobSize < 1) {
+      throw nodeError(NodeErrorCode.INVALID_OPTIONS, `maxBlobSize must be a positive integer, got ${maxBlobSize}`)
+    }
     this.#init = init
+    this.#maxBlobSize = maxBlobSize
     this.#ownsPool = init.pool === undefined
     this.#pool = init.pool ?? new ErasurePool()
     this.#logger = init.logger ?? silentLogger
@@ -90,7 +111,8 @@ export class Retriever {
       header = cert.header
       blobId = blobIdOf(encodeHeader(header))
     }
-    const holders = await this.#holders(blobId, header, opts)
+    const holders = header ? await this.#assigned(blobId, header) : await this.#candidates(blobId, opts)
+    if (holders.length === 0) throw nodeError(NodeErrorCode.BLOB_NOT_FOUND, `no holder of ${blobId} could be found`)
     const found = await this.#collect(blobId, header, holders, opts)
     const result = await this.#pool.decodeBlob(found.header, found.shards.values())
     const used = [...found.from]
@@ -107,53 +129,94 @@ export class Retriever {
     }
   }
 
-  /** Assigned holders (originals first) when the header is known, then DHT providers. */
-  async #holders(blobId: BlobId, header: BlobHeader | undefined, opts: RetrieveOptions): Promise<Holder[]> {
-    const holders = new Map<string, Holder>()
-    if (header) {
-      const committee = await this.#init.committees.getCommittee(header.epoch)
-      const assignment = assignShards(committee, blobId.bytes)
-      for (const member of committee.members) {
-        const shards = assignment.shardsOf(member.index)
-        if (shards.length === 0) continue
-        const originals = shards.filter((i) => i < header.k).length
-        holders.set(member.peerId, { peer: await memberPeer(this.#init.libp2p, member), originals })
-      }
+  /** The members the assignment gives shards of the blob to, holders of original shards first. */
+  async #assigned(blobId: BlobId, header: BlobHeader): Promise<Holder[]> {
+    const committee = await this.#init.committees.getCommittee(header.epoch)
+    const assignment = assignShards(committee, blobId.bytes)
+    const holders: Holder[] = []
+    for (const member of committee.members) {
+      const shards = assignment.shardsOf(member.index)
+      if (shards.length === 0) continue
+      const originals = shards.filter((i) => i < header.k).length
+      holders.push({ peer: await memberPeer(this.#init.libp2p, member), originals, provider: false })
     }
+    return holders.sort((a, b) => b.originals - a.originals)
+  }
+
+  /**
+   * Whom to ask for a bare BlobId, whose epoch is not known yet: members that announced it, then every other
+   * member of a known epoch (newest epochs first; one that holds nothing answers at once), then the providers
+   * that are no members. A provider record proves nothing, so sybil providers come last.
+   */
+  async #candidates(blobId: BlobId, opts: RetrieveOptions): Promise<Holder[]> {
+    const self = this.#init.libp2p.peerId.toString()
+    const providers = new Map<string, Holder>()
     const signal = AbortSignal.any([
       AbortSignal.timeout(DEFAULT_PROVIDER_LOOKUP_MS),
       ...(opts.signal ? [opts.signal] : []),
     ])
-    // With the header known, providers only add to the assigned holders; without it they are all we have.
-    if (!header || holders.size === 0) {
-      try {
-        for await (const provider of this.#init.libp2p.contentRouting.findProviders(blobId, { signal })) {
-          const id = provider.id.toString()
-          if (id === this.#init.libp2p.peerId.toString() || holders.has(id)) continue
-          if (provider.multiaddrs.length > 0)
-            await this.#init.libp2p.peerStore.merge(provider.id, { multiaddrs: provider.multiaddrs })
-          holders.set(id, { peer: provider.id, originals: 0 })
-        }
-      } catch (err) {
-        this.#logger.debug('provider lookup ended', { blobId: blobId.toString(), error: err })
+    try {
+      for await (const provider of this.#init.libp2p.contentRouting.findProviders(blobId, { signal })) {
+        const id = provider.id.toString()
+        if (id === self || providers.has(id)) continue
+        if (provider.multiaddrs.length > 0)
+          await this.#init.libp2p.peerStore.merge(provider.id, { multiaddrs: provider.multiaddrs })
+        providers.set(id, { peer: provider.id, originals: 0, provider: true })
+      }
+    } catch (err) {
+      this.#logger.debug('provider lookup ended', { blobId: blobId.toString(), error: err })
+    }
+    opts.signal?.throwIfAborted()
+    const members = new Map<string, Holder>()
+    for (const epoch of (await this.#init.committees.epochs()).reverse()) {
+      for (const member of (await this.#init.committees.getCommittee(epoch)).members) {
+        if (members.has(member.peerId)) continue
+        const peer = await memberPeer(this.#init.libp2p, member)
+        members.set(member.peerId, { peer, originals: 0, provider: providers.has(member.peerId) })
       }
     }
-    if (holders.size === 0) {
-      // No provider record (yet): any member of a known epoch may hold it; newest epochs first.
-      const epochs = (await this.#init.committees.epochs()).reverse()
-      for (const epoch of epochs) {
-        for (const member of (await this.#init.committees.getCommittee(epoch)).members) {
-          if (!holders.has(member.peerId)) {
-            holders.set(member.peerId, { peer: await memberPeer(this.#init.libp2p, member), originals: 0 })
-          }
-        }
-      }
-    }
-    if (holders.size === 0) throw nodeError(NodeErrorCode.BLOB_NOT_FOUND, `no holder of ${blobId} could be found`)
-    return [...holders.values()].sort((a, b) => b.originals - a.originals)
+    const memberList = [...members.values()]
+    return [
+      ...memberList.filter((m) => m.provider),
+      ...memberList.filter((m) => !m.provider),
+      ...[...providers.values()].filter((p) => !members.has(p.peer.toString())),
+    ]
   }
 
-  /** Streams from holders, a few at a time, until k valid shards are in hand. */
+  /**
+   * A header a holder sent for a bare BlobId: it hashes to the id, but whoever made the id chose it. It must be
+   * for a known epoch, match that committee's network and (k, n), and be within the maximum blob size, which
+   * bounds its shard size and so every frame still to be read.
+   */
+  async #checkHeader(header: BlobHeader): Promise<void> {
+    const committee = await this.#init.committees.getCommittee(header.epoch)
+    const refuse = (why: string) =>
+      nodeError(NodeErrorCode.HEADER_MISMATCH, `a holder's header for this blob id is refused: ${why}`, {
+        epoch: header.epoch,
+        networkId: header.networkId,
+        k: header.k,
+        n: header.n,
+        dataSize: header.dataSize,
+      })
+    if (header.networkId !== committee.networkId) {
+      throw refuse(`it is for network ${header.networkId}, not ${committee.networkId}`)
+    }
+    if (header.k !== committee.encoding.k || header.n !== committee.encoding.n) {
+      throw refuse(
+        `it has k/n ${header.k}/${header.n}; epoch ${header.epoch} uses ${committee.encoding.k}/${committee.encoding.n}`,
+      )
+    }
+    if (header.dataSize > this.#maxBlobSize) {
+      throw refuse(`it announces ${header.dataSize} bytes, above the maximum of ${this.#maxBlobSize}`)
+    }
+  }
+
+  /**
+   * Streams from holders, a few at a time, until k valid shards are in hand. With a bare BlobId the first
+   * holder's header is checked before any shard is read; once it passes, the members it assigns shards to go
+   * to the front of the queue, and members it assigns nothing are dropped. A refused header ends the
+   * retrieval: every holder must send the same bytes (they hash to the blob id), so no other can do better.
+   */
   async #collect(
     blobId: BlobId,
     knownHeader: BlobHeader | undefined,
@@ -163,28 +226,54 @@ export class Retriever {
     const shards = new Map<number, ShardWithProof>()
     const from = new Set<string>()
     const errors: string[] = []
+    const asked = new Set<string>()
     let header = knownHeader
+    let queue = [...holders]
+    let refused: DacnetError | undefined
     const done = new AbortController()
     const signal = opts.signal ? AbortSignal.any([opts.signal, done.signal]) : done.signal
     const enough = () => header !== undefined && shards.size >= header.k
-    const queue = [...holders]
+    let admitted: Promise<void> | undefined = knownHeader ? Promise.resolve() : undefined
+    const admit = async (candidate: BlobHeader): Promise<void> => {
+      admitted ??= (async () => {
+        try {
+          await this.#checkHeader(candidate)
+          const assigned = await this.#assigned(blobId, candidate)
+          const ids = new Set(assigned.map((h) => h.peer.toString()))
+          queue = [
+            ...assigned.filter((h) => !asked.has(h.peer.toString())),
+            ...queue.filter((h) => h.provider && !ids.has(h.peer.toString())),
+          ]
+          header = candidate
+        } catch (err) {
+          refused = isDacnetError(err)
+            ? err
+            : nodeError(NodeErrorCode.HEADER_MISMATCH, `a holder's header could not be checked: ${err}`)
+          done.abort()
+          throw refused
+        }
+      })()
+      return admitted
+    }
     const worker = async () => {
-      while (!enough() && queue.length > 0) {
+      while (!enough() && refused === undefined && queue.length > 0) {
         const holder = queue.shift()!
+        asked.add(holder.peer.toString())
         try {
           const session = await openRetrieve(this.#init.libp2p, holder.peer, blobId, {
             signal,
             timeoutMs: opts.holderTimeoutMs ?? DEFAULT_HOLDER_TIMEOUT_MS,
+            checkHeader: admit,
           })
-          header ??= session.header
+          const checked = header!
           for await (const shard of session.shards) {
-            if (shards.has(shard.index) || checkShard(header, shard) !== null) continue
+            if (shards.has(shard.index) || checkShard(checked, shard) !== null) continue
             shards.set(shard.index, shard)
             from.add(holder.peer.toString())
             if (enough()) break
           }
         } catch (err) {
-          if (signal.aborted && enough()) return
+          if (signal.aborted && (enough() || refused !== undefined)) return
           errors.push(`${holder.peer}: ${isDacnetError(err) ? err.code : (err as Error).message}`)
         }
       }
@@ -192,6 +281,7 @@ export class Retriever {
     }
     await Promise.all(Array.from({ length: opts.concurrency ?? DEFAULT_RETRIEVE_CONCURRENCY }, worker))
     opts.signal?.throwIfAborted()
+    if (refused !== undefined) throw refused
     if (!header) throw nodeError(NodeErrorCode.BLOB_NOT_FOUND, `no holder returned ${blobId}`, { errors })
     if (shards.size < header.k) {
       throw nodeError(NodeErrorCode.NOT_ENOUGH_SHARDS, `found ${shards.size} of the ${header.k} shards needed`, {

@@ -52,7 +52,7 @@ export async function handleRetrieveStream(
     const blobId = parseBlobId(decodeFrame(RetrieveRequest, frame, 'retrieve request').blobId)
     const holdings = await service.holdings(blobId)
     if (holdings === null) throw p2pError(P2pErrorCode.BLOB_NOT_HELD, `no shard of ${blobId} is held here`)
-    const indices = [...holdings.indices].sort((a, b) => a - b)
+    const indices = [...new Set(holdings.indices)].sort((a, b) => a - b)
     await writeFrame(
       stream,
       replyFrame({ kind: ReplyKind.HEADER, header: holdings.headerBytes, count: indices.length }),
@@ -95,15 +95,28 @@ export interface RetrieveSession {
   shards: AsyncGenerator<ShardWithProof>
 }
 
+export interface OpenRetrieveOptions {
+  signal?: AbortSignal
+  timeoutMs?: number
+  /**
+   * Judges the holder's header before any SHARD frame is read (e.g. against the committee of its epoch and a
+   * maximum blob size). A throw aborts the stream and is rethrown by openRetrieve. The hash check only ties the
+   * header to the blob id: when the caller knows no certificate, the header is whatever the blob id's author
+   * chose, and its shard size bounds every later frame.
+   */
+  checkHeader?: (header: BlobHeader) => void | Promise<void>
+}
+
 /**
- * Opens a retrieve stream to a holder. The header it sends must hash to `blobId`, so every later frame is
- * bounded by the header's shard size.
+ * Opens a retrieve stream to a holder. The header it sends must hash to `blobId` and pass `checkHeader`, and it
+ * may announce at most n shards; every later frame is bounded by the header's shard size, and the SHARD frames
+ * must carry distinct indices below n in increasing order, as many as END counts (P2P_MALFORMED_MESSAGE).
  */
 export async function openRetrieve(
   libp2p: DacnetLibp2p,
   peer: PeerId | Multiaddr | Multiaddr[],
   blobId: BlobId,
-  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+  opts: OpenRetrieveOptions = {},
 ): Promise<RetrieveSession> {
   const timeout = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_RETRIEVE_TIMEOUT_MS)
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout
@@ -137,6 +150,13 @@ export async function openRetrieve(
       throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, 'the holder sent a header that is not this blob id')
     }
     header = decodeHeader(first.header)
+    if (first.count > header.n) {
+      throw p2pError(
+        P2pErrorCode.MALFORMED_MESSAGE,
+        `the holder announced ${first.count} shards of a blob of ${header.n}`,
+      )
+    }
+    await opts.checkHeader?.(header)
   } catch (err) {
     throw fail(err)
   }
@@ -145,15 +165,30 @@ export async function openRetrieve(
   const count = first.count
   async function* shards(): AsyncGenerator<ShardWithProof> {
     let received = 0
+    let last = -1
     let finished = false
     try {
       while (true) {
         const reply = decodeFrame(Reply, await reader.expect(limit, 'the end of the retrieve reply', signal), 'reply')
-        if (reply.kind === ReplyKind.END) break
+        if (reply.kind === ReplyKind.END) {
+          if (reply.count !== received) {
+            throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, `END counts ${reply.count} shards, ${received} came`)
+          }
+          break
+        }
         if (reply.kind === ReplyKind.ERROR) throw remoteError(reply.errorCode, reply.errorMessage, String(peer))
         if (reply.kind !== ReplyKind.SHARD || !reply.shard || ++received > count) {
           throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, `unexpected ${reply.kind} frame in a retrieve reply`)
         }
+        // Increasing order makes every index arrive at most once; a holder never has one outside 0..n-1.
+        const { index } = reply.shard
+        if (index <= last || index >= header.n) {
+          throw p2pError(
+            P2pErrorCode.MALFORMED_MESSAGE,
+            `shard ${index} ${index >= header.n ? `is outside 0..${header.n - 1}` : `follows shard ${last}`}`,
+          )
+        }
+        last = index
         yield reply.shard
       }
       finished = true

@@ -17,6 +17,8 @@ export interface RetrieveBlobOptions {
   committeePath: string
   bootstrap?: string[] | undefined
   json: boolean
+  /** With a bare blob id: the largest blob a holder's header may announce. Default DEFAULT_MAX_BLOB_SIZE. */
+  maxBlobSize?: number | undefined
 }
 
 /** Suffix of the file that receives BadEncoding evidence, next to the requested output. */
@@ -27,7 +29,11 @@ export async function retrieveBlob(ctx: CommandContext, opts: RetrieveBlobOption
   const input = await certificateOrBlobId(opts.target, ctx.io.cwd)
   const { source, registry } = await openCommittee(opts.committeePath)
   const client = await startClientNode({ registry, bootstrap: opts.bootstrap })
-  const retriever = new Retriever({ libp2p: client.libp2p, committees: source })
+  const retriever = new Retriever({
+    libp2p: client.libp2p,
+    committees: source,
+    ...(opts.maxBlobSize === undefined ? {} : { maxBlobSize: opts.maxBlobSize }),
+  })
   const started = performance.now()
   try {
     const result = await ctx.interruptible((signal) =>

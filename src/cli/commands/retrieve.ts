@@ -2,12 +2,14 @@ import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { addBootstrapOption, addCommitteeOption, committeePath } from '../client/options.ts'
 import type { CommandContext } from '../context.ts'
+import { size } from '../parsers.ts'
 
 interface RetrieveOptions {
   out: string
   committee?: string
   bootstrap?: string[]
   json?: boolean
+  maxBlobSize?: number
 }
 
 export function registerRetrieve(program: Command, ctx: CommandContext): void {
@@ -20,6 +22,11 @@ export function registerRetrieve(program: Command, ctx: CommandContext): void {
     .argument('<blobId|cert>', 'blob id (holders found through the DHT) or certificate JSON file (verified first)')
     .requiredOption('-o, --out <file>', 'where to write the blob ("-" for stdout)')
     .option('--json', 'print the summary as JSON')
+    .option(
+      '--max-blob-size <size>',
+      'with a blob id: refuse a header announcing a larger blob before reading any shard (default: 32MiB)',
+      size,
+    )
   addCommitteeOption(command)
   addBootstrapOption(command)
   command.action(async (target: string, opts: RetrieveOptions) => {
@@ -30,6 +37,7 @@ export function registerRetrieve(program: Command, ctx: CommandContext): void {
       committeePath: committeePath(ctx.io, opts.committee),
       bootstrap: opts.bootstrap,
       json: opts.json === true,
+      maxBlobSize: opts.maxBlobSize,
     })
   })
 }
