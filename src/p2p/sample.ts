@@ -38,16 +38,8 @@ export interface ShardSource {
   readShard(blobId: BlobId, index: number): Promise<ShardWithProof | undefined>
 }
 
-/**
- * The older form: the held shards among `indices`, indices not held absent. The handler calls it with one
- * index at a time, so it never loads a whole request's shards at once.
- * @deprecated implement ShardSource.
- */
-export interface BatchSampleService {
-  sample(blobId: BlobId, indices: number[]): Promise<Map<number, ShardWithProof>>
-}
-
-export type SampleService = ShardSource | BatchSampleService
+/** What a holder offers the sample protocol. */
+export type SampleService = ShardSource
 
 export async function handleSampleStream(
   service: SampleService,
@@ -57,7 +49,6 @@ export async function handleSampleStream(
 ): Promise<ServedOutcome> {
   const signal = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_SAMPLE_TIMEOUT_MS)
   const reader = new FrameReader(stream)
-  const read = shardReader(service)
   try {
     const frame = await reader.expect(MAX_QUERY_REQUEST_BYTES, 'the sample request', signal)
     reader.release()
@@ -67,7 +58,7 @@ export async function handleSampleStream(
     let sent = 0
     for (const index of indices) {
       signal.throwIfAborted()
-      const shard = await read(blobId, index)
+      const shard = await service.readShard(blobId, index)
       if (shard) {
         await writeFrame(stream, replyFrame({ kind: ReplyKind.SHARD, shard, index }), { signal })
         sent++
@@ -86,11 +77,6 @@ export async function handleSampleStream(
     else await replyError(stream, failure, signal)
     return failure.code
   }
-}
-
-function shardReader(service: SampleService): ShardSource['readShard'] {
-  if ('readShard' in service) return (blobId, index) => service.readShard(blobId, index)
-  return async (blobId, index) => (await service.sample(blobId, [index])).get(index)
 }
 
 function checkIndices(indices: number[]): number[] {

@@ -116,9 +116,9 @@ export async function serveCorruptSamples(node: CommitteeNode, mask: number): Pr
   await node.libp2p.handle(SAMPLE_PROTOCOL, async (stream, connection) => {
     await handleSampleStream(
       {
-        async sample(blobId, indices) {
-          const real = await node.store.getShards(blobId, indices)
-          return new Map(real.map((s) => [s.index, { ...s, data: s.data.map((b) => b ^ mask) }]))
+        async readShard(blobId, index) {
+          const real = await node.store.getShard(blobId, index)
+          return real && { ...real, data: real.data.map((b) => b ^ mask) }
         },
       },
       stream,

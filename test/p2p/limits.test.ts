@@ -233,10 +233,10 @@ describe('inbound streams per connection, per protocol', { timeout: HANG_TEST_TI
       limit: MAX_INBOUND_SAMPLE_STREAMS,
       services: (entered, release) => ({
         sample: {
-          async sample() {
+          async readShard() {
             entered()
             await release.promise
-            return new Map([[0, all[0]!]])
+            return all[0]!
           },
         },
       }),
@@ -346,7 +346,7 @@ describe('ERROR replies with long messages', { timeout: HANG_TEST_TIMEOUT_MS }, 
     const longest = '€'.repeat(5000)
     const services: ProtocolServices = {
       sample: {
-        async sample() {
+        async readShard() {
           throw longError('STORAGE_BUSY', longest)
         },
       },
