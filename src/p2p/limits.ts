@@ -60,6 +60,11 @@ export const DEFAULT_STORE_DRAIN_MS = 30_000
 export const DEFAULT_SAMPLE_TIMEOUT_MS = 10_000
 /** One retrieve exchange, streaming all shards a holder has for one blob. */
 export const DEFAULT_RETRIEVE_TIMEOUT_MS = 120_000
+/**
+ * From the request to the holder's HEADER (or ERROR): a holder answers that from its index at once, so one that
+ * stays silent this long is stalling, and the client moves on instead of holding a stream for the whole exchange.
+ */
+export const DEFAULT_RETRIEVE_HEADER_TIMEOUT_MS = 10_000
 
 /** Concurrent inbound streams per connection for each protocol. */
 export const MAX_INBOUND_STORE_STREAMS = 8

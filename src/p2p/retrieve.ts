@@ -7,6 +7,7 @@ import { DacnetError } from '../errors.ts'
 import { asError, P2pErrorCode, p2pError, toWireError } from './errors.ts'
 import { FrameReader, writeFrame } from './framing.ts'
 import {
+  DEFAULT_RETRIEVE_HEADER_TIMEOUT_MS,
   DEFAULT_RETRIEVE_TIMEOUT_MS,
   FRAME_OVERHEAD_BYTES,
   MAX_ERROR_REPLY_BYTES,
@@ -98,6 +99,8 @@ export interface RetrieveSession {
 export interface OpenRetrieveOptions {
   signal?: AbortSignal
   timeoutMs?: number
+  /** Deadline for the HEADER (or ERROR) frame. Default DEFAULT_RETRIEVE_HEADER_TIMEOUT_MS. */
+  headerTimeoutMs?: number
   /**
    * Judges the holder's header before any SHARD frame is read (e.g. against the committee of its epoch and a
    * maximum blob size). A throw aborts the stream and is rethrown by openRetrieve. The hash check only ties the
@@ -138,9 +141,13 @@ export async function openRetrieve(
   try {
     await writeFrame(stream, RetrieveRequest.encode({ blobId: blobId.bytes }), { signal })
     await stream.close({ signal })
+    const headerSignal = AbortSignal.any([
+      signal,
+      AbortSignal.timeout(opts.headerTimeoutMs ?? DEFAULT_RETRIEVE_HEADER_TIMEOUT_MS),
+    ])
     first = decodeFrame(
       Reply,
-      await reader.expect(MAX_FIRST_RETRIEVE_REPLY_BYTES, 'the retrieve header', signal),
+      await reader.expect(MAX_FIRST_RETRIEVE_REPLY_BYTES, 'the retrieve header', headerSignal),
       'reply',
     )
     if (first.kind === ReplyKind.ERROR) throw remoteError(first.errorCode, first.errorMessage, String(peer))

@@ -131,6 +131,12 @@ describe('a holder that accepts a stream and never answers', { timeout: HANG_TES
       expect(isDacnetError(err, P2pErrorCode.TIMEOUT)).toBe(true)
       expect(ms).toBeGreaterThanOrEqual(DEADLINE_MS - 50)
       expect(ms).toBeLessThan(SETTLE_BOUND_MS)
+      // The HEADER has a deadline of its own, well before the whole exchange's.
+      const early = await timed(
+        openRetrieve(client, server.peerId, blob.blobId, { timeoutMs: 60_000, headerTimeoutMs: DEADLINE_MS }),
+      )
+      expect(isDacnetError(early.err, P2pErrorCode.TIMEOUT)).toBe(true)
+      expect(early.ms).toBeLessThan(SETTLE_BOUND_MS)
     })
 
     // A holder that announces two shards, sends the HEADER and then nothing more.
