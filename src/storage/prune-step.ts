@@ -24,19 +24,30 @@ export interface PruneStepResult {
  *  3. its quarantine records, its record and its expiry entry are deleted together.
  *
  * The expiry entry goes last, so after a crash the next step finds the blob at the head of the index again and
- * carries on; every phase is idempotent. Batches are not synced: a lost batch is simply done again.
+ * carries on; every phase is idempotent. Batches are synced: the usage counters they carry must not be lost
+ * while a later synced batch (which carries counters computed after them) survives, and LevelDB does not sync
+ * an old log when it switches memtables. One fsync per bounded step costs nothing next to retention.
+ *
+ * A damaged LevelDB block under a blob's shard range (range scans fail on it) must not stop pruning: the blob's
+ * shards are then deleted by point, index by index, which never scans the damaged block.
  */
 export async function pruneStep(core: StoreCore, budget: number): Promise<PruneStepResult> {
   const due = await core.repos.expiry.due(core.opts.now(), budget)
   const plan: Plan = { ops: [], delta: new DeltaBuilder(), blobs: 0, evict: [] }
+  const planned = new Set<string>()
   for (const entry of due) {
     if (plan.ops.length >= budget) break
+    // Two due entries for one blob (stale ones left by quarantined records): plan it once per step, since
+    // reads here do not see this step's own deletes.
+    const key = blobIdKey(entry.blobId)
+    if (planned.has(key)) break
+    planned.add(key)
     const finished = await planBlob(core, entry, plan, budget)
     if (!finished) break
   }
   if (plan.ops.length === 0) return { blobs: 0, entries: 0 }
   const entries = plan.ops.length
-  await core.commit(plan.ops, plan.delta.delta, false)
+  await core.commit(plan.ops, plan.delta.delta, true)
   // After the commit, so that a read that loaded the record before it cannot re-cache it.
   for (const key of plan.evict) core.cache.delete(key)
   return { blobs: plan.blobs, entries }
@@ -63,6 +74,8 @@ async function planBlob(core: StoreCore, entry: ExpiryEntry, plan: Plan, budget:
     return true
   }
   const id = entry.blobId
+  // Whatever happens to this blob in this step, a cached header must not outlive it.
+  plan.evict.push(blobIdKey(id))
   const { record, raw } = await readRecord(core, id)
   // The record has a different expiry: this entry is stale (left by a record that was quarantined and the blob
   // stored afresh under a new entry), and the blob is not due.
@@ -82,32 +95,12 @@ async function planBlob(core: StoreCore, entry: ExpiryEntry, plan: Plan, budget:
   if (record?.state === BlobState.stored) {
     ops.push(repos.blobs.putRecord(id, { ...record, state: BlobState.pruning }))
     delta.add('blobs', -1)
-    plan.evict.push(blobIdKey(id))
   }
 
   const room = budget - ops.length
   if (room <= 0) return false
-  const range = repos.shards.rangeOf(id)
-  if (record !== undefined) {
-    // Sizes follow from the header, so keys alone are enough.
-    const keys = await repos.shards.keysIn(range, room)
-    for (const key of keys) {
-      ops.push(repos.shards.delOp(key))
-      delta.add('bytes', -repos.shards.entryBytes(repos.shards.indexOf(key), record.header))
-    }
-    delta.add('shards', -keys.length)
-    if (keys.length === room) return false
-  } else {
-    // No readable header: account the leftovers by their actual size.
-    let count = 0
-    for await (const [key, value] of repos.shards.entries(range)) {
-      if (count === room) return false
-      ops.push(repos.shards.delOp(key))
-      delta.add('bytes', -(key.length + value.length))
-      delta.add('shards', -1)
-      count++
-    }
-  }
+  const shardsDone = await planShards(core, id, record, plan, room)
+  if (!shardsDone) return false
 
   for (const quarantineRange of repos.quarantine.rangesOf(id)) {
     for (const key of await repos.quarantine.keysIn(quarantineRange, Number.POSITIVE_INFINITY)) {
@@ -124,6 +117,82 @@ async function planBlob(core: StoreCore, entry: ExpiryEntry, plan: Plan, budget:
   }
   dropEntry()
   plan.blobs++
+  return true
+}
+
+/** Adds deletes for up to `room` of the blob's shards; true when none is left. */
+async function planShards(
+  core: StoreCore,
+  id: Uint8Array,
+  record: BlobRecord | undefined,
+  plan: Plan,
+  room: number,
+): Promise<boolean> {
+  const { shards } = core.repos
+  const { ops, delta } = plan
+  const range = shards.rangeOf(id)
+  try {
+    if (record !== undefined) {
+      // Sizes follow from the header, so keys alone are enough.
+      const keys = await shards.keysIn(range, room)
+      for (const key of keys) {
+        ops.push(shards.delOp(key))
+        delta.add('bytes', -shards.entryBytes(shards.indexOf(key), record.header))
+      }
+      delta.add('shards', -keys.length)
+      return keys.length < room
+    }
+    // No readable header: account the leftovers by their actual size.
+    let count = 0
+    for await (const [key, value] of shards.entries(range)) {
+      if (count === room) return false
+      ops.push(shards.delOp(key))
+      delta.add('bytes', -(key.length + value.length))
+      delta.add('shards', -1)
+      count++
+    }
+    return true
+  } catch (err) {
+    if (!(err instanceof CorruptValue)) throw err
+    // A damaged block under the range. Without a header the indices are unknown: keep what was planned and
+    // leave the rest (the integrity check reports them) rather than stall every later blob behind this one.
+    // With one (keysIn fails before returning any key), go index by index.
+    if (record === undefined) return true
+    return planShardsByIndex(core, id, record, plan, room)
+  }
+}
+
+/**
+ * Point reads of every index of the blob: present and unreadable entries are deleted and their accounted size
+ * subtracted, absent ones skipped. An unreadable entry is taken as held, as a read that quarantines it does
+ * (a lookup of an index this node never held that lands in the damaged block fails the same way; the
+ * integrity check reports counters that drift from it). Idempotent: a deleted entry reads as absent after.
+ */
+async function planShardsByIndex(
+  core: StoreCore,
+  id: Uint8Array,
+  record: BlobRecord,
+  plan: Plan,
+  room: number,
+): Promise<boolean> {
+  const { shards } = core.repos
+  let count = 0
+  for (let index = 0; index < record.header.n; index++) {
+    const key = shards.key(id, index)
+    let held: boolean
+    try {
+      held = (await shards.getRaw(key)) !== undefined
+    } catch (err) {
+      if (!(err instanceof CorruptValue)) throw err
+      held = true
+    }
+    if (!held) continue
+    if (count === room) return false
+    plan.ops.push(shards.delOp(key))
+    plan.delta.add('bytes', -shards.entryBytes(index, record.header))
+    plan.delta.add('shards', -1)
+    count++
+  }
   return true
 }
 

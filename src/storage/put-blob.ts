@@ -2,6 +2,7 @@ import { type BlobId, blobIdOf } from '../erasure/blob-id.ts'
 import { type BlobHeader, decodeHeader } from '../erasure/header.ts'
 import type { ShardWithProof } from '../erasure/shard.ts'
 import { isDacnetError } from '../errors.ts'
+import { Bucket, SHARD_KEY_SIZE } from './buckets.ts'
 import { blobIdKey, concatBytes } from './codec.ts'
 import { verifyShardProof } from './commitment.ts'
 import type { StoreCore } from './core.ts'
@@ -86,6 +87,7 @@ export async function putBlob(
       delta.add('bytes', shardRepo.entryBytes(shard.index, header))
     }
     delta.add('shards', fresh.length)
+    await clearRepairedQuarantine(core, id, new Set(fresh.map((s) => s.index)), record === undefined, ops, delta)
     checkQuota(core, delta.delta.bytes, blobId)
     await core.commit(ops, delta.delta, true)
     core.cache.set(blobIdKey(id), {
@@ -96,6 +98,34 @@ export async function putBlob(
     })
     return { blobId, stored: true, added: fresh.length }
   })
+}
+
+/**
+ * Entries rewritten by this store are repaired: their quarantine records go in the same batch, so a record never
+ * stands for an entry that is whole again (the integrity check counts quarantined shards as explained gaps).
+ */
+async function clearRepairedQuarantine(
+  core: StoreCore,
+  id: Uint8Array,
+  shardIndices: ReadonlySet<number>,
+  recordRewritten: boolean,
+  ops: BatchOp[],
+  delta: DeltaBuilder,
+): Promise<void> {
+  const { quarantine, shards } = core.repos
+  for (const range of quarantine.rangesOf(id)) {
+    for (const key of await quarantine.keysIn(range, Number.POSITIVE_INFINITY)) {
+      const original = quarantine.originalKeyOf(key)
+      const repaired =
+        original[0] === Bucket.shard
+          ? original.length === SHARD_KEY_SIZE && shardIndices.has(shards.indexOf(original))
+          : recordRewritten
+      if (!repaired) continue
+      ops.push(quarantine.delOp(key))
+      delta.add('bytes', -quarantine.entryBytes(original))
+      delta.add('quarantined', -1)
+    }
+  }
 }
 
 /** The current record; a damaged one has just been quarantined and counts as absent, so this store repairs it. */

@@ -77,15 +77,21 @@ export async function quarantineLocked(core: StoreCore, target: QuarantineTarget
     delta.add('bytes', -accounted)
     delta.add('shards', -1)
   }
-  delta.add('bytes', repos.quarantine.entryBytes(target.key))
-  delta.add('quarantined', 1)
+  // The same entry quarantined before (then repaired by a re-store, then damaged again): its record is replaced,
+  // not added, so it is counted once.
+  const earlier = await repos.quarantine.getRaw(repos.quarantine.key(target.key)).catch(() => undefined)
+  if (earlier === undefined) {
+    delta.add('bytes', repos.quarantine.entryBytes(target.key))
+    delta.add('quarantined', 1)
+  }
   delta.add('corruptDetected', 1)
   const ops = [
     repos.blobs.delOp(target.key),
     repos.quarantine.put(target.key, target.reason, core.opts.now(), target.badValue),
   ]
-  // No sync: losing this batch in a crash only means the entry is detected (and quarantined) again.
-  await core.commit(ops, delta.delta, false)
+  // Synced, like every batch that carries usage counters: a later synced batch, whose counters assume this one,
+  // must not survive a power loss without it (LevelDB does not sync an old log when it switches memtables).
+  await core.commit(ops, delta.delta, true)
   if (isBlobRecord) core.cache.delete(blobIdKey(target.blobId))
   return true
 }

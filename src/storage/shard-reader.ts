@@ -149,7 +149,9 @@ function asCorrupt(err: unknown): CorruptValue {
 function readsSync(core: StoreCore, blob: CachedBlob): boolean {
   const { syncReads, syncReadWindowMs, now } = core.opts
   if (syncReads !== 'recent') return syncReads
-  return now() - blob.storedAt < syncReadWindowMs
+  // A negative age (stored under a clock that was ahead) says nothing about the page cache: read asynchronously.
+  const age = now() - blob.storedAt
+  return age >= 0 && age < syncReadWindowMs
 }
 
 function checkIndex(index: number, blob: CachedBlob): void {
