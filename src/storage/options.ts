@@ -129,8 +129,9 @@ function validateOptions(o: ResolvedOptions): void {
 
 /** Retention of one blob: the caller's, else the store default. */
 export function checkRetention(retentionMs: number): number {
-  if (!Number.isSafeInteger(retentionMs) || retentionMs < 0) {
-    throw storageError(StorageErrorCode.INVALID_OPTIONS, `retentionMs must be a non-negative integer`, {
+  // Zero would store a blob that is already expired: stored, yet refused an attestation.
+  if (!Number.isSafeInteger(retentionMs) || retentionMs < 1) {
+    throw storageError(StorageErrorCode.INVALID_OPTIONS, `retentionMs must be a positive integer`, {
       option: 'retentionMs',
       retentionMs,
     })

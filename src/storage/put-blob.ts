@@ -112,6 +112,8 @@ async function clearRepairedQuarantine(
   ops: BatchOp[],
   delta: DeltaBuilder,
 ): Promise<void> {
+  // The common case costs nothing: with no quarantine record anywhere there is nothing to look up.
+  if (core.usage.quarantined === 0) return
   const { quarantine, shards } = core.repos
   for (const range of quarantine.rangesOf(id)) {
     for (const key of await quarantine.keysIn(range, Number.POSITIVE_INFINITY)) {
@@ -178,7 +180,11 @@ function encodeVerified(header: BlobHeader, shards: readonly ShardWithProof[]): 
     throw storageError(StorageErrorCode.INVALID_SHARD, `${shards.length} shards for a blob of ${header.n}`)
   }
   const seen = new Set<number>()
-  return shards.map(({ index, data, proof }) => {
+  return shards.map((shard) => {
+    if (typeof shard !== 'object' || shard === null) {
+      throw storageError(StorageErrorCode.INVALID_SHARD, 'every shard is an object { index, data, proof }')
+    }
+    const { index, data, proof } = shard
     if (!Number.isInteger(index) || index < 0 || index >= header.n || seen.has(index)) {
       throw storageError(StorageErrorCode.INVALID_SHARD, `shard index ${index} is out of range or repeated`, { index })
     }

@@ -37,6 +37,7 @@ export async function getShards(
   blobId: Uint8Array,
   indices: readonly number[],
 ): Promise<ShardWithProof[]> {
+  if (!Array.isArray(indices)) throw storageError(StorageErrorCode.INVALID_SHARD, 'indices must be an array')
   const blob = await core.readableBlob(blobId)
   if (blob === undefined) return []
   if (indices.length > blob.header.n) {

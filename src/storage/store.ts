@@ -6,14 +6,15 @@ import { putAttestation, putCertificate } from './blob-records.ts'
 import { Bucket, bucketRange } from './buckets.ts'
 import { checkStore } from './check.ts'
 import type { CheckOptions, IntegrityReport } from './check-report.ts'
-import { concatBytes } from './codec.ts'
+import { blobIdKey, concatBytes } from './codec.ts'
 import { StoreCore } from './core.ts'
+import { CorruptValue } from './corruption.ts'
 import { openLevel } from './db.ts'
 import { StorageErrorCode, storageError } from './errors.ts'
 import { resolveOptions, type ShardStoreOptions } from './options.ts'
 import { type PruneProgress, type PruneResult, Pruner } from './pruner.ts'
 import { type PutBlobOptions, type PutBlobResult, putBlob } from './put-blob.ts'
-import { BlobState } from './repositories/blobs.ts'
+import { type BlobRecord, BlobState } from './repositories/blobs.ts'
 import { MetaRepository } from './repositories/meta.ts'
 import { openSchema } from './schema.ts'
 import { getAllShards, getShard, getShards } from './shard-reader.ts'
@@ -135,7 +136,17 @@ export class ShardStore {
     this.#core.assertOpen()
     const id = idBytes(blobId)
     if ((await this.#core.readableBlob(id)) === undefined) return undefined
-    const record = await this.#core.repos.blobs.get(id)
+    let record: BlobRecord | undefined
+    try {
+      record = await this.#core.repos.blobs.get(id)
+    } catch (err) {
+      if (!(err instanceof CorruptValue)) throw err
+      // The cached header hid a record that went bad on disk: read it afresh, which quarantines it and raises
+      // STORAGE_CORRUPT_ENTRY like any other read of a damaged record.
+      this.#core.cache.delete(blobIdKey(id))
+      await this.#core.readableBlob(id)
+      return undefined
+    }
     if (record === undefined || record.state !== BlobState.stored) return undefined
     const { header, headerBytes, storedAt, expiresAt, shardCount } = record
     return { blobId, header, headerBytes, storedAt, expiresAt, shardCount }

@@ -56,7 +56,8 @@ describe('ShardStore put and read', () => {
     expect(store.stats()).toMatchObject({ blobs: 1, shards: 4, quarantined: 0, corruptDetected: 0 })
   })
 
-  it('answers not held for unknown blobs, and refuses out-of-range indices', async () => {
+  it('answers not held for unknown blobs, and refuses out-of-range indices and a non-list of indices', async () => {
+    await expectCode(store.getShards(makeBlob().blobId, 3 as unknown as number[]), StorageErrorCode.INVALID_SHARD)
     const blob = makeBlob()
     expect(await store.getShard(blob.blobId, 0)).toBeUndefined()
     expect(await store.getShards(blob.blobId, [0, 1])).toEqual([])
@@ -106,6 +107,13 @@ describe('ShardStore put and read', () => {
     await expectCode(store.putBlob(blob.headerBytes, []), StorageErrorCode.INVALID_SHARD)
     // A shard that proves against another blob's root.
     await expectCode(store.putBlob(blob.headerBytes, pick(other, [0])), StorageErrorCode.INVALID_PROOF)
+    // Not a shard at all, and a retention that would store a blob already expired.
+    const notAShard = null as unknown as (typeof blob.shards)[number]
+    await expectCode(store.putBlob(blob.headerBytes, [blob.shards[0]!, notAShard]), StorageErrorCode.INVALID_SHARD)
+    await expectCode(
+      store.putBlob(blob.headerBytes, pick(blob, [0]), { retentionMs: 0 }),
+      StorageErrorCode.INVALID_OPTIONS,
+    )
     expect(await store.hasBlob(blob.blobId)).toBe(false)
     expect(store.stats()).toMatchObject({ blobs: 0, shards: 0, bytes: 0 })
   })
