@@ -156,4 +156,30 @@ describe('dacnet node', () => {
     expect(check.code, check.stderr).toBe(0)
     expect(JSON.parse(check.stdout)).toMatchObject({ ok: true })
   }, 40_000)
+
+  it('stops cleanly on a signal sent the moment it says ready, and exits at once with 130 on a second one', async () => {
+    const start = async () => {
+      const child = spawnCli(['node', '--config', join(nodeDir, 'config.json')], { cwd: dir })
+      const out = collect(child)
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+      // The instant the line arrives, as a supervisor reacting to it would (no polling delay).
+      await new Promise<void>((resolve) => {
+        child.stderr!.on('data', () => {
+          if (out.stderr().includes('node ready')) resolve()
+        })
+      })
+      return { child, out, exited }
+    }
+    const once = await start()
+    once.child.kill('SIGTERM')
+    expect(await once.exited, once.out.stderr()).toBe(0)
+    expect(once.out.stderr()).toContain('node stopped cleanly')
+
+    const twice = await start()
+    // Two different signals are never merged into one; the stop cannot finish before the second is handled.
+    twice.child.kill('SIGTERM')
+    twice.child.kill('SIGINT')
+    expect(await twice.exited, twice.out.stderr()).toBe(130)
+    expect(twice.out.stderr()).toContain('second signal')
+  }, 60_000)
 })

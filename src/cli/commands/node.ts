@@ -33,6 +33,8 @@ export function registerNode(program: Command, ctx: CommandContext): void {
           (err) => logger.error('committee file reload failed; the previous committees stay in use', { error: err }),
         )
       })
+      // Handlers first: whoever sees "node ready" may signal at once, and a signal with no handler kills outright.
+      const stopped = stopOnSignal(logger, () => daemon.stop())
       logger.info('node ready', { peerId: node.peerId, addresses: node.addresses(), api: api?.url ?? null })
       const ready: NodeReadyMessage = {
         type: 'ready',
@@ -41,7 +43,7 @@ export function registerNode(program: Command, ctx: CommandContext): void {
         api: api?.url ?? null,
       }
       process.send?.(ready)
-      await stopOnSignal(logger, () => daemon.stop())
+      await stopped
       logger.info('node stopped cleanly')
     })
 }
