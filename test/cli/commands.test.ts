@@ -59,6 +59,8 @@ describe('the dacnet command', () => {
       ['db', 'check', '--data-dir', 'a', '--config', 'b'],
       ['committee', 'create', '--card', 'c.json'],
       ['disperse', 'f', '--key', 'k', '--bootstrap', 'not-a-multiaddr'],
+      ['init', '--dir', 'never-made', '--listen', 'ip4/127.0.0.1/tcp/5381'],
+      ['init', '--dir', 'never-made', '--announce', '/dns4/node.example.org/tcp/5381', 'nope'],
     ]
     for (const args of cases) {
       const r = await cli(args, { cwd: dir })

@@ -89,15 +89,16 @@ export async function disperseFile(ctx: CommandContext, opts: DisperseFileOption
       `certified ${blobId}: ${formatBytes(bytes.length)}, signed stake ${formatStake(certificate.signedStake, committee.totalStake)}, in ${formatMs(result.encodeMs + result.certifyMs)}`,
     )
     for (const f of failures) ctx.note(`  member ${f.member} (${f.peerId}) failed: ${f.code}: ${f.message}`)
-    await waitForGossipPeers(client.libp2p, 1)
-    const recipients = await publishCertificate(client.libp2p, encodeCertificate(certificate)).catch(() => 0)
-    if (recipients === 0) ctx.note('note: the certificate went to no gossip peer; members keep it once it is gossiped')
+    // The certificate first: a Ctrl-C during the gossip wait below must not lose it.
     if (opts.out) {
       await writeFileAtomic(opts.out, json)
       ctx.io.out(`${blobId}\n`)
     } else {
       ctx.io.out(json)
     }
+    await waitForGossipPeers(client.libp2p, 1)
+    const recipients = await publishCertificate(client.libp2p, encodeCertificate(certificate)).catch(() => 0)
+    if (recipients === 0) ctx.note('note: the certificate went to no gossip peer; members keep it once it is gossiped')
   } finally {
     progress.clear()
     await disperser.close()

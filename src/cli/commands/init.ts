@@ -2,7 +2,7 @@ import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import type { CommandContext } from '../context.ts'
 import { toJson } from '../files.ts'
-import { integer } from '../parsers.ts'
+import { integer, multiaddrArg } from '../parsers.ts'
 
 interface InitOptions {
   dir: string
@@ -25,8 +25,16 @@ export function registerInit(program: Command, ctx: CommandContext): void {
       '--password-file <file>',
       'keystore password from this file, also recorded in the config (default: $DACNET_KEYSTORE_PASSWORD, else a prompt)',
     )
-    .option('--listen <multiaddr...>', 'listen addresses (default: /ip4/0.0.0.0/tcp/5381 and /ip4/0.0.0.0/tcp/5382/ws)')
-    .option('--announce <multiaddr...>', 'public addresses others dial, e.g. /dns4/node.example.org/tcp/5381')
+    .option(
+      '--listen <multiaddr...>',
+      'listen addresses (default: /ip4/0.0.0.0/tcp/5381 and /ip4/0.0.0.0/tcp/5382/ws)',
+      multiaddrArg,
+    )
+    .option(
+      '--announce <multiaddr...>',
+      'public addresses others dial, e.g. /dns4/node.example.org/tcp/5381',
+      multiaddrArg,
+    )
     .option('--committee <file>', 'committee file path written into the config', 'committee.json')
     .option('--api-port <port>', 'HTTP API port written into the config (default 5380)', integer(0, 65535))
     .action(async (opts: InitOptions) => {

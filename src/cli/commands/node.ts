@@ -25,14 +25,18 @@ export function registerNode(program: Command, ctx: CommandContext): void {
       const { stopOnSignal } = await import('../operator/shutdown.ts')
       const { config } = await loadConfig(opts.config, ctx.io.cwd)
       const passwordFile = opts.passwordFile ? resolve(ctx.io.cwd, opts.passwordFile) : undefined
+      // SIGHUP's default action ends the process: take it from the start; before the node runs there is
+      // nothing to reload (start-up reads the committee file anyway).
+      let reload = () => {}
+      process.on('SIGHUP', () => reload())
       const daemon = await startDaemon(config, ctx.io, { passwordFile })
       const { node, api, logger, committees } = daemon
-      process.on('SIGHUP', () => {
+      reload = () => {
         committees.reload().then(
           (r) => logger.info('committee file reloaded', { epochs: r.committees.map((c) => c.epoch) }),
           (err) => logger.error('committee file reload failed; the previous committees stay in use', { error: err }),
         )
-      })
+      }
       // Handlers first: whoever sees "node ready" may signal at once, and a signal with no handler kills outright.
       const stopped = stopOnSignal(logger, () => daemon.stop())
       logger.info('node ready', { peerId: node.peerId, addresses: node.addresses(), api: api?.url ?? null })
@@ -42,7 +46,11 @@ export function registerNode(program: Command, ctx: CommandContext): void {
         addresses: node.addresses(),
         api: api?.url ?? null,
       }
-      process.send?.(ready)
+      if (process.send !== undefined) {
+        // Started by a supervisor: if it died while this node was starting, there is nobody to serve for.
+        if (process.connected) process.send(ready)
+        else process.emit('disconnect')
+      }
       await stopped
       logger.info('node stopped cleanly')
     })

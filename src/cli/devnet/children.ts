@@ -10,7 +10,7 @@ const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url))
 /** Start-up of a node process: module loading, keystore unlock, LevelDB open, libp2p listen. */
 export const DEFAULT_READY_TIMEOUT_MS = 60_000
 /** A clean stop finishes stores under way; past this the node is killed. */
-export const DEFAULT_STOP_TIMEOUT_MS = 30_000
+export const DEFAULT_STOP_TIMEOUT_MS = 45_000
 /** Lines of a failed node's log quoted in the error. */
 const LOG_TAIL_LINES = 8
 

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -38,10 +39,13 @@ export async function runDevnet(ctx: CommandContext, opts: DevnetOptions): Promi
   /** Set once the nodes are being stopped on purpose: their exits are then expected. */
   const stopping = new AbortController()
   const children: NodeProcess[] = []
+  let temporaryRoot: string | undefined
   const onSignal = (signal: NodeJS.Signals) => {
     if (stop.signal.aborted) {
       ctx.note('second signal: killing the nodes')
       for (const child of children) child.kill()
+      // A devnet without --out leaves nothing behind, not even when forced.
+      if (temporaryRoot !== undefined) rmSync(temporaryRoot, { recursive: true, force: true })
       process.exit(EXIT_FORCED)
     }
     // On a terminal the live summary line is still open: end it first.
@@ -49,6 +53,7 @@ export async function runDevnet(ctx: CommandContext, opts: DevnetOptions): Promi
     stop.abort(cliError(CliErrorCode.INTERRUPTED, `stopped by ${signal}`))
   }
   const root = await prepareRoot(opts.out)
+  if (opts.out === undefined) temporaryRoot = root
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   let roles: DevnetRoles | undefined

@@ -22,10 +22,11 @@ export function stopOnSignal(logger: Logger, stop: (reason: StopReason) => Promi
     }
     process.on('SIGINT', () => onStop('SIGINT'))
     process.on('SIGTERM', () => onStop('SIGTERM'))
-    if (process.channel) {
+    // Started with an IPC channel (even one already closed because the supervisor died during start-up).
+    if (process.send !== undefined) {
       process.on('disconnect', () => onStop('disconnect'))
       // The channel alone must not keep a stopped node alive.
-      process.channel.unref()
+      process.channel?.unref()
     }
   })
 }
