@@ -16,4 +16,6 @@ export interface ApiContext {
   nodeMetrics: NodeMetrics
   apiMetrics: ApiMetrics
   logger: Logger
+  /** Aborted when the API starts closing: dispersals under way stop instead of holding the shutdown. */
+  closing: AbortSignal
 }

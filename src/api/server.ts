@@ -67,6 +67,7 @@ export async function createApiApp(opts: ApiServerOptions): Promise<ApiApp> {
   }
   let built: Awaited<ReturnType<typeof buildApiApp>>
   let ctx: ApiContext
+  const closing = new AbortController()
   try {
     ctx = {
       node: opts.node,
@@ -79,19 +80,22 @@ export async function createApiApp(opts: ApiServerOptions): Promise<ApiApp> {
       nodeMetrics,
       apiMetrics: registerApiMetrics(apiSet),
       logger,
+      closing: closing.signal,
     }
     built = await buildApiApp(ctx)
   } catch (err) {
     release()
     throw err
   }
-  let closing: Promise<void> | undefined
+  let closed: Promise<void> | undefined
   const close = () => {
-    closing ??= built.app.close().finally(() => {
+    // A dispersal may run for minutes; fastify's close waits for the requests under way, so end them first.
+    closing.abort()
+    closed ??= built.app.close().finally(() => {
       release()
       logger.info('http api closed')
     })
-    return closing
+    return closed
   }
   return { app: built.app, ctx, routes: built.routes, close }
 }

@@ -77,7 +77,7 @@ export function registerDisperseRoute(app: FastifyInstance, ctx: ApiContext): vo
       reply.raw.once('close', () => {
         if (!settled) orphaned.abort()
       })
-      const signal = AbortSignal.any([deadline, orphaned.signal])
+      const signal = AbortSignal.any([deadline, orphaned.signal, ctx.closing])
       const bytes = new Uint8Array(body.buffer, body.byteOffset, body.byteLength)
       try {
         const result = await dispersal.disperser.disperse(bytes, { signal }).finally(() => {

@@ -1,0 +1,40 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startApiServer } from '../../src/api/index.ts'
+import { STORE_PROTOCOL } from '../../src/p2p/protocols.ts'
+import { prng, randomData } from '../erasure/helpers.ts'
+import { type ApiCommittee, postBlob, startApiCommittee, TOKEN } from './helpers.ts'
+
+let committee: ApiCommittee
+
+beforeAll(async () => {
+  committee = await startApiCommittee([30n, 30n, 40n], 5381)
+  // Members 1 and 2 take store streams and never answer: a dispersal waits for their member timeouts.
+  for (const member of committee.members.slice(1)) {
+    await member.node.libp2p.unhandle(STORE_PROTOCOL)
+    await member.node.libp2p.handle(STORE_PROTOCOL, async () => {})
+  }
+})
+
+afterAll(async () => {
+  await committee?.close()
+})
+
+describe('closing the API', () => {
+  it('ends a dispersal under way instead of waiting for it, so a node stops promptly', async () => {
+    const server = await startApiServer({
+      node: committee.apiNode,
+      disperser: committee.disperser,
+      token: TOKEN,
+      port: 0,
+    })
+    const posted = postBlob(server.url, randomData(50_000, prng(77))).catch((err: unknown) => err)
+    // Let the dispersal start: the API node stores its own share, the other two never answer.
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const start = performance.now()
+    await server.close()
+    // The member timeout is 10 s (and a retry): without the abort, close would wait for it.
+    expect(performance.now() - start).toBeLessThan(5_000)
+    const outcome = await posted
+    if (outcome instanceof Response) expect(outcome.status).toBeGreaterThanOrEqual(400)
+  }, 30_000)
+})
