@@ -34,6 +34,11 @@ export async function buildApiApp(ctx: ApiContext): Promise<{ app: FastifyInstan
     return503OnClosing: true,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   })
+  // A response sent while the API closes ends its connection: a keep-alive connection that turned idle after
+  // the close began would otherwise hold the server open until its keep-alive timeout.
+  app.addHook('onSend', async (_request, reply) => {
+    if (ctx.closing.aborted) reply.header('connection', 'close')
+  })
   const routes: RegisteredRoute[] = []
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url })

@@ -51,6 +51,9 @@ export interface ApiApp {
   close(): Promise<void>
 }
 
+/** How long closing waits for responses under way before it cuts their connections. */
+export const CLOSE_GRACE_MS = 5_000
+
 /** The application without listening: what `startApiServer` serves, and what tests can `inject` into. */
 export async function createApiApp(opts: ApiServerOptions): Promise<ApiApp> {
   const resolved = resolveApiOptions(opts)
@@ -89,9 +92,13 @@ export async function createApiApp(opts: ApiServerOptions): Promise<ApiApp> {
   }
   let closed: Promise<void> | undefined
   const close = () => {
-    // A dispersal may run for minutes; fastify's close waits for the requests under way, so end them first.
+    if (closed !== undefined) return closed
+    // A dispersal may run for minutes; fastify's close waits for the requests under way, so end them first,
+    // and cut whatever connection is still open after a grace (a slow upload, a client that never reads).
     closing.abort()
-    closed ??= built.app.close().finally(() => {
+    const cut = setTimeout(() => built.app.server.closeAllConnections(), CLOSE_GRACE_MS)
+    closed = built.app.close().finally(() => {
+      clearTimeout(cut)
       release()
       logger.info('http api closed')
     })
