@@ -16,14 +16,24 @@ export async function loadOrCreatePeerKey(path: string): Promise<PrivateKey> {
   try {
     bytes = await readFile(path)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw unusable(path, 'cannot read', err)
     const key = await generateKeyPair('Ed25519')
-    await mkdir(dirname(path), { recursive: true })
-    await writeFile(path, privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' })
-    await chmod(path, 0o600)
+    try {
+      await mkdir(dirname(path), { recursive: true })
+      await writeFile(path, privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' })
+      await chmod(path, 0o600)
+    } catch (writeErr) {
+      throw unusable(path, 'cannot create', writeErr)
+    }
     return key
   }
   return parsePeerKey(bytes, path)
+}
+
+/** A key file the file system will not give or take (a directory, no permission, a full disk). */
+function unusable(path: string, what: string, err: unknown) {
+  const { code, message } = err as NodeJS.ErrnoException
+  return p2pError(P2pErrorCode.INVALID_KEY_FILE, `${what} peer key file ${path}: ${code ?? message}`, { path, code })
 }
 
 export function parsePeerKey(bytes: Uint8Array, source = 'key'): PrivateKey {

@@ -220,6 +220,8 @@ describe('client commands given bad input', () => {
       [['devnet', '--out', dir], 'CLI_ALREADY_EXISTS'],
       [['identity', '--key', 'missing.key', '--no-create'], 'CLI_FILE_NOT_FOUND'],
       [['identity', '--key', 'bad.key'], 'P2P_INVALID_KEY_FILE'],
+      // A directory where the key file should be: a user's mistake with its code, not CLI_INTERNAL.
+      [['identity', '--key', '.'], 'P2P_INVALID_KEY_FILE'],
     ]
     for (const [args, code] of cases) {
       const r = await cli(args, { cwd: dir })
