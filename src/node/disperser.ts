@@ -86,15 +86,10 @@ export class Disperser {
       logger: this.#logger,
     })
     this.#unsettled++
-    let outcome: Awaited<ReturnType<DispersalRound['run']>>
-    try {
-      outcome = await round.run()
-    } catch (err) {
-      this.#release(round)
-      throw err
-    }
-    this.#release(round)
-    const { certificate, receipts, failures, certifyMs } = outcome
+    void round.settled.then(() => {
+      this.#unsettled--
+    })
+    const { certificate, receipts, failures, certifyMs } = await round.run()
     const certificateBytes = encodeCertificate(certificate)
     if (this.#opts.publish ?? true) {
       publishCertificate(this.#init.libp2p, certificateBytes).catch((err) =>
@@ -114,12 +109,6 @@ export class Disperser {
    */
   get unsettled(): number {
     return this.#unsettled
-  }
-
-  #release(round: DispersalRound): void {
-    void round.settled.then(() => {
-      this.#unsettled--
-    })
   }
 
   async close(): Promise<void> {

@@ -12,12 +12,13 @@ import type { ShardWithProof } from '../erasure/shard.ts'
 import { isDacnetError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import type { RetrieveService } from '../p2p/retrieve.ts'
-import type { ShardSource } from '../p2p/sample.ts'
+import type { SampleService } from '../p2p/sample.ts'
 import type { StoreService } from '../p2p/store.ts'
 import { StorageErrorCode } from '../storage/errors.ts'
 import type { ShardStore } from '../storage/store.ts'
 import { currentEpoch } from './epochs.ts'
 import { NodeErrorCode, nodeError } from './errors.ts'
+import { headerMisfit } from './header-fit.ts'
 
 export interface MemberServiceInit {
   store: ShardStore
@@ -89,7 +90,7 @@ class Slots {
  * What a committee member does with each protocol, in the order of a celestia-style server handler:
  * authorise, validate against the committee, store durably, and only then sign.
  */
-export class MemberService implements StoreService, ShardSource, RetrieveService {
+export class MemberService implements StoreService, SampleService, RetrieveService {
   readonly #init: MemberServiceInit
   readonly #reads: Slots
   readonly #readWaitMs: number
@@ -123,24 +124,8 @@ export class MemberService implements StoreService, ShardSource, RetrieveService
       )
     }
     const member = this.#self(committee)
-    if (header.networkId !== committee.networkId) {
-      throw nodeError(
-        NodeErrorCode.HEADER_MISMATCH,
-        `blob is for network ${header.networkId}, not ${committee.networkId}`,
-      )
-    }
-    if (header.k !== committee.encoding.k || header.n !== committee.encoding.n) {
-      throw nodeError(
-        NodeErrorCode.HEADER_MISMATCH,
-        `blob has k/n ${header.k}/${header.n}; epoch ${header.epoch} uses ${committee.encoding.k}/${committee.encoding.n}`,
-      )
-    }
-    if (header.dataSize > this.#init.maxBlobSize) {
-      throw nodeError(
-        NodeErrorCode.HEADER_MISMATCH,
-        `blob of ${header.dataSize} bytes is above ${this.#init.maxBlobSize}`,
-      )
-    }
+    const misfit = headerMisfit(header, committee, this.#init.maxBlobSize)
+    if (misfit !== undefined) throw nodeError(NodeErrorCode.HEADER_MISMATCH, misfit)
     const expected = this.#assignment(committee, headerBytes, member).length
     if (shardCount !== expected) {
       throw nodeError(

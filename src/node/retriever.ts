@@ -15,6 +15,7 @@ import { type Logger, silentLogger } from '../logger.ts'
 import type { DacnetLibp2p } from '../p2p/node.ts'
 import { openRetrieve } from '../p2p/retrieve.ts'
 import { NodeErrorCode, nodeError } from './errors.ts'
+import { headerMisfit } from './header-fit.ts'
 import { memberPeer } from './peers.ts'
 
 /** Holders streamed from at once. */
@@ -190,25 +191,15 @@ export class Retriever {
    */
   async #checkHeader(header: BlobHeader): Promise<void> {
     const committee = await this.#init.committees.getCommittee(header.epoch)
-    const refuse = (why: string) =>
-      nodeError(NodeErrorCode.HEADER_MISMATCH, `a holder's header for this blob id is refused: ${why}`, {
-        epoch: header.epoch,
-        networkId: header.networkId,
-        k: header.k,
-        n: header.n,
-        dataSize: header.dataSize,
-      })
-    if (header.networkId !== committee.networkId) {
-      throw refuse(`it is for network ${header.networkId}, not ${committee.networkId}`)
-    }
-    if (header.k !== committee.encoding.k || header.n !== committee.encoding.n) {
-      throw refuse(
-        `it has k/n ${header.k}/${header.n}; epoch ${header.epoch} uses ${committee.encoding.k}/${committee.encoding.n}`,
-      )
-    }
-    if (header.dataSize > this.#maxBlobSize) {
-      throw refuse(`it announces ${header.dataSize} bytes, above the maximum of ${this.#maxBlobSize}`)
-    }
+    const misfit = headerMisfit(header, committee, this.#maxBlobSize)
+    if (misfit === undefined) return
+    throw nodeError(NodeErrorCode.HEADER_MISMATCH, `a holder's header for this blob id is refused: ${misfit}`, {
+      epoch: header.epoch,
+      networkId: header.networkId,
+      k: header.k,
+      n: header.n,
+      dataSize: header.dataSize,
+    })
   }
 
   /**

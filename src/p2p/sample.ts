@@ -28,8 +28,8 @@ import { decodeFrame, type ServedOutcome } from './wire.ts'
  * for 64 shards holds about one shard in memory, however slowly the client reads.
  */
 
-/** Where a holder reads the shards it serves: one at a time. */
-export interface ShardSource {
+/** What a holder offers the sample protocol: where it reads the shards it serves, one at a time. */
+export interface SampleService {
   /**
    * One held shard with its proof, or undefined when it is not held here — including an index outside the
    * blob (at or above its n), which is the client's mistake, not the holder's. Throws to refuse the request
@@ -37,9 +37,6 @@ export interface ShardSource {
    */
   readShard(blobId: BlobId, index: number): Promise<ShardWithProof | undefined>
 }
-
-/** What a holder offers the sample protocol. */
-export type SampleService = ShardSource
 
 export async function handleSampleStream(
   service: SampleService,

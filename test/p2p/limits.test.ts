@@ -22,7 +22,7 @@ import { Reply, ReplyKind, SampleRequest } from '../../src/p2p/pb/dacnet.js'
 import { RETRIEVE_PROTOCOL, SAMPLE_PROTOCOL } from '../../src/p2p/protocols.ts'
 import { replyFrame } from '../../src/p2p/reply.ts'
 import { MAX_FIRST_RETRIEVE_REPLY_BYTES, openRetrieve, type RetrieveService } from '../../src/p2p/retrieve.ts'
-import { handleSampleStream, requestSamples, type ShardSource } from '../../src/p2p/sample.ts'
+import { handleSampleStream, requestSamples, type SampleService } from '../../src/p2p/sample.ts'
 import { type ProtocolOptions, type ProtocolServices, registerProtocols } from '../../src/p2p/service.ts'
 import { sendStore } from '../../src/p2p/store.ts'
 import { truncateMessage } from '../../src/p2p/wire.ts'
@@ -438,7 +438,7 @@ describe('sample serving memory', { timeout: HANG_TEST_TIMEOUT_MS }, () => {
     let reads = 0
     let reading = 0
     let mostAtOnce = 0
-    const source: ShardSource = {
+    const source: SampleService = {
       async readShard(_blobId, index) {
         reads++
         mostAtOnce = Math.max(mostAtOnce, ++reading)
