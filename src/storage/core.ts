@@ -1,4 +1,5 @@
 import { blobIdKey } from './codec.ts'
+import { ShardVerifier } from './commitment.ts'
 import { CorruptValue } from './corruption.ts'
 import type { BatchOp, RawDb } from './db.ts'
 import { StorageErrorCode, storageError } from './errors.ts'
@@ -47,6 +48,8 @@ export class StoreCore {
   readonly repos: Repositories
   readonly writer: WriteQueue
   readonly cache: HeaderCache
+  /** Proof checks of stored and read shards, remembering proofs that held (the integrity check verifies in full). */
+  readonly verifier: ShardVerifier
   /** Counters as of the last committed batch; replaced, never mutated, so readers see a consistent object. */
   usage: Usage
   closed = false
@@ -58,6 +61,7 @@ export class StoreCore {
     this.repos = repositoriesOf(db)
     this.writer = new WriteQueue(opts.maxPendingWrites)
     this.cache = new HeaderCache(opts.headerCacheEntries)
+    this.verifier = new ShardVerifier(opts.verifiedProofEntries)
     this.usage = usage
   }
 

@@ -17,6 +17,8 @@ export const DEFAULT_PRUNE_INTERVAL_MS = 60_000
 export const DEFAULT_HEADER_CACHE_ENTRIES = 4096
 /** Writes allowed to wait behind the one in progress; past this a write is refused with STORAGE_BUSY. */
 export const DEFAULT_MAX_PENDING_WRITES = 64
+/** Proofs remembered by shard reads (see `verifiedProofEntries`): ~6 MiB at n = 768. */
+export const DEFAULT_VERIFIED_PROOF_ENTRIES = 16_384
 /**
  * LevelDB memtable: one node's share of a 32 MiB blob fits several times over, so a put rarely waits for a
  * memtable flush (LevelDB's 4 MiB default stalls every large batch).
@@ -46,6 +48,11 @@ export interface ShardStoreOptions {
   /** Run the background pruner (default true). Off for tools that only read, and for tests that prune by hand. */
   backgroundPrune?: boolean
   headerCacheEntries?: number
+  /**
+   * Shard reads remember this many proofs that held (LRU), so that a repeated read of a shard hashes its data and
+   * compares bytes instead of hashing the whole proof path; default DEFAULT_VERIFIED_PROOF_ENTRIES, 0 turns it off.
+   */
+  verifiedProofEntries?: number
   maxPendingWrites?: number
   /** Create the directory and an empty store if missing (default true); the integrity check sets it false. */
   createIfMissing?: boolean
@@ -81,6 +88,7 @@ export function resolveOptions(opts: ShardStoreOptions = {}): ResolvedOptions {
     pruneIntervalMs: opts.pruneIntervalMs ?? DEFAULT_PRUNE_INTERVAL_MS,
     backgroundPrune: opts.backgroundPrune ?? true,
     headerCacheEntries: opts.headerCacheEntries ?? DEFAULT_HEADER_CACHE_ENTRIES,
+    verifiedProofEntries: opts.verifiedProofEntries ?? DEFAULT_VERIFIED_PROOF_ENTRIES,
     maxPendingWrites: opts.maxPendingWrites ?? DEFAULT_MAX_PENDING_WRITES,
     createIfMissing: opts.createIfMissing ?? true,
     syncReads: opts.syncReads ?? 'recent',
@@ -116,6 +124,14 @@ function validateOptions(o: ResolvedOptions): void {
         option: name,
       })
     }
+  }
+  const memo = o.verifiedProofEntries
+  if (typeof memo !== 'number' || !Number.isSafeInteger(memo) || memo < 0) {
+    throw storageError(
+      StorageErrorCode.INVALID_OPTIONS,
+      `verifiedProofEntries must be a non-negative integer, got ${memo}`,
+      { option: 'verifiedProofEntries' },
+    )
   }
   if (o.syncReads !== true && o.syncReads !== false && o.syncReads !== 'recent') {
     throw storageError(StorageErrorCode.INVALID_OPTIONS, `syncReads must be true, false or 'recent'`, {

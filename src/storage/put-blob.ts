@@ -4,7 +4,6 @@ import type { ShardWithProof } from '../erasure/shard.ts'
 import { isDacnetError } from '../errors.ts'
 import { Bucket, SHARD_KEY_SIZE } from './buckets.ts'
 import { blobIdKey, concatBytes } from './codec.ts'
-import { verifyShardProof } from './commitment.ts'
 import type { StoreCore } from './core.ts'
 import type { BatchOp } from './db.ts'
 import { StorageErrorCode, storageError } from './errors.ts'
@@ -47,7 +46,7 @@ export async function putBlob(
   const headerCopy = headerBytes.slice()
   const header = decodeStoredHeader(headerCopy)
   const blobId = blobIdOf(headerCopy)
-  const encoded = encodeVerified(header, shards)
+  const encoded = encodeVerified(core, header, blobIdKey(blobId.bytes), shards)
   const retentionMs = checkRetention(opts.retentionMs ?? core.opts.retentionMs)
   return core.writer.run(async () => {
     core.assertOpen()
@@ -170,9 +169,16 @@ function decodeStoredHeader(headerBytes: Uint8Array): BlobHeader {
 
 /**
  * Checks every shard (index in range and not repeated, data of the header's shard size, proof valid against the
- * root) and returns the stored values `data || proof`, verified from the copies that will be written.
+ * root) and returns the stored values `data || proof`, verified from the copies that will be written. The checks
+ * go through the store's read verifier, so the first reads of a blob just stored (the ones light clients make)
+ * find their proofs already verified.
  */
-function encodeVerified(header: BlobHeader, shards: readonly ShardWithProof[]): EncodedShard[] {
+function encodeVerified(
+  core: StoreCore,
+  header: BlobHeader,
+  blobKey: string,
+  shards: readonly ShardWithProof[],
+): EncodedShard[] {
   if (!Array.isArray(shards) || shards.length === 0) {
     throw storageError(StorageErrorCode.INVALID_SHARD, 'a blob is stored with at least one shard')
   }
@@ -196,7 +202,7 @@ function encodeVerified(header: BlobHeader, shards: readonly ShardWithProof[]): 
       })
     }
     const value = concatBytes(data, proof)
-    if (!verifyShardProof(header, index, value.subarray(0, data.length), value.subarray(data.length))) {
+    if (!core.verifier.verify(blobKey, header, index, value.subarray(0, data.length), value.subarray(data.length))) {
       throw storageError(StorageErrorCode.INVALID_PROOF, `shard ${index} does not verify against the header root`, {
         index,
       })

@@ -1,10 +1,12 @@
 import type { ShardWithProof } from '../erasure/shard.ts'
 import type { DacnetError } from '../errors.ts'
+import { blobIdKey } from './codec.ts'
 import type { StoreCore } from './core.ts'
 import { CorruptValue } from './corruption.ts'
 import { StorageErrorCode, storageError } from './errors.ts'
 import type { CachedBlob } from './header-cache.ts'
 import { type QuarantineTarget, quarantine } from './quarantine.ts'
+import type { ProofCheck } from './repositories/shards.ts'
 
 /**
  * Shard reads. Every value is re-verified against the header root before it is returned. Not held (blob
@@ -21,10 +23,11 @@ export async function getShard(
   checkIndex(index, blob)
   const { shards } = core.repos
   const key = shards.key(blobId, index)
+  const check = proofCheck(core, blobId, blob)
   let value: Uint8Array | undefined
   try {
     value = readsSync(core, blob) ? shards.getRawSync(key) : await shards.getRaw(key)
-    return value === undefined ? undefined : shards.open(value, index, blob.header)
+    return value === undefined ? undefined : shards.open(value, index, blob.header, check)
   } catch (err) {
     if (!(err instanceof CorruptValue)) throw err
     throw await quarantine(core, target(blobId, index, key, blob, err, value))
@@ -50,6 +53,7 @@ export async function getShards(
   const { shards } = core.repos
   const keys = indices.map((index) => shards.key(blobId, index))
   const values = await readMany(core, keys, readsSync(core, blob))
+  const check = proofCheck(core, blobId, blob)
   const found: ShardWithProof[] = []
   const corrupt: QuarantineTarget[] = []
   values.forEach((value, i) => {
@@ -57,7 +61,7 @@ export async function getShards(
     if (value === undefined) return
     try {
       if (value instanceof CorruptValue) throw value
-      found.push(shards.open(value, index, blob.header))
+      found.push(shards.open(value, index, blob.header, check))
     } catch (err) {
       if (!(err instanceof CorruptValue)) throw err
       corrupt.push(target(blobId, index, keys[i]!, blob, err, value instanceof CorruptValue ? undefined : value))
@@ -72,13 +76,14 @@ export async function getAllShards(core: StoreCore, blobId: Uint8Array): Promise
   const blob = await core.readableBlob(blobId)
   if (blob === undefined) return []
   const { shards } = core.repos
+  const check = proofCheck(core, blobId, blob)
   const found: ShardWithProof[] = []
   const corrupt: QuarantineTarget[] = []
   try {
     for await (const [key, value] of shards.entries(shards.rangeOf(blobId))) {
       const index = shards.indexOf(key)
       try {
-        found.push(shards.open(value, index, blob.header))
+        found.push(shards.open(value, index, blob.header, check))
       } catch (err) {
         if (!(err instanceof CorruptValue)) throw err
         corrupt.push(target(blobId, index, key, blob, err, value))
@@ -144,6 +149,12 @@ function target(
 function asCorrupt(err: unknown): CorruptValue {
   if (err instanceof CorruptValue) return err
   throw err
+}
+
+/** The proof check of reads: through the store's verifier, which remembers proofs that held. */
+function proofCheck(core: StoreCore, blobId: Uint8Array, blob: CachedBlob): ProofCheck {
+  const blobKey = blobIdKey(blobId)
+  return (index, data, proof) => core.verifier.verify(blobKey, blob.header, index, data, proof)
 }
 
 /** Whether point reads of this blob use LevelDB's synchronous get (option `syncReads`). */

@@ -7,6 +7,9 @@ import { CorruptionReason, CorruptValue } from '../corruption.ts'
 import type { RawDb } from '../db.ts'
 import { asView, type ReadOptions, Repository } from './repository.ts'
 
+/** Verifies shard `index` of one blob, already known to the caller. */
+export type ProofCheck = (index: number, data: Uint8Array, proof: Uint8Array) => boolean
+
 /**
  * Shards: key `0x02 || blobId || index u32`, value `data || proof`. The data length is the header's shard size
  * and the proof length is fixed by (index, n), so the value needs no length fields, and a value of any other
@@ -46,15 +49,18 @@ export class ShardRepository extends Repository {
     return SHARD_KEY_SIZE + header.shardSize + proofBytes(header, index)
   }
 
-  /** Splits a stored value and re-verifies its proof against the header; throws CorruptValue if it fails. */
-  open(value: Uint8Array, index: number, header: BlobHeader): ShardWithProof {
+  /**
+   * Splits a stored value and re-verifies its proof against the header (with `check` when given, a verifier that
+   * remembers proofs it has seen hold); throws CorruptValue if it fails.
+   */
+  open(value: Uint8Array, index: number, header: BlobHeader, check?: ProofCheck): ShardWithProof {
     const expected = header.shardSize + proofBytes(header, index)
     if (value.length !== expected) {
       throw new CorruptValue(CorruptionReason.length, `shard value of ${value.length} bytes, expected ${expected}`)
     }
     const data = value.subarray(0, header.shardSize)
     const proof = value.subarray(header.shardSize)
-    if (!verifyShardProof(header, index, data, proof)) {
+    if (!(check ? check(index, data, proof) : verifyShardProof(header, index, data, proof))) {
       throw new CorruptValue(CorruptionReason.proof, 'proof does not verify against the header root')
     }
     return { index, data, proof }
