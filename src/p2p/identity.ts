@@ -17,17 +17,27 @@ export async function loadOrCreatePeerKey(path: string): Promise<PrivateKey> {
     bytes = await readFile(path)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw unusable(path, 'cannot read', err)
-    const key = await generateKeyPair('Ed25519')
-    try {
-      await mkdir(dirname(path), { recursive: true })
-      await writeFile(path, privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' })
-      await chmod(path, 0o600)
-    } catch (writeErr) {
-      throw unusable(path, 'cannot create', writeErr)
-    }
+    const key = await generatePeerKey()
+    await writePeerKey(path, key)
     return key
   }
   return parsePeerKey(bytes, path)
+}
+
+/** A fresh Ed25519 identity, in memory only. */
+export function generatePeerKey(): Promise<PrivateKey> {
+  return generateKeyPair('Ed25519')
+}
+
+/** Writes `key` to a new file of mode 0600; an existing file is never replaced. */
+export async function writePeerKey(path: string, key: PrivateKey): Promise<void> {
+  try {
+    await mkdir(dirname(path), { recursive: true })
+    await writeFile(path, privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' })
+    await chmod(path, 0o600)
+  } catch (err) {
+    throw unusable(path, 'cannot create', err)
+  }
 }
 
 /** A key file the file system will not give or take (a directory, no permission, a full disk). */

@@ -1,4 +1,4 @@
-import { copyFile, readFile, stat, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { collect, errorCode, killLeftovers, removeDir, runCliProcess, spawnCli, tempDir, waitFor } from './helpers.ts'
@@ -48,6 +48,32 @@ describe('dacnet init', () => {
     const noPassword = await runCliProcess(['init', '--dir', join(dir, 'other')], { cwd: dir })
     expect([noPassword.code, errorCode(noPassword.stderr)]).toEqual([1, 'CLI_PASSWORD_REQUIRED'])
     expect(noPassword.stderr).toContain('DACNET_KEYSTORE_PASSWORD')
+  })
+
+  it('leaves nothing behind when interrupted during the keystore encryption, so a second init succeeds', async () => {
+    const target = join(dir, 'interrupted')
+    const child = spawnCli(['init', '--dir', target, '--password-file', 'password'], { cwd: dir })
+    const out = collect(child)
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    await waitFor(() => out.stderr().includes('encrypting the keystore') || undefined, 20_000, 'the encryption note')
+    child.kill('SIGINT')
+    expect(await exited).not.toBe(0)
+    for (const name of ['peer.key', 'keystore.json', 'config.json', 'member-card.json']) {
+      await expect(stat(join(target, name)), name).rejects.toMatchObject({ code: 'ENOENT' })
+    }
+    const r = await runCliProcess(['init', '--dir', target, '--password-file', 'password'], { cwd: dir })
+    expect(r.code, r.stderr).toBe(0)
+  }, 40_000)
+
+  it('names a directory holding keys but no config as an interrupted init, and leaves the keys alone', async () => {
+    const target = join(dir, 'half-made')
+    await mkdir(target)
+    await copyFile(join(nodeDir, 'peer.key'), join(target, 'peer.key'))
+    const r = await runCliProcess(['init', '--dir', target, '--password-file', 'password'], { cwd: dir })
+    expect([r.code, errorCode(r.stderr)]).toEqual([1, 'CLI_ALREADY_EXISTS'])
+    expect(r.stderr).toContain('holds peer.key but no config.json: an earlier init was interrupted')
+    expect(await readFile(join(target, 'peer.key'))).toEqual(await readFile(join(nodeDir, 'peer.key')))
+    await expect(stat(join(target, 'keystore.json'))).rejects.toMatchObject({ code: 'ENOENT' })
   })
 })
 

@@ -46,6 +46,7 @@ export function registerInit(program: Command, ctx: CommandContext): void {
       const card = await createNodeDir({
         dir,
         password,
+        onEncrypting: () => ctx.note('encrypting the keystore (about a second; nothing is written before it ends)'),
         config: {
           passwordFile: passwordFile ?? null,
           committeeFile: opts.committee,
