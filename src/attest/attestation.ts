@@ -1,6 +1,7 @@
 import type { Committee } from '../committee/committee.ts'
 import type { Member } from '../committee/member.ts'
 import { BLOB_ID_SIZE } from '../erasure/blob-id.ts'
+import { bytesEqual } from '../erasure/merkle.ts'
 import { decodeSignature, PUBLIC_KEY_SIZE, type SecretKey, SIGNATURE_SIZE, sign, verify } from './bls.ts'
 import { committeeKeys } from './committee-keys.ts'
 import { AttestErrorCode, attestError } from './errors.ts'
@@ -66,7 +67,7 @@ export function checkAttestation(attestation: Attestation, committee: Committee,
       expected: committee.epoch,
     })
   }
-  if (!equalBytes(attestation.blobId, expected.blobId)) {
+  if (!bytesEqual(attestation.blobId, expected.blobId)) {
     throw attestError(AttestErrorCode.WRONG_BLOB, 'attestation is for another blob')
   }
   const member = committee.memberByPublicKey(attestation.publicKey)
@@ -89,8 +90,3 @@ function checkShape(a: Attestation): void {
   if (!ok) throw attestError(AttestErrorCode.MALFORMED_ATTESTATION, 'attestation fields have wrong types or lengths')
 }
 
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
-}
