@@ -89,4 +89,3 @@ function checkShape(a: Attestation): void {
     a.signature.length === SIGNATURE_SIZE
   if (!ok) throw attestError(AttestErrorCode.MALFORMED_ATTESTATION, 'attestation fields have wrong types or lengths')
 }
-
