@@ -24,6 +24,9 @@ const READS = 4000
 /** Target logical size of the store whose open time is measured. */
 const LARGE_STORE_BYTES = 1024 * MiB
 const OPEN_RUNS = 9
+/** Sustained ingest: this many blobs in all, stored this many at a time (group commit merges their batches). */
+const SUSTAINED_BLOBS = 48
+const SUSTAINED_IN_FLIGHT = 4
 
 /**
  * One set of shards with valid proofs, reused under many headers that differ only in epoch: each header is a
@@ -217,9 +220,40 @@ async function largeStoreRows(fixture: Fixture): Promise<BenchRow[]> {
   })
 }
 
+/**
+ * Sustained ingest: SUSTAINED_BLOBS stores of one node's share, `inFlight` at a time, on a fresh store, as when
+ * several sequencers disperse at once. Includes LevelDB's memtable flushes, which a single put does not pay.
+ */
+async function sustainedWriteRows(fixture: Fixture): Promise<BenchRow[]> {
+  const rows: BenchRow[] = []
+  for (const inFlight of [1, SUSTAINED_IN_FLIGHT]) {
+    const ms = await withTempDir(async (dir) => {
+      const store = await ShardStore.open(dir, { backgroundPrune: false })
+      let next = 0
+      const start = performance.now()
+      const worker = async () => {
+        while (next < SUSTAINED_BLOBS) await store.putBlob(headerFor(fixture, next++), fixture.share)
+      }
+      await Promise.all(Array.from({ length: inFlight }, worker))
+      const elapsed = performance.now() - start
+      await store.close()
+      return elapsed
+    })
+    const name = `sustained sync puts, ${inFlight} at a time (${SUSTAINED_BLOBS} shares of 16 MiB blobs)`
+    rows.push(
+      row(name, mbPerSecond(SUSTAINED_BLOBS * fixture.shareBytes, ms), 'MB/s', 1, {
+        higherIsBetter: true,
+        extra: { inFlight, totalMs: Math.round(ms) },
+      }),
+    )
+  }
+  return rows
+}
+
 export const storageBench: BenchSuite = async () => {
   const fixture = makeFixture()
   const { rows, readRows } = await writeRows(fixture)
+  rows.push(...(await sustainedWriteRows(fixture)))
   return [...rows, ...readRows, ...(await smallShardReadRows()), ...(await largeStoreRows(fixture))]
 }
 

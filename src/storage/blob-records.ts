@@ -1,6 +1,6 @@
 import type { BlobId } from '../erasure/blob-id.ts'
 import { bytesEqual } from '../erasure/merkle.ts'
-import type { StoreCore } from './core.ts'
+import type { BlobWritePlan, StoreCore } from './core.ts'
 import { StorageErrorCode, storageError } from './errors.ts'
 import { checkQuota } from './put-blob.ts'
 import { type BlobRecord, BlobState } from './repositories/blobs.ts'
@@ -20,9 +20,8 @@ export const MAX_CERTIFICATE_BYTES = 64 * 1024
 export async function putAttestation(core: StoreCore, blobId: BlobId, bytes: Uint8Array): Promise<{ stored: boolean }> {
   checkSize('attestation', bytes, MAX_ATTESTATION_BYTES)
   const value = bytes.slice()
-  return core.writer.run(async () => {
-    core.assertOpen()
-    const id = blobId.bytes
+  const id = blobId.bytes
+  return core.blobWrite(id, async (): Promise<BlobWritePlan<{ stored: boolean }>> => {
     const record = await attestableRecord(core, blobId)
     const present = await core.repos.shards.indicesOf(id, record.shardCount)
     if (present.length < record.shardCount) {
@@ -35,7 +34,7 @@ export async function putAttestation(core: StoreCore, blobId: BlobId, bytes: Uin
     const { attestations } = core.repos
     const existing = await attestations.get(id)
     if (existing !== undefined) {
-      if (bytesEqual(existing, value)) return { stored: false }
+      if (bytesEqual(existing, value)) return { result: { stored: false } }
       throw storageError(
         StorageErrorCode.ATTESTATION_CONFLICT,
         `a different attestation for blob ${blobId} is already stored`,
@@ -45,8 +44,7 @@ export async function putAttestation(core: StoreCore, blobId: BlobId, bytes: Uin
     const delta = new DeltaBuilder()
     delta.add('bytes', attestations.entryBytes(value))
     checkQuota(core, delta.delta.bytes, blobId)
-    await core.commit([attestations.put(id, value)], delta.delta, true)
-    return { stored: true }
+    return { result: { stored: true }, batch: { ops: [attestations.put(id, value)], delta: delta.delta } }
   })
 }
 
@@ -57,18 +55,16 @@ export async function putAttestation(core: StoreCore, blobId: BlobId, bytes: Uin
 export async function putCertificate(core: StoreCore, blobId: BlobId, bytes: Uint8Array): Promise<{ stored: boolean }> {
   checkSize('certificate', bytes, MAX_CERTIFICATE_BYTES)
   const value = bytes.slice()
-  return core.writer.run(async () => {
-    core.assertOpen()
-    const id = blobId.bytes
+  const id = blobId.bytes
+  return core.blobWrite(id, async (): Promise<BlobWritePlan<{ stored: boolean }>> => {
     await attestableRecord(core, blobId)
     const { certificates } = core.repos
     const existing = await certificates.get(id)
-    if (existing !== undefined && bytesEqual(existing, value)) return { stored: false }
+    if (existing !== undefined && bytesEqual(existing, value)) return { result: { stored: false } }
     const delta = new DeltaBuilder()
     delta.add('bytes', existing === undefined ? certificates.entryBytes(value) : value.length - existing.length)
     checkQuota(core, delta.delta.bytes, blobId)
-    await core.commit([certificates.put(id, value)], delta.delta, true)
-    return { stored: true }
+    return { result: { stored: true }, batch: { ops: [certificates.put(id, value)], delta: delta.delta } }
   })
 }
 

@@ -1,5 +1,6 @@
 import { blobIdKey } from './codec.ts'
 import { ShardVerifier } from './commitment.ts'
+import { GroupCommitter } from './committer.ts'
 import { CorruptValue } from './corruption.ts'
 import type { BatchOp, RawDb } from './db.ts'
 import { StorageErrorCode, storageError } from './errors.ts'
@@ -12,7 +13,7 @@ import { MetaRepository } from './repositories/meta.ts'
 import { AttestationRepository, CertificateRepository } from './repositories/opaque.ts'
 import { QuarantineRepository } from './repositories/quarantine.ts'
 import { ShardRepository } from './repositories/shards.ts'
-import { applyDelta, type Usage, type UsageDelta } from './usage.ts'
+import type { Usage, UsageDelta } from './usage.ts'
 import { WriteQueue } from './write-queue.ts'
 
 export interface Repositories {
@@ -37,6 +38,17 @@ export function repositoriesOf(db: RawDb): Repositories {
   }
 }
 
+/** What a blob write task plans: its result, and the batch to commit (none when there is nothing to write). */
+export interface BlobWritePlan<T> {
+  result: T
+  batch?: {
+    ops: BatchOp[]
+    delta: UsageDelta
+    /** Runs as the first reaction to the commit, before any later write task (e.g. to fill a cache). */
+    onCommitted?: () => void
+  }
+}
+
 /**
  * The state every store operation shares: the database, its repositories, the write queue, the header cache
  * and the usage counters. Operations live in their own files and take the core as their first argument.
@@ -50,8 +62,8 @@ export class StoreCore {
   readonly cache: HeaderCache
   /** Proof checks of stored and read shards, remembering proofs that held (the integrity check verifies in full). */
   readonly verifier: ShardVerifier
-  /** Counters as of the last committed batch; replaced, never mutated, so readers see a consistent object. */
-  usage: Usage
+  /** Commits planned batches in order, several at once when they queue up behind a write (group commit). */
+  readonly committer: GroupCommitter
   closed = false
 
   constructor(db: RawDb, dir: string, opts: ResolvedOptions, usage: Usage) {
@@ -59,10 +71,19 @@ export class StoreCore {
     this.dir = dir
     this.opts = opts
     this.repos = repositoriesOf(db)
-    this.writer = new WriteQueue(opts.maxPendingWrites)
+    this.committer = new GroupCommitter(
+      (ops) => db.batch(ops, { sync: true }),
+      (next) => this.repos.meta.usageOp(next),
+      usage,
+    )
+    this.writer = new WriteQueue(opts.maxPendingWrites, () => this.committer.pending)
     this.cache = new HeaderCache(opts.headerCacheEntries)
     this.verifier = new ShardVerifier(opts.verifiedProofEntries)
-    this.usage = usage
+  }
+
+  /** Counters as of the last committed batch; replaced, never mutated, so readers see a consistent object. */
+  get usage(): Usage {
+    return this.committer.usage
   }
 
   assertOpen(): void {
@@ -70,14 +91,44 @@ export class StoreCore {
   }
 
   /**
-   * Commits `ops` plus the updated usage counters as one atomic batch. Only called from inside a write-queue
-   * task, so batches commit in the order their deltas were computed.
+   * A write task that sees every batch planned before it on disk: it runs in the write queue once the committer
+   * is idle: prune steps and quarantines, which may touch any blob (blob writes use `blobWrite`).
    */
-  async commit(ops: BatchOp[], delta: UsageDelta, sync: boolean): Promise<void> {
-    const next = applyDelta(this.usage, delta)
-    ops.push(this.repos.meta.usageOp(next))
-    await this.db.batch(ops, { sync })
-    this.usage = next
+  exclusive<T>(task: () => Promise<T>): Promise<T> {
+    return this.writer.run(async () => {
+      await this.committer.idle()
+      return task()
+    })
+  }
+
+  /**
+   * A write task that touches one blob's entries only (a store, an attestation, a certificate). It waits for the
+   * committer only while a batch of the same blob is in flight, and leaves the write queue as soon as its batch is
+   * submitted, so the next task plans while this one is written; the promise resolves once it is on disk.
+   */
+  async blobWrite<T>(blobId: Uint8Array, plan: () => Promise<BlobWritePlan<T>>): Promise<T> {
+    const blobKey = blobIdKey(blobId)
+    const planned = await this.writer.run(async () => {
+      this.assertOpen()
+      // A batch of this blob still on its way to disk is not visible to the plan's reads: let it land first.
+      if (this.committer.holds(blobKey)) await this.committer.idle()
+      const { result, batch } = await plan()
+      if (batch === undefined) return { result }
+      const committed = this.committer.submit(batch.ops, batch.delta, blobKey).then(batch.onCommitted)
+      committed.catch(() => undefined) // awaited below; never an unhandled rejection in between
+      return { result, committed }
+    })
+    await planned.committed
+    return planned.result
+  }
+
+  /**
+   * Commits `ops` plus the updated usage counters as one atomic batch written with sync, possibly together with
+   * batches of other blobs (never split). Called from inside a write-queue task, so batches commit in the order
+   * they were planned.
+   */
+  commit(ops: BatchOp[], delta: UsageDelta): Promise<void> {
+    return this.committer.submit(ops, delta)
   }
 
   /**

@@ -47,7 +47,7 @@ export async function pruneStep(core: StoreCore, budget: number): Promise<PruneS
   }
   if (plan.ops.length === 0) return { blobs: 0, entries: 0 }
   const entries = plan.ops.length
-  await core.commit(plan.ops, plan.delta.delta, true)
+  await core.commit(plan.ops, plan.delta.delta)
   // After the commit, so that a read that loaded the record before it cannot re-cache it.
   for (const key of plan.evict) core.cache.delete(key)
   return { blobs: plan.blobs, entries }

@@ -81,7 +81,7 @@ export class Pruner {
     try {
       for (let batch = 0; batch < maxBatches; batch++) {
         core.assertOpen()
-        const step = await core.writer.run(() => pruneStep(core, core.opts.pruneBatchEntries))
+        const step = await core.exclusive(() => pruneStep(core, core.opts.pruneBatchEntries))
         total.blobs += step.blobs
         total.entries += step.entries
         this.progress.blobsPruned += step.blobs

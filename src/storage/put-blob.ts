@@ -4,7 +4,7 @@ import type { ShardWithProof } from '../erasure/shard.ts'
 import { isDacnetError } from '../errors.ts'
 import { Bucket, SHARD_KEY_SIZE } from './buckets.ts'
 import { blobIdKey, concatBytes } from './codec.ts'
-import type { StoreCore } from './core.ts'
+import type { BlobWritePlan, StoreCore } from './core.ts'
 import type { BatchOp } from './db.ts'
 import { StorageErrorCode, storageError } from './errors.ts'
 import { checkRetention } from './options.ts'
@@ -48,8 +48,7 @@ export async function putBlob(
   const blobId = blobIdOf(headerCopy)
   const encoded = encodeVerified(core, header, blobIdKey(blobId.bytes), shards)
   const retentionMs = checkRetention(opts.retentionMs ?? core.opts.retentionMs)
-  return core.writer.run(async () => {
-    core.assertOpen()
+  return core.blobWrite(blobId.bytes, async (): Promise<BlobWritePlan<PutBlobResult>> => {
     const { blobs, shards: shardRepo, expiry } = core.repos
     const id = blobId.bytes
     const now = core.opts.now()
@@ -64,7 +63,7 @@ export async function putBlob(
     // Shards held without a record are left from a record that was quarantined: same id, so same blob; keep them.
     const held = new Set(await shardRepo.indicesOf(id, header.n))
     const fresh = encoded.filter((shard) => !held.has(shard.index))
-    if (record !== undefined && fresh.length === 0) return { blobId, stored: false, added: 0 }
+    if (record !== undefined && fresh.length === 0) return { result: { blobId, stored: false, added: 0 } }
 
     const ops: BatchOp[] = []
     const delta = new DeltaBuilder()
@@ -88,14 +87,12 @@ export async function putBlob(
     delta.add('shards', fresh.length)
     await clearRepairedQuarantine(core, id, new Set(fresh.map((s) => s.index)), record === undefined, ops, delta)
     checkQuota(core, delta.delta.bytes, blobId)
-    await core.commit(ops, delta.delta, true)
-    core.cache.set(blobIdKey(id), {
-      header,
-      headerBytes: headerCopy,
-      storedAt: next.storedAt,
-      expiresAt: next.expiresAt,
-    })
-    return { blobId, stored: true, added: fresh.length }
+    // Leave the queue with the batch submitted: the next task plans while this one is written (group commit).
+    const entry = { header, headerBytes: headerCopy, storedAt: next.storedAt, expiresAt: next.expiresAt }
+    return {
+      result: { blobId, stored: true, added: fresh.length },
+      batch: { ops, delta: delta.delta, onCommitted: () => core.cache.set(blobIdKey(id), entry) },
+    }
   })
 }
 
@@ -140,7 +137,8 @@ async function existingRecord(core: StoreCore, id: Uint8Array): Promise<BlobReco
 }
 
 export function checkQuota(core: StoreCore, addedBytes: number, blobId: BlobId): void {
-  const { bytes } = core.usage
+  // Batches submitted and not yet on disk count: they are on their way.
+  const bytes = core.usage.bytes + core.committer.pendingBytes
   const max = core.opts.quotaBytes
   if (bytes + addedBytes > max) {
     throw storageError(

@@ -30,7 +30,7 @@ export interface QuarantineTarget {
  * throw. After this the entry reads as "not held", so it is never served; storing the blob again restores it.
  */
 export async function quarantine(core: StoreCore, target: QuarantineTarget): Promise<DacnetError> {
-  const moved = await core.writer.run(() => quarantineLocked(core, target))
+  const moved = await core.exclusive(() => quarantineLocked(core, target))
   return corruptError(core, target, moved)
 }
 
@@ -91,7 +91,7 @@ export async function quarantineLocked(core: StoreCore, target: QuarantineTarget
   ]
   // Synced, like every batch that carries usage counters: a later synced batch, whose counters assume this one,
   // must not survive a power loss without it (LevelDB does not sync an old log when it switches memtables).
-  await core.commit(ops, delta.delta, true)
+  await core.commit(ops, delta.delta)
   if (isBlobRecord) core.cache.delete(blobIdKey(target.blobId))
   return true
 }

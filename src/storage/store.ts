@@ -231,6 +231,7 @@ export class ShardStore {
     core.closed = true
     await this.#pruner.stop()
     await core.writer.drain()
+    await core.committer.idle()
     await core.db.close()
   }
 

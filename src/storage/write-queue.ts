@@ -1,31 +1,35 @@
 import { StorageErrorCode, storageError } from './errors.ts'
 
 /**
- * Runs write tasks one at a time, in arrival order. Every task reads what it needs, plans one LevelDB batch that
- * also rewrites the usage counters, and commits it before the next task starts, so the counters in meta are
- * always the sum of the batches in commit order, and "is this blob already held?" cannot race with a prune.
- * Reads never enter the queue.
+ * Runs write tasks one at a time, in arrival order. Every task reads what it needs and plans one batch, which the
+ * group committer writes in planning order together with the usage counters, so the counters in meta are always
+ * the sum of the batches in commit order. A task that writes one blob waits for the committer only while a batch of
+ * that blob is in flight (StoreCore.blobWrite); prune steps and quarantines wait until every batch before them is
+ * on disk (StoreCore.exclusive), so "is this blob already held?" cannot race with a prune. Reads never enter the
+ * queue.
  */
 export class WriteQueue {
   #tail: Promise<unknown> = Promise.resolve()
   #pending = 0
   readonly #maxPending: number
+  readonly #committing: () => number
 
-  constructor(maxPending: number) {
+  /** `committing` counts tasks that left the queue with a batch not yet on disk; they hold memory too. */
+  constructor(maxPending: number, committing: () => number = () => 0) {
     this.#maxPending = maxPending
+    this.#committing = committing
   }
 
   get pending(): number {
-    return this.#pending
+    return this.#pending + this.#committing()
   }
 
   /** Queues `task`; refuses with STORAGE_BUSY when `maxPending` tasks already wait (bounded memory). */
   run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.#pending > this.#maxPending) {
+    const pending = this.pending
+    if (pending > this.#maxPending) {
       return Promise.reject(
-        storageError(StorageErrorCode.BUSY, `${this.#pending} writes are queued; retry later`, {
-          pending: this.#pending,
-        }),
+        storageError(StorageErrorCode.BUSY, `${pending} writes are queued; retry later`, { pending }),
       )
     }
     this.#pending++

@@ -1,0 +1,113 @@
+import type { BatchOp } from './db.ts'
+import { applyDelta, emptyUsage, type Usage, type UsageDelta } from './usage.ts'
+
+/** A group stops taking batches past this many value bytes; the next batch starts a new group. */
+export const MAX_GROUP_BYTES = 64 * 1024 * 1024
+
+interface Waiter {
+  resolve: () => void
+  reject: (err: unknown) => void
+}
+
+interface Group {
+  ops: BatchOp[]
+  delta: Required<UsageDelta>
+  bytes: number
+  blobs: Set<string>
+  waiters: Waiter[]
+}
+
+/**
+ * Group commit. Batches are committed in the order they were submitted, each group as one LevelDB batch written
+ * with sync, with the usage counters of everything committed so far appended to it. Batches submitted while a
+ * group is being written wait and then go together: several blobs cost one log write and one fsync, and the next
+ * write task plans while the disk works. A blob's batch is never split across groups, so every blob is still
+ * all-or-nothing, and a batch's promise resolves only once its group is on disk. A group that fails rejects all of
+ * its batches and leaves the counters as they were; later groups do not depend on it (see `holds`).
+ */
+export class GroupCommitter {
+  readonly #write: (ops: BatchOp[]) => Promise<void>
+  readonly #usageOp: (usage: Usage) => BatchOp
+  readonly #groups: Group[] = []
+  #writing: Group | undefined
+  #committed: Usage
+  #idleWaiters: (() => void)[] = []
+
+  constructor(write: (ops: BatchOp[]) => Promise<void>, usageOp: (usage: Usage) => BatchOp, usage: Usage) {
+    this.#write = write
+    this.#usageOp = usageOp
+    this.#committed = usage
+  }
+
+  /** Counters as of the last committed group; replaced, never mutated. */
+  get usage(): Usage {
+    return this.#committed
+  }
+
+  /** Logical bytes that submitted batches not yet on disk will add (for the quota check). */
+  get pendingBytes(): number {
+    let bytes = 0
+    for (const group of this.#inFlight()) bytes += group.delta.bytes
+    return bytes
+  }
+
+  /** Batches submitted and not yet on disk. */
+  get pending(): number {
+    let count = 0
+    for (const group of this.#inFlight()) count += group.waiters.length
+    return count
+  }
+
+  /** Whether a batch for this blob (latin1 key) is submitted and not yet on disk: its writes are not visible yet. */
+  holds(blobKey: string): boolean {
+    for (const group of this.#inFlight()) if (group.blobs.has(blobKey)) return true
+    return false
+  }
+
+  /** Queues `ops` with their usage delta; resolves once they are on disk. */
+  submit(ops: BatchOp[], delta: UsageDelta, blobKey?: string): Promise<void> {
+    const bytes = ops.reduce((sum, op) => sum + (op.type === 'put' ? op.value.length : 0), 0)
+    let group = this.#groups.at(-1)
+    if (group === undefined || (group.ops.length > 0 && group.bytes + bytes > MAX_GROUP_BYTES)) {
+      group = { ops: [], delta: emptyUsage(), bytes: 0, blobs: new Set(), waiters: [] }
+      this.#groups.push(group)
+    }
+    for (const op of ops) group.ops.push(op)
+    group.bytes += bytes
+    for (const field of Object.keys(group.delta) as (keyof Usage)[]) group.delta[field] += delta[field] ?? 0
+    if (blobKey !== undefined) group.blobs.add(blobKey)
+    const done = new Promise<void>((resolve, reject) => group.waiters.push({ resolve, reject }))
+    if (this.#writing === undefined) void this.#pump()
+    return done
+  }
+
+  /** Resolves once every batch submitted so far is on disk (or failed). */
+  idle(): Promise<void> {
+    if (this.#writing === undefined && this.#groups.length === 0) return Promise.resolve()
+    return new Promise((resolve) => this.#idleWaiters.push(resolve))
+  }
+
+  async #pump(): Promise<void> {
+    for (let group = this.#groups.shift(); group !== undefined; group = this.#groups.shift()) {
+      this.#writing = group
+      const usage = applyDelta(this.#committed, group.delta)
+      try {
+        group.ops.push(this.#usageOp(usage))
+        await this.#write(group.ops)
+        this.#committed = usage
+        for (const waiter of group.waiters) waiter.resolve()
+      } catch (err) {
+        for (const waiter of group.waiters) waiter.reject(err)
+      }
+    }
+    this.#writing = undefined
+    const waiters = this.#idleWaiters
+    this.#idleWaiters = []
+    for (const resolve of waiters) resolve()
+  }
+
+  *#inFlight(): Generator<Group> {
+    if (this.#writing !== undefined) yield this.#writing
+    yield* this.#groups
+  }
+}

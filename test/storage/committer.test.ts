@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest'
+import { GroupCommitter, MAX_GROUP_BYTES } from '../../src/storage/committer.ts'
+import type { BatchOp } from '../../src/storage/db.ts'
+import { ShardStore, StorageErrorCode } from '../../src/storage/index.ts'
+import { emptyUsage, type Usage } from '../../src/storage/usage.ts'
+import { makeBlob, pick, range } from './fixtures/blobs.ts'
+import { tempDir } from './fixtures/temp.ts'
+
+/** A committer over a recording write whose completion the test controls, one write at a time. */
+function recorder() {
+  const writes: { ops: BatchOp[]; finish: (err?: Error) => void }[] = []
+  const committer = new GroupCommitter(
+    (ops) =>
+      new Promise<void>((resolve, reject) => {
+        writes.push({ ops, finish: (err) => (err ? reject(err) : resolve()) })
+      }),
+    (usage: Usage) => ({ type: 'put', key: Uint8Array.of(0xff), value: Uint8Array.of(usage.blobs, usage.bytes) }),
+    emptyUsage(),
+  )
+  return { committer, writes }
+}
+
+const put = (tag: number, size = 1): BatchOp => ({ type: 'put', key: Uint8Array.of(tag), value: new Uint8Array(size) })
+const tags = (ops: BatchOp[]) => ops.map((op) => op.key[0])
+const flush = () => new Promise((resolve) => setImmediate(resolve))
+
+describe('GroupCommitter (group commit of planned batches)', () => {
+  it('writes batches submitted during a write as one group after it, each with the running counters', async () => {
+    const { committer, writes } = recorder()
+    const settled: string[] = []
+    const a = committer.submit([put(1)], { blobs: 1, bytes: 10 }, 'a').then(() => settled.push('a'))
+    const b = committer.submit([put(2), put(3)], { blobs: 1, bytes: 20 }, 'b').then(() => settled.push('b'))
+    const c = committer.submit([put(4)], { blobs: 1, bytes: 30 }, 'c').then(() => settled.push('c'))
+    await flush()
+    expect(writes).toHaveLength(1)
+    expect(tags(writes[0]!.ops)).toEqual([1, 0xff])
+    expect(writes[0]!.ops.at(-1)).toMatchObject({ value: Uint8Array.of(1, 10) })
+    expect([committer.holds('a'), committer.holds('b'), committer.holds('z')]).toEqual([true, true, false])
+    expect([committer.pending, committer.pendingBytes]).toEqual([3, 60])
+
+    writes[0]!.finish()
+    await a
+    await flush()
+    expect(settled).toEqual(['a'])
+    expect(committer.usage).toMatchObject({ blobs: 1, bytes: 10 })
+    expect(writes).toHaveLength(2)
+    expect(tags(writes[1]!.ops)).toEqual([2, 3, 4, 0xff])
+    expect(writes[1]!.ops.at(-1)).toMatchObject({ value: Uint8Array.of(3, 60) })
+
+    let idle = false
+    const idled = committer.idle().then(() => {
+      idle = true
+    })
+    await flush()
+    expect(idle).toBe(false)
+    writes[1]!.finish()
+    await Promise.all([b, c, idled])
+    expect(settled).toEqual(['a', 'b', 'c'])
+    expect(committer.usage).toMatchObject({ blobs: 3, bytes: 60 })
+    expect([committer.pending, committer.holds('b')]).toEqual([0, false])
+  })
+
+  it('rejects every batch of a failed group, keeps the counters, and goes on with the next', async () => {
+    const { committer, writes } = recorder()
+    const first = committer.submit([put(1)], { blobs: 1, bytes: 5 })
+    const failing = [committer.submit([put(2)], { blobs: 1, bytes: 7 }), committer.submit([put(3)], { bytes: 9 })]
+    await flush()
+    writes[0]!.finish()
+    await first
+    await flush()
+    writes[1]!.finish(new Error('disk full'))
+    for (const p of failing) await expect(p).rejects.toThrow('disk full')
+    expect(committer.usage).toMatchObject({ blobs: 1, bytes: 5 })
+    const next = committer.submit([put(4)], { blobs: 1, bytes: 1 })
+    await flush()
+    expect(writes[2]!.ops.at(-1)).toMatchObject({ value: Uint8Array.of(2, 6) })
+    writes[2]!.finish()
+    await next
+    expect(committer.usage).toMatchObject({ blobs: 2, bytes: 6 })
+  })
+
+  it('starts a new group rather than pass the group size limit, and never splits a batch', async () => {
+    const { committer, writes } = recorder()
+    // Only value lengths count toward the limit: stand-ins with a length, not hundreds of MiB.
+    const sized = (tag: number, length: number): BatchOp => ({
+      type: 'put',
+      key: Uint8Array.of(tag),
+      value: { length } as Uint8Array,
+    })
+    const half = MAX_GROUP_BYTES / 2
+    const all = [
+      committer.submit([sized(1, 1)], {}),
+      committer.submit([sized(2, half), sized(3, half)], {}),
+      committer.submit([sized(4, 1)], {}),
+      committer.submit([sized(5, 2 * MAX_GROUP_BYTES)], {}),
+      committer.submit([sized(6, 1)], {}),
+    ]
+    for (let i = 0; i < 5 && writes.length > i; i++) {
+      await flush()
+      writes[i]!.finish()
+      await flush()
+    }
+    await Promise.all(all)
+    expect(writes.map((w) => tags(w.ops))).toEqual([
+      [1, 0xff],
+      [2, 3, 0xff],
+      [4, 0xff],
+      [5, 0xff],
+      [6, 0xff],
+    ])
+  })
+})
+
+describe('group commit in the store', () => {
+  it('stores concurrent puts of one blob with different shard sets as their union, counted once', async () => {
+    const { dir, cleanup } = await tempDir()
+    const store = await ShardStore.open(dir, { backgroundPrune: false })
+    try {
+      const blob = makeBlob({ k: 4, n: 12 })
+      const other = makeBlob({ k: 4, n: 12 })
+      const results = await Promise.all([
+        store.putBlob(other.headerBytes, pick(other, [0, 1])),
+        store.putBlob(blob.headerBytes, pick(blob, [0, 1, 2])),
+        store.putBlob(blob.headerBytes, pick(blob, [2, 3, 4])),
+        store.putBlob(blob.headerBytes, pick(blob, [0, 1, 2])),
+      ])
+      expect(results.map((r) => r.added)).toEqual([2, 3, 2, 0])
+      expect((await store.getAllShards(blob.blobId)).map((s) => s.index)).toEqual(range(0, 5))
+      expect(store.stats()).toMatchObject({ blobs: 2, shards: 7 })
+      const report = await store.check()
+      expect([report.ok, report.usage.consistent]).toEqual([true, true])
+    } finally {
+      await store.close()
+      await cleanup()
+    }
+  })
+
+  it('counts batches still being written against the quota: of concurrent puts, only those that fit land', async () => {
+    const { dir, cleanup } = await tempDir()
+    const blobs = range(0, 6).map(() => makeBlob({ k: 4, n: 8, dataSize: 4096 }))
+    // Each store is four 1 KiB shards plus proofs, keys and the record: about 4.6 KB. Room for three.
+    let store = await ShardStore.open(dir, { backgroundPrune: false })
+    await store.putBlob(blobs[0]!.headerBytes, pick(blobs[0]!, range(0, 4)))
+    const perBlob = store.stats().bytes
+    await store.close()
+    store = await ShardStore.open(dir, { backgroundPrune: false, quotaBytes: 3 * perBlob + perBlob / 2 })
+    try {
+      const outcomes = await Promise.allSettled(
+        blobs.slice(1).map((b) => store.putBlob(b.headerBytes, pick(b, range(0, 4)))),
+      )
+      const refused = outcomes.filter((o) => o.status === 'rejected')
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(2)
+      expect(refused).toHaveLength(3)
+      for (const r of refused)
+        expect((r as PromiseRejectedResult).reason).toMatchObject({ code: StorageErrorCode.QUOTA_EXCEEDED })
+      expect(store.stats()).toMatchObject({ blobs: 3, bytes: 3 * perBlob })
+      expect((await store.check()).usage.consistent).toBe(true)
+    } finally {
+      await store.close()
+      await cleanup()
+    }
+  })
+})
