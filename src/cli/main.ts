@@ -100,7 +100,11 @@ function commandPath(program: Command, argv: readonly string[]): string[] {
 }
 
 if (import.meta.main) {
-  const code = await runCli(process.argv.slice(2))
+  // Network deadlines use AbortSignal.timeout, whose timers do not keep Node's event loop alive. In a short-lived
+  // client whose connections have all gone, a wait that only such a deadline can end would otherwise end the
+  // process with an unsettled await (exit 13) instead of timing out: hold the loop open while the command runs.
+  const keepAlive = setInterval(() => {}, 60_000)
+  const code = await runCli(process.argv.slice(2)).finally(() => clearInterval(keepAlive))
   await flushProcessOutput()
   // A client command's libp2p keeps timers for a moment after stopping: exit now that everything is done.
   process.exit(code)
