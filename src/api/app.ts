@@ -31,8 +31,17 @@ export async function buildApiApp(ctx: ApiContext): Promise<{ app: FastifyInstan
     requestTimeout: DEFAULT_REQUEST_TIMEOUT_MS,
     handlerTimeout: ctx.opts.readTimeoutMs,
     exposeHeadRoutes: false,
-    return503OnClosing: true,
+    // Requests that arrive while closing get dacnet's error body (API_CLOSING, below), not fastify's own.
+    return503OnClosing: false,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+  })
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!ctx.closing.aborted) return
+    reply.header('connection', 'close')
+    return reply
+      .code(503)
+      .type('application/json')
+      .send(errorBody(ApiErrorCode.CLOSING, 'the node is stopping; retry on another node or once it is back'))
   })
   // A response sent while the API closes ends its connection: a keep-alive connection that turned idle after
   // the close began would otherwise hold the server open until its keep-alive timeout.

@@ -24,6 +24,8 @@ export const ApiErrorCode = {
   BUSY: 'API_BUSY',
   /** The committee node is not running (starting or stopping). */
   NODE_NOT_RUNNING: 'API_NODE_NOT_RUNNING',
+  /** The API is closing (the node is stopping): a request that arrived on an open connection is not served. */
+  CLOSING: 'API_CLOSING',
   /** The request took longer than its route's time limit. */
   TIMEOUT: 'API_TIMEOUT',
   /** Server options are out of range. */
@@ -56,6 +58,7 @@ const API_STATUS: Record<Exclude<ApiErrorCode, ApiStartupErrorCode>, number> = {
   API_UNSUPPORTED_MEDIA_TYPE: 415,
   API_BUSY: 503,
   API_NODE_NOT_RUNNING: 503,
+  API_CLOSING: 503,
   API_TIMEOUT: 504,
   API_INTERNAL: 500,
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startApiServer } from '../../src/api/index.ts'
+import { createApiApp } from '../../src/api/server.ts'
 import { STORE_PROTOCOL } from '../../src/p2p/protocols.ts'
 import { prng, randomData } from '../erasure/helpers.ts'
 import { type ApiCommittee, postBlob, startApiCommittee, TOKEN } from './helpers.ts'
@@ -38,5 +39,25 @@ describe('closing the API', () => {
     const outcome = (await posted) as { status: number; body: { error?: { code?: string } } }
     expect(outcome.status).toBeGreaterThanOrEqual(500)
     expect(outcome.body.error?.code).toMatch(/^[A-Z][A-Z0-9_]+$/)
+  }, 30_000)
+
+  it('answers a request that arrives while closing with API_CLOSING in the usual error body', async () => {
+    const built = await createApiApp({ node: committee.apiNode, disperser: committee.disperser, token: TOKEN })
+    const posted = built.app
+      .inject({
+        method: 'POST',
+        url: '/v1/blobs',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/octet-stream' },
+        payload: Buffer.from(randomData(50_000, prng(78))),
+      })
+      .catch((err: unknown) => err)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const closed = built.close()
+    const late = await built.app.inject({ method: 'GET', url: '/v1/health' })
+    expect(late.statusCode).toBe(503)
+    expect(late.headers['connection']).toBe('close')
+    expect(late.json()).toEqual({ error: { code: 'API_CLOSING', message: expect.stringContaining('stopping') } })
+    await closed
+    await posted
   }, 30_000)
 })

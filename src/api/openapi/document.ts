@@ -180,7 +180,9 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
     },
     responses: {
       Internal: error('API_INTERNAL (details in the node log) or STORAGE_CORRUPT_ENTRY (a quarantined entry).'),
-      Unavailable: error('STORAGE_CLOSED or STORAGE_BUSY: the node is stopping or its store is overloaded.'),
+      Unavailable: error(
+        'STORAGE_CLOSED, STORAGE_BUSY or API_CLOSING: the node is stopping or its store is overloaded.',
+      ),
       Timeout: error('API_TIMEOUT: the route took longer than its time limit.'),
     },
     securitySchemes: {
