@@ -1,16 +1,19 @@
 import { randomInt } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { PeerId } from '@libp2p/interface'
 import type { Certificate } from '../attest/certificate.ts'
 import { decodeCertificate } from '../attest/certificate-codec.ts'
 import { verifyCertificate } from '../attest/verify-certificate.ts'
 import { type Assignment, assignShards } from '../committee/assignment.ts'
 import type { Committee } from '../committee/committee.ts'
+import type { Member } from '../committee/member.ts'
 import type { CommitteeSource } from '../committee/source.ts'
 import { type BlobId, blobIdOf } from '../erasure/blob-id.ts'
 import { checkShard } from '../erasure/decode.ts'
 import { type BlobHeader, encodeHeader } from '../erasure/header.ts'
 import { DacnetError } from '../errors.ts'
 import { type Logger, silentLogger } from '../logger.ts'
+import { P2pErrorCode } from '../p2p/errors.ts'
 import { MAX_SAMPLE_INDICES } from '../p2p/limits.ts'
 import type { DacnetLibp2p } from '../p2p/node.ts'
 import { requestSamples } from '../p2p/sample.ts'
@@ -165,12 +168,7 @@ export class LightClient {
     }
     let answers: Awaited<ReturnType<typeof requestSamples>>
     try {
-      const peer: PeerId = await memberPeer(this.#init.libp2p, member)
-      answers = await requestSamples(this.#init.libp2p, peer, session.blobId, indices, {
-        shardSize: session.header.shardSize,
-        timeoutMs: opts.requestTimeoutMs ?? DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      })
+      answers = await this.#request(session, member, indices, opts)
     } catch (err) {
       const error = err instanceof DacnetError ? err : new DacnetError('P2P_STREAM_ENDED', String(err))
       session.deadHolders.set(holder, error)
@@ -189,7 +187,34 @@ export class LightClient {
       else session.outcomes.set(index, true)
     }
   }
+
+  /**
+   * One sample request to a holder, asked once more after a failure that says nothing about the holder's data: a
+   * stream that ended (a connection dropped under it) or NODE_BUSY (every shard-read slot taken), after a pause.
+   * A timeout, a refused dial or a bad answer is not retried: the holder counts as failed for the session.
+   */
+  async #request(session: Session, member: Member, indices: number[], opts: SampleOptions) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const peer: PeerId = await memberPeer(this.#init.libp2p, member)
+        return await requestSamples(this.#init.libp2p, peer, session.blobId, indices, {
+          shardSize: session.header.shardSize,
+          timeoutMs: opts.requestTimeoutMs ?? DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        })
+      } catch (err) {
+        const code = (err as { code?: unknown }).code
+        if (attempt > 0 || (code !== P2pErrorCode.STREAM_ENDED && code !== NodeErrorCode.BUSY)) throw err
+        opts.signal?.throwIfAborted()
+        this.#logger.debug('sample request retried', { member: member.index, code })
+        await sleep(SAMPLE_RETRY_DELAY_MS, undefined, opts.signal ? { signal: opts.signal } : {})
+      }
+    }
+  }
 }
+
+/** Pause before asking a holder again after a dropped stream or NODE_BUSY. */
+export const SAMPLE_RETRY_DELAY_MS = 200
 
 interface Session {
   header: BlobHeader

@@ -5,9 +5,11 @@ import { type Assignment, assignShards } from '../../src/committee/assignment.ts
 import type { BlobId } from '../../src/erasure/blob-id.ts'
 import { availabilityConfidence } from '../../src/node/confidence.ts'
 import { Disperser } from '../../src/node/disperser.ts'
+import { NodeErrorCode, nodeError } from '../../src/node/errors.ts'
 import { DEFAULT_MAX_SAMPLES, LightClient, type SampleOptions, type SampleResult } from '../../src/node/light-client.ts'
 import type { DacnetLibp2p } from '../../src/p2p/node.ts'
 import { SAMPLE_PROTOCOL } from '../../src/p2p/protocols.ts'
+import { handleSampleStream } from '../../src/p2p/sample.ts'
 import { prng, randomData } from '../erasure/helpers.ts'
 import {
   ErasurePool,
@@ -151,6 +153,40 @@ describe('a blob whose shards are no longer retrievable', () => {
     expect(result.available).toBe(true)
     expect(result.confidence).toBeGreaterThanOrEqual(TARGET)
     expect(result.failures).toEqual([])
+  })
+
+  it('samples available when every holder drops its first request or answers it NODE_BUSY (one retry each)', async () => {
+    const calls = members.map(() => 0)
+    for (const [i, member] of members.entries()) {
+      const node = member.node
+      await node.libp2p.unhandle(SAMPLE_PROTOCOL)
+      await node.libp2p.handle(SAMPLE_PROTOCOL, async (stream, connection) => {
+        const call = (calls[i] ?? 0) + 1
+        calls[i] = call
+        if (call === 1 && i % 2 === 0) {
+          stream.abort(new Error('connection dropped')) // the stream ends under the client
+          return
+        }
+        const first = call === 1
+        await handleSampleStream(
+          {
+            async readShard(id, index) {
+              if (first) throw nodeError(NodeErrorCode.BUSY, 'every shard-read slot is taken')
+              return node.store.getShard(id, index)
+            },
+          },
+          stream,
+          connection,
+        )
+      })
+    }
+    const result = await sample()
+    expect(result.failures).toEqual([])
+    expect(result.available).toBe(true)
+    // Every holder asked was asked twice: the first request failed, the retry was served.
+    expect(calls.filter((c) => c > 0).length).toBeGreaterThan(0)
+    for (const c of calls) expect([0, 2]).toContain(c)
+    for (const member of members) await serveCorruptSamples(member.node, 0) // a plain, honest handler again
   })
 
   it('samples unavailable when the failing members answer with wrong bytes', async () => {
