@@ -183,9 +183,12 @@ describe('members going offline', () => {
     expect(signers).not.toContain(1)
     expect(signers).not.toContain(3)
     expect(result.certificate.signedStake).toBe(68n)
-    const sampled = await lightClient.sample(result.certificate)
+    // A strict target makes the first round 29 draws (k = 20, n = 64): that none lands on the offline third has
+    // odds ~1e-5. With the default target's 12 draws it is ~1%, and the assertion below failed about one run in 100.
+    const sampled = await lightClient.sample(result.certificate, { confidence: 1 - 1e-15 })
     expect(sampled.available).toBe(true)
     expect(sampled.failures.length).toBeGreaterThan(0) // the offline holders were asked and failed
+    for (const f of sampled.failures) expect([1, 3]).toContain(f.member)
     const back = await retriever.retrieve(result.certificate)
     expect(back.kind).toBe('ok')
   })
