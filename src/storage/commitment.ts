@@ -21,9 +21,9 @@ export function verifyShardProof(header: BlobHeader, index: number, data: Uint8A
  * later read of the same shard is re-checked by hashing its data into the leaf and comparing leaf and proof bytes
  * with the remembered ones, which skips the path of node hashes (10 for n = 768, ~16 µs of a ~100 µs read). The
  * data is still hashed on every read, so a flipped byte anywhere in the value is caught as before; a value that
- * does not match falls back to the full check. Stores verify through it too, so reads of a blob just stored (what
+ * does not match (or a header with another root) falls back to the full check. Stores verify through it too, so reads of a blob just stored (what
  * light clients sample) find their proofs known. Bounded LRU of `capacity` entries (0 turns it off); an entry holds
- * 32 + proof bytes (352 bytes for n = 768), so the default 16,384 entries hold about 6 MiB.
+ * 64 + proof bytes (384 bytes for n = 768), so the default 16,384 entries hold about 7 MiB.
  */
 export class ShardVerifier {
   readonly #verified = new Map<string, Uint8Array>()
@@ -38,14 +38,14 @@ export class ShardVerifier {
     const leaf = leafHash(data)
     const key = blobKey + String.fromCharCode(index >>> 16, index & 0xffff)
     const known = this.#verified.get(key)
-    if (known !== undefined && matches(known, leaf, proof)) {
+    if (known !== undefined && matches(known, header.root, leaf, proof)) {
       this.#verified.delete(key)
       this.#verified.set(key, known)
       return true
     }
     const root = rootFromProof(leaf, index, header.n, proof)
     if (root === null || !bytesEqual(root, header.root)) return false
-    if (this.#capacity > 0) this.#remember(key, leaf, proof)
+    if (this.#capacity > 0) this.#remember(key, header.root, leaf, proof)
     return true
   }
 
@@ -53,10 +53,11 @@ export class ShardVerifier {
     return this.#verified.size
   }
 
-  #remember(key: string, leaf: Uint8Array, proof: Uint8Array): void {
-    const entry = new Uint8Array(HASH_SIZE + proof.length)
-    entry.set(leaf)
-    entry.set(proof, HASH_SIZE)
+  #remember(key: string, root: Uint8Array, leaf: Uint8Array, proof: Uint8Array): void {
+    const entry = new Uint8Array(2 * HASH_SIZE + proof.length)
+    entry.set(root)
+    entry.set(leaf, HASH_SIZE)
+    entry.set(proof, 2 * HASH_SIZE)
     this.#verified.delete(key)
     this.#verified.set(key, entry)
     if (this.#verified.size > this.#capacity) {
@@ -66,9 +67,13 @@ export class ShardVerifier {
   }
 }
 
-function matches(known: Uint8Array, leaf: Uint8Array, proof: Uint8Array): boolean {
-  if (known.length !== HASH_SIZE + proof.length) return false
+/** An entry is root || leaf || proof: a hit needs all three equal, so a caller pairing a blob key with another
+ * header (a root the entry was not verified against) falls back to the full check. */
+function matches(known: Uint8Array, root: Uint8Array, leaf: Uint8Array, proof: Uint8Array): boolean {
+  if (known.length !== 2 * HASH_SIZE + proof.length) return false
   return (
-    Buffer.compare(known.subarray(0, HASH_SIZE), leaf) === 0 && Buffer.compare(known.subarray(HASH_SIZE), proof) === 0
+    Buffer.compare(known.subarray(0, HASH_SIZE), root) === 0 &&
+    Buffer.compare(known.subarray(HASH_SIZE, 2 * HASH_SIZE), leaf) === 0 &&
+    Buffer.compare(known.subarray(2 * HASH_SIZE), proof) === 0
   )
 }

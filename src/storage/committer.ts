@@ -12,6 +12,8 @@ interface Waiter {
 interface Group {
   ops: BatchOp[]
   delta: Required<UsageDelta>
+  /** Sum of the positive byte deltas of its batches: what the group may add to the store (see `pendingGrowth`). */
+  growth: number
   bytes: number
   blobs: Set<string>
   waiters: Waiter[]
@@ -44,10 +46,13 @@ export class GroupCommitter {
     return this.#committed
   }
 
-  /** Logical bytes that submitted batches not yet on disk will add (for the quota check). */
-  get pendingBytes(): number {
+  /**
+   * Logical bytes that submitted batches not yet on disk may add, for the quota check. Only growth counts: a batch
+   * that frees space (a smaller certificate) may still fail, so the space it frees is not lent to others meanwhile.
+   */
+  get pendingGrowth(): number {
     let bytes = 0
-    for (const group of this.#inFlight()) bytes += group.delta.bytes
+    for (const group of this.#inFlight()) bytes += group.growth
     return bytes
   }
 
@@ -69,11 +74,12 @@ export class GroupCommitter {
     const bytes = ops.reduce((sum, op) => sum + (op.type === 'put' ? op.value.length : 0), 0)
     let group = this.#groups.at(-1)
     if (group === undefined || (group.ops.length > 0 && group.bytes + bytes > MAX_GROUP_BYTES)) {
-      group = { ops: [], delta: emptyUsage(), bytes: 0, blobs: new Set(), waiters: [] }
+      group = { ops: [], delta: emptyUsage(), growth: 0, bytes: 0, blobs: new Set(), waiters: [] }
       this.#groups.push(group)
     }
     for (const op of ops) group.ops.push(op)
     group.bytes += bytes
+    group.growth += Math.max(0, delta.bytes ?? 0)
     for (const field of Object.keys(group.delta) as (keyof Usage)[]) group.delta[field] += delta[field] ?? 0
     if (blobKey !== undefined) group.blobs.add(blobKey)
     const done = new Promise<void>((resolve, reject) => group.waiters.push({ resolve, reject }))
@@ -81,7 +87,10 @@ export class GroupCommitter {
     return done
   }
 
-  /** Resolves once every batch submitted so far is on disk (or failed). */
+  /**
+   * Resolves once nothing is submitted and not yet on disk (or failed). Every submit comes from a write-queue task,
+   * and a task that waits here holds the queue, so nothing new is submitted meanwhile and this always resolves.
+   */
   idle(): Promise<void> {
     if (this.#writing === undefined && this.#groups.length === 0) return Promise.resolve()
     return new Promise((resolve) => this.#idleWaiters.push(resolve))

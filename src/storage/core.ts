@@ -97,6 +97,7 @@ export class StoreCore {
   exclusive<T>(task: () => Promise<T>): Promise<T> {
     return this.writer.run(async () => {
       await this.committer.idle()
+      this.assertOpen()
       return task()
     })
   }

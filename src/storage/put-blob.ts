@@ -77,7 +77,10 @@ export async function putBlob(
     ops.push(blobs.putRecord(id, next))
     if (record === undefined) {
       ops.push(expiry.put(next.expiresAt, id))
-      delta.add('bytes', blobs.entryBytes(headerCopy.length) + expiry.entryBytes)
+      delta.add('bytes', blobs.entryBytes(headerCopy.length))
+      // After a quarantined record, the old expiry entry may have this very key (same store time and retention):
+      // it is rewritten, not added.
+      if ((await expiry.getRaw(expiry.key(next.expiresAt, id))) === undefined) delta.add('bytes', expiry.entryBytes)
       delta.add('blobs', 1)
     }
     for (const shard of fresh) {
@@ -138,7 +141,7 @@ async function existingRecord(core: StoreCore, id: Uint8Array): Promise<BlobReco
 
 export function checkQuota(core: StoreCore, addedBytes: number, blobId: BlobId): void {
   // Batches submitted and not yet on disk count: they are on their way.
-  const bytes = core.usage.bytes + core.committer.pendingBytes
+  const bytes = core.usage.bytes + core.committer.pendingGrowth
   const max = core.opts.quotaBytes
   if (bytes + addedBytes > max) {
     throw storageError(

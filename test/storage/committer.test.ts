@@ -36,7 +36,7 @@ describe('GroupCommitter (group commit of planned batches)', () => {
     expect(tags(writes[0]!.ops)).toEqual([1, 0xff])
     expect(writes[0]!.ops.at(-1)).toMatchObject({ value: Uint8Array.of(1, 10) })
     expect([committer.holds('a'), committer.holds('b'), committer.holds('z')]).toEqual([true, true, false])
-    expect([committer.pending, committer.pendingBytes]).toEqual([3, 60])
+    expect([committer.pending, committer.pendingGrowth]).toEqual([3, 60])
 
     writes[0]!.finish()
     await a
@@ -63,8 +63,10 @@ describe('GroupCommitter (group commit of planned batches)', () => {
   it('rejects every batch of a failed group, keeps the counters, and goes on with the next', async () => {
     const { committer, writes } = recorder()
     const first = committer.submit([put(1)], { blobs: 1, bytes: 5 })
-    const failing = [committer.submit([put(2)], { blobs: 1, bytes: 7 }), committer.submit([put(3)], { bytes: 9 })]
+    const failing = [committer.submit([put(2)], { blobs: 1, bytes: 7 }), committer.submit([put(3)], { bytes: -9 })]
     await flush()
+    // Space a batch frees is not counted before it is on disk: that batch may still fail.
+    expect(committer.pendingGrowth).toBe(5 + 7)
     writes[0]!.finish()
     await first
     await flush()
@@ -131,6 +133,45 @@ describe('group commit in the store', () => {
       expect([report.ok, report.usage.consistent]).toEqual([true, true])
     } finally {
       await store.close()
+      await cleanup()
+    }
+  })
+
+  it('closes with batches in flight: every put either lands whole or fails with STORAGE_CLOSED', async () => {
+    const { dir, cleanup } = await tempDir()
+    try {
+      let store = await ShardStore.open(dir, { backgroundPrune: false })
+      const blobs = range(0, 24).map(() => makeBlob({ k: 4, n: 8, dataSize: 64 * 1024 }))
+      const puts = blobs.map((b) =>
+        store.putBlob(b.headerBytes, b.shards).then(
+          () => 'stored',
+          (err: { code?: string }) => err.code,
+        ),
+      )
+      // Close as soon as the first is on disk: the others are queued, being planned, or in a group being written.
+      expect(await puts[0]).toBe('stored')
+      await store.close()
+      const outcomes = await Promise.all(puts)
+      expect(
+        outcomes.every((o) => o === 'stored' || o === StorageErrorCode.CLOSED),
+        outcomes.join(),
+      ).toBe(true)
+      store = await ShardStore.open(dir, { backgroundPrune: false })
+      try {
+        for (const [i, blob] of blobs.entries()) {
+          const held = (await store.getAllShards(blob.blobId)).length
+          expect(held, `blob ${i}: ${outcomes[i]}`).toBe(outcomes[i] === 'stored' ? 8 : 0)
+        }
+        const report = await store.check()
+        expect([report.ok, report.usage.consistent, report.blobs]).toEqual([
+          true,
+          true,
+          outcomes.filter((o) => o === 'stored').length,
+        ])
+      } finally {
+        await store.close()
+      }
+    } finally {
       await cleanup()
     }
   })

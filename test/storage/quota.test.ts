@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { isDacnetError } from '../../src/errors.ts'
 import { ShardStore, StorageErrorCode } from '../../src/storage/index.ts'
 import { makeBlob, pick, range } from './fixtures/blobs.ts'
-import { manualClock, tempDir } from './fixtures/temp.ts'
+import { blobRecordKey } from './fixtures/raw-keys.ts'
+import { manualClock, openRaw, tempDir } from './fixtures/temp.ts'
 
 describe('disk quota', () => {
   let dir: string
@@ -27,6 +28,28 @@ describe('disk quota', () => {
     expect(report.usage.recorded.bytes).toBe(report.usage.scanned.bytes)
     // Three shards of 1024 bytes plus their proofs dominate the total.
     expect(store.stats().bytes).toBeGreaterThan(3 * 1024)
+  })
+
+  it('counts an expiry entry once when a blob whose record was quarantined is stored again at the same expiry', async () => {
+    const clock = manualClock()
+    const blob = makeBlob()
+    const open = () => ShardStore.open(dir, { backgroundPrune: false, now: clock.now })
+    store = await open()
+    await store.putBlob(blob.headerBytes, pick(blob, [0, 1]))
+    await store.close()
+    // The record no longer hashes to its id: the next read quarantines it; the expiry entry stays.
+    const raw = await openRaw(dir)
+    const value = (await raw.get(blobRecordKey(blob.blobId)))!.slice()
+    value[value.length - 1]! ^= 0xff
+    await raw.put(blobRecordKey(blob.blobId), value)
+    await raw.close()
+    store = await open()
+    await expect(store.getShard(blob.blobId, 0)).rejects.toMatchObject({ code: StorageErrorCode.CORRUPT_ENTRY })
+    // Same clock, same retention: the new record's expiry entry has the old entry's key.
+    await store.putBlob(blob.headerBytes, pick(blob, [0, 1, 2]))
+    const report = await store.check()
+    expect(report.usage.consistent, JSON.stringify(report.usage)).toBe(true)
+    expect(report.ok).toBe(true)
   })
 
   it('refuses a store that would pass the quota, writes nothing, and keeps serving reads', async () => {

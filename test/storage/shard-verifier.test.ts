@@ -43,6 +43,8 @@ describe('ShardVerifier (proof checks of stored and read shards)', () => {
     expect(verifier.verify(key, b.header, 1, a.shards[1]!.data, a.shards[1]!.proof)).toBe(false)
     expect(verify(verifier, a, 2, a.shards[1]!.data, a.shards[1]!.proof)).toBe(false)
     expect(verify(verifier, b, 1)).toBe(true)
+    // A remembered shard of `a`, presented under `a`'s key but with `b`'s header: checked against b's root, refused.
+    expect(verifier.verify(blobIdKey(a.blobId.bytes), b.header, 1, a.shards[1]!.data, a.shards[1]!.proof)).toBe(false)
   })
 
   it('remembers only proofs that held, at most `capacity` of them, and none with capacity 0', () => {
