@@ -1,13 +1,42 @@
 /**
  * `npm run bench [-- suite...]`: runs the benchmark suites (all, or those named), prints one JSON object per
  * row on stdout as it goes, then a table. Goals are reported, never enforced: a benchmark informs, it does not fail.
+ *
+ * Each suite runs in a process of its own (the same Node), so that one suite's heap, worker threads and
+ * background I/O do not weigh on the next one's figures.
  */
-import type { BenchRow, BenchSuite } from './lib.ts'
+import { spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import type { BenchRow } from './lib.ts'
 
-const suites: Record<string, () => Promise<BenchSuite>> = {
-  erasure: async () => (await import('./erasure.ts')).erasureBench,
-  attest: async () => (await import('./attest.ts')).attestBench,
-  storage: async () => (await import('./storage.ts')).storageBench,
+/** Suite name -> the module that runs it when executed directly (printing one JSON row per line). */
+const suites: Record<string, string> = {
+  erasure: './erasure.ts',
+  attest: './attest.ts',
+  storage: './storage.ts',
+}
+
+/** Runs one suite in a child process; rows are printed as they arrive, anything else goes to stderr. */
+async function runSuite(name: string, module: string): Promise<BenchRow[]> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL(module, import.meta.url))], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const rows: BenchRow[] = []
+  for await (const line of createInterface({ input: child.stdout })) {
+    let row: BenchRow | undefined
+    try {
+      row = JSON.parse(line) as BenchRow
+    } catch {
+      process.stderr.write(`${line}\n`)
+      continue
+    }
+    console.log(line)
+    rows.push(row)
+  }
+  const code: number | null = child.exitCode ?? (await new Promise((resolve) => child.once('exit', resolve)))
+  if (code !== 0) throw new Error(`benchmark suite ${name} exited with ${code}`)
+  return rows
 }
 
 function formatValue(value: number): string {
@@ -48,11 +77,8 @@ if (unknown.length > 0) {
   process.exit(2)
 }
 const rows: BenchRow[] = []
-for (const [name, load] of Object.entries(suites)) {
+for (const [name, module] of Object.entries(suites)) {
   if (wanted.length > 0 && !wanted.includes(name)) continue
-  for (const row of await (await load())()) {
-    console.log(JSON.stringify(row))
-    rows.push(row)
-  }
+  rows.push(...(await runSuite(name, module)))
 }
 printTable(rows)
