@@ -1,5 +1,5 @@
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { collect, errorCode, killLeftovers, removeDir, runCliProcess, spawnCli, tempDir, waitFor } from './helpers.ts'
 
@@ -64,6 +64,19 @@ describe('dacnet init', () => {
     const r = await runCliProcess(['init', '--dir', target, '--password-file', 'password'], { cwd: dir })
     expect(r.code, r.stderr).toBe(0)
   }, 40_000)
+
+  it('records --committee so that it names the file the operator meant, wherever init ran from', async () => {
+    const target = join(dir, 'nodes', 'relative-committee')
+    const r = await runCliProcess(
+      ['init', '--dir', 'nodes/relative-committee', '--password-file', 'password', '--committee', 'shared/c.json'],
+      { cwd: dir },
+    )
+    expect(r.code, r.stderr).toBe(0)
+    const config = JSON.parse(await readFile(join(target, 'config.json'), 'utf8'))
+    // The config resolves relative paths against its own directory.
+    expect(resolve(target, config.committeeFile)).toBe(join(dir, 'shared', 'c.json'))
+    expect(JSON.parse(await readFile(join(nodeDir, 'config.json'), 'utf8')).committeeFile).toBe('committee.json')
+  }, 30_000)
 
   it('names a directory holding keys but no config as an interrupted init, and leaves the keys alone', async () => {
     const target = join(dir, 'half-made')

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path'
+import { isAbsolute, relative, resolve } from 'node:path'
 import type { Command } from 'commander'
 import type { CommandContext } from '../context.ts'
 import { toJson } from '../files.ts'
@@ -9,7 +9,7 @@ interface InitOptions {
   passwordFile?: string
   listen?: string[]
   announce?: string[]
-  committee: string
+  committee?: string
   apiPort?: number
 }
 
@@ -35,7 +35,10 @@ export function registerInit(program: Command, ctx: CommandContext): void {
       'public addresses others dial, e.g. /dns4/node.example.org/tcp/5381',
       multiaddrArg,
     )
-    .option('--committee <file>', 'committee file path written into the config', 'committee.json')
+    .option(
+      '--committee <file>',
+      'committee file, relative to the working directory (written into the config relative to --dir); default: committee.json in the node directory',
+    )
     .option('--api-port <port>', 'HTTP API port written into the config (default 5380)', integer(0, 65535))
     .action(async (opts: InitOptions) => {
       const { createNodeDir } = await import('../operator/node-dir.ts')
@@ -49,7 +52,7 @@ export function registerInit(program: Command, ctx: CommandContext): void {
         onEncrypting: () => ctx.note('encrypting the keystore (about a second; nothing is written before it ends)'),
         config: {
           passwordFile: passwordFile ?? null,
-          committeeFile: opts.committee,
+          ...(opts.committee !== undefined ? { committeeFile: committeePath(dir, ctx.io.cwd, opts.committee) } : {}),
           ...(opts.listen ? { listen: opts.listen } : {}),
           ...(opts.announce ? { announce: opts.announce } : {}),
           ...(opts.apiPort !== undefined ? { apiPort: opts.apiPort } : {}),
@@ -64,4 +67,12 @@ export function registerInit(program: Command, ctx: CommandContext): void {
         )
       }
     })
+}
+
+/**
+ * The committee file as the config records it: the config resolves relative paths against its own directory, so
+ * a path the user gave relative to where they ran `init` is rewritten relative to the node directory.
+ */
+function committeePath(nodeDir: string, cwd: string, given: string): string {
+  return isAbsolute(given) ? given : relative(nodeDir, resolve(cwd, given))
 }
