@@ -135,7 +135,7 @@ function registerNodeMetrics(set: MetricSet, node: CommitteeNode): EventMetrics 
   })
   set.gauge({
     name: 'dacnet_storage_pending_writes',
-    help: 'Writes queued for the shard store',
+    help: 'Writes queued for the shard store or being committed to disk',
     collect() {
       this.set(stats().pendingWrites)
     },

@@ -35,6 +35,7 @@ export interface BlobInfo {
 
 export interface StoreStats extends Usage {
   quotaBytes: number
+  /** Writes queued, being planned, or submitted and not yet on disk (what `maxPendingWrites` bounds). */
   pendingWrites: number
   prune: PruneProgress
 }
