@@ -27,7 +27,7 @@ export class WriteQueue {
   /** Queues `task`; refuses with STORAGE_BUSY when `maxPending` tasks already wait (bounded memory). */
   run<T>(task: () => Promise<T>): Promise<T> {
     const pending = this.pending
-    if (pending > this.#maxPending) {
+    if (pending >= this.#maxPending) {
       return Promise.reject(
         storageError(StorageErrorCode.BUSY, `${pending} writes are queued; retry later`, { pending }),
       )

@@ -176,6 +176,28 @@ describe('group commit in the store', () => {
     }
   })
 
+  it('refuses writes past maxPendingWrites with STORAGE_BUSY, and takes them again once the queue drains', async () => {
+    const { dir, cleanup } = await tempDir()
+    const store = await ShardStore.open(dir, { backgroundPrune: false, maxPendingWrites: 4 })
+    try {
+      const blobs = range(0, 10).map(() => makeBlob({ k: 4, n: 8 }))
+      const outcomes = await Promise.allSettled(blobs.map((b) => store.putBlob(b.headerBytes, b.shards)))
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(4)
+      for (const o of outcomes.filter((o) => o.status === 'rejected')) {
+        expect((o as PromiseRejectedResult).reason).toMatchObject({ code: StorageErrorCode.BUSY })
+      }
+      expect(store.stats().pendingWrites).toBe(0)
+      // Nothing of a refused store was written; storing it now works.
+      const refused = blobs.filter((_, i) => outcomes[i]!.status === 'rejected')
+      expect(await store.hasBlob(refused[0]!.blobId)).toBe(false)
+      expect(await store.putBlob(refused[0]!.headerBytes, refused[0]!.shards)).toMatchObject({ stored: true })
+      expect(store.stats().blobs).toBe(5)
+    } finally {
+      await store.close()
+      await cleanup()
+    }
+  })
+
   it('counts batches still being written against the quota: of concurrent puts, only those that fit land', async () => {
     const { dir, cleanup } = await tempDir()
     const blobs = range(0, 6).map(() => makeBlob({ k: 4, n: 8, dataSize: 4096 }))
