@@ -91,8 +91,8 @@ export class StoreCore {
   }
 
   /**
-   * A write task that sees every batch planned before it on disk: it runs in the write queue once the committer
-   * is idle: prune steps and quarantines, which may touch any blob (blob writes use `blobWrite`).
+   * A write task that sees every batch planned before it on disk (it runs in the write queue once the committer
+   * is idle). For tasks that may touch any blob: prune steps and quarantines; blob writes use `blobWrite`.
    */
   exclusive<T>(task: () => Promise<T>): Promise<T> {
     return this.writer.run(async () => {
