@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { stopWithin } from '../../src/cli/client/connect.ts'
 import { devnetStakes } from '../../src/cli/devnet/stakes.ts'
 import { CliErrorCode, cliError, usageError } from '../../src/cli/errors.ts'
 import { formatConfidence, formatMs, formatStake, table } from '../../src/cli/format.ts'
@@ -132,5 +133,25 @@ describe('member cards', () => {
     expect(parseCardSpec('a/card.json:30')).toEqual({ path: 'a/card.json', stake: '30' })
     expect(parseCardSpec('card.json')).toEqual({ path: 'card.json', stake: '1' })
     expect(() => parseCardSpec('card.json:0')).toThrowError(expect.objectContaining({ code: CliErrorCode.USAGE }))
+  })
+})
+
+describe('stopping a client node', () => {
+  it('waits for a stop that finishes, and gives up on one that never does', async () => {
+    let stopped = false
+    await stopWithin(
+      {
+        stop: async () => {
+          stopped = true
+        },
+      },
+      1_000,
+    )
+    expect(stopped).toBe(true)
+    const start = performance.now()
+    await stopWithin({ stop: () => new Promise<void>(() => {}) }, 200)
+    expect(performance.now() - start).toBeGreaterThanOrEqual(190)
+    expect(performance.now() - start).toBeLessThan(2_000)
+    await expect(stopWithin({ stop: async () => Promise.reject(new Error('boom')) }, 1_000)).rejects.toThrow('boom')
   })
 })

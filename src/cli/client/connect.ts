@@ -44,7 +44,26 @@ export async function startClientNode(opts: {
   const members = opts.registry.committees.at(-1)?.members ?? []
   const addresses = [...new Set([...members.flatMap((m) => m.multiaddrs), ...(opts.bootstrap ?? [])])]
   await dialBootstrap(libp2p, addresses, { timeoutMs: DEFAULT_CONNECT_TIMEOUT_MS })
-  return { libp2p, stop: async () => await libp2p.stop() }
+  return { libp2p, stop: () => stopWithin(libp2p, CLIENT_STOP_TIMEOUT_MS) }
+}
+
+/** A client command's result is out before its libp2p stops: the stop is waited for this long at most. */
+export const CLIENT_STOP_TIMEOUT_MS = 3_000
+
+/**
+ * Stops libp2p, or gives up waiting after `ms`: a connection that never reports closing must not hold a finished
+ * command (the CLI exits once the command returns, which ends whatever is left).
+ */
+export async function stopWithin(libp2p: { stop(): void | Promise<void> }, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const gaveUp = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms)
+  })
+  try {
+    await Promise.race([libp2p.stop(), gaveUp])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /** How long a short-lived client waits to learn which peers take certificate gossip. */
