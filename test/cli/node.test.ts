@@ -1,5 +1,5 @@
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { collect, errorCode, killLeftovers, removeDir, runCliProcess, spawnCli, tempDir, waitFor } from './helpers.ts'
 
@@ -73,9 +73,30 @@ describe('dacnet init', () => {
     )
     expect(r.code, r.stderr).toBe(0)
     const config = JSON.parse(await readFile(join(target, 'config.json'), 'utf8'))
-    // The config resolves relative paths against its own directory.
-    expect(resolve(target, config.committeeFile)).toBe(join(dir, 'shared', 'c.json'))
+    expect(config.committeeFile).toBe(join(dir, 'shared', 'c.json'))
     expect(JSON.parse(await readFile(join(nodeDir, 'config.json'), 'utf8')).committeeFile).toBe('committee.json')
+    for (const bad of ['', 'nodes']) {
+      const refused = await runCliProcess(['init', '--dir', 'nodes/other', '--committee', bad], { cwd: dir })
+      expect([refused.code, errorCode(refused.stderr)], refused.stderr).toEqual([2, 'CLI_USAGE'])
+    }
+  }, 30_000)
+
+  it('refuses a --dir it can never write before the KDF, and takes back what it wrote when a write fails', async () => {
+    await writeFile(join(dir, 'a-file'), 'not a directory\n')
+    const start = performance.now()
+    const r = await runCliProcess(['init', '--dir', 'a-file/node', '--password-file', 'password'], { cwd: dir })
+    expect([r.code, errorCode(r.stderr)]).toEqual([1, 'CLI_WRITE_FAILED'])
+    expect(r.stderr).not.toContain('encrypting the keystore')
+    expect(performance.now() - start).toBeLessThan(20_000)
+    // member-card.json is a directory: the write fails after the keys were written; none of them stays.
+    const target = join(dir, 'card-blocked')
+    await mkdir(join(target, 'member-card.json'), { recursive: true })
+    const blocked = await runCliProcess(['init', '--dir', target, '--password-file', 'password'], { cwd: dir })
+    expect([blocked.code, errorCode(blocked.stderr)]).toEqual([1, 'CLI_WRITE_FAILED'])
+    for (const name of ['peer.key', 'keystore.json', 'config.json', 'data']) {
+      await expect(stat(join(target, name)), name).rejects.toMatchObject({ code: 'ENOENT' })
+    }
+    expect((await stat(join(target, 'member-card.json'))).isDirectory()).toBe(true)
   }, 30_000)
 
   it('names a directory holding keys but no config as an interrupted init, and leaves the keys alone', async () => {

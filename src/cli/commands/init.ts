@@ -1,6 +1,8 @@
-import { isAbsolute, relative, resolve } from 'node:path'
+import { stat } from 'node:fs/promises'
+import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import type { CommandContext } from '../context.ts'
+import { usageError } from '../errors.ts'
 import { toJson } from '../files.ts'
 import { integer, multiaddrArg } from '../parsers.ts'
 
@@ -37,12 +39,13 @@ export function registerInit(program: Command, ctx: CommandContext): void {
     )
     .option(
       '--committee <file>',
-      'committee file, relative to the working directory (written into the config relative to --dir); default: committee.json in the node directory',
+      'committee file, relative to the working directory (recorded in the config as an absolute path); default: committee.json in the node directory',
     )
     .option('--api-port <port>', 'HTTP API port written into the config (default 5380)', integer(0, 65535))
     .action(async (opts: InitOptions) => {
       const { createNodeDir } = await import('../operator/node-dir.ts')
       const { resolvePassword } = await import('../password.ts')
+      const committeeFile = opts.committee === undefined ? undefined : await committeePath(ctx.io.cwd, opts.committee)
       const dir = resolve(ctx.io.cwd, opts.dir)
       const passwordFile = opts.passwordFile ? resolve(ctx.io.cwd, opts.passwordFile) : undefined
       const password = await resolvePassword(ctx.io, { file: passwordFile, confirm: true })
@@ -52,7 +55,7 @@ export function registerInit(program: Command, ctx: CommandContext): void {
         onEncrypting: () => ctx.note('encrypting the keystore (about a second; nothing is written before it ends)'),
         config: {
           passwordFile: passwordFile ?? null,
-          ...(opts.committee !== undefined ? { committeeFile: committeePath(dir, ctx.io.cwd, opts.committee) } : {}),
+          ...(committeeFile !== undefined ? { committeeFile } : {}),
           ...(opts.listen ? { listen: opts.listen } : {}),
           ...(opts.announce ? { announce: opts.announce } : {}),
           ...(opts.apiPort !== undefined ? { apiPort: opts.apiPort } : {}),
@@ -70,9 +73,13 @@ export function registerInit(program: Command, ctx: CommandContext): void {
 }
 
 /**
- * The committee file as the config records it: the config resolves relative paths against its own directory, so
- * a path the user gave relative to where they ran `init` is rewritten relative to the node directory.
+ * The committee file as the config records it: absolute, so that the node opens the file the operator named
+ * however the node directory is reached later (the config resolves relative paths against its own directory,
+ * and a path made relative to it would change meaning through a symlinked directory).
  */
-function committeePath(nodeDir: string, cwd: string, given: string): string {
-  return isAbsolute(given) ? given : relative(nodeDir, resolve(cwd, given))
+async function committeePath(cwd: string, given: string): Promise<string> {
+  if (given.trim() === '') throw usageError('--committee needs a file path')
+  const path = resolve(cwd, given)
+  if ((await stat(path).catch(() => undefined))?.isDirectory()) throw usageError(`--committee ${given} is a directory`)
+  return path
 }

@@ -1,5 +1,7 @@
-import { mkdir } from 'node:fs/promises'
-import { join } from 'node:path'
+import { constants } from 'node:fs'
+import { access, lstat, mkdir, rm, stat } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
+import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { generateSecretKey, publicKeyOf } from '../../attest/keys.ts'
 import { encryptKeystore, type KeystoreKdf } from '../../attest/keystore.ts'
@@ -15,7 +17,7 @@ import {
   PEER_KEY_FILE,
 } from '../config/types.ts'
 import { CliErrorCode, cliError } from '../errors.ts'
-import { pathExists, toJson, writeFileAtomic } from '../files.ts'
+import { toJson, writeFileAtomic } from '../files.ts'
 import { dialableAddresses, MEMBER_CARD_VERSION, type MemberCard } from './member-card.ts'
 
 export interface NodeDirOptions {
@@ -40,6 +42,8 @@ export interface NodeDirOptions {
 export async function createNodeDir(opts: NodeDirOptions): Promise<MemberCard> {
   const { dir } = opts
   await refuseExisting(dir)
+  // Before the KDF's second: a --dir that can never be written fails at once.
+  await checkWritable(dir)
   const peerKey = await generatePeerKey()
   const peerId = peerIdFromPrivateKey(peerKey).toString()
   const secretKey = generateSecretKey()
@@ -62,22 +66,98 @@ export async function createNodeDir(opts: NodeDirOptions): Promise<MemberCard> {
   }
   // The KDF gave another process a second to create the same directory.
   await refuseExisting(dir)
+  const created: string[] = []
   try {
-    await mkdir(join(dir, DATA_DIR), { recursive: true, mode: 0o700 })
+    let firstMade: string | undefined
+    try {
+      firstMade = await mkdir(join(dir, DATA_DIR), { recursive: true, mode: 0o700 })
+    } catch (err) {
+      throw cliError(CliErrorCode.WRITE_FAILED, `cannot create ${dir}: ${(err as Error).message}`, { path: dir })
+    }
+    // Everything from the first directory this call made down is new: a failure below removes it whole. A data
+    // directory that was already there is never removed.
+    if (firstMade !== undefined) created.push(firstMade)
+    await writeNewPeerKey(join(dir, PEER_KEY_FILE), peerKey, created)
+    await writeNew(join(dir, KEYSTORE_FILE), `${toJson(keystore)}\n`, { mode: 0o600, exclusive: true }, created)
+    await writeNew(join(dir, MEMBER_CARD_FILE), `${toJson(card)}\n`, {}, created)
+    await writeNew(join(dir, CONFIG_FILE), `${toJson(template)}\n`, { exclusive: true }, created)
   } catch (err) {
-    throw cliError(CliErrorCode.WRITE_FAILED, `cannot create ${dir}: ${(err as Error).message}`, { path: dir })
+    // A full disk or an I/O error halfway: take back what this call wrote (keys nobody has seen), so that init
+    // can simply run again, instead of leaving keys that a second init must refuse.
+    for (const path of created.reverse()) await rm(path, { recursive: true, force: true }).catch(() => undefined)
+    throw err
   }
-  await writePeerKey(join(dir, PEER_KEY_FILE), peerKey)
-  await writeFileAtomic(join(dir, KEYSTORE_FILE), `${toJson(keystore)}\n`, { mode: 0o600, exclusive: true })
-  await writeFileAtomic(join(dir, MEMBER_CARD_FILE), `${toJson(card)}\n`)
-  await writeFileAtomic(join(dir, CONFIG_FILE), `${toJson(template)}\n`, { exclusive: true })
   return card
+}
+
+async function writeNew(
+  path: string,
+  data: string,
+  opts: { mode?: number; exclusive?: boolean },
+  created: string[],
+): Promise<void> {
+  const existed = await lstat(path).then(
+    () => true,
+    () => false,
+  )
+  await writeFileAtomic(path, data, opts)
+  if (!existed) created.push(path)
+}
+
+async function writeNewPeerKey(path: string, key: PrivateKey, created: string[]): Promise<void> {
+  try {
+    await writePeerKey(path, key)
+  } catch (err) {
+    // Something appeared there since the check (a concurrent init, a dangling symlink): never replaced.
+    const exists = (err as { meta?: { code?: unknown } }).meta?.code === 'EEXIST'
+    throw cliError(
+      exists ? CliErrorCode.ALREADY_EXISTS : CliErrorCode.WRITE_FAILED,
+      exists ? `${path} already exists` : `cannot write ${path}: ${(err as Error).message}`,
+      { path },
+      { cause: err },
+    )
+  }
+  created.push(path)
+}
+
+/** Refuses a directory that is a file, or whose nearest existing ancestor is not a writable directory. */
+async function checkWritable(dir: string): Promise<void> {
+  let path = resolve(dir)
+  for (;;) {
+    const info = await stat(path).catch(() => undefined)
+    if (info !== undefined) {
+      const ok =
+        info.isDirectory() &&
+        (await access(path, constants.W_OK | constants.X_OK).then(
+          () => true,
+          () => false,
+        ))
+      if (ok) return
+      throw cliError(
+        CliErrorCode.WRITE_FAILED,
+        info.isDirectory()
+          ? `cannot create ${dir}: ${path} is not writable`
+          : `cannot create ${dir}: ${path} is not a directory`,
+        { path },
+      )
+    }
+    const parent = dirname(path)
+    if (parent === path) return
+    path = parent
+  }
 }
 
 async function refuseExisting(dir: string): Promise<void> {
   const present: string[] = []
   for (const name of [CONFIG_FILE, PEER_KEY_FILE, KEYSTORE_FILE]) {
-    if (await pathExists(join(dir, name))) present.push(name)
+    // lstat: a dangling symlink in a key's place counts as present; nothing is ever written through it.
+    if (
+      await lstat(join(dir, name)).then(
+        () => true,
+        () => false,
+      )
+    )
+      present.push(name)
   }
   if (present.length === 0) return
   const path = join(dir, present[0]!)
