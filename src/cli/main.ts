@@ -103,6 +103,8 @@ if (import.meta.main) {
   // Network deadlines use AbortSignal.timeout, whose timers do not keep Node's event loop alive. In a short-lived
   // client whose connections have all gone, a wait that only such a deadline can end would otherwise end the
   // process with an unsettled await (exit 13) instead of timing out: hold the loop open while the command runs.
+  // (The price: a wait that nothing at all could end would now hang until Ctrl-C instead of exiting 13; every
+  // network wait has a deadline, and client commands bound their libp2p stop.)
   const keepAlive = setInterval(() => {}, 60_000)
   const code = await runCli(process.argv.slice(2)).finally(() => clearInterval(keepAlive))
   await flushProcessOutput()

@@ -13,7 +13,7 @@ import { checkShard } from '../erasure/decode.ts'
 import { type BlobHeader, encodeHeader } from '../erasure/header.ts'
 import { DacnetError } from '../errors.ts'
 import { type Logger, silentLogger } from '../logger.ts'
-import { P2pErrorCode } from '../p2p/errors.ts'
+import { P2pErrorCode, p2pError } from '../p2p/errors.ts'
 import { MAX_SAMPLE_INDICES } from '../p2p/limits.ts'
 import type { DacnetLibp2p } from '../p2p/node.ts'
 import { requestSamples } from '../p2p/sample.ts'
@@ -191,23 +191,30 @@ export class LightClient {
   /**
    * One sample request to a holder, asked once more after a failure that says nothing about the holder's data: a
    * stream that ended (a connection dropped under it) or NODE_BUSY (every shard-read slot taken), after a pause.
-   * A timeout, a refused dial or a bad answer is not retried: the holder counts as failed for the session.
+   * Both attempts share the one request timeout, so a holder never costs more than it did without the retry. A
+   * timeout, a refused dial or a bad answer is not retried: the holder counts as failed for the session.
    */
   async #request(session: Session, member: Member, indices: number[], opts: SampleOptions) {
+    const deadline = performance.now() + (opts.requestTimeoutMs ?? DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS)
     for (let attempt = 0; ; attempt++) {
       try {
         const peer: PeerId = await memberPeer(this.#init.libp2p, member)
         return await requestSamples(this.#init.libp2p, peer, session.blobId, indices, {
           shardSize: session.header.shardSize,
-          timeoutMs: opts.requestTimeoutMs ?? DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS,
+          timeoutMs: Math.max(1, Math.round(deadline - performance.now())),
           ...(opts.signal ? { signal: opts.signal } : {}),
         })
       } catch (err) {
         const code = (err as { code?: unknown }).code
-        if (attempt > 0 || (code !== P2pErrorCode.STREAM_ENDED && code !== NodeErrorCode.BUSY)) throw err
-        opts.signal?.throwIfAborted()
+        const retryable = code === P2pErrorCode.STREAM_ENDED || code === NodeErrorCode.BUSY
+        const timeLeft = deadline - performance.now() - SAMPLE_RETRY_DELAY_MS
+        if (attempt > 0 || !retryable || timeLeft < MIN_RETRY_TIME_MS) throw err
         this.#logger.debug('sample request retried', { member: member.index, code })
-        await sleep(SAMPLE_RETRY_DELAY_MS, undefined, opts.signal ? { signal: opts.signal } : {})
+        try {
+          await sleep(SAMPLE_RETRY_DELAY_MS, undefined, opts.signal ? { signal: opts.signal } : {})
+        } catch {
+          throw p2pError(P2pErrorCode.ABORTED, 'sampling was stopped')
+        }
       }
     }
   }
@@ -215,6 +222,8 @@ export class LightClient {
 
 /** Pause before asking a holder again after a dropped stream or NODE_BUSY. */
 export const SAMPLE_RETRY_DELAY_MS = 200
+/** A retry is only worth making with at least this much of the request's time left. */
+const MIN_RETRY_TIME_MS = 250
 
 interface Session {
   header: BlobHeader

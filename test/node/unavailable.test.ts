@@ -189,6 +189,27 @@ describe('a blob whose shards are no longer retrievable', () => {
     for (const member of members) await serveCorruptSamples(member.node, 0) // a plain, honest handler again
   })
 
+  it('samples unavailable when the failing members drop each request late: no retry past the request timeout', async () => {
+    const calls = new Map<number, number>()
+    for (const i of failing) {
+      const node = members[i]!.node
+      await node.libp2p.unhandle(SAMPLE_PROTOCOL)
+      await node.libp2p.handle(SAMPLE_PROTOCOL, async (stream) => {
+        calls.set(i, (calls.get(i) ?? 0) + 1)
+        await new Promise((resolve) => setTimeout(resolve, 700))
+        stream.abort(new Error('connection dropped'))
+      })
+    }
+    const result = await sample({ requestTimeoutMs: 1_000 })
+    expectUnavailable(result, (code) => code === 'P2P_STREAM_ENDED')
+    // 700 ms in, a retry would have less than the 1,000 ms budget left after its pause: each is asked once.
+    expect(
+      [...calls.values()].every((c) => c === 1),
+      JSON.stringify([...calls]),
+    ).toBe(true)
+    for (const i of failing) await serveCorruptSamples(members[i]!.node, 0)
+  })
+
   it('samples unavailable when the failing members answer with wrong bytes', async () => {
     for (const i of failing) await serveCorruptSamples(members[i]!.node, 0x5a)
     const result = await sample()
