@@ -111,6 +111,30 @@ describe.each([false, true, 'recent'] as const)('corruption (syncReads: %s)', (s
     expect((await store.check()).ok).toBe(true)
   })
 
+  it('refuses a shard whose bytes change on disk while the store is open, after its proof was remembered', async () => {
+    const blob = makeBlob({ k: 4, n: 8, dataSize: 16_384 })
+    await store.putBlob(blob.headerBytes, pick(blob, range(0, 8)))
+    await store.close()
+    const raw = await openRaw(dir)
+    await compactAll(raw)
+    await raw.close()
+    // A one-byte block cache: every read goes back to the table file, as for a blob no longer in memory.
+    store = await ShardStore.open(dir, {
+      backgroundPrune: false,
+      syncReads,
+      blockCacheBytes: 1,
+      onCorruptEntry: (entry) => reported.push(entry),
+    })
+    for (let i = 0; i < 8; i++) expect((await store.getShard(blob.blobId, i))?.index).toBe(i)
+    // Bit rot under a running node: the proof of shard 3 is known to the store, its bytes are not what they were.
+    await flipInTables(dir, blob.shards[3]!.data.subarray(100, 132))
+    const err = await caught(store.getShard(blob.blobId, 3))
+    expect(err.code).toBe(StorageErrorCode.CORRUPT_ENTRY)
+    expect(reported).toHaveLength(1)
+    expect(await store.getShard(blob.blobId, 3)).toBeUndefined()
+    expect((await store.getAllShards(blob.blobId)).map((s) => s.index)).toEqual([0, 1, 2, 4, 5, 6, 7])
+  })
+
   it('finds bytes flipped inside the LevelDB table files; reads refuse them', async () => {
     const blobs = Array.from({ length: 3 }, () => makeBlob({ k: 4, n: 8, dataSize: 16_384 }))
     for (const b of blobs) await store.putBlob(b.headerBytes, pick(b, range(0, 8)))
