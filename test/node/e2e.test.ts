@@ -171,6 +171,27 @@ describe('a committee of 7 members with unequal stake', () => {
   })
 })
 
+describe('dispersals at once', () => {
+  it('certifies three blobs dispersed together; every member stores its shares of each and checks clean', async () => {
+    const blobs = [1, 2, 3].map((i) => randomData(512 * 1024 + i, prng(200 + i)))
+    const results = await Promise.all(blobs.map((blob) => disperser.disperse(blob)))
+    const committee = await committees.getCommittee(0)
+    for (const result of results) {
+      expect(result.failures).toEqual([])
+      expect(committee.reachesThreshold(verifyCertificate(result.certificate, committee).signedStake)).toBe(true)
+    }
+    for (const [i, m] of members.entries()) {
+      // Stores that arrived together may have gone to disk in one synced batch: each is still whole.
+      for (const result of results) {
+        const signed = certificateSigners(result.certificate).includes(i)
+        if (signed) expect(await m.node.store.hasBlob(result.blob.blobId), `member ${i}`).toBe(true)
+      }
+      const report = await m.node.store.check()
+      expect([report.ok, report.usage.consistent], `member ${i}`).toEqual([true, true])
+    }
+  })
+})
+
 describe('members going offline', () => {
   it('with at most a third of the stake stopped, still certifies and samples available', async () => {
     // Members 1 (20) and 3 (12) hold 32 of 100.
