@@ -11,6 +11,7 @@ import type { Logger } from '../logger.ts'
 import { P2pErrorCode } from '../p2p/errors.ts'
 import type { DacnetLibp2p } from '../p2p/node.ts'
 import { sendStore } from '../p2p/store.ts'
+import { settleWithin } from '../timing.ts'
 import {
   DEFAULT_GRACE_MS,
   DEFAULT_MEMBER_TIMEOUT_MS,
@@ -107,12 +108,7 @@ export class DispersalRound {
     let certificate = await Promise.race([this.#aggregator.wait(signal), unreachable, aborted])
     const grace = this.#ctx.opts.graceMs ?? DEFAULT_GRACE_MS
     if (grace > 0) {
-      let timer: NodeJS.Timeout | undefined
-      const graceOver = new Promise((resolve) => {
-        timer = setTimeout(resolve, grace)
-      })
-      await Promise.race([Promise.allSettled(sends), graceOver])
-      clearTimeout(timer)
+      await settleWithin(Promise.allSettled(sends), grace)
       certificate = this.#aggregator.certificate()
     }
     return {

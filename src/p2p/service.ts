@@ -1,5 +1,6 @@
 import type { Connection, Stream, StreamHandler } from '@libp2p/interface'
 import { RateLimiter } from '@libp2p/utils'
+import { settleWithin } from '../timing.ts'
 import { P2pErrorCode, p2pError } from './errors.ts'
 import {
   DEFAULT_RETRIEVE_RATE_PER_SECOND,
@@ -113,12 +114,7 @@ export async function registerProtocols(
   return async ({ drainMs = DEFAULT_STORE_DRAIN_MS } = {}) => {
     for (const protocol of registered.splice(0)) await libp2p.unhandle(protocol)
     if (storesInFlight.size === 0) return
-    let timer: NodeJS.Timeout | undefined
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, drainMs)
-    })
-    await Promise.race([Promise.allSettled([...storesInFlight]), deadline])
-    clearTimeout(timer)
+    await settleWithin(Promise.allSettled([...storesInFlight]), drainMs)
   }
 }
 

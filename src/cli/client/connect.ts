@@ -5,6 +5,7 @@ import { dialBootstrap } from '../../node/peers.ts'
 import { parsePeerKey } from '../../p2p/identity.ts'
 import { createDacnetLibp2p, type DacnetLibp2p } from '../../p2p/node.ts'
 import { CERTIFICATE_TOPIC } from '../../p2p/protocols.ts'
+import { settleWithin } from '../../timing.ts'
 import { CliErrorCode, cliError } from '../errors.ts'
 import { pathExists, readFileChecked } from '../files.ts'
 
@@ -55,15 +56,10 @@ export const CLIENT_STOP_TIMEOUT_MS = 3_000
  * command (the CLI exits once the command returns, which ends whatever is left).
  */
 export async function stopWithin(libp2p: { stop(): void | Promise<void> }, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  const gaveUp = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms)
-  })
-  try {
-    await Promise.race([libp2p.stop(), gaveUp])
-  } finally {
-    clearTimeout(timer)
-  }
+  await settleWithin(
+    Promise.resolve().then(() => libp2p.stop()),
+    ms,
+  )
 }
 
 /** How long a short-lived client waits to learn which peers take certificate gossip. */

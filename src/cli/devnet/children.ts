@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { closeSync, openSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
+import { settleWithin } from '../../timing.ts'
 import type { NodeReadyMessage } from '../commands/node.ts'
 import { CliErrorCode, cliError } from '../errors.ts'
 import type { DevnetNode } from './layout.ts'
@@ -92,13 +93,8 @@ export class NodeProcess {
   async stop(timeoutMs = DEFAULT_STOP_TIMEOUT_MS): Promise<Exit & { killed: boolean }> {
     if (this.#exit) return { ...this.#exit, killed: false }
     this.#child.kill('SIGTERM')
-    let timer: NodeJS.Timeout | undefined
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs)
-    })
-    const first = await Promise.race([this.exited, timedOut])
-    clearTimeout(timer)
-    if (first !== 'timeout') return { ...first, killed: false }
+    const exit = await settleWithin(this.exited, timeoutMs)
+    if (exit !== undefined) return { ...exit.value, killed: false }
     this.kill()
     return { ...(await this.exited), killed: true }
   }
