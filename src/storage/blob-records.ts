@@ -1,5 +1,6 @@
 import type { BlobId } from '../erasure/blob-id.ts'
 import { bytesEqual } from '../erasure/merkle.ts'
+import { blobIdKey } from './codec.ts'
 import type { BlobWritePlan, StoreCore } from './core.ts'
 import { StorageErrorCode, storageError } from './errors.ts'
 import { checkQuota } from './put-blob.ts'
@@ -21,7 +22,7 @@ export async function putAttestation(core: StoreCore, blobId: BlobId, bytes: Uin
   checkSize('attestation', bytes, MAX_ATTESTATION_BYTES)
   const value = bytes.slice()
   const id = blobId.bytes
-  return core.blobWrite(id, async (): Promise<BlobWritePlan<{ stored: boolean }>> => {
+  return core.blobWrite(blobIdKey(id), async (): Promise<BlobWritePlan<{ stored: boolean }>> => {
     const record = await attestableRecord(core, blobId)
     const present = await core.repos.shards.indicesOf(id, record.shardCount)
     if (present.length < record.shardCount) {
@@ -56,7 +57,7 @@ export async function putCertificate(core: StoreCore, blobId: BlobId, bytes: Uin
   checkSize('certificate', bytes, MAX_CERTIFICATE_BYTES)
   const value = bytes.slice()
   const id = blobId.bytes
-  return core.blobWrite(id, async (): Promise<BlobWritePlan<{ stored: boolean }>> => {
+  return core.blobWrite(blobIdKey(id), async (): Promise<BlobWritePlan<{ stored: boolean }>> => {
     await attestableRecord(core, blobId)
     const { certificates } = core.repos
     const existing = await certificates.get(id)

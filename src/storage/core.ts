@@ -103,12 +103,12 @@ export class StoreCore {
   }
 
   /**
-   * A write task that touches one blob's entries only (a store, an attestation, a certificate). It waits for the
+   * A write task that touches one blob's entries only (a store, an attestation, a certificate; `blobKey` is its
+   * id as a latin1 string, see blobIdKey). It waits for the
    * committer only while a batch of the same blob is in flight, and leaves the write queue as soon as its batch is
    * submitted, so the next task plans while this one is written; the promise resolves once it is on disk.
    */
-  async blobWrite<T>(blobId: Uint8Array, plan: () => Promise<BlobWritePlan<T>>): Promise<T> {
-    const blobKey = blobIdKey(blobId)
+  async blobWrite<T>(blobKey: string, plan: () => Promise<BlobWritePlan<T>>): Promise<T> {
     const planned = await this.writer.run(async () => {
       this.assertOpen()
       // A batch of this blob still on its way to disk is not visible to the plan's reads: let it land first.
@@ -136,8 +136,7 @@ export class StoreCore {
    * The header of a blob that can be read: in state `stored`. Served from the cache when possible. A damaged
    * record is quarantined and raises STORAGE_CORRUPT_ENTRY.
    */
-  async readableBlob(blobId: Uint8Array): Promise<CachedBlob | undefined> {
-    const cacheKey = blobIdKey(blobId)
+  async readableBlob(blobId: Uint8Array, cacheKey = blobIdKey(blobId)): Promise<CachedBlob | undefined> {
     const hit = this.cache.get(cacheKey)
     if (hit !== undefined) return hit
     const generation = this.cache.generation

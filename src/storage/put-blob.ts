@@ -46,9 +46,10 @@ export async function putBlob(
   const headerCopy = headerBytes.slice()
   const header = decodeStoredHeader(headerCopy)
   const blobId = blobIdOf(headerCopy)
-  const encoded = encodeVerified(core, header, blobIdKey(blobId.bytes), shards)
+  const blobKey = blobIdKey(blobId.bytes)
+  const encoded = encodeVerified(core, header, blobKey, shards)
   const retentionMs = checkRetention(opts.retentionMs ?? core.opts.retentionMs)
-  return core.blobWrite(blobId.bytes, async (): Promise<BlobWritePlan<PutBlobResult>> => {
+  return core.blobWrite(blobKey, async (): Promise<BlobWritePlan<PutBlobResult>> => {
     const { blobs, shards: shardRepo, expiry } = core.repos
     const id = blobId.bytes
     const now = core.opts.now()
@@ -94,7 +95,7 @@ export async function putBlob(
     const entry = { header, headerBytes: headerCopy, storedAt: next.storedAt, expiresAt: next.expiresAt }
     return {
       result: { blobId, stored: true, added: fresh.length },
-      batch: { ops, delta: delta.delta, onCommitted: () => core.cache.set(blobIdKey(id), entry) },
+      batch: { ops, delta: delta.delta, onCommitted: () => core.cache.set(blobKey, entry) },
     }
   })
 }

@@ -18,12 +18,13 @@ export async function getShard(
   blobId: Uint8Array,
   index: number,
 ): Promise<ShardWithProof | undefined> {
-  const blob = await core.readableBlob(blobId)
+  const blobKey = blobIdKey(blobId)
+  const blob = await core.readableBlob(blobId, blobKey)
   if (blob === undefined) return undefined
   checkIndex(index, blob)
   const { shards } = core.repos
   const key = shards.key(blobId, index)
-  const check = proofCheck(core, blobId, blob)
+  const check = proofCheck(core, blobKey, blob)
   let value: Uint8Array | undefined
   try {
     value = readsSync(core, blob) ? shards.getRawSync(key) : await shards.getRaw(key)
@@ -41,7 +42,8 @@ export async function getShards(
   indices: readonly number[],
 ): Promise<ShardWithProof[]> {
   if (!Array.isArray(indices)) throw storageError(StorageErrorCode.INVALID_SHARD, 'indices must be an array')
-  const blob = await core.readableBlob(blobId)
+  const blobKey = blobIdKey(blobId)
+  const blob = await core.readableBlob(blobId, blobKey)
   if (blob === undefined) return []
   if (indices.length > blob.header.n) {
     throw storageError(
@@ -53,7 +55,7 @@ export async function getShards(
   const { shards } = core.repos
   const keys = indices.map((index) => shards.key(blobId, index))
   const values = await readMany(core, keys, readsSync(core, blob))
-  const check = proofCheck(core, blobId, blob)
+  const check = proofCheck(core, blobKey, blob)
   const found: ShardWithProof[] = []
   const corrupt: QuarantineTarget[] = []
   values.forEach((value, i) => {
@@ -73,10 +75,11 @@ export async function getShards(
 
 /** Every shard held for the blob, in index order. */
 export async function getAllShards(core: StoreCore, blobId: Uint8Array): Promise<ShardWithProof[]> {
-  const blob = await core.readableBlob(blobId)
+  const blobKey = blobIdKey(blobId)
+  const blob = await core.readableBlob(blobId, blobKey)
   if (blob === undefined) return []
   const { shards } = core.repos
-  const check = proofCheck(core, blobId, blob)
+  const check = proofCheck(core, blobKey, blob)
   const found: ShardWithProof[] = []
   const corrupt: QuarantineTarget[] = []
   try {
@@ -152,8 +155,7 @@ function asCorrupt(err: unknown): CorruptValue {
 }
 
 /** The proof check of reads: through the store's verifier, which remembers proofs that held. */
-function proofCheck(core: StoreCore, blobId: Uint8Array, blob: CachedBlob): ProofCheck {
-  const blobKey = blobIdKey(blobId)
+function proofCheck(core: StoreCore, blobKey: string, blob: CachedBlob): ProofCheck {
   return (index, data, proof) => core.verifier.verify(blobKey, blob.header, index, data, proof)
 }
 
