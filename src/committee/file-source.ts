@@ -4,7 +4,7 @@ import type { Committee } from './committee.ts'
 import { CommitteeErrorCode, committeeError } from './errors.ts'
 import { type CommitteeRegistry, parseCommitteeFile } from './file.ts'
 import type { MemberKeyVerifier } from './member.ts'
-import { type CommitteeSource, committeeOf } from './source.ts'
+import { type CommitteeSource, committeeOf, newestEpoch } from './source.ts'
 
 /** A committee file larger than this is refused before it is parsed (about 20,000 members). */
 export const DEFAULT_MAX_COMMITTEE_FILE_SIZE = 16 * 1024 * 1024
@@ -37,6 +37,11 @@ export class FileCommitteeSource implements CommitteeSource {
 
   async epochs(): Promise<number[]> {
     return (await this.registry()).committees.map((c) => c.epoch)
+  }
+
+  /** The newest epoch in the file: appending an epoch and reloading moves everyone to it. */
+  async currentEpoch(): Promise<number> {
+    return newestEpoch(await this.registry())
   }
 
   /** The validated file; a failed load is not cached, so the next call tries again. */

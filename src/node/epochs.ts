@@ -1,12 +1,21 @@
 import type { Committee } from '../committee/committee.ts'
 import { CommitteeErrorCode, committeeError } from '../committee/errors.ts'
 import type { CommitteeSource } from '../committee/source.ts'
+import { NodeErrorCode, nodeError } from './errors.ts'
 
 /**
- * The current epoch is the newest one the committee source lists: dispersal uses it and members accept
- * new stores only for it, while shards and certificates of earlier epochs stay valid until retention ends.
+ * How long after the epoch in force changed a member still takes stores for the epoch before it. Parties read
+ * the chain (or reload a file) at different moments, so a sequencer may still disperse under the old epoch for a
+ * few polls; 30 s covers several polls at mainnet block times without keeping the old committee open for long.
+ */
+export const DEFAULT_PREVIOUS_EPOCH_GRACE_MS = 30_000
+
+/**
+ * The epoch in force, from the source when it says (a chain's epoch at `head − confirmations`), else the newest
+ * epoch it lists. Dispersal uses it; shards and certificates of earlier epochs stay valid until retention ends.
  */
 export async function currentEpoch(committees: CommitteeSource): Promise<number> {
+  if (committees.currentEpoch) return committees.currentEpoch()
   const epoch = (await committees.epochs()).at(-1)
   if (epoch === undefined) throw committeeError(CommitteeErrorCode.UNKNOWN_EPOCH, 'the committee source lists no epoch')
   return epoch
@@ -14,4 +23,64 @@ export async function currentEpoch(committees: CommitteeSource): Promise<number>
 
 export async function currentCommittee(committees: CommitteeSource): Promise<Committee> {
   return committees.getCommittee(await currentEpoch(committees))
+}
+
+export interface StoreEpochsOptions {
+  /** DEFAULT_PREVIOUS_EPOCH_GRACE_MS when absent. */
+  previousEpochGraceMs?: number
+  /** Milliseconds clock; Date.now when absent (tests move it). */
+  now?: () => number
+}
+
+/**
+ * Which epochs a member takes stores for: the epoch in force and, for a grace period after it changed, the one
+ * in force before it. A store for a later epoch than the member knows makes it ask its source for news once
+ * (the sequencer may have seen the new epoch first) before refusing.
+ */
+export class StoreEpochs {
+  readonly #committees: CommitteeSource
+  readonly #graceMs: number
+  readonly #now: () => number
+  #current: number | undefined
+  #previous: number | undefined
+  #changedAt = 0
+
+  constructor(committees: CommitteeSource, options: StoreEpochsOptions = {}) {
+    const grace = options.previousEpochGraceMs ?? DEFAULT_PREVIOUS_EPOCH_GRACE_MS
+    if (!Number.isSafeInteger(grace) || grace < 0) {
+      throw nodeError(NodeErrorCode.INVALID_OPTIONS, 'previousEpochGraceMs must be a non-negative integer')
+    }
+    this.#committees = committees
+    this.#graceMs = grace
+    this.#now = options.now ?? Date.now
+  }
+
+  /** The committee of `epoch` if stores for it are taken now; NODE_STALE_EPOCH otherwise. */
+  async committeeFor(epoch: number): Promise<Committee> {
+    let current = await this.#observe()
+    if (epoch > current && this.#committees.refresh) {
+      await this.#committees.refresh()
+      current = await this.#observe()
+    }
+    const inGrace = epoch === this.#previous && this.#now() - this.#changedAt <= this.#graceMs
+    if (epoch !== current && !inGrace) {
+      throw nodeError(NodeErrorCode.STALE_EPOCH, `stores are accepted for epoch ${current}, not ${epoch}`, {
+        epoch,
+        current,
+      })
+    }
+    return this.#committees.getCommittee(epoch)
+  }
+
+  async #observe(): Promise<number> {
+    const current = await currentEpoch(this.#committees)
+    if (this.#current !== undefined && current > this.#current) {
+      this.#previous = this.#current
+      this.#changedAt = this.#now()
+    } else if (this.#current !== undefined && current < this.#current) {
+      this.#previous = undefined // the source went back (a file reloaded, a deep reorg): no grace for either
+    }
+    this.#current = current
+    return current
+  }
 }

@@ -16,7 +16,7 @@ import type { SampleService } from '../p2p/sample.ts'
 import type { StoreService } from '../p2p/store.ts'
 import { StorageErrorCode } from '../storage/errors.ts'
 import type { ShardStore } from '../storage/store.ts'
-import { currentEpoch } from './epochs.ts'
+import { StoreEpochs } from './epochs.ts'
 import { NodeErrorCode, nodeError } from './errors.ts'
 import { headerMisfit } from './header-fit.ts'
 
@@ -34,6 +34,8 @@ export interface MemberServiceInit {
   maxConcurrentShardReads?: number
   /** How long a shard read waits for a free slot before refusing with NODE_BUSY. Default DEFAULT_SHARD_READ_WAIT_MS. */
   shardReadWaitMs?: number
+  /** Stores for the epoch before the one in force are taken this long after it changed. Default DEFAULT_PREVIOUS_EPOCH_GRACE_MS. */
+  previousEpochGraceMs?: number
 }
 
 /**
@@ -94,6 +96,7 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
   readonly #init: MemberServiceInit
   readonly #reads: Slots
   readonly #readWaitMs: number
+  readonly #epochs: StoreEpochs
   #accepting = true
   #inFlight = new Set<Promise<unknown>>()
 
@@ -105,6 +108,7 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
     }
     this.#reads = new Slots(maxReads)
     this.#readWaitMs = init.shardReadWaitMs ?? DEFAULT_SHARD_READ_WAIT_MS
+    this.#epochs = new StoreEpochs(init.committees, { previousEpochGraceMs: init.previousEpochGraceMs })
   }
 
   /** Stops taking stores and waits for the ones under way to finish (their answers still go out). */
@@ -218,16 +222,9 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
     }
   }
 
-  /** The committee of `epoch`, which must be the newest one: members take stores only for the current epoch. */
+  /** The committee of `epoch` if this member takes stores for it now: the epoch in force, or the one before in its grace. */
   async #currentCommittee(epoch: number): Promise<Committee> {
-    const current = await currentEpoch(this.#init.committees)
-    if (epoch !== current) {
-      throw nodeError(NodeErrorCode.STALE_EPOCH, `stores are accepted for epoch ${current}, not ${epoch}`, {
-        epoch,
-        current,
-      })
-    }
-    return this.#init.committees.getCommittee(epoch)
+    return this.#epochs.committeeFor(epoch)
   }
 
   #self(committee: Committee): Member {

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest'
+import type { Committee } from '../../src/committee/committee.ts'
+import type { CommitteeSource } from '../../src/committee/source.ts'
+import { StoreEpochs } from '../../src/node/epochs.ts'
+import { fakeCommittee } from '../committee/helpers.ts'
+
+/** A source whose epoch in force the test moves, the way a chain source's moves with the head. */
+class MovingSource implements CommitteeSource {
+  inForce = 0
+  /** What a refresh moves the epoch to (the chain had news the last poll missed). */
+  onRefresh: number | undefined
+  refreshes = 0
+  readonly #committees = new Map<number, Committee>()
+
+  async getCommittee(epoch: number): Promise<Committee> {
+    let committee = this.#committees.get(epoch)
+    if (!committee) {
+      committee = fakeCommittee([10n, 20n], { epoch })
+      this.#committees.set(epoch, committee)
+    }
+    return committee
+  }
+  async epochs(): Promise<number[]> {
+    return [0]
+  }
+  async currentEpoch(): Promise<number> {
+    return this.inForce
+  }
+  async refresh(): Promise<void> {
+    this.refreshes++
+    if (this.onRefresh !== undefined) this.inForce = this.onRefresh
+  }
+}
+
+const staleEpoch = expect.objectContaining({ code: 'NODE_STALE_EPOCH' })
+
+describe('StoreEpochs', () => {
+  it('takes the epoch in force, and the one before it only within the grace after the change', async () => {
+    const source = new MovingSource()
+    let now = 1_000
+    const epochs = new StoreEpochs(source, { previousEpochGraceMs: 30_000, now: () => now })
+    expect((await epochs.committeeFor(0)).epoch).toBe(0)
+
+    source.inForce = 1
+    expect((await epochs.committeeFor(1)).epoch).toBe(1)
+    now += 29_000
+    expect((await epochs.committeeFor(0)).epoch).toBe(0)
+    now += 2_000
+    await expect(epochs.committeeFor(0)).rejects.toThrow(staleEpoch)
+    await expect(epochs.committeeFor(2)).rejects.toThrow(staleEpoch)
+  })
+
+  it('gives the grace to the epoch in force before, not to older ones', async () => {
+    const source = new MovingSource()
+    const epochs = new StoreEpochs(source, { now: () => 0 })
+    await epochs.committeeFor(0)
+    source.inForce = 1
+    await epochs.committeeFor(1)
+    source.inForce = 2
+    await expect(epochs.committeeFor(0)).rejects.toThrow(staleEpoch)
+    expect((await epochs.committeeFor(1)).epoch).toBe(1)
+  })
+
+  it('asks the source for news once when a store names a later epoch', async () => {
+    const source = new MovingSource()
+    const epochs = new StoreEpochs(source)
+    source.onRefresh = 1
+    expect((await epochs.committeeFor(1)).epoch).toBe(1)
+    expect(source.refreshes).toBe(1)
+    source.onRefresh = undefined
+    await expect(epochs.committeeFor(5)).rejects.toThrow(staleEpoch)
+    expect(source.refreshes).toBe(2)
+  })
+
+  it('a source that goes back (a reloaded file, a deep reorg) leaves no grace behind', async () => {
+    const source = new MovingSource()
+    const epochs = new StoreEpochs(source, { now: () => 0 })
+    source.inForce = 3
+    await epochs.committeeFor(3)
+    source.inForce = 4
+    await epochs.committeeFor(4)
+    source.inForce = 2
+    await expect(epochs.committeeFor(3)).rejects.toThrow(staleEpoch)
+    expect((await epochs.committeeFor(2)).epoch).toBe(2)
+  })
+
+  it('refuses a negative grace', () => {
+    expect(() => new StoreEpochs(new MovingSource(), { previousEpochGraceMs: -1 })).toThrow(
+      expect.objectContaining({ code: 'NODE_INVALID_OPTIONS' }),
+    )
+  })
+})
