@@ -13,19 +13,10 @@
  * u and p are fixed by the bitmap (and m), so every length is exact. `checkOnchainCertificate` is a
  * reference of the contract's `checkCertificate`: the same steps, in the same order, with the same reasons.
  */
-import {
-  aggregatePublicKeys,
-  decodeSignature,
-  type PublicKey,
-  publicKeyCoordinates,
-  publicKeyFromCoordinates,
-  SIGNATURE_SIZE,
-  type Signature,
-  signatureCoordinates,
-  verify,
-} from '../attest/bls.ts'
-import { type Certificate, certificateBlobId } from '../attest/certificate.ts'
+import { decodeSignature, SIGNATURE_SIZE, type Signature, signatureCoordinates, verify } from '../attest/bls.ts'
+import { type Certificate, certificateBlobId, certificateSigners } from '../attest/certificate.ts'
 import { CERTIFICATE_FIXED_SIZE, decodeCertificate, encodeCertificate } from '../attest/certificate-codec.ts'
+import { aggregateSigners, committeeKeys } from '../attest/committee-keys.ts'
 import { attestationMessage } from '../attest/message.ts'
 import { bitmapSize } from '../attest/signer-bitmap.ts'
 import type { Committee } from '../committee/committee.ts'
@@ -49,7 +40,6 @@ import {
   FP_SIZE,
   fp2IsPositive,
   INFINITY_FLAG,
-  negateG1Coordinates,
   P,
   uintFromBytes,
 } from './points.ts'
@@ -114,7 +104,7 @@ export const OnchainCheckReason = {
   MEMBERS_ROOT: 6,
   /** Steps 5–6: no signer, U > S, signed stake is not S − U, or is below q. */
   STAKE: 7,
-  /** Step 7: the signers' key, the signature encoding, the witness y, or the pairing. */
+  /** Step 7: the signature encoding, the witness y, or the pairing. */
   SIGNATURE: 8,
 } as const
 
@@ -285,43 +275,17 @@ export function checkOnchainCertificate(
   if (certificate.signedStake !== signedStake || !reaches(signedStake, summary.totalStake, summary.threshold)) {
     return OnchainCheckReason.STAKE
   }
-  const signersKey = signersKeyFromWitness(summary.aggregateKey, nonSigners)
   const signature = signatureWithY(certificate.signature, witness.signatureY)
-  if (signersKey === undefined || signersKey === 'infinity' || signature === undefined) {
-    return OnchainCheckReason.SIGNATURE
-  }
+  if (signature === undefined) return OnchainCheckReason.SIGNATURE
+  // The contract adds the summary's aggregate and each non-signer's (x, p − y). Those bytes are now proven to
+  // be the committee's (summary hash, members root), so the committee's cached keys give the same sum.
+  const signersKey = aggregateSigners(committeeKeys(committee), certificateSigners(certificate))
   const message = attestationMessage({
     networkId: header.networkId,
     epoch: certificate.epoch,
     blobId: certificateBlobId(certificate).bytes,
   })
   return verify(message, signersKey, signature) ? OnchainCheckReason.VALID : OnchainCheckReason.SIGNATURE
-}
-
-/**
- * Step 7's key: the summary's aggregate plus each non-signer negated, (x, p − y), as the contract adds them
- * with G1ADD. Undefined when a point is not a valid key (which a leaf that opened the root cannot be).
- */
-function signersKeyFromWitness(
-  aggregate: Uint8Array,
-  nonSigners: readonly NonSigner[],
-): PublicKey | 'infinity' | undefined {
-  const terms: PublicKey[] = []
-  try {
-    if (aggregate.some((b) => b !== 0)) terms.push(publicKeyFromCoordinates(aggregate))
-    for (const n of nonSigners) {
-      const xy = new Uint8Array(2 * FP_SIZE)
-      xy.set(n.x, 0)
-      xy.set(n.y, FP_SIZE)
-      terms.push(publicKeyFromCoordinates(negateG1Coordinates(xy)))
-    }
-  } catch (err) {
-    if (isDacnetError(err)) return undefined
-    throw err
-  }
-  if (terms.length === 0) return 'infinity'
-  const sum = aggregatePublicKeys(terms)
-  return publicKeyCoordinates(sum).every((b) => b === 0) ? 'infinity' : sum
 }
 
 /**

@@ -1,9 +1,15 @@
 import { readFileSync } from 'node:fs'
 import { bls12_381, bls12_381_Fr } from '@noble/curves/bls12-381.js'
 import { describe, expect, it } from 'vitest'
-import { secretKeyFromBytes } from '../../src/attest/bls.ts'
+import {
+  aggregatePublicKeys,
+  publicKeyCoordinates,
+  publicKeyFromCoordinates,
+  secretKeyFromBytes,
+} from '../../src/attest/bls.ts'
 import type { Certificate } from '../../src/attest/certificate.ts'
 import { encodeCertificate } from '../../src/attest/certificate-codec.ts'
+import { aggregateSigners, committeeKeys } from '../../src/attest/committee-keys.ts'
 import { AttestErrorCode } from '../../src/attest/errors.ts'
 import { publicKeyOf } from '../../src/attest/keys.ts'
 import { blsKeyVerifier, createProofOfPossession } from '../../src/attest/pop.ts'
@@ -18,7 +24,7 @@ import {
   OnchainCheckReason,
   WITNESS_FIXED_SIZE,
 } from '../../src/chain/onchain-certificate.ts'
-import { signatureY, uintFromBytes, uintToBytes } from '../../src/chain/points.ts'
+import { negateG1Coordinates, signatureY, uintFromBytes, uintToBytes } from '../../src/chain/points.ts'
 import {
   committeeSummary,
   committeeTree,
@@ -158,6 +164,15 @@ describe('on-chain certificate form', () => {
         expect(new Uint8Array([...n.x, ...n.y, ...uintToBytes(n.stake, 32)])).toEqual(tree.entries[n.index])
       }
       expect(decoded.witness.proof).toEqual(proof)
+      // What the contract computes from the witness alone, the summary's aggregate plus each non-signer's
+      // (x, p − y), is the signers' aggregate key.
+      const terms = decoded.witness.nonSigners.map((n) =>
+        publicKeyFromCoordinates(negateG1Coordinates(new Uint8Array([...n.x, ...n.y]))),
+      )
+      terms.push(publicKeyFromCoordinates(decoded.witness.summary.aggregateKey))
+      expect(publicKeyCoordinates(aggregatePublicKeys(terms))).toEqual(
+        publicKeyCoordinates(aggregateSigners(committeeKeys(committee), signers)),
+      )
 
       expect(checkOnchainCertificate(bytes, committee, { recordIndex: 7 }), name).toBe(R.VALID)
       expect(checkOnchainCertificate(bytes, committee, { recordIndex: 7, summaryHash: tree.summaryHash })).toBe(R.VALID)
