@@ -89,6 +89,41 @@ export function signatureBytes(signature: Signature): Uint8Array {
   return signature.toBytes(true)
 }
 
+/** Bytes of uncompressed coordinates: G1 x ‖ y (48 each), G2 x.c1 ‖ x.c0 ‖ y.c1 ‖ y.c0 (48 each). */
+export const PUBLIC_KEY_COORDINATES_SIZE = 96
+export const SIGNATURE_COORDINATES_SIZE = 192
+
+/**
+ * A key's affine coordinates x ‖ y, 48 bytes each, big-endian; 96 zero bytes for the point at infinity (the
+ * encoding the EVM side uses), which an aggregate can be when keys cancel (a key and its negation, each with
+ * its own proof of possession). blst's uncompressed form of a finite point carries no flag bits, and marks
+ * infinity with 0x40 on otherwise zero bytes.
+ */
+export function publicKeyCoordinates(publicKey: PublicKey): Uint8Array {
+  const bytes = publicKey.toBytes(false)
+  return bytes[0]! & 0x40 ? new Uint8Array(PUBLIC_KEY_COORDINATES_SIZE) : bytes
+}
+
+/** A signature's affine coordinates x.c1 ‖ x.c0 ‖ y.c1 ‖ y.c0 (the ZCash order), 48 bytes each. */
+export function signatureCoordinates(signature: Signature): Uint8Array {
+  return signature.toBytes(false)
+}
+
+/**
+ * Decodes untrusted coordinates x ‖ y (96 bytes) with the on-curve, subgroup and infinity checks: the
+ * uncompressed counterpart of decodePublicKey.
+ */
+export function publicKeyFromCoordinates(bytes: Uint8Array): PublicKey {
+  if (!(bytes instanceof Uint8Array) || bytes.length !== PUBLIC_KEY_COORDINATES_SIZE) {
+    throw attestError(AttestErrorCode.MALFORMED_KEY, `key coordinates are ${PUBLIC_KEY_COORDINATES_SIZE} bytes`)
+  }
+  try {
+    return blst.PublicKey.fromBytes(bytes, true)
+  } catch (err) {
+    throw attestError(AttestErrorCode.MALFORMED_KEY, `not a valid G1 public key: ${reason(err)}`, {}, { cause: err })
+  }
+}
+
 /** Sum of validated keys (no checks: the inputs come from decodePublicKey or this module). */
 export function aggregatePublicKeys(keys: PublicKey[]): PublicKey {
   return blst.aggregatePublicKeys(keys, false)

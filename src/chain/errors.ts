@@ -1,0 +1,28 @@
+import { DacnetError, type ErrorMeta } from '../errors.ts'
+
+/** Stable codes for the chain side: member tree, committee summary, on-chain certificates. Tests match on these. */
+export const ChainErrorCode = {
+  /** On-chain certificate bytes do not follow PROTOCOL §4.5 (certificate layout, witness version or lengths). */
+  MALFORMED_ONCHAIN_CERTIFICATE: 'CHAIN_MALFORMED_ONCHAIN_CERTIFICATE',
+  /** A field element or point encoding is the wrong length, has non-zero padding or is not below p. */
+  MALFORMED_POINT: 'CHAIN_MALFORMED_POINT',
+  /** A member tree was asked for with no leaves, leaves that are not 32 bytes, or indices not increasing in 0..m-1. */
+  INVALID_MEMBER_TREE: 'CHAIN_INVALID_MEMBER_TREE',
+  /** A certificate or summary hash given with a committee does not belong to that committee. */
+  COMMITTEE_MISMATCH: 'CHAIN_COMMITTEE_MISMATCH',
+  /** The committee cannot be written as a summary: a threshold's numerator or denominator exceeds a u64. */
+  UNREPRESENTABLE_COMMITTEE: 'CHAIN_UNREPRESENTABLE_COMMITTEE',
+  /** An option is out of range (a record index that is not a u32, an epoch that is not a u64). */
+  INVALID_OPTIONS: 'CHAIN_INVALID_OPTIONS',
+} as const
+
+export type ChainErrorCode = (typeof ChainErrorCode)[keyof typeof ChainErrorCode]
+
+export function chainError(
+  code: ChainErrorCode,
+  message: string,
+  meta?: ErrorMeta,
+  options?: ErrorOptions,
+): DacnetError<ChainErrorCode> {
+  return new DacnetError(code, message, meta, options)
+}
