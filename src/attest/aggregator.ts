@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { Committee } from '../committee/committee.ts'
 import { toHex } from '../committee/hex.ts'
+import { unsafeEncoding } from '../committee/params.ts'
 import { type BlobId, blobIdOf } from '../erasure/blob-id.ts'
 import { type BlobHeader, encodeHeader } from '../erasure/header.ts'
 import { DacnetError } from '../errors.ts'
@@ -105,8 +106,14 @@ export class Aggregator extends EventEmitter<AggregatorEvents> {
     if (header.epoch !== committee.epoch) {
       throw attestError(AttestErrorCode.WRONG_EPOCH, `blob is for epoch ${header.epoch}, not ${committee.epoch}`)
     }
-    if (header.k !== committee.encoding.k || header.n !== committee.encoding.n) {
-      throw attestError(AttestErrorCode.ENCODING_MISMATCH, `blob k/n ${header.k}/${header.n} are not the committee's`)
+    // The certificate rule (PROTOCOL.md §2.3), as verifyCertificate applies it: collecting signatures for a
+    // blob whose (k, n) is not safe would only produce a certificate that nobody accepts.
+    const unsafe = unsafeEncoding(committee, header.k, header.n)
+    if (unsafe !== undefined) {
+      throw attestError(AttestErrorCode.ENCODING_MISMATCH, `blob encoding is not safe for the committee: ${unsafe}`, {
+        k: header.k,
+        n: header.n,
+      })
     }
     this.committee = committee
     this.header = header

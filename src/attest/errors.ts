@@ -34,7 +34,7 @@ export const AttestErrorCode = {
   SIGNED_STAKE_MISMATCH: 'ATTEST_SIGNED_STAKE_MISMATCH',
   /** Signed stake is below the committee's threshold q. */
   INSUFFICIENT_STAKE: 'ATTEST_INSUFFICIENT_STAKE',
-  /** The blob header's (k, n) are not the committee's encoding parameters. */
+  /** The blob header's (k, n) are not safe for the committee: k above kMax(n), or a shape the code lacks. */
   ENCODING_MISMATCH: 'ATTEST_ENCODING_MISMATCH',
   /** An option passed to an attest constructor is out of range. */
   INVALID_OPTIONS: 'ATTEST_INVALID_OPTIONS',

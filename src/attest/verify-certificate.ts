@@ -1,4 +1,5 @@
 import type { Committee } from '../committee/committee.ts'
+import { kMax, unsafeEncoding } from '../committee/params.ts'
 import type { BlobId } from '../erasure/blob-id.ts'
 import { decodeSignature, verify } from './bls.ts'
 import { type Certificate, certificateBlobId, certificateSigners, checkCertificateShape } from './certificate.ts'
@@ -17,9 +18,9 @@ export interface VerifiedCertificate {
 /**
  * Checks a certificate against the committee of its epoch, cheapest checks first, and throws a typed
  * error for the first failure: layout (MALFORMED_CERTIFICATE), network (WRONG_NETWORK), epoch
- * (WRONG_EPOCH), encoding parameters (ENCODING_MISMATCH), bitmap length (BITMAP_LENGTH_MISMATCH), stake
- * sum (SIGNED_STAKE_MISMATCH), threshold (INSUFFICIENT_STAKE), signature encoding (MALFORMED_SIGNATURE) and
- * finally the pairing (INVALID_SIGNATURE).
+ * (WRONG_EPOCH), (k, n) safe for the committee (ENCODING_MISMATCH), bitmap length (BITMAP_LENGTH_MISMATCH),
+ * stake sum (SIGNED_STAKE_MISMATCH), threshold (INSUFFICIENT_STAKE), signature encoding (MALFORMED_SIGNATURE)
+ * and finally the pairing (INVALID_SIGNATURE).
  *
  * The aggregate key comes from a per-committee cache: the sum of all members minus the non-signers, so a
  * certificate that nearly everyone signed costs a handful of point additions plus one pairing check.
@@ -39,12 +40,19 @@ export function verifyCertificate(certificate: Certificate, committee: Committee
       expected: committee.epoch,
     })
   }
-  // A certificate means "recoverable" only for blobs encoded with the committee's (k, n).
-  if (header.k !== committee.encoding.k || header.n !== committee.encoding.n) {
+  // A certificate means "recoverable" only when the honest signers must hold k shards: (k, n) must be safe for
+  // the committee (PROTOCOL.md §2.3), the rule the L1 verifier checks too. Which safe (k, n) the disperser chose
+  // (the committee's default shape today) is dispersal policy and no part of what a certificate means.
+  const unsafe = unsafeEncoding(committee, header.k, header.n)
+  if (unsafe !== undefined) {
     throw attestError(
       AttestErrorCode.ENCODING_MISMATCH,
-      `blob is encoded with k=${header.k} n=${header.n}, epoch ${committee.epoch} uses k=${committee.encoding.k} n=${committee.encoding.n}`,
-      { k: header.k, n: header.n },
+      `blob encoding is not safe for epoch ${committee.epoch}: ${unsafe}`,
+      {
+        k: header.k,
+        n: header.n,
+        kMax: kMax(committee, header.n),
+      },
     )
   }
   if (certificate.memberCount !== committee.size) {

@@ -26,7 +26,7 @@ export interface CommitteeInput {
   adversary?: Fraction | undefined
   /** How long members keep shards; DEFAULT_RETENTION_SECONDS when absent. */
   retentionSeconds?: number | undefined
-  /** A fixed erasure n; when absent, derived from the member count (see params.ts). */
+  /** A fixed erasure n for the default shape; when absent, derived from the member count (see params.ts). */
   totalShards?: number | undefined
 }
 
@@ -49,7 +49,10 @@ export class Committee {
   readonly adversary: Fraction
   readonly retentionSeconds: number
   readonly totalStake: bigint
-  /** (k, n) for every blob of this epoch. */
+  /**
+   * The default shape (PROTOCOL.md §2.3): the (k, n) dispersers encode with and members admit. It is policy,
+   * not the certificate rule: a certificate is valid for any (k, n) safe for the committee (`isSafeEncoding`).
+   */
   readonly encoding: EncodingParams
   /** The file's totalShards, if it fixed n. */
   readonly totalShards: number | undefined

@@ -29,8 +29,10 @@ export {
   type EncodingInput,
   type EncodingParams,
   encodingParams,
-  floorShardCounts,
-  honestShardBound,
+  isSafeEncoding,
+  kMax,
+  type SafetyInput,
+  unsafeEncoding,
 } from './params.ts'
 export { normalizePeerId } from './peer-id.ts'
 export { type CommitteeSource, StaticCommitteeSource } from './source.ts'

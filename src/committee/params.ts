@@ -4,19 +4,35 @@ import { type Fraction, lessThan, subtract } from './fraction.ts'
 /** GF(2^16) has 65536 evaluation points, so the erasure code cannot have more shards than this. */
 export const MAX_TOTAL_SHARDS = 65536
 /**
- * Default shards per member before rounding n up to a power of two. Rounding costs each member in an
- * honest set at most one shard, so with 8 shards per member the rate stays within about 1/8 of the ideal
- * q - f even in the worst stake distribution, while n stays small enough for short Merkle proofs.
+ * Shards per member in the default n, before rounding n up to a power of two. Rounding loses an honest set
+ * at most one shard per member (kMax(n) = floor(n * g) - m + 1), so the rate k / n comes within m / n of the
+ * ideal g = q - f; n >= 32 * m keeps that loss under 1/32 whatever the stakes, while n stays small enough
+ * for short Merkle proofs (n = 32,768 for 1,000 members).
  */
-export const DEFAULT_SHARDS_PER_MEMBER = 8
+export const DEFAULT_SHARDS_PER_MEMBER = 32
 /** Floor on the default n: tiny committees still get a code with useful redundancy. */
 export const DEFAULT_MIN_TOTAL_SHARDS = 16
 
-/** The erasure parameters of an epoch: k original shards, n shards in all (k < n <= 65536). */
+/** Erasure parameters: k original shards, n shards in all (k < n <= 65536). */
 export interface EncodingParams {
   readonly k: number
   readonly n: number
 }
+
+/**
+ * What the safety rule needs of a committee: its thresholds and its member count m. Stakes play no part
+ * (the rule holds for every stake distribution), so a committee, a list of stakes or a bare count will do.
+ */
+export type SafetyInput = {
+  /** Signing threshold q. */
+  readonly threshold: Fraction
+  /** Adversary bound f, below q. */
+  readonly adversary: Fraction
+} & (
+  | { readonly memberCount: number }
+  | { readonly stakes: readonly bigint[] }
+  | { readonly members: readonly unknown[] }
+)
 
 export interface EncodingInput {
   /** Member stakes, all positive. */
@@ -30,45 +46,74 @@ export interface EncodingInput {
 }
 
 /**
- * Chooses (k, n) so that the honest part of any signing set holds at least k distinct shards.
+ * The largest k the safety rule allows for an n-shard blob (PROTOCOL.md §2.3): floor(n * g) - m + 1 with
+ * g = q - f, in exact integers. The honest part of any signing set holds at least that many distinct shards,
+ * whatever the stakes:
  *
- * A signing set has stake >= q * S; at most f * S of it is adversarial, so its honest part H has
- * stake(H) >= (q - f) * S. Every member i holds c_i >= floor(n * s_i / S) shards (largest-remainder
- * rounding never rounds down further), all distinct. k is the ceiling of the fractional-knapsack lower
- * bound on sum(floor_i) over such H (see `honestShardBound`), capped at n - 1. With no fixed n the default
- * is tried first and doubled until k >= 1.
+ * A signing set has stake >= q * S, of which at most f * S is adversarial, so its honest part H has
+ * stake(H) >= g * S. Member i holds c_i >= floor(n * s_i / S) > n * s_i / S - 1 distinct shards, so H holds
+ * more than n * g - |H| >= n * g - m of them, and an integer above n * g - m is at least floor(n * g) - m + 1.
+ * May be zero or negative: then no k is safe for this n.
+ */
+export function kMax(committee: SafetyInput, n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw committeeError(CommitteeErrorCode.ENCODING_UNSATISFIABLE, `n = ${n} is not a non-negative integer`, { n })
+  }
+  const g = honestFraction(committee)
+  return Number((BigInt(n) * g.num) / g.den) - memberCountOf(committee) + 1
+}
+
+/**
+ * Why (k, n) is not safe for the committee, or undefined when it is: 1 <= k <= kMax(n), k < n <= 65536, and
+ * (k, n - k) a shape the erasure code supports. This is the rule certificates are checked against, by
+ * `verifyCertificate` and by the L1 verifier alike; which safe (k, n) a disperser picks is its own policy.
+ */
+export function unsafeEncoding(committee: SafetyInput, k: number, n: number): string | undefined {
+  if (!Number.isInteger(k) || !Number.isInteger(n) || k < 1 || n <= k || n > MAX_TOTAL_SHARDS) {
+    return `k=${k} n=${n} is not 1 <= k < n <= ${MAX_TOTAL_SHARDS}`
+  }
+  const max = kMax(committee, n)
+  if (k > max) {
+    return `k=${k} exceeds kMax(${n}) = ${max} for ${memberCountOf(committee)} members at q - f = ${fmt(honestFraction(committee))}`
+  }
+  if (!isSupportedShape(k, n - k)) return `k=${k} n=${n} is not a shape the erasure code supports`
+  return undefined
+}
+
+/** True when a blob encoded with (k, n) is recoverable from the honest part of any signing set (`unsafeEncoding`). */
+export function isSafeEncoding(committee: SafetyInput, k: number, n: number): boolean {
+  return unsafeEncoding(committee, k, n) === undefined
+}
+
+/**
+ * The committee's default shape, which dispersers use and members admit: with a fixed n (the file's
+ * totalShards), that n; otherwise the smallest power of two >= max(16, 32 * m), capped at 65536 and doubled
+ * while kMax(n) < 1. k is the largest safe k for that n: kMax(n), stepped down to a supported shape.
  */
 export function encodingParams(input: EncodingInput): EncodingParams {
-  if (!lessThan(input.adversary, input.threshold)) {
-    throw committeeError(
-      CommitteeErrorCode.THRESHOLD_NOT_ABOVE_ADVERSARY,
-      'the threshold q must be above the adversary bound f',
-    )
-  }
-  const honest = subtract(input.threshold, input.adversary)
+  const committee = { stakes: input.stakes, threshold: input.threshold, adversary: input.adversary }
+  honestFraction(committee) // q <= f is refused before any n is tried
   if (input.totalShards !== undefined) {
     const n = input.totalShards
     if (!Number.isInteger(n) || n < 2 || n > MAX_TOTAL_SHARDS) {
       throw committeeError(
         CommitteeErrorCode.ENCODING_UNSATISFIABLE,
         `totalShards ${n} must be in 2..${MAX_TOTAL_SHARDS}`,
-        {
-          n,
-        },
+        { n },
       )
     }
-    const k = kFor(input.stakes, n, honest)
+    const k = largestSafeK(committee, n)
     if (k < 1) {
       throw committeeError(
         CommitteeErrorCode.ENCODING_UNSATISFIABLE,
-        `with n = ${n} shards an honest set may hold no shard; raise totalShards`,
+        `with n = ${n} shards an honest set of ${input.stakes.length} members may hold none: kMax(${n}) = ${kMax(committee, n)}; raise totalShards`,
         { n },
       )
     }
     return { k, n }
   }
   for (let n = defaultTotalShards(input.stakes.length); n <= MAX_TOTAL_SHARDS; n *= 2) {
-    const k = kFor(input.stakes, n, honest)
+    const k = largestSafeK(committee, n)
     if (k >= 1) return { k, n }
   }
   throw committeeError(
@@ -78,15 +123,19 @@ export function encodingParams(input: EncodingInput): EncodingParams {
   )
 }
 
-/** The default n: a power of two at least DEFAULT_SHARDS_PER_MEMBER per member, within [16, 65536]. */
+/** The default n before doubling: a power of two at least DEFAULT_SHARDS_PER_MEMBER per member, within [16, 65536]. */
 export function defaultTotalShards(memberCount: number): number {
   const wanted = Math.max(DEFAULT_MIN_TOTAL_SHARDS, DEFAULT_SHARDS_PER_MEMBER * memberCount)
   return Math.min(MAX_TOTAL_SHARDS, 2 ** Math.ceil(Math.log2(wanted)))
 }
 
-function kFor(stakes: readonly bigint[], n: number, honest: Fraction): number {
-  let k = Math.min(n - 1, Number(honestShardBound(floorShardCounts(stakes, n), stakes, honest)))
-  // A smaller k only strengthens the guarantee, so step down to a shape the erasure code supports.
+/**
+ * kMax(n), stepped down while (k, n - k) is not a supported shape; below 1 when no k is safe. k = n is never a
+ * shape (no recovery shard), so the first step also caps k at n - 1. Stepping down only strengthens the
+ * guarantee, and k = 1 is always a shape, so this is below 1 only when kMax(n) is.
+ */
+function largestSafeK(committee: SafetyInput, n: number): number {
+  let k = Math.min(kMax(committee, n), n - 1)
   while (k >= 1 && !isSupportedShape(k, n - k)) k--
   return k
 }
@@ -107,42 +156,30 @@ export function isSupportedShape(k: number, r: number): boolean {
   )
 }
 
-/** floor(n * s_i / S): the least number of shards member i gets under largest-remainder rounding. */
-export function floorShardCounts(stakes: readonly bigint[], n: number): bigint[] {
-  const total = stakes.reduce((a, b) => a + b, 0n)
-  return stakes.map((s) => (BigInt(n) * s) / total)
+/** g = q - f, refusing q <= f (no signing set then has an honest part that must hold anything). */
+function honestFraction(committee: SafetyInput): Fraction {
+  if (!lessThan(committee.adversary, committee.threshold)) {
+    throw committeeError(
+      CommitteeErrorCode.THRESHOLD_NOT_ABOVE_ADVERSARY,
+      'the threshold q must be above the adversary bound f',
+    )
+  }
+  return subtract(committee.threshold, committee.adversary)
 }
 
-/**
- * A lower bound on min { sum_{i in H} counts_i : stake(H) >= honest * S } over member sets H.
- *
- * The integer minimum is at least the minimum of the linear relaxation (members may be taken
- * fractionally), which the greedy algorithm solves exactly: take members by increasing counts_i / s_i
- * until the stake target is met, the last one fractionally. The integer minimum is an integer, so it is
- * at least the ceiling of that rational value. Everything is exact bigint arithmetic.
- */
-export function honestShardBound(counts: readonly bigint[], stakes: readonly bigint[], honest: Fraction): bigint {
-  const total = stakes.reduce((a, b) => a + b, 0n)
-  const target = honest.num * total // stake(H) * honest.den must reach this
-  const order = stakes.map((_, i) => i)
-  order.sort((a, b) => {
-    const lhs = counts[a]! * stakes[b]!
-    const rhs = counts[b]! * stakes[a]!
-    return lhs < rhs ? -1 : lhs > rhs ? 1 : a - b
-  })
-  let stake = 0n
-  let shards = 0n
-  for (const i of order) {
-    const s = stakes[i]!
-    const c = counts[i]!
-    if ((stake + s) * honest.den >= target) {
-      // Only (target / den - stake) of member i's stake is needed: it brings that share of its shards.
-      const num = c * (target - stake * honest.den)
-      const den = honest.den * s
-      return shards + (num + den - 1n) / den
-    }
-    stake += s
-    shards += c
+function memberCountOf(committee: SafetyInput): number {
+  const m =
+    'memberCount' in committee
+      ? committee.memberCount
+      : 'stakes' in committee
+        ? committee.stakes.length
+        : committee.members.length
+  if (!Number.isSafeInteger(m) || m < 1) {
+    throw committeeError(CommitteeErrorCode.INVALID_MEMBER_COUNT, `member count ${m} is not a positive integer`)
   }
-  return shards // unreachable while honest <= 1: the whole committee meets any target
+  return m
+}
+
+function fmt(f: Fraction): string {
+  return `${f.num}/${f.den}`
 }

@@ -40,6 +40,7 @@ export class Disperser {
     const encoded = await this.#pool.encodeBlob(bytes, {
       networkId: committee.networkId,
       epoch: committee.epoch,
+      // The committee's default shape: the only one members admit (PROTOCOL.md §3.3 step 6).
       k: committee.encoding.k,
       n: committee.encoding.n,
       maxBlobSize: this.#opts.maxBlobSize ?? DEFAULT_MAX_BLOB_SIZE,
@@ -51,7 +52,8 @@ export class Disperser {
 
   /**
    * Disperses a blob its caller already encoded (e.g. in its own pipeline). The header must be for the
-   * current epoch with the committee's (k, n); members check their shards against its root, nothing more.
+   * current epoch with the committee's default shape (k, n): members admit only that shape (dispersal policy,
+   * stricter than the safety rule certificates are checked against), and check shards against its root.
    */
   async disperseEncoded(encoded: EncodedBlob, opts: DisperseOptions = {}): Promise<DispersalResult> {
     const committee = await currentCommittee(this.#init.committees)

@@ -4,6 +4,7 @@ import { type Attestation, signAttestation } from '../../src/attest/attestation.
 import { AttestErrorCode } from '../../src/attest/errors.ts'
 import { attestationContextOf } from '../../src/attest/message.ts'
 import { verifyCertificate } from '../../src/attest/verify-certificate.ts'
+import { kMax } from '../../src/committee/params.ts'
 import { headerFor, memberSecretKey, realCommittee } from './helpers.ts'
 
 const committee = realCommittee(Array.from({ length: 10 }, () => 10n))
@@ -124,11 +125,25 @@ describe('Aggregator', () => {
     expect(verifyCertificate(aggregator.certificate(), committee).signedStake).toBe(80n)
   })
 
+  it('certifies a blob of any safe (k, n), not only the default shape', async () => {
+    const n = 1000
+    const k = kMax(committee, n) // 333 - 9 = 324 for ten members at q - f = 1/3
+    expect(k).toBe(324)
+    const h = headerFor({ ...committee, encoding: { k, n } }, 'safe')
+    const aggregator = new Aggregator({ committee, header: h })
+    const ctx = attestationContextOf(h)
+    await Promise.all([0, 1, 2, 3, 4, 5, 6].map((i) => aggregator.add(signAttestation(keys[i]!, ctx))))
+    const certificate = await aggregator.wait()
+    expect(certificate.header).toMatchObject({ k, n })
+    expect(verifyCertificate(certificate, committee).signedStake).toBe(70n)
+  })
+
   it('refuses a blob of another network, epoch or encoding, and stops waiting on abort', async () => {
     for (const [patch, expected] of [
       [{ networkId: 9 }, AttestErrorCode.WRONG_NETWORK],
       [{ epoch: 4 }, AttestErrorCode.WRONG_EPOCH],
-      [{ n: header.n + 1 }, AttestErrorCode.ENCODING_MISMATCH],
+      [{ k: kMax(committee, header.n) + 1 }, AttestErrorCode.ENCODING_MISMATCH],
+      [{ k: 20000, n: 65536 }, AttestErrorCode.ENCODING_MISMATCH], // k <= kMax(65536), not a shape of the code
     ] as const) {
       expect(() => new Aggregator({ committee, header: { ...header, ...patch } })).toThrow(
         expect.objectContaining({ code: expected }),

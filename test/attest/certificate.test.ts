@@ -64,7 +64,7 @@ describe('certificate layout', () => {
       patched(encoded.length - 1, 0b10), // padding bit (member 9 of 9) set
       patched(0, 2), // version
       patched(8, 1), // epoch differs from the header's
-      patched(9 + 21 + 3, 200), // header k no longer matches its shard size
+      patched(9 + 21 + 3, 1), // header k = 1: no longer matches its shard size (1000 bytes need 1024, not 64)
       patched(202 + 3, 0), // member count 0
       patched(202 + 3, 17), // member count 17 with a 2-byte bitmap: length mismatch
     ]

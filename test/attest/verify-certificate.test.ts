@@ -9,14 +9,23 @@ import { attestationContextOf } from '../../src/attest/message.ts'
 import { bitmapFromSigners } from '../../src/attest/signer-bitmap.ts'
 import { verifyCertificate } from '../../src/attest/verify-certificate.ts'
 import type { Committee } from '../../src/committee/committee.ts'
+import { type EncodingParams, isSafeEncoding, kMax } from '../../src/committee/params.ts'
 import { rng } from '../committee/helpers.ts'
 import { headerFor, memberSecretKey, realCommittee, realMember } from './helpers.ts'
 
 const code = (c: string) => expect.objectContaining({ code: c })
 
-/** A certificate signed by exactly `signers`, built by hand so that it may be below the threshold. */
-function certificateBy(committee: Committee, signers: number[], seed = 'blob'): Certificate {
-  const header = headerFor(committee, seed)
+/**
+ * A certificate signed by exactly `signers`, built by hand so that it may be below the threshold or carry any
+ * (k, n) in its header (the committee's default shape unless given).
+ */
+function certificateBy(
+  committee: Committee,
+  signers: number[],
+  seed = 'blob',
+  encoding: EncodingParams = committee.encoding,
+): Certificate {
+  const header = headerFor({ networkId: committee.networkId, epoch: committee.epoch, encoding }, seed)
   const context = attestationContextOf(header)
   const signatures = signers.map((i) => decodeSignature(signAttestation(memberSecretKey(i), context).signature))
   return {
@@ -49,14 +58,23 @@ describe('verifyCertificate', () => {
     const good = certificateBy(committee, [0, 1])
     const otherNetwork = realCommittee([3n, 3n, 3n], { networkId: 2 })
     const otherEpoch = realCommittee([3n, 3n, 3n], { epoch: 1 })
-    const fixedN = realCommittee([3n, 3n, 3n], { totalShards: 64 })
+    // Same members and q, but f = 1/2: q - f = 1/6 and kMax(128) = 21 - 2 = 19, below the header's k = 40.
+    const stricter = realCommittee([3n, 3n, 3n], { adversary: { num: 1n, den: 2n } })
     const fourMembers = realCommittee([30n, 30n, 30n, 1n])
+    expect(good.header).toMatchObject({ k: 40, n: 128 })
     expect(() => verifyCertificate(good, otherNetwork)).toThrow(code(AttestErrorCode.WRONG_NETWORK))
     expect(() => verifyCertificate(good, otherEpoch)).toThrow(code(AttestErrorCode.WRONG_EPOCH))
-    expect(() => verifyCertificate(good, fixedN)).toThrow(code(AttestErrorCode.ENCODING_MISMATCH))
-    // fourMembers has the same (k, n) as the three-member committee: only the bitmap length differs.
-    expect(fourMembers.encoding).toEqual(committee.encoding)
-    expect(() => verifyCertificate(good, fourMembers)).toThrow(code(AttestErrorCode.BITMAP_LENGTH_MISMATCH))
+    expect(() => verifyCertificate(good, stricter)).toThrow(code(AttestErrorCode.ENCODING_MISMATCH))
+    // The committee's own default shape plays no part: with another fixed n the header is still safe.
+    const fixedN = realCommittee([3n, 3n, 3n], { totalShards: 64 })
+    expect(fixedN.encoding).not.toEqual(committee.encoding)
+    expect(verifyCertificate(good, fixedN).signers).toEqual([0, 1])
+    // (39, 128) is safe for three members and for four: only the bitmap length differs.
+    const safeForBoth = certificateBy(committee, [0, 1], 'blob', { k: 39, n: 128 })
+    expect(isSafeEncoding(fourMembers, 39, 128)).toBe(true)
+    expect(verifyCertificate(safeForBoth, committee).signers).toEqual([0, 1])
+    expect(() => verifyCertificate(good, fourMembers)).toThrow(code(AttestErrorCode.ENCODING_MISMATCH))
+    expect(() => verifyCertificate(safeForBoth, fourMembers)).toThrow(code(AttestErrorCode.BITMAP_LENGTH_MISMATCH))
     expect(() => verifyCertificate({ ...good, signedStake: 9n }, committee)).toThrow(
       code(AttestErrorCode.SIGNED_STAKE_MISMATCH),
     )
@@ -75,6 +93,34 @@ describe('verifyCertificate', () => {
     )
     expect(() => verifyCertificate({ ...good, signers: new Uint8Array([0x0b]) }, committee)).toThrow(
       code(AttestErrorCode.MALFORMED_CERTIFICATE),
+    )
+  })
+
+  it('accepts every safe (k, n) and refuses k = kMax(n) + 1 or a shape the code lacks', () => {
+    // The vector committee of epoch 0: four members, q - f = 1/3, default shape (39, 128).
+    const four = realCommittee([32n, 32n, 16n, 8n])
+    expect(four.encoding).toEqual({ k: 39, n: 128 })
+    for (const n of [four.encoding.n, 100, 1000]) {
+      const max = kMax(four, n)
+      for (const k of [max, Math.ceil(max / 2), 1]) {
+        const certificate = certificateBy(four, [0, 1, 3], `k=${k} n=${n}`, { k, n })
+        expect(verifyCertificate(certificate, four).signedStake, `k=${k} n=${n}`).toBe(72n)
+      }
+      const over = certificateBy(four, [0, 1, 3], `over ${n}`, { k: max + 1, n })
+      expect(() => verifyCertificate(over, four)).toThrow(
+        expect.objectContaining({
+          code: AttestErrorCode.ENCODING_MISMATCH,
+          message: expect.stringContaining(`k=${max + 1} exceeds kMax(${n}) = ${max}`),
+        }),
+      )
+    }
+    // kMax(65536) = 21842, but (20000, 45536) is not a shape of the code: 32768 + 45536 > 65536.
+    const unsupported = certificateBy(four, [0, 1, 3], 'shape', { k: 20000, n: 65536 })
+    expect(() => verifyCertificate(unsupported, four)).toThrow(
+      expect.objectContaining({
+        code: AttestErrorCode.ENCODING_MISMATCH,
+        message: expect.stringContaining('not a shape'),
+      }),
     )
   })
 

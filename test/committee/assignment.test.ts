@@ -11,7 +11,8 @@ describe('assignShards', () => {
     for (let trial = 0; trial < 60; trial++) {
       const m = 1 + Math.floor(next() * 40)
       const stakes = Array.from({ length: m }, () => BigInt(1 + Math.floor(next() * 1e6)))
-      const committee = fakeCommittee(stakes, trial % 3 === 0 ? { totalShards: m + 1 + Math.floor(next() * 300) } : {})
+      // A fixed n from 3m, the least for which kMax(n) >= 1 at q - f = 1/3, or the default.
+      const committee = fakeCommittee(stakes, trial % 3 === 0 ? { totalShards: 3 * m + Math.floor(next() * 300) } : {})
       const { n } = committee.encoding
       const blobId = blobIdFor(String(trial))
       const a = assignShards(committee, blobId)
@@ -40,13 +41,13 @@ describe('assignShards', () => {
   })
 
   it('breaks remainder ties by the assignment hash and orders runs by it', () => {
-    const committee = fakeCommittee([1n, 1n, 1n, 1n, 1n], { totalShards: 12 }) // 12 / 5: two leftovers, all tied
+    const committee = fakeCommittee([1n, 1n, 1n, 1n, 1n], { totalShards: 17 }) // 17 / 5: two leftovers, all tied
     const blobId = blobIdFor('ties')
     const a = assignShards(committee, blobId)
     const hashes = committee.members.map((m) => Buffer.from(assignmentHash(blobId, m.publicKey)).toString('hex'))
     const byHash = [0, 1, 2, 3, 4].sort((x, y) => (hashes[x]! < hashes[y]! ? -1 : 1))
     expect(a.order).toEqual(byHash)
-    expect(byHash.map((i) => a.counts[i])).toEqual([3, 3, 2, 2, 2])
+    expect(byHash.map((i) => a.counts[i])).toEqual([4, 4, 3, 3, 3])
     expect(a.starts[byHash[0]!]).toBe(0)
   })
 

@@ -36,5 +36,14 @@ describe('encoding shapes', () => {
     const { k, n } = encodingParams({ stakes, threshold: { num: 2n, den: 3n }, adversary: third, totalShards: 65536 })
     expect(erasureAccepts(k, n - k)).toBe(true)
     expect(k).toBeGreaterThan(0)
+    // The default for 3,000 members is capped at n = 65536, where kMax = 21845 - 2999 = 18846 is no shape:
+    // k steps down to 16384 (16384 + 49152 = 65536).
+    const many = Array.from({ length: 3000 }, () => 1n)
+    expect(encodingParams({ stakes: many, threshold: { num: 2n, den: 3n }, adversary: third })).toEqual({
+      k: 16384,
+      n: 65536,
+    })
+    expect(erasureAccepts(16384, 65536 - 16384)).toBe(true)
+    expect(erasureAccepts(16385, 65536 - 16385)).toBe(false)
   })
 })

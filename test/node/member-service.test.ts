@@ -6,6 +6,7 @@ import { verifyAttestation } from '../../src/attest/attestation.ts'
 import { attestationContextOf } from '../../src/attest/message.ts'
 import { assignShards } from '../../src/committee/assignment.ts'
 import type { Committee } from '../../src/committee/committee.ts'
+import { isSafeEncoding } from '../../src/committee/params.ts'
 import { type EncodedBlob, encodeBlob } from '../../src/erasure/encode.ts'
 import type { ShardWithProof } from '../../src/erasure/shard.ts'
 import { createLogger } from '../../src/logger.ts'
@@ -110,8 +111,12 @@ describe('a member refuses a header that is not its committee’s', () => {
     await expectNothingStored(blob)
   })
 
-  it('another k or n: NODE_HEADER_MISMATCH (before the shard count is looked at)', async () => {
+  it('another k or n, even a safe one: NODE_HEADER_MISMATCH (before the shard count is looked at)', async () => {
+    // Members admit only the committee's default shape (dispersal policy, PROTOCOL.md §3.3 step 6), although a
+    // certificate for (k, n + 1) or (k - 1, n - 1) would verify: both are safe for the committee.
     const { k, n } = committee.encoding
+    expect(isSafeEncoding(committee, k, n + 1) && isSafeEncoding(committee, k - 1, n - 1)).toBe(true)
+    expect(isSafeEncoding(committee, k + 1, n)).toBe(false)
     for (const params of [{ k: k + 1 }, { n: n + 1 }, { k: k - 1, n: n - 1 }]) {
       const blob = freshBlob(params)
       // As many shards as the member is assigned under the committee's parameters.

@@ -32,8 +32,11 @@ import {
  */
 
 const NETWORK = 5151
-/** Default encoding for these stakes: k = 20 of n = 64 (committee/params.ts). */
-const STAKES = [30n, 25n, 20n, 15n, 10n]
+/**
+ * Default encoding for five members: k = kMax(256) = 85 - 5 + 1 = 81 of n = 256 (committee/params.ts). These
+ * stakes divide n exactly (counts 80, 64, 48, 40, 24, no leftovers), so member 0 alone keeps k - 1 shards.
+ */
+const STAKES = [10n, 8n, 6n, 5n, 3n]
 const TARGET = 1 - 1e-6
 /** Generous: a session that settles takes well under a second here; a hang would run to the test timeout. */
 const SETTLES_WITHIN_MS = 15_000
@@ -141,8 +144,8 @@ function expectUnavailable(result: SampleResult, codes: (code: string) => boolea
 
 describe('a blob whose shards are no longer retrievable', () => {
   it('is chosen so that the members kept hold fewer than k shards', () => {
-    expect(k).toBe(20)
-    expect(n).toBe(64)
+    expect(k).toBe(81)
+    expect(n).toBe(256)
     expect(keptShards).toBe(k - 1)
     expect(failing.size).toBeGreaterThan(0)
     expect(failing.size).toBeLessThan(members.length)
