@@ -12,8 +12,12 @@ export const ChainErrorCode = {
   COMMITTEE_MISMATCH: 'CHAIN_COMMITTEE_MISMATCH',
   /** The committee cannot be written as a summary: a threshold's numerator or denominator exceeds a u64. */
   UNREPRESENTABLE_COMMITTEE: 'CHAIN_UNREPRESENTABLE_COMMITTEE',
-  /** An option is out of range (a record index that is not a u32, an epoch that is not a u64). */
+  /** An option is out of range (a record index that is not a u32, an epoch that is not a u64, a bad RPC URL). */
   INVALID_OPTIONS: 'CHAIN_INVALID_OPTIONS',
+  /** The chain's JSON-RPC endpoint failed or timed out, or the chain has no confirmed block since the registry. */
+  UNAVAILABLE: 'CHAIN_UNAVAILABLE',
+  /** The registry's events do not replay (a member index out of order, a departure of an unknown member). */
+  INCONSISTENT_EVENTS: 'CHAIN_INCONSISTENT_EVENTS',
 } as const
 
 export type ChainErrorCode = (typeof ChainErrorCode)[keyof typeof ChainErrorCode]

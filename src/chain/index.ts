@@ -49,9 +49,6 @@ export {
   committeeTree,
   decodeCommitteeSummary,
   encodeCommitteeSummary,
-  isSafeEncoding,
-  largestSafeK,
-  maxSafeK,
   SUMMARY_SIZE,
   summaryHash,
 } from './summary.ts'

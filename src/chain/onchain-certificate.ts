@@ -21,6 +21,7 @@ import { attestationMessage } from '../attest/message.ts'
 import { bitmapSize } from '../attest/signer-bitmap.ts'
 import type { Committee } from '../committee/committee.ts'
 import { reaches } from '../committee/fraction.ts'
+import { isSafeEncoding } from '../committee/params.ts'
 import { MAX_MEMBERS } from '../committee/validate.ts'
 import { isDacnetError } from '../errors.ts'
 import { ChainErrorCode, chainError } from './errors.ts'
@@ -48,7 +49,6 @@ import {
   committeeTree,
   decodeCommitteeSummary,
   encodeCommitteeSummary,
-  isSafeEncoding,
   SUMMARY_SIZE,
   summaryHash,
 } from './summary.ts'
@@ -259,7 +259,7 @@ export function checkOnchainCertificate(
     return OnchainCheckReason.UNKNOWN_EPOCH
   }
   if (!bytesEqual(summaryHash(encodeCommitteeSummary(summary)), own)) return OnchainCheckReason.SUMMARY_MISMATCH
-  if (certificate.memberCount !== summary.memberCount || !isSafeEncoding(header.k, header.n, summary)) {
+  if (certificate.memberCount !== summary.memberCount || !isSafeEncoding(summary, header.k, header.n)) {
     return OnchainCheckReason.MEMBER_COUNT_OR_ENCODING
   }
   if (nonSigners.length === certificate.memberCount) return OnchainCheckReason.STAKE

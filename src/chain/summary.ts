@@ -14,7 +14,6 @@ import { PUBLIC_KEY_COORDINATES_SIZE, publicKeyCoordinates } from '../attest/bls
 import { committeeKeys } from '../attest/committee-keys.ts'
 import type { Committee } from '../committee/committee.ts'
 import { type Fraction, fraction } from '../committee/fraction.ts'
-import { isSupportedShape, MAX_TOTAL_SHARDS } from '../committee/params.ts'
 import { ChainErrorCode, chainError } from './errors.ts'
 import { HASH_SIZE, memberEntry, membersRoot } from './member-tree.ts'
 import { FP_SIZE, uintFromBytes, uintToBytes } from './points.ts'
@@ -98,43 +97,6 @@ export function decodeCommitteeSummary(bytes: Uint8Array): CommitteeSummary {
     threshold: { num: u64(0), den: u64(1) },
     adversary: { num: u64(2), den: u64(3) },
   }
-}
-
-/**
- * kMax(n) = ⌊n·g.num / g.den⌋ − m + 1 with g = q − f (PROTOCOL §2.3): the fewest distinct shards the honest
- * part of any signing set holds. Stated here, from the spec, until committee/params.ts exports its own.
- */
-export function maxSafeK(n: number, memberCount: number, threshold: Fraction, adversary: Fraction): number {
-  const gNum = threshold.num * adversary.den - adversary.num * threshold.den
-  const gDen = threshold.den * adversary.den
-  return Number((BigInt(n) * gNum) / gDen) - memberCount + 1
-}
-
-/** §2.3's safety rule: 1 ≤ k ≤ kMax(n), k < n ≤ 65536, and (k, n − k) a shape the erasure code supports. */
-export function isSafeEncoding(
-  k: number,
-  n: number,
-  committee: { memberCount: number; threshold: Fraction; adversary: Fraction },
-): boolean {
-  return (
-    Number.isInteger(k) &&
-    Number.isInteger(n) &&
-    k >= 1 &&
-    k < n &&
-    n <= MAX_TOTAL_SHARDS &&
-    k <= maxSafeK(n, committee.memberCount, committee.threshold, committee.adversary) &&
-    isSupportedShape(k, n - k)
-  )
-}
-
-/** The largest k that is safe with n shards, 0 when none is (§2.3: kMax(n), stepped down to a supported shape). */
-export function largestSafeK(
-  n: number,
-  committee: { memberCount: number; threshold: Fraction; adversary: Fraction },
-): number {
-  let k = Math.min(n - 1, maxSafeK(n, committee.memberCount, committee.threshold, committee.adversary))
-  while (k >= 1 && !isSafeEncoding(k, n, committee)) k--
-  return Math.max(k, 0)
 }
 
 function buildTree(committee: Committee): CommitteeTree {
