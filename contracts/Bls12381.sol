@@ -137,21 +137,34 @@ library Bls12381 {
      */
     function checkG2(uint256 dst, uint256 flags) internal pure returns (bool r) {
         assembly ("memory-safe") {
-            function below(hi, lo) -> b {
-                b := or(lt(hi, P_HI), and(eq(hi, P_HI), lt(lo, P_LO)))
-            }
-            function large(hi, lo) -> b {
-                b := or(gt(hi, HALF_HI), and(eq(hi, HALF_HI), gt(lo, HALF_LO)))
-            }
-            r := eq(and(flags, 0xc0), 0x80)
-            for { let i := 0 } lt(i, 256) { i := add(i, 64) } {
-                r := and(r, below(mload(add(dst, i)), mload(add(dst, add(i, 32)))))
-            }
+            let x0Hi := mload(dst)
+            let x0Lo := mload(add(dst, 32))
+            let x1Hi := mload(add(dst, 64))
+            let x1Lo := mload(add(dst, 96))
+            let y0Hi := mload(add(dst, 128))
+            let y0Lo := mload(add(dst, 160))
             let y1Hi := mload(add(dst, 192))
             let y1Lo := mload(add(dst, 224))
-            let sign := large(y1Hi, y1Lo)
-            if iszero(or(y1Hi, y1Lo)) { sign := large(mload(add(dst, 128)), mload(add(dst, 160))) }
-            r := and(r, eq(sign, and(shr(5, flags), 1)))
+            r := and(
+                eq(and(flags, 0xc0), 0x80),
+                and(
+                    and(
+                        or(lt(x0Hi, P_HI), and(eq(x0Hi, P_HI), lt(x0Lo, P_LO))),
+                        or(lt(x1Hi, P_HI), and(eq(x1Hi, P_HI), lt(x1Lo, P_LO)))
+                    ),
+                    and(
+                        or(lt(y0Hi, P_HI), and(eq(y0Hi, P_HI), lt(y0Lo, P_LO))),
+                        or(lt(y1Hi, P_HI), and(eq(y1Hi, P_HI), lt(y1Lo, P_LO)))
+                    )
+                )
+            )
+            // The sign of y is that of y.c1, or of y.c0 when y.c1 = 0.
+            if iszero(or(y1Hi, y1Lo)) {
+                y1Hi := y0Hi
+                y1Lo := y0Lo
+            }
+            let large := or(gt(y1Hi, HALF_HI), and(eq(y1Hi, HALF_HI), gt(y1Lo, HALF_LO)))
+            r := and(r, eq(large, and(shr(5, flags), 1)))
         }
     }
 
@@ -190,14 +203,30 @@ library Bls12381 {
             mstore(add(s, 33), DST_PRIME_0)
             mstore(add(s, 65), DST_PRIME_1)
             let u := add(s, 192)
-            let prev := 0
-            for { let i := 1 } lt(i, 9) { i := add(i, 1) } {
-                mstore(s, xor(b0, prev))
-                mstore8(add(s, 32), i)
-                let dst := add(u, shl(5, sub(i, 1)))
-                ok := and(ok, staticcall(gas(), SHA256, s, 77, dst, 32))
-                prev := mload(dst)
-            }
+            mstore(s, b0)
+            mstore8(add(s, 32), 1)
+            ok := and(ok, staticcall(gas(), SHA256, s, 77, u, 32))
+            mstore(s, xor(b0, mload(u)))
+            mstore8(add(s, 32), 2)
+            ok := and(ok, staticcall(gas(), SHA256, s, 77, add(u, 32), 32))
+            mstore(s, xor(b0, mload(add(u, 32))))
+            mstore8(add(s, 32), 3)
+            ok := and(ok, staticcall(gas(), SHA256, s, 77, add(u, 64), 32))
+            mstore(s, xor(b0, mload(add(u, 64))))
+            mstore8(add(s, 32), 4)
+            ok := and(ok, staticcall(gas(), SHA256, s, 77, add(u, 96), 32))
+            mstore(s, xor(b0, mload(add(u, 96))))
+            mstore8(add(s, 32), 5)
+            ok := and(ok, staticcall(gas(), SHA256, s, 77, add(u, 128), 32))
+            mstore(s, xor(b0, mload(add(u, 128))))
+            mstore8(add(s, 32), 6)
+            ok := and(ok, staticcall(gas(), SHA256, s, 77, add(u, 160), 32))
+            mstore(s, xor(b0, mload(add(u, 160))))
+            mstore8(add(s, 32), 7)
+            ok := and(ok, staticcall(gas(), SHA256, s, 77, add(u, 192), 32))
+            mstore(s, xor(b0, mload(add(u, 192))))
+            mstore8(add(s, 32), 8)
+            ok := and(ok, staticcall(gas(), SHA256, s, 77, add(u, 224), 32))
             // Each 64-byte piece mod p: MODEXP(base = piece, exponent = 1, modulus = p as 64 bytes). The 64-byte
             // result is already the EIP-2537 encoding of the field element.
             let e := add(s, 448)
@@ -208,12 +237,18 @@ library Bls12381 {
             mstore(add(e, 193), P_LO)
             mstore8(add(e, 160), 1)
             let f := add(s, 704)
-            for { let j := 0 } lt(j, 4) { j := add(j, 1) } {
-                let piece := add(u, shl(6, j))
-                mstore(add(e, 96), mload(piece))
-                mstore(add(e, 128), mload(add(piece, 32)))
-                ok := and(ok, staticcall(gas(), MODEXP, e, 225, add(f, shl(6, j)), 64))
-            }
+            mstore(add(e, 96), mload(u))
+            mstore(add(e, 128), mload(add(u, 32)))
+            ok := and(ok, staticcall(gas(), MODEXP, e, 225, f, 64))
+            mstore(add(e, 96), mload(add(u, 64)))
+            mstore(add(e, 128), mload(add(u, 96)))
+            ok := and(ok, staticcall(gas(), MODEXP, e, 225, add(f, 64), 64))
+            mstore(add(e, 96), mload(add(u, 128)))
+            mstore(add(e, 128), mload(add(u, 160)))
+            ok := and(ok, staticcall(gas(), MODEXP, e, 225, add(f, 128), 64))
+            mstore(add(e, 96), mload(add(u, 192)))
+            mstore(add(e, 128), mload(add(u, 224)))
+            ok := and(ok, staticcall(gas(), MODEXP, e, 225, add(f, 192), 64))
             // u0 = (e0, e1) and u1 = (e2, e3) as c0 ‖ c1; H = map(u0) + map(u1).
             let g := add(s, 960)
             ok := and(ok, staticcall(gas(), MAP_FP2_TO_G2, f, 128, g, 256))

@@ -184,7 +184,11 @@ contract DacnetCertificateVerifier {
     /// Steps 2–4: network, epoch, committee record and summary hash, member count, (k, n) safe for the committee.
     function _committee(Context memory ctx) private view returns (uint8 code) {
         uint256 ourNetwork = networkId;
-        uint256 currentEpoch = (block.number - genesisBlock) / epochBlocks;
+        // The registry fixed genesisBlock <= every later block and epochBlocks >= 1.
+        uint256 currentEpoch;
+        unchecked {
+            currentEpoch = (block.number - genesisBlock) / epochBlocks;
+        }
         address registryAddress = address(registry);
         bytes4 recordAt = IDacnetRegistryRecords.recordAt.selector;
         assembly ("memory-safe") {
@@ -359,7 +363,7 @@ contract DacnetCertificateVerifier {
      * attestation message of §2.5, hash to G2 (§4.6) and PAIRING_CHECK((apk, H(m)), (−g1, signature)).
      */
     function _signature(Context memory ctx) private view returns (uint8) {
-        uint256 size = 768 + Bls12381.HASH_SCRATCH;
+        uint256 size = 768 + Bls12381.HASH_SCRATCH; // pairing input, then hash scratch
         uint256 buf;
         bool ok;
         bytes32 message;
@@ -401,11 +405,14 @@ contract DacnetCertificateVerifier {
             message := mload(s)
         }
         if (!ok) return SIGNATURE;
-        uint256 flags = Bls12381.g2FromCalldata(buf + 512, ctx.base + CERT_SIGNATURE, ctx.witness + W_SIGNATURE_Y);
-        if (!Bls12381.checkG2(buf + 512, flags)) return SIGNATURE;
-        Bls12381.storeNegG1(buf + 384);
-        if (!Bls12381.hashToG2(message, buf + 128, buf + 768)) return SIGNATURE;
-        (, bool valid) = Bls12381.pairingCheck(buf, 2, buf + 768);
-        return valid ? VALID : SIGNATURE;
+        // Memory offsets and calldata offsets decoded in step 1: nothing here can overflow.
+        unchecked {
+            uint256 flags = Bls12381.g2FromCalldata(buf + 512, ctx.base + CERT_SIGNATURE, ctx.witness + W_SIGNATURE_Y);
+            if (!Bls12381.checkG2(buf + 512, flags)) return SIGNATURE;
+            Bls12381.storeNegG1(buf + 384);
+            if (!Bls12381.hashToG2(message, buf + 128, buf + 768)) return SIGNATURE;
+            (, bool valid) = Bls12381.pairingCheck(buf, 2, buf + 768);
+            return valid ? VALID : SIGNATURE;
+        }
     }
 }
