@@ -51,7 +51,8 @@ export interface Chain {
 /** Starts anvil with clients that poll fast (anvil mines each transaction at once). */
 export async function startChain(): Promise<Chain> {
   const anvil = await startAnvil()
-  const transport = http(anvil.rpcUrl, { batch: { batchSize: 200, wait: 0 } })
+  // Calls made together go in one JSON-RPC batch; a batch of heavy calls can take a while on a busy machine.
+  const transport = http(anvil.rpcUrl, { batch: { batchSize: 100, wait: 0 }, timeout: 120_000 })
   const publicClient = createPublicClient({ transport, pollingInterval: 10 })
   const walletClient = createWalletClient({ transport, pollingInterval: 10 })
   const testClient = createTestClient({ mode: 'anvil', transport, pollingInterval: 10 })
@@ -106,16 +107,32 @@ export async function mined(chain: Chain, hash: Hex) {
 
 /** Gas money, `tokens` of stake and an unlimited approval of the registry for `operator`. */
 export async function fund(chain: Chain, d: Deployed, operator: LocalAccount, tokens: bigint): Promise<void> {
-  await chain.testClient.setBalance({ address: operator.address, value: 10n ** 22n })
-  if (tokens > 0n) {
-    await mined(
-      chain,
-      await d.token.write.transfer([operator.address, tokens], { account: chain.deployer, chain: null }),
-    )
+  await fundAll(chain, d, [{ operator, stake: tokens }])
+}
+
+/**
+ * fund() for many operators: the deployer's transfers go one after the other (one nonce sequence), the
+ * operators' approvals at once.
+ */
+export async function fundAll(
+  chain: Chain,
+  d: Deployed,
+  operators: readonly { operator: LocalAccount; stake: bigint }[],
+): Promise<void> {
+  for (const { operator, stake } of operators) {
+    await chain.testClient.setBalance({ address: operator.address, value: 10n ** 22n })
+    if (stake > 0n) {
+      const hash = await d.token.write.transfer([operator.address, stake], { account: chain.deployer, chain: null })
+      await mined(chain, hash)
+    }
   }
-  await mined(
-    chain,
-    await d.token.write.approve([d.deployment.registry, maxUint256], { account: operator, chain: null }),
+  await Promise.all(
+    operators.map(async ({ operator }) =>
+      mined(
+        chain,
+        await d.token.write.approve([d.deployment.registry, maxUint256], { account: operator, chain: null }),
+      ),
+    ),
   )
 }
 
@@ -222,10 +239,23 @@ export function registerArgs(r: Registration) {
   ] as const
 }
 
+/**
+ * A gas limit for registry transactions in tests. Estimating would run the call in the latest block, and a
+ * transaction that is the first of a new epoch costs more than that estimate (it records the epoch's start and
+ * may archive a record).
+ */
+export const REGISTRY_GAS = 3_000_000n
+
+/** Registers an operator that is already funded; returns the receipt. */
+export async function registerFunded(chain: Chain, d: Deployed, r: Registration) {
+  const hash = await d.registry.write.register(registerArgs(r), { account: r.operator, chain: null, gas: REGISTRY_GAS })
+  return mined(chain, hash)
+}
+
 /** Funds the operator and registers it; returns the receipt. */
 export async function register(chain: Chain, d: Deployed, r: Registration) {
   await fund(chain, d, r.operator, r.stake)
-  return mined(chain, await d.registry.write.register(registerArgs(r), { account: r.operator, chain: null }))
+  return registerFunded(chain, d, r)
 }
 
 // ------------------------------------------------------------------------------------------------------------
