@@ -45,6 +45,7 @@ contract DacnetCertificateVerifier {
     /// Largest epoch and data size a header may carry (2^53 − 1, §1.4).
     uint256 internal constant MAX_SAFE = 0x1fffffffffffff;
     uint256 internal constant MAX_SHARDS = 65536;
+    uint256 internal constant MAX_MEMBERS = 65536;
     /// "dacnet/attestation/v1" (21 bytes), right-aligned.
     uint256 internal constant ATTESTATION_TAG = 0x6461636e65742f6174746573746174696f6e2f7631;
     /// The blob id's CID prefix: CIDv1, raw, sha2-256, 32 bytes.
@@ -112,7 +113,7 @@ contract DacnetCertificateVerifier {
                 let epoch := u64(add(base, 1))
                 if gt(epoch, MAX_SAFE) { leave }
                 let m := u32(add(base, CERT_MEMBERS))
-                if or(iszero(m), gt(m, MAX_SHARDS)) { leave }
+                if or(iszero(m), gt(m, MAX_MEMBERS)) { leave }
                 let bitmapBytes := shr(3, add(m, 7))
                 let witness := add(CERT_BITMAP, bitmapBytes)
                 if lt(len, add(witness, W_NON_SIGNERS)) { leave }
@@ -135,6 +136,9 @@ contract DacnetCertificateVerifier {
                     if shr(used, shr(248, calldataload(add(bitmap, sub(bitmapBytes, 1))))) { leave }
                 }
                 if iszero(eq(shr(248, calldataload(add(base, witness))), 1)) { leave }
+                // Each non-signer needs 128 bytes of witness: stop as soon as the input is too short for them,
+                // so that memory for the list stays within what the calldata paid for.
+                let fixedEnd := add(witness, W_NON_SIGNERS)
                 let list := mload(0x40)
                 let u := 0
                 for { let b := 0 } lt(b, bitmapBytes) {} {
@@ -154,6 +158,7 @@ contract DacnetCertificateVerifier {
                             if iszero(and(shr(and(i, 7), v), 1)) {
                                 mstore(add(list, shl(6, u)), i)
                                 u := add(u, 1)
+                                if gt(add(fixedEnd, shl(7, u)), len) { leave }
                             }
                         }
                     }
@@ -161,8 +166,7 @@ contract DacnetCertificateVerifier {
                 }
                 mstore(0x40, add(list, shl(6, u)))
                 // Witness: u non-signers of 128 bytes, then whole 32-byte proof hashes (none when u = 0).
-                let proof := add(add(witness, W_NON_SIGNERS), shl(7, u))
-                if lt(len, proof) { leave }
+                let proof := add(fixedEnd, shl(7, u))
                 let rest := sub(len, proof)
                 if and(rest, 31) { leave }
                 if and(iszero(u), gt(rest, 0)) { leave }
@@ -321,15 +325,21 @@ contract DacnetCertificateVerifier {
                 let summary := add(mload(add(c, 0x60)), W_SUMMARY)
                 let nonSigners := mload(add(c, 0x80))
                 let list := mload(add(c, 0xa0))
-                // Leaves keccak256(x ‖ y ‖ stake) and U, the non-signers' stake (a wrapped sum fails the root).
+                // Leaves keccak256(x ‖ y ‖ stake) and U, the non-signers' stake; U must not exceed S (a sum that
+                // wraps around counts as above it).
                 let unsigned := 0
+                let wrapped := 0
                 let p := mload(0x40)
                 for { let j := 0 } lt(j, u) { j := add(j, 1) } {
                     let e := add(nonSigners, shl(7, j))
                     calldatacopy(p, e, 128)
                     mstore(add(list, add(shl(6, j), 32)), keccak256(p, 128))
-                    unsigned := add(unsigned, calldataload(add(e, 96)))
+                    let sum := add(unsigned, calldataload(add(e, 96)))
+                    wrapped := or(wrapped, lt(sum, unsigned))
+                    unsigned := sum
                 }
+                let total := calldataload(add(summary, S_STAKE))
+                if or(wrapped, gt(unsigned, total)) { leave }
                 if u {
                     r := MEMBERS_ROOT
                     let proof := mload(add(c, 0xe0))
@@ -338,8 +348,6 @@ contract DacnetCertificateVerifier {
                     if iszero(and(exact, eq(root, calldataload(add(summary, S_ROOT))))) { leave }
                 }
                 r := STAKE
-                let total := calldataload(add(summary, S_STAKE))
-                if gt(unsigned, total) { leave }
                 let signed := sub(total, unsigned)
                 if iszero(eq(calldataload(add(mload(c), CERT_STAKE)), signed)) { leave }
                 // signed·q.den >= q.num·S, in 512 bits.
