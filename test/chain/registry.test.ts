@@ -493,6 +493,24 @@ describe('committee records', () => {
   })
 })
 
+describe('gas', () => {
+  it('reports a registration and a stake change with and without archiving a record', async () => {
+    const d = await deploy(chain)
+    const members = Array.from({ length: 8 }, (_, i) => registration(`gas-${i}`, 10n * TOKEN))
+    const receipts = []
+    for (const r of members) receipts.push(await register(chain, d, r))
+    console.log(`gas: register, 8th member ${receipts.at(-1)!.gasUsed}`)
+    await mineToEpoch(chain, d, 1n)
+    await fund(chain, d, members[2]!.operator, 2n * TOKEN)
+    const op = { account: members[2]!.operator, chain: null, gas: 1_000_000n }
+    const archiving = await write(d.registry.write.addStake([TOKEN], op))
+    expect(events(archiving, 'CommitteeArchived')).toHaveLength(1)
+    const plain = await write(d.registry.write.addStake([TOKEN], op))
+    expect(events(plain, 'CommitteeArchived')).toHaveLength(0)
+    console.log(`gas: addStake archiving a record ${archiving.gasUsed}, addStake in the same epoch ${plain.gasUsed}`)
+  })
+})
+
 describe('unbonding', () => {
   let d: Deployed
   let member: Registration

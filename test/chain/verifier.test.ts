@@ -300,6 +300,32 @@ describe('a committee of 16', () => {
     expect(await check(c, tampered)).toBe(Reason.SUMMARY_MISMATCH)
   })
 
+  it('counts non-signers across whole bitmap words, and refuses a bitmap its witness cannot pay for', async () => {
+    const valid = certify(c, { epoch: 1n, record: 0, signers: range(16) }).certificate
+    // A certificate over m members with this bitmap, then a witness of `nonSigners` entries (zeros): the
+    // summary is not the record's (4) when the lengths agree with the bitmap, malformed (1) when they do not.
+    const form = (m: number, bitmap: Uint8Array, nonSigners: number) => {
+      const head = valid.slice(0, 206)
+      new DataView(head.buffer).setUint32(202, m)
+      const witness = new Uint8Array(297 + 128 * nonSigners)
+      witness[0] = 1
+      return new Uint8Array([...head, ...bitmap, ...witness])
+    }
+    const full = new Uint8Array(64).fill(0xff)
+    expect(await check(c, form(512, full, 0))).toBe(Reason.SUMMARY_MISMATCH)
+    const one = full.slice()
+    one[32] = 0xfe // member 256, the first of the second word
+    expect(await check(c, form(512, one, 1))).toBe(Reason.SUMMARY_MISMATCH)
+    expect(await check(c, form(512, one, 0))).toBe(Reason.MALFORMED)
+    const eight = full.slice()
+    eight[3] = 0
+    eight[63] = 0x7f
+    expect(await check(c, form(512, eight, 9))).toBe(Reason.SUMMARY_MISMATCH)
+    expect(await check(c, form(512, eight, 8))).toBe(Reason.MALFORMED)
+    // 65536 non-signers and a witness for one: refused without reading the rest of the bitmap into memory.
+    expect(await check(c, form(65536, new Uint8Array(8192), 1))).toBe(Reason.MALFORMED)
+  })
+
   it('keeps verifying certificates of a record after it is archived, and verifies the next record', async () => {
     const before = certify(c, { epoch: 1n, record: 0, signers: range(16) }).onchain
     await mineToEpoch(chain, c.d, 2n)
