@@ -327,6 +327,17 @@ contract DacnetRegistry is IDacnetRegistryRecords, Ownable {
         emit SequencerRemoved(peerId);
     }
 
+    /// Ownership changes are registry transactions too: they record the epoch's start like every other.
+    function transferOwnership(address newOwner) public override onlyOwner {
+        _touchEpoch();
+        super.transferOwnership(newOwner);
+    }
+
+    function renounceOwnership() public override onlyOwner {
+        _touchEpoch();
+        super.renounceOwnership();
+    }
+
     // ----------------------------------------------------------------------------------------------------
     // Views
 

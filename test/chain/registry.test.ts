@@ -621,9 +621,21 @@ describe('governance', () => {
       d.registry.simulate.setMinStake([1n], as),
       d.registry.simulate.addSequencer([hex(new Uint8Array([0x00, 1, 1]))], as),
       d.registry.simulate.removeSequencer([hex(new Uint8Array([0x00, 1, 1]))], as),
+      d.registry.simulate.transferOwnership([outsider.address], as),
+      d.registry.simulate.renounceOwnership(as),
     ]) {
       expect(await revertName(call)).toBe('OwnableUnauthorizedAccount')
     }
+  })
+
+  it('hands governance over with transferOwnership', async () => {
+    const other = await deploy(chain)
+    await write(other.registry.write.transferOwnership([outsider.address], owner()))
+    expect(await other.registry.read.owner()).toBe(outsider.address)
+    expect(await revertName(other.registry.simulate.setMinStake([1n], { account: chain.deployer }))).toBe(
+      'OwnableUnauthorizedAccount',
+    )
+    expect(await revertName(other.registry.simulate.setMinStake([1n], { account: outsider }))).toBeUndefined()
   })
 
   it('stores thresholds in lowest terms and refuses thresholds outside 0 <= f < q <= 1', async () => {
