@@ -1,0 +1,155 @@
+/**
+ * Deploys dacnet's contracts (docs/PROTOCOL.md §4): the staking token (unless one is given), the registry and
+ * the certificate verifier, each waited for before the next.
+ */
+import {
+  type Account,
+  type Address,
+  createPublicClient,
+  createWalletClient,
+  type Hash,
+  http,
+  type PublicClient,
+  type WalletClient,
+} from 'viem'
+import { DacnetError, type ErrorMeta } from '../errors.ts'
+import {
+  dacnetCertificateVerifierAbi,
+  dacnetCertificateVerifierBytecode,
+} from './artifacts/DacnetCertificateVerifier.ts'
+import { dacnetRegistryAbi, dacnetRegistryBytecode } from './artifacts/DacnetRegistry.ts'
+import { dacnetTokenAbi, dacnetTokenBytecode } from './artifacts/DacnetToken.ts'
+
+/** Stable codes for deployment. */
+export const DeployErrorCode = {
+  /** A deployment transaction reverted or created no contract. */
+  DEPLOY_FAILED: 'CHAIN_DEPLOY_FAILED',
+  /** An option is out of range. */
+  INVALID_OPTIONS: 'CHAIN_INVALID_OPTIONS',
+} as const
+
+export type DeployErrorCode = (typeof DeployErrorCode)[keyof typeof DeployErrorCode]
+
+function deployError(code: DeployErrorCode, message: string, meta?: ErrorMeta, options?: ErrorOptions) {
+  return new DacnetError(code, message, meta, options)
+}
+
+/** The registry's limit: bitmaps and the member tree index members with 16 bits. */
+export const MAX_REGISTRY_MEMBERS = 65536
+/** Supply of a freshly deployed stand-in token: 10^9 whole tokens of 18 decimals, all to the deployer. */
+export const DEFAULT_TOKEN_SUPPLY = 10n ** 27n
+const U64_MAX = 2n ** 64n - 1n
+
+export interface DacnetClients {
+  readonly publicClient: PublicClient
+  readonly walletClient: WalletClient
+}
+
+interface DeployParameters {
+  /** The deployer: a local account, or the address of an account the node signs for (anvil's dev accounts). */
+  readonly account: Account | Address
+  /** u32; the network id of every blob header and attestation. */
+  readonly networkId: number
+  /** Blocks per epoch (>= 1). */
+  readonly epochBlocks: number | bigint
+  /** Least stake a member may hold, in token units. */
+  readonly minStake: bigint
+  /** Most members at once, 1..65536. */
+  readonly maxMembers: number
+  /** How long members keep shards; also the unbonding lock after the last served epoch. */
+  readonly retentionSeconds: number | bigint
+  /** An existing staking token; when absent a DacnetToken is deployed with `tokenSupply` for the deployer. */
+  readonly token?: Address | undefined
+  readonly tokenSupply?: bigint | undefined
+}
+
+export type DeployDacnetOptions = DeployParameters &
+  (
+    | { readonly rpcUrl: string; readonly clients?: undefined }
+    | { readonly clients: DacnetClients; readonly rpcUrl?: undefined }
+  )
+
+export interface DacnetDeployment {
+  readonly token: Address
+  readonly registry: Address
+  readonly verifier: Address
+  /** The registry's genesis block: epoch e begins at deploymentBlock + e·epochBlocks. */
+  readonly deploymentBlock: bigint
+  readonly epochBlocks: bigint
+  readonly networkId: number
+}
+
+export async function deployDacnet(options: DeployDacnetOptions): Promise<DacnetDeployment> {
+  const epochBlocks = BigInt(options.epochBlocks)
+  const retentionSeconds = BigInt(options.retentionSeconds)
+  checkOptions(options, epochBlocks, retentionSeconds)
+  const { publicClient, walletClient } =
+    options.clients ??
+    (() => {
+      const transport = http(options.rpcUrl)
+      return { publicClient: createPublicClient({ transport }), walletClient: createWalletClient({ transport }) }
+    })()
+  const account = options.account
+  const deployerAddress = typeof account === 'string' ? account : account.address
+
+  const deployed = async (what: string, hash: Hash) => {
+    const receipt = await publicClient.waitForTransactionReceipt({ hash })
+    if (receipt.status !== 'success' || !receipt.contractAddress) {
+      throw deployError(DeployErrorCode.DEPLOY_FAILED, `deploying ${what} failed`, { what, hash })
+    }
+    return { address: receipt.contractAddress, block: receipt.blockNumber }
+  }
+
+  let token = options.token
+  if (token === undefined) {
+    const hash = await walletClient.deployContract({
+      abi: dacnetTokenAbi,
+      bytecode: dacnetTokenBytecode,
+      args: [deployerAddress, options.tokenSupply ?? DEFAULT_TOKEN_SUPPLY],
+      account,
+      chain: null,
+    })
+    token = (await deployed('DacnetToken', hash)).address
+  }
+  const registryHash = await walletClient.deployContract({
+    abi: dacnetRegistryAbi,
+    bytecode: dacnetRegistryBytecode,
+    args: [token, options.networkId, epochBlocks, options.minStake, options.maxMembers, retentionSeconds],
+    account,
+    chain: null,
+  })
+  const registry = await deployed('DacnetRegistry', registryHash)
+  const verifierHash = await walletClient.deployContract({
+    abi: dacnetCertificateVerifierAbi,
+    bytecode: dacnetCertificateVerifierBytecode,
+    args: [registry.address],
+    account,
+    chain: null,
+  })
+  const verifier = await deployed('DacnetCertificateVerifier', verifierHash)
+  return {
+    token,
+    registry: registry.address,
+    verifier: verifier.address,
+    deploymentBlock: registry.block,
+    epochBlocks,
+    networkId: options.networkId,
+  }
+}
+
+function checkOptions(options: DeployDacnetOptions, epochBlocks: bigint, retentionSeconds: bigint): void {
+  const bad = (field: string, why: string) => deployError(DeployErrorCode.INVALID_OPTIONS, `${field} ${why}`, { field })
+  if ((options.rpcUrl === undefined) === (options.clients === undefined)) {
+    throw bad('rpcUrl', 'or clients: give exactly one')
+  }
+  if (!Number.isInteger(options.networkId) || options.networkId < 0 || options.networkId > 0xffff_ffff) {
+    throw bad('networkId', 'must be a u32')
+  }
+  if (epochBlocks < 1n || epochBlocks > U64_MAX) throw bad('epochBlocks', 'must be in 1..2^64-1')
+  if (retentionSeconds < 0n || retentionSeconds > U64_MAX) throw bad('retentionSeconds', 'must be a u64')
+  if (options.minStake < 0n) throw bad('minStake', 'must not be negative')
+  if (!Number.isInteger(options.maxMembers) || options.maxMembers < 1 || options.maxMembers > MAX_REGISTRY_MEMBERS) {
+    throw bad('maxMembers', `must be in 1..${MAX_REGISTRY_MEMBERS}`)
+  }
+  if (options.tokenSupply !== undefined && options.token !== undefined) throw bad('tokenSupply', 'needs no token')
+}
