@@ -155,6 +155,10 @@ contract DacnetRegistry is IDacnetRegistryRecords, Ownable {
         _thresholds = Thresholds(2, 3, 1, 3);
         _touchEpoch();
         _endCommitteeChange();
+        // The starting settings as events too: an off-chain reader rebuilds every epoch from the log alone.
+        emit ThresholdsChanged(2, 3, 1, 3);
+        emit RetentionChanged(retentionSeconds_);
+        emit MinStakeChanged(minStake_);
     }
 
     // ----------------------------------------------------------------------------------------------------

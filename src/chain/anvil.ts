@@ -7,23 +7,9 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import { DacnetError, type ErrorMeta } from '../errors.ts'
+import { ChainErrorCode, chainError } from './errors.ts'
 
 /** Stable codes for starting a local chain. */
-export const AnvilErrorCode = {
-  /** No anvil binary for this platform under node_modules (its optional platform package is not installed). */
-  NOT_INSTALLED: 'CHAIN_ANVIL_NOT_INSTALLED',
-  /** anvil could not be spawned, exited early, or did not answer JSON-RPC in time. */
-  START_FAILED: 'CHAIN_ANVIL_START_FAILED',
-  /** An option is out of range. */
-  INVALID_OPTIONS: 'CHAIN_INVALID_OPTIONS',
-} as const
-
-export type AnvilErrorCode = (typeof AnvilErrorCode)[keyof typeof AnvilErrorCode]
-
-function anvilError(code: AnvilErrorCode, message: string, meta?: ErrorMeta, options?: ErrorOptions) {
-  return new DacnetError(code, message, meta, options)
-}
 
 /** How long anvil gets to print its address and answer eth_chainId: a cold start takes well under a second. */
 export const DEFAULT_ANVIL_START_TIMEOUT_MS = 20_000
@@ -65,17 +51,17 @@ export function anvilBinaryPath(): string {
   const platform = `${process.platform}-${process.arch}`
   const pkg = PLATFORM_PACKAGES[platform]
   if (pkg === undefined) {
-    throw anvilError(AnvilErrorCode.NOT_INSTALLED, `anvil has no npm build for ${platform}`, { platform })
+    throw chainError(ChainErrorCode.ANVIL_NOT_INSTALLED, `anvil has no npm build for ${platform}`, { platform })
   }
   let dir: string
   try {
     dir = dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`))
   } catch (err) {
-    throw anvilError(AnvilErrorCode.NOT_INSTALLED, `${pkg} is not installed`, { platform, pkg }, { cause: err })
+    throw chainError(ChainErrorCode.ANVIL_NOT_INSTALLED, `${pkg} is not installed`, { platform, pkg }, { cause: err })
   }
   const binary = join(dir, 'bin', 'anvil')
   if (!existsSync(binary)) {
-    throw anvilError(AnvilErrorCode.NOT_INSTALLED, `${pkg} has no bin/anvil`, { platform, pkg })
+    throw chainError(ChainErrorCode.ANVIL_NOT_INSTALLED, `${pkg} has no bin/anvil`, { platform, pkg })
   }
   return binary
 }
@@ -117,13 +103,13 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
   } catch (err) {
     await stop()
     const why = err instanceof Error ? err.message : String(err)
-    throw anvilError(AnvilErrorCode.START_FAILED, `anvil did not start: ${why}`, { stderr }, { cause: err })
+    throw chainError(ChainErrorCode.ANVIL_START_FAILED, `anvil did not start: ${why}`, { stderr }, { cause: err })
   }
 }
 
 function checkInteger(field: string, value: number, min: number, max: number): void {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw anvilError(AnvilErrorCode.INVALID_OPTIONS, `${field} must be an integer in ${min}..${max}`, { field })
+    throw chainError(ChainErrorCode.INVALID_OPTIONS, `${field} must be an integer in ${min}..${max}`, { field })
   }
 }
 

@@ -12,27 +12,15 @@ import {
   type PublicClient,
   type WalletClient,
 } from 'viem'
-import { DacnetError, type ErrorMeta } from '../errors.ts'
 import {
   dacnetCertificateVerifierAbi,
   dacnetCertificateVerifierBytecode,
 } from './artifacts/DacnetCertificateVerifier.ts'
 import { dacnetRegistryAbi, dacnetRegistryBytecode } from './artifacts/DacnetRegistry.ts'
 import { dacnetTokenAbi, dacnetTokenBytecode } from './artifacts/DacnetToken.ts'
+import { ChainErrorCode, chainError } from './errors.ts'
 
 /** Stable codes for deployment. */
-export const DeployErrorCode = {
-  /** A deployment transaction reverted or created no contract. */
-  DEPLOY_FAILED: 'CHAIN_DEPLOY_FAILED',
-  /** An option is out of range. */
-  INVALID_OPTIONS: 'CHAIN_INVALID_OPTIONS',
-} as const
-
-export type DeployErrorCode = (typeof DeployErrorCode)[keyof typeof DeployErrorCode]
-
-function deployError(code: DeployErrorCode, message: string, meta?: ErrorMeta, options?: ErrorOptions) {
-  return new DacnetError(code, message, meta, options)
-}
 
 /** The registry's limit: bitmaps and the member tree index members with 16 bits. */
 export const MAX_REGISTRY_MEMBERS = 65536
@@ -95,7 +83,7 @@ export async function deployDacnet(options: DeployDacnetOptions): Promise<Dacnet
   const deployed = async (what: string, hash: Hash) => {
     const receipt = await publicClient.waitForTransactionReceipt({ hash })
     if (receipt.status !== 'success' || !receipt.contractAddress) {
-      throw deployError(DeployErrorCode.DEPLOY_FAILED, `deploying ${what} failed`, { what, hash })
+      throw chainError(ChainErrorCode.DEPLOY_FAILED, `deploying ${what} failed`, { what, hash })
     }
     return { address: receipt.contractAddress, block: receipt.blockNumber }
   }
@@ -138,7 +126,7 @@ export async function deployDacnet(options: DeployDacnetOptions): Promise<Dacnet
 }
 
 function checkOptions(options: DeployDacnetOptions, epochBlocks: bigint, retentionSeconds: bigint): void {
-  const bad = (field: string, why: string) => deployError(DeployErrorCode.INVALID_OPTIONS, `${field} ${why}`, { field })
+  const bad = (field: string, why: string) => chainError(ChainErrorCode.INVALID_OPTIONS, `${field} ${why}`, { field })
   if ((options.rpcUrl === undefined) === (options.clients === undefined)) {
     throw bad('rpcUrl', 'or clients: give exactly one')
   }

@@ -16,6 +16,12 @@ export const ChainErrorCode = {
   INVALID_OPTIONS: 'CHAIN_INVALID_OPTIONS',
   /** The chain's JSON-RPC endpoint failed or timed out, or the chain has no confirmed block since the registry. */
   UNAVAILABLE: 'CHAIN_UNAVAILABLE',
+  /** No anvil binary for this platform under node_modules (its optional platform package is not installed). */
+  ANVIL_NOT_INSTALLED: 'CHAIN_ANVIL_NOT_INSTALLED',
+  /** anvil could not be spawned, exited early, or did not answer JSON-RPC in time. */
+  ANVIL_START_FAILED: 'CHAIN_ANVIL_START_FAILED',
+  /** A deployment transaction reverted or created no contract. */
+  DEPLOY_FAILED: 'CHAIN_DEPLOY_FAILED',
   /** The registry's events do not replay (a member index out of order, a departure of an unknown member). */
   INCONSISTENT_EVENTS: 'CHAIN_INCONSISTENT_EVENTS',
 } as const
