@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client'
+import type { ChainSourceStatus } from '../chain/committee-source.ts'
 import type { Logger } from '../logger.ts'
 import type { CommitteeNode } from '../node/committee-node.ts'
 import type { Disperser } from '../node/disperser.ts'
@@ -16,6 +17,8 @@ export interface ApiContext {
   nodeMetrics: NodeMetrics
   apiMetrics: ApiMetrics
   logger: Logger
+  /** The chain source, when the node follows one. */
+  chain: { status(): ChainSourceStatus } | undefined
   /** Aborted when the API starts closing: dispersals under way stop instead of holding the shutdown. */
   closing: AbortSignal
 }

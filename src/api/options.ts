@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import type { Registry } from 'prom-client'
+import type { ChainSourceStatus } from '../chain/committee-source.ts'
 import { DEFAULT_MAX_BLOB_SIZE } from '../erasure/params.ts'
 import type { Logger } from '../logger.ts'
 import type { CommitteeNode } from '../node/committee-node.ts'
@@ -49,6 +50,8 @@ export interface ApiServerOptions {
    * with API_BUSY. Default DEFAULT_MAX_CONCURRENT_DISPERSALS.
    */
   maxConcurrentDispersals?: number
+  /** The chain the node reads its committees from, if any: its sync state goes to /health and the metrics. */
+  chain?: { status(): ChainSourceStatus }
 }
 
 export interface ApiServer {

@@ -4,6 +4,7 @@ import { silentLogger } from '../logger.ts'
 import { registerApiMetrics } from './api-metrics.ts'
 import { buildApiApp, type RegisteredRoute } from './app.ts'
 import { bearerTokenChecker } from './auth.ts'
+import { registerChainMetrics } from './chain-metrics.ts'
 import type { ApiContext } from './context.ts'
 import { ApiErrorCode, apiError } from './errors.ts'
 import { MetricSet } from './metric-set.ts'
@@ -84,7 +85,9 @@ export async function createApiApp(opts: ApiServerOptions): Promise<ApiApp> {
       apiMetrics: registerApiMetrics(apiSet),
       logger,
       closing: closing.signal,
+      chain: opts.chain,
     }
+    if (opts.chain) registerChainMetrics(apiSet, opts.chain)
     built = await buildApiApp(ctx)
   } catch (err) {
     release()

@@ -1,5 +1,6 @@
 import { certificateSigners } from '../attest/certificate.ts'
 import { type CertificateJson, certificateToJson } from '../attest/certificate-codec.ts'
+import type { ChainSourceStatus } from '../chain/committee-source.ts'
 import { toHex } from '../committee/hex.ts'
 import type { BlobHeader } from '../erasure/header.ts'
 import type { ShardWithProof } from '../erasure/shard.ts'
@@ -179,4 +180,16 @@ export function dispersalView(result: DispersalResult, receiveMs: number, totalM
 /** Milliseconds to 0.1 ms: finer digits are noise. */
 function round(ms: number): number {
   return Math.round(ms * 10) / 10
+}
+
+/** A chain source's sync state as /health shows it. */
+export function chainView(status: ChainSourceStatus) {
+  return {
+    state: status.state,
+    safeBlock: status.safeBlock ?? null,
+    epoch: status.epoch ?? null,
+    lastSyncAt: status.lastSyncAt === undefined ? null : new Date(status.lastSyncAt).toISOString(),
+    lastError: status.lastError ?? null,
+    deepReorgs: status.deepReorgs,
+  }
 }

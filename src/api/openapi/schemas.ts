@@ -75,7 +75,34 @@ export const SCHEMAS = {
     },
     'The body of every error response.',
   ),
-  Health: closed({ status: { const: 'ok' } }, 'The node is running.'),
+  Health: {
+    type: 'object',
+    description: 'The node is running. `chain` is there when the node reads its committees from the chain.',
+    additionalProperties: false,
+    required: ['status'],
+    properties: { status: { const: 'ok' }, chain: ref('ChainStatus') },
+  },
+  ChainStatus: closed(
+    {
+      state: {
+        enum: ['starting', 'synced', 'stale'],
+        description:
+          'starting: never read yet; stale: reads have failed for over 3 polls (the committees known stay in use)',
+      },
+      safeBlock: {
+        anyOf: [uint, { type: 'null' }],
+        description: 'The last block read: the head minus the confirmation depth.',
+      },
+      epoch: { anyOf: [uint, { type: 'null' }], description: 'The epoch in force at that block.' },
+      lastSyncAt: { anyOf: [isoTime, { type: 'null' }] },
+      lastError: {
+        anyOf: [{ type: 'string' }, { type: 'null' }],
+        description: 'The code of the last failed read since then.',
+      },
+      deepReorgs: { ...uint, description: 'Reorgs deeper than the confirmation depth found since start.' },
+    },
+    "How current the node's view of the chain is.",
+  ),
   Header: closed(
     {
       version: { const: 1 },

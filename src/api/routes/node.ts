@@ -1,13 +1,15 @@
 import type { FastifyInstance } from 'fastify'
 import type { ApiContext } from '../context.ts'
 import { ApiErrorCode, apiError } from '../errors.ts'
-import { statusView } from '../views.ts'
+import { chainView, statusView } from '../views.ts'
 
 /** GET /health for load balancers and supervisors; GET /v1/status for operators. */
 export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  // A node whose chain RPC fails still serves what it holds and the committees it knows: it stays healthy, and
+  // says how stale its view of the chain is.
   app.get('/health', async () => {
     if (!ctx.node.running) throw apiError(ApiErrorCode.NODE_NOT_RUNNING, 'the committee node is not running')
-    return { status: 'ok' }
+    return ctx.chain ? { status: 'ok', chain: chainView(ctx.chain.status()) } : { status: 'ok' }
   })
 
   app.get('/v1/status', async () => {

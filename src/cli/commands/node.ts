@@ -32,7 +32,15 @@ export function registerNode(program: Command, ctx: CommandContext): void {
       const daemon = await startDaemon(config, ctx.io, { passwordFile })
       const { node, api, logger, committees } = daemon
       reload = () => {
-        committees.reload().then(
+        if (!committees.file) {
+          // On a chain there is no file to reload: read new blocks now instead.
+          committees.chain?.refresh().then(
+            () => logger.info('chain read', { epoch: committees.chain?.status().epoch }),
+            (err) => logger.error('chain read failed; the committees known so far stay in use', { error: err }),
+          )
+          return
+        }
+        committees.file.reload().then(
           (r) => logger.info('committee file reloaded', { epochs: r.committees.map((c) => c.epoch) }),
           (err) => logger.error('committee file reload failed; the previous committees stay in use', { error: err }),
         )

@@ -4,7 +4,14 @@ import type { LogLevel } from '../../logger.ts'
 import type { SyncReads } from '../../storage/index.ts'
 import { CliErrorCode, cliError } from '../errors.ts'
 import { parseSize } from '../size.ts'
-import { CONFIG_VERSION, defaultConfig, type NodeConfig } from './types.ts'
+import {
+  type ChainConfig,
+  CONFIG_VERSION,
+  DEFAULT_CHAIN_CONFIRMATIONS,
+  DEFAULT_CHAIN_POLL_INTERVAL_SECONDS,
+  defaultConfig,
+  type NodeConfig,
+} from './types.ts'
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent']
 /** Keys that are documentation, allowed in every object of the file (JSON has no comments). */
@@ -21,6 +28,7 @@ export function parseConfig(json: unknown, baseDir: string): NodeConfig {
     'peerKeyFile',
     'keystore',
     'committeeFile',
+    'chain',
     'dataDir',
     'network',
     'storage',
@@ -64,6 +72,7 @@ export function parseConfig(json: unknown, baseDir: string): NodeConfig {
       passwordFile: optionalPath(keystore['passwordFile'], 'keystore.passwordFile'),
     },
     committeeFile: path(root['committeeFile'], 'committeeFile', d.committeeFile),
+    chain: chain(root['chain']),
     dataDir: path(root['dataDir'], 'dataDir', d.dataDir),
     network: {
       listen: multiaddrs(network['listen'], 'network.listen', d.network.listen),
@@ -117,6 +126,26 @@ function section(value: unknown, field: string, allowed: string[]): Record<strin
     }
   }
   return value as Record<string, unknown>
+}
+
+/** The `chain` section: null (or absent) for the committee file. */
+function chain(value: unknown): ChainConfig | null {
+  if (value === undefined || value === null) return null
+  const c = section(value, 'chain', ['rpcUrl', 'registry', 'confirmations', 'pollIntervalSeconds'])
+  const rpcUrl = str(c['rpcUrl'], 'chain.rpcUrl', '')
+  if (!/^https?:\/\/\S+$/.test(rpcUrl))
+    throw invalid('chain.rpcUrl', 'must be an http(s) URL of an Ethereum JSON-RPC endpoint')
+  const registry = str(c['registry'], 'chain.registry', '')
+  if (!/^0x[0-9a-fA-F]{40}$/.test(registry)) throw invalid('chain.registry', "must be the registry's 0x address")
+  const confirmations = c['confirmations'] ?? DEFAULT_CHAIN_CONFIRMATIONS
+  if (typeof confirmations !== 'number' || !Number.isSafeInteger(confirmations) || confirmations < 0) {
+    throw invalid('chain.confirmations', 'must be a whole number of blocks (0 or more)')
+  }
+  const poll = c['pollIntervalSeconds'] ?? DEFAULT_CHAIN_POLL_INTERVAL_SECONDS
+  if (typeof poll !== 'number' || !Number.isFinite(poll) || poll < 0.05 || poll > 3600) {
+    throw invalid('chain.pollIntervalSeconds', 'must be a number of seconds in 0.05..3600')
+  }
+  return { rpcUrl, registry, confirmations, pollIntervalSeconds: poll }
 }
 
 function str(value: unknown, field: string, fallback: string): string {

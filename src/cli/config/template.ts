@@ -1,5 +1,5 @@
 import { sizeText } from '../size.ts'
-import { CONFIG_VERSION, defaultConfig, type NodeConfig } from './types.ts'
+import { type ChainConfig, CONFIG_VERSION, defaultConfig, type NodeConfig } from './types.ts'
 
 /**
  * The config file `init` writes: every field at its value (the default unless an option set it), with a
@@ -10,7 +10,7 @@ export function configTemplate(overrides: ConfigOverrides = {}): Record<string, 
   const d: NodeConfig = defaultConfig()
   return {
     $comment:
-      'dacnet node config. Relative paths resolve against this file. Every field is optional and shown at its default unless set by init; docs: docs/OPERATORS.md',
+      'dacnet node config. Relative paths resolve against this file. Every field is optional and shown at its default unless set by init; chain: {rpcUrl, registry, confirmations, pollIntervalSeconds} follows the on-chain registry instead of committeeFile; docs: docs/OPERATORS.md',
     version: CONFIG_VERSION,
     peerKeyFile: d.peerKeyFile,
     keystore: {
@@ -20,6 +20,7 @@ export function configTemplate(overrides: ConfigOverrides = {}): Record<string, 
       passwordFile: overrides.passwordFile ?? null,
     },
     committeeFile: overrides.committeeFile ?? d.committeeFile,
+    chain: overrides.chain ?? d.chain,
     dataDir: d.dataDir,
     network: {
       $comment:
@@ -55,6 +56,7 @@ export function configTemplate(overrides: ConfigOverrides = {}): Record<string, 
 export interface ConfigOverrides {
   passwordFile?: string | null
   committeeFile?: string
+  chain?: ChainConfig | null
   listen?: string[]
   announce?: string[]
   localNetwork?: boolean

@@ -42,8 +42,13 @@ export interface NodeConfig {
      */
     passwordFile: string | null
   }
-  /** The committee file (`dacnet committee create`). Default "committee.json". */
+  /** The committee file (`dacnet committee create`), used when `chain` is null. Default "committee.json". */
   committeeFile: string
+  /**
+   * Committees from the DacnetRegistry on an EVM chain instead of a file (docs/OPERATORS.md, "Staking on the
+   * chain"). Default null: the committee file.
+   */
+  chain: ChainConfig | null
   /** LevelDB directory of the shard store. Default "data". */
   dataDir: string
   network: {
@@ -96,12 +101,28 @@ export interface NodeConfig {
   maxBlobSize: number
 }
 
+export interface ChainConfig {
+  /** JSON-RPC endpoint of an Ethereum node that serves logs since the registry's deployment. */
+  rpcUrl: string
+  /** The DacnetRegistry's address (0x…). */
+  registry: string
+  /** Blocks below the head that count as final. Default 2. */
+  confirmations: number
+  /** How often the node reads new blocks. Default 4 s. */
+  pollIntervalSeconds: number
+}
+
+/** Defaults of a `chain` section: two blocks survive ordinary reorgs; a poll a third of a 12 s slot. */
+export const DEFAULT_CHAIN_CONFIRMATIONS = 2
+export const DEFAULT_CHAIN_POLL_INTERVAL_SECONDS = 4
+
 export function defaultConfig(): NodeConfig {
   return {
     version: CONFIG_VERSION,
     peerKeyFile: PEER_KEY_FILE,
     keystore: { path: KEYSTORE_FILE, passwordFile: null },
     committeeFile: COMMITTEE_FILE,
+    chain: null,
     dataDir: DATA_DIR,
     network: {
       listen: [...DEFAULT_LISTEN],

@@ -4,9 +4,7 @@ import { type ApiServer, startApiServer } from '../../api/index.ts'
 import type { SecretKey } from '../../attest/bls.ts'
 import { publicKeyOf } from '../../attest/keys.ts'
 import { decryptKeystore } from '../../attest/keystore.ts'
-import { blsKeyVerifier } from '../../attest/pop.ts'
-import type { CommitteeRegistry } from '../../committee/file.ts'
-import { FileCommitteeSource } from '../../committee/file-source.ts'
+import type { Committee } from '../../committee/committee.ts'
 import { createLogger, type Logger } from '../../logger.ts'
 import { CommitteeNode } from '../../node/committee-node.ts'
 import { Disperser } from '../../node/disperser.ts'
@@ -18,6 +16,7 @@ import { CliErrorCode, cliError } from '../errors.ts'
 import { pathExists, readFileChecked } from '../files.ts'
 import type { CliIo } from '../io.ts'
 import { resolvePassword } from '../password.ts'
+import { type NodeCommittees, openNodeCommittees } from './committees.ts'
 
 /** A keystore is about 1 KiB, a peer key under 100 bytes, a token a line. */
 const MAX_KEYSTORE_BYTES = 64 * 1024
@@ -30,7 +29,7 @@ export interface DaemonOverrides {
 
 export interface RunningDaemon {
   node: CommitteeNode
-  committees: FileCommitteeSource
+  committees: NodeCommittees
   api: ApiServer | undefined
   logger: Logger
   /** Stops taking API requests, finishes stores under way, stops libp2p and closes the database. */
@@ -55,17 +54,23 @@ export async function startDaemon(
     config.peerKeyFile,
   )
   const token = config.api.tokenFile ? await readToken(config.api.tokenFile) : undefined
-  if (!(await pathExists(config.committeeFile))) {
+  if (config.chain === null && !(await pathExists(config.committeeFile))) {
     throw cliError(CliErrorCode.FILE_NOT_FOUND, `committee file ${config.committeeFile} does not exist`, {
-      hint: 'write it with `dacnet committee create`, or set committeeFile in the config',
+      hint: 'write it with `dacnet committee create`, set committeeFile, or follow a chain with the chain section',
     })
   }
   const password = await resolvePassword(io, { file: overrides.passwordFile ?? config.keystore.passwordFile })
   const secretKey = await decryptKeystore(keystore.toString('utf8'), password)
-  const committees = new FileCommitteeSource(config.committeeFile, { verifier: blsKeyVerifier })
-  const registry = await committees.registry()
+  const committees = await openNodeCommittees(config, logger)
+  let known: readonly Committee[]
   const peerId = peerIdFromPrivateKey(peerKey).toString()
-  checkMembership(registry, peerId, secretKey, logger)
+  try {
+    known = await committees.known()
+    checkMembership(known, peerId, secretKey, logger)
+  } catch (err) {
+    await committees.stop()
+    throw err
+  }
 
   const metrics = new Registry()
   const store = await ShardStore.open(config.dataDir, {
@@ -76,7 +81,7 @@ export async function startDaemon(
     onCorruptEntry: (entry) => logger.error('corrupt entry quarantined', { ...entry }),
     onBackgroundError: (err) => logger.warn('background prune failed; retrying at the next interval', { error: err }),
   })
-  const cleanup: (() => Promise<unknown>)[] = [() => store.close()]
+  const cleanup: (() => Promise<unknown>)[] = [() => committees.stop(), () => store.close()]
   try {
     const libp2p = await createDacnetLibp2p({
       privateKey: peerKey,
@@ -88,8 +93,8 @@ export async function startDaemon(
     })
     cleanup.unshift(async () => await libp2p.stop())
     const node = new CommitteeNode(
-      { libp2p, store, committees, secretKey, logger: logger.child({ component: 'node' }) },
-      { maxBlobSize: config.maxBlobSize, bootstrap: bootstrapList(config, registry, peerId) },
+      { libp2p, store, committees: committees.source, secretKey, logger: logger.child({ component: 'node' }) },
+      { maxBlobSize: config.maxBlobSize, bootstrap: bootstrapList(config, known, peerId) },
     )
     await node.start()
     cleanup.unshift(() => node.stop())
@@ -97,7 +102,7 @@ export async function startDaemon(
       ? new Disperser(
           {
             libp2p,
-            committees,
+            committees: committees.source,
             localMember: node.asLocalMember(),
             logger: logger.child({ component: 'disperser' }),
           },
@@ -114,6 +119,7 @@ export async function startDaemon(
           registry: metrics,
           logger,
           maxUploadBytes: config.maxBlobSize,
+          ...(committees.chain ? { chain: committees.chain } : {}),
         })
       : undefined
     return {
@@ -125,6 +131,7 @@ export async function startDaemon(
         await api?.close()
         await disperser?.close()
         await node.stop()
+        await committees.stop()
       },
     }
   } catch (err) {
@@ -135,11 +142,11 @@ export async function startDaemon(
 
 /**
  * A node whose peer id the committee lists with another key would sign attestations nobody can verify:
- * refuse to start. A node in no epoch yet starts anyway (it may be added by an appended epoch).
+ * refuse to start. A node in no epoch yet starts anyway (it may be added by an appended epoch or a registration).
  */
-function checkMembership(registry: CommitteeRegistry, peerId: string, secretKey: SecretKey, logger: Logger): void {
+function checkMembership(committees: readonly Committee[], peerId: string, secretKey: SecretKey, logger: Logger): void {
   const publicKey = Buffer.from(publicKeyOf(secretKey))
-  for (const committee of registry.committees) {
+  for (const committee of committees) {
     const member = committee.memberByPeerId(peerId)
     if (member && !publicKey.equals(member.publicKey)) {
       throw cliError(
@@ -149,7 +156,8 @@ function checkMembership(registry: CommitteeRegistry, peerId: string, secretKey:
       )
     }
   }
-  const current = registry.committees.at(-1)!
+  const current = committees.at(-1)
+  if (!current) return
   const keyOnly = current.sequencers.filter((s) => s.peerId === undefined).length
   if (keyOnly > 0) {
     logger.warn('sequencers listed by public key alone cannot store: members authorise stores by peer id', {
@@ -166,10 +174,10 @@ function checkMembership(registry: CommitteeRegistry, peerId: string, secretKey:
 }
 
 /** Configured bootstrap addresses, plus every other member's listed addresses in the newest epoch. */
-function bootstrapList(config: NodeConfig, registry: CommitteeRegistry, self: string): string[] {
+function bootstrapList(config: NodeConfig, committees: readonly Committee[], self: string): string[] {
   const list = [...config.network.bootstrap]
   if (config.network.bootstrapFromCommittee) {
-    for (const member of registry.committees.at(-1)!.members) {
+    for (const member of committees.at(-1)?.members ?? []) {
       if (member.peerId !== self) list.push(...member.multiaddrs)
     }
   }

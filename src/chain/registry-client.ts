@@ -1,0 +1,244 @@
+/**
+ * Transactions and reads against a deployed registry and verifier (docs/PROTOCOL.md §4): what `dacnet register`,
+ * `stake`, `unstake`, `chain verify` and the devnet do. Every transaction is waited for and a revert becomes a
+ * CHAIN_TRANSACTION_FAILED error naming the contract's error.
+ */
+import { base58btc } from 'multiformats/bases/base58'
+import {
+  type Account,
+  type Address,
+  BaseError,
+  ContractFunctionRevertedError,
+  createPublicClient,
+  createWalletClient,
+  decodeFunctionResult,
+  encodeDeployData,
+  encodeFunctionData,
+  type Hash,
+  type Hex,
+  http,
+  type PublicClient,
+  toHex,
+  type WalletClient,
+} from 'viem'
+import type { SecretKey } from '../attest/bls.ts'
+import { publicKeyOf } from '../attest/keys.ts'
+import { createProofOfPossession } from '../attest/pop.ts'
+import { normalizePeerId } from '../committee/peer-id.ts'
+import { dacnetCertificateVerifierAbi } from './artifacts/DacnetCertificateVerifier.ts'
+import { dacnetGasProbeAbi, dacnetGasProbeBytecode } from './artifacts/DacnetGasProbe.ts'
+import { dacnetRegistryAbi } from './artifacts/DacnetRegistry.ts'
+import { dacnetTokenAbi } from './artifacts/DacnetToken.ts'
+import { ChainErrorCode, chainError } from './errors.ts'
+import { publicKeyY, signatureY } from './points.ts'
+
+/**
+ * Gas limit of registry transactions. An estimate runs the call in the latest block, but a transaction that lands
+ * as the first of a new epoch also records the epoch's start and may archive a record (about 90k more); a
+ * registration with its on-chain pairing stays under 1M. Unused gas is not paid.
+ */
+export const REGISTRY_GAS_LIMIT = 1_500_000n
+
+/** A registry and the account that sends transactions to it. */
+export interface RegistryWriter {
+  readonly publicClient: PublicClient
+  readonly walletClient: WalletClient
+  readonly account: Account
+  readonly registry: Address
+}
+
+/** Clients for one JSON-RPC endpoint; the wallet signs locally with `account`. */
+export function chainClients(
+  rpcUrl: string,
+  account?: Account,
+): { publicClient: PublicClient; walletClient: WalletClient } {
+  const transport = http(rpcUrl, { timeout: 30_000, retryCount: 1 })
+  // Receipts are polled every 250 ms (viem's default is 4 s, a mainnet slot's third; local chains mine at once).
+  return {
+    publicClient: createPublicClient({ transport, pollingInterval: 250, cacheTime: 0 }),
+    walletClient: createWalletClient({ transport, pollingInterval: 250, ...(account ? { account } : {}) }),
+  }
+}
+
+/** The binary multihash of a textual peer id: what the registry stores and checks (§4.2). */
+export function peerIdToBytes(peerId: string): Uint8Array {
+  return base58btc.baseDecode(normalizePeerId(peerId))
+}
+
+export interface Registration {
+  /** The member's BLS key: its public key, y coordinate and proof of possession are derived from it. */
+  readonly secretKey: SecretKey
+  readonly peerId: string
+  readonly multiaddrs: readonly string[]
+  /** Stake to deposit, in token units (approved to the registry first). */
+  readonly stake: bigint
+}
+
+/** The arguments of `register` for a member (§4.2): compressed key and proof, each with its y coordinate. */
+export function registerArguments(r: Registration) {
+  const publicKey = publicKeyOf(r.secretKey)
+  const proof = createProofOfPossession(r.secretKey)
+  return [
+    toHex(publicKey),
+    toHex(publicKeyY(publicKey)),
+    toHex(proof),
+    toHex(signatureY(proof)),
+    toHex(peerIdToBytes(r.peerId)),
+    [...r.multiaddrs],
+    r.stake,
+  ] as const
+}
+
+/** Approves the stake to the registry and registers; resolves once both are mined. */
+export async function registerMember(w: RegistryWriter, r: Registration): Promise<{ hash: Hash; block: bigint }> {
+  await approveStake(w, r.stake)
+  return send(w, 'register', registerArguments(r))
+}
+
+export async function addStake(w: RegistryWriter, amount: bigint): Promise<{ hash: Hash; block: bigint }> {
+  await approveStake(w, amount)
+  return send(w, 'addStake', [amount])
+}
+
+/** Lowers the stake by `amount` (all of it: the member leaves); the amount unbonds (§4.2). */
+export async function unstake(w: RegistryWriter, amount: bigint): Promise<{ hash: Hash; block: bigint }> {
+  return send(w, 'unstake', [amount])
+}
+
+/** Pays out an unbonded entry whose lock has ended; 0 while it is locked (the call then fixes its release time). */
+export async function withdraw(w: RegistryWriter): Promise<bigint> {
+  const { result } = await w.publicClient.simulateContract({
+    address: w.registry,
+    abi: dacnetRegistryAbi,
+    functionName: 'withdraw',
+    account: w.account,
+  })
+  await send(w, 'withdraw', [])
+  return result
+}
+
+export async function addSequencer(w: RegistryWriter, peerId: string): Promise<{ hash: Hash; block: bigint }> {
+  return send(w, 'addSequencer', [toHex(peerIdToBytes(peerId))])
+}
+
+export async function setMultiaddrs(w: RegistryWriter, multiaddrs: readonly string[]) {
+  return send(w, 'setMultiaddrs', [[...multiaddrs]])
+}
+
+async function approveStake(w: RegistryWriter, amount: bigint): Promise<void> {
+  const token = await w.publicClient.readContract({
+    address: w.registry,
+    abi: dacnetRegistryAbi,
+    functionName: 'token',
+  })
+  const hash = await w.walletClient.writeContract({
+    address: token,
+    abi: dacnetTokenAbi,
+    functionName: 'approve',
+    args: [w.registry, amount],
+    account: w.account,
+    chain: null,
+  })
+  await mined(w.publicClient, hash, 'approve')
+}
+
+type RegistryWrite = 'register' | 'addStake' | 'unstake' | 'withdraw' | 'addSequencer' | 'setMultiaddrs'
+
+async function send(
+  w: RegistryWriter,
+  functionName: RegistryWrite,
+  args: readonly unknown[],
+): Promise<{ hash: Hash; block: bigint }> {
+  let hash: Hash
+  try {
+    // Simulated first, so a revert comes back with the contract's error name instead of a bare failed receipt.
+    await w.publicClient.simulateContract({
+      address: w.registry,
+      abi: dacnetRegistryAbi,
+      functionName,
+      args,
+      account: w.account,
+    } as never)
+    hash = await w.walletClient.writeContract({
+      address: w.registry,
+      abi: dacnetRegistryAbi,
+      functionName,
+      args,
+      account: w.account,
+      chain: null,
+      gas: REGISTRY_GAS_LIMIT,
+    } as never)
+  } catch (err) {
+    throw transactionError(functionName, err)
+  }
+  return { hash, block: await mined(w.publicClient, hash, functionName) }
+}
+
+async function mined(client: PublicClient, hash: Hash, what: string): Promise<bigint> {
+  const receipt = await client.waitForTransactionReceipt({ hash })
+  if (receipt.status !== 'success') {
+    throw chainError(ChainErrorCode.TRANSACTION_FAILED, `${what} reverted in block ${receipt.blockNumber}`, { hash })
+  }
+  return receipt.blockNumber
+}
+
+function transactionError(what: string, err: unknown) {
+  const revert = err instanceof BaseError ? err.walk((e) => e instanceof ContractFunctionRevertedError) : undefined
+  const name = revert instanceof ContractFunctionRevertedError ? revert.data?.errorName : undefined
+  const detail = name ?? (err as BaseError)?.shortMessage ?? (err as Error)?.message ?? String(err)
+  return chainError(
+    ChainErrorCode.TRANSACTION_FAILED,
+    `${what} was refused: ${detail}`,
+    { revert: name ?? null },
+    { cause: err },
+  )
+}
+
+/** What the verifier contract says of an on-chain certificate form. */
+export interface OnchainVerdict {
+  /** verifyCertificate's answer. */
+  readonly verified: boolean
+  /** checkCertificate's reason code (§4.5): 0 valid, else the first failing step. */
+  readonly reason: number
+  /**
+   * Gas the verification costs a contract that calls it (the call, calldata copy, registry lookup and checks),
+   * measured in an eth_call by a probe contract that is never deployed.
+   */
+  readonly gas: bigint
+}
+
+/** Asks the verifier contract (eth_call at the latest block; no transaction, no gas paid). */
+export async function verifyOnchain(
+  client: PublicClient,
+  verifier: Address,
+  onchain: Uint8Array,
+): Promise<OnchainVerdict> {
+  const bytes = toHex(onchain)
+  try {
+    const reason = await client.readContract({
+      address: verifier,
+      abi: dacnetCertificateVerifierAbi,
+      functionName: 'checkCertificate',
+      args: [bytes],
+    })
+    const probe = await client.call({
+      code: encodeDeployData({ abi: dacnetGasProbeAbi, bytecode: dacnetGasProbeBytecode, args: [verifier] }),
+      data: encodeFunctionData({ abi: dacnetGasProbeAbi, functionName: 'measure', args: [bytes] }),
+    })
+    const [verified, gas] = decodeFunctionResult({
+      abi: dacnetGasProbeAbi,
+      functionName: 'measure',
+      data: probe.data as Hex,
+    })
+    return { verified, reason: Number(reason), gas }
+  } catch (err) {
+    throw chainError(
+      ChainErrorCode.UNAVAILABLE,
+      `asking the verifier at ${verifier} failed: ${(err as BaseError)?.shortMessage ?? err}`,
+      {
+        verifier,
+      },
+      { cause: err },
+    )
+  }
+}

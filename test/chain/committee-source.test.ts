@@ -1,0 +1,309 @@
+/**
+ * ChainCommitteeSource against a real anvil and the real registry: committees per epoch rebuilt from the events,
+ * each checked against the registry's summary hash; certificates of those committees verified by the contract;
+ * an RPC that goes away and comes back; a reorg below the confirmation depth.
+ */
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { LocalAccount } from 'viem'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { signAttestation } from '../../src/attest/attestation.ts'
+import { aggregateSignatures, decodeSignature } from '../../src/attest/bls.ts'
+import type { Certificate } from '../../src/attest/certificate.ts'
+import { attestationContextOf } from '../../src/attest/message.ts'
+import { blsKeyVerifier } from '../../src/attest/pop.ts'
+import { bitmapFromSigners } from '../../src/attest/signer-bitmap.ts'
+import { verifyCertificate } from '../../src/attest/verify-certificate.ts'
+import { ChainCommitteeSource } from '../../src/chain/committee-source.ts'
+import { encodeOnchainCertificate } from '../../src/chain/onchain-certificate.ts'
+import {
+  addStake,
+  type RegistryWriter,
+  registerMember,
+  unstake,
+  verifyOnchain,
+} from '../../src/chain/registry-client.ts'
+import type { Committee } from '../../src/committee/committee.ts'
+import { headerFor, memberSecretKey } from '../attest/helpers.ts'
+import { peerIdFor } from '../committee/helpers.ts'
+import {
+  account,
+  type Chain,
+  type Deployed,
+  deploy,
+  fundAll,
+  mined,
+  mineToEpoch,
+  startChain,
+  TOKEN,
+} from './helpers.ts'
+
+const EPOCH_BLOCKS = 20n
+let chain: Chain
+let d: Deployed
+const sources: ChainCommitteeSource[] = []
+
+interface TestMember {
+  label: string
+  operator: LocalAccount
+  peerId: string
+  stake: bigint
+}
+
+function member(label: string, stake: bigint): TestMember {
+  return { label, operator: account(`source-${label}`), peerId: peerIdFor(`source-${label}`), stake }
+}
+
+function writer(m: TestMember): RegistryWriter {
+  return {
+    publicClient: chain.publicClient,
+    walletClient: chain.walletClient,
+    account: m.operator,
+    registry: d.deployment.registry,
+  }
+}
+
+async function join(m: TestMember): Promise<void> {
+  await registerMember(writer(m), {
+    secretKey: memberSecretKey(`source-${m.label}`),
+    peerId: m.peerId,
+    multiaddrs: [`/dns4/${m.label}.example.org/tcp/4001`],
+    stake: m.stake,
+  })
+}
+
+function source(rpcUrl = chain.anvil.rpcUrl, confirmations = 0): ChainCommitteeSource {
+  const s = new ChainCommitteeSource({
+    rpcUrl,
+    registry: d.deployment.registry,
+    verifier: blsKeyVerifier,
+    confirmations,
+    pollIntervalMs: 50,
+    rpcTimeoutMs: 2_000,
+  })
+  sources.push(s)
+  return s
+}
+
+/** A certificate of `committee` signed by the members with these labels (their keys are memberSecretKey). */
+function certify(committee: Committee, labels: string[], byPeer: Map<string, string>): Certificate {
+  const header = headerFor(
+    { networkId: committee.networkId, epoch: committee.epoch, encoding: committee.encoding },
+    'src',
+  )
+  const context = attestationContextOf(header)
+  const signers = committee.members.filter((m) => labels.includes(byPeer.get(m.peerId)!)).map((m) => m.index)
+  const signatures = signers.map((i) =>
+    decodeSignature(
+      signAttestation(memberSecretKey(`source-${byPeer.get(committee.members[i]!.peerId)}`), context).signature,
+    ),
+  )
+  return {
+    version: 1,
+    epoch: committee.epoch,
+    header,
+    memberCount: committee.size,
+    signers: bitmapFromSigners(committee.size, signers),
+    signature: aggregateSignatures(signatures).toBytes(true),
+    signedStake: signers.reduce((sum, i) => sum + committee.members[i]!.stake, 0n),
+  }
+}
+
+const a = member('a', 30n * TOKEN)
+const b = member('b', 20n * TOKEN)
+const c = member('c', 10n * TOKEN)
+const dd = member('d', 25n * TOKEN)
+const byPeer = new Map([a, b, c, dd].map((m) => [m.peerId, m.label]))
+
+beforeAll(async () => {
+  chain = await startChain()
+  d = await deploy(chain, { epochBlocks: EPOCH_BLOCKS, networkId: 9, retentionSeconds: 7200n })
+  await fundAll(
+    chain,
+    d,
+    [a, b, c, dd].map((m) => ({ operator: m.operator, stake: 100n * TOKEN })),
+  )
+})
+
+afterAll(async () => {
+  for (const s of sources) await s.stop()
+  await chain?.anvil.stop()
+})
+
+describe('ChainCommitteeSource', () => {
+  it('serves each epoch the committee the registry held when it began, confirmed by its summary hash', async () => {
+    await join(a)
+    await join(b)
+    await join(c)
+    const s = source()
+    expect(await s.currentEpoch()).toBe(0)
+    // Registered in epoch 0: in force from epoch 1.
+    await expect(s.getCommittee(0)).rejects.toThrow(expect.objectContaining({ code: 'COMMITTEE_UNKNOWN_EPOCH' }))
+
+    await mineToEpoch(chain, d, 1n)
+    await s.refresh()
+    expect(await s.currentEpoch()).toBe(1)
+    const one = await s.getCommittee(1)
+    expect(one.members.map((m) => byPeer.get(m.peerId))).toEqual(['a', 'b', 'c'])
+    expect(one.members.map((m) => m.stake)).toEqual([a.stake, b.stake, c.stake])
+    expect(one.members[0]!.multiaddrs).toEqual(['/dns4/a.example.org/tcp/4001'])
+    expect(one.retentionSeconds).toBe(7200)
+    expect(one.networkId).toBe(9)
+    // Epochs later than the one in force are not known yet.
+    await expect(s.getCommittee(2)).rejects.toThrow(expect.objectContaining({ code: 'COMMITTEE_UNKNOWN_EPOCH' }))
+
+    // In epoch 1: d joins, a leaves (d takes its index), b stakes more, the thresholds change.
+    await join(dd)
+    await unstake(writer(a), a.stake)
+    await addStake(writer(b), 5n * TOKEN)
+    await mined(
+      chain,
+      await d.registry.write.setThresholds([3n, 4n, 1n, 4n], { account: chain.deployer, chain: null, gas: 1_000_000n }),
+    )
+    await s.refresh()
+    expect((await s.getCommittee(1)).members.map((m) => byPeer.get(m.peerId))).toEqual(['a', 'b', 'c'])
+
+    await mineToEpoch(chain, d, 2n)
+    await s.refresh()
+    const two = await s.getCommittee(2)
+    expect(two.members.map((m) => byPeer.get(m.peerId))).toEqual(['d', 'b', 'c'])
+    expect(two.members[1]!.stake).toBe(b.stake + 5n * TOKEN)
+    expect(two.threshold).toEqual({ num: 3n, den: 4n })
+    expect(two.adversary).toEqual({ num: 1n, den: 4n })
+    expect(await s.epochs()).toEqual([1, 2])
+    expect((await s.committeeRecord(1)).recordIndex).toBe(0)
+    expect((await s.committeeRecord(2)).recordIndex).toBe(1)
+    // An epoch between changes shares the committee before it.
+    await mineToEpoch(chain, d, 4n)
+    await s.refresh()
+    expect((await s.getCommittee(3)).members.map((m) => byPeer.get(m.peerId))).toEqual(['d', 'b', 'c'])
+  })
+
+  it("certificates of the source's committees verify on-chain exactly when they verify off-chain", async () => {
+    const s = source()
+    for (const [epoch, labels, valid] of [
+      [1, ['a', 'b'], true], // 50 of 60 >= 2/3, against the archived record
+      [1, ['b', 'c'], false], // 30 of 60
+      [3, ['d', 'b'], true], // 50 of 60 >= 3/4, against the live record
+      [3, ['b', 'c'], false], // 35 of 60 < 3/4
+      [3, ['d', 'b', 'c'], true],
+    ] as const) {
+      const committee = await s.getCommittee(epoch)
+      const certificate = certify(committee, [...labels], byPeer)
+      let offchain = true
+      try {
+        verifyCertificate(certificate, committee)
+      } catch {
+        offchain = false
+      }
+      const { recordIndex } = await s.committeeRecord(epoch)
+      const verdict = await verifyOnchain(
+        chain.publicClient,
+        d.deployment.verifier,
+        encodeOnchainCertificate(certificate, committee, { recordIndex }),
+      )
+      expect(offchain, `epoch ${epoch} signed by ${labels}`).toBe(valid)
+      expect(verdict.verified, `epoch ${epoch} signed by ${labels}`).toBe(valid)
+      expect(verdict.reason).toBe(valid ? 0 : 7)
+      if (valid) expect(verdict.gas).toBeGreaterThan(150_000n)
+    }
+  })
+
+  it('keeps serving what it knows while the RPC is down, says so, and catches up when it is back', async () => {
+    const proxy = await startProxy(chain.anvil.rpcUrl)
+    try {
+      const s = source(proxy.url)
+      await s.start()
+      expect(s.status().state).toBe('synced')
+      const epoch = await s.currentEpoch()
+      proxy.down = true
+      await until(() => s.status().state === 'stale')
+      expect(s.status().lastError).toBe('CHAIN_UNAVAILABLE')
+      expect(await s.currentEpoch()).toBe(epoch)
+      expect((await s.getCommittee(epoch)).size).toBe(3)
+
+      await mineToEpoch(chain, d, BigInt(epoch + 1))
+      proxy.down = false
+      await until(() => s.status().state === 'synced' && s.status().epoch === epoch + 1)
+      expect(await s.currentEpoch()).toBe(epoch + 1)
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('a source that never reached its RPC throws CHAIN_UNAVAILABLE', async () => {
+    const proxy = await startProxy(chain.anvil.rpcUrl)
+    proxy.down = true
+    try {
+      const s = source(proxy.url)
+      await s.start()
+      expect(s.status().state).toBe('starting')
+      await expect(s.currentEpoch()).rejects.toThrow(expect.objectContaining({ code: 'CHAIN_UNAVAILABLE' }))
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('finds a reorg below the confirmation depth and reads the registry again', async () => {
+    const s = source()
+    await s.refresh()
+    const snapshot = await chain.testClient.snapshot()
+    const start = await s.currentEpoch()
+    // On one branch c leaves; the source reads it once its epoch begins.
+    await unstake(writer(c), c.stake)
+    await mineToEpoch(chain, d, BigInt(start + 1))
+    await s.refresh()
+    expect((await s.getCommittee(start + 1)).size).toBe(2)
+
+    // The chain goes back and takes another branch on which c stays.
+    await chain.testClient.revert({ id: snapshot })
+    await mineToEpoch(chain, d, BigInt(start + 2))
+    await s.refresh()
+    expect(s.status().deepReorgs).toBe(1)
+    expect((await s.getCommittee(start + 1)).size).toBe(3)
+  })
+})
+
+async function until(done: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the condition')
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+/** A JSON-RPC relay to anvil that can be taken down (connections are cut) and brought back. */
+async function startProxy(target: string): Promise<{ url: string; down: boolean; close(): Promise<void> }> {
+  const state = { down: false }
+  const server: Server = createServer(async (req, res) => {
+    if (state.down) {
+      req.socket.destroy()
+      return
+    }
+    const chunks: Buffer[] = []
+    for await (const chunk of req) chunks.push(chunk as Buffer)
+    const reply = await fetch(target, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.concat(chunks),
+    })
+    res.writeHead(reply.status, { 'content-type': 'application/json' })
+    res.end(Buffer.from(await reply.arrayBuffer()))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get down() {
+      return state.down
+    },
+    set down(value: boolean) {
+      state.down = value
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
