@@ -8,9 +8,17 @@ export function formatMs(ms: number): string {
 }
 
 /** `640/956 (66.9%)` */
-export function formatStake(signed: bigint, total: bigint): string {
+export function formatStake(signed: bigint, total: bigint, decimals = 0): string {
   const pct = total === 0n ? 0 : Number((signed * 10_000n) / total) / 100
-  return `${signed}/${total} (${pct.toFixed(1)}%)`
+  return `${tokens(signed, decimals)}/${tokens(total, decimals)} (${pct.toFixed(1)}%)`
+}
+
+/** An amount of a token with `decimals` decimals, in whole tokens and as many decimals as it needs. */
+export function tokens(amount: bigint, decimals: number): string {
+  if (decimals === 0) return amount.toString()
+  const unit = 10n ** BigInt(decimals)
+  const fraction = (amount % unit).toString().padStart(decimals, '0').replace(/0+$/, '')
+  return fraction === '' ? (amount / unit).toString() : `${amount / unit}.${fraction}`
 }
 
 /**

@@ -18,8 +18,8 @@ import {
   waitFor,
 } from './helpers.ts'
 
-/** Two-thirds of the devnet's default stakes (300 + 200 + 150 + 120 + 100 + 86 = 956). */
-const DEFAULT_TOTAL_STAKE = 956n
+/** The devnet's default stakes, 300 + 200 + 150 + 120 + 100 + 86 = 956 tokens of 18 decimals on its chain. */
+const DEFAULT_TOTAL_STAKE = 956n * 10n ** 18n
 
 afterAll(() => killLeftovers())
 
@@ -41,11 +41,16 @@ describe('dacnet devnet --once --json', () => {
         size: 200 * 1024,
         timeToCertificateMs: expect.any(Number),
         totalStake: DEFAULT_TOTAL_STAKE.toString(),
+        epoch: 1,
         available: true,
         retrieved: true,
+        l1: { verified: true, gas: expect.any(Number) },
         ok: true,
         error: null,
       })
+      // The verifier contract's cost for a 6-member committee: the pairing and hash to G2 floor plus little.
+      expect(blob.l1.gas).toBeGreaterThan(150_000)
+      expect(blob.l1.gas).toBeLessThan(200_000)
       expect(BigInt(blob.signedStake) * 3n >= DEFAULT_TOTAL_STAKE * 2n).toBe(true)
       expect(blob.confidence).toBeGreaterThanOrEqual(1 - 1e-6)
     }
@@ -70,16 +75,16 @@ describe('a running devnet', () => {
     dir = await tempDir()
     out = join(dir, 'devnet')
     // Without --json: the table people read (the JSON form is checked above).
-    devnet = spawnCli(['devnet', '--nodes', '4', '--blobs', '1', '--blob-size', '100KiB', '--out', out])
+    devnet = spawnCli(['devnet', '--nodes', '4', '--blobs', '1', '--blob-size', '100KiB', '--no-chain', '--out', out])
     output = collect(devnet)
     exited = new Promise((resolve) => devnet.once('exit', (code) => resolve(code)))
     const row = await waitFor(
-      () => /^1\s+(bafkrei\w+)\s+100(\.0)? KiB\s.*\bintact$/m.exec(output.stdout()) ?? undefined,
+      () => /^1\s+(bafkrei\w+)\s+0\s+100(\.0)? KiB\s.*\bintact$/m.exec(output.stdout()) ?? undefined,
       60_000,
       'blob 1',
     )
     expect(output.stdout()).toMatch(
-      /^#\s+blob\s+size\s+certified in\s+signed stake\s+confidence\s+sampled in\s+retrieved$/m,
+      /^#\s+blob\s+epoch\s+size\s+certified in\s+signed stake\s+confidence\s+sampled in\s+retrieved$/m,
     )
     first = { blobId: row[1]!, certificate: join(out, 'certificates', `${row[1]}.json`) }
     layout = JSON.parse(await readFile(join(out, 'devnet.json'), 'utf8'))
@@ -90,7 +95,7 @@ describe('a running devnet', () => {
     await removeDir(dir)
   })
 
-  const run = (args: string[]) => runCliProcess(args, { cwd: dir, env: { DACNET_COMMITTEE: layout.committeePath } })
+  const run = (args: string[]) => runCliProcess(args, { cwd: dir, env: { DACNET_COMMITTEE: layout.committeePath! } })
 
   it('keeps what --out promises: committee.json, node directories, certificates/<blobId>.json', async () => {
     expect(await pathExists(join(out, 'committee.json'))).toBe(true)
@@ -123,7 +128,7 @@ describe('a running devnet', () => {
     expect((await readFile(join(dir, 'by-id.bin'))).equals(data)).toBe(true)
 
     // In-process, to get the raw bytes of `-o -` from stdout.
-    const toStdout = await cli(['retrieve', 'cert.json', '-o', '-', '--committee', layout.committeePath], { cwd: dir })
+    const toStdout = await cli(['retrieve', 'cert.json', '-o', '-', '--committee', layout.committeePath!], { cwd: dir })
     expect(toStdout.code, toStdout.stderr).toBe(0)
     expect(Buffer.from(toStdout.stdout, 'latin1').equals(data)).toBe(true)
     expect(toStdout.stderr).toContain(`retrieved ${blobId}`)
@@ -134,7 +139,7 @@ describe('a running devnet', () => {
     const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       execFile(
         process.execPath,
-        [example, layout.committeePath, layout.clientKeyPath],
+        [example, layout.committeePath!, layout.clientKeyPath],
         { timeout: 60_000 },
         (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       )

@@ -18,6 +18,8 @@ interface DevnetCommandOptions {
   json?: boolean
   out?: string
   networkId?: number
+  chain: boolean
+  epochBlocks?: number
 }
 
 export function registerDevnet(program: Command, ctx: CommandContext): void {
@@ -25,7 +27,7 @@ export function registerDevnet(program: Command, ctx: CommandContext): void {
     .command('devnet')
     .summary('run a local committee and push blobs through it (npm start)')
     .description(
-      'run a local committee: N nodes as separate processes on loopback (unequal stakes), plus a sequencer and a light client; disperse random blobs, print per blob the time to certificate, signed stake, light-client confidence and whether retrieval gave back the same bytes; then keep running with a live summary until Ctrl-C',
+      'run a local committee: a local Ethereum chain (anvil) holding the stake and committees, N nodes as separate processes on loopback (unequal stakes) that follow it, plus a sequencer and a light client; disperse random blobs, print per blob the time to certificate, signed stake, light-client confidence, whether retrieval gave back the same bytes and what the verifier contract says of the certificate; then keep running with a live summary until Ctrl-C',
     )
     .option('--nodes <n>', 'committee nodes', integer(1, MAX_DEVNET_NODES), DEFAULT_DEVNET_NODES)
     .option('--blobs <n>', 'random blobs to disperse', integer(0, 100_000), DEFAULT_DEVNET_BLOBS)
@@ -36,9 +38,15 @@ export function registerDevnet(program: Command, ctx: CommandContext): void {
     .option('--json', 'one JSON object per blob on stdout (blobId, size, timeToCertificateMs, signedStake, ...)')
     .option(
       '--out <dir>',
-      'keep the devnet here (committee.json, nodes/*, certificates/); default: a temp dir removed on exit',
+      'keep the devnet here (chain.json or committee.json, nodes/*, certificates/); default: a temp dir removed on exit',
     )
     .option('--network-id <n>', 'network id of the devnet (default 6578531, "dac" in ASCII)', integer(0, 0xffff_ffff))
+    .option(
+      '--epoch-blocks <n>',
+      'epoch length in one-second blocks (default 600); when given, a member joins and one leaves during the run',
+      integer(2, 1_000_000),
+    )
+    .option('--no-chain', 'no local chain: the committee comes from a file and certificates are not checked on L1')
     .action(async (opts: DevnetCommandOptions) => {
       const { runDevnet } = await import('../devnet/run.ts')
       const { DEVNET_NETWORK_ID } = await import('../devnet/layout.ts')
@@ -50,6 +58,8 @@ export function registerDevnet(program: Command, ctx: CommandContext): void {
         json: opts.json === true,
         out: opts.out === undefined ? undefined : resolve(ctx.io.cwd, opts.out),
         networkId: opts.networkId ?? DEVNET_NETWORK_ID,
+        chain: opts.chain,
+        epochBlocks: opts.epochBlocks,
       })
     })
 }

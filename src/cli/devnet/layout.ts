@@ -30,36 +30,55 @@ export interface DevnetNode {
   stake: bigint
   multiaddr: string
   apiUrl: string
+  /** With a chain: the operator's Ethereum key (mode 0600), for `dacnet stake` and friends against the devnet. */
+  ethKeyPath: string
+  /** False for the spare node a chain devnet registers later, during the run. */
+  member: boolean
 }
 
 export interface DevnetLayout {
   root: string
   networkId: number
-  committeePath: string
+  /** The committee file, without a chain; undefined with one (committees come from the chain). */
+  committeePath: string | undefined
+  /** DIR/chain.json, with a chain: rpcUrl, chainId, registry, certificateVerifier, token. */
+  chainPath: string | undefined
   certificatesDir: string
   /** The devnet's own sequencer identity. */
   sequencerKeyPath: string
   /** A second registered sequencer, for `dacnet disperse --key` against the running devnet. */
   clientKeyPath: string
+  /** The peer ids of the two sequencer keys. */
+  sequencers: string[]
   nodes: DevnetNode[]
+}
+
+/** How devnet nodes follow a chain (the rest of the chain section keeps its defaults). */
+export interface DevnetChainConfig {
+  rpcUrl: string
+  registry: string
+  confirmations: number
+  pollIntervalSeconds: number
 }
 
 /**
  * Lays out a devnet under `root`: one node directory per member (as `init` makes them, on loopback ports
- * picked now so the committee file can list them), two sequencer keys, the committee file, and
- * `devnet.json` describing it all.
+ * picked now so the committee can list them), two sequencer keys, and `devnet.json` describing it all. Without a
+ * chain it writes the committee file; with one, the nodes' configs follow the chain and `spare` more nodes are
+ * laid out that are not members yet.
  */
 export async function createDevnetLayout(
   root: string,
-  opts: { nodes: number; networkId: number },
+  opts: { nodes: number; networkId: number; chain?: DevnetChainConfig | undefined; spare?: number },
 ): Promise<DevnetLayout> {
   const certificatesDir = join(root, 'certificates')
   await mkdir(certificatesDir, { recursive: true })
   const committeePath = join(root, 'committee.json')
-  const ports = await freeLoopbackPorts(2 * opts.nodes)
-  const stakes = devnetStakes(opts.nodes)
+  const total = opts.nodes + (opts.chain ? (opts.spare ?? 0) : 0)
+  const ports = await freeLoopbackPorts(2 * total)
+  const stakes = devnetStakes(total)
   const nodes: DevnetNode[] = []
-  for (let i = 0; i < opts.nodes; i++) {
+  for (let i = 0; i < total; i++) {
     const name = `node-${i + 1}`
     const dir = join(root, 'nodes', name)
     const [p2pPort, apiPort] = [ports[2 * i]!, ports[2 * i + 1]!]
@@ -73,7 +92,7 @@ export async function createDevnetLayout(
       keystoreDescription: DEVNET_KEYSTORE_NOTE,
       config: {
         passwordFile: 'password.txt',
-        committeeFile: relative(dir, committeePath),
+        ...(opts.chain ? { chain: opts.chain } : { committeeFile: relative(dir, committeePath) }),
         listen: [`/ip4/127.0.0.1/tcp/${p2pPort}`],
         localNetwork: true,
         apiHost: '127.0.0.1',
@@ -89,6 +108,8 @@ export async function createDevnetLayout(
       stake: stakes[i]!,
       multiaddr: card.multiaddrs[0]!,
       apiUrl: `http://127.0.0.1:${apiPort}`,
+      ethKeyPath: join(dir, 'eth.key'),
+      member: i < opts.nodes,
     })
   }
   const sequencerKeyPath = join(root, 'sequencer.key')
@@ -97,26 +118,30 @@ export async function createDevnetLayout(
   for (const path of [sequencerKeyPath, clientKeyPath]) {
     sequencers.push(peerIdFromPrivateKey(await loadOrCreatePeerKey(path)).toString())
   }
-  await createCommitteeFile(
-    {
-      networkId: opts.networkId,
-      epoch: 0,
-      card: nodes.map((n) => `${join(n.dir, MEMBER_CARD_FILE)}:${n.stake}`),
-      sequencer: sequencers,
-      threshold: '2/3',
-      adversary: '1/3',
-      out: committeePath,
-    },
-    committeePath,
-    root,
-  )
+  if (!opts.chain) {
+    await createCommitteeFile(
+      {
+        networkId: opts.networkId,
+        epoch: 0,
+        card: nodes.map((n) => `${join(n.dir, MEMBER_CARD_FILE)}:${n.stake}`),
+        sequencer: sequencers,
+        threshold: '2/3',
+        adversary: '1/3',
+        out: committeePath,
+      },
+      committeePath,
+      root,
+    )
+  }
   const layout: DevnetLayout = {
     root,
     networkId: opts.networkId,
-    committeePath,
+    committeePath: opts.chain ? undefined : committeePath,
+    chainPath: opts.chain ? join(root, 'chain.json') : undefined,
     certificatesDir,
     sequencerKeyPath,
     clientKeyPath,
+    sequencers,
     nodes,
   }
   await writeFileAtomic(join(root, 'devnet.json'), `${toJson(layout)}\n`)

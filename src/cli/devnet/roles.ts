@@ -1,15 +1,20 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { PublicClient } from 'viem'
 import { blsKeyVerifier } from '../../attest/pop.ts'
+import { ChainCommitteeSource } from '../../chain/committee-source.ts'
 import type { Committee } from '../../committee/committee.ts'
 import { FileCommitteeSource } from '../../committee/file-source.ts'
+import type { CommitteeSource } from '../../committee/source.ts'
 import { ErasurePool } from '../../erasure/pool.ts'
 import { Disperser } from '../../node/disperser.ts'
+import { currentCommittee } from '../../node/epochs.ts'
 import { LightClient } from '../../node/light-client.ts'
 import { dialBootstrap } from '../../node/peers.ts'
 import { Retriever } from '../../node/retriever.ts'
 import { loadOrCreatePeerKey } from '../../p2p/identity.ts'
 import { createDacnetLibp2p, type DacnetLibp2p } from '../../p2p/node.ts'
 import { waitForGossipPeers } from '../client/connect.ts'
+import { DEVNET_CONFIRMATIONS, DEVNET_POLL_SECONDS, type DevnetChain } from './chain.ts'
 import type { DevnetLayout } from './layout.ts'
 
 /** Start-up dials from the sequencer to the members. */
@@ -17,12 +22,21 @@ const CONNECT_TIMEOUT_MS = 5_000
 /** One member's store may take this long before the disperser gives up on it (and retries once). */
 const MEMBER_TIMEOUT_MS = 30_000
 
+/** The chain as the devnet's roles see it: committees, and the verifier contract each certificate goes to. */
+export interface RolesChain {
+  readonly source: ChainCommitteeSource
+  readonly publicClient: PublicClient
+  readonly chain: DevnetChain
+}
+
 /**
  * The roles the devnet runs in its own process: a sequencer (Disperser, with the devnet's registered key)
- * and a light client that also retrieves, each on its own libp2p node, sharing one erasure worker pool.
+ * and a light client that also retrieves, each on its own libp2p node, sharing one erasure worker pool. With a
+ * chain, they read committees from it as the nodes do.
  */
 export class DevnetRoles {
-  readonly committee: Committee
+  readonly committees: CommitteeSource
+  readonly chain: RolesChain | undefined
   readonly disperser: Disperser
   readonly lightClient: LightClient
   readonly retriever: Retriever
@@ -30,14 +44,16 @@ export class DevnetRoles {
   readonly #pool: ErasurePool
 
   private constructor(init: {
-    committee: Committee
+    committees: CommitteeSource
+    chain: RolesChain | undefined
     disperser: Disperser
     lightClient: LightClient
     retriever: Retriever
     nodes: DacnetLibp2p[]
     pool: ErasurePool
   }) {
-    this.committee = init.committee
+    this.committees = init.committees
+    this.chain = init.chain
     this.disperser = init.disperser
     this.lightClient = init.lightClient
     this.retriever = init.retriever
@@ -45,9 +61,24 @@ export class DevnetRoles {
     this.#pool = init.pool
   }
 
-  static async start(layout: DevnetLayout): Promise<DevnetRoles> {
-    const committees = new FileCommitteeSource(layout.committeePath, { verifier: blsKeyVerifier })
-    const committee = await committees.getCommittee(0)
+  static async start(layout: DevnetLayout, chain?: DevnetChain): Promise<DevnetRoles> {
+    let committees: CommitteeSource
+    let rolesChain: RolesChain | undefined
+    if (chain) {
+      const source = new ChainCommitteeSource({
+        rpcUrl: chain.file.rpcUrl,
+        registry: chain.file.registry,
+        verifier: blsKeyVerifier,
+        confirmations: DEVNET_CONFIRMATIONS,
+        pollIntervalMs: DEVNET_POLL_SECONDS * 1000,
+      })
+      await source.start()
+      committees = source
+      rolesChain = { source, publicClient: chain.publicClient, chain }
+    } else {
+      committees = new FileCommitteeSource(layout.committeePath!, { verifier: blsKeyVerifier })
+    }
+    const committee: Committee = await currentCommittee(committees)
     const sequencer = await createDacnetLibp2p({
       privateKey: await loadOrCreatePeerKey(layout.sequencerKeyPath),
       dhtMode: 'client',
@@ -67,7 +98,8 @@ export class DevnetRoles {
     await waitForGossipPeers(sequencer, committee.size)
     const pool = new ErasurePool({ size: 1 })
     return new DevnetRoles({
-      committee,
+      committees,
+      chain: rolesChain,
       disperser: new Disperser({ libp2p: sequencer, committees, pool }, { memberTimeoutMs: MEMBER_TIMEOUT_MS }),
       lightClient: new LightClient({ libp2p: light, committees }),
       retriever: new Retriever({ libp2p: light, committees, pool }),
@@ -79,5 +111,6 @@ export class DevnetRoles {
   async stop(): Promise<void> {
     await Promise.all(this.#nodes.map(async (n) => await n.stop()))
     await this.#pool.close()
+    await this.chain?.source.stop()
   }
 }

@@ -3,11 +3,20 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { LocalAccount } from 'viem'
 import { getJson } from '../client/api.ts'
 import type { CommandContext } from '../context.ts'
 import { CliErrorCode, cliError, EXIT_FORCED } from '../errors.ts'
 import { formatMs } from '../format.ts'
 import { ProgressLine } from '../progress.ts'
+import {
+  DEFAULT_DEVNET_EPOCH_BLOCKS,
+  DEVNET_BLOCK_SECONDS,
+  DEVNET_CONFIRMATIONS,
+  DEVNET_POLL_SECONDS,
+  DEVNET_TOKEN,
+  DevnetChain,
+} from './chain.ts'
 import { NodeProcess } from './children.ts'
 import { createDevnetLayout, type DevnetLayout } from './layout.ts'
 import { blobJsonLine, blobRow, blobTableHeader, devnetBanner, liveLine, tally, tallyLine } from './report.ts'
@@ -26,6 +35,10 @@ export interface DevnetOptions {
   json: boolean
   out?: string | undefined
   networkId: number
+  /** Run a local chain (anvil) that holds stake and committees and verifies every certificate. */
+  chain: boolean
+  /** Epoch length in blocks (one a second); when given, a member joins and one leaves during the run. */
+  epochBlocks: number | undefined
 }
 
 /**
@@ -57,19 +70,45 @@ export async function runDevnet(ctx: CommandContext, opts: DevnetOptions): Promi
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   let roles: DevnetRoles | undefined
+  let chain: DevnetChain | undefined
   const outcomes: BlobOutcome[] = []
   let cleanStop = true
   try {
-    const layout = await createDevnetLayout(root, { nodes: opts.nodes, networkId: opts.networkId })
-    ctx.note(devnetBanner(layout, opts.out !== undefined))
+    // A member joins and another leaves during the run only when the run asked for short epochs to see it.
+    const rotate = opts.chain && opts.epochBlocks !== undefined
+    if (opts.chain) {
+      chain = await DevnetChain.start({
+        networkId: opts.networkId,
+        epochBlocks: opts.epochBlocks ?? DEFAULT_DEVNET_EPOCH_BLOCKS,
+      })
+    }
+    const layout = await createDevnetLayout(root, {
+      nodes: opts.nodes,
+      networkId: opts.networkId,
+      chain: chain && {
+        rpcUrl: chain.file.rpcUrl,
+        registry: chain.file.registry,
+        confirmations: DEVNET_CONFIRMATIONS,
+        pollIntervalSeconds: DEVNET_POLL_SECONDS,
+      },
+      spare: rotate ? 1 : 0,
+    })
+    const operators = chain ? await stakeAndRegister(ctx, chain, layout) : undefined
+    ctx.note(devnetBanner(layout, opts.out !== undefined, chain?.file))
     await startNodes(ctx, layout, children, stop.signal, stopping.signal)
-    roles = await DevnetRoles.start(layout)
-    if (!opts.json) ctx.io.out(blobTableHeader())
+    roles = await DevnetRoles.start(layout, chain)
+    if (!opts.json) ctx.io.out(blobTableHeader(chain !== undefined))
+    const rotateAfter = Math.max(1, Math.floor(opts.blobs / 2))
+    let rotatedFrom: number | undefined
     for (let i = 1; i <= opts.blobs && !stop.signal.aborted; i++) {
+      if (rotatedFrom !== undefined && i === opts.blobs) await waitForEpoch(ctx, roles, rotatedFrom, stop.signal)
       const outcome = await runBlob(roles, i, opts.blobSize, layout.certificatesDir, stop.signal)
       if (stop.signal.aborted) break
       outcomes.push(outcome)
       ctx.io.out(opts.json ? blobJsonLine(outcome) : blobRow(outcome))
+      if (rotate && chain && operators && i === rotateAfter && i < opts.blobs) {
+        rotatedFrom = await rotateCommittee(ctx, chain, layout, operators)
+      }
     }
     ctx.note(tallyLine(tally(outcomes)))
     if (!opts.once && !stop.signal.aborted) await liveSummary(ctx, layout, children, outcomes, stop.signal)
@@ -80,6 +119,7 @@ export async function runDevnet(ctx: CommandContext, opts: DevnetOptions): Promi
     stopping.abort()
     await roles?.stop()
     cleanStop = await stopNodes(ctx, children)
+    await chain?.stop()
     if (opts.out === undefined) await rm(root, { recursive: true, force: true })
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
@@ -94,6 +134,74 @@ export async function runDevnet(ctx: CommandContext, opts: DevnetOptions): Promi
       CliErrorCode.DEVNET_FAILED,
       `${failed} of ${opts.blobs} blobs were not certified, sampled available and retrieved intact`,
     )
+  }
+}
+
+/**
+ * Puts the committee on the chain: an Ethereum account per node funded with its stake (its key in the node's
+ * eth.key), every member registered from its node directory's keys, both sequencer keys added by the registry's
+ * owner; then the chain is mined to where epoch 1 — the first with this committee — is in force, and from then on
+ * makes a block a second. Returns each node's account (the spare's too, registered later).
+ */
+async function stakeAndRegister(
+  ctx: CommandContext,
+  chain: DevnetChain,
+  layout: DevnetLayout,
+): Promise<Map<string, LocalAccount>> {
+  const started = performance.now()
+  const operators = new Map<string, LocalAccount>()
+  for (const node of layout.nodes)
+    operators.set(node.name, await chain.operator(node.ethKeyPath, node.stake * DEVNET_TOKEN))
+  await Promise.all(
+    layout.nodes.filter((n) => n.member).map((n) => chain.register(n, operators.get(n.name)!, n.stake * DEVNET_TOKEN)),
+  )
+  await chain.addSequencers(layout.sequencers)
+  await chain.beginEpoch(1, DEVNET_CONFIRMATIONS)
+  await chain.writeFile(layout.chainPath!)
+  ctx.note(
+    `chain ${chain.file.rpcUrl}: registry ${chain.file.registry}, ${layout.nodes.filter((n) => n.member).length} members registered and staked in ${formatMs(performance.now() - started)}; epochs of ${chain.file.epochBlocks} blocks (${DEVNET_BLOCK_SECONDS} s each)`,
+  )
+  return operators
+}
+
+/**
+ * The spare node registers and the first node unstakes everything (it leaves), both in the current epoch E, so
+ * that from epoch E + 1 dispersal goes to the new committee. Returns E + 1.
+ */
+async function rotateCommittee(
+  ctx: CommandContext,
+  chain: DevnetChain,
+  layout: DevnetLayout,
+  operators: Map<string, LocalAccount>,
+): Promise<number> {
+  const joining = layout.nodes.find((n) => !n.member)!
+  const leaving = layout.nodes[0]!
+  const [joined] = await Promise.all([
+    chain.register(joining, operators.get(joining.name)!, joining.stake * DEVNET_TOKEN),
+    chain.leave(operators.get(leaving.name)!, leaving.stake * DEVNET_TOKEN),
+  ])
+  const next = (await chain.epochOf(joined.block)) + 1
+  ctx.note(`registry: ${joining.name} joins and ${leaving.name} leaves the committee from epoch ${next}`)
+  return next
+}
+
+/** Before the run's last blob, waits until the epoch of the new committee is in force (bounded by two epochs). */
+async function waitForEpoch(
+  ctx: CommandContext,
+  roles: DevnetRoles,
+  epoch: number,
+  signal: AbortSignal,
+): Promise<void> {
+  const source = roles.chain!.source
+  if ((await source.currentEpoch()) >= epoch) return
+  const epochBlocks = roles.chain!.chain.file.epochBlocks
+  ctx.note(`waiting for epoch ${epoch} (at most ${2 * epochBlocks * DEVNET_BLOCK_SECONDS} s)`)
+  const deadline = Date.now() + 2 * epochBlocks * DEVNET_BLOCK_SECONDS * 1000 + 10_000
+  while (!signal.aborted && (await source.currentEpoch()) < epoch) {
+    if (Date.now() > deadline) {
+      throw cliError(CliErrorCode.DEVNET_FAILED, `epoch ${epoch} did not come into force within two epochs`)
+    }
+    await sleep(250, undefined, { signal }).catch(() => {})
   }
 }
 

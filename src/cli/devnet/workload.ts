@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
+import { toHex } from 'viem'
 import { certificateSigners } from '../../attest/certificate.ts'
 import { certificateToJson } from '../../attest/certificate-codec.ts'
+import { encodeOnchainCertificate } from '../../chain/onchain-certificate.ts'
+import { verifyOnchain } from '../../chain/registry-client.ts'
 import { DacnetError } from '../../errors.ts'
 import { toJson, writeFileAtomic } from '../files.ts'
 import type { DevnetRoles } from './roles.ts'
@@ -11,6 +14,8 @@ export interface BlobOutcome {
   /** 1-based position in the run. */
   index: number
   blobId: string | null
+  /** The epoch the blob was dispersed under. */
+  epoch: number | null
   size: number
   /** Encoding plus dispersal, until the certificate (ms). */
   timeToCertificateMs: number | null
@@ -26,10 +31,15 @@ export interface BlobOutcome {
   /** Retrieval gave back exactly the bytes dispersed. */
   retrieved: boolean
   retrieveMs: number | null
-  /** Certified, sampled available and retrieved intact. */
+  /**
+   * With a chain: the verifier contract's verdict on the certificate's on-chain form (kept in
+   * certificates/<blobId>.l1.hex) and the gas a contract pays to verify it.
+   */
+  l1?: { verified: boolean; gas: number } | null
+  /** Certified, verified on the chain (if there is one), sampled available and retrieved intact. */
   ok: boolean
   certificate: string | null
-  error: { stage: 'disperse' | 'sample' | 'retrieve'; code: string; message: string } | null
+  error: { stage: 'disperse' | 'l1' | 'sample' | 'retrieve'; code: string; message: string } | null
 }
 
 /**
@@ -48,19 +58,21 @@ export async function runBlob(
   const outcome: BlobOutcome = {
     index,
     blobId: null,
+    epoch: null,
     size,
     timeToCertificateMs: null,
     encodeMs: null,
     signedStake: null,
-    totalStake: roles.committee.totalStake.toString(),
+    totalStake: '0',
     signers: null,
-    members: roles.committee.size,
+    members: 0,
     confidence: null,
     samples: null,
     sampleMs: null,
     available: false,
     retrieved: false,
     retrieveMs: null,
+    ...(roles.chain ? { l1: null } : {}),
     ok: false,
     certificate: null,
     error: null,
@@ -75,8 +87,21 @@ export async function runBlob(
     outcome.blobId = dispersal.blob.blobId.toString()
     outcome.signedStake = certificate.signedStake.toString()
     outcome.signers = certificateSigners(certificate).length
+    outcome.epoch = certificate.epoch
+    const committee = await roles.committees.getCommittee(certificate.epoch)
+    outcome.totalStake = committee.totalStake.toString()
+    outcome.members = committee.size
     outcome.certificate = join(certificatesDir, `${outcome.blobId}.json`)
     await writeFileAtomic(outcome.certificate, `${toJson(certificateToJson(certificate))}\n`)
+
+    if (roles.chain) {
+      stage = 'l1'
+      const { recordIndex } = await roles.chain.source.committeeRecord(certificate.epoch)
+      const onchain = encodeOnchainCertificate(certificate, committee, { recordIndex })
+      await writeFileAtomic(join(certificatesDir, `${outcome.blobId}.l1.hex`), `${toHex(onchain)}\n`)
+      const verdict = await verifyOnchain(roles.chain.publicClient, roles.chain.chain.file.certificateVerifier, onchain)
+      outcome.l1 = { verified: verdict.verified, gas: Number(verdict.gas) }
+    }
 
     stage = 'sample'
     const sampled = await roles.lightClient.sample(certificate, { signal })
@@ -97,7 +122,11 @@ export async function runBlob(
       message: (err as Error).message,
     }
   }
-  outcome.ok = outcome.blobId !== null && outcome.available && outcome.retrieved
+  outcome.ok =
+    outcome.blobId !== null &&
+    outcome.available &&
+    outcome.retrieved &&
+    (roles.chain ? outcome.l1?.verified === true : true)
   return outcome
 }
 
