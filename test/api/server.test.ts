@@ -7,6 +7,7 @@ import { apiError, httpStatusOf } from '../../src/api/errors.ts'
 import { DEFAULT_API_HOST, DEFAULT_API_PORT, startApiServer } from '../../src/api/index.ts'
 import { baseUrl, isLoopbackHost, resolveApiOptions } from '../../src/api/options.ts'
 import { parseShardIndex } from '../../src/api/routes/blobs.ts'
+import type { ChainSourceStatus } from '../../src/chain/committee-source.ts'
 import { isDacnetError } from '../../src/errors.ts'
 import { createLogger } from '../../src/logger.ts'
 import {
@@ -18,6 +19,7 @@ import {
   startMember,
 } from '../node/harness.ts'
 import { call, TOKEN } from './helpers.ts'
+import { expectSchema } from './schema.ts'
 
 let member: RunningMember
 
@@ -148,6 +150,39 @@ describe('startApiServer', () => {
       expect(registry.getSingleMetric('dacnet_storage_bytes')).toBeUndefined()
     } finally {
       blocker.close()
+    }
+  })
+
+  it('with a chain source: /health shows its sync state (schema-checked) and the metrics carry dacnet_chain_*', async () => {
+    let status: ChainSourceStatus = {
+      state: 'synced',
+      safeBlock: 1234,
+      epoch: 7,
+      lastSyncAt: Date.now(),
+      lastError: undefined,
+      deepReorgs: 0,
+    }
+    const server = await startApiServer({ node: member.node, port: 0, chain: { status: () => status } })
+    try {
+      const healthy = await call(`${server.url}/health`)
+      expect(healthy.status).toBe(200)
+      expectSchema(healthy.body, 'Health')
+      expect(healthy.body).toMatchObject({
+        status: 'ok',
+        chain: { state: 'synced', safeBlock: 1234, epoch: 7, lastError: null },
+      })
+      // An RPC that fails leaves the node serving: still 200, and the chain part says how stale it is.
+      status = { ...status, state: 'stale', lastError: 'CHAIN_UNAVAILABLE', lastSyncAt: Date.now() - 60_000 }
+      const stale = await call(`${server.url}/health`)
+      expect(stale.status).toBe(200)
+      expectSchema(stale.body, 'Health')
+      expect(stale.body.chain).toMatchObject({ state: 'stale', lastError: 'CHAIN_UNAVAILABLE' })
+      const metrics = await (await fetch(`${server.url}/metrics`)).text()
+      expect(metrics).toMatch(/^dacnet_chain_epoch 7$/m)
+      expect(metrics).toMatch(/^dacnet_chain_synced 0$/m)
+      expect(Number(/^dacnet_chain_sync_age_seconds (\S+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(60)
+    } finally {
+      await server.close()
     }
   })
 

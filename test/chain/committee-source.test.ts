@@ -3,8 +3,6 @@
  * each checked against the registry's summary hash; certificates of those committees verified by the contract;
  * an RPC that goes away and comes back; a reorg below the confirmation depth.
  */
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import type { LocalAccount } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { signAttestation } from '../../src/attest/attestation.ts'
@@ -37,6 +35,7 @@ import {
   startChain,
   TOKEN,
 } from './helpers.ts'
+import { startRelay } from './relay.ts'
 
 const EPOCH_BLOCKS = 20n
 let chain: Chain
@@ -210,7 +209,7 @@ describe('ChainCommitteeSource', () => {
   })
 
   it('keeps serving what it knows while the RPC is down, says so, and catches up when it is back', async () => {
-    const proxy = await startProxy(chain.anvil.rpcUrl)
+    const proxy = await startRelay(chain.anvil.rpcUrl)
     try {
       const s = source(proxy.url)
       await s.start()
@@ -232,7 +231,7 @@ describe('ChainCommitteeSource', () => {
   })
 
   it('a source that never reached its RPC throws CHAIN_UNAVAILABLE', async () => {
-    const proxy = await startProxy(chain.anvil.rpcUrl)
+    const proxy = await startRelay(chain.anvil.rpcUrl)
     proxy.down = true
     try {
       const s = source(proxy.url)
@@ -269,41 +268,5 @@ async function until(done: () => boolean, timeoutMs = 10_000): Promise<void> {
   while (!done()) {
     if (Date.now() > deadline) throw new Error('timed out waiting for the condition')
     await new Promise((r) => setTimeout(r, 25))
-  }
-}
-
-/** A JSON-RPC relay to anvil that can be taken down (connections are cut) and brought back. */
-async function startProxy(target: string): Promise<{ url: string; down: boolean; close(): Promise<void> }> {
-  const state = { down: false }
-  const server: Server = createServer(async (req, res) => {
-    if (state.down) {
-      req.socket.destroy()
-      return
-    }
-    const chunks: Buffer[] = []
-    for await (const chunk of req) chunks.push(chunk as Buffer)
-    const reply = await fetch(target, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: Buffer.concat(chunks),
-    })
-    res.writeHead(reply.status, { 'content-type': 'application/json' })
-    res.end(Buffer.from(await reply.arrayBuffer()))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  return {
-    url: `http://127.0.0.1:${port}`,
-    get down() {
-      return state.down
-    },
-    set down(value: boolean) {
-      state.down = value
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
   }
 }
