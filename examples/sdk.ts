@@ -3,12 +3,16 @@
  *
  * Against a local devnet (in another terminal: `npm start -- --out /tmp/devnet`):
  *
- *   node examples/sdk.ts /tmp/devnet/committee.json /tmp/devnet/client.key
+ *   node examples/sdk.ts /tmp/devnet/chain.json /tmp/devnet/client.key
  *
- * The key's peer id must be a registered sequencer of the committee (the devnet registers client.key).
+ * The first argument is the devnet's chain.json (committees from the registry on its chain) or a committee
+ * file (`--no-chain` devnets). The key's peer id must be a registered sequencer (the devnet registers client.key).
  */
+import { readFileSync } from 'node:fs'
 import {
   blsKeyVerifier,
+  ChainCommitteeSource,
+  type CommitteeSource,
   createDacnetLibp2p,
   Disperser,
   FileCommitteeSource,
@@ -17,14 +21,25 @@ import {
   Retriever,
 } from 'dacnet'
 
-const [committeeFile, keyFile] = process.argv.slice(2)
-if (!committeeFile || !keyFile) {
-  process.stderr.write('usage: node examples/sdk.ts COMMITTEE_FILE SEQUENCER_KEY_FILE\n')
+const [committeesFile, keyFile] = process.argv.slice(2)
+if (!committeesFile || !keyFile) {
+  process.stderr.write('usage: node examples/sdk.ts CHAIN_JSON|COMMITTEE_FILE SEQUENCER_KEY_FILE\n')
   process.exit(2)
 }
 
-// Committees come from the committee file; every key in it is checked (proofs of possession) on load.
-const committees = new FileCommitteeSource(committeeFile, { verifier: blsKeyVerifier })
+// Committees come from the chain (the registry's events, checked against its records) or from a committee file;
+// either way every key is checked (proofs of possession) on load.
+const json = JSON.parse(readFileSync(committeesFile, 'utf8'))
+const chain =
+  'registry' in json
+    ? new ChainCommitteeSource({
+        rpcUrl: json.rpcUrl,
+        registry: json.registry,
+        verifier: blsKeyVerifier,
+        confirmations: 1,
+      })
+    : undefined
+const committees: CommitteeSource = chain ?? new FileCommitteeSource(committeesFile, { verifier: blsKeyVerifier })
 // A libp2p client: members are dialled at the addresses the committee file lists.
 const libp2p = await createDacnetLibp2p({
   privateKey: await loadOrCreatePeerKey(keyFile),
@@ -57,4 +72,5 @@ try {
   await disperser.close()
   await retriever.close()
   await libp2p.stop()
+  await chain?.stop()
 }

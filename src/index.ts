@@ -3,6 +3,28 @@
  */
 
 export * from './attest/index.ts'
+export {
+  addStake,
+  ChainCommitteeSource,
+  type ChainCommitteeSourceOptions,
+  ChainErrorCode,
+  type ChainSourceStatus,
+  chainClients,
+  checkOnchainCertificate,
+  type DacnetDeployment,
+  dacnetCertificateVerifierAbi,
+  dacnetRegistryAbi,
+  dacnetTokenAbi,
+  decodeOnchainCertificate,
+  deployDacnet,
+  encodeOnchainCertificate,
+  type OnchainVerdict,
+  registerMember,
+  startAnvil,
+  unstake,
+  verifyOnchain,
+  withdraw,
+} from './chain/index.ts'
 export * from './committee/index.ts'
 export * from './erasure/index.ts'
 export { DacnetError, isDacnetError, type SerializedError } from './errors.ts'

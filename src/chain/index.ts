@@ -1,3 +1,15 @@
+export { type Anvil, type AnvilOptions, startAnvil } from './anvil.ts'
+export { dacnetCertificateVerifierAbi } from './artifacts/DacnetCertificateVerifier.ts'
+export { dacnetRegistryAbi } from './artifacts/DacnetRegistry.ts'
+export { dacnetTokenAbi } from './artifacts/DacnetToken.ts'
+export {
+  ChainCommitteeSource,
+  type ChainCommitteeSourceOptions,
+  type ChainSourceStatus,
+  DEFAULT_CONFIRMATIONS,
+  DEFAULT_POLL_INTERVAL_MS,
+} from './committee-source.ts'
+export { type DacnetDeployment, type DeployDacnetOptions, deployDacnet } from './deploy.ts'
 export { ChainErrorCode } from './errors.ts'
 export {
   HASH_SIZE,
@@ -42,6 +54,17 @@ export {
   publicKeyY,
   signatureY,
 } from './points.ts'
+export {
+  addStake,
+  chainClients,
+  type OnchainVerdict,
+  type Registration,
+  type RegistryWriter,
+  registerMember,
+  unstake,
+  verifyOnchain,
+  withdraw,
+} from './registry-client.ts'
 export {
   type CommitteeSummary,
   type CommitteeTree,
