@@ -44,6 +44,8 @@ export interface CommitteeNodeOptions extends ProtocolOptions {
   announceProviders?: boolean
   /** On stop, the longest wait for store exchanges under way. Default DEFAULT_STORE_DRAIN_MS (30 s). */
   storeDrainMs?: number
+  /** Stores for the epoch before the one in force are taken this long after it changed. Default 30 s. */
+  previousEpochGraceMs?: number
 }
 
 /** What a node reports as it works; metrics and logs subscribe through `node.events`. */
@@ -106,6 +108,7 @@ export class CommitteeNode {
       secretKey: init.secretKey,
       publicKey: publicKeyOf(init.secretKey),
       maxBlobSize: opts.maxBlobSize ?? DEFAULT_MAX_BLOB_SIZE,
+      previousEpochGraceMs: opts.previousEpochGraceMs,
       logger: this.#logger.child({ component: 'member' }),
       onStored: (blobId, _header, stored) => {
         this.#announcer.announce(blobId)
