@@ -15,6 +15,7 @@ const suites: Record<string, string> = {
   erasure: './erasure.ts',
   attest: './attest.ts',
   storage: './storage.ts',
+  l1: './l1.ts',
 }
 
 /** Runs one suite in a child process; rows are printed as they arrive, anything else goes to stderr. */
