@@ -219,25 +219,22 @@ async function registerCommittee(chain: Chain, size: number, members: readonly M
 }
 
 /**
- * The verifier's verdict and the gas a calling contract pays, measured with `verifyOnchain` (a DacnetGasProbe run in a
- * deployless eth_call). A deployless call carries the form inside the probe's creation code, which EIP-3860 caps at
- * 49,152 bytes, so a larger form (some 360 non-signers and more) is measured by a probe deployed once per registry:
- * the same contract making the same call. Every form that fits is measured both ways, and the two must agree.
+ * The verifier's verdict and the gas a calling contract pays, measured with `verifyOnchain` (a DacnetGasProbe whose
+ * code is put in place for one eth_call), and checked against the same probe deployed for real: the two must agree.
  */
 async function measure(
   chain: Chain,
   deployment: DacnetDeployment,
   onchain: Uint8Array,
 ): Promise<{ verified: boolean; reason: number; gas: bigint; measuredWith: string }> {
-  const deployed = await measureDeployed(chain, deployment, onchain)
-  if (onchain.length + PROBE_CREATION_OVERHEAD > MAX_INITCODE_SIZE) {
-    return { ...deployed, measuredWith: 'deployed probe (form above the initcode limit)' }
-  }
-  const verdict = await verifyOnchain(chain.publicClient, deployment.verifier, onchain)
+  const [deployed, verdict] = await Promise.all([
+    measureDeployed(chain, deployment, onchain),
+    verifyOnchain(chain.publicClient, deployment.verifier, onchain),
+  ])
   if (verdict.gas !== deployed.gas || verdict.verified !== deployed.verified || verdict.reason !== deployed.reason) {
     throw new Error(`verifyOnchain says ${verdict.gas} gas, a deployed probe ${deployed.gas}`)
   }
-  return { ...verdict, measuredWith: 'verifyOnchain (deployless probe)' }
+  return { ...verdict, measuredWith: 'verifyOnchain, checked against a deployed probe' }
 }
 
 /** The verdict and gas from a DacnetGasProbe deployed next to the verifier. */
@@ -260,10 +257,6 @@ async function measureDeployed(
   return { verified, reason: Number(reason), gas }
 }
 
-/** EIP-3860's limit on creation code, which a deployless call's code and arguments must fit. */
-const MAX_INITCODE_SIZE = 49_152
-/** Bytes a deployless probe call adds to the form: the probe's creation code, the wrapper and ABI words. */
-const PROBE_CREATION_OVERHEAD = 2_048
 const probes = new Map<string, ReturnType<typeof probeAt>>()
 
 function probeAt(chain: Chain, address: Hex) {

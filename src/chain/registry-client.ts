@@ -202,9 +202,33 @@ export interface OnchainVerdict {
   readonly reason: number
   /**
    * Gas the verification costs a contract that calls it (the call, calldata copy, registry lookup and checks),
-   * measured in an eth_call by a probe contract that is never deployed.
+   * measured in an eth_call by a probe contract that is never deployed (its code is put at PROBE_ADDRESS by a state
+   * override for that call only, so the form may be as large as calldata allows).
    */
   readonly gas: bigint
+}
+
+/** Where the gas probe's code is put for one eth_call: an address no key or deployment reaches. */
+const PROBE_ADDRESS: Address = '0x00000000000000000000000000000000000dac0e'
+const probeCodes = new WeakMap<PublicClient, Map<Address, Hex>>()
+
+/**
+ * The probe's runtime code for a verifier: what its creation code returns when run in an eth_call. Run inside a
+ * deployless call instead, the form would travel in the creation code, which EIP-3860 caps at 49,152 bytes (a
+ * 1,000-member certificate with 300 non-signers is 55 KB).
+ */
+async function probeCode(client: PublicClient, verifier: Address): Promise<Hex> {
+  let codes = probeCodes.get(client)
+  if (!codes) probeCodes.set(client, (codes = new Map()))
+  let code = codes.get(verifier)
+  if (code === undefined) {
+    const created = await client.call({
+      data: encodeDeployData({ abi: dacnetGasProbeAbi, bytecode: dacnetGasProbeBytecode, args: [verifier] }),
+    })
+    code = created.data as Hex
+    codes.set(verifier, code)
+  }
+  return code
 }
 
 /** Asks the verifier contract (eth_call at the latest block; no transaction, no gas paid). */
@@ -222,8 +246,9 @@ export async function verifyOnchain(
       args: [bytes],
     })
     const probe = await client.call({
-      code: encodeDeployData({ abi: dacnetGasProbeAbi, bytecode: dacnetGasProbeBytecode, args: [verifier] }),
+      to: PROBE_ADDRESS,
       data: encodeFunctionData({ abi: dacnetGasProbeAbi, functionName: 'measure', args: [bytes] }),
+      stateOverride: [{ address: PROBE_ADDRESS, code: await probeCode(client, verifier) }],
     })
     const [verified, gas] = decodeFunctionResult({
       abi: dacnetGasProbeAbi,
