@@ -1,5 +1,5 @@
 import { base58btc } from 'multiformats/bases/base58'
-import type { Address, Hex } from 'viem'
+import type { Address, Hex, ReadContractReturnType } from 'viem'
 import { dacnetRegistryAbi } from '../../chain/artifacts/DacnetRegistry.ts'
 import { dacnetTokenAbi } from '../../chain/artifacts/DacnetToken.ts'
 import { type ChainCommitteeSource, DEFAULT_CONFIRMATIONS } from '../../chain/committee-source.ts'
@@ -38,8 +38,11 @@ type Report = Awaited<ReturnType<typeof gather>>
 
 async function gather(session: ChainSession, source: ChainCommitteeSource, target: ChainTarget, account?: Address) {
   const { publicClient, registry } = session
+  // One generic reader for the views without arguments; viem cannot infer a result through the generic name.
   const read = <F extends RegistryView>(functionName: F) =>
-    publicClient.readContract({ address: registry, abi: dacnetRegistryAbi, functionName }) as Promise<RegistryResult<F>>
+    publicClient.readContract({ address: registry, abi: dacnetRegistryAbi, functionName }) as Promise<
+      ReadContractReturnType<RegistryAbi, F>
+    >
   const [block, records, liveMembers, liveStake, minStake, maxMembers, retention, owner, pending] = await Promise.all([
     publicClient.getBlockNumber(),
     read('committeeRecordCount'),
@@ -90,7 +93,7 @@ async function gather(session: ChainSession, source: ChainCommitteeSource, targe
       sequencers: committee.committee.sequencers.map((s) => s.peerId ?? null),
     },
     live: {
-      records,
+      archivedRecords: records,
       members: liveMembers,
       totalStake: liveStake,
       minStake,
@@ -98,7 +101,7 @@ async function gather(session: ChainSession, source: ChainCommitteeSource, targe
       retentionSeconds: retention,
       owner,
       sequencers: pending.map((p: Hex) => base58btc.baseEncode(Buffer.from(p.slice(2), 'hex'))),
-      inForceFrom: current + 1n,
+      countsFromEpoch: current + 1n,
     },
     account: account === undefined ? undefined : await accountReport(session, account),
   }
@@ -113,13 +116,7 @@ type RegistryView =
   | 'retentionSeconds'
   | 'owner'
   | 'sequencers'
-type RegistryResult<F extends RegistryView> = F extends 'owner'
-  ? Address
-  : F extends 'sequencers'
-    ? readonly Hex[]
-    : F extends 'memberCount' | 'maxMembers'
-      ? number
-      : bigint
+type RegistryAbi = typeof dacnetRegistryAbi
 
 /** The committee of the epoch in force and its record, or null while the registry has had no member. */
 async function committeeInForce(
@@ -189,7 +186,7 @@ function render(session: ChainSession, r: Report): string {
   }
   const l = r.live
   lines.push(
-    `registry     now ${plural(l.members, 'member')}, total stake ${t(l.totalStake)} (a change made now counts from epoch ${l.inForceFrom}); ${plural(Number(l.records), 'archived record')}; min stake ${t(l.minStake)}, ${l.maxMembers} members at most, retention ${l.retentionSeconds} s, owner ${l.owner}`,
+    `registry     now ${plural(l.members, 'member')}, total stake ${t(l.totalStake)} (a change made now counts from epoch ${l.countsFromEpoch}); ${plural(Number(l.archivedRecords), 'archived record')}; min stake ${t(l.minStake)}, ${l.maxMembers} members at most, retention ${l.retentionSeconds} s, owner ${l.owner}`,
   )
   if (l.sequencers.length > 0) lines.push(`             sequencers now: ${l.sequencers.join(', ')}`)
   const a = r.account
