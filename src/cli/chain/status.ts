@@ -188,7 +188,11 @@ function render(session: ChainSession, r: Report): string {
   lines.push(
     `registry     now ${plural(l.members, 'member')}, total stake ${t(l.totalStake)} (a change made now counts from epoch ${l.countsFromEpoch}); ${plural(Number(l.archivedRecords), 'archived record')}; min stake ${t(l.minStake)}, ${l.maxMembers} members at most, retention ${l.retentionSeconds} s, owner ${l.owner}`,
   )
-  if (l.sequencers.length > 0) lines.push(`             sequencers now: ${l.sequencers.join(', ')}`)
+  // Sequencers added or removed in this epoch: in force from the next.
+  const inForce = r.committee?.sequencers.join(', ') ?? ''
+  if (l.sequencers.join(', ') !== inForce) {
+    lines.push(`             sequencers now: ${l.sequencers.length === 0 ? 'none' : l.sequencers.join(', ')}`)
+  }
   const a = r.account
   if (a) {
     lines.push(

@@ -1,5 +1,4 @@
 import type { OperatorStatus } from '../../chain/registry-client.ts'
-import { formatMs } from '../format.ts'
 import { type ChainSession, epochOfBlock, epochStartBlock, tokens } from './connect.ts'
 
 /**
@@ -53,10 +52,20 @@ export function describeUnbonding(session: ChainSession, u: UnbondingView): stri
     case 'unfixed':
       return `${amount} unbonding since epoch ${next} began; the next \`dacnet withdraw\` fixes its release time (and pays if the retention has passed)`
     case 'locked':
-      return `${amount} unbonding, locked until ${isoTime(u.releaseAt)} (in ${formatMs(Number(u.releaseAt - u.now) * 1000)}, by the latest block's clock)`
+      return `${amount} unbonding, locked until ${isoTime(u.releaseAt)} (in ${formatDuration(u.releaseAt - u.now)}, by the latest block's clock)`
     case 'withdrawable':
       return `${amount} unbonded since ${isoTime(u.releaseAt)}: \`dacnet withdraw\` pays it`
   }
+}
+
+/** `14d 0h`, `3h 05m`, `59m 52s`, `12s`: locks last from seconds (test chains) to weeks. */
+export function formatDuration(seconds: bigint): string {
+  const s = Number(seconds > 0n ? seconds : 0n)
+  const [d, h, m] = [Math.floor(s / 86_400), Math.floor((s % 86_400) / 3600), Math.floor((s % 3600) / 60)]
+  if (d > 0) return `${d}d ${h}h`
+  if (h > 0) return `${h}h ${String(m).padStart(2, '0')}m`
+  if (m > 0) return `${m}m ${String(s % 60).padStart(2, '0')}s`
+  return `${s}s`
 }
 
 export function isoTime(unixSeconds: bigint): string {

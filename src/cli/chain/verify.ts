@@ -16,8 +16,7 @@ import { parseCertificateBytes } from '../client/certificate-input.ts'
 import type { CommandContext } from '../context.ts'
 import { CliErrorCode, cliError } from '../errors.ts'
 import { readFileChecked, toJson, writeFileAtomic } from '../files.ts'
-import { formatStake } from '../format.ts'
-import { type ChainTarget, openSession } from './connect.ts'
+import { type ChainSession, type ChainTarget, openSession, tokens } from './connect.ts'
 import { chainCommitteeSource } from './source.ts'
 
 /** The suffix of an on-chain form file: 0x hex of the bytes a contract passes to the verifier. */
@@ -133,7 +132,7 @@ export async function chainVerify(ctx: CommandContext, opts: ChainVerifyOptions)
             },
       offchain,
     }
-    ctx.io.out(opts.json ? `${toJson(report)}\n` : render(report))
+    ctx.io.out(opts.json ? `${toJson(report)}\n` : render(session, report))
     if (!report.verified) {
       const which =
         onchain === undefined
@@ -220,7 +219,7 @@ type Report = {
   offchain: OffchainVerdict
 }
 
-function render(r: Report): string {
+function render(session: ChainSession, r: Report): string {
   const on = r.onchain
   const onLine =
     on.reason === null
@@ -228,7 +227,11 @@ function render(r: Report): string {
       : `on-chain   ${on.verified ? 'valid' : 'REFUSED'}: reason ${on.reason} (${on.name}: ${on.meaning}); ${on.gas} gas`
   const off = r.offchain
   const offLine = off.valid
-    ? `off-chain  valid: ${off.blobId} (epoch ${off.epoch}) signed by ${off.signers}/${off.members} members holding ${formatStake(off.signedStake, off.totalStake)} of the stake (threshold ${off.threshold})`
+    ? `off-chain  valid: ${off.blobId} (epoch ${off.epoch}) signed by ${off.signers}/${off.members} members holding ${tokens(session, off.signedStake)} of ${tokens(session, off.totalStake)} (${percent(off.signedStake, off.totalStake)}; threshold ${off.threshold})`
     : `off-chain  REFUSED: ${off.code}: ${off.message}`
   return `${onLine}\n${offLine}\n`
+}
+
+function percent(part: bigint, total: bigint): string {
+  return `${total === 0n ? '0.0' : (Number((part * 10_000n) / total) / 100).toFixed(1)}%`
 }
