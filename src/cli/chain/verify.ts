@@ -2,6 +2,7 @@ import { basename } from 'node:path'
 import type { Certificate } from '../../attest/certificate.ts'
 import { MAX_CERTIFICATE_SIZE } from '../../attest/certificate-codec.ts'
 import { verifyCertificate } from '../../attest/verify-certificate.ts'
+import { ChainErrorCode } from '../../chain/errors.ts'
 import {
   decodeOnchainCertificate,
   encodeOnchainCertificate,
@@ -106,7 +107,9 @@ export async function chainVerify(ctx: CommandContext, opts: ChainVerifyOptions)
         bytes = encodeOnchainCertificate(certificate, committee, { recordIndex })
       }
     } catch (err) {
-      if (!(err instanceof DacnetError)) throw err
+      // What the certificate is (malformed, of an epoch without a committee, not covering it) is a verdict; an
+      // RPC that fails is not.
+      if (!(err instanceof DacnetError) || err.code === ChainErrorCode.UNAVAILABLE) throw err
       problem = err
     }
     if (bytes !== undefined && opts.out !== undefined) {
