@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander'
 import { usageError } from '../errors.ts'
+import { tokens } from '../format.ts'
 
 /**
  * A token amount as typed: whole tokens (`32`, `0.5`: scaled by the token's decimals) or exact units with the
@@ -41,8 +42,5 @@ export function toUnits(amount: Amount, decimals: number): bigint {
 
 /** `32 DACS`, `0.5 DACS`, `1.000000000000000001 DACS`: exact, without trailing zeros. */
 export function formatAmount(units: bigint, decimals: number, symbol: string): string {
-  const scale = 10n ** BigInt(decimals)
-  const whole = units / scale
-  const fraction = (units % scale).toString().padStart(decimals, '0').replace(/0+$/, '')
-  return `${whole}${fraction ? `.${fraction}` : ''}${symbol ? ` ${symbol}` : ''}`
+  return `${tokens(units, decimals)}${symbol ? ` ${symbol}` : ''}`
 }
