@@ -18,6 +18,7 @@ import {
   type Hex,
   http,
   type PublicClient,
+  parseEventLogs,
   toHex,
   type WalletClient,
 } from 'viem'
@@ -117,6 +118,51 @@ export async function withdraw(w: RegistryWriter): Promise<bigint> {
   return result
 }
 
+/**
+ * withdraw() that reports what the mined transaction paid (its Withdrawn event), not what a call in the block
+ * before said: a lock can end between the two.
+ */
+export async function withdrawStake(w: RegistryWriter): Promise<{ paid: bigint; hash: Hash; block: bigint }> {
+  const { hash, block } = await send(w, 'withdraw', [])
+  const receipt = await w.publicClient.getTransactionReceipt({ hash })
+  const paid = parseEventLogs({ abi: dacnetRegistryAbi, eventName: 'Withdrawn', logs: receipt.logs })
+    .filter((log) => log.address.toLowerCase() === w.registry.toLowerCase())
+    .reduce((sum, log) => sum + log.args.amount, 0n)
+  return { paid, hash, block }
+}
+
+/** An operator's standing in the registry: its live membership (§4.2) and its unbonding entry. */
+export interface OperatorStatus {
+  readonly registered: boolean
+  /** The member index in the live committee (meaningful when registered). */
+  readonly index: number
+  readonly stake: bigint
+  readonly unbonding: {
+    readonly amount: bigint
+    /** The last epoch the unbonding stake served in; the lock runs from the start of the epoch after it. */
+    readonly lastServedEpoch: bigint
+    /** Seconds since the Unix epoch; 0 until a withdraw() after lastServedEpoch fixes it. */
+    readonly releaseAt: bigint
+  }
+}
+
+export async function operatorStatus(
+  client: PublicClient,
+  registry: Address,
+  operator: Address,
+): Promise<OperatorStatus> {
+  const [member, unbonding] = await Promise.all([
+    client.readContract({ address: registry, abi: dacnetRegistryAbi, functionName: 'memberOf', args: [operator] }),
+    client.readContract({ address: registry, abi: dacnetRegistryAbi, functionName: 'unbonding', args: [operator] }),
+  ])
+  return {
+    registered: member[0],
+    index: Number(member[1]),
+    stake: member[2],
+    unbonding: { amount: unbonding[0], lastServedEpoch: unbonding[1], releaseAt: unbonding[2] },
+  }
+}
+
 export async function addSequencer(w: RegistryWriter, peerId: string): Promise<{ hash: Hash; block: bigint }> {
   return send(w, 'addSequencer', [toHex(peerIdToBytes(peerId))])
 }
@@ -131,14 +177,20 @@ async function approveStake(w: RegistryWriter, amount: bigint): Promise<void> {
     abi: dacnetRegistryAbi,
     functionName: 'token',
   })
-  const hash = await w.walletClient.writeContract({
-    address: token,
-    abi: dacnetTokenAbi,
-    functionName: 'approve',
-    args: [w.registry, amount],
-    account: w.account,
-    chain: null,
-  })
+  let hash: Hash
+  try {
+    hash = await w.walletClient.writeContract({
+      address: token,
+      abi: dacnetTokenAbi,
+      functionName: 'approve',
+      args: [w.registry, amount],
+      account: w.account,
+      chain: null,
+    })
+  } catch (err) {
+    // No ether for gas, a nonce clash: typed like the registry's own refusals.
+    throw transactionError('approve', err)
+  }
   await mined(w.publicClient, hash, 'approve')
 }
 

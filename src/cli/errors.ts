@@ -42,6 +42,24 @@ export const CliErrorCode = {
   NODE_START_FAILED: 'CLI_NODE_START_FAILED',
   /** `devnet --once`: at least one blob was not certified, sampled available and retrieved intact. */
   DEVNET_FAILED: 'CLI_DEVNET_FAILED',
+  /** A chain command needs an Ethereum key: no --eth-key-file and no DACNET_ETH_KEY. */
+  ETH_KEY_REQUIRED: 'CLI_ETH_KEY_REQUIRED',
+  /** The Ethereum key is not one line of 32-byte hex, or not a valid secp256k1 private key. */
+  ETH_KEY_INVALID: 'CLI_ETH_KEY_INVALID',
+  /** The Ethereum key file can be read by its group or by others: it is refused until only its owner can. */
+  ETH_KEY_EXPOSED: 'CLI_ETH_KEY_EXPOSED',
+  /** chain.json does not follow the documented layout (unknown field, wrong type, bad address). */
+  CHAIN_FILE_INVALID: 'CLI_CHAIN_FILE_INVALID',
+  /** The RPC serves another chain than chain.json names, or the registry there is another network's. */
+  CHAIN_MISMATCH: 'CLI_CHAIN_MISMATCH',
+  /** The account holds fewer staking tokens than the transaction moves. */
+  INSUFFICIENT_FUNDS: 'CLI_INSUFFICIENT_FUNDS',
+  /** `stake` or `unstake` from an account that is not a member of the registry. */
+  NOT_A_MEMBER: 'CLI_NOT_A_MEMBER',
+  /** `register` from an account that is a member already. */
+  ALREADY_REGISTERED: 'CLI_ALREADY_REGISTERED',
+  /** `chain verify`: the verifier contract or the off-chain check refused the certificate. */
+  CERTIFICATE_REFUSED: 'CLI_CERTIFICATE_REFUSED',
   /** The command was stopped by Ctrl-C or SIGTERM before it finished. */
   INTERRUPTED: 'CLI_INTERRUPTED',
   /** Something failed that no code describes: a bug. */

@@ -29,6 +29,17 @@ const BY_CODE: Record<string, string> = {
   CLI_DB_CHECK_FAILED: 'see docs/STORAGE.md: corrupt entries are quarantined and never served',
   CLI_NODE_START_FAILED: "read the node's log (node.log in its directory) for the reason",
   CLI_DEVNET_FAILED: 'see the per-blob results above; node logs are in each node directory (keep them with --out)',
+  CLI_ETH_KEY_REQUIRED:
+    'pass --eth-key-file FILE (one line of hex, mode 0600) or set DACNET_ETH_KEY; keys are never taken as a flag value',
+  CLI_ETH_KEY_INVALID: 'an Ethereum private key is 32 bytes of hex (64 digits, 0x optional) on one line',
+  CLI_ETH_KEY_EXPOSED: 'make the key file readable by its owner only: chmod 600 FILE',
+  CLI_CHAIN_FILE_INVALID: 'fix the field named above; `dacnet chain deploy` writes a valid chain.json (docs/CLI.md)',
+  CLI_CHAIN_MISMATCH: 'check --rpc and --chain: they must name the same chain and deployment',
+  CLI_INSUFFICIENT_FUNDS:
+    "get staking tokens into the account first (a stand-in token's whole supply goes to its deployer)",
+  CLI_NOT_A_MEMBER: 'register first: `dacnet register --config NODE/config.json --stake AMOUNT`',
+  CLI_ALREADY_REGISTERED: 'one account holds one membership: change its stake with `dacnet stake` / `dacnet unstake`',
+  CLI_CERTIFICATE_REFUSED: 'the reason above names the first check that failed (docs/PROTOCOL.md §4.5)',
   CLI_INTERRUPTED: 'nothing to do: the command was stopped before it finished',
   CLI_INTERNAL: 'this is a bug: rerun with --debug and report the stack trace',
   ATTEST_WRONG_PASSWORD: 'check the password file or DACNET_KEYSTORE_PASSWORD for this keystore',
@@ -47,11 +58,18 @@ const BY_CODE: Record<string, string> = {
   ERASURE_INVALID_BLOB_ID: 'a blob id is a CID starting with bafkrei (as `dacnet disperse` prints)',
   ERASURE_BLOB_TOO_LARGE: 'split the data: blobs are at most 32 MiB by default',
   P2P_INVALID_KEY_FILE: 'pass a peer key file written by `dacnet init` or `dacnet identity`',
+  CHAIN_TRANSACTION_FAILED:
+    'the contract error is named above (docs/PROTOCOL.md §4.2); check the account with `dacnet chain status --eth-key-file FILE`',
+  CHAIN_UNAVAILABLE: 'check --rpc (or rpcUrl in chain.json) and that the Ethereum node serves it',
   P2P_DIAL_FAILED: 'check that the members are running and that their multiaddrs in the committee file are right',
   P2P_TIMEOUT: 'the peer did not answer in time; check that it is running and reachable',
 }
 
 const BY_PREFIX: [string, string][] = [
+  [
+    'CHAIN_',
+    'check the chain: is the RPC reachable, and does chain.json name this deployment? (`dacnet chain status`)',
+  ],
   ['COMMITTEE_', 'fix the committee file (see `dacnet committee create --help`)'],
   ['ATTEST_', 'the certificate does not verify against this committee file: check --committee and the certificate'],
   ['STORAGE_', 'see docs/STORAGE.md for what the store refuses and why'],

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { DacnetError } from '../errors.ts'
+import { registerChainCommands } from './commands/chain.ts'
 import { registerCommitteeCommands } from './commands/committee.ts'
 import { registerDbCommands } from './commands/db.ts'
 import { registerDevnet } from './commands/devnet.ts'
@@ -16,6 +17,7 @@ import { registerInit } from './commands/init.ts'
 import { registerNode } from './commands/node.ts'
 import { registerRetrieve } from './commands/retrieve.ts'
 import { registerSample } from './commands/sample.ts'
+import { registerStakeCommands } from './commands/stake.ts'
 import { registerStatus } from './commands/status.ts'
 import { registerVerify } from './commands/verify.ts'
 import { CommandContext } from './context.ts'
@@ -45,6 +47,8 @@ export function buildProgram(io: CliIo = processIo()): Command {
   registerVerify(program, ctx)
   registerStatus(program, ctx)
   registerDbCommands(program, ctx)
+  registerChainCommands(program, ctx)
+  registerStakeCommands(program, ctx)
   return program
 }
 

@@ -1,6 +1,5 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
-import type { CommitteeRegistry } from '../../committee/file.ts'
 import { dialBootstrap } from '../../node/peers.ts'
 import { parsePeerKey } from '../../p2p/identity.ts'
 import { createDacnetLibp2p, type DacnetLibp2p } from '../../p2p/node.ts'
@@ -29,10 +28,10 @@ export interface ClientNode {
 
 /**
  * A short-lived libp2p client (DHT client mode, no listen address) connected to the committee: it dials
- * every member's listed address of the newest epoch, plus any extra bootstrap addresses, in parallel.
+ * `members` (the listed addresses of the epoch in force) plus any extra bootstrap addresses, in parallel.
  */
 export async function startClientNode(opts: {
-  registry: CommitteeRegistry
+  members: readonly string[]
   bootstrap?: readonly string[] | undefined
   privateKey?: PrivateKey | undefined
 }): Promise<ClientNode> {
@@ -42,8 +41,7 @@ export async function startClientNode(opts: {
     listen: [],
   })
   await libp2p.start()
-  const members = opts.registry.committees.at(-1)?.members ?? []
-  const addresses = [...new Set([...members.flatMap((m) => m.multiaddrs), ...(opts.bootstrap ?? [])])]
+  const addresses = [...new Set([...opts.members, ...(opts.bootstrap ?? [])])]
   await dialBootstrap(libp2p, addresses, { timeoutMs: DEFAULT_CONNECT_TIMEOUT_MS })
   return { libp2p, stop: () => stopWithin(libp2p, CLIENT_STOP_TIMEOUT_MS) }
 }

@@ -1,3 +1,4 @@
+import type { PrivateKey } from '@libp2p/interface'
 import { certificateToJson, encodeCertificate } from '../../attest/certificate-codec.ts'
 import { DEFAULT_MAX_BLOB_SIZE } from '../../erasure/params.ts'
 import { Disperser, type MemberFailure } from '../../node/disperser.ts'
@@ -7,13 +8,13 @@ import { checkOutputDir, readFileChecked, toJson, writeFileAtomic } from '../fil
 import { formatMs, formatStake } from '../format.ts'
 import { bar, ProgressLine } from '../progress.ts'
 import { formatBytes } from '../size.ts'
-import { openCommittee } from './committee.ts'
 import { readPeerKey, startClientNode, waitForGossipPeers } from './connect.ts'
+import { type ClientCommittees, type CommitteeChoice, openCommitteeSource } from './source.ts'
 
 export interface DisperseFileOptions {
   file: string
   keyPath: string
-  committeePath: string
+  committees: CommitteeChoice
   bootstrap?: string[] | undefined
   out?: string | undefined
   maxBlobSize?: number | undefined
@@ -32,8 +33,24 @@ export async function disperseFile(ctx: CommandContext, opts: DisperseFileOption
     hint: 'split the data, or raise --max-blob-size (members refuse blobs above their own maximum)',
   })
   const privateKey = await readPeerKey(opts.keyPath)
-  const { source, registry } = await openCommittee(opts.committeePath)
-  const committee = registry.committees.at(-1)!
+  const committees = await openCommitteeSource(opts.committees)
+  try {
+    await disperseWith(ctx, opts, bytes, privateKey, committees)
+  } finally {
+    await committees.stop()
+  }
+}
+
+async function disperseWith(
+  ctx: CommandContext,
+  opts: DisperseFileOptions,
+  bytes: Buffer,
+  privateKey: PrivateKey,
+  committees: ClientCommittees,
+): Promise<void> {
+  const maxBlobSize = opts.maxBlobSize ?? DEFAULT_MAX_BLOB_SIZE
+  // The epoch in force now; the disperser asks again and uses the same one unless the chain moved on meanwhile.
+  const committee = await committees.current()
   const progress = new ProgressLine(ctx.io)
   const members = committee.size
   const threshold = Number(committee.threshold.num) / Number(committee.threshold.den)
@@ -48,11 +65,15 @@ export async function disperseFile(ctx: CommandContext, opts: DisperseFileOption
       `${encoded} sent ${sent}/${members} (${formatBytes(sentBytes)}) · ${bar(Number((signed * 1000n) / committee.totalStake) / 1000, threshold)} signed ${formatStake(signed, committee.totalStake)} · ${answered}/${members} answered`,
     )
   progress.update(`connecting to the ${members} members of epoch ${committee.epoch}…`, true)
-  const client = await startClientNode({ registry, bootstrap: opts.bootstrap, privateKey })
+  const client = await startClientNode({
+    members: await committees.memberAddresses(),
+    bootstrap: opts.bootstrap,
+    privateKey,
+  })
   progress.update(`encoding ${formatBytes(bytes.length)}…`, true)
   // Published here rather than by the disperser, so that this short-lived process waits for the send.
   const disperser = new Disperser(
-    { libp2p: client.libp2p, committees: source },
+    { libp2p: client.libp2p, committees: committees.source },
     { maxBlobSize, memberTimeoutMs: opts.memberTimeoutMs, publish: false },
   )
   try {

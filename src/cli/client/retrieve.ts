@@ -6,15 +6,15 @@ import { CliErrorCode, cliError } from '../errors.ts'
 import { checkOutputDir, toJson, writeFileAtomic } from '../files.ts'
 import { formatMs } from '../format.ts'
 import { formatBytes } from '../size.ts'
-import { certificateOrBlobId } from './certificate-input.ts'
-import { openCommittee } from './committee.ts'
+import { type CertificateOrBlobId, certificateOrBlobId } from './certificate-input.ts'
 import { startClientNode } from './connect.ts'
+import { type ClientCommittees, type CommitteeChoice, openCommitteeSource } from './source.ts'
 
 export interface RetrieveBlobOptions {
   target: string
   /** A path, or "-" for stdout. */
   out: string
-  committeePath: string
+  committees: CommitteeChoice
   bootstrap?: string[] | undefined
   json: boolean
   /** With a bare blob id: the largest blob a holder's header may announce. Default DEFAULT_MAX_BLOB_SIZE. */
@@ -27,11 +27,24 @@ export const BAD_ENCODING_SUFFIX = '.bad-encoding'
 export async function retrieveBlob(ctx: CommandContext, opts: RetrieveBlobOptions): Promise<void> {
   if (opts.out !== '-') await checkOutputDir(opts.out)
   const input = await certificateOrBlobId(opts.target, ctx.io.cwd)
-  const { source, registry } = await openCommittee(opts.committeePath)
-  const client = await startClientNode({ registry, bootstrap: opts.bootstrap })
+  const committees = await openCommitteeSource(opts.committees)
+  try {
+    await retrieveWith(ctx, opts, input, committees)
+  } finally {
+    await committees.stop()
+  }
+}
+
+async function retrieveWith(
+  ctx: CommandContext,
+  opts: RetrieveBlobOptions,
+  input: CertificateOrBlobId,
+  committees: ClientCommittees,
+): Promise<void> {
+  const client = await startClientNode({ members: await committees.memberAddresses(), bootstrap: opts.bootstrap })
   const retriever = new Retriever({
     libp2p: client.libp2p,
-    committees: source,
+    committees: committees.source,
     ...(opts.maxBlobSize === undefined ? {} : { maxBlobSize: opts.maxBlobSize }),
   })
   const started = performance.now()

@@ -7,12 +7,12 @@ import { toJson } from '../files.ts'
 import { formatConfidence, formatMs } from '../format.ts'
 import { getJson } from './api.ts'
 import { certificateOrBlobId } from './certificate-input.ts'
-import { openCommittee } from './committee.ts'
 import { startClientNode } from './connect.ts'
+import { type ClientCommittees, type CommitteeChoice, openCommitteeSource } from './source.ts'
 
 export interface SampleBlobOptions {
   target: string
-  committeePath: string
+  committees: CommitteeChoice
   bootstrap?: string[] | undefined
   api?: string | undefined
   confidence?: number | undefined
@@ -23,12 +23,25 @@ export interface SampleBlobOptions {
 /** `dacnet sample`: a certificate (from a file, or from a node API for a blob id), then a LightClient run. */
 export async function sampleBlob(ctx: CommandContext, opts: SampleBlobOptions): Promise<void> {
   const input = await certificateOrBlobId(opts.target, ctx.io.cwd)
-  const { source, registry } = await openCommittee(opts.committeePath)
-  const certificate =
-    input.kind === 'certificate' ? input.certificate : await certificateFromApi(input.blobId.toString(), opts.api)
-  const client = await startClientNode({ registry, bootstrap: opts.bootstrap })
+  const committees = await openCommitteeSource(opts.committees)
   try {
-    const lightClient = new LightClient({ libp2p: client.libp2p, committees: source })
+    const certificate =
+      input.kind === 'certificate' ? input.certificate : await certificateFromApi(input.blobId.toString(), opts.api)
+    await sampleWith(ctx, opts, certificate, committees)
+  } finally {
+    await committees.stop()
+  }
+}
+
+async function sampleWith(
+  ctx: CommandContext,
+  opts: SampleBlobOptions,
+  certificate: Certificate,
+  committees: ClientCommittees,
+): Promise<void> {
+  const client = await startClientNode({ members: await committees.memberAddresses(), bootstrap: opts.bootstrap })
+  try {
+    const lightClient = new LightClient({ libp2p: client.libp2p, committees: committees.source })
     const result = await ctx.interruptible((signal) =>
       lightClient.sample(certificate, {
         signal,

@@ -1,12 +1,11 @@
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
-import { addBootstrapOption, addCommitteeOption, committeePath } from '../client/options.ts'
+import { addBootstrapOption, addCommitteeOption, type CommitteeOptions } from '../client/options.ts'
 import type { CommandContext } from '../context.ts'
 import { integer, size } from '../parsers.ts'
 
-interface DisperseOptions {
+interface DisperseOptions extends CommitteeOptions {
   key: string
-  committee?: string
   bootstrap?: string[]
   out?: string
   maxBlobSize?: number
@@ -33,10 +32,11 @@ export function registerDisperse(program: Command, ctx: CommandContext): void {
   addBootstrapOption(command)
   command.action(async (file: string, opts: DisperseOptions) => {
     const { disperseFile } = await import('../client/disperse.ts')
+    const { committeeChoice } = await import('../client/source.ts')
     await disperseFile(ctx, {
       file: resolve(ctx.io.cwd, file),
       keyPath: resolve(ctx.io.cwd, opts.key),
-      committeePath: committeePath(ctx.io, opts.committee),
+      committees: committeeChoice(ctx.io, opts),
       bootstrap: opts.bootstrap,
       out: opts.out ? resolve(ctx.io.cwd, opts.out) : undefined,
       maxBlobSize: opts.maxBlobSize,

@@ -1,10 +1,11 @@
 import { stat } from 'node:fs/promises'
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
+import type { ChainConfig } from '../config/types.ts'
 import type { CommandContext } from '../context.ts'
 import { usageError } from '../errors.ts'
 import { toJson } from '../files.ts'
-import { integer, multiaddrArg } from '../parsers.ts'
+import { integer, multiaddrArg, url } from '../parsers.ts'
 
 interface InitOptions {
   dir: string
@@ -12,6 +13,8 @@ interface InitOptions {
   listen?: string[]
   announce?: string[]
   committee?: string
+  chain?: string
+  rpc?: string
   apiPort?: number
 }
 
@@ -41,11 +44,21 @@ export function registerInit(program: Command, ctx: CommandContext): void {
       '--committee <file>',
       'committee file, relative to the working directory (recorded in the config as an absolute path); default: committee.json in the node directory',
     )
+    .option(
+      '--chain <file>',
+      "follow the registry that chain.json names instead of a committee file: writes the config's chain section (rpcUrl, registry)",
+    )
+    .option('--rpc <url>', "with --chain: the JSON-RPC endpoint the node uses instead of chain.json's rpcUrl", url)
     .option('--api-port <port>', 'HTTP API port written into the config (default 5380)', integer(0, 65535))
     .action(async (opts: InitOptions) => {
+      if (opts.chain !== undefined && opts.committee !== undefined) {
+        throw usageError('--chain and --committee exclude each other: a node follows the chain or a committee file')
+      }
+      if (opts.rpc !== undefined && opts.chain === undefined) throw usageError('--rpc needs --chain')
       const { createNodeDir } = await import('../operator/node-dir.ts')
       const { resolvePassword } = await import('../password.ts')
       const committeeFile = opts.committee === undefined ? undefined : await committeePath(ctx.io.cwd, opts.committee)
+      const chain = opts.chain === undefined ? undefined : await chainSection(ctx.io.cwd, opts.chain, opts.rpc)
       const dir = resolve(ctx.io.cwd, opts.dir)
       const passwordFile = opts.passwordFile ? resolve(ctx.io.cwd, opts.passwordFile) : undefined
       const password = await resolvePassword(ctx.io, { file: passwordFile, confirm: true })
@@ -56,6 +69,7 @@ export function registerInit(program: Command, ctx: CommandContext): void {
         config: {
           passwordFile: passwordFile ?? null,
           ...(committeeFile !== undefined ? { committeeFile } : {}),
+          ...(chain !== undefined ? { chain } : {}),
           ...(opts.listen ? { listen: opts.listen } : {}),
           ...(opts.announce ? { announce: opts.announce } : {}),
           ...(opts.apiPort !== undefined ? { apiPort: opts.apiPort } : {}),
@@ -63,13 +77,35 @@ export function registerInit(program: Command, ctx: CommandContext): void {
       })
       ctx.io.out(`${toJson(card)}\n`)
       ctx.note(`created node directory ${dir} (peer id ${card.peerId})`)
-      ctx.note('send member-card.json to the committee organiser (dacnet committee create --card FILE:STAKE)')
+      if (chain === undefined) {
+        ctx.note('send member-card.json to the committee organiser (dacnet committee create --card FILE:STAKE)')
+      } else {
+        ctx.note(
+          `join the registry ${chain.registry}: dacnet register --config ${join(dir, 'config.json')} --stake AMOUNT --eth-key-file FILE`,
+        )
+      }
       if (card.multiaddrs.length === 0) {
         ctx.note(
           'warning: the card lists no address others can dial; pass --announce (e.g. /dns4/host/tcp/5381), or members will only find this node through the DHT',
         )
       }
     })
+}
+
+/**
+ * The config's chain section from chain.json (validated as every chain command does): the node reads its
+ * committees from that registry, through --rpc if given.
+ */
+async function chainSection(cwd: string, given: string, rpc: string | undefined): Promise<ChainConfig> {
+  const { chainTargetAt } = await import('../chain/connect.ts')
+  const { DEFAULT_CHAIN_CONFIRMATIONS, DEFAULT_CHAIN_POLL_INTERVAL_SECONDS } = await import('../config/types.ts')
+  const target = await chainTargetAt(resolve(cwd, given), rpc)
+  return {
+    rpcUrl: target.rpcUrl,
+    registry: target.file.registry,
+    confirmations: DEFAULT_CHAIN_CONFIRMATIONS,
+    pollIntervalSeconds: DEFAULT_CHAIN_POLL_INTERVAL_SECONDS,
+  }
 }
 
 /**

@@ -1,12 +1,11 @@
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
-import { addBootstrapOption, addCommitteeOption, committeePath } from '../client/options.ts'
+import { addBootstrapOption, addCommitteeOption, type CommitteeOptions } from '../client/options.ts'
 import type { CommandContext } from '../context.ts'
 import { size } from '../parsers.ts'
 
-interface RetrieveOptions {
+interface RetrieveOptions extends CommitteeOptions {
   out: string
-  committee?: string
   bootstrap?: string[]
   json?: boolean
   maxBlobSize?: number
@@ -31,10 +30,11 @@ export function registerRetrieve(program: Command, ctx: CommandContext): void {
   addBootstrapOption(command)
   command.action(async (target: string, opts: RetrieveOptions) => {
     const { retrieveBlob } = await import('../client/retrieve.ts')
+    const { committeeChoice } = await import('../client/source.ts')
     await retrieveBlob(ctx, {
       target,
       out: opts.out === '-' ? '-' : resolve(ctx.io.cwd, opts.out),
-      committeePath: committeePath(ctx.io, opts.committee),
+      committees: committeeChoice(ctx.io, opts),
       bootstrap: opts.bootstrap,
       json: opts.json === true,
       maxBlobSize: opts.maxBlobSize,

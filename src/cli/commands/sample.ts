@@ -1,10 +1,9 @@
 import type { Command } from 'commander'
-import { addBootstrapOption, addCommitteeOption, committeePath } from '../client/options.ts'
+import { addBootstrapOption, addCommitteeOption, type CommitteeOptions } from '../client/options.ts'
 import type { CommandContext } from '../context.ts'
 import { integer, probability, url } from '../parsers.ts'
 
-interface SampleOptions {
-  committee?: string
+interface SampleOptions extends CommitteeOptions {
   bootstrap?: string[]
   api?: string
   confidence?: number
@@ -28,9 +27,10 @@ export function registerSample(program: Command, ctx: CommandContext): void {
   addBootstrapOption(command)
   command.action(async (target: string, opts: SampleOptions) => {
     const { sampleBlob } = await import('../client/sample.ts')
+    const { committeeChoice } = await import('../client/source.ts')
     await sampleBlob(ctx, {
       target,
-      committeePath: committeePath(ctx.io, opts.committee),
+      committees: committeeChoice(ctx.io, opts),
       bootstrap: opts.bootstrap,
       api: opts.api,
       confidence: opts.confidence,

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
-import { addCommitteeOption, committeePath } from '../client/options.ts'
+import type { Committee } from '../../committee/committee.ts'
+import { addCommitteeOption, type CommitteeOptions } from '../client/options.ts'
 import type { CommandContext } from '../context.ts'
 import { toJson } from '../files.ts'
 import { formatStake } from '../format.ts'
@@ -8,20 +9,26 @@ import { formatStake } from '../format.ts'
 export function registerVerify(program: Command, ctx: CommandContext): void {
   const command = program
     .command('verify')
-    .summary('check a certificate against the committee file')
+    .summary('check a certificate against the committee of its epoch')
     .description(
-      "check a certificate against the committee of its epoch (layout, network, epoch, encoding, signers' stake, threshold, aggregate BLS signature); offline",
+      "check a certificate against the committee of its epoch (layout, network, epoch, encoding, signers' stake, threshold, aggregate BLS signature); offline with a committee file, or with the committees read from the chain (--chain)",
     )
-    .argument('<cert>', 'certificate JSON file')
+    .argument('<cert>', 'certificate file: JSON (as `dacnet disperse` writes it) or binary')
     .option('--json', 'print the result as JSON')
   addCommitteeOption(command)
-  command.action(async (cert: string, opts: { committee?: string; json?: boolean }) => {
+  command.action(async (cert: string, opts: CommitteeOptions & { json?: boolean }) => {
     const { readCertificateFile } = await import('../client/certificate-input.ts')
-    const { openCommittee } = await import('../client/committee.ts')
+    const { committeeChoice, openCommitteeSource } = await import('../client/source.ts')
     const { verifyCertificate } = await import('../../attest/verify-certificate.ts')
+    const choice = committeeChoice(ctx.io, opts)
     const certificate = await readCertificateFile(resolve(ctx.io.cwd, cert))
-    const { source } = await openCommittee(committeePath(ctx.io, opts.committee))
-    const committee = await source.getCommittee(certificate.epoch)
+    const committees = await openCommitteeSource(choice)
+    let committee: Committee
+    try {
+      committee = await committees.source.getCommittee(certificate.epoch)
+    } finally {
+      await committees.stop()
+    }
     const verified = verifyCertificate(certificate, committee)
     const result = {
       valid: true,
