@@ -271,7 +271,10 @@ const probeCodes = new WeakMap<PublicClient, Map<Address, Hex>>()
  */
 async function probeCode(client: PublicClient, verifier: Address): Promise<Hex> {
   let codes = probeCodes.get(client)
-  if (!codes) probeCodes.set(client, (codes = new Map()))
+  if (!codes) {
+    codes = new Map()
+    probeCodes.set(client, codes)
+  }
   let code = codes.get(verifier)
   if (code === undefined) {
     const created = await client.call({
