@@ -62,6 +62,22 @@ describe('dacnet devnet --once --json', () => {
   }, 100_000)
 })
 
+describe('dacnet devnet --no-chain', () => {
+  it('runs the committee from a file: certified, available, intact, and no L1 verdict', async () => {
+    const r = await runCliProcess(
+      ['devnet', '--no-chain', '--nodes', '3', '--once', '--json', '--blobs', '1', '--blob-size', '64KiB'],
+      {
+        timeoutMs: 100_000,
+      },
+    )
+    expect(r.code, r.stderr).toBe(0)
+    const blob = JSON.parse(r.stdout.trim())
+    expect(blob).toMatchObject({ epoch: 0, ok: true, available: true, retrieved: true, totalStake: '650' })
+    expect(blob).not.toHaveProperty('l1')
+    expect(r.stderr).toContain('committee file')
+  }, 100_000)
+})
+
 describe('a running devnet', () => {
   let dir: string
   let out: string
@@ -75,16 +91,17 @@ describe('a running devnet', () => {
     dir = await tempDir()
     out = join(dir, 'devnet')
     // Without --json: the table people read (the JSON form is checked above).
-    devnet = spawnCli(['devnet', '--nodes', '4', '--blobs', '1', '--blob-size', '100KiB', '--no-chain', '--out', out])
+    devnet = spawnCli(['devnet', '--nodes', '4', '--blobs', '1', '--blob-size', '100KiB', '--out', out])
     output = collect(devnet)
     exited = new Promise((resolve) => devnet.once('exit', (code) => resolve(code)))
     const row = await waitFor(
-      () => /^1\s+(bafkrei\w+)\s+0\s+100(\.0)? KiB\s.*\bintact$/m.exec(output.stdout()) ?? undefined,
+      () =>
+        /^1\s+(bafkrei\w+)\s+1\s+100(\.0)? KiB\s.*\bintact\s+verified \d+k gas$/m.exec(output.stdout()) ?? undefined,
       60_000,
       'blob 1',
     )
     expect(output.stdout()).toMatch(
-      /^#\s+blob\s+epoch\s+size\s+certified in\s+signed stake\s+confidence\s+sampled in\s+retrieved$/m,
+      /^#\s+blob\s+epoch\s+size\s+certified in\s+signed stake\s+confidence\s+sampled in\s+retrieved\s+on L1$/m,
     )
     first = { blobId: row[1]!, certificate: join(out, 'certificates', `${row[1]}.json`) }
     layout = JSON.parse(await readFile(join(out, 'devnet.json'), 'utf8'))
@@ -95,10 +112,13 @@ describe('a running devnet', () => {
     await removeDir(dir)
   })
 
-  const run = (args: string[]) => runCliProcess(args, { cwd: dir, env: { DACNET_COMMITTEE: layout.committeePath! } })
+  const run = (args: string[]) => runCliProcess(args, { cwd: dir, env: { DACNET_CHAIN: layout.chainPath! } })
 
-  it('keeps what --out promises: committee.json, node directories, certificates/<blobId>.json', async () => {
-    expect(await pathExists(join(out, 'committee.json'))).toBe(true)
+  it('keeps what --out promises: chain.json, node directories, certificates/<blobId>.json and .l1.hex', async () => {
+    expect(await pathExists(join(out, 'chain.json'))).toBe(true)
+    expect(await pathExists(join(out, 'committee.json'))).toBe(false)
+    expect(await pathExists(join(out, 'certificates', `${first.blobId}.l1.hex`))).toBe(true)
+    expect(await pathExists(join(out, 'nodes', 'node-1', 'eth.key'))).toBe(true)
     expect((await readdir(join(out, 'nodes'))).sort()).toEqual(['node-1', 'node-2', 'node-3', 'node-4'])
     expect(first.certificate).toBe(join(out, 'certificates', `${first.blobId}.json`))
     expect((await stat(first.certificate)).isFile()).toBe(true)
@@ -128,7 +148,7 @@ describe('a running devnet', () => {
     expect((await readFile(join(dir, 'by-id.bin'))).equals(data)).toBe(true)
 
     // In-process, to get the raw bytes of `-o -` from stdout.
-    const toStdout = await cli(['retrieve', 'cert.json', '-o', '-', '--committee', layout.committeePath!], { cwd: dir })
+    const toStdout = await cli(['retrieve', 'cert.json', '-o', '-', '--chain', layout.chainPath!], { cwd: dir })
     expect(toStdout.code, toStdout.stderr).toBe(0)
     expect(Buffer.from(toStdout.stdout, 'latin1').equals(data)).toBe(true)
     expect(toStdout.stderr).toContain(`retrieved ${blobId}`)
@@ -139,7 +159,7 @@ describe('a running devnet', () => {
     const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       execFile(
         process.execPath,
-        [example, layout.committeePath!, layout.clientKeyPath],
+        [example, layout.chainPath!, layout.clientKeyPath],
         { timeout: 60_000 },
         (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       )
