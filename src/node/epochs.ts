@@ -62,7 +62,10 @@ export class StoreEpochs {
       await this.#committees.refresh()
       current = await this.#observe()
     }
-    const inGrace = epoch === this.#previous && this.#now() - this.#changedAt <= this.#graceMs
+    // The grace covers the epoch just before the one in force, and the one this member saw in force before it
+    // (the same, unless the member took no store for a whole epoch or its source lists epochs with gaps).
+    const inGrace =
+      (epoch === this.#previous || epoch === current - 1) && this.#now() - this.#changedAt <= this.#graceMs
     if (epoch !== current && !inGrace) {
       throw nodeError(NodeErrorCode.STALE_EPOCH, `stores are accepted for epoch ${current}, not ${epoch}`, {
         epoch,

@@ -33,7 +33,7 @@ describe('dacnet devnet --epoch-blocks', () => {
         ],
         { timeoutMs: 150_000 },
       )
-      expect(r.code, r.stderr).toBe(0)
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0)
       const blobs = r.stdout
         .trim()
         .split('\n')

@@ -61,6 +61,20 @@ describe('StoreEpochs', () => {
     expect((await epochs.committeeFor(1)).epoch).toBe(1)
   })
 
+  it('gives it to the epoch just before the one in force even when the member last saw an older one', async () => {
+    // No store reached this member during epoch 3: it saw 2, then 4. A sequencer a poll behind still sends for 3.
+    const source = new MovingSource()
+    let now = 0
+    const epochs = new StoreEpochs(source, { previousEpochGraceMs: 30_000, now: () => now })
+    source.inForce = 2
+    await epochs.committeeFor(2)
+    source.inForce = 4
+    expect((await epochs.committeeFor(3)).epoch).toBe(3)
+    expect((await epochs.committeeFor(2)).epoch).toBe(2)
+    now += 31_000
+    await expect(epochs.committeeFor(3)).rejects.toThrow(staleEpoch)
+  })
+
   it('asks the source for news once when a store names a later epoch', async () => {
     const source = new MovingSource()
     const epochs = new StoreEpochs(source)
