@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto'
-import { secretKeyFromIkm } from '../../src/attest/bls.ts'
+import { signAttestation } from '../../src/attest/attestation.ts'
+import { aggregateSignatures, decodeSignature, type SecretKey, secretKeyFromIkm } from '../../src/attest/bls.ts'
+import type { Certificate } from '../../src/attest/certificate.ts'
 import { publicKeyOf } from '../../src/attest/keys.ts'
+import { attestationContextOf } from '../../src/attest/message.ts'
 import { blsKeyVerifier, createProofOfPossession } from '../../src/attest/pop.ts'
+import { bitmapFromSigners } from '../../src/attest/signer-bitmap.ts'
 import { Committee, type CommitteeInput } from '../../src/committee/committee.ts'
 import type { MemberInput } from '../../src/committee/member.ts'
 import type { BlobHeader } from '../../src/erasure/header.ts'
@@ -56,4 +60,33 @@ export function headerFor(
 
 export function hex(bytes: Uint8Array): string {
   return `0x${Buffer.from(bytes).toString('hex')}`
+}
+
+/**
+ * A certificate of `committee` signed by the members at `signers`, each with the key `secretKeyOf(index)` gives
+ * (memberSecretKey(i) by default), over a header for `encoding` (the committee's default shape unless given).
+ */
+export function signedCertificate(
+  committee: Committee,
+  signers: readonly number[],
+  opts: {
+    encoding?: { k: number; n: number }
+    seed?: string
+    secretKeyOf?: (index: number) => SecretKey
+  } = {},
+): Certificate {
+  const encoding = opts.encoding ?? committee.encoding
+  const header = headerFor({ networkId: committee.networkId, epoch: committee.epoch, encoding }, opts.seed)
+  const context = attestationContextOf(header)
+  const keyOf = opts.secretKeyOf ?? memberSecretKey
+  const signatures = signers.map((i) => decodeSignature(signAttestation(keyOf(i), context).signature))
+  return {
+    version: 1,
+    epoch: committee.epoch,
+    header,
+    memberCount: committee.size,
+    signers: bitmapFromSigners(committee.size, signers),
+    signature: aggregateSignatures(signatures).toBytes(true),
+    signedStake: signers.reduce((sum, i) => sum + committee.members[i]!.stake, 0n),
+  }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { Aggregator } from '../../src/attest/aggregator.ts'
 import { signAttestation } from '../../src/attest/attestation.ts'
-import { aggregatePublicKeys, aggregateSignatures, decodeSignature } from '../../src/attest/bls.ts'
+import { aggregatePublicKeys } from '../../src/attest/bls.ts'
 import type { Certificate } from '../../src/attest/certificate.ts'
 import { aggregateSigners, committeeKeys } from '../../src/attest/committee-keys.ts'
 import { AttestErrorCode } from '../../src/attest/errors.ts'
@@ -11,32 +11,18 @@ import { verifyCertificate } from '../../src/attest/verify-certificate.ts'
 import type { Committee } from '../../src/committee/committee.ts'
 import { type EncodingParams, isSafeEncoding, kMax } from '../../src/committee/params.ts'
 import { rng } from '../committee/helpers.ts'
-import { headerFor, memberSecretKey, realCommittee, realMember } from './helpers.ts'
+import { headerFor, memberSecretKey, realCommittee, realMember, signedCertificate } from './helpers.ts'
 
 const code = (c: string) => expect.objectContaining({ code: c })
 
-/**
- * A certificate signed by exactly `signers`, built by hand so that it may be below the threshold or carry any
- * (k, n) in its header (the committee's default shape unless given).
- */
+/** A certificate signed by exactly `signers` over a header for `encoding` (the committee's default shape unless given). */
 function certificateBy(
   committee: Committee,
   signers: number[],
   seed = 'blob',
   encoding: EncodingParams = committee.encoding,
 ): Certificate {
-  const header = headerFor({ networkId: committee.networkId, epoch: committee.epoch, encoding }, seed)
-  const context = attestationContextOf(header)
-  const signatures = signers.map((i) => decodeSignature(signAttestation(memberSecretKey(i), context).signature))
-  return {
-    version: 1,
-    epoch: committee.epoch,
-    header,
-    memberCount: committee.size,
-    signers: bitmapFromSigners(committee.size, signers),
-    signature: aggregateSignatures(signatures).toBytes(true),
-    signedStake: signers.reduce((sum, i) => sum + committee.members[i]!.stake, 0n),
-  }
+  return signedCertificate(committee, signers, { seed, encoding })
 }
 
 describe('verifyCertificate', () => {

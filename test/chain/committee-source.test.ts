@@ -5,12 +5,8 @@
  */
 import type { LocalAccount } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { signAttestation } from '../../src/attest/attestation.ts'
-import { aggregateSignatures, decodeSignature } from '../../src/attest/bls.ts'
 import type { Certificate } from '../../src/attest/certificate.ts'
-import { attestationContextOf } from '../../src/attest/message.ts'
 import { blsKeyVerifier } from '../../src/attest/pop.ts'
-import { bitmapFromSigners } from '../../src/attest/signer-bitmap.ts'
 import { verifyCertificate } from '../../src/attest/verify-certificate.ts'
 import { ChainCommitteeSource } from '../../src/chain/committee-source.ts'
 import { encodeOnchainCertificate } from '../../src/chain/onchain-certificate.ts'
@@ -22,7 +18,7 @@ import {
   verifyOnchain,
 } from '../../src/chain/registry-client.ts'
 import type { Committee } from '../../src/committee/committee.ts'
-import { headerFor, memberSecretKey } from '../attest/helpers.ts'
+import { memberSecretKey, signedCertificate } from '../attest/helpers.ts'
 import { peerIdFor } from '../committee/helpers.ts'
 import {
   account,
@@ -86,26 +82,11 @@ function source(rpcUrl = chain.anvil.rpcUrl, confirmations = 0): ChainCommitteeS
 
 /** A certificate of `committee` signed by the members with these labels (their keys are memberSecretKey). */
 function certify(committee: Committee, labels: string[], byPeer: Map<string, string>): Certificate {
-  const header = headerFor(
-    { networkId: committee.networkId, epoch: committee.epoch, encoding: committee.encoding },
-    'src',
-  )
-  const context = attestationContextOf(header)
   const signers = committee.members.filter((m) => labels.includes(byPeer.get(m.peerId)!)).map((m) => m.index)
-  const signatures = signers.map((i) =>
-    decodeSignature(
-      signAttestation(memberSecretKey(`source-${byPeer.get(committee.members[i]!.peerId)}`), context).signature,
-    ),
-  )
-  return {
-    version: 1,
-    epoch: committee.epoch,
-    header,
-    memberCount: committee.size,
-    signers: bitmapFromSigners(committee.size, signers),
-    signature: aggregateSignatures(signatures).toBytes(true),
-    signedStake: signers.reduce((sum, i) => sum + committee.members[i]!.stake, 0n),
-  }
+  return signedCertificate(committee, signers, {
+    seed: 'src',
+    secretKeyOf: (i) => memberSecretKey(`source-${byPeer.get(committee.members[i]!.peerId)}`),
+  })
 }
 
 const a = member('a', 30n * TOKEN)

@@ -11,20 +11,17 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { type Hex, keccak256, toBytes } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { signAttestation } from '../../src/attest/attestation.ts'
-import { aggregateSignatures, decodeSignature, type SecretKey } from '../../src/attest/bls.ts'
+import type { SecretKey } from '../../src/attest/bls.ts'
 import type { Certificate } from '../../src/attest/certificate.ts'
 import { certificateToJson, encodeCertificate } from '../../src/attest/certificate-codec.ts'
 import { decryptKeystore } from '../../src/attest/keystore.ts'
-import { attestationContextOf } from '../../src/attest/message.ts'
 import { blsKeyVerifier } from '../../src/attest/pop.ts'
-import { bitmapFromSigners } from '../../src/attest/signer-bitmap.ts'
 import { dacnetRegistryAbi } from '../../src/chain/artifacts/DacnetRegistry.ts'
 import { dacnetTokenAbi } from '../../src/chain/artifacts/DacnetToken.ts'
 import { ChainCommitteeSource } from '../../src/chain/committee-source.ts'
 import { type ChainFile, parseChainFile } from '../../src/cli/chain/chain-file.ts'
 import type { Committee } from '../../src/committee/committee.ts'
-import { headerFor } from '../attest/helpers.ts'
+import { signedCertificate } from '../attest/helpers.ts'
 import { type Chain, startChain, TOKEN } from '../chain/helpers.ts'
 import { cli, errorCode, removeDir, tempDir } from './helpers.ts'
 
@@ -360,20 +357,8 @@ describe('dacnet chain status', () => {
 
 /** A certificate of `committee` signed by the members whose indices are listed, with the keys from the keystores. */
 function certify(committee: Committee, signers: number[]): Certificate {
-  const header = headerFor({ networkId: committee.networkId, epoch: committee.epoch, encoding: committee.encoding })
-  const context = attestationContextOf(header)
   const keyOf = (i: number) => Object.values(nodes).find((n) => n.peerId === committee.members[i]!.peerId)!.secretKey!
-  return {
-    version: 1,
-    epoch: committee.epoch,
-    header,
-    memberCount: committee.size,
-    signers: bitmapFromSigners(committee.size, signers),
-    signature: aggregateSignatures(
-      signers.map((i) => decodeSignature(signAttestation(keyOf(i), context).signature)),
-    ).toBytes(true),
-    signedStake: signers.reduce((sum, i) => sum + committee.members[i]!.stake, 0n),
-  }
+  return signedCertificate(committee, signers, { secretKeyOf: keyOf })
 }
 
 describe('dacnet chain verify', () => {
