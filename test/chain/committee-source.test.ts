@@ -224,6 +224,52 @@ describe('ChainCommitteeSource', () => {
     }
   })
 
+  it('refuses, with a typed error, an epoch whose committee fails the off-chain checks, and serves the others', async () => {
+    // The registry accepts any f < q; with q − f = 1/65536 no erasure code lets the honest signers hold a shard.
+    const other = await deploy(chain, { epochBlocks: EPOCH_BLOCKS, networkId: 10 })
+    const x = member('x', 10n * TOKEN)
+    const y = member('y', 10n * TOKEN)
+    await fundAll(
+      chain,
+      other,
+      [x, y].map((m) => ({ operator: m.operator, stake: 10n * TOKEN })),
+    )
+    for (const m of [x, y]) {
+      await registerMember(
+        {
+          publicClient: chain.publicClient,
+          walletClient: chain.walletClient,
+          account: m.operator,
+          registry: other.deployment.registry,
+        },
+        { secretKey: memberSecretKey(`source-${m.label}`), peerId: m.peerId, multiaddrs: [], stake: m.stake },
+      )
+    }
+    const owner = { account: chain.deployer, chain: null, gas: 1_000_000n } as const
+    await mined(chain, await other.registry.write.setThresholds([1n, 2n, 32767n, 65536n], owner))
+    await mineToEpoch(chain, other, 1n)
+    const s = new ChainCommitteeSource({
+      rpcUrl: chain.anvil.rpcUrl,
+      registry: other.deployment.registry,
+      verifier: blsKeyVerifier,
+      confirmations: 0,
+    })
+    sources.push(s)
+    await s.refresh()
+    await expect(s.getCommittee(1)).rejects.toThrow(
+      expect.objectContaining({ code: 'COMMITTEE_ENCODING_UNSATISFIABLE' }),
+    )
+    expect(s.status().lastError).toBeUndefined()
+
+    await mined(chain, await other.registry.write.setThresholds([2n, 3n, 1n, 3n], owner))
+    await mineToEpoch(chain, other, 2n)
+    await s.refresh()
+    expect((await s.getCommittee(2)).size).toBe(2)
+    await expect(s.getCommittee(1)).rejects.toThrow(
+      expect.objectContaining({ code: 'COMMITTEE_ENCODING_UNSATISFIABLE' }),
+    )
+  })
+
   it('finds a reorg below the confirmation depth and reads the registry again', async () => {
     const s = source()
     await s.refresh()
