@@ -3,53 +3,36 @@ import {
   BlockNotFoundError,
   bytesToHex,
   createPublicClient,
-  decodeEventLog,
   type Hex,
-  hexToBytes,
   http,
   type PublicClient,
 } from 'viem'
 import { Committee } from '../committee/committee.ts'
 import { CommitteeErrorCode, committeeError } from '../committee/errors.ts'
-import type { MemberKeyVerifier } from '../committee/member.ts'
 import type { CommitteeSource } from '../committee/source.ts'
 import { DacnetError } from '../errors.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import { dacnetRegistryAbi } from './artifacts/DacnetRegistry.ts'
-import { ChainErrorCode, chainError } from './errors.ts'
-import { type CommitteeSnapshot, committeeInputOf, type RegistryEvent, RegistryReplay } from './registry-replay.ts'
+import { CachingKeyVerifier } from './caching-key-verifier.ts'
+import {
+  type ChainCommitteeSourceOptions,
+  type ResolvedSourceOptions,
+  resolveSourceOptions,
+} from './committee-source-options.ts'
+import { advance, type CommitteeRange } from './epoch-ranges.ts'
+import { ChainErrorCode, chainError, rpcFailure } from './errors.ts'
+import { decodeRegistryEvent } from './registry-events.ts'
+import { committeeInputOf, type RegistryEvent, RegistryReplay } from './registry-replay.ts'
 import { committeeSummary, summaryHash } from './summary.ts'
 
-/** Blocks below the head a party trusts: two blocks survive the reorgs Ethereum sees outside of attacks. */
-export const DEFAULT_CONFIRMATIONS = 2
-/** How often the source looks for new blocks: a third of a 12 s slot, so an epoch change shows within a slot. */
-export const DEFAULT_POLL_INTERVAL_MS = 4_000
-/** Blocks per eth_getLogs request: within what public RPC providers allow. */
-export const DEFAULT_LOG_RANGE_BLOCKS = 2_000
-/** One JSON-RPC request: past this the RPC is treated as down for this poll. */
-export const DEFAULT_RPC_TIMEOUT_MS = 10_000
-/** Committee objects kept built (each epoch has its own; epochs between changes share their members). */
-export const DEFAULT_CACHED_COMMITTEES = 64
-
-export interface ChainCommitteeSourceOptions {
-  /** JSON-RPC endpoint of an Ethereum node (http or https). */
-  rpcUrl: string
-  /** The DacnetRegistry's address. */
-  registry: Address
-  /** Checks keys and proofs of possession off-chain too (`blsKeyVerifier` from attest). */
-  verifier: MemberKeyVerifier
-  /** Blocks below the head that count as final. Default DEFAULT_CONFIRMATIONS. */
-  confirmations?: number
-  /** Default DEFAULT_POLL_INTERVAL_MS. */
-  pollIntervalMs?: number
-  /** Default DEFAULT_LOG_RANGE_BLOCKS. */
-  logRangeBlocks?: number
-  /** Default DEFAULT_RPC_TIMEOUT_MS. */
-  rpcTimeoutMs?: number
-  /** Default DEFAULT_CACHED_COMMITTEES. */
-  cachedCommittees?: number
-  logger?: Logger
-}
+export {
+  type ChainCommitteeSourceOptions,
+  DEFAULT_CACHED_COMMITTEES,
+  DEFAULT_CONFIRMATIONS,
+  DEFAULT_LOG_RANGE_BLOCKS,
+  DEFAULT_POLL_INTERVAL_MS,
+  DEFAULT_RPC_TIMEOUT_MS,
+} from './committee-source-options.ts'
 
 /** What the source knows and how fresh it is: for /health, metrics and `dacnet chain status`. */
 export interface ChainSourceStatus {
@@ -73,17 +56,6 @@ interface ChainConstants {
   epochBlocks: bigint
 }
 
-/** A committee's epochs: `to` undefined for the live committee. */
-interface CommitteeRange {
-  from: number
-  to: number | undefined
-  snapshot: CommitteeSnapshot
-  /** True once its summary hash matched the registry's record. */
-  checked: boolean
-  /** Why its epochs cannot be served (off-chain checks refused it, or its hash differs from the record). */
-  problem?: DacnetError
-}
-
 /**
  * Committees read from the DacnetRegistry over JSON-RPC (PROTOCOL.md §4). The source replays the registry's
  * events up to the block `confirmations` below the head, cutting a committee at every epoch boundary a change
@@ -98,7 +70,7 @@ interface CommitteeRange {
  * Used without `start()` (a one-shot client), it syncs on first use.
  */
 export class ChainCommitteeSource implements CommitteeSource {
-  readonly #options: Required<Omit<ChainCommitteeSourceOptions, 'logger'>>
+  readonly #options: ResolvedSourceOptions
   readonly #logger: Logger
   readonly #client: PublicClient
   readonly #keyChecks: CachingKeyVerifier
@@ -119,17 +91,7 @@ export class ChainCommitteeSource implements CommitteeSource {
   #deepReorgs = 0
 
   constructor(options: ChainCommitteeSourceOptions) {
-    const resolved = {
-      rpcUrl: options.rpcUrl,
-      registry: options.registry,
-      verifier: options.verifier,
-      confirmations: options.confirmations ?? DEFAULT_CONFIRMATIONS,
-      pollIntervalMs: options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
-      logRangeBlocks: options.logRangeBlocks ?? DEFAULT_LOG_RANGE_BLOCKS,
-      rpcTimeoutMs: options.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS,
-      cachedCommittees: options.cachedCommittees ?? DEFAULT_CACHED_COMMITTEES,
-    }
-    validate(resolved)
+    const resolved = resolveSourceOptions(options)
     this.#options = resolved
     this.#logger = (options.logger ?? silentLogger).child({ component: 'chain' })
     // No block-number cache: viem would answer getBlockNumber from a 4 s cache and hide new blocks.
@@ -278,7 +240,7 @@ export class ChainCommitteeSource implements CommitteeSource {
       if (err instanceof DacnetError) throw err
       throw chainError(
         ChainErrorCode.UNAVAILABLE,
-        `the chain RPC at ${this.#options.rpcUrl} failed: ${reason(err)}`,
+        `the chain RPC at ${this.#options.rpcUrl} failed: ${rpcFailure(err)}`,
         {},
         { cause: err },
       )
@@ -311,21 +273,13 @@ export class ChainCommitteeSource implements CommitteeSource {
     const resume = this.#syncedBlock !== undefined
     const events = await this.#readEvents(resume ? this.#syncedBlock! + 1n : constants.genesisBlock, safe)
     // Applied to copies, so that a failure below leaves the last good state serving.
-    const state: SyncState = {
-      replay: resume ? this.#replay.clone() : new RegistryReplay(),
-      ranges: resume ? this.#ranges.map((r) => ({ ...r })) : [],
-      lastChangeEpoch: resume ? this.#lastChangeEpoch : undefined,
-    }
-    const live = state.ranges.at(-1)?.to === undefined ? state.ranges.pop() : undefined
-    for (const { block, event } of events) applyEvent(state, epochOf(block, constants), event)
-    if (state.lastChangeEpoch !== undefined && state.replay.memberCount > 0) {
-      const unchanged = live !== undefined && events.length === 0
-      state.ranges.push(
-        unchanged
-          ? live
-          : { from: state.lastChangeEpoch + 1, to: undefined, snapshot: state.replay.snapshot(), checked: false },
-      )
-    }
+    const previous = resume
+      ? { replay: this.#replay, ranges: this.#ranges, lastChangeEpoch: this.#lastChangeEpoch }
+      : undefined
+    const state = advance(
+      previous,
+      events.map(({ block, event }) => ({ epoch: epochOf(block, constants), event })),
+    )
     const inForce = epochOf(safe, constants)
     const { hash } = await this.#client.getBlock({ blockNumber: safe })
     await this.#checkRanges(state.ranges, inForce, safe)
@@ -422,7 +376,7 @@ export class ChainCommitteeSource implements CommitteeSource {
     } catch (err) {
       throw chainError(
         ChainErrorCode.UNAVAILABLE,
-        `cannot read the registry at ${this.#options.registry} through ${this.#options.rpcUrl}: ${reason(err)}`,
+        `cannot read the registry at ${this.#options.registry} through ${this.#options.rpcUrl}: ${rpcFailure(err)}`,
         { registry: this.#options.registry },
         { cause: err },
       )
@@ -440,119 +394,6 @@ export class ChainCommitteeSource implements CommitteeSource {
   }
 }
 
-interface SyncState {
-  replay: RegistryReplay
-  ranges: CommitteeRange[]
-  lastChangeEpoch: number | undefined
-}
-
-/**
- * One change, made in `epoch`: the first change of a later epoch than the last closes the committee so far, in
- * force from the epoch after the last change up to and including `epoch` — the contract's archive rule.
- */
-function applyEvent(state: SyncState, epoch: number, event: RegistryEvent): void {
-  if (state.lastChangeEpoch !== undefined && epoch > state.lastChangeEpoch && state.replay.memberCount > 0) {
-    state.ranges.push({ from: state.lastChangeEpoch + 1, to: epoch, snapshot: state.replay.snapshot(), checked: false })
-  }
-  state.replay.apply(event)
-  state.lastChangeEpoch = epoch
-}
-
 function epochOf(block: bigint, constants: ChainConstants): number {
   return Number((block - constants.genesisBlock) / constants.epochBlocks)
-}
-
-/** The events that change a committee, decoded; others (unbonding, withdrawals, records) are not needed here. */
-export function decodeRegistryEvent(data: Hex, topics: readonly Hex[]): RegistryEvent | undefined {
-  let decoded: { eventName: string; args: Record<string, unknown> }
-  try {
-    decoded = decodeEventLog({ abi: dacnetRegistryAbi, data, topics: topics as [Hex, ...Hex[]] }) as typeof decoded
-  } catch {
-    return undefined // not a registry event (none other is emitted from its address)
-  }
-  const a = decoded.args
-  const bytes = (v: unknown) => hexToBytes(v as Hex)
-  switch (decoded.eventName) {
-    case 'MemberRegistered':
-      return {
-        kind: 'MemberRegistered',
-        operator: a.operator as string,
-        index: Number(a.index),
-        publicKey: bytes(a.publicKey),
-        proofOfPossession: bytes(a.proofOfPossession),
-        peerId: bytes(a.peerId),
-        multiaddrs: a.multiaddrs as string[],
-        stake: a.stake as bigint,
-      }
-    case 'StakeChanged':
-      return { kind: 'StakeChanged', operator: a.operator as string, index: Number(a.index), stake: a.stake as bigint }
-    case 'MemberLeft':
-      return {
-        kind: 'MemberLeft',
-        operator: a.operator as string,
-        index: Number(a.index),
-        movedFrom: Number(a.movedFrom),
-      }
-    case 'MultiaddrsChanged':
-      return { kind: 'MultiaddrsChanged', operator: a.operator as string, multiaddrs: a.multiaddrs as string[] }
-    case 'ThresholdsChanged':
-      return {
-        kind: 'ThresholdsChanged',
-        qNum: a.qNum as bigint,
-        qDen: a.qDen as bigint,
-        fNum: a.fNum as bigint,
-        fDen: a.fDen as bigint,
-      }
-    case 'RetentionChanged':
-      return { kind: 'RetentionChanged', retentionSeconds: a.retentionSeconds as bigint }
-    case 'SequencerAdded':
-      return { kind: 'SequencerAdded', peerId: bytes(a.peerId) }
-    case 'SequencerRemoved':
-      return { kind: 'SequencerRemoved', peerId: bytes(a.peerId) }
-    default:
-      return undefined
-  }
-}
-
-/** Checks each (key, proof) once: every epoch builds a Committee, and its members rarely change. */
-class CachingKeyVerifier implements MemberKeyVerifier {
-  readonly #inner: MemberKeyVerifier
-  readonly #results = new Map<string, ReturnType<MemberKeyVerifier['checkKeys']>[number]>()
-
-  constructor(inner: MemberKeyVerifier) {
-    this.#inner = inner
-  }
-
-  checkKeys(entries: Parameters<MemberKeyVerifier['checkKeys']>[0]): ReturnType<MemberKeyVerifier['checkKeys']> {
-    const keyOf = (e: (typeof entries)[number]) =>
-      `${Buffer.from(e.publicKey).toString('hex')}:${e.proofOfPossession ? Buffer.from(e.proofOfPossession).toString('hex') : ''}`
-    const missing = entries.filter((e) => !this.#results.has(keyOf(e)))
-    if (missing.length > 0) {
-      const results = this.#inner.checkKeys(missing)
-      for (const [i, e] of missing.entries()) this.#results.set(keyOf(e), results[i])
-    }
-    return entries.map((e) => this.#results.get(keyOf(e)))
-  }
-}
-
-function validate(o: Required<Omit<ChainCommitteeSourceOptions, 'logger'>>): void {
-  const bad = (why: string) => chainError(ChainErrorCode.INVALID_OPTIONS, why)
-  if (!/^https?:\/\//.test(o.rpcUrl)) throw bad(`rpcUrl ${o.rpcUrl} is not an http(s) URL`)
-  if (!/^0x[0-9a-fA-F]{40}$/.test(o.registry)) throw bad(`registry ${o.registry} is not an address`)
-  for (const [name, value, min] of [
-    ['confirmations', o.confirmations, 0],
-    ['pollIntervalMs', o.pollIntervalMs, 50],
-    ['logRangeBlocks', o.logRangeBlocks, 1],
-    ['rpcTimeoutMs', o.rpcTimeoutMs, 100],
-    ['cachedCommittees', o.cachedCommittees, 1],
-  ] as const) {
-    if (!Number.isSafeInteger(value) || value < min) throw bad(`${name} must be an integer >= ${min}, got ${value}`)
-  }
-}
-
-function reason(err: unknown): string {
-  const message = (err as { shortMessage?: string; message?: string })?.shortMessage ?? (err as Error)?.message
-  return String(message ?? err)
-    .split('\n')[0]!
-    .slice(0, 200)
 }

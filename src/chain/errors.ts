@@ -38,3 +38,11 @@ export function chainError(
 ): DacnetError<ChainErrorCode> {
   return new DacnetError(code, message, meta, options)
 }
+
+/** The first line of what a JSON-RPC client said went wrong (viem's short message), for an error's message. */
+export function rpcFailure(err: unknown): string {
+  const message = (err as { shortMessage?: string; message?: string })?.shortMessage ?? (err as Error)?.message
+  return String(message ?? err)
+    .split('\n')[0]!
+    .slice(0, 200)
+}

@@ -30,7 +30,7 @@ import { dacnetCertificateVerifierAbi } from './artifacts/DacnetCertificateVerif
 import { dacnetGasProbeAbi, dacnetGasProbeBytecode } from './artifacts/DacnetGasProbe.ts'
 import { dacnetRegistryAbi } from './artifacts/DacnetRegistry.ts'
 import { dacnetTokenAbi } from './artifacts/DacnetToken.ts'
-import { ChainErrorCode, chainError } from './errors.ts'
+import { ChainErrorCode, chainError, rpcFailure } from './errors.ts'
 import { publicKeyY, signatureY } from './points.ts'
 
 /**
@@ -237,7 +237,7 @@ async function mined(client: PublicClient, hash: Hash, what: string): Promise<bi
 function transactionError(what: string, err: unknown) {
   const revert = err instanceof BaseError ? err.walk((e) => e instanceof ContractFunctionRevertedError) : undefined
   const name = revert instanceof ContractFunctionRevertedError ? revert.data?.errorName : undefined
-  const detail = name ?? (err as BaseError)?.shortMessage ?? (err as Error)?.message ?? String(err)
+  const detail = name ?? rpcFailure(err)
   return chainError(
     ChainErrorCode.TRANSACTION_FAILED,
     `${what} was refused: ${detail}`,
@@ -314,7 +314,7 @@ export async function verifyOnchain(
   } catch (err) {
     throw chainError(
       ChainErrorCode.UNAVAILABLE,
-      `asking the verifier at ${verifier} failed: ${(err as BaseError)?.shortMessage ?? err}`,
+      `asking the verifier at ${verifier} failed: ${rpcFailure(err)}`,
       {
         verifier,
       },
