@@ -172,13 +172,15 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
       })
     }
     const { store } = this.#init
-    // Durable first: putBlob verifies every proof and resolves only after the synced batch is on disk.
-    const { blobId, stored } = await store.putBlob(headerBytes, shards, {
+    // Durable first: putBlob verifies every proof and resolves only after one synced batch put the shards and the
+    // attestation on disk together; only then does the signature leave this node. BLS signatures are deterministic,
+    // so signing before the write gives the bytes any earlier store of this blob kept.
+    const signed = signAttestation(this.#init.secretKey, attestationContextOf(header)).signature
+    const { blobId, stored, attestation } = await store.putBlob(headerBytes, shards, {
       retentionMs: committee.retentionSeconds * 1000,
+      attestation: signed,
     })
-    const existing = await store.getAttestation(blobId)
-    const signature = existing ?? signAttestation(this.#init.secretKey, attestationContextOf(header)).signature
-    if (!existing) await store.putAttestation(blobId, signature)
+    const signature = attestation ?? signed
     this.#init.logger.info('stored and attested', {
       blobId: blobId.toString(),
       shards: shards.length,

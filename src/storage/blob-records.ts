@@ -3,7 +3,7 @@ import { bytesEqual } from '../erasure/merkle.ts'
 import { blobIdKey } from './codec.ts'
 import type { BlobWritePlan, StoreCore } from './core.ts'
 import { StorageErrorCode, storageError } from './errors.ts'
-import { checkQuota } from './put-blob.ts'
+import { checkQuota } from './quota.ts'
 import { type BlobRecord, BlobState } from './repositories/blobs.ts'
 import { DeltaBuilder } from './usage.ts'
 
@@ -12,6 +12,12 @@ export const MAX_ATTESTATION_BYTES = 4 * 1024
 /** Certificates carry a signer bitmap (a bit per member, 8 KiB for 65,536 members) plus one aggregate signature. */
 export const MAX_CERTIFICATE_BYTES = 64 * 1024
 
+/** A private copy of an attestation within the size bound (the caller may reuse its buffer meanwhile). */
+export function attestationValue(bytes: Uint8Array): Uint8Array {
+  checkSize('attestation', bytes, MAX_ATTESTATION_BYTES)
+  return bytes.slice()
+}
+
 /**
  * Stores this node's attestation for a blob. Refused unless the blob is held in state `stored`, not expired,
  * with every shard its record counts present, so "an attestation whose shards are missing" cannot be written
@@ -19,8 +25,7 @@ export const MAX_CERTIFICATE_BYTES = 64 * 1024
  * node signs one availability message per blob.
  */
 export async function putAttestation(core: StoreCore, blobId: BlobId, bytes: Uint8Array): Promise<{ stored: boolean }> {
-  checkSize('attestation', bytes, MAX_ATTESTATION_BYTES)
-  const value = bytes.slice()
+  const value = attestationValue(bytes)
   const id = blobId.bytes
   return core.blobWrite(blobIdKey(id), async (): Promise<BlobWritePlan<{ stored: boolean }>> => {
     const record = await attestableRecord(core, blobId)

@@ -1,27 +1,38 @@
 import { type BlobId, blobIdOf } from '../erasure/blob-id.ts'
 import { type BlobHeader, decodeHeader } from '../erasure/header.ts'
+import { bytesEqual } from '../erasure/merkle.ts'
 import type { ShardWithProof } from '../erasure/shard.ts'
 import { isDacnetError } from '../errors.ts'
+import { attestationValue } from './blob-records.ts'
 import { Bucket, SHARD_KEY_SIZE } from './buckets.ts'
 import { blobIdKey, concatBytes } from './codec.ts'
 import type { BlobWritePlan, StoreCore } from './core.ts'
 import type { BatchOp } from './db.ts'
 import { StorageErrorCode, storageError } from './errors.ts'
 import { checkRetention } from './options.ts'
+import { checkQuota } from './quota.ts'
 import { type BlobRecord, BlobState } from './repositories/blobs.ts'
 import { DeltaBuilder } from './usage.ts'
 
 export interface PutBlobOptions {
   /** How long this blob must stay available, in ms from now; default the store's retention. */
   retentionMs?: number
+  /**
+   * This node's attestation for the blob, written in the same synced batch as the shards (one fsync per store):
+   * when the promise resolves, shards and attestation are on disk together. An attestation already stored is
+   * kept (the same bytes: a no-op; other bytes: STORAGE_ATTESTATION_CONFLICT).
+   */
+  attestation?: Uint8Array
 }
 
 export interface PutBlobResult {
   blobId: BlobId
-  /** False when every given shard was already held: nothing was written. */
+  /** False when every given shard was already held: no shard was written. */
   stored: boolean
   /** Shards written by this call. */
   added: number
+  /** The attestation stored for the blob once this call is done (given one), else undefined. */
+  attestation: Uint8Array | undefined
 }
 
 /**
@@ -49,6 +60,7 @@ export async function putBlob(
   const blobKey = blobIdKey(blobId.bytes)
   const encoded = encodeVerified(core, header, blobKey, shards)
   const retentionMs = checkRetention(opts.retentionMs ?? core.opts.retentionMs)
+  const attestation = opts.attestation === undefined ? undefined : attestationValue(opts.attestation)
   return core.blobWrite(blobKey, async (): Promise<BlobWritePlan<PutBlobResult>> => {
     const { blobs, shards: shardRepo, expiry } = core.repos
     const id = blobId.bytes
@@ -64,10 +76,25 @@ export async function putBlob(
     // Shards held without a record are left from a record that was quarantined: same id, so same blob; keep them.
     const held = new Set(await shardRepo.indicesOf(id, header.n))
     const fresh = encoded.filter((shard) => !held.has(shard.index))
-    if (record !== undefined && fresh.length === 0) return { result: { blobId, stored: false, added: 0 } }
-
     const ops: BatchOp[] = []
     const delta = new DeltaBuilder()
+    const signed = await plannedAttestation(core, id, blobId, attestation, ops, delta)
+    if (record !== undefined && fresh.length === 0) {
+      // Nothing new to store. An attestation missing next to the record is added on its own, but only if every
+      // shard the record counts is there (a quarantined one may not be): never an attestation without its shards.
+      const result = { blobId, stored: false, added: 0, attestation: signed }
+      if (ops.length === 0) return { result }
+      if (held.size < record.shardCount) {
+        throw storageError(
+          StorageErrorCode.BLOB_NOT_HELD,
+          `blob ${blobId} has ${held.size} of its ${record.shardCount} shards; refusing to store an attestation`,
+          { blobId: blobId.toString(), present: held.size, expected: record.shardCount },
+        )
+      }
+      checkQuota(core, delta.delta.bytes, blobId)
+      return { result, batch: { ops, delta: delta.delta } }
+    }
+
     const next = {
       state: BlobState.stored,
       storedAt: record?.storedAt ?? now,
@@ -94,10 +121,40 @@ export async function putBlob(
     // Leave the queue with the batch submitted: the next task plans while this one is written (group commit).
     const entry = { header, headerBytes: headerCopy, storedAt: next.storedAt, expiresAt: next.expiresAt }
     return {
-      result: { blobId, stored: true, added: fresh.length },
+      result: { blobId, stored: true, added: fresh.length, attestation: signed },
       batch: { ops, delta: delta.delta, onCommitted: () => core.cache.set(blobKey, entry) },
     }
   })
+}
+
+/**
+ * The attestation to keep next to the blob, given one: the one already stored (which must be the same bytes), or
+ * the given one, whose put is added to `ops`.
+ */
+async function plannedAttestation(
+  core: StoreCore,
+  id: Uint8Array,
+  blobId: BlobId,
+  attestation: Uint8Array | undefined,
+  ops: BatchOp[],
+  delta: DeltaBuilder,
+): Promise<Uint8Array | undefined> {
+  if (attestation === undefined) return undefined
+  const { attestations } = core.repos
+  const existing = await attestations.get(id)
+  if (existing !== undefined) {
+    if (bytesEqual(existing, attestation)) return existing
+    throw storageError(
+      StorageErrorCode.ATTESTATION_CONFLICT,
+      `a different attestation for blob ${blobId} is already stored`,
+      {
+        blobId: blobId.toString(),
+      },
+    )
+  }
+  ops.push(attestations.put(id, attestation))
+  delta.add('bytes', attestations.entryBytes(attestation))
+  return attestation
 }
 
 /**
@@ -137,19 +194,6 @@ async function existingRecord(core: StoreCore, id: Uint8Array): Promise<BlobReco
   } catch (err) {
     if (isDacnetError(err, StorageErrorCode.CORRUPT_ENTRY)) return undefined
     throw err
-  }
-}
-
-export function checkQuota(core: StoreCore, addedBytes: number, blobId: BlobId): void {
-  // Batches submitted and not yet on disk count: they are on their way.
-  const bytes = core.usage.bytes + core.committer.pendingGrowth
-  const max = core.opts.quotaBytes
-  if (bytes + addedBytes > max) {
-    throw storageError(
-      StorageErrorCode.QUOTA_EXCEEDED,
-      `storing ${addedBytes} bytes for blob ${blobId} would pass the quota: ${bytes} of ${max} bytes used`,
-      { blobId: blobId.toString(), addedBytes, usedBytes: bytes, quotaBytes: max },
-    )
   }
 }
 

@@ -57,6 +57,56 @@ describe('attestations and certificates', () => {
     expect(await codeOf(store.putAttestation(blob.blobId, new Uint8Array(96)))).toBe(StorageErrorCode.BLOB_NOT_HELD)
   })
 
+  it('writes the attestation in the same synced batch as the shards, and keeps the first one', async () => {
+    const blob = makeBlob()
+    const sig = new Uint8Array(96).fill(3)
+    const first = await store.putBlob(blob.headerBytes, pick(blob, [0, 1]), { attestation: sig })
+    expect(first).toMatchObject({ stored: true, added: 2, attestation: sig })
+    expect(await store.getAttestation(blob.blobId)).toEqual(sig)
+    // Again: nothing written, the stored attestation comes back; another one is a conflict.
+    expect(await store.putBlob(blob.headerBytes, pick(blob, [0, 1]), { attestation: sig })).toMatchObject({
+      stored: false,
+      attestation: sig,
+    })
+    expect(await codeOf(store.putBlob(blob.headerBytes, pick(blob, [0, 1]), { attestation: new Uint8Array(96) }))).toBe(
+      StorageErrorCode.ATTESTATION_CONFLICT,
+    )
+    // More shards of the same blob keep the first attestation.
+    expect(await store.putBlob(blob.headerBytes, pick(blob, [2]), { attestation: sig })).toMatchObject({ added: 1 })
+    expect(await store.getAttestation(blob.blobId)).toEqual(sig)
+    // A held blob stored without one gets it from a later store of the same shards, on its own.
+    const other = makeBlob()
+    await store.putBlob(other.headerBytes, pick(other, [1]))
+    expect(await store.getAttestation(other.blobId)).toBeUndefined()
+    expect(await store.putBlob(other.headerBytes, pick(other, [1]), { attestation: sig })).toMatchObject({
+      stored: false,
+      attestation: sig,
+    })
+    expect(await store.getAttestation(other.blobId)).toEqual(sig)
+    // The usage counters count it once, as a separate putAttestation would.
+    const report = await store.check()
+    expect(report.ok).toBe(true)
+  })
+
+  it('refuses an attestation in a store when a shard the record counts is missing', async () => {
+    const blob = makeBlob()
+    await store.putBlob(blob.headerBytes, pick(blob, [0, 1, 2]))
+    await store.close()
+    const raw = await openRaw(dir)
+    const key = new Uint8Array(41)
+    key[0] = 0x02
+    key.set(blob.blobId.bytes, 1)
+    key[40] = 1
+    await raw.del(key)
+    await raw.close()
+    store = await ShardStore.open(dir, { backgroundPrune: false })
+    // Shard 1 is missing: a store of shards 0 and 2 alone must not attest.
+    expect(await codeOf(store.putBlob(blob.headerBytes, pick(blob, [0, 2]), { attestation: new Uint8Array(96) }))).toBe(
+      StorageErrorCode.BLOB_NOT_HELD,
+    )
+    expect(await store.getAttestation(blob.blobId)).toBeUndefined()
+  })
+
   it('stores and replaces certificates of held blobs', async () => {
     const blob = makeBlob()
     expect(await codeOf(store.putCertificate(blob.blobId, new Uint8Array(10)))).toBe(StorageErrorCode.BLOB_NOT_HELD)
