@@ -72,6 +72,8 @@ export function lineChartSvg(chart: LineChart): string {
   const sy = (y: number) => MARGIN.top + plotH - (Math.log(y / y0) / Math.log(y1 / y0)) * plotH
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" font-family="sans-serif" font-size="12">`,
+    // The accessible name: what a screen reader (or a page that fails to load the image) says of it.
+    `<title>${xmlText(chart.subtitle ? `${chart.title} (${chart.subtitle})` : chart.title)}</title>`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
     `<text x="16" y="24" font-size="16" font-weight="bold">${xmlText(chart.title)}</text>`,
   ]
