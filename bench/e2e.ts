@@ -19,7 +19,7 @@ import { BenchCluster, type CommitteeKind, note } from './e2e/cluster.ts'
 import { type Cell, certificateCell, certificateRow, disperseOne, RandomBlobs, sustainedRows } from './e2e/dispersal.ts'
 import { type Plan, planFrom, USAGE } from './e2e/plan.ts'
 import { type PlotLine, timeToCertificatePlot } from './e2e/plot.ts'
-import { idleCpu, peakRssRows } from './e2e/resources.ts'
+import { type IdleRates, idleCpu, peakRssRows } from './e2e/resources.ts'
 import { MiB, sizeLabel } from './e2e/rows.ts'
 import { startSink } from './e2e/sink.ts'
 import type { BenchRow } from './lib.ts'
@@ -50,12 +50,12 @@ async function runCommittee(
   try {
     await disperseOne(cluster, new RandomBlobs(WARM_UP_BYTES, 1).blob(0), signal)
     await cluster.settled(signal)
-    let idleCores: number[] | undefined
+    let idle: IdleRates | undefined
     if (reference && !compare) (await peakRssRows(cluster, plan.peakSize, signal)).forEach(emit)
     if (reference) {
-      const idle = await idleCpu(cluster, plan.idleSeconds, signal)
-      emit(idle.row)
-      idleCores = idle.coresPerMember
+      const reading = await idleCpu(cluster, plan.idleSeconds, signal)
+      emit(reading.row)
+      idle = reading.idle
     }
     const line: PlotLine = { members, kind, cells: new Map() }
     let referenceCell: Cell | undefined
@@ -73,7 +73,7 @@ async function runCommittee(
     if (plan.members.includes(members) || compare) lines.push(line)
     if (!reference || !referenceCell) return
 
-    const sustained = await sustainedRows(cluster, plan.referenceSize, plan.sustainedBlobs, idleCores, signal)
+    const sustained = await sustainedRows(cluster, plan.referenceSize, plan.sustainedBlobs, idle, signal)
     sustained.rows.forEach(emit)
     if (compare) return
     const certificates: Certificate[] = [...referenceCell.dispersed, ...sustained.dispersed].map((d) => d.certificate)

@@ -8,6 +8,7 @@ import type { BlobHeader } from '../../src/erasure/header.ts'
 import { type BenchRow, mbPerSecond, median, quantile } from '../lib.ts'
 import type { BenchCluster } from './cluster.ts'
 import { cpuSecondsOf, ownCpuSeconds } from './proc.ts'
+import type { IdleRates } from './resources.ts'
 import { implOf, MiB, row, sizeLabel } from './rows.ts'
 
 /**
@@ -138,7 +139,7 @@ export async function sustainedRows(
   cluster: BenchCluster,
   size: number,
   count: number,
-  idleCoresPerMember: number[] | undefined,
+  idle: IdleRates | undefined,
   signal: AbortSignal,
 ): Promise<{ rows: BenchRow[]; dispersed: Dispersed[]; blobs: RandomBlobs }> {
   await cluster.settled(signal)
@@ -158,7 +159,9 @@ export async function sustainedRows(
   const storedBytes = dispersed.reduce((sum, d) => sum + [...d.sent.values()].reduce((a, b) => a + b, 0), 0)
   const storedMiB = storedBytes / MiB
   const memberCpu = nodeCpu.reduce((a, b) => a + b, 0)
-  const idleCpu = idleCoresPerMember ? idleCoresPerMember.reduce((a, b) => a + b, 0) * (settledMs / 1000) : undefined
+  // What the same window would have cost with no dispersal, from the idle reading, to show the dispersals' own cost.
+  const idleMemberCpu = idle ? idle.members.reduce((a, b) => a + b, 0) * (settledMs / 1000) : undefined
+  const idleOwnCpu = idle ? idle.own * (settledMs / 1000) : undefined
   const members = `${cluster.size} members`
   const common = { impl: implOf(cluster.kind), higherIsBetter: false }
   const rows = [
@@ -183,7 +186,14 @@ export async function sustainedRows(
     ),
     row(`sequencer CPU per MiB dispersed, ${members}`, ownCpu / dispersedMiB, 'CPU-s/MiB', count, {
       ...common,
-      extra: { cpuSeconds: round(ownCpu), dispersedMiB, windowMs: Math.round(settledMs) },
+      extra: {
+        cpuSeconds: round(ownCpu),
+        dispersedMiB,
+        ...(idleOwnCpu !== undefined
+          ? { idleCpuSecondsInWindow: round(idleOwnCpu), netOfIdle: round((ownCpu - idleOwnCpu) / dispersedMiB) }
+          : {}),
+        windowMs: Math.round(settledMs),
+      },
     }),
     row(`member CPU per MiB stored, ${members} together`, memberCpu / storedMiB, 'CPU-s/MiB', count, {
       ...common,
@@ -191,8 +201,8 @@ export async function sustainedRows(
         cpuSeconds: round(memberCpu),
         storedMiB: round(storedMiB),
         perMemberCpuSeconds: nodeCpu.map(round),
-        ...(idleCpu !== undefined
-          ? { idleCpuSecondsInWindow: round(idleCpu), netOfIdle: round((memberCpu - idleCpu) / storedMiB) }
+        ...(idleMemberCpu !== undefined
+          ? { idleCpuSecondsInWindow: round(idleMemberCpu), netOfIdle: round((memberCpu - idleMemberCpu) / storedMiB) }
           : {}),
         windowMs: Math.round(settledMs),
       },

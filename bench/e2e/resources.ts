@@ -9,23 +9,56 @@ import { disperseOne, RandomBlobs, round } from './dispersal.ts'
 import { childPidsNamed, cpuSecondsOf, memoryOf, ownCpuSeconds, resetPeak } from './proc.ts'
 import { implOf, MiB, row, sizeLabel } from './rows.ts'
 
-/** After the last dispersal settles, let each node finish what follows a store (logs, gossip, LevelDB) first. */
-const QUIET_BEFORE_MS = 1_000
+/**
+ * After a dispersal has settled, members go on working for a while: the certificate's gossip, LevelDB, and a DHT
+ * provider record for the blob (a query over about 20 peers, two at a time per node); right after start-up they
+ * also fill their DHT routing tables. Idle readings wait until that is over: at least QUIET_MIN_MS, then until
+ * two seconds' CPU of all members together has stopped falling (within QUIET_RATIO of the two before), at most
+ * QUIET_MAX_MS. Two-second windows, because a member's idle CPU comes in bursts (gossip heartbeats, chain polls).
+ */
+const QUIET_WINDOW_MS = 2_000
+const QUIET_RATIO = 1.2
+const QUIET_MIN_MS = 6_000
+const QUIET_MAX_MS = 30_000
 /** The issue's bound: a node's peak is at most its idle RSS plus three times the share it stores. */
 const PEAK_GOAL_SHARES = 3
 const PEAK_GOAL_SIZE = 32 * MiB
 
+/** CPU of an idle cluster, in cores (CPU-seconds per second): each member's, and this process's (sequencer and light client). */
+export interface IdleRates {
+  members: number[]
+  own: number
+}
+
+/** Waits until the members are quiet (see QUIET_WINDOW_MS); returns how long that took, in ms. */
+async function waitForQuiet(cluster: BenchCluster, signal: AbortSignal): Promise<number> {
+  await cluster.settled(signal)
+  const pids = cluster.pids()
+  const total = () => pids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0)
+  const started = performance.now()
+  let before = total()
+  let previous = Number.POSITIVE_INFINITY
+  while (performance.now() - started < QUIET_MAX_MS) {
+    await sleep(QUIET_WINDOW_MS, undefined, { signal })
+    const now = total()
+    const used = now - before
+    before = now
+    if (used * QUIET_RATIO >= previous && performance.now() - started >= QUIET_MIN_MS) break
+    previous = used
+  }
+  return performance.now() - started
+}
+
 /**
- * Every node's CPU over `seconds` with no dispersal under way. Returns the row and each member's rate in cores
- * (CPU-seconds per second), which the sustained run subtracts to show the members' CPU net of idling.
+ * Every node's CPU over `seconds` with no dispersal under way, once the members are quiet after the last one.
+ * Returns the row and the idle rates, which the sustained run subtracts to show the CPU of dispersal alone.
  */
 export async function idleCpu(
   cluster: BenchCluster,
   seconds: number,
   signal: AbortSignal,
-): Promise<{ row: BenchRow; coresPerMember: number[] }> {
-  await cluster.settled(signal)
-  await sleep(QUIET_BEFORE_MS, undefined, { signal })
+): Promise<{ row: BenchRow; idle: IdleRates }> {
+  const quietMs = await waitForQuiet(cluster, signal)
   const pids = cluster.pids()
   const chainPids = childPidsNamed('anvil')
   const before = pids.map(cpuSecondsOf)
@@ -35,20 +68,22 @@ export async function idleCpu(
   await sleep(seconds * 1000, undefined, { signal })
   const elapsed = (performance.now() - started) / 1000
   const coresPerMember = pids.map((pid, i) => (cpuSecondsOf(pid) - before[i]!) / elapsed)
+  const ownCores = (ownCpuSeconds() - ownBefore) / elapsed
   const chainCores = chainPids.reduce((sum, pid, i) => sum + (cpuSecondsOf(pid) - chainBefore[i]!) / elapsed, 0)
   const total = coresPerMember.reduce((a, b) => a + b, 0)
   const percent = coresPerMember.map((c) => round(c * 100))
   return {
-    coresPerMember,
+    idle: { members: coresPerMember, own: ownCores },
     row: row(`idle CPU, ${cluster.size} members together`, total * 100, '% of a core', 1, {
       impl: implOf(cluster.kind),
       higherIsBetter: false,
       extra: {
         seconds: round(elapsed),
+        quietAfterMs: Math.round(quietMs),
         perMemberMedianPercent: round(median(percent)),
         perMemberMaxPercent: Math.max(...percent),
         perMemberPercent: percent,
-        sequencerAndLightClientPercent: round(((ownCpuSeconds() - ownBefore) / elapsed) * 100),
+        sequencerAndLightClientPercent: round(ownCores * 100),
         ...(chainPids.length > 0 ? { anvilPercent: round(chainCores * 100) } : {}),
         committee: cluster.kind,
       },
@@ -62,8 +97,7 @@ export async function idleCpu(
  * A node's share is the shard and proof bytes sent to it.
  */
 export async function peakRssRows(cluster: BenchCluster, size: number, signal: AbortSignal): Promise<BenchRow[]> {
-  await cluster.settled(signal)
-  await sleep(QUIET_BEFORE_MS, undefined, { signal })
+  const quietMs = await waitForQuiet(cluster, signal)
   const blobs = new RandomBlobs(size, 1)
   const pids = cluster.pids()
   const baseline = pids.map((pid) => memoryOf(pid).rss)
@@ -103,7 +137,11 @@ export async function peakRssRows(cluster: BenchCluster, size: number, signal: A
     }),
     row(`idle RSS per node before it, the baseline (median node)`, median(baseline) / MiB, 'MiB', 1, {
       ...common,
-      extra: { maxMiB: mib(Math.max(...baseline)), minMiB: mib(Math.min(...baseline)) },
+      extra: {
+        maxMiB: mib(Math.max(...baseline)),
+        minMiB: mib(Math.min(...baseline)),
+        quietAfterMs: Math.round(quietMs),
+      },
     }),
     row(`peak RSS above baseline in shares held, worst node of a ${what}`, worst, 'x share', 1, {
       ...common,
