@@ -24,6 +24,8 @@ import { MiB, sizeLabel } from './e2e/rows.ts'
 import { startSink } from './e2e/sink.ts'
 import type { BenchRow } from './lib.ts'
 
+/** Exit code of a run refused for its arguments, as the CLI's usage errors. */
+const EXIT_USAGE = 2
 /** A dispersal before any timed one opens the members' streams and warms the code paths. */
 const WARM_UP_BYTES = MiB
 
@@ -95,7 +97,14 @@ async function main(): Promise<void> {
     process.stderr.write(`${USAGE}\n`)
     return
   }
-  const plan = planFrom(process.argv.slice(2), process.env)
+  let plan: Plan
+  try {
+    plan = planFrom(process.argv.slice(2), process.env)
+  } catch (err) {
+    process.stderr.write(`e2e: ${(err as Error).message}\n${USAGE}\n`)
+    process.exitCode = EXIT_USAGE
+    return
+  }
   const stop = new AbortController()
   const removeHandlers = stopOnSignals(stop, note)
   const started = performance.now()
