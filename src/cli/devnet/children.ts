@@ -57,6 +57,11 @@ export class NodeProcess {
     return this.#ready
   }
 
+  /** The node's OS process id, for readings of its own (/proc/<pid>/status and stat: memory, CPU time). */
+  get pid(): number | undefined {
+    return this.#child.pid
+  }
+
   get alive(): boolean {
     return this.#exit === undefined
   }

@@ -143,7 +143,7 @@ export async function runDevnet(ctx: CommandContext, opts: DevnetOptions): Promi
  * owner; then the chain is mined to where epoch 1 — the first with this committee — is in force, and from then on
  * makes a block a second. Returns each node's account (the spare's too, registered later).
  */
-async function stakeAndRegister(
+export async function stakeAndRegister(
   ctx: CommandContext,
   chain: DevnetChain,
   layout: DevnetLayout,
@@ -217,12 +217,17 @@ async function prepareRoot(out: string | undefined): Promise<string> {
   return out
 }
 
-async function startNodes(
+/**
+ * Starts every node of the layout as its own process (pushed to `children` at once, so a caller can stop them
+ * whatever happens) and waits until all are ready; `readyTimeoutMs` defaults to NodeProcess's.
+ */
+export async function startNodes(
   ctx: CommandContext,
   layout: DevnetLayout,
   children: NodeProcess[],
   signal: AbortSignal,
   stopping: AbortSignal,
+  readyTimeoutMs?: number,
 ): Promise<void> {
   const started = performance.now()
   for (const node of layout.nodes) children.push(new NodeProcess(node))
@@ -230,7 +235,7 @@ async function startNodes(
     signal.addEventListener('abort', () => reject(signal.reason), { once: true }),
   )
   aborted.catch(() => {})
-  await Promise.race([Promise.all(children.map((c) => c.ready())), aborted])
+  await Promise.race([Promise.all(children.map((c) => c.ready(readyTimeoutMs))), aborted])
   ctx.note(`${children.length} nodes ready in ${formatMs(performance.now() - started)}`)
   for (const child of children) {
     child.exited.then((exit) => {
@@ -244,7 +249,7 @@ async function startNodes(
 }
 
 /** SIGTERM to every node at once, then wait; true if all exited with code 0 on their own. */
-async function stopNodes(ctx: CommandContext, children: NodeProcess[]): Promise<boolean> {
+export async function stopNodes(ctx: CommandContext, children: NodeProcess[]): Promise<boolean> {
   if (children.length === 0) return true
   const started = performance.now()
   const exits = await Promise.all(children.map((c) => c.stop()))
