@@ -254,6 +254,9 @@ export class ChainCommitteeSource implements CommitteeSource {
     if (safe < constants.genesisBlock) {
       throw chainError(ChainErrorCode.UNAVAILABLE, 'the chain has no confirmed block since the registry was deployed')
     }
+    // Nothing new: most polls end here, after one request. (A reorg that keeps the head's height is found with the
+    // next block.)
+    if (safe === this.#syncedBlock) return
     if (this.#syncedBlock !== undefined) {
       // A block that is gone, or has another hash, means the chain reorganised below the confirmation depth.
       const seen = await this.#client.getBlock({ blockNumber: this.#syncedBlock }).catch((err: unknown) => {

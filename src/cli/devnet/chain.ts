@@ -22,8 +22,11 @@ export const DEVNET_TOKEN = 10n ** 18n
 export const DEVNET_BLOCK_SECONDS = 1
 /** Devnet nodes and roles trust a block one below the head: a local chain does not reorganise. */
 export const DEVNET_CONFIRMATIONS = 1
-/** How often devnet nodes read the chain: a quarter of a block, so an epoch change shows within a block. */
-export const DEVNET_POLL_SECONDS = 0.25
+/**
+ * How often devnet nodes read the chain: twice a block, so an epoch change shows within a block. Every node polls,
+ * so a shorter interval mostly costs CPU: the devnet's processes share one machine.
+ */
+export const DEVNET_POLL_SECONDS = 0.5
 /** Default epoch length of the devnet: ten minutes of one-second blocks, so a short run stays in one epoch. */
 export const DEFAULT_DEVNET_EPOCH_BLOCKS = 600
 /** Devnet retention: an hour, so that `dacnet withdraw` after an unstake can be tried the same day. */
