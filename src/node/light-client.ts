@@ -102,7 +102,7 @@ export class LightClient {
     const session: Session = {
       header,
       blobId,
-      assignment: assignShards(committee, blobId.bytes),
+      assignment: assignShards(committee, blobId.bytes, header.n),
       committee,
       outcomes: new Map(),
       deadHolders: new Map(),

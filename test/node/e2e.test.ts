@@ -93,6 +93,13 @@ describe('a committee of 7 members with unequal stake', () => {
     const receipts: bigint[] = []
     certified = await disperser.disperse(data, { onReceipt: (r) => receipts.push(r.signedStake) })
     const committee = await committees.getCommittee(0)
+    // The blob's own shape (PROTOCOL.md §2.3): n = 4096, kMax(4096) = 1365 - 7 + 1, shards of 4 MiB / 1359 rounded
+    // up to 64 bytes; member 0 (30% of the stake) stores about 1,229 of them.
+    expect(committee.shapeFor(data.length)).toEqual({ k: 1359, n: 4096 })
+    expect(certified.certificate.header).toMatchObject({ k: 1359, n: 4096, shardSize: 3136 })
+    expect(await members[0]!.node.store.listShardIndices(certified.blob.blobId)).toHaveLength(
+      assignShards(committee, certified.blob.blobId.bytes, 4096).counts[0]!,
+    )
     const verified = verifyCertificate(certified.certificate, committee)
     expect(committee.reachesThreshold(verified.signedStake)).toBe(true)
     expect(receipts.length).toBeGreaterThanOrEqual(verified.signers.length)
@@ -204,8 +211,8 @@ describe('members going offline', () => {
     expect(signers).not.toContain(1)
     expect(signers).not.toContain(3)
     expect(result.certificate.signedStake).toBe(68n)
-    // A strict target makes the first round 29 draws (k = 20, n = 64): that none lands on the offline third has
-    // odds ~1e-5. With the default target's 12 draws it is ~1%, and the assertion below failed about one run in 100.
+    // A strict target makes the first round 31 draws (k = 335, n = 1024): that none lands on the offline third has
+    // odds ~1e-5. With the default target's 13 draws it is ~1%, and the assertion below failed about one run in 100.
     const sampled = await lightClient.sample(result.certificate, { confidence: 1 - 1e-15 })
     expect(sampled.available).toBe(true)
     expect(sampled.failures.length).toBeGreaterThan(0) // the offline holders were asked and failed
@@ -251,7 +258,7 @@ describe('members going offline', () => {
     expect(cert).toBeDefined()
     verifyCertificate(cert!, committee)
     const blobId = blobIdOf(encodeHeader(cert!.header))
-    const assigned = assignShards(committee, blobId.bytes).shardsOf(1)
+    const assigned = assignShards(committee, blobId.bytes, cert!.header.n).shardsOf(1)
     expect(assigned.length).toBeGreaterThan(0)
     const wanted = assigned.slice(0, MAX_SAMPLE_INDICES)
     const answers = await requestSamples(lightLibp2p, first.node.libp2p.getMultiaddrs(), blobId, wanted, {
@@ -272,7 +279,7 @@ describe('members going offline', () => {
 describe('a malicious sequencer', () => {
   it('may get a certificate for an inconsistent encoding, but every retriever reaches the same BadEncoding', async () => {
     const committee = await committees.getCommittee(0)
-    const { k, n } = committee.encoding
+    const { k, n } = committee.shapeFor(300_000)
     const bad = inconsistentBlob(
       randomData(300_000, prng(105)),
       { networkId: NETWORK, epoch: 0, k, n },

@@ -94,10 +94,10 @@ beforeAll(async () => {
     },
   ])
   const committee = await committees.getCommittee(0)
-  ;({ k, n } = committee.encoding)
+  ;({ k, n } = committee.shapeFor(honestData.length))
   // The members hold their assigned shards of an honest blob, written straight into their stores.
   honest = encodeBlob(honestData, { networkId: NETWORK, epoch: 0, k, n })
-  const assignment = assignShards(committee, honest.blobId.bytes)
+  const assignment = assignShards(committee, honest.blobId.bytes, n)
   const shards = withProofs(honest)
   for (const member of committee.members) {
     const running = members.find((m) => m.identity.peerId === member.peerId)!
