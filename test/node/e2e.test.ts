@@ -34,6 +34,8 @@ const NETWORK = 4242
 /** Unequal stakes, total 100: a third is 33.3. */
 const STAKES = [30n, 20n, 15n, 12n, 10n, 8n, 5n]
 const MiB = 1024 * 1024
+/** What one sample of the 4 MiB blob downloads: its 3,136-byte shard and a proof of log2(4096) = 12 hashes. */
+const SAMPLE_BYTES = 3136 + 12 * 32
 
 const committees = new SwappableCommitteeSource()
 const members: RunningMember[] = []
@@ -113,11 +115,14 @@ describe('a committee of 7 members with unequal stake', () => {
     expect(await unlisted.hasBlob(certified.blob.blobId)).toBe(true)
   })
 
-  it('lets a light client reach the target confidence', async () => {
+  it('lets a light client reach the target confidence, downloading a few KiB a sample', async () => {
     const result = await lightClient.sample(certified.certificate)
     expect(result.available).toBe(true)
     expect(result.confidence).toBeGreaterThanOrEqual(1 - 1e-6)
     expect(result.failures).toEqual([])
+    // Every distinct index drawn was asked once and came back: a 3,136-byte shard and a 12-hash proof each.
+    expect(result.bytes).toBe(result.distinctSuccesses * SAMPLE_BYTES)
+    expect(result.bytes).toBeLessThan(60_000)
   })
 
   it('retrieves the same bytes, from the certificate or the blob id alone', async () => {
@@ -170,6 +175,8 @@ describe('a committee of 7 members with unequal stake', () => {
     for (let round = 0; round < 20 && lies.length === 0; round++) {
       const result = await lightClient.sample(certified.certificate)
       expect(result.available).toBe(true)
+      // The lies were downloaded too: they count, as every shard that arrived does.
+      expect(result.bytes).toBe((result.distinctSuccesses + result.failures.length) * SAMPLE_BYTES)
       lies.push(...result.failures.filter((f) => f.member === 1))
       expect(result.failures.filter((f) => f.member !== 1)).toEqual([])
     }

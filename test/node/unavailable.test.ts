@@ -136,6 +136,10 @@ function expectUnavailable(result: SampleResult, codes: (code: string) => boolea
   expect(new Set(result.failures.map((f) => f.index)).size).toBe(result.failures.length)
   expect(result.failures.length + result.distinctSuccesses).toBeLessThanOrEqual(n)
   expect(result.failures.length).toBeLessThanOrEqual(result.samples - result.successes)
+  // Bytes count what arrived: the valid shards and the wrong ones (same size), never a NOT_HELD, a timeout or a
+  // dropped stream. n = 256 is a power of two, so every proof is 8 hashes.
+  const lies = result.failures.filter((f) => f.code === 'ERASURE_INVALID_PROOF').length
+  expect(result.bytes).toBe((result.distinctSuccesses + lies) * (certificate.header.shardSize + 8 * 32))
   for (const f of result.failures) {
     expect(f.member).toBe(assignment.holderOf(f.index))
     expect(failing.has(f.member), `member ${f.member} failed`).toBe(true)
