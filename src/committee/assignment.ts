@@ -91,13 +91,8 @@ export class Assignment {
  */
 export function assignShards(committee: AssignmentCommittee, blobId: Uint8Array, n: number): Assignment {
   if (!Number.isInteger(n) || n < 1 || n > MAX_TOTAL_SHARDS) {
-    throw committeeError(
-      CommitteeErrorCode.INVALID_SHARD_COUNT,
-      `n = ${n} is not an integer in 1..${MAX_TOTAL_SHARDS}`,
-      {
-        n,
-      },
-    )
+    const why = `n = ${n} is not an integer in 1..${MAX_TOTAL_SHARDS}`
+    throw committeeError(CommitteeErrorCode.INVALID_SHARD_COUNT, why, { n })
   }
   if (!(blobId instanceof Uint8Array) || blobId.length !== BLOB_ID_SIZE) {
     throw committeeError(CommitteeErrorCode.INVALID_BLOB_ID, `a blob id is ${BLOB_ID_SIZE} bytes`, {

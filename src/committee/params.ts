@@ -7,9 +7,9 @@ export const MAX_TOTAL_SHARDS = 65536
 export const MIN_TOTAL_SHARDS = 16
 /**
  * The shard size the shape policy aims at, in bytes (PROTOCOL.md §2.3): n grows with the blob until its shards
- * are at most this big, so one light-client sample (a shard and its proof) stays near 3-4 KiB from a 64 KiB blob
- * to a 32 MiB one, as Celestia's 512-byte shares and PeerDAS's 2 KiB cells keep theirs fixed (DESIGN decision
- * 12). 4 KiB keeps n <= 32,768 for a 32 MiB blob, so proofs stay at most 15 hashes (480 bytes) and a member
+ * are at most this big, so one light-client sample (a shard and its proof) stays between about 1.9 and 4.5 KB from a
+ * 64 KiB blob to a 32 MiB one at 16 members, as Celestia's 512-byte shares and PeerDAS's 2 KiB cells keep theirs
+ * fixed (DESIGN decision 12). 4 KiB keeps n <= 32,768 for a 32 MiB blob, so proofs stay at most 15 hashes (480 bytes) and a member
  * stores about a thousand shards of the largest blob at 16 members.
  */
 export const TARGET_SHARD_SIZE = 4096
@@ -95,13 +95,8 @@ export function isSafeEncoding(committee: SafetyInput, k: number, n: number): bo
  */
 export function blobShape(committee: ShapeInput, dataSize: number): EncodingParams {
   if (!Number.isSafeInteger(dataSize) || dataSize < 0) {
-    throw committeeError(
-      CommitteeErrorCode.INVALID_DATA_SIZE,
-      `blob size ${dataSize} is not a non-negative safe integer`,
-      {
-        dataSize,
-      },
-    )
+    const why = `blob size ${dataSize} is not a non-negative safe integer`
+    throw committeeError(CommitteeErrorCode.INVALID_DATA_SIZE, why, { dataSize })
   }
   honestFraction(committee) // q <= f is refused before any n is tried
   if (committee.totalShards !== undefined) return fixedShape(committee, committee.totalShards)
@@ -120,13 +115,8 @@ export function blobShape(committee: ShapeInput, dataSize: number): EncodingPara
 /** The shape of every blob when the committee file fixes n: that n and its largest safe k. */
 function fixedShape(committee: SafetyInput, n: number): EncodingParams {
   if (!Number.isInteger(n) || n < 2 || n > MAX_TOTAL_SHARDS) {
-    throw committeeError(
-      CommitteeErrorCode.ENCODING_UNSATISFIABLE,
-      `totalShards ${n} must be in 2..${MAX_TOTAL_SHARDS}`,
-      {
-        n,
-      },
-    )
+    const why = `totalShards ${n} must be in 2..${MAX_TOTAL_SHARDS}`
+    throw committeeError(CommitteeErrorCode.ENCODING_UNSATISFIABLE, why, { n })
   }
   const k = largestSafeK(committee, n)
   if (k < 1) {
