@@ -357,8 +357,8 @@ export const l1Bench: BenchSuite = async () => {
         members.map((m) => [Buffer.from(m.secretKey.toPublicKey().toBytes(true)).toString('hex'), m]),
       )
       const keyOf = (i: number) => byKey.get(Buffer.from(committee.members[i]!.publicKey).toString('hex'))!.secretKey
-      const { k, n } = committee.encoding
       const dataSize = 128 * 1024
+      const { k, n } = committee.shapeFor(dataSize)
       const header: BlobHeader = {
         version: 1,
         networkId: NETWORK_ID,

@@ -42,7 +42,7 @@ export function verifyCertificate(certificate: Certificate, committee: Committee
   }
   // A certificate means "recoverable" only when the honest signers must hold k shards: (k, n) must be safe for
   // the committee (PROTOCOL.md §2.3), the rule the L1 verifier checks too. Which safe (k, n) the disperser chose
-  // (the committee's default shape today) is dispersal policy and no part of what a certificate means.
+  // (today the shape per blob size, §2.3) is dispersal policy and no part of what a certificate means.
   const unsafe = unsafeEncoding(committee, header.k, header.n)
   if (unsafe !== undefined) {
     throw attestError(

@@ -1,5 +1,10 @@
 /** How results look for people; JSON output carries the raw numbers instead. */
 
+import type { Committee } from '../committee/committee.ts'
+import type { EncodingParams } from '../committee/params.ts'
+import { DEFAULT_MAX_BLOB_SIZE } from '../erasure/params.ts'
+import { formatBytes } from './size.ts'
+
 export function formatMs(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`
   if (ms < 60_000) return `${(ms / 1000).toFixed(2)} s`
@@ -41,4 +46,28 @@ export function table(rows: readonly (readonly string[])[]): string {
   return rows
     .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '))
     .join('\n')
+}
+
+/** A committee's blob shapes (PROTOCOL.md §2.3), from an empty blob to one of `maxBlobSize` bytes. */
+export interface ShapeRange {
+  /** The committee file's fixed n, when it sets one: then every blob has that n. */
+  totalShards: number | null
+  smallest: EncodingParams
+  largest: EncodingParams
+  maxBlobSize: number
+}
+
+export function shapeRange(committee: Committee, maxBlobSize = DEFAULT_MAX_BLOB_SIZE): ShapeRange {
+  return {
+    totalShards: committee.totalShards ?? null,
+    smallest: committee.shapeFor(0),
+    largest: committee.shapeFor(maxBlobSize),
+    maxBlobSize,
+  }
+}
+
+/** `k/n 2/16 (empty blob) to 10907/32768 (32.0 MiB)`, or `k/n 8/20 for every blob (totalShards)`. */
+export function formatShapeRange(r: ShapeRange): string {
+  if (r.totalShards !== null) return `k/n ${r.smallest.k}/${r.smallest.n} for every blob (totalShards)`
+  return `k/n ${r.smallest.k}/${r.smallest.n} (empty blob) to ${r.largest.k}/${r.largest.n} (${formatBytes(r.maxBlobSize)})`
 }

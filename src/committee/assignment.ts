@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { CommitteeErrorCode, committeeError } from './errors.ts'
-import type { EncodingParams } from './params.ts'
+import { MAX_TOTAL_SHARDS } from './params.ts'
 
 /** Bytes in a blob id: a CIDv1 (raw, sha2-256), as the erasure layer defines it. */
 export const BLOB_ID_SIZE = 36
@@ -12,18 +12,17 @@ export interface AssignmentCommittee {
   readonly epoch: number
   readonly members: readonly { readonly publicKey: Uint8Array; readonly stake: bigint }[]
   readonly totalStake: bigint
-  readonly encoding: EncodingParams
 }
 
 /**
  * Which member holds which shard of one blob: member -> a contiguous, sorted run of shard indices, and
- * shard index -> member index. Computed by `assignShards`; any party with the committee file and the blob
- * id computes the same one.
+ * shard index -> member index. Computed by `assignShards`; any party with the committee file, the blob id and
+ * the blob's n (from its header) computes the same one.
  */
 export class Assignment {
   readonly epoch: number
   readonly blobId: Uint8Array
-  readonly k: number
+  /** The blob's shard count, from its header. */
   readonly n: number
   /** Shard count of each member, by member index. Sums to n. */
   readonly counts: readonly number[]
@@ -33,11 +32,10 @@ export class Assignment {
   readonly order: readonly number[]
   readonly #ends: Uint32Array
 
-  constructor(epoch: number, blobId: Uint8Array, params: EncodingParams, counts: number[], order: number[]) {
+  constructor(epoch: number, blobId: Uint8Array, n: number, counts: number[], order: number[]) {
     this.epoch = epoch
     this.blobId = blobId
-    this.k = params.k
-    this.n = params.n
+    this.n = n
     this.counts = Object.freeze(counts)
     this.order = Object.freeze(order)
     const starts = new Array<number>(counts.length).fill(0)
@@ -81,7 +79,8 @@ export class Assignment {
 }
 
 /**
- * The stake-proportional assignment of a blob's n shards (see the protocol notes for vectors):
+ * The stake-proportional assignment of a blob's n shards (PROTOCOL.md §2.4, with vectors). n is the blob's own,
+ * from its header: the shape policy picks n per blob (§2.3), so the committee alone does not fix it.
  *
  * 1. h_i = SHA-256(ASSIGNMENT_TAG || blobId (36 bytes) || publicKey_i (48 bytes)).
  * 2. Counts by largest remainder: c_i = floor(n * s_i / S); the n - sum(c_i) leftover shards go one each
@@ -90,18 +89,22 @@ export class Assignment {
  *
  * The per-blob order spreads the original shards (indices < k) over different members blob by blob.
  */
-export function assignShards(committee: AssignmentCommittee, blobId: Uint8Array): Assignment {
+export function assignShards(committee: AssignmentCommittee, blobId: Uint8Array, n: number): Assignment {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_TOTAL_SHARDS) {
+    const why = `n = ${n} is not an integer in 1..${MAX_TOTAL_SHARDS}`
+    throw committeeError(CommitteeErrorCode.INVALID_SHARD_COUNT, why, { n })
+  }
   if (!(blobId instanceof Uint8Array) || blobId.length !== BLOB_ID_SIZE) {
     throw committeeError(CommitteeErrorCode.INVALID_BLOB_ID, `a blob id is ${BLOB_ID_SIZE} bytes`, {
       length: blobId?.length,
     })
   }
   const { members, totalStake } = committee
-  const n = BigInt(committee.encoding.n)
+  const shards = BigInt(n)
   const hashes = members.map((m) => assignmentHash(blobId, m.publicKey))
-  const counts = members.map((m) => Number((n * m.stake) / totalStake))
-  const remainders = members.map((m) => (n * m.stake) % totalStake)
-  let leftover = committee.encoding.n - counts.reduce((a, b) => a + b, 0)
+  const counts = members.map((m) => Number((shards * m.stake) / totalStake))
+  const remainders = members.map((m) => (shards * m.stake) % totalStake)
+  let leftover = n - counts.reduce((a, b) => a + b, 0)
   const byRemainder = members.map((_, i) => i)
   byRemainder.sort((a, b) => {
     const ra = remainders[a]!
@@ -114,7 +117,7 @@ export function assignShards(committee: AssignmentCommittee, blobId: Uint8Array)
     leftover--
   }
   const order = members.map((_, i) => i).sort((a, b) => compareBytes(hashes[a]!, hashes[b]!))
-  return new Assignment(committee.epoch, blobId.slice(), committee.encoding, counts, order)
+  return new Assignment(committee.epoch, blobId.slice(), n, counts, order)
 }
 
 /** h_i of step 1: orders members for the runs and breaks remainder ties. */

@@ -2,7 +2,7 @@ import { CommitteeErrorCode, committeeError } from './errors.ts'
 import { type Fraction, fraction, lessThan, reaches } from './fraction.ts'
 import { toHex } from './hex.ts'
 import type { Member, MemberInput, MemberKeyVerifier, Sequencer } from './member.ts'
-import { type EncodingParams, encodingParams } from './params.ts'
+import { blobShape, type EncodingParams } from './params.ts'
 import { validateMembers, validateSequencers } from './validate.ts'
 
 /** q: a certificate needs signatures from at least two thirds of the stake. */
@@ -26,7 +26,7 @@ export interface CommitteeInput {
   adversary?: Fraction | undefined
   /** How long members keep shards; DEFAULT_RETENTION_SECONDS when absent. */
   retentionSeconds?: number | undefined
-  /** A fixed erasure n for the default shape; when absent, derived from the member count (see params.ts). */
+  /** A fixed erasure n for every blob; when absent, n is chosen per blob from its size (`blobShape`). */
   totalShards?: number | undefined
 }
 
@@ -38,7 +38,7 @@ export interface CommitteeOptions {
 /**
  * The committee of one epoch, validated on construction: a Committee object that exists is one whose
  * members all have distinct peer ids and keys, positive stakes and valid proofs of possession, whose
- * thresholds satisfy 0 <= f < q <= 1, and whose encoding parameters exist. Immutable.
+ * thresholds satisfy 0 <= f < q <= 1, and for which some safe (k, n) exists. Immutable.
  */
 export class Committee {
   readonly networkId: number
@@ -49,12 +49,7 @@ export class Committee {
   readonly adversary: Fraction
   readonly retentionSeconds: number
   readonly totalStake: bigint
-  /**
-   * The default shape (PROTOCOL.md §2.3): the (k, n) dispersers encode with and members admit. It is policy,
-   * not the certificate rule: a certificate is valid for any (k, n) safe for the committee (`isSafeEncoding`).
-   */
-  readonly encoding: EncodingParams
-  /** The file's totalShards, if it fixed n. */
+  /** The file's totalShards, if it fixed n for every blob. */
   readonly totalShards: number | undefined
   readonly #byPeerId: Map<string, Member>
   readonly #byPublicKey: Map<string, Member>
@@ -88,14 +83,8 @@ export class Committee {
     this.sequencers = validateSequencers(input.sequencers ?? [], options.verifier, input.epoch)
     this.totalStake = this.members.reduce((sum, m) => sum + m.stake, 0n)
     this.totalShards = input.totalShards
-    this.encoding = Object.freeze(
-      encodingParams({
-        stakes: this.members.map((m) => m.stake),
-        threshold: this.threshold,
-        adversary: this.adversary,
-        totalShards: input.totalShards,
-      }),
-    )
+    // The smallest blob's shape exists iff any does (kMax grows with n): refuse a committee no blob can use.
+    blobShape(this, 0)
     this.#byPeerId = new Map(this.members.map((m) => [m.peerId, m]))
     this.#byPublicKey = new Map(this.members.map((m) => [toHex(m.publicKey), m]))
     Object.freeze(this)
@@ -123,6 +112,15 @@ export class Committee {
         (who.peerId !== undefined && s.peerId === who.peerId) ||
         (key !== undefined && s.publicKey !== undefined && toHex(s.publicKey) === key),
     )
+  }
+
+  /**
+   * The shape (k, n) of a blob of `dataSize` bytes under this committee (PROTOCOL.md §2.3, `blobShape`): the one
+   * dispersers encode with and members admit. It is policy, not the certificate rule: a certificate is valid for
+   * any (k, n) safe for the committee (`isSafeEncoding`).
+   */
+  shapeFor(dataSize: number): EncodingParams {
+    return blobShape(this, dataSize)
   }
 
   /** True when `stake` is at least q of the total stake, compared exactly. */

@@ -42,6 +42,10 @@ export const CommitteeErrorCode = {
   INVALID_RETENTION: 'COMMITTEE_INVALID_RETENTION',
   /** The requested or derived shard count is out of range, or no n <= 65536 gives k >= 1. */
   ENCODING_UNSATISFIABLE: 'COMMITTEE_ENCODING_UNSATISFIABLE',
+  /** A blob size handed to the shape policy is not a non-negative safe integer. */
+  INVALID_DATA_SIZE: 'COMMITTEE_INVALID_DATA_SIZE',
+  /** The n handed to the assignment is not an integer in 1..65536. */
+  INVALID_SHARD_COUNT: 'COMMITTEE_INVALID_SHARD_COUNT',
   /** A blob id handed to the assignment is not 36 bytes. */
   INVALID_BLOB_ID: 'COMMITTEE_INVALID_BLOB_ID',
   /** A shard or member index is outside the assignment. */

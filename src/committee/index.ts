@@ -23,15 +23,17 @@ export { type Fraction, formatFraction, parseFraction } from './fraction.ts'
 export type { KeyProblem, Member, MemberInput, MemberKeyVerifier, Sequencer } from './member.ts'
 export { POP_SIZE, PUBLIC_KEY_SIZE } from './member.ts'
 export {
-  DEFAULT_MIN_TOTAL_SHARDS,
-  DEFAULT_SHARDS_PER_MEMBER,
-  defaultTotalShards,
-  type EncodingInput,
+  blobShape,
+  canonicalShardSize,
   type EncodingParams,
-  encodingParams,
   isSafeEncoding,
+  isSupportedShape,
   kMax,
+  largestSafeK,
+  MIN_TOTAL_SHARDS,
   type SafetyInput,
+  type ShapeInput,
+  TARGET_SHARD_SIZE,
   unsafeEncoding,
 } from './params.ts'
 export { normalizePeerId } from './peer-id.ts'

@@ -3,15 +3,18 @@ import { type Fraction, lessThan, subtract } from './fraction.ts'
 
 /** GF(2^16) has 65536 evaluation points, so the erasure code cannot have more shards than this. */
 export const MAX_TOTAL_SHARDS = 65536
+/** Floor on n: even a one-member committee gets a code with useful redundancy. */
+export const MIN_TOTAL_SHARDS = 16
 /**
- * Shards per member in the default n, before rounding n up to a power of two. Rounding loses an honest set
- * at most one shard per member (kMax(n) = floor(n * g) - m + 1), so the rate k / n comes within m / n of the
- * ideal g = q - f; n >= 32 * m keeps that loss under 1/32 whatever the stakes, while n stays small enough
- * for short Merkle proofs (n = 32,768 for 1,000 members).
+ * The shard size the shape policy aims at, in bytes (PROTOCOL.md §2.3): n grows with the blob until its shards
+ * are at most this big, so one light-client sample (a shard and its proof) stays between about 1.9 and 4.5 KB from a
+ * 64 KiB blob to a 32 MiB one at 16 members, as Celestia's 512-byte shares and PeerDAS's 2 KiB cells keep theirs
+ * fixed (DESIGN decision 12). 4 KiB keeps n <= 32,768 for a 32 MiB blob, so proofs stay at most 15 hashes (480 bytes) and a member
+ * stores about a thousand shards of the largest blob at 16 members.
  */
-export const DEFAULT_SHARDS_PER_MEMBER = 32
-/** Floor on the default n: tiny committees still get a code with useful redundancy. */
-export const DEFAULT_MIN_TOTAL_SHARDS = 16
+export const TARGET_SHARD_SIZE = 4096
+/** Shards are whole 64-byte chunks (PROTOCOL.md §1.1), restated so that committee stays free of erasure. */
+const SHARD_ALIGNMENT = 64
 
 /** Erasure parameters: k original shards, n shards in all (k < n <= 65536). */
 export interface EncodingParams {
@@ -34,14 +37,9 @@ export type SafetyInput = {
   | { readonly members: readonly unknown[] }
 )
 
-export interface EncodingInput {
-  /** Member stakes, all positive. */
-  readonly stakes: readonly bigint[]
-  /** Signing threshold q. */
-  readonly threshold: Fraction
-  /** Adversary bound f, below q. */
-  readonly adversary: Fraction
-  /** A fixed n from the committee file; when absent, the default n (see `defaultTotalShards`). */
+/** What the shape policy needs of a committee: the safety input and the file's fixed n, if any. */
+export type ShapeInput = SafetyInput & {
+  /** A fixed n from the committee file (2..65536): then every blob has that n. */
   readonly totalShards?: number | undefined
 }
 
@@ -86,55 +84,66 @@ export function isSafeEncoding(committee: SafetyInput, k: number, n: number): bo
 }
 
 /**
- * The committee's default shape, which dispersers use and members admit: with a fixed n (the file's
- * totalShards), that n; otherwise the smallest power of two >= max(16, 32 * m), capped at 65536 and doubled
- * while kMax(n) < 1. k is the largest safe k for that n: kMax(n), stepped down to a supported shape.
+ * The shape (k, n) of a blob of `dataSize` bytes: what dispersers encode with and what members admit
+ * (PROTOCOL.md §2.3). n is the smallest power of two >= MIN_TOTAL_SHARDS for which kMax(n) >= 1 and the blob's
+ * canonical shard size at k = largestSafeK(n) is at most TARGET_SHARD_SIZE, capped at 65536 (a blob too big for
+ * that gets n = 65536 and larger shards); k is largestSafeK(n). With the file's fixed totalShards, n is that for
+ * every blob. Throws COMMITTEE_ENCODING_UNSATISFIABLE when no n <= 65536 (or the fixed n) lets k >= 1.
+ *
+ * Why per blob: with one n per committee a 16 MiB blob at 16 members had 108 KB shards, and a light client's check
+ * downloaded over a megabyte; with shards near 4 KiB a check stays under 60 KB whatever the size.
  */
-export function encodingParams(input: EncodingInput): EncodingParams {
-  const committee = { stakes: input.stakes, threshold: input.threshold, adversary: input.adversary }
-  honestFraction(committee) // q <= f is refused before any n is tried
-  if (input.totalShards !== undefined) {
-    const n = input.totalShards
-    if (!Number.isInteger(n) || n < 2 || n > MAX_TOTAL_SHARDS) {
-      throw committeeError(
-        CommitteeErrorCode.ENCODING_UNSATISFIABLE,
-        `totalShards ${n} must be in 2..${MAX_TOTAL_SHARDS}`,
-        { n },
-      )
-    }
-    const k = largestSafeK(committee, n)
-    if (k < 1) {
-      throw committeeError(
-        CommitteeErrorCode.ENCODING_UNSATISFIABLE,
-        `with n = ${n} shards an honest set of ${input.stakes.length} members may hold none: kMax(${n}) = ${kMax(committee, n)}; raise totalShards`,
-        { n },
-      )
-    }
-    return { k, n }
+export function blobShape(committee: ShapeInput, dataSize: number): EncodingParams {
+  if (!Number.isSafeInteger(dataSize) || dataSize < 0) {
+    const why = `blob size ${dataSize} is not a non-negative safe integer`
+    throw committeeError(CommitteeErrorCode.INVALID_DATA_SIZE, why, { dataSize })
   }
-  for (let n = defaultTotalShards(input.stakes.length); n <= MAX_TOTAL_SHARDS; n *= 2) {
+  honestFraction(committee) // q <= f is refused before any n is tried
+  if (committee.totalShards !== undefined) return fixedShape(committee, committee.totalShards)
+  for (let n = MIN_TOTAL_SHARDS; n <= MAX_TOTAL_SHARDS; n *= 2) {
     const k = largestSafeK(committee, n)
-    if (k >= 1) return { k, n }
+    if (k < 1) continue
+    if (canonicalShardSize(dataSize, k) <= TARGET_SHARD_SIZE || n === MAX_TOTAL_SHARDS) return { k, n }
   }
   throw committeeError(
     CommitteeErrorCode.ENCODING_UNSATISFIABLE,
-    `no n <= ${MAX_TOTAL_SHARDS} lets an honest set of ${input.stakes.length} members hold a shard`,
-    { members: input.stakes.length },
+    `no n <= ${MAX_TOTAL_SHARDS} lets an honest set of ${memberCountOf(committee)} members hold a shard`,
+    { members: memberCountOf(committee) },
   )
 }
 
-/** The default n before doubling: a power of two at least DEFAULT_SHARDS_PER_MEMBER per member, within [16, 65536]. */
-export function defaultTotalShards(memberCount: number): number {
-  const wanted = Math.max(DEFAULT_MIN_TOTAL_SHARDS, DEFAULT_SHARDS_PER_MEMBER * memberCount)
-  return Math.min(MAX_TOTAL_SHARDS, 2 ** Math.ceil(Math.log2(wanted)))
+/** The shape of every blob when the committee file fixes n: that n and its largest safe k. */
+function fixedShape(committee: SafetyInput, n: number): EncodingParams {
+  if (!Number.isInteger(n) || n < 2 || n > MAX_TOTAL_SHARDS) {
+    const why = `totalShards ${n} must be in 2..${MAX_TOTAL_SHARDS}`
+    throw committeeError(CommitteeErrorCode.ENCODING_UNSATISFIABLE, why, { n })
+  }
+  const k = largestSafeK(committee, n)
+  if (k < 1) {
+    throw committeeError(
+      CommitteeErrorCode.ENCODING_UNSATISFIABLE,
+      `with n = ${n} shards an honest set of ${memberCountOf(committee)} members may hold none: kMax(${n}) = ${kMax(committee, n)}; raise totalShards`,
+      { n },
+    )
+  }
+  return { k, n }
 }
 
 /**
- * kMax(n), stepped down while (k, n - k) is not a supported shape; below 1 when no k is safe. k = n is never a
- * shape (no recovery shard), so the first step also caps k at n - 1. Stepping down only strengthens the
- * guarantee, and k = 1 is always a shape, so this is below 1 only when kMax(n) is.
+ * The canonical shard size of a `dataSize`-byte blob cut into k shards (PROTOCOL.md §1.2): the smallest multiple
+ * of 64, at least 64, that holds it. The erasure layer's rule, restated; the tests check both agree.
  */
-function largestSafeK(committee: SafetyInput, n: number): number {
+export function canonicalShardSize(dataSize: number, k: number): number {
+  const perShard = Math.ceil(dataSize / k)
+  return Math.max(SHARD_ALIGNMENT, Math.ceil(perShard / SHARD_ALIGNMENT) * SHARD_ALIGNMENT)
+}
+
+/**
+ * The largest safe k for n shards: kMax(n), stepped down while (k, n - k) is not a supported shape; below 1 when
+ * no k is safe. k = n is never a shape (no recovery shard), so the first step also caps k at n - 1. Stepping down
+ * only strengthens the guarantee, and k = 1 is always a shape, so this is below 1 only when kMax(n) is.
+ */
+export function largestSafeK(committee: SafetyInput, n: number): number {
   let k = Math.min(kMax(committee, n), n - 1)
   while (k >= 1 && !isSupportedShape(k, n - k)) k--
   return k

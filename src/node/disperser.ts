@@ -37,12 +37,14 @@ export class Disperser {
     opts.signal?.throwIfAborted()
     const committee = await currentCommittee(this.#init.committees)
     const encodeStart = performance.now()
+    // The committee's shape for a blob of this size: the only one members admit (PROTOCOL.md §3.3 step 6). A
+    // non-Uint8Array is left for the encoder to refuse with its own code.
+    const shape = committee.shapeFor(bytes instanceof Uint8Array ? bytes.length : 0)
     const encoded = await this.#pool.encodeBlob(bytes, {
       networkId: committee.networkId,
       epoch: committee.epoch,
-      // The committee's default shape: the only one members admit (PROTOCOL.md §3.3 step 6).
-      k: committee.encoding.k,
-      n: committee.encoding.n,
+      k: shape.k,
+      n: shape.n,
       maxBlobSize: this.#opts.maxBlobSize ?? DEFAULT_MAX_BLOB_SIZE,
     })
     const encodeMs = performance.now() - encodeStart
@@ -52,17 +54,19 @@ export class Disperser {
 
   /**
    * Disperses a blob its caller already encoded (e.g. in its own pipeline). The header must be for the
-   * current epoch with the committee's default shape (k, n): members admit only that shape (dispersal policy,
-   * stricter than the safety rule certificates are checked against), and check shards against its root.
+   * current epoch with the committee's shape for its size (`Committee.shapeFor`): members admit only that shape
+   * (dispersal policy, stricter than the safety rule certificates are checked against), and check shards
+   * against its root.
    */
   async disperseEncoded(encoded: EncodedBlob, opts: DisperseOptions = {}): Promise<DispersalResult> {
     const committee = await currentCommittee(this.#init.committees)
     const { header } = encoded
+    const shape = committee.shapeFor(header.dataSize)
     if (
       header.epoch !== committee.epoch ||
       header.networkId !== committee.networkId ||
-      header.k !== committee.encoding.k ||
-      header.n !== committee.encoding.n
+      header.k !== shape.k ||
+      header.n !== shape.n
     ) {
       throw nodeError(NodeErrorCode.HEADER_MISMATCH, 'the encoded blob does not match the current committee')
     }
@@ -76,7 +80,7 @@ export class Disperser {
     opts: DisperseOptions,
   ): Promise<DispersalResult> {
     opts.signal?.throwIfAborted()
-    const assignment = assignShards(committee, encoded.blobId.bytes)
+    const assignment = assignShards(committee, encoded.blobId.bytes, encoded.header.n)
     const round = new DispersalRound({
       libp2p: this.#init.libp2p,
       localMember: this.#init.localMember,

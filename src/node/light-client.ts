@@ -62,6 +62,11 @@ export interface SampleResult {
   /** Distinct indices that came back with a valid proof. */
   distinctSuccesses: number
   failures: SampleFailure[]
+  /**
+   * Bytes of shard data and proofs that arrived from holders, counted as they came: every shard a holder sent,
+   * valid or not, including those of a request that failed afterwards. Wire framing is not counted.
+   */
+  bytes: number
   ms: number
 }
 
@@ -102,11 +107,12 @@ export class LightClient {
     const session: Session = {
       header,
       blobId,
-      assignment: assignShards(committee, blobId.bytes),
+      assignment: assignShards(committee, blobId.bytes, header.n),
       committee,
       outcomes: new Map(),
       deadHolders: new Map(),
       failures: [],
+      bytes: 0,
     }
     let samples = 0
     let successes = 0
@@ -132,6 +138,7 @@ export class LightClient {
       successes,
       distinctSuccesses,
       failures: session.failures,
+      bytes: session.bytes,
       ms: performance.now() - start,
     }
   }
@@ -201,6 +208,9 @@ export class LightClient {
         const peer: PeerId = await memberPeer(this.#init.libp2p, member)
         return await requestSamples(this.#init.libp2p, peer, session.blobId, indices, {
           shardSize: session.header.shardSize,
+          onShard: (shard) => {
+            session.bytes += shard.data.length + shard.proof.length
+          },
           timeoutMs: Math.max(1, Math.round(deadline - performance.now())),
           ...(opts.signal ? { signal: opts.signal } : {}),
         })
@@ -235,4 +245,6 @@ interface Session {
   /** Holders that failed outright this session: their other indices fail without another dial. */
   deadHolders: Map<number, DacnetError>
   failures: SampleFailure[]
+  /** Shard and proof bytes received so far (SampleResult.bytes). */
+  bytes: number
 }

@@ -130,7 +130,7 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
     const member = this.#self(committee)
     const misfit = headerMisfit(header, committee, this.#init.maxBlobSize)
     if (misfit !== undefined) throw nodeError(NodeErrorCode.HEADER_MISMATCH, misfit)
-    const expected = this.#assignment(committee, headerBytes, member).length
+    const expected = this.#assignment(committee, header, headerBytes, member).length
     if (shardCount !== expected) {
       throw nodeError(
         NodeErrorCode.WRONG_SHARDS,
@@ -164,7 +164,7 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
   ): Promise<Uint8Array> {
     const committee = await this.#currentCommittee(header.epoch)
     const member = this.#self(committee)
-    const assigned = this.#assignment(committee, headerBytes, member)
+    const assigned = this.#assignment(committee, header, headerBytes, member)
     const given = shards.map((s) => s.index).sort((a, b) => a - b)
     if (given.length !== assigned.length || given.some((index, i) => index !== assigned[i])) {
       throw nodeError(NodeErrorCode.WRONG_SHARDS, `shards sent are not member ${member.index}'s assignment`, {
@@ -235,7 +235,8 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
     return member
   }
 
-  #assignment(committee: Committee, headerBytes: Uint8Array, member: Member): number[] {
-    return assignShards(committee, blobIdOf(headerBytes).bytes).shardsOf(member.index)
+  /** The member's shards of this blob: the assignment for the header's n (PROTOCOL.md §2.4). */
+  #assignment(committee: Committee, header: BlobHeader, headerBytes: Uint8Array, member: Member): number[] {
+    return assignShards(committee, blobIdOf(headerBytes).bytes, header.n).shardsOf(member.index)
   }
 }

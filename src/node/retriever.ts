@@ -133,7 +133,7 @@ export class Retriever {
   /** The members the assignment gives shards of the blob to, holders of original shards first. */
   async #assigned(blobId: BlobId, header: BlobHeader): Promise<Holder[]> {
     const committee = await this.#init.committees.getCommittee(header.epoch)
-    const assignment = assignShards(committee, blobId.bytes)
+    const assignment = assignShards(committee, blobId.bytes, header.n)
     const holders: Holder[] = []
     for (const member of committee.members) {
       const shards = assignment.shardsOf(member.index)
@@ -186,8 +186,8 @@ export class Retriever {
 
   /**
    * A header a holder sent for a bare BlobId: it hashes to the id, but whoever made the id chose it. It must be
-   * for a known epoch, match that committee's network and (k, n), and be within the maximum blob size, which
-   * bounds its shard size and so every frame still to be read.
+   * for a known epoch, match that committee's network and its shape for the blob's size (the only one members
+   * store), and be within the maximum blob size, which bounds its shard size and so every frame still to be read.
    */
   async #checkHeader(header: BlobHeader): Promise<void> {
     const committee = await this.#init.committees.getCommittee(header.epoch)

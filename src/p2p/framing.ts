@@ -192,20 +192,63 @@ export class FrameReader {
   }
 }
 
+export interface WriteOptions {
+  signal?: AbortSignal
+  /** Bytes queued locally past which a writer waits for the stream to drain. Default DEFAULT_WRITE_HIGH_WATER. */
+  highWater?: number
+}
+
 /**
  * Sends one frame (a single `send`, so a full transport never splits prefix from body) and waits while more
  * than `highWater` bytes are queued locally. Waits for 'drain' or 'idle' events in a loop: a drain says
  * the transport took some bytes, not that our queue is short again.
  */
-export async function writeFrame(
-  stream: Stream,
-  data: Uint8Array,
-  opts: { signal?: AbortSignal; highWater?: number } = {},
-): Promise<void> {
+export async function writeFrame(stream: Stream, data: Uint8Array, opts: WriteOptions = {}): Promise<void> {
+  await sendAndDrain(stream, new Uint8ArrayList(varint.encode(data.byteLength), data), opts)
+}
+
+/**
+ * Bytes of frames a FrameBatch gathers into one `send`: just under one noise message (at most 65,535 bytes), so
+ * that a sender of many small frames — a member's share of a blob is about a thousand shards of 3-4 KiB
+ * (PROTOCOL.md §2.3) — pays the muxer's, the encryption's and the socket's per-message costs once per batch
+ * instead of once per frame. Frames are a byte stream: how they are grouped into sends changes nothing on the wire.
+ */
+export const DEFAULT_SEND_BATCH_BYTES = 60 * 1024
+
+/**
+ * Frames gathered and sent together: `add` queues a frame and sends the batch once it holds `batchBytes`;
+ * `flush` sends what is left. Holds at most one batch (plus the frame that filled it) in memory.
+ */
+export class FrameBatch {
+  readonly #stream: Stream
+  readonly #opts: WriteOptions
+  readonly #batchBytes: number
+  #pending = new Uint8ArrayList()
+
+  constructor(stream: Stream, opts: WriteOptions & { batchBytes?: number } = {}) {
+    this.#stream = stream
+    this.#opts = opts
+    this.#batchBytes = opts.batchBytes ?? DEFAULT_SEND_BATCH_BYTES
+  }
+
+  async add(data: Uint8Array): Promise<void> {
+    this.#pending.append(varint.encode(data.byteLength), data)
+    if (this.#pending.byteLength >= this.#batchBytes) await this.flush()
+  }
+
+  async flush(): Promise<void> {
+    if (this.#pending.byteLength === 0) return
+    const batch = this.#pending
+    this.#pending = new Uint8ArrayList()
+    await sendAndDrain(this.#stream, batch, this.#opts)
+  }
+}
+
+async function sendAndDrain(stream: Stream, data: Uint8ArrayList, opts: WriteOptions): Promise<void> {
   const highWater = opts.highWater ?? DEFAULT_WRITE_HIGH_WATER
   opts.signal?.throwIfAborted()
   try {
-    stream.send(new Uint8ArrayList(varint.encode(data.byteLength), data))
+    stream.send(data)
   } catch (err) {
     throw toWireError(err, 'writing a frame')
   }

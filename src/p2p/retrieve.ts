@@ -5,7 +5,7 @@ import { type BlobHeader, decodeHeader, HEADER_SIZE } from '../erasure/header.ts
 import type { ShardWithProof } from '../erasure/shard.ts'
 import { DacnetError } from '../errors.ts'
 import { asError, P2pErrorCode, p2pError, toWireError } from './errors.ts'
-import { FrameReader, writeFrame } from './framing.ts'
+import { FrameBatch, FrameReader, writeFrame } from './framing.ts'
 import {
   DEFAULT_RETRIEVE_HEADER_TIMEOUT_MS,
   DEFAULT_RETRIEVE_TIMEOUT_MS,
@@ -28,8 +28,9 @@ import { decodeFrame, type ServedOutcome } from './wire.ts'
  *   server: HEADER { header, count }, then `count` SHARD frames in increasing index order, then
  *           END { count }. Or a single ERROR (P2P_BLOB_NOT_HELD when it holds nothing of that blob).
  *
- * The server reads and sends one shard at a time, waiting for the stream to drain, so serving a blob
- * needs memory for about one shard whatever the blob's size.
+ * The server reads one shard at a time and sends the shard frames in batches of about 60 KiB (FrameBatch: a holder
+ * of a large blob sends a thousand or more small shards), waiting for the stream to drain, so serving a blob needs
+ * memory for about one batch and one shard whatever the blob's size.
  */
 
 export interface RetrieveService {
@@ -47,6 +48,7 @@ export async function handleRetrieveStream(
 ): Promise<ServedOutcome> {
   const signal = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_RETRIEVE_TIMEOUT_MS)
   const reader = new FrameReader(stream)
+  const batch = new FrameBatch(stream, { signal })
   try {
     const frame = await reader.expect(MAX_QUERY_REQUEST_BYTES, 'the retrieve request', signal)
     reader.release()
@@ -65,18 +67,23 @@ export async function handleRetrieveStream(
     for (const index of indices) {
       const shard = await service.readShard(blobId, index)
       if (!shard) continue
-      await writeFrame(stream, replyFrame({ kind: ReplyKind.SHARD, shard }), { signal })
+      await batch.add(replyFrame({ kind: ReplyKind.SHARD, shard }))
       sent++
     }
-    await writeFrame(stream, replyFrame({ kind: ReplyKind.END, count: sent }), { signal })
+    await batch.add(replyFrame({ kind: ReplyKind.END, count: sent }))
+    await batch.flush()
     await stream.close({ signal })
     return 'ok'
   } catch (err) {
     reader.release()
     const failure = toWireError(err, 'retrieve')
-    if (failure.code === P2pErrorCode.STREAM_ENDED || failure.code === P2pErrorCode.TIMEOUT)
+    if (failure.code === P2pErrorCode.STREAM_ENDED || failure.code === P2pErrorCode.TIMEOUT) {
       stream.abort(asError(failure))
-    else await replyError(stream, failure, signal)
+      return failure.code
+    }
+    // The shards read before the failure still go out, then the ERROR in place of the rest.
+    await batch.flush().catch(() => {})
+    await replyError(stream, failure, signal)
     return failure.code
   }
 }

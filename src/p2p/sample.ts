@@ -147,14 +147,15 @@ export type SampleAnswer = ShardWithProof | null
 
 /**
  * Asks a holder for shards of a blob. Returns an answer for every requested index; proofs are the caller's
- * to check. `shardSize` (from the header) bounds every frame.
+ * to check. `shardSize` (from the header) bounds every frame. `onShard` hears of every SHARD frame as it arrives,
+ * before any check and even if the request fails later (what a caller counts as downloaded).
  */
 export async function requestSamples(
   libp2p: DacnetLibp2p,
   peer: PeerId | Multiaddr | Multiaddr[],
   blobId: BlobId,
   indices: number[],
-  opts: { shardSize: number; signal?: AbortSignal; timeoutMs?: number },
+  opts: { shardSize: number; signal?: AbortSignal; timeoutMs?: number; onShard?: (shard: ShardWithProof) => void },
 ): Promise<Map<number, SampleAnswer>> {
   if (indices.length === 0 || indices.length > MAX_SAMPLE_INDICES || new Set(indices).size !== indices.length) {
     throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, `ask for 1..${MAX_SAMPLE_INDICES} distinct indices`)
@@ -177,6 +178,7 @@ export async function requestSamples(
       const reply = decodeFrame(Reply, await reader.expect(limit, 'the end of the sample reply', signal), 'reply')
       if (reply.kind === ReplyKind.ERROR) throw remoteError(reply.errorCode, reply.errorMessage, String(peer))
       if (reply.kind === ReplyKind.END) break
+      if (reply.kind === ReplyKind.SHARD && reply.shard !== undefined) opts.onShard?.(reply.shard as ShardWithProof)
       const index =
         reply.kind === ReplyKind.SHARD
           ? reply.shard?.index

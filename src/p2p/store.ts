@@ -4,7 +4,7 @@ import { type BlobHeader, decodeHeader } from '../erasure/header.ts'
 import type { ShardWithProof } from '../erasure/shard.ts'
 import { DacnetError } from '../errors.ts'
 import { asError, P2pErrorCode, toWireError } from './errors.ts'
-import { FrameReader, writeFrame } from './framing.ts'
+import { FrameBatch, FrameReader, writeFrame } from './framing.ts'
 import {
   DEFAULT_STORE_TIMEOUT_MS,
   MAX_STORE_REQUEST_BYTES,
@@ -122,9 +122,11 @@ export async function sendStore(
   }
   const reader = new FrameReader(stream)
   try {
-    await writeFrame(stream, StoreRequest.encode({ header: headerBytes, shardCount: shards.length }), { signal })
-    for (const s of shards)
-      await writeFrame(stream, Shard.encode({ index: s.index, data: s.data, proof: s.proof }), { signal })
+    // The request and the shards go in batches of frames: a share is about a thousand small shards (§2.3).
+    const batch = new FrameBatch(stream, { signal })
+    await batch.add(StoreRequest.encode({ header: headerBytes, shardCount: shards.length }))
+    for (const s of shards) await batch.add(Shard.encode({ index: s.index, data: s.data, proof: s.proof }))
+    await batch.flush()
     await stream.close({ signal })
     opts.onSent?.()
     const frame = await reader.expect(MAX_STORE_RESPONSE_BYTES, 'the store response', signal)

@@ -19,11 +19,12 @@ export function verifyShardProof(header: BlobHeader, index: number, data: Uint8A
  * Proof verification of stored and read shards, remembering the proofs it has seen hold. A blob id commits to its header and so to
  * the root, and under SHA-256 a (root, index) pair has exactly one valid (leaf, proof): once a value verified, a
  * later read of the same shard is re-checked by hashing its data into the leaf and comparing leaf and proof bytes
- * with the remembered ones, which skips the path of node hashes (10 for n = 768, ~16 µs of a ~100 µs read). The
- * data is still hashed on every read, so a flipped byte anywhere in the value is caught as before; a value that
- * does not match (or a header with another root) falls back to the full check. Stores verify through it too, so reads of a blob just stored (what
- * light clients sample) find their proofs known. Bounded LRU of `capacity` entries (0 turns it off); an entry holds
- * 64 + proof bytes (384 bytes for n = 768), so the default 16,384 entries hold about 7 MiB.
+ * with the remembered ones, which skips the path of node hashes (log2 n of them: 14 for a 16 MiB blob at 16
+ * members, n = 16384). The data is still hashed on every read, so a flipped byte anywhere in the value is caught as
+ * before; a value that does not match (or a header with another root) falls back to the full check. Stores verify
+ * through it too, so reads of a blob just stored (what light clients sample) find their proofs known. Bounded LRU
+ * of `capacity` entries (0 turns it off); an entry holds 64 + proof bytes (512 bytes at n = 16384, at most 576),
+ * so the default 16,384 entries hold at most 9 MiB.
  */
 export class ShardVerifier {
   readonly #verified = new Map<string, Uint8Array>()

@@ -17,7 +17,11 @@ export const DEFAULT_PRUNE_INTERVAL_MS = 60_000
 export const DEFAULT_HEADER_CACHE_ENTRIES = 4096
 /** Writes allowed to wait behind the one in progress; past this a write is refused with STORAGE_BUSY. */
 export const DEFAULT_MAX_PENDING_WRITES = 64
-/** Proofs remembered by shard reads (see `verifiedProofEntries`): ~7 MiB at n = 768. */
+/**
+ * Proofs remembered by shard reads (see `verifiedProofEntries`): at most 9 MiB (an entry is 64 bytes and a proof of
+ * at most 16 hashes). With shards near 4 KiB (PROTOCOL.md §2.3) a member of 16 stores about 1,024 shards of a 16 MiB
+ * blob, so this covers its last 16 such blobs, or hundreds of small ones: the recent blobs light clients sample.
+ */
 export const DEFAULT_VERIFIED_PROOF_ENTRIES = 16_384
 /**
  * LevelDB memtable: one node's share of a 32 MiB blob fits several times over, so a put rarely waits for a

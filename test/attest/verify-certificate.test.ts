@@ -11,16 +11,16 @@ import { verifyCertificate } from '../../src/attest/verify-certificate.ts'
 import type { Committee } from '../../src/committee/committee.ts'
 import { type EncodingParams, isSafeEncoding, kMax } from '../../src/committee/params.ts'
 import { rng } from '../committee/helpers.ts'
-import { headerFor, memberSecretKey, realCommittee, realMember, signedCertificate } from './helpers.ts'
+import { headerFor, memberSecretKey, realCommittee, realMember, referenceShape, signedCertificate } from './helpers.ts'
 
 const code = (c: string) => expect.objectContaining({ code: c })
 
-/** A certificate signed by exactly `signers` over a header for `encoding` (the committee's default shape unless given). */
+/** A certificate signed by exactly `signers` over a header for `encoding` (the committee's referenceShape unless given). */
 function certificateBy(
   committee: Committee,
   signers: number[],
   seed = 'blob',
-  encoding: EncodingParams = committee.encoding,
+  encoding: EncodingParams = referenceShape(committee),
 ): Certificate {
   return signedCertificate(committee, signers, { seed, encoding })
 }
@@ -51,9 +51,10 @@ describe('verifyCertificate', () => {
     expect(() => verifyCertificate(good, otherNetwork)).toThrow(code(AttestErrorCode.WRONG_NETWORK))
     expect(() => verifyCertificate(good, otherEpoch)).toThrow(code(AttestErrorCode.WRONG_EPOCH))
     expect(() => verifyCertificate(good, stricter)).toThrow(code(AttestErrorCode.ENCODING_MISMATCH))
-    // The committee's own default shape plays no part: with another fixed n the header is still safe.
+    // The committee's own shape policy plays no part: with a fixed n of 64 (so the policy never gives 128) the
+    // header is still safe.
     const fixedN = realCommittee([3n, 3n, 3n], { totalShards: 64 })
-    expect(fixedN.encoding).not.toEqual(committee.encoding)
+    expect(fixedN.shapeFor(good.header.dataSize)).toEqual({ k: 19, n: 64 })
     expect(verifyCertificate(good, fixedN).signers).toEqual([0, 1])
     // (39, 128) is safe for three members and for four: only the bitmap length differs.
     const safeForBoth = certificateBy(committee, [0, 1], 'blob', { k: 39, n: 128 })
@@ -83,10 +84,11 @@ describe('verifyCertificate', () => {
   })
 
   it('accepts every safe (k, n) and refuses k = kMax(n) + 1 or a shape the code lacks', () => {
-    // The vector committee of epoch 0: four members, q - f = 1/3, default shape (39, 128).
+    // The vector committee of epoch 0: four members, q - f = 1/3, the vector header's shape (39, 128), and the
+    // policy's shapes for a small and a large blob.
     const four = realCommittee([32n, 32n, 16n, 8n])
-    expect(four.encoding).toEqual({ k: 39, n: 128 })
-    for (const n of [four.encoding.n, 100, 1000]) {
+    expect(referenceShape(four)).toEqual({ k: 39, n: 128 })
+    for (const n of [128, 100, 1000, four.shapeFor(0).n, four.shapeFor(32 << 20).n]) {
       const max = kMax(four, n)
       for (const k of [max, Math.ceil(max / 2), 1]) {
         const certificate = certificateBy(four, [0, 1, 3], `k=${k} n=${n}`, { k, n })

@@ -341,11 +341,13 @@ export function generateCorpus(ctx: CorpusContext, seed: number): CorpusItem[] {
     return n
   }
 
+  /** A blob size whose policy shape (PROTOCOL.md §2.3) the corpus draws often: the shape members admit for 1 MiB. */
+  const POLICY_BLOB_SIZE = 1 << 20
   const randomN = (committee: Committee): number => {
     const lo = nMin(committee)
     switch (rng.int(0, 5)) {
       case 0:
-        return committee.encoding.n
+        return committee.shapeFor(POLICY_BLOB_SIZE).n
       case 1:
         return rng.int(lo, Math.min(65536, lo + 16))
       case 2:
@@ -368,7 +370,8 @@ export function generateCorpus(ctx: CorpusContext, seed: number): CorpusItem[] {
       while (k >= 1 && !isSafeEncoding(committee, k, n)) k--
       if (k < 1) continue
       const tags = [k === kMax(committee, n) ? 'k=kMax' : k <= 3 ? 'k<=3' : 'k=other']
-      if (n === committee.encoding.n && k === committee.encoding.k) tags.push('default-shape')
+      const policy = committee.shapeFor(POLICY_BLOB_SIZE)
+      if (n === policy.n && k === policy.k) tags.push('policy-shape')
       return { k, n, tags }
     }
   }

@@ -333,7 +333,7 @@ describe('contract and TypeScript verifier', () => {
     expect(accepted, REPLAY).toBeGreaterThanOrEqual(300)
     expect(outcomes.length - accepted, REPLAY).toBeGreaterThanOrEqual(700)
     const valid = items.filter((i) => i.category === 'valid')
-    for (const tag of ['k=kMax', 'k<=3', 'dataSize=0', 'dataSize=max', 'all-signed', 'default-shape']) {
+    for (const tag of ['k=kMax', 'k<=3', 'dataSize=0', 'dataSize=max', 'all-signed', 'policy-shape']) {
       expect(valid.filter((i) => i.tags.includes(tag)).length, `valid items tagged ${tag}, ${REPLAY}`).toBeGreaterThan(
         3,
       )

@@ -333,6 +333,9 @@ describe('dacnet chain status', () => {
       epoch: servesFrom,
       threshold: '2/3',
       adversary: '1/3',
+      // The shape per blob (PROTOCOL.md §2.3) for two members: kMax(16) = 5 - 1 for an empty blob; 32 MiB needs
+      // n = 32768 (kMax(16384) = 5460 would make shards of 6,208 bytes).
+      shapes: { totalShards: null, smallest: { k: 4, n: 16 }, largest: { k: 10921, n: 32768 }, maxBlobSize: 32 << 20 },
       retentionSeconds: RETENTION,
       sequencers: [sequencer],
       members: [
@@ -349,6 +352,7 @@ describe('dacnet chain status', () => {
     const text = await dacnet(['chain', 'status', '--eth-key-file', await keyFile(nodes.a.label)])
     expect(text.code, text.stderr).toBe(0)
     expect(text.stdout).toContain(`epoch ${servesFrom} (record 0): 2 members, total stake 50 DACS, threshold 2/3`)
+    expect(text.stdout).toContain('k/n 4/16 (empty blob) to 10921/32768 (32.0 MiB)')
     expect(text.stdout).toMatch(new RegExp(`0\\s+${nodes.a.peerId}\\s+30 DACS\\s+60.0%\\s+/dns4/a.example.org`))
     expect(text.stdout).toContain('member 0 with 30 DACS; holds 70 DACS')
     expect(text.stdout).toContain('no stake unbonding')

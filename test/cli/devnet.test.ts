@@ -53,6 +53,10 @@ describe('dacnet devnet --once --json', () => {
       expect(blob.l1.gas).toBeLessThan(200_000)
       expect(BigInt(blob.signedStake) * 3n >= DEFAULT_TOTAL_STAKE * 2n).toBe(true)
       expect(blob.confidence).toBeGreaterThanOrEqual(1 - 1e-6)
+      // What the light client downloaded: whole samples (a shard of at most 4 KiB and its proof) beside the time.
+      expect(blob.sampleMs).toEqual(expect.any(Number))
+      expect(blob.sampleBytes).toBeGreaterThan(0)
+      expect(blob.sampleBytes).toBeLessThanOrEqual(blob.samples * (4096 + 15 * 32))
     }
     expect(r.stderr).toMatch(/6 nodes ready/)
     expect(r.stderr).toMatch(/stopped 6 nodes in .*, all cleanly/)
@@ -101,7 +105,7 @@ describe('a running devnet', () => {
       'blob 1',
     )
     expect(output.stdout()).toMatch(
-      /^#\s+blob\s+epoch\s+size\s+certified in\s+signed stake\s+confidence\s+sampled in\s+retrieved\s+on L1$/m,
+      /^#\s+blob\s+epoch\s+size\s+certified in\s+signed stake\s+confidence\s+sampled in\s+sample bytes\s+retrieved\s+on L1$/m,
     )
     first = { blobId: row[1]!, certificate: join(out, 'certificates', `${row[1]}.json`) }
     layout = JSON.parse(await readFile(join(out, 'devnet.json'), 'utf8'))
@@ -141,7 +145,7 @@ describe('a running devnet', () => {
 
     const sampled = await run(['sample', 'cert.json', '--json'])
     expect(sampled.code, sampled.stderr).toBe(0)
-    expect(JSON.parse(sampled.stdout)).toMatchObject({ blobId, available: true })
+    expect(JSON.parse(sampled.stdout)).toMatchObject({ blobId, available: true, bytes: expect.any(Number) })
 
     const byId = await run(['retrieve', blobId, '-o', 'by-id.bin'])
     expect(byId.code, byId.stderr).toBe(0)

@@ -11,11 +11,11 @@ describe('assignShards', () => {
     for (let trial = 0; trial < 60; trial++) {
       const m = 1 + Math.floor(next() * 40)
       const stakes = Array.from({ length: m }, () => BigInt(1 + Math.floor(next() * 1e6)))
-      // A fixed n from 3m, the least for which kMax(n) >= 1 at q - f = 1/3, or the default.
-      const committee = fakeCommittee(stakes, trial % 3 === 0 ? { totalShards: 3 * m + Math.floor(next() * 300) } : {})
-      const { n } = committee.encoding
+      // Any n: the assignment takes the blob's n whatever it is, from 1 (fewer shards than members) up.
+      const committee = fakeCommittee(stakes)
+      const n = trial % 3 === 0 ? 1 + Math.floor(next() * 2 * m) : 3 * m + Math.floor(next() * 3000)
       const blobId = blobIdFor(String(trial))
-      const a = assignShards(committee, blobId)
+      const a = assignShards(committee, blobId, n)
       expect(a.counts.reduce((x, y) => x + y, 0)).toBe(n)
       const seen = new Array<number>(n).fill(-1)
       stakes.forEach((s, i) => {
@@ -36,14 +36,14 @@ describe('assignShards', () => {
       for (let i = 0; i < m; i++)
         for (let j = 0; j < m; j++) if (plus[i] && !plus[j]) expect(rem[i]! >= rem[j]!).toBe(true)
       // Deterministic: the same inputs give the same assignment.
-      expect(assignShards(committee, blobId.slice()).order).toEqual(a.order)
+      expect(assignShards(committee, blobId.slice(), n).order).toEqual(a.order)
     }
   })
 
   it('breaks remainder ties by the assignment hash and orders runs by it', () => {
-    const committee = fakeCommittee([1n, 1n, 1n, 1n, 1n], { totalShards: 17 }) // 17 / 5: two leftovers, all tied
+    const committee = fakeCommittee([1n, 1n, 1n, 1n, 1n])
     const blobId = blobIdFor('ties')
-    const a = assignShards(committee, blobId)
+    const a = assignShards(committee, blobId, 17) // 17 / 5: two leftovers, all tied
     const hashes = committee.members.map((m) => Buffer.from(assignmentHash(blobId, m.publicKey)).toString('hex'))
     const byHash = [0, 1, 2, 3, 4].sort((x, y) => (hashes[x]! < hashes[y]! ? -1 : 1))
     expect(a.order).toEqual(byHash)
@@ -54,16 +54,32 @@ describe('assignShards', () => {
   it('spreads original shards over different members from blob to blob', () => {
     const committee = fakeCommittee(Array.from({ length: 20 }, () => 1n))
     const firstHolders = new Set<number>()
-    for (let b = 0; b < 20; b++) firstHolders.add(assignShards(committee, blobIdFor(`spread ${b}`)).holderOf(0))
+    for (let b = 0; b < 20; b++) firstHolders.add(assignShards(committee, blobIdFor(`spread ${b}`), 640).holderOf(0))
     expect(firstHolders.size).toBeGreaterThan(5)
   })
 
-  it('refuses bad blob ids and out-of-range indices', () => {
+  it("depends on the blob's n: the same blob id and committee give each n its own partition", () => {
+    const committee = fakeCommittee([3n, 2n, 1n])
+    const blobId = blobIdFor('per-blob n')
+    const small = assignShards(committee, blobId, 16)
+    const large = assignShards(committee, blobId, 16384)
+    expect([small.n, large.n]).toEqual([16, 16384])
+    expect(small.counts).toEqual([8, 5, 3]) // 16 * (3, 2, 1) / 6 = 8, 5.33, 2.67: the leftover to the larger remainder
+    expect(large.counts.reduce((x, y) => x + y, 0)).toBe(16384)
+    expect(large.order).toEqual(small.order) // the run order is the blob's, whatever n
+  })
+
+  it('refuses bad blob ids, bad n and out-of-range indices', () => {
     const committee = fakeCommittee([1n, 2n])
-    expect(() => assignShards(committee, new Uint8Array(32))).toThrow(
+    expect(() => assignShards(committee, new Uint8Array(32), 16)).toThrow(
       expect.objectContaining({ code: CommitteeErrorCode.INVALID_BLOB_ID }),
     )
-    const a = assignShards(committee, blobIdFor('x'))
+    for (const n of [0, -1, 1.5, 65537, Number.NaN]) {
+      expect(() => assignShards(committee, blobIdFor('x'), n)).toThrow(
+        expect.objectContaining({ code: CommitteeErrorCode.INVALID_SHARD_COUNT }),
+      )
+    }
+    const a = assignShards(committee, blobIdFor('x'), 96)
     for (const bad of [-1, a.n, 1.5]) {
       expect(() => a.holderOf(bad)).toThrow(expect.objectContaining({ code: CommitteeErrorCode.INDEX_OUT_OF_RANGE }))
     }
@@ -75,8 +91,8 @@ describe('assignShards', () => {
     for (const v of vectors.assignments) {
       const committee = registry.committees.find((c) => c.epoch === v.epoch)!
       const blobId = new Uint8Array(Buffer.from(v.blobId.slice(2), 'hex'))
-      const a = assignShards(committee, blobId)
-      expect({ n: a.n, k: a.k }).toEqual({ n: v.n, k: v.k })
+      const a = assignShards(committee, blobId, v.n)
+      expect(a.n).toBe(v.n)
       expect(a.order).toEqual(v.order)
       v.members.forEach((m, i) => {
         expect(`0x${Buffer.from(assignmentHash(blobId, committee.members[i]!.publicKey)).toString('hex')}`).toBe(m.hash)

@@ -26,7 +26,10 @@ describe('Committee validation', () => {
     expect(c.retentionSeconds).toBe(DEFAULT_RETENTION_SECONDS)
     expect(c.totalStake).toBe(6n)
     expect(c.size).toBe(3)
-    expect(c.encoding).toEqual({ n: 128, k: 40 }) // 32 shards a member, kMax(128) = 42 - 3 + 1
+    expect(c.totalShards).toBeUndefined()
+    // n per blob (§2.3): the smallest blob gets n = 16, kMax(16) = 5 - 3 + 1; a 1 MiB one 4 KiB shards at most.
+    expect(c.shapeFor(0)).toEqual({ n: 16, k: 3 })
+    expect(c.shapeFor(1 << 20)).toEqual({ n: 1024, k: 339 }) // 1 MiB / 339 = 3,094 bytes: shards of 3,136
     expect(Object.isFrozen(c)).toBe(true)
     expect(Object.isFrozen(c.members[0])).toBe(true)
   })

@@ -3,12 +3,12 @@ import { assignShards } from '../../src/committee/assignment.ts'
 import { CommitteeErrorCode } from '../../src/committee/errors.ts'
 import { type Fraction, subtract } from '../../src/committee/fraction.ts'
 import {
-  DEFAULT_MIN_TOTAL_SHARDS,
-  defaultTotalShards,
-  encodingParams,
+  blobShape,
   isSafeEncoding,
   kMax,
+  largestSafeK,
   MAX_TOTAL_SHARDS,
+  type SafetyInput,
   unsafeEncoding,
 } from '../../src/committee/params.ts'
 import { blobIdFor, fakeCommittee, rng } from './helpers.ts'
@@ -36,6 +36,7 @@ const THRESHOLDS: [Fraction, Fraction][] = [
   ],
 ]
 const [TWO_THIRDS, ONE_THIRD] = THRESHOLDS[0]!
+const DEFAULTS = { threshold: TWO_THIRDS, adversary: ONE_THIRD }
 
 const KINDS = ['equal', 'whale', 'minnows', 'pareto', 'uniform', 'edge'] as const
 type Kind = (typeof KINDS)[number]
@@ -122,22 +123,28 @@ function knapsackMinimum(counts: number[], stakes: number[], honest: Fraction, l
   return limit
 }
 
-/** n to try for an m-member committee: the default and others around it, down to where kMax(n) reaches 1. */
+/** The n the shape policy (§2.3) gives an m-member committee for the smallest blob and for a 32 MiB one. */
+function policyShardCounts(rule: SafetyInput): number[] {
+  return [...new Set([blobShape(rule, 0).n, blobShape(rule, 32 << 20).n])]
+}
+
+/** n to try for an m-member committee: the policy's and others around them, down to where kMax(n) reaches 1. */
 function shardCountsFor(m: number, committee: { threshold: Fraction; adversary: Fraction; memberCount: number }) {
-  const candidates = [defaultTotalShards(m), m + 1, 2 * m + 1, 3 * m + 2, 5 * m + 3, 8 * m, 17 * m + 1, 32 * m + 7, 100]
+  const candidates = [
+    ...policyShardCounts(committee),
+    m + 1,
+    2 * m + 1,
+    3 * m + 2,
+    5 * m + 3,
+    8 * m,
+    17 * m + 1,
+    32 * m + 7,
+    100,
+  ]
   return [...new Set(candidates)].filter((n) => n <= MAX_TOTAL_SHARDS && n >= m && kMax(committee, n) >= 1)
 }
 
 describe('encoding parameters', () => {
-  it('chooses the default n as a power of two with 32 shards a member', () => {
-    expect(defaultTotalShards(0)).toBe(DEFAULT_MIN_TOTAL_SHARDS)
-    expect(defaultTotalShards(4)).toBe(128)
-    expect(defaultTotalShards(12)).toBe(512)
-    expect(defaultTotalShards(1000)).toBe(32768)
-    expect(defaultTotalShards(2048)).toBe(MAX_TOTAL_SHARDS)
-    expect(defaultTotalShards(100_000)).toBe(MAX_TOTAL_SHARDS)
-  })
-
   it('computes kMax(n) = floor(n (q - f)) - m + 1 exactly, with wei-sized stakes', () => {
     const stakes = Array.from({ length: 16 }, () => 32n * 10n ** 18n) // far above 2^53
     const third = { threshold: TWO_THIRDS, adversary: ONE_THIRD }
@@ -149,7 +156,7 @@ describe('encoding parameters', () => {
     expect(kMax(g34, 100)).toBe(31)
     expect(kMax(g34, 99)).toBe(30)
     expect(kMax({ ...third, memberCount: 4 }, 0)).toBe(-3)
-    expect(encodingParams({ stakes, ...third })).toEqual({ n: 512, k: 155 })
+    expect(largestSafeK({ stakes, ...third }, 512)).toBe(155)
   })
 
   it('names what makes (k, n) unsafe', () => {
@@ -174,20 +181,15 @@ describe('encoding parameters', () => {
   })
 
   it('caps k at n - 1 when no stake may be adversarial and all must sign', () => {
-    const params = encodingParams({
-      stakes: [1n],
-      threshold: { num: 1n, den: 1n },
-      adversary: { num: 0n, den: 1n },
-    })
-    expect(kMax({ memberCount: 1, threshold: { num: 1n, den: 1n }, adversary: { num: 0n, den: 1n } }, params.n)).toBe(
-      params.n,
-    )
-    expect(params).toEqual({ n: 32, k: 31 })
+    const all = { memberCount: 1, threshold: { num: 1n, den: 1n }, adversary: { num: 0n, den: 1n } }
+    const params = blobShape(all, 0)
+    expect(kMax(all, params.n)).toBe(params.n)
+    expect(params).toEqual({ n: 16, k: 15 })
   })
 
   it('refuses q <= f', () => {
     const third = { num: 1n, den: 3n }
-    expect(() => encodingParams({ stakes: [1n], threshold: third, adversary: third })).toThrow(
+    expect(() => blobShape({ stakes: [1n], threshold: third, adversary: third }, 0)).toThrow(
       expect.objectContaining({ code: CommitteeErrorCode.THRESHOLD_NOT_ABOVE_ADVERSARY }),
     )
   })
@@ -196,29 +198,29 @@ describe('encoding parameters', () => {
     const stakes = Array.from({ length: 100 }, () => 1n)
     const input = { stakes, threshold: TWO_THIRDS, adversary: ONE_THIRD }
     for (const totalShards of [1, 32, 299, 65537, 2.5]) {
-      expect(() => encodingParams({ ...input, totalShards })).toThrow(
+      expect(() => blobShape({ ...input, totalShards }, 0)).toThrow(
         expect.objectContaining({ code: CommitteeErrorCode.ENCODING_UNSATISFIABLE }),
       )
     }
     // kMax(300) = 100 - 100 + 1 = 1: the smallest fixed n that works.
-    expect(encodingParams({ ...input, totalShards: 300 })).toEqual({ k: 1, n: 300 })
-    expect(encodingParams({ ...input, totalShards: 1024 })).toEqual({ k: 341 - 99, n: 1024 })
+    expect(blobShape({ ...input, totalShards: 300 }, 0)).toEqual({ k: 1, n: 300 })
+    expect(blobShape({ ...input, totalShards: 1024 }, 32 << 20)).toEqual({ k: 341 - 99, n: 1024 })
     // kMax(65536) = 21845 - m + 1 at g = 1/3: 21,845 members are the most any n serves.
     const many = (m: number) => ({
       stakes: Array.from({ length: m }, () => 1n),
       threshold: TWO_THIRDS,
       adversary: ONE_THIRD,
     })
-    expect(encodingParams(many(21845))).toEqual({ k: 1, n: 65536 })
-    expect(() => encodingParams(many(21846))).toThrow(
+    expect(blobShape(many(21845), 0)).toEqual({ k: 1, n: 65536 })
+    expect(() => blobShape(many(21846), 0)).toThrow(
       expect.objectContaining({ code: CommitteeErrorCode.ENCODING_UNSATISFIABLE }),
     )
   })
 
-  it('doubles the default n while kMax(n) < 1 (a tiny q - f)', () => {
+  it('doubles n while kMax(n) < 1 (a tiny q - f)', () => {
     const input = { stakes: [1n, 1n, 1n, 1n], threshold: { num: 1n, den: 2n }, adversary: { num: 63n, den: 128n } }
     // g = 1/128, kMax(n) = floor(n / 128) - 3: kMax(128) = -2, kMax(256) = -1, kMax(512) = 1.
-    expect(encodingParams(input)).toEqual({ n: 512, k: 1 })
+    expect(blobShape(input, 0)).toEqual({ n: 512, k: 1 })
   })
 
   it('property: exhaustive over all subsets of committees up to 12 members, for many n', () => {
@@ -234,8 +236,8 @@ describe('encoding parameters', () => {
             const bound = kMax(rule, n)
             const minimum = exhaustiveMinimum(floorCounts(stakes, n), stakes, honest)
             expect(minimum, `${kind} m=${m} n=${n} g=${honest.num}/${honest.den}`).toBeGreaterThanOrEqual(bound)
-            // The fixed-n default shape takes the largest safe k for that n.
-            const params = encodingParams({ stakes: stakes.map(BigInt), threshold, adversary, totalShards: n })
+            // A fixed n (the file's totalShards) takes the largest safe k for that n, whatever the blob size.
+            const params = blobShape({ stakes: stakes.map(BigInt), threshold, adversary, totalShards: n }, 1 << 20)
             expect(params.k).toBe(Math.min(bound, n - 1))
             expect(isSafeEncoding(rule, params.k, n)).toBe(true)
             expect(isSafeEncoding(rule, bound + 1, n)).toBe(false)
@@ -251,12 +253,13 @@ describe('encoding parameters', () => {
     const next = rng(99)
     for (let trial = 0; trial < 60; trial++) {
       const m = 1 + Math.floor(next() * 12)
-      const n = trial % 3 === 0 ? defaultTotalShards(m) : 4 * m + 3 + Math.floor(next() * 40)
+      const n =
+        trial % 3 === 0 ? blobShape({ ...DEFAULTS, memberCount: m }, 1 << 20).n : 4 * m + 3 + Math.floor(next() * 40)
       const stakes = stakesFor(KINDS[trial % KINDS.length]!, m, n, next)
       const committee = fakeCommittee(stakes.map(BigInt), { totalShards: n })
       const honest = subtract(committee.threshold, committee.adversary)
       for (let b = 0; b < 5; b++) {
-        const counts = [...assignShards(committee, blobIdFor(`${trial}/${b}`)).counts]
+        const counts = [...assignShards(committee, blobIdFor(`${trial}/${b}`), n).counts]
         expect(exhaustiveMinimum(counts, stakes, honest)).toBeGreaterThanOrEqual(kMax(committee, n))
       }
     }
@@ -270,7 +273,7 @@ describe('encoding parameters', () => {
         const [threshold, adversary] = THRESHOLDS[Math.floor(next() * THRESHOLDS.length)]!
         const honest = subtract(threshold, adversary)
         const rule = { threshold, adversary, memberCount: m }
-        const ns = [defaultTotalShards(m), 3 * m + 1, 10 * m + 3, 48 * m + 5].filter(
+        const ns = [...policyShardCounts(rule), 3 * m + 1, 10 * m + 3, 48 * m + 5].filter(
           (n) => n <= MAX_TOTAL_SHARDS && kMax(rule, n) >= 1,
         )
         for (const n of ns) {
@@ -285,27 +288,27 @@ describe('encoding parameters', () => {
     expect(cases).toBeGreaterThan(90)
   })
 
-  it('kMax(n) is within m of n (q - f), so the default shape keeps k / n within 1/32 of q - f', () => {
+  it('kMax(n) is within m of n (q - f), and the policy takes k = kMax(n) wherever n <= 32,768', () => {
     const next = rng(7)
     for (let trial = 0; trial < 2000; trial++) {
       const [threshold, adversary] = THRESHOLDS[trial % THRESHOLDS.length]!
       const g = subtract(threshold, adversary)
       const m = 1 + Math.floor(next() * 3000)
-      const n = trial % 2 ? defaultTotalShards(m) : m + Math.floor(next() * (MAX_TOTAL_SHARDS - m))
+      const n = trial % 2 ? 2 ** (4 + Math.floor(next() * 13)) : m + Math.floor(next() * (MAX_TOTAL_SHARDS - m))
       const bound = BigInt(kMax({ threshold, adversary, memberCount: m }, n))
       // n g - m < kMax(n) <= n g, in integers.
       expect((bound + BigInt(m)) * g.den).toBeGreaterThan(BigInt(n) * g.num)
       expect(bound * g.den).toBeLessThanOrEqual(BigInt(n) * g.num)
     }
-    // n >= 32 m, and up to 1,024 members n <= 32,768, where no shape step-down lowers k below kMax(n).
-    for (let m = 1; m <= 1024; m++) {
-      const stakes = Array.from({ length: m }, (_, i) => BigInt(1 + (i % 7)))
+    // Up to 1,024 members and 32 MiB, the policy's n stays <= 32,768, where no shape step-down lowers k below kMax(n).
+    for (let m = 1; m <= 1024; m += 1 + Math.floor(m / 8)) {
       for (const [threshold, adversary] of THRESHOLDS.slice(0, 4)) {
-        const g = subtract(threshold, adversary)
-        const { k, n } = encodingParams({ stakes, threshold, adversary })
-        expect(n).toBeLessThanOrEqual(32768)
-        expect(k).toBe(kMax({ threshold, adversary, stakes }, n))
-        expect(BigInt(k) * 32n * g.den).toBeGreaterThan(BigInt(n) * (32n * g.num - g.den))
+        for (const size of [0, 4096, 1 << 20, 32 << 20]) {
+          const rule = { threshold, adversary, memberCount: m }
+          const { k, n } = blobShape(rule, size)
+          expect(n).toBeLessThanOrEqual(32768)
+          expect(k).toBe(kMax(rule, n))
+        }
       }
     }
   })
@@ -315,7 +318,7 @@ describe('encoding parameters', () => {
     // q = 1, f = 0: H is the whole committee, and 'edge' stakes leave it exactly kMax(n) shards.
     const all = { threshold: { num: 1n, den: 1n }, adversary: { num: 0n, den: 1n } }
     for (const m of [1, 2, 5, 12, 40]) {
-      for (const n of [defaultTotalShards(m), 3 * m + 1]) {
+      for (const n of [...policyShardCounts({ ...all, memberCount: m }), 3 * m + 1]) {
         const stakes = edgeStakes(m, n, next)
         expect(floorCounts(stakes, n).reduce((a, b) => a + b, 0)).toBe(kMax({ ...all, memberCount: m }, n))
       }

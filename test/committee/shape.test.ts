@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { encodingParams, isSupportedShape } from '../../src/committee/params.ts'
+import { blobShape, isSupportedShape } from '../../src/committee/params.ts'
 import { checkShardCounts } from '../../src/erasure/rs/rate.ts'
 
 const erasureAccepts = (k: number, r: number) => {
@@ -30,16 +30,16 @@ describe('encoding shapes', () => {
     for (const [k, r] of pairs) expect(isSupportedShape(k, r), `${k}/${r}`).toBe(erasureAccepts(k, r))
   })
 
-  it('encodingParams only yields shapes the erasure code supports, even at n = 65536', () => {
+  it('blobShape only yields shapes the erasure code supports, even at n = 65536', () => {
     const stakes = Array.from({ length: 100 }, (_, i) => BigInt(1 + (i % 7)))
     const third = { num: 1n, den: 3n }
-    const { k, n } = encodingParams({ stakes, threshold: { num: 2n, den: 3n }, adversary: third, totalShards: 65536 })
+    const { k, n } = blobShape({ stakes, threshold: { num: 2n, den: 3n }, adversary: third, totalShards: 65536 }, 0)
     expect(erasureAccepts(k, n - k)).toBe(true)
     expect(k).toBeGreaterThan(0)
-    // The default for 3,000 members is capped at n = 65536, where kMax = 21845 - 2999 = 18846 is no shape:
-    // k steps down to 16384 (16384 + 49152 = 65536).
+    // A 32 MiB blob at 3,000 members needs n = 65536 for 4 KiB shards, where kMax = 21845 - 2999 = 18846 is no
+    // shape: k steps down to 16384 (16384 + 49152 = 65536), and its shards are 2 KiB.
     const many = Array.from({ length: 3000 }, () => 1n)
-    expect(encodingParams({ stakes: many, threshold: { num: 2n, den: 3n }, adversary: third })).toEqual({
+    expect(blobShape({ stakes: many, threshold: { num: 2n, den: 3n }, adversary: third }, 32 << 20)).toEqual({
       k: 16384,
       n: 65536,
     })

@@ -26,7 +26,7 @@ async function committeeFixture(): Promise<Fixture> {
 /** Canonical certificate bytes for a blob filled with `fill`, signed by the two largest members. */
 async function certify({ identities, source }: Fixture, fill: number): Promise<Uint8Array> {
   const committee = await source.getCommittee(0)
-  const blob = encodeBlob(new Uint8Array(5000).fill(fill), { networkId: 9, epoch: 0, ...committee.encoding })
+  const blob = encodeBlob(new Uint8Array(5000).fill(fill), { networkId: 9, epoch: 0, ...committee.shapeFor(5000) })
   const aggregator = new Aggregator({ committee, header: blob.header })
   for (const id of identities.slice(0, 2)) {
     await aggregator.add(signAttestation(id.secretKey, attestationContextOf(blob.header)))
@@ -56,7 +56,7 @@ describe('judging gossiped certificates', () => {
     const spec = { members: identities.map((identity) => ({ identity })), sequencers: [] }
     const registry = registryOf(9, [{ epoch: 0, ...spec }])
     const committee = registry.committees[0]!
-    const blob = encodeBlob(new Uint8Array(5000).fill(3), { networkId: 9, epoch: 0, ...committee.encoding })
+    const blob = encodeBlob(new Uint8Array(5000).fill(3), { networkId: 9, epoch: 0, ...committee.shapeFor(5000) })
     const aggregator = new Aggregator({ committee, header: blob.header })
     for (const id of identities.slice(0, 2)) {
       await aggregator.add(signAttestation(id.secretKey, attestationContextOf(blob.header)))

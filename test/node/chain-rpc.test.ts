@@ -135,7 +135,7 @@ describe('a committee node whose chain RPC goes away', () => {
 
       // It still serves its shards of the blob stored before...
       const committee = await sequencerSource.getCommittee(1)
-      const held = assignShards(committee, first.blob.blobId.bytes).shardsOf(0).slice(0, 4)
+      const held = assignShards(committee, first.blob.blobId.bytes, first.blob.header.n).shardsOf(0).slice(0, 4)
       const at = members[0]!.node.addresses().map((a) => multiaddr(a))
       const answers = await requestSamples(client, at, first.blob.blobId, held, {
         shardSize: first.certificate.header.shardSize,

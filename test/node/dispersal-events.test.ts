@@ -54,7 +54,7 @@ describe('dispersal progress events', () => {
         onReceipt: (receipt) => events.push(['receipt', receipt]),
       })
       const committee = await committees.getCommittee(0)
-      const assignment = assignShards(committee, result.blob.blobId.bytes)
+      const assignment = assignShards(committee, result.blob.blobId.bytes, result.blob.header.n)
       const sent = events.flatMap(([kind, e]) => (kind === 'sent' ? [e as DispersalSent] : []))
       expect(sent.map((s) => s.member).sort()).toEqual([0, 1, 2])
       const shardSize = result.blob.header.shardSize

@@ -34,6 +34,8 @@ const NETWORK = 4242
 /** Unequal stakes, total 100: a third is 33.3. */
 const STAKES = [30n, 20n, 15n, 12n, 10n, 8n, 5n]
 const MiB = 1024 * 1024
+/** What one sample of the 4 MiB blob downloads: its 3,136-byte shard and a proof of log2(4096) = 12 hashes. */
+const SAMPLE_BYTES = 3136 + 12 * 32
 
 const committees = new SwappableCommitteeSource()
 const members: RunningMember[] = []
@@ -93,6 +95,13 @@ describe('a committee of 7 members with unequal stake', () => {
     const receipts: bigint[] = []
     certified = await disperser.disperse(data, { onReceipt: (r) => receipts.push(r.signedStake) })
     const committee = await committees.getCommittee(0)
+    // The blob's own shape (PROTOCOL.md §2.3): n = 4096, kMax(4096) = 1365 - 7 + 1, shards of 4 MiB / 1359 rounded
+    // up to 64 bytes; member 0 (30% of the stake) stores about 1,229 of them.
+    expect(committee.shapeFor(data.length)).toEqual({ k: 1359, n: 4096 })
+    expect(certified.certificate.header).toMatchObject({ k: 1359, n: 4096, shardSize: 3136 })
+    expect(await members[0]!.node.store.listShardIndices(certified.blob.blobId)).toHaveLength(
+      assignShards(committee, certified.blob.blobId.bytes, 4096).counts[0]!,
+    )
     const verified = verifyCertificate(certified.certificate, committee)
     expect(committee.reachesThreshold(verified.signedStake)).toBe(true)
     expect(receipts.length).toBeGreaterThanOrEqual(verified.signers.length)
@@ -106,11 +115,14 @@ describe('a committee of 7 members with unequal stake', () => {
     expect(await unlisted.hasBlob(certified.blob.blobId)).toBe(true)
   })
 
-  it('lets a light client reach the target confidence', async () => {
+  it('lets a light client reach the target confidence, downloading a few KiB a sample', async () => {
     const result = await lightClient.sample(certified.certificate)
     expect(result.available).toBe(true)
     expect(result.confidence).toBeGreaterThanOrEqual(1 - 1e-6)
     expect(result.failures).toEqual([])
+    // Every distinct index drawn was asked once and came back: a 3,136-byte shard and a 12-hash proof each.
+    expect(result.bytes).toBe(result.distinctSuccesses * SAMPLE_BYTES)
+    expect(result.bytes).toBeLessThan(60_000)
   })
 
   it('retrieves the same bytes, from the certificate or the blob id alone', async () => {
@@ -163,6 +175,8 @@ describe('a committee of 7 members with unequal stake', () => {
     for (let round = 0; round < 20 && lies.length === 0; round++) {
       const result = await lightClient.sample(certified.certificate)
       expect(result.available).toBe(true)
+      // The lies were downloaded too: they count, as every shard that arrived does.
+      expect(result.bytes).toBe((result.distinctSuccesses + result.failures.length) * SAMPLE_BYTES)
       lies.push(...result.failures.filter((f) => f.member === 1))
       expect(result.failures.filter((f) => f.member !== 1)).toEqual([])
     }
@@ -204,8 +218,8 @@ describe('members going offline', () => {
     expect(signers).not.toContain(1)
     expect(signers).not.toContain(3)
     expect(result.certificate.signedStake).toBe(68n)
-    // A strict target makes the first round 29 draws (k = 20, n = 64): that none lands on the offline third has
-    // odds ~1e-5. With the default target's 12 draws it is ~1%, and the assertion below failed about one run in 100.
+    // A strict target makes the first round 31 draws (k = 335, n = 1024): that none lands on the offline third has
+    // odds ~1e-5. With the default target's 13 draws it is ~1%, and the assertion below failed about one run in 100.
     const sampled = await lightClient.sample(result.certificate, { confidence: 1 - 1e-15 })
     expect(sampled.available).toBe(true)
     expect(sampled.failures.length).toBeGreaterThan(0) // the offline holders were asked and failed
@@ -251,7 +265,7 @@ describe('members going offline', () => {
     expect(cert).toBeDefined()
     verifyCertificate(cert!, committee)
     const blobId = blobIdOf(encodeHeader(cert!.header))
-    const assigned = assignShards(committee, blobId.bytes).shardsOf(1)
+    const assigned = assignShards(committee, blobId.bytes, cert!.header.n).shardsOf(1)
     expect(assigned.length).toBeGreaterThan(0)
     const wanted = assigned.slice(0, MAX_SAMPLE_INDICES)
     const answers = await requestSamples(lightLibp2p, first.node.libp2p.getMultiaddrs(), blobId, wanted, {
@@ -272,7 +286,7 @@ describe('members going offline', () => {
 describe('a malicious sequencer', () => {
   it('may get a certificate for an inconsistent encoding, but every retriever reaches the same BadEncoding', async () => {
     const committee = await committees.getCommittee(0)
-    const { k, n } = committee.encoding
+    const { k, n } = committee.shapeFor(300_000)
     const bad = inconsistentBlob(
       randomData(300_000, prng(105)),
       { networkId: NETWORK, epoch: 0, k, n },

@@ -110,8 +110,7 @@ describe('epochs', () => {
     const fresh = encodeBlob(randomData(1000, prng(204)), {
       networkId: NETWORK,
       epoch: 1,
-      k: current.encoding.k,
-      n: current.encoding.n,
+      ...current.shapeFor(1000),
     })
     const leftErr = await sendStore(sequencer, members[3]!.node.libp2p.getMultiaddrs(), fresh.headerBytes, []).catch(
       (e) => e,

@@ -70,13 +70,15 @@ afterAll(async () => {
   await removeDirs(member ? [member.dir] : [])
 })
 
-/** A fresh blob (never stored before) with the committee's parameters unless overridden. */
+/** A fresh blob (never stored before) with the committee's shape for its size unless overridden. */
 function freshBlob(overrides: { networkId?: number; k?: number; n?: number; size?: number } = {}): EncodedBlob {
-  return encodeBlob(randomData(overrides.size ?? 20_000, prng(seed++)), {
+  const size = overrides.size ?? 20_000
+  const shape = committee.shapeFor(size)
+  return encodeBlob(randomData(size, prng(seed++)), {
     networkId: overrides.networkId ?? NETWORK,
     epoch: 0,
-    k: overrides.k ?? committee.encoding.k,
-    n: overrides.n ?? committee.encoding.n,
+    k: overrides.k ?? shape.k,
+    n: overrides.n ?? shape.n,
     maxBlobSize: 1024 * 1024,
   })
 }
@@ -86,7 +88,7 @@ const self = () => committee.memberByPublicKey(identities[0]!.publicKey)!
 /** The shards the committee assigns to the running member, with proofs. */
 function shareOf(blob: EncodedBlob): ShardWithProof[] {
   const all = withProofs(blob)
-  return assignShards(committee, blob.blobId.bytes)
+  return assignShards(committee, blob.blobId.bytes, blob.header.n)
     .shardsOf(self().index)
     .map((i) => all[i]!)
 }
@@ -111,16 +113,19 @@ describe('a member refuses a header that is not its committee’s', () => {
     await expectNothingStored(blob)
   })
 
-  it('another k or n, even a safe one: NODE_HEADER_MISMATCH (before the shard count is looked at)', async () => {
-    // Members admit only the committee's default shape (dispersal policy, PROTOCOL.md §3.3 step 6), although a
-    // certificate for (k, n + 1) or (k - 1, n - 1) would verify: both are safe for the committee.
-    const { k, n } = committee.encoding
-    expect(isSafeEncoding(committee, k, n + 1) && isSafeEncoding(committee, k - 1, n - 1)).toBe(true)
+  it("a (k, n) other than the policy's for its size, even a safe one: NODE_HEADER_MISMATCH (before the count)", async () => {
+    // Members admit only the committee's shape for the blob's size (dispersal policy, PROTOCOL.md §2.3, §3.3
+    // step 6), although a certificate for (k, 2n), (k, n + 1), (k - 1, n) or another size's shape would verify.
+    const { k, n } = committee.shapeFor(20_000)
+    expect({ k, n }).toEqual({ k: 8, n: 32 }) // 3 members: kMax(32) = 10 - 2, shards of 2,560 bytes
+    const big = committee.shapeFor(1024 * 1024)
+    const others = [{ n: 2 * n }, { n: n + 1 }, { k: k - 1 }, big]
+    for (const o of others) expect(isSafeEncoding(committee, o.k ?? k, o.n ?? n)).toBe(true)
     expect(isSafeEncoding(committee, k + 1, n)).toBe(false)
-    for (const params of [{ k: k + 1 }, { n: n + 1 }, { k: k - 1, n: n - 1 }]) {
+    for (const params of [{ k: k + 1 }, ...others]) {
       const blob = freshBlob(params)
-      // As many shards as the member is assigned under the committee's parameters.
-      const count = assignShards(committee, blob.blobId.bytes).shardsOf(self().index).length
+      // As many shards as the member is assigned under the header's n.
+      const count = assignShards(committee, blob.blobId.bytes, blob.header.n).shardsOf(self().index).length
       expect(await storeOutcome(blob.headerBytes, withProofs(blob).slice(0, count))).toBe(NodeErrorCode.HEADER_MISMATCH)
       await expectNothingStored(blob)
     }

@@ -3,6 +3,7 @@ import * as varint from 'uint8-varint'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { assignShards } from '../../src/committee/assignment.ts'
+import type { Committee } from '../../src/committee/committee.ts'
 import { CommitteeErrorCode } from '../../src/committee/errors.ts'
 import { type BlobId, blobIdOf, parseBlobId } from '../../src/erasure/blob-id.ts'
 import { type EncodedBlob, encodeBlob } from '../../src/erasure/encode.ts'
@@ -77,6 +78,7 @@ let honest: EncodedBlob
 const honestData = randomData(50_000, prng(611))
 let k: number
 let n: number
+let committee: Committee
 
 beforeAll(async () => {
   for (const stake of STAKES) {
@@ -93,11 +95,11 @@ beforeAll(async () => {
       sequencers: [client.peerId.toString()],
     },
   ])
-  const committee = await committees.getCommittee(0)
-  ;({ k, n } = committee.encoding)
+  committee = await committees.getCommittee(0)
+  ;({ k, n } = committee.shapeFor(honestData.length))
   // The members hold their assigned shards of an honest blob, written straight into their stores.
   honest = encodeBlob(honestData, { networkId: NETWORK, epoch: 0, k, n })
-  const assignment = assignShards(committee, honest.blobId.bytes)
+  const assignment = assignShards(committee, honest.blobId.bytes, n)
   const shards = withProofs(honest)
   for (const member of committee.members) {
     const running = members.find((m) => m.identity.peerId === member.peerId)!
@@ -196,8 +198,10 @@ async function announce(blobId: BlobId, which: Sybil[], behaviour: (s: Sybil) =>
 }
 
 /** A header that passes every check of the header codec, with the committee's fields except `changes`. */
+/** A header for a blob nobody stored: the committee's shape for its size (1,000 bytes) unless `changes` say otherwise. */
 function forgedHeader(changes: Partial<BlobHeader>, seed: number): { header: BlobHeader; bytes: Uint8Array } {
-  const base = { version: 1, networkId: NETWORK, epoch: 0, dataSize: 1000, k, n, ...changes }
+  const dataSize = changes.dataSize ?? 1000
+  const base = { version: 1, networkId: NETWORK, epoch: 0, dataSize, ...committee.shapeFor(dataSize), ...changes }
   const header: BlobHeader = {
     ...base,
     shardSize: shardSizeFor(base.dataSize, base.k),
@@ -238,7 +242,7 @@ describe('retrieval from a bare BlobId with sybil providers', () => {
   }, 30_000)
 
   it('refuses a header with a multi-GiB shard size before reading any shard', async () => {
-    const huge = forgedHeader({ dataSize: 2 ** 31 * k }, 612)
+    const huge = forgedHeader({ dataSize: 2 ** 31 * k, k, n }, 612)
     expect(huge.header.shardSize).toBe(2 ** 31)
     const blobId = blobIdOf(huge.bytes)
     const sybil = sybils[0]!
@@ -261,9 +265,22 @@ describe('retrieval from a bare BlobId with sybil providers', () => {
     expect(sybil.flooded).toBeLessThan(FLOOD_ALLOWED_BYTES)
   }, 30_000)
 
+  it('refuses a header with the shape of another size: safe for the committee, but not what members store', async () => {
+    // (k, n) of the honest 50,000-byte blob on a header of 1,000 bytes, whose own shape is (2, 16).
+    expect([committee.shapeFor(1000), { k, n }]).toEqual([
+      { k: 2, n: 16 },
+      { k: 18, n: 64 },
+    ])
+    const forged = forgedHeader({ k, n }, 614)
+    const blobId = blobIdOf(forged.bytes)
+    await announce(blobId, [sybils[1]!], () => ({ kind: 'header-only', headerBytes: forged.bytes }))
+    const { err } = await settle(retriever.retrieve(blobId, { signal: AbortSignal.timeout(SETTLES_WITHIN_MS) }))
+    expect(err?.code).toBe(NodeErrorCode.HEADER_MISMATCH)
+  }, 30_000)
+
   it.each([
     ['another network', { networkId: NETWORK + 1 }, NodeErrorCode.HEADER_MISMATCH],
-    ['other (k, n)', { k: 3 }, NodeErrorCode.HEADER_MISMATCH],
+    ["a k other than the policy's for its size", { k: 3 }, NodeErrorCode.HEADER_MISMATCH],
     ['an epoch with no known committee', { epoch: 7 }, CommitteeErrorCode.UNKNOWN_EPOCH],
   ] as const)(
     'refuses a header for %s with a typed error',

@@ -52,10 +52,9 @@ describe('graceful shutdown', () => {
     const blob = encodeBlob(randomData(200_000, prng(301)), {
       networkId: NETWORK,
       epoch: 0,
-      k: committee.encoding.k,
-      n: committee.encoding.n,
+      ...committee.shapeFor(200_000),
     })
-    const mine = assignShards(committee, blob.blobId.bytes).shardsOf(0)
+    const mine = assignShards(committee, blob.blobId.bytes, blob.header.n).shardsOf(0)
     expect(mine.length).toBeGreaterThan(1)
 
     const stream = await sequencer.dialProtocol(member.node.libp2p.getMultiaddrs(), STORE_PROTOCOL)

@@ -33,9 +33,11 @@ import {
 
 const NETWORK = 5151
 /**
- * Default encoding for five members: k = kMax(256) = 85 - 5 + 1 = 81 of n = 256 (committee/params.ts). These
- * stakes divide n exactly (counts 80, 64, 48, 40, 24, no leftovers), so member 0 alone keeps k - 1 shards.
+ * The shape of a 256 KiB blob at five members (PROTOCOL.md §2.3): n = 128 would need k = kMax(128) = 38 shards of
+ * 6,912 bytes, so n = 256 with k = kMax(256) = 85 - 5 + 1 = 81 shards of 3,264 bytes. These stakes divide n
+ * exactly (counts 80, 64, 48, 40, 24, no leftovers), so member 0 alone keeps k - 1 shards.
  */
+const BLOB_SIZE = 256 * 1024
 const STAKES = [10n, 8n, 6n, 5n, 3n]
 const TARGET = 1 - 1e-6
 /** Generous: a session that settles takes well under a second here; a hang would run to the test timeout. */
@@ -77,12 +79,12 @@ beforeAll(async () => {
   pool = new ErasurePool({ size: 1 })
   lightClient = new LightClient({ libp2p: lightLibp2p, committees })
   const disperser = new Disperser({ libp2p: sequencer, committees, pool }, { memberTimeoutMs: 15_000 })
-  const result = await disperser.disperse(randomData(64 * 1024, prng(501)))
+  const result = await disperser.disperse(randomData(BLOB_SIZE, prng(501)))
   certificate = result.certificate
   blobId = result.blob.blobId
   const committee = await committees.getCommittee(0)
-  ;({ k, n } = committee.encoding)
-  assignment = assignShards(committee, blobId.bytes)
+  ;({ k, n } = certificate.header)
+  assignment = assignShards(committee, blobId.bytes, n)
   // Of all ways to keep members, the one keeping the most shards while still short of k: the tightest case,
   // where the honest holders succeed at a rate up to p = (k - 1) / n itself.
   let best = -1
@@ -134,6 +136,10 @@ function expectUnavailable(result: SampleResult, codes: (code: string) => boolea
   expect(new Set(result.failures.map((f) => f.index)).size).toBe(result.failures.length)
   expect(result.failures.length + result.distinctSuccesses).toBeLessThanOrEqual(n)
   expect(result.failures.length).toBeLessThanOrEqual(result.samples - result.successes)
+  // Bytes count what arrived: the valid shards and the wrong ones (same size), never a NOT_HELD, a timeout or a
+  // dropped stream. n = 256 is a power of two, so every proof is 8 hashes.
+  const lies = result.failures.filter((f) => f.code === 'ERASURE_INVALID_PROOF').length
+  expect(result.bytes).toBe((result.distinctSuccesses + lies) * (certificate.header.shardSize + 8 * 32))
   for (const f of result.failures) {
     expect(f.member).toBe(assignment.holderOf(f.index))
     expect(failing.has(f.member), `member ${f.member} failed`).toBe(true)

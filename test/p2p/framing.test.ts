@@ -2,7 +2,7 @@ import type { Stream } from '@libp2p/interface'
 import * as varint from 'uint8-varint'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { P2pErrorCode } from '../../src/p2p/errors.ts'
-import { FrameReader, writeFrame } from '../../src/p2p/framing.ts'
+import { DEFAULT_SEND_BATCH_BYTES, FrameBatch, FrameReader, writeFrame } from '../../src/p2p/framing.ts'
 import type { DacnetLibp2p } from '../../src/p2p/node.ts'
 import { failureOf, startNodes, stopAll, untilClosed, waitFor, withHandler } from './helpers.ts'
 
@@ -215,5 +215,51 @@ describe('a paused reader', { timeout: 10_000 }, () => {
       return read
     })
     expect(got).toEqual([0, 1, 2, 3])
+  })
+})
+
+describe('a frame batch', { timeout: 10_000 }, () => {
+  it('sends many small frames in a few sends of at most a batch each, read back one by one as sent', async () => {
+    // 300 frames of 1 to 4,000 bytes (a member's share is many small shards): frame i is filled with i mod 256.
+    const frames = Array.from({ length: 300 }, (_, i) => new Uint8Array(1 + ((i * 7919) % 4000)).fill(i % 256))
+    let sends = 0
+    let largest = 0
+    const got = await withHandler(
+      server,
+      PROTOCOL,
+      async (stream: Stream) => {
+        const reader = new FrameReader(stream)
+        const read: number[][] = []
+        for (let frame = await reader.next(4000); frame !== null; frame = await reader.next(4000))
+          read.push([frame.length, frame[0] ?? -1])
+        reader.release()
+        await writeFrame(stream, new TextEncoder().encode(JSON.stringify(read)))
+        await stream.close()
+      },
+      async () => {
+        const stream = await client.dialProtocol(server.peerId, PROTOCOL)
+        const send = stream.send.bind(stream)
+        stream.send = (data) => {
+          sends++
+          largest = Math.max(largest, data.byteLength)
+          return send(data)
+        }
+        const batch = new FrameBatch(stream)
+        for (const frame of frames) await batch.add(frame)
+        await batch.flush()
+        await batch.flush() // nothing left: sends nothing
+        await stream.close()
+        const reader = new FrameReader(stream)
+        const answer = await reader.expect(1024 * 1024, 'the echo')
+        reader.release()
+        return JSON.parse(new TextDecoder().decode(answer)) as number[][]
+      },
+    )
+    expect(got).toEqual(frames.map((f) => [f.length, f[0]]))
+    const total = frames.reduce((sum, f) => sum + f.length + varint.encodingLength(f.length), 0)
+    // Every send but the last carries at least a batch; none more than a batch and the frame that filled it.
+    expect(sends).toBeGreaterThan(1)
+    expect(sends).toBeLessThanOrEqual(Math.ceil(total / DEFAULT_SEND_BATCH_BYTES))
+    expect(largest).toBeLessThan(DEFAULT_SEND_BATCH_BYTES + 4000 + 2)
   })
 })

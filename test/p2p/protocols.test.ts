@@ -59,6 +59,8 @@ beforeAll(async () => {
       },
       sample: {
         async readShard(id: BlobId, index) {
+          // Index 11 stands for a read the holder cannot serve now: the ERROR comes after the replies before it.
+          if (index === 11) throw new DacnetError('NODE_BUSY', 'every shard read is taken')
           return id.equals(blob.blobId) ? held.get(index) : undefined
         },
       },
@@ -218,6 +220,21 @@ describe('sample protocol', () => {
     expect([...answers.keys()].sort()).toEqual([0, 1, 7])
     expect(answers.get(1)).toBeNull()
     expect(Buffer.from(answers.get(7)!.proof).equals(Buffer.from(all[7]!.proof))).toBe(true)
+  })
+
+  it('reports each SHARD frame as it arrives, those of a reply that an ERROR ends too', async () => {
+    const arrived: number[] = []
+    const onShard = (shard: ShardWithProof) => arrived.push(shard.index, shard.data.length + shard.proof.length)
+    const perShard = blob.header.shardSize + all[0]!.proof.length
+    await requestSamples(client, server.peerId, blob.blobId, [1, 0], { shardSize: blob.header.shardSize, onShard })
+    expect(arrived).toEqual([0, perShard]) // NOT_HELD carries no shard
+    arrived.length = 0
+    const failed = requestSamples(client, server.peerId, blob.blobId, [5, 0, 11, 7], {
+      shardSize: blob.header.shardSize,
+      onShard,
+    })
+    expect(await codeOf(failed)).toBe('NODE_BUSY')
+    expect(arrived).toEqual([5, all[5]!.data.length + all[5]!.proof.length, 0, perShard])
   })
 
   it('refuses bad requests with codes and limits the rate per peer', async () => {

@@ -9,7 +9,7 @@ import { CommitteeErrorCode } from '../../committee/errors.ts'
 import { isDacnetError } from '../../errors.ts'
 import type { CommandContext } from '../context.ts'
 import { toJson } from '../files.ts'
-import { table } from '../format.ts'
+import { formatShapeRange, shapeRange, table } from '../format.ts'
 import { type ChainSession, type ChainTarget, epochOfBlock, epochStartBlock, openSession, tokens } from './connect.ts'
 import { chainCommitteeSource } from './source.ts'
 import { describeUnbonding, type UnbondingView, unbondingView } from './unbonding.ts'
@@ -88,7 +88,7 @@ async function gather(session: ChainSession, source: ChainCommitteeSource, targe
       totalStake: committee.committee.totalStake,
       threshold: fraction(committee.committee.threshold),
       adversary: fraction(committee.committee.adversary),
-      encoding: committee.committee.encoding,
+      shapes: shapeRange(committee.committee),
       retentionSeconds: committee.committee.retentionSeconds,
       sequencers: committee.committee.sequencers.map((s) => s.peerId ?? null),
     },
@@ -168,7 +168,7 @@ function render(session: ChainSession, r: Report): string {
   } else {
     const c = r.committee
     lines.push(
-      `committee    epoch ${c.epoch} (record ${c.recordIndex}): ${plural(c.members.length, 'member')}, total stake ${t(c.totalStake)}, threshold ${c.threshold}, adversary ${c.adversary}, k=${c.encoding.k} n=${c.encoding.n}, retention ${c.retentionSeconds} s`,
+      `committee    epoch ${c.epoch} (record ${c.recordIndex}): ${plural(c.members.length, 'member')}, total stake ${t(c.totalStake)}, threshold ${c.threshold}, adversary ${c.adversary}, ${formatShapeRange(c.shapes)}, retention ${c.retentionSeconds} s`,
       indent(
         table([
           ['index', 'peer id', 'stake', 'share', 'addresses'],

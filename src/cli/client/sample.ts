@@ -5,6 +5,7 @@ import type { CommandContext } from '../context.ts'
 import { CliErrorCode, cliError } from '../errors.ts'
 import { toJson } from '../files.ts'
 import { formatConfidence, formatMs } from '../format.ts'
+import { formatBytes } from '../size.ts'
 import { getJson } from './api.ts'
 import { certificateOrBlobId } from './certificate-input.ts'
 import { startClientNode } from './connect.ts'
@@ -52,7 +53,7 @@ async function sampleWith(
     if (opts.json) ctx.io.out(`${toJson(result)}\n`)
     else {
       ctx.io.out(
-        `${result.blobId}: ${result.available ? 'available' : 'NOT shown available'}, confidence ${formatConfidence(result.confidence)} (${result.successes}/${result.samples} samples ok, ${result.distinctSuccesses} distinct shards, ${formatMs(result.ms)})\n`,
+        `${result.blobId}: ${result.available ? 'available' : 'NOT shown available'}, confidence ${formatConfidence(result.confidence)} (${result.successes}/${result.samples} samples ok, ${result.distinctSuccesses} distinct shards, ${formatBytes(result.bytes)} downloaded, ${formatMs(result.ms)})\n`,
       )
       for (const f of result.failures.slice(0, 10)) {
         ctx.note(`  shard ${f.index} from member ${f.member} (${f.peerId}): ${f.code}: ${f.reason}`)

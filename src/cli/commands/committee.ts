@@ -3,6 +3,7 @@ import type { Command } from 'commander'
 import type { CommandContext } from '../context.ts'
 import { usageError } from '../errors.ts'
 import { toJson } from '../files.ts'
+import { formatShapeRange } from '../format.ts'
 import type { CommitteeCreateOptions } from '../operator/committee-file.ts'
 import { collect, integer } from '../parsers.ts'
 
@@ -37,7 +38,7 @@ export function registerCommitteeCommands(program: Command, ctx: CommandContext)
       if (opts.json) ctx.io.out(`${toJson(summary)}\n`)
       else {
         ctx.io.out(
-          `${summary.path}: network ${summary.networkId}, epoch ${summary.epoch} with ${summary.members} members, total stake ${summary.totalStake}, k=${summary.k} n=${summary.n}, threshold ${summary.threshold}, ${summary.sequencers} sequencer(s); epochs in file: ${summary.epochs.join(', ')}\n`,
+          `${summary.path}: network ${summary.networkId}, epoch ${summary.epoch} with ${summary.members} members, total stake ${summary.totalStake}, ${formatShapeRange(summary.shapes)}, threshold ${summary.threshold}, ${summary.sequencers} sequencer(s); epochs in file: ${summary.epochs.join(', ')}\n`,
         )
       }
       if (summary.sequencers === 0) ctx.note('warning: no sequencer is registered: nobody can disperse in this epoch')

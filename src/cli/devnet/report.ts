@@ -4,12 +4,23 @@ import type { ChainFile } from './chain.ts'
 import type { DevnetLayout } from './layout.ts'
 import type { BlobOutcome } from './workload.ts'
 
-const COLUMNS = ['#', 'blob', 'epoch', 'size', 'certified in', 'signed stake', 'confidence', 'sampled in', 'retrieved']
+const COLUMNS = [
+  '#',
+  'blob',
+  'epoch',
+  'size',
+  'certified in',
+  'signed stake',
+  'confidence',
+  'sampled in',
+  'sample bytes',
+  'retrieved',
+]
 /** With a chain: the verifier contract's verdict and the gas a contract pays for it. */
 const L1_COLUMN = 'on L1'
 
 /** Column widths are fixed up front so each row can be printed as soon as its blob is done. */
-const WIDTHS = [3, 59, 5, 9, 12, 20, 18, 10, 9, 16]
+const WIDTHS = [3, 59, 5, 9, 12, 20, 18, 10, 12, 9, 16]
 
 function row(cells: readonly string[]): string {
   return cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(WIDTHS[i] ?? 0))).join('  ')
@@ -32,6 +43,8 @@ export function blobRow(o: BlobOutcome): string {
       : formatStake(BigInt(o.signedStake), BigInt(o.totalStake), o.l1 === undefined ? 0 : 18),
     o.confidence === null ? '-' : formatConfidence(o.confidence),
     o.sampleMs === null ? '-' : formatMs(o.sampleMs),
+    // What the light client downloaded to sample: shards and proofs, a few KiB a sample whatever the blob size.
+    o.sampleBytes === null ? '-' : formatBytes(o.sampleBytes),
     o.retrieved ? 'intact' : o.retrieveMs === null ? '-' : 'MISMATCH',
   ]
   if (o.l1 !== undefined) {

@@ -27,6 +27,8 @@ export interface BlobOutcome {
   confidence: number | null
   samples: number | null
   sampleMs: number | null
+  /** Bytes of shard data and proofs the light client downloaded to sample the blob (SampleResult.bytes). */
+  sampleBytes: number | null
   available: boolean
   /** Retrieval gave back exactly the bytes dispersed. */
   retrieved: boolean
@@ -69,6 +71,7 @@ export async function runBlob(
     confidence: null,
     samples: null,
     sampleMs: null,
+    sampleBytes: null,
     available: false,
     retrieved: false,
     retrieveMs: null,
@@ -108,6 +111,7 @@ export async function runBlob(
     outcome.confidence = sampled.confidence
     outcome.samples = sampled.samples
     outcome.sampleMs = round(sampled.ms)
+    outcome.sampleBytes = sampled.bytes
     outcome.available = sampled.available
 
     stage = 'retrieve'

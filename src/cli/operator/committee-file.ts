@@ -4,6 +4,7 @@ import { type CommitteeEpochJson, type CommitteeFileJson, parseCommitteeFile } f
 import { DacnetError } from '../../errors.ts'
 import { CliErrorCode, cliError, usageError } from '../errors.ts'
 import { pathExists, readJsonFile, toJson, writeFileAtomic } from '../files.ts'
+import { type ShapeRange, shapeRange } from '../format.ts'
 import { parseMemberCard } from './member-card.ts'
 
 /** Member cards are a few hundred bytes. */
@@ -36,8 +37,8 @@ export interface CommitteeSummary {
   epoch: number
   members: number
   totalStake: string
-  k: number
-  n: number
+  /** The blob shapes the committee gives, from an empty blob to the largest (PROTOCOL.md §2.3). */
+  shapes: ShapeRange
   threshold: string
   adversary: string
   retentionSeconds: number
@@ -93,8 +94,7 @@ export async function createCommitteeFile(
     epoch: committee.epoch,
     members: committee.size,
     totalStake: committee.totalStake.toString(),
-    k: committee.encoding.k,
-    n: committee.encoding.n,
+    shapes: shapeRange(committee),
     threshold: `${committee.threshold.num}/${committee.threshold.den}`,
     adversary: `${committee.adversary.num}/${committee.adversary.den}`,
     retentionSeconds: committee.retentionSeconds,
