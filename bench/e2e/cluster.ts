@@ -122,7 +122,7 @@ export class BenchCluster {
       roles = await DevnetRoles.start(layout, chain)
       const committee = await currentCommittee(roles.committees)
       note(
-        `${members} members (${kind} committee, k=${committee.encoding.k} n=${committee.encoding.n}) up in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+        `${members} members (${kind} committee; 16 MiB blobs at k=${committee.shapeFor(16 * 1024 * 1024).k} n=${committee.shapeFor(16 * 1024 * 1024).n}) up in ${((performance.now() - started) / 1000).toFixed(1)} s`,
       )
       return new BenchCluster({ kind, layout, roles, committee, children, chain, stopping, untrack })
     } catch (err) {
