@@ -59,8 +59,10 @@ function fixtureOf(shape: { k: number; n: number; shardSize: number; every: numb
   const { k, n, shardSize, every } = shape
   const shards = Array.from({ length: n }, () => new Uint8Array(randomBytes(shardSize)))
   const tree = buildMerkleTree(shards)
-  const share = Array.from({ length: Math.ceil(n / every) }, (_, j) => {
-    const index = j * every
+  // A member's share is one contiguous run of indices (PROTOCOL §2.4); this is the fourth member's run.
+  const count = Math.ceil(n / every)
+  const share = Array.from({ length: count }, (_, j) => {
+    const index = 3 * count + j
     return { index, data: shards[index]!, proof: merkleProof(tree, index) }
   })
   const dataSize = Math.min(BLOB_BYTES, k * shardSize)

@@ -1,4 +1,5 @@
 import { createHash, hash } from 'node:crypto'
+import { digest } from '@chainsafe/as-sha256'
 import { ErasureErrorCode, erasureError } from './errors.ts'
 
 /** SHA-256 output size, and the size of every node and proof entry. */
@@ -31,12 +32,24 @@ export function leafHash(shard: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(LEAF_PREFIX).update(shard).digest())
 }
 
-function nodeHashInto(left: Uint8Array, right: Uint8Array, scratch: Uint8Array): Buffer {
+/**
+ * leaf(shard) from the bytes `0x00 || shard` as the caller laid them out: one SHA-256 call over them in place,
+ * which saves a copy and ~0.5 µs of per-call overhead against hashing the prefix and the shard separately.
+ */
+export function leafHashOfPrefixed(prefixed: Uint8Array): Uint8Array {
+  if (prefixed[0] !== LEAF_PREFIX[0]) {
+    throw erasureError(ErasureErrorCode.INVALID_SHARD, 'a prefixed leaf starts with the leaf prefix byte 0x00')
+  }
+  return hash('sha256', prefixed, 'buffer')
+}
+
+function nodeHashInto(left: Uint8Array, right: Uint8Array, scratch: Uint8Array): Uint8Array {
   scratch[0] = NODE_PREFIX
   scratch.set(left, 1)
   scratch.set(right, 1 + HASH_SIZE)
-  // One-shot hashing: a third cheaper than createHash for a 65-byte input, and nodes are hashed often.
-  return hash('sha256', scratch, 'buffer')
+  // A 65-byte input is two SHA-256 blocks: WebAssembly hashing costs ~0.8 µs where a call into OpenSSL costs
+  // ~1.8 µs of per-call overhead, and a 16 MiB blob's tree has 16,383 nodes.
+  return digest(scratch)
 }
 
 /** Builds the tree from precomputed leaf hashes (n * 32 bytes, leaf i at offset 32 i). */
@@ -128,6 +141,110 @@ export function rootFromProof(
     i >>= 1
   }
   return hash
+}
+
+/** One leaf of a batch to verify: its index, its leaf hash and its proof. */
+export interface ProofItem {
+  readonly index: number
+  readonly leaf: Uint8Array
+  readonly proof: Uint8Array
+}
+
+/**
+ * True iff every item's proof shows its leaf at its index under `root`: the same verdict as `rootFromProof` for
+ * each item, with far fewer hashes when the items are many. The paths of a member's shards share their upper
+ * nodes, so the union of the paths is computed once, level by level, and each node of it is hashed once.
+ *
+ * Why it is the same verdict: at every level, every item whose path passes through a node claims the same sibling
+ * for it (its proof's entry for that level); those claims must be byte-equal to each other and, where the sibling
+ * is itself on the union of paths, to the node computed here. So each item's own fold meets exactly the values
+ * used here at every level and reaches the root computed here. A false result says only that some item fails;
+ * callers find which one by checking each alone.
+ */
+export function verifyProofBatch(root: Uint8Array, leafCount: number, items: readonly ProofItem[]): boolean {
+  const m = items.length
+  if (m === 0 || root.length !== HASH_SIZE) return false
+  const sorted = [...items].sort((a, b) => a.index - b.index)
+  // The frontier: the distinct path nodes of the current level, ascending. Entry j stands for the items
+  // sorted[starts[j]] .. sorted[starts[j + 1] - 1], whose paths pass through it.
+  let positions: number[] = []
+  let nodes = new Uint8Array(m * HASH_SIZE)
+  let starts: number[] = []
+  const used = new Int32Array(m) // sibling entries consumed so far, per sorted item
+  for (let t = 0; t < m; t++) {
+    const { index, leaf, proof } = sorted[t]!
+    if (!Number.isInteger(index) || index < 0 || index >= leafCount) return false
+    if (t > 0 && index === sorted[t - 1]!.index) return false
+    if (leaf.length !== HASH_SIZE || proof.length !== proofLength(index, leafCount) * HASH_SIZE) return false
+    positions.push(index)
+    nodes.set(leaf, t * HASH_SIZE)
+    starts.push(t)
+  }
+  starts.push(m)
+  const scratch = new Uint8Array(1 + 2 * HASH_SIZE)
+  scratch[0] = NODE_PREFIX
+  for (let count = leafCount; count > 1; count = Math.ceil(count / 2)) {
+    const nextPositions: number[] = []
+    const nextNodes = new Uint8Array(positions.length * HASH_SIZE)
+    const nextStarts: number[] = []
+    let j = 0
+    while (j < positions.length) {
+      const pos = positions[j]!
+      const out = nextPositions.length * HASH_SIZE
+      nextStarts.push(starts[j]!)
+      nextPositions.push(pos >> 1)
+      if (pos % 2 === 0 && pos + 1 >= count) {
+        // The last node of an odd level moves up unchanged; no proof has an entry for this level.
+        nextNodes.set(nodes.subarray(j * HASH_SIZE, (j + 1) * HASH_SIZE), out)
+        j++
+      } else if (pos % 2 === 0 && positions[j + 1] === pos + 1) {
+        // Both children are on the union of paths: each side's claims must equal the other's computed node.
+        if (!claimsEqual(sorted, used, starts[j]!, starts[j + 1]!, nodes, (j + 1) * HASH_SIZE)) return false
+        if (!claimsEqual(sorted, used, starts[j + 1]!, starts[j + 2]!, nodes, j * HASH_SIZE)) return false
+        scratch.set(nodes.subarray(j * HASH_SIZE, (j + 2) * HASH_SIZE), 1)
+        nextNodes.set(digest(scratch), out)
+        j += 2
+      } else {
+        // The sibling is off the union: every item below claims it, and all claims must agree.
+        const first = sorted[starts[j]!]!
+        const at = used[starts[j]!]! * HASH_SIZE
+        if (!claimsEqual(sorted, used, starts[j]! + 1, starts[j + 1]!, first.proof, at)) return false
+        used[starts[j]!]!++
+        const sibling = first.proof.subarray(at, at + HASH_SIZE)
+        const node = nodes.subarray(j * HASH_SIZE, (j + 1) * HASH_SIZE)
+        scratch.set(pos % 2 === 1 ? sibling : node, 1)
+        scratch.set(pos % 2 === 1 ? node : sibling, 1 + HASH_SIZE)
+        nextNodes.set(digest(scratch), out)
+        j++
+      }
+    }
+    nextStarts.push(m)
+    positions = nextPositions
+    nodes = nextNodes
+    starts = nextStarts
+  }
+  return bytesEqual(nodes.subarray(0, HASH_SIZE), root)
+}
+
+/**
+ * True iff the next unconsumed proof entry of each of sorted[from..to) equals the 32 bytes of `ref` at `refAt`;
+ * consumes those entries.
+ */
+function claimsEqual(
+  sorted: readonly ProofItem[],
+  used: Int32Array,
+  from: number,
+  to: number,
+  ref: Uint8Array,
+  refAt: number,
+): boolean {
+  for (let t = from; t < to; t++) {
+    const proof = sorted[t]!.proof
+    const at = used[t]! * HASH_SIZE
+    for (let b = 0; b < HASH_SIZE; b++) if (proof[at + b] !== ref[refAt + b]) return false
+    used[t]!++
+  }
+  return true
 }
 
 /** True iff `proof` shows that `shard` is leaf `index` of the tree of `leafCount` leaves with root `root`. */

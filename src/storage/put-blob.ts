@@ -5,7 +5,8 @@ import type { ShardWithProof } from '../erasure/shard.ts'
 import { isDacnetError } from '../errors.ts'
 import { attestationValue } from './blob-records.ts'
 import { Bucket, SHARD_KEY_SIZE } from './buckets.ts'
-import { blobIdKey, concatBytes } from './codec.ts'
+import { blobIdKey } from './codec.ts'
+import { type ShardValue, verifiedValues } from './commitment.ts'
 import type { BlobWritePlan, StoreCore } from './core.ts'
 import type { BatchOp } from './db.ts'
 import { StorageErrorCode, storageError } from './errors.ts'
@@ -58,7 +59,7 @@ export async function putBlob(
   const header = decodeStoredHeader(headerCopy)
   const blobId = blobIdOf(headerCopy)
   const blobKey = blobIdKey(blobId.bytes)
-  const encoded = encodeVerified(core, header, blobKey, shards)
+  const encoded = encodeVerified(header, shards)
   const retentionMs = checkRetention(opts.retentionMs ?? core.opts.retentionMs)
   const attestation = opts.attestation === undefined ? undefined : attestationValue(opts.attestation)
   return core.blobWrite(blobKey, async (): Promise<BlobWritePlan<PutBlobResult>> => {
@@ -215,16 +216,10 @@ function decodeStoredHeader(headerBytes: Uint8Array): BlobHeader {
 
 /**
  * Checks every shard (index in range and not repeated, data of the header's shard size, proof valid against the
- * root) and returns the stored values `data || proof`, verified from the copies that will be written. The checks
- * go through the store's read verifier, so the first reads of a blob just stored (the ones light clients make)
- * find their proofs already verified.
+ * root) and returns the stored values `data || proof`, copied into one buffer before they are verified, so that
+ * what is verified is what is written whatever the caller does with its buffers meanwhile.
  */
-function encodeVerified(
-  core: StoreCore,
-  header: BlobHeader,
-  blobKey: string,
-  shards: readonly ShardWithProof[],
-): EncodedShard[] {
+function encodeVerified(header: BlobHeader, shards: readonly ShardWithProof[]): ShardValue[] {
   if (!Array.isArray(shards) || shards.length === 0) {
     throw storageError(StorageErrorCode.INVALID_SHARD, 'a blob is stored with at least one shard')
   }
@@ -232,7 +227,7 @@ function encodeVerified(
     throw storageError(StorageErrorCode.INVALID_SHARD, `${shards.length} shards for a blob of ${header.n}`)
   }
   const seen = new Set<number>()
-  return shards.map((shard) => {
+  for (const shard of shards) {
     if (typeof shard !== 'object' || shard === null) {
       throw storageError(StorageErrorCode.INVALID_SHARD, 'every shard is an object { index, data, proof }')
     }
@@ -247,17 +242,12 @@ function encodeVerified(
         length: data?.length,
       })
     }
-    const value = concatBytes(data, proof)
-    if (!core.verifier.verify(blobKey, header, index, value.subarray(0, data.length), value.subarray(data.length))) {
-      throw storageError(StorageErrorCode.INVALID_PROOF, `shard ${index} does not verify against the header root`, {
-        index,
-      })
-    }
-    return { index, value }
-  })
-}
-
-interface EncodedShard {
-  index: number
-  value: Uint8Array
+  }
+  const { values, invalid } = verifiedValues(header, shards)
+  if (invalid !== undefined) {
+    throw storageError(StorageErrorCode.INVALID_PROOF, `shard ${invalid} does not verify against the header root`, {
+      index: invalid,
+    })
+  }
+  return values
 }

@@ -1,6 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { buildMerkleTree, HASH_SIZE, merkleProof, proofLength, verifyMerkleProof } from '../../src/erasure/merkle.ts'
+import {
+  buildMerkleTree,
+  HASH_SIZE,
+  leafHash,
+  merkleProof,
+  proofLength,
+  verifyMerkleProof,
+  verifyProofBatch,
+} from '../../src/erasure/merkle.ts'
 
 const sha256 = (...parts: Uint8Array[]) => {
   const h = createHash('sha256')
@@ -72,5 +80,62 @@ describe('Merkle commitment', () => {
     const fakeShard = tree.levels[0]!.slice(0, 2 * HASH_SIZE)
     const proof = merkleProof(tree, 2).subarray(HASH_SIZE)
     expect(verifyMerkleProof(tree.root, 0, 2, fakeShard, proof)).toBe(false)
+  })
+})
+
+describe('verifyProofBatch', () => {
+  const itemsOf = (shards: Uint8Array[], tree: ReturnType<typeof buildMerkleTree>, indices: number[]) =>
+    indices.map((index) => ({ index, leaf: leafHash(shards[index]!), proof: merkleProof(tree, index) }))
+
+  it('accepts exactly when every item verifies alone, for many tree sizes and subsets', () => {
+    for (const n of [1, 2, 3, 5, 7, 8, 13, 33, 100, 128, 1000]) {
+      const shards = shardsOf(n, 16)
+      const tree = buildMerkleTree(shards)
+      const subsets = [[0], [n - 1], Array.from({ length: n }, (_, i) => i), [...new Set([0, n >> 1, n - 1])]]
+      for (const indices of subsets) {
+        expect(verifyProofBatch(tree.root, n, itemsOf(shards, tree, indices)), `n=${n} ${indices.length}`).toBe(true)
+      }
+    }
+  })
+
+  it('refuses a batch with one tampered leaf, sibling, index, duplicate, or under another root', () => {
+    const n = 100
+    const shards = shardsOf(n, 16)
+    const tree = buildMerkleTree(shards)
+    const indices = [3, 4, 5, 40, 41, 97, 98, 99]
+    const good = itemsOf(shards, tree, indices)
+    expect(verifyProofBatch(tree.root, n, good)).toBe(true)
+    for (let item = 0; item < good.length; item++) {
+      // A flipped bit in any sibling of any item's proof, even a sibling whose node the batch also computes.
+      for (let byte = 0; byte < good[item]!.proof.length; byte += HASH_SIZE) {
+        const proof = good[item]!.proof.slice()
+        proof[byte]! ^= 1
+        const batch = good.map((g, i) => (i === item ? { ...g, proof } : g))
+        expect(verifyProofBatch(tree.root, n, batch), `item ${item} sibling ${byte / HASH_SIZE}`).toBe(false)
+      }
+      const leaf = good[item]!.leaf.slice()
+      leaf[31]! ^= 1
+      expect(
+        verifyProofBatch(
+          tree.root,
+          n,
+          good.map((g, i) => (i === item ? { ...g, leaf } : g)),
+        ),
+      ).toBe(false)
+    }
+    // Two leaves that swap places, a repeated index, an index out of range, a short proof, an empty batch.
+    const swapped = good.map((g, i) =>
+      i === 0 ? { ...g, leaf: good[1]!.leaf } : i === 1 ? { ...g, leaf: good[0]!.leaf } : g,
+    )
+    expect(verifyProofBatch(tree.root, n, swapped)).toBe(false)
+    expect(verifyProofBatch(tree.root, n, [...good, good[2]!])).toBe(false)
+    expect(verifyProofBatch(tree.root, n, [...good, { ...good[0]!, index: n }])).toBe(false)
+    expect(verifyProofBatch(tree.root, n, [{ ...good[0]!, proof: good[0]!.proof.subarray(HASH_SIZE) }])).toBe(false)
+    expect(verifyProofBatch(tree.root, n, [])).toBe(false)
+    const otherRoot = tree.root.slice()
+    otherRoot[5]! ^= 1
+    expect(verifyProofBatch(otherRoot, n, good)).toBe(false)
+    // The same proofs under another leaf count have another shape.
+    expect(verifyProofBatch(tree.root, n + 1, good)).toBe(false)
   })
 })

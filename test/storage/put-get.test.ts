@@ -93,6 +93,35 @@ describe('ShardStore put and read', () => {
     expect((await store.check()).ok).toBe(true)
   })
 
+  it('names the one bad shard of a long run, whether its data, its proof or two swapped proofs, and stores none', async () => {
+    const blob = makeBlob({ k: 40, n: 120, dataSize: 40 * 64 })
+    const run = pick(blob, range(30, 90))
+    const flipData = run.map((s) => (s.index === 57 ? { ...s, data: s.data.map((b, i) => (i === 5 ? b ^ 1 : b)) } : s))
+    const flipProof = run.map((s) =>
+      s.index === 71 ? { ...s, proof: s.proof.map((b, i) => (i === s.proof.length - 1 ? b ^ 0x80 : b)) } : s,
+    )
+    // Shards 40 and 41 share every node above their parent: each proof alone fails, the pair must too.
+    const swapped = run.map((s) =>
+      s.index === 40
+        ? { ...s, data: blob.shards[41]!.data }
+        : s.index === 41
+          ? { ...s, data: blob.shards[40]!.data }
+          : s,
+    )
+    for (const [shards, bad] of [
+      [flipData, 57],
+      [flipProof, 71],
+      [swapped, 40],
+    ] as const) {
+      const err = await store.putBlob(blob.headerBytes, shards).catch((e: unknown) => e)
+      expect(isDacnetError(err, StorageErrorCode.INVALID_PROOF), String(err)).toBe(true)
+      expect((err as { meta?: { index?: number } }).meta?.index).toBe(bad)
+      expect(await store.hasBlob(blob.blobId)).toBe(false)
+    }
+    expect(await store.putBlob(blob.headerBytes, run)).toMatchObject({ stored: true, added: 60 })
+    expect((await store.getAllShards(blob.blobId)).map((s) => s.index)).toEqual(range(30, 90))
+  })
+
   it('refuses bad input and writes nothing: bad proof, wrong size, repeated index, bad header, no shards', async () => {
     const blob = makeBlob()
     const other = makeBlob()
