@@ -1,7 +1,7 @@
 /**
  * The transfer part of the dispersal breakdown: what dacnet's libp2p stack (TCP on loopback, noise, yamux, the
- * store protocol's length-prefixed frames and its high-water marks) carries between two processes, with nothing
- * done to the bytes at either end. A sink process reads every frame of each stream and answers with one small
+ * store protocol's length-prefixed frames sent in ~60 KiB batches, and its high-water marks) carries between two
+ * processes, with nothing done to the bytes at either end. A sink process reads every frame of each stream and answers with one small
  * frame, as a member answers a store with its signature; the sender sends each member's share on a stream of
  * its own, all at once, as the disperser does.
  *
@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
-import { FrameReader, writeFrame } from '../../src/p2p/framing.ts'
+import { FrameBatch, FrameReader, writeFrame } from '../../src/p2p/framing.ts'
 import { createDacnetLibp2p, type DacnetLibp2p } from '../../src/p2p/node.ts'
 import { trackProcess } from './cleanup.ts'
 
@@ -117,7 +117,10 @@ export async function startSink(): Promise<Sink> {
             const reader = new FrameReader(stream)
             try {
               const frame = payload.subarray(0, frameBytes)
-              for (let i = 0; i < frames; i++) await writeFrame(stream, frame, { signal })
+              // Batched into ~60 KiB sends, as the store protocol sends a member's shards.
+              const batch = new FrameBatch(stream, { signal })
+              for (let i = 0; i < frames; i++) await batch.add(frame)
+              await batch.flush()
               await stream.close({ signal })
               const reply = await reader.expect(REPLY_BYTES, 'the sink reply', signal)
               const read = Number(new DataView(reply.buffer, reply.byteOffset).getBigUint64(0))

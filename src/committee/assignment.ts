@@ -59,6 +59,15 @@ export class Assignment {
     return Array.from({ length: count }, (_, i) => start + i)
   }
 
+  /**
+   * The members that announce this blob in the DHT (PROTOCOL.md §3.7): the first `count` members in run order
+   * that hold at least one shard. One provider record is enough to find a holder and so the header, from which
+   * the whole assignment follows; a few guard against an absent announcer. Per blob, since the run order is.
+   */
+  announcers(count: number): number[] {
+    return this.order.filter((member) => this.counts[member]! > 0).slice(0, Math.max(0, count))
+  }
+
   /** The member index holding a shard. */
   holderOf(shardIndex: number): number {
     if (!Number.isInteger(shardIndex) || shardIndex < 0 || shardIndex >= this.n) {

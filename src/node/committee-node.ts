@@ -40,8 +40,13 @@ export interface CommitteeNodeOptions extends ProtocolOptions {
   /** Multiaddrs dialled at start to join the network (and seed the DHT). */
   bootstrap?: string[]
   bootstrapTimeoutMs?: number
-  /** Publish a DHT provider record for every stored blob. Default true. */
+  /** Publish DHT provider records for stored blobs (when this node is one of a blob's announcers). Default true. */
   announceProviders?: boolean
+  /**
+   * How many members announce each blob: the first ones of the blob's run order (PROTOCOL.md §3.7). Default
+   * DEFAULT_PROVIDERS_PER_BLOB (3); every member of the network should use the same value.
+   */
+  providersPerBlob?: number
   /** On stop, the longest wait for store exchanges under way. Default DEFAULT_STORE_DRAIN_MS (30 s). */
   storeDrainMs?: number
   /** Stores for the epoch before the one in force are taken this long after it changed. Default 30 s. */
@@ -110,8 +115,9 @@ export class CommitteeNode {
       maxBlobSize: opts.maxBlobSize ?? DEFAULT_MAX_BLOB_SIZE,
       previousEpochGraceMs: opts.previousEpochGraceMs,
       logger: this.#logger.child({ component: 'member' }),
-      onStored: (blobId, _header, stored) => {
-        this.#announcer.announce(blobId)
+      ...(opts.providersPerBlob !== undefined ? { providersPerBlob: opts.providersPerBlob } : {}),
+      onStored: (blobId, _header, { announce, ...stored }) => {
+        if (announce) this.#announcer.announce(blobId)
         this.events.emit('attested', { blobId: blobId.toString(), ...stored })
       },
     })

@@ -2,12 +2,13 @@ import type { PeerId } from '@libp2p/interface'
 import { signAttestation } from '../attest/attestation.ts'
 import type { SecretKey } from '../attest/bls.ts'
 import { attestationContextOf } from '../attest/message.ts'
-import { assignShards } from '../committee/assignment.ts'
+import { type Assignment, assignShards } from '../committee/assignment.ts'
 import type { Committee } from '../committee/committee.ts'
 import type { Member } from '../committee/member.ts'
 import type { CommitteeSource } from '../committee/source.ts'
 import { type BlobId, blobIdOf } from '../erasure/blob-id.ts'
 import type { BlobHeader } from '../erasure/header.ts'
+import { bytesEqual } from '../erasure/merkle.ts'
 import type { ShardWithProof } from '../erasure/shard.ts'
 import { isDacnetError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
@@ -28,8 +29,17 @@ export interface MemberServiceInit {
   publicKey: Uint8Array
   maxBlobSize: number
   logger: Logger
-  /** Called after a blob was stored and signed (e.g. to announce a provider record). */
-  onStored?: (blobId: BlobId, header: BlobHeader, stored: { shards: number; bytes: number; fresh: boolean }) => void
+  /**
+   * Called after a blob was stored and signed. `announce`: this member is one of the blob's DHT announcers
+   * (the first `providersPerBlob` members of its run order) and the store was fresh.
+   */
+  onStored?: (
+    blobId: BlobId,
+    header: BlobHeader,
+    stored: { shards: number; bytes: number; fresh: boolean; announce: boolean },
+  ) => void
+  /** Members that publish a provider record for each blob. Default DEFAULT_PROVIDERS_PER_BLOB. */
+  providersPerBlob?: number
   /** Shard reads for sample and retrieve under way at once. Default DEFAULT_MAX_CONCURRENT_SHARD_READS. */
   maxConcurrentShardReads?: number
   /** How long a shard read waits for a free slot before refusing with NODE_BUSY. Default DEFAULT_SHARD_READ_WAIT_MS. */
@@ -45,6 +55,12 @@ export interface MemberServiceInit {
  * keep the node from serving others (their streams are bounded by the frame writer's high-water mark).
  */
 export const DEFAULT_MAX_CONCURRENT_SHARD_READS = 32
+/**
+ * Members that publish a DHT provider record per blob. A provide is a DHT query plus a record sent to each of
+ * the ~20 closest peers; every member announcing every blob made provides most of a member's CPU per stored byte
+ * (PROTOCOL.md §3.7). One record finds a holder, whose header gives the whole assignment; three tolerate absences.
+ */
+export const DEFAULT_PROVIDERS_PER_BLOB = 3
 /** How long a shard read waits for a free slot: past this the node is overloaded and says so. */
 export const DEFAULT_SHARD_READ_WAIT_MS = 2_000
 
@@ -97,6 +113,9 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
   readonly #reads: Slots
   readonly #readWaitMs: number
   readonly #epochs: StoreEpochs
+  readonly #providersPerBlob: number
+  /** The assignment of the latest store admitted, reused by its store (admit and store come in pairs). */
+  #lastAssignment: { committee: Committee; headerBytes: Uint8Array; assignment: Assignment } | undefined
   #accepting = true
   #inFlight = new Set<Promise<unknown>>()
 
@@ -109,6 +128,10 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
     this.#reads = new Slots(maxReads)
     this.#readWaitMs = init.shardReadWaitMs ?? DEFAULT_SHARD_READ_WAIT_MS
     this.#epochs = new StoreEpochs(init.committees, { previousEpochGraceMs: init.previousEpochGraceMs })
+    this.#providersPerBlob = init.providersPerBlob ?? DEFAULT_PROVIDERS_PER_BLOB
+    if (!Number.isInteger(this.#providersPerBlob) || this.#providersPerBlob < 0) {
+      throw nodeError(NodeErrorCode.INVALID_OPTIONS, 'providersPerBlob must be a non-negative integer')
+    }
   }
 
   /** Stops taking stores and waits for the ones under way to finish (their answers still go out). */
@@ -130,7 +153,7 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
     const member = this.#self(committee)
     const misfit = headerMisfit(header, committee, this.#init.maxBlobSize)
     if (misfit !== undefined) throw nodeError(NodeErrorCode.HEADER_MISMATCH, misfit)
-    const expected = this.#assignment(committee, header, headerBytes, member).length
+    const expected = this.#assignment(committee, header, headerBytes).counts[member.index]!
     if (shardCount !== expected) {
       throw nodeError(
         NodeErrorCode.WRONG_SHARDS,
@@ -164,7 +187,8 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
   ): Promise<Uint8Array> {
     const committee = await this.#currentCommittee(header.epoch)
     const member = this.#self(committee)
-    const assigned = this.#assignment(committee, header, headerBytes, member)
+    const assignment = this.#assignment(committee, header, headerBytes)
+    const assigned = assignment.shardsOf(member.index)
     const given = shards.map((s) => s.index).sort((a, b) => a - b)
     if (given.length !== assigned.length || given.some((index, i) => index !== assigned[i])) {
       throw nodeError(NodeErrorCode.WRONG_SHARDS, `shards sent are not member ${member.index}'s assignment`, {
@@ -188,7 +212,8 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
       fresh: stored,
     })
     const bytes = shards.reduce((sum, s) => sum + s.data.length + s.proof.length, 0)
-    this.#init.onStored?.(blobId, header, { shards: shards.length, bytes, fresh: stored })
+    const announce = stored && assignment.announcers(this.#providersPerBlob).includes(member.index)
+    this.#init.onStored?.(blobId, header, { shards: shards.length, bytes, fresh: stored, announce })
     return signature
   }
 
@@ -235,8 +260,12 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
     return member
   }
 
-  /** The member's shards of this blob: the assignment for the header's n (PROTOCOL.md §2.4). */
-  #assignment(committee: Committee, header: BlobHeader, headerBytes: Uint8Array, member: Member): number[] {
-    return assignShards(committee, blobIdOf(headerBytes).bytes, header.n).shardsOf(member.index)
+  /** The blob's assignment for the header's n (PROTOCOL.md §2.4); the store after its admit reuses the admit's. */
+  #assignment(committee: Committee, header: BlobHeader, headerBytes: Uint8Array): Assignment {
+    const last = this.#lastAssignment
+    if (last && last.committee === committee && bytesEqual(last.headerBytes, headerBytes)) return last.assignment
+    const assignment = assignShards(committee, blobIdOf(headerBytes).bytes, header.n)
+    this.#lastAssignment = { committee, headerBytes: headerBytes.slice(), assignment }
+    return assignment
   }
 }

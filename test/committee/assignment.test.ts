@@ -51,6 +51,23 @@ describe('assignShards', () => {
     expect(a.starts[byHash[0]!]).toBe(0)
   })
 
+  it('names as announcers the first holders in run order, distinct, skipping members without shards', () => {
+    // n = 3 over 5 equal stakes: two members hold nothing and never announce.
+    const committee = fakeCommittee([1n, 1n, 1n, 1n, 1n])
+    const a = assignShards(committee, blobIdFor('announcers'), 3)
+    const holders = a.order.filter((i) => a.counts[i]! > 0)
+    expect(holders).toHaveLength(3)
+    expect(a.announcers(2)).toEqual(holders.slice(0, 2))
+    expect(a.announcers(10)).toEqual(holders)
+    expect(a.announcers(0)).toEqual([])
+    // Per blob: over many blobs every member of an equal-stake committee is an announcer now and then.
+    const big = fakeCommittee(Array.from({ length: 16 }, () => 1n))
+    const seen = new Set<number>()
+    for (let b = 0; b < 40; b++)
+      for (const i of assignShards(big, blobIdFor(`ann ${b}`), 1024).announcers(3)) seen.add(i)
+    expect(seen.size).toBe(16)
+  })
+
   it('spreads original shards over different members from blob to blob', () => {
     const committee = fakeCommittee(Array.from({ length: 20 }, () => 1n))
     const firstHolders = new Set<number>()

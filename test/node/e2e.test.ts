@@ -10,6 +10,7 @@ import { isDacnetError } from '../../src/errors.ts'
 import { Disperser } from '../../src/node/disperser.ts'
 import { NodeErrorCode } from '../../src/node/errors.ts'
 import { LightClient } from '../../src/node/light-client.ts'
+import { DEFAULT_PROVIDERS_PER_BLOB } from '../../src/node/member-service.ts'
 import { Retriever } from '../../src/node/retriever.ts'
 import { MAX_SAMPLE_INDICES } from '../../src/p2p/limits.ts'
 import type { DacnetLibp2p } from '../../src/p2p/node.ts'
@@ -149,16 +150,21 @@ describe('a committee of 7 members with unequal stake', () => {
     expect(kept).toBeGreaterThanOrEqual(3)
   })
 
-  it('announces provider records: holders of the blob are found through the DHT', async () => {
+  it("announces provider records from the blob's three announcers only: holders are found through the DHT", async () => {
+    const committee = await committees.getCommittee(0)
+    const announcers = assignShards(committee, certified.blob.blobId.bytes, certified.certificate.header.n)
+      .announcers(DEFAULT_PROVIDERS_PER_BLOB)
+      .map((i) => committee.members[i]!.peerId)
+    expect(new Set(announcers).size).toBe(3)
     const holders = new Set<string>()
     const signal = AbortSignal.timeout(10_000)
     for await (const provider of lightLibp2p.contentRouting.findProviders(certified.blob.blobId, { signal })) {
       holders.add(provider.id.toString())
       if (holders.size >= 2) break
     }
-    const memberIds = new Set(members.map((m) => m.identity.peerId))
     expect(holders.size).toBeGreaterThanOrEqual(2)
-    for (const id of holders) expect(memberIds.has(id)).toBe(true)
+    // Members that are not announcers hold shards too, but announce nothing: the DHT names announcers only.
+    for (const id of holders) expect(announcers).toContain(id)
   })
 
   it("refuses an unregistered peer's store with a code it can act on", async () => {

@@ -12,6 +12,13 @@ const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url))
 export const DEFAULT_READY_TIMEOUT_MS = 60_000
 /** A clean stop finishes stores under way; past this the node is killed. */
 export const DEFAULT_STOP_TIMEOUT_MS = 45_000
+/**
+ * Extra Node.js options for every node process, space-separated, from DACNET_NODE_EXEC_ARGV: for example
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile each member (options NODE_OPTIONS does not allow).
+ */
+export function nodeExecArgv(env: Readonly<Record<string, string | undefined>>): string[] {
+  return (env.DACNET_NODE_EXEC_ARGV ?? '').split(' ').filter((arg) => arg !== '')
+}
 /** Lines of a failed node's log quoted in the error. */
 const LOG_TAIL_LINES = 8
 
@@ -37,7 +44,7 @@ export class NodeProcess {
     this.node = node
     const log = openSync(node.logPath, 'a')
     try {
-      this.#child = spawn(process.execPath, [MAIN, 'node', '--config', node.configPath], {
+      this.#child = spawn(process.execPath, [...nodeExecArgv(process.env), MAIN, 'node', '--config', node.configPath], {
         stdio: ['ignore', log, log, 'ipc'],
         detached: true,
       })
