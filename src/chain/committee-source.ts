@@ -21,6 +21,7 @@ import {
 } from './committee-source-options.ts'
 import { advance, type CommitteeRange } from './epoch-ranges.ts'
 import { ChainErrorCode, chainError, rpcFailure } from './errors.ts'
+import { bloomMayContainAddress } from './log-bloom.ts'
 import { decodeRegistryEvent } from './registry-events.ts'
 import { committeeInputOf, type RegistryEvent, RegistryReplay } from './registry-replay.ts'
 import { committeeSummary, summaryHash } from './summary.ts'
@@ -257,16 +258,24 @@ export class ChainCommitteeSource implements CommitteeSource {
     // Nothing new: most polls end here, after one request. (A reorg that keeps the head's height is found with the
     // next block.)
     if (safe === this.#syncedBlock) return
-    if (this.#syncedBlock !== undefined) {
-      // A block that is gone, or has another hash, means the chain reorganised below the confirmation depth.
-      const seen = await this.#client.getBlock({ blockNumber: this.#syncedBlock }).catch((err: unknown) => {
-        if (err instanceof BlockNotFoundError) return undefined
-        throw err
-      })
-      if (seen?.hash !== this.#syncedHash) {
+    const block = await this.#client.getBlock({ blockNumber: safe })
+    const synced = this.#syncedBlock
+    if (synced !== undefined) {
+      // A block that is gone, or has another hash, means the chain reorganised below the confirmation depth. One
+      // block on (the usual poll), the new block's parent hash says it without another request.
+      const seenHash =
+        safe === synced + 1n
+          ? block.parentHash
+          : (
+              await this.#client.getBlock({ blockNumber: synced }).catch((err: unknown) => {
+                if (err instanceof BlockNotFoundError) return undefined
+                throw err
+              })
+            )?.hash
+      if (seenHash !== this.#syncedHash) {
         this.#deepReorgs++
         this.#logger.error('reorg below the confirmation depth: reading the registry again', {
-          block: Number(this.#syncedBlock),
+          block: Number(synced),
           confirmations: this.#options.confirmations,
         })
         this.#reset()
@@ -274,7 +283,10 @@ export class ChainCommitteeSource implements CommitteeSource {
     }
     if (this.#syncedBlock !== undefined && safe <= this.#syncedBlock) return
     const resume = this.#syncedBlock !== undefined
-    const events = await this.#readEvents(resume ? this.#syncedBlock! + 1n : constants.genesisBlock, safe)
+    // One new block whose logs bloom rules out the registry (the usual case) has no registry event: no getLogs.
+    const quiet =
+      resume && safe === this.#syncedBlock! + 1n && !bloomMayContainAddress(block.logsBloom!, this.#options.registry)
+    const events = quiet ? [] : await this.#readEvents(resume ? this.#syncedBlock! + 1n : constants.genesisBlock, safe)
     // Applied to copies, so that a failure below leaves the last good state serving.
     const previous = resume
       ? { replay: this.#replay, ranges: this.#ranges, lastChangeEpoch: this.#lastChangeEpoch }
@@ -284,13 +296,12 @@ export class ChainCommitteeSource implements CommitteeSource {
       events.map(({ block, event }) => ({ epoch: epochOf(block, constants), event })),
     )
     const inForce = epochOf(safe, constants)
-    const { hash } = await this.#client.getBlock({ blockNumber: safe })
     await this.#checkRanges(state.ranges, inForce, safe)
     this.#replay = state.replay
     this.#ranges = state.ranges
     this.#lastChangeEpoch = state.lastChangeEpoch
     this.#syncedBlock = safe
-    this.#syncedHash = hash
+    this.#syncedHash = block.hash
     if (this.#inForce !== inForce) this.#logger.info('epoch in force', { epoch: inForce, block: Number(safe) })
     this.#inForce = inForce
   }

@@ -25,6 +25,14 @@ export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
  */
 export const STREAM_WINDOW_BYTES = 2 * 1024 * 1024
 export const STREAM_READ_BUFFER_BYTES = 4 * 1024 * 1024
+/**
+ * How often libp2p's connection monitor pings each connection (a new stream each time: multistream-select, a
+ * ping, a close), and the least time it waits for the answer before it cuts the connection. libp2p's defaults
+ * (every 10 s, 5 s) made the pings a tenth of an idle member's CPU with ~20 connections, and cut connections of
+ * a member busy storing a large blob on a loaded machine. Yamux's own keep-alive still runs every 30 s.
+ */
+export const CONNECTION_PING_INTERVAL_MS = 60_000
+export const CONNECTION_PING_MIN_TIMEOUT_MS = 20_000
 /** Connections a node keeps at most: a committee of hundreds plus its clients. */
 export const DEFAULT_MAX_CONNECTIONS = 512
 
@@ -68,6 +76,10 @@ export async function createDacnetLibp2p(opts: DacnetLibp2pOptions): Promise<Dac
       maxConnections: DEFAULT_MAX_CONNECTIONS,
       // libp2p's default of 5 new connections per second per IP refuses a devnet's simultaneous dials.
       ...(local ? { inboundConnectionThreshold: 10_000 } : {}),
+    },
+    connectionMonitor: {
+      pingInterval: CONNECTION_PING_INTERVAL_MS,
+      pingTimeout: { minTimeout: CONNECTION_PING_MIN_TIMEOUT_MS },
     },
     ...(opts.connectionGater ? { connectionGater: opts.connectionGater } : {}),
     ...(opts.metricsRegistry

@@ -270,6 +270,58 @@ describe('ChainCommitteeSource', () => {
     )
   })
 
+  it('follows the chain block by block: getLogs only for a block whose bloom names the registry', async () => {
+    const proxy = await startRelay(chain.anvil.rpcUrl)
+    try {
+      const s = source(proxy.url)
+      await s.refresh()
+      const start = await s.currentEpoch()
+      const stakeOfB = (await s.getCommittee(start)).members.find((m) => byPeer.get(m.peerId) === 'b')!.stake
+      const logs = () => proxy.calls('eth_getLogs')
+      const before = logs()
+      // An empty block, then a block with only the token's logs: neither can hold a registry event.
+      await chain.testClient.mine({ blocks: 1 })
+      await s.refresh()
+      await mined(
+        chain,
+        await d.token.write.approve([d.deployment.registry, 10n ** 30n], { account: b.operator, chain: null }),
+      )
+      await s.refresh()
+      expect(logs()).toBe(before)
+      // A block with a registry event is read, and the event counts from the next epoch.
+      await mined(chain, await d.registry.write.addStake([2n * TOKEN], { account: b.operator, chain: null }))
+      await s.refresh()
+      expect(logs()).toBe(before + 1)
+      await mineToEpoch(chain, d, BigInt(start + 1))
+      await s.refresh()
+      const next = await s.getCommittee(start + 1)
+      expect(next.members.find((m) => byPeer.get(m.peerId) === 'b')!.stake).toBe(stakeOfB + 2n * TOKEN)
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('finds a one-block reorg below the confirmation depth by the parent hash', async () => {
+    const s = source()
+    await s.refresh()
+    const snapshot = await chain.testClient.snapshot()
+    await chain.testClient.mine({ blocks: 1 })
+    await s.refresh()
+    await chain.testClient.revert({ id: snapshot })
+    // Another block at the height the source synced, then one more: one block on, its parent is not the block
+    // the source saw.
+    await mined(
+      chain,
+      await d.token.write.approve([d.deployment.registry, 10n ** 30n + 1n], { account: b.operator, chain: null }),
+    )
+    await s.refresh() // same height: nothing to see yet
+    expect(s.status().deepReorgs).toBe(0)
+    await chain.testClient.mine({ blocks: 1 })
+    await s.refresh()
+    expect(s.status().deepReorgs).toBe(1)
+    expect(s.status().state).toBe('synced')
+  })
+
   it('finds a reorg below the confirmation depth and reads the registry again', async () => {
     const s = source()
     await s.refresh()

@@ -23,10 +23,11 @@ export const DEVNET_BLOCK_SECONDS = 1
 /** Devnet nodes and roles trust a block one below the head: a local chain does not reorganise. */
 export const DEVNET_CONFIRMATIONS = 1
 /**
- * How often devnet nodes read the chain: twice a block, so an epoch change shows within a block. Every node polls,
- * so a shorter interval mostly costs CPU: the devnet's processes share one machine.
+ * How often devnet nodes read the chain: once a block. Every node polls, and the devnet's processes share one
+ * machine, so a shorter interval mostly costs CPU; a member that gets a store for an epoch it has not seen yet
+ * asks the chain at once (StoreEpochs), so an epoch change never waits for the next poll.
  */
-export const DEVNET_POLL_SECONDS = 0.5
+export const DEVNET_POLL_SECONDS = 1
 /** Default epoch length of the devnet: ten minutes of one-second blocks, so a short run stays in one epoch. */
 export const DEFAULT_DEVNET_EPOCH_BLOCKS = 600
 /** Devnet retention: an hour, so that `dacnet withdraw` after an unstake can be tried the same day. */
