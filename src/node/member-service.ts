@@ -230,11 +230,7 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
    * run at once node-wide; a read that finds no free slot within `shardReadWaitMs` throws NODE_BUSY.
    */
   async readShard(blobId: BlobId, index: number): Promise<ShardWithProof | undefined> {
-    if (!(await this.#reads.take(this.#readWaitMs))) {
-      throw nodeError(NodeErrorCode.BUSY, `all ${this.#reads.size} shard reads of this node are taken; try later`, {
-        maxConcurrentShardReads: this.#reads.size,
-      })
-    }
+    await this.#takeReadSlot()
     try {
       return await this.#init.store.getShard(blobId, index)
     } catch (err) {
@@ -246,6 +242,40 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
       return undefined
     } finally {
       this.#reads.give()
+    }
+  }
+
+  /**
+   * Held shards of a blob among `indices`, in index order, read with one multi-get under one read slot (a
+   * retrieval reads a member's run of shards this way). A failed multi-get (a corrupt entry, quarantined by the
+   * store) is retried one shard at a time, so one bad entry costs only itself, as with `readShard`.
+   */
+  async readShards(blobId: BlobId, indices: readonly number[]): Promise<ShardWithProof[]> {
+    await this.#takeReadSlot()
+    try {
+      return await this.#init.store.getShards(blobId, [...indices])
+    } catch (err) {
+      this.#init.logger.warn('multi-shard read failed; reading one at a time', {
+        blobId: blobId.toString(),
+        error: err,
+      })
+    } finally {
+      this.#reads.give()
+    }
+    const shards: ShardWithProof[] = []
+    for (const index of indices) {
+      const shard = await this.readShard(blobId, index)
+      if (shard) shards.push(shard)
+    }
+    return shards
+  }
+
+  /** A shard-read slot, or NODE_BUSY when none comes free within `shardReadWaitMs`. */
+  async #takeReadSlot(): Promise<void> {
+    if (!(await this.#reads.take(this.#readWaitMs))) {
+      throw nodeError(NodeErrorCode.BUSY, `all ${this.#reads.size} shard reads of this node are taken; try later`, {
+        maxConcurrentShardReads: this.#reads.size,
+      })
     }
   }
 

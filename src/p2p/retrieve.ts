@@ -28,16 +28,22 @@ import { decodeFrame, type ServedOutcome } from './wire.ts'
  *   server: HEADER { header, count }, then `count` SHARD frames in increasing index order, then
  *           END { count }. Or a single ERROR (P2P_BLOB_NOT_HELD when it holds nothing of that blob).
  *
- * The server reads one shard at a time and sends the shard frames in batches of about 60 KiB (FrameBatch: a holder
- * of a large blob sends a thousand or more small shards), waiting for the stream to drain, so serving a blob needs
- * memory for about one batch and one shard whatever the blob's size.
+ * The server reads its shards a run at a time (about RETRIEVE_READ_BYTES of them, one multi-get when the service
+ * has `readShards`) and sends the shard frames in batches of about 60 KiB (FrameBatch: a holder of a large blob
+ * sends a thousand or more small shards), waiting for the stream to drain, so serving a blob needs memory for about
+ * one run and one batch whatever the blob's size.
  */
+
+/** Shard bytes a retrieve server reads at once: a member's run of small shards in a few multi-gets. */
+export const RETRIEVE_READ_BYTES = 256 * 1024
 
 export interface RetrieveService {
   /** The header bytes and the indices held for a blob, or null when nothing is held. */
   holdings(blobId: BlobId): Promise<{ headerBytes: Uint8Array; indices: number[] } | null>
   /** One held shard with its proof (undefined if it vanished, e.g. pruned meanwhile). */
   readShard(blobId: BlobId, index: number): Promise<ShardWithProof | undefined>
+  /** The held ones of these shards, in index order, read together; absent: one `readShard` per index. */
+  readShards?(blobId: BlobId, indices: readonly number[]): Promise<ShardWithProof[]>
 }
 
 export async function handleRetrieveStream(
@@ -64,11 +70,20 @@ export async function handleRetrieveStream(
       },
     )
     let sent = 0
-    for (const index of indices) {
-      const shard = await service.readShard(blobId, index)
-      if (!shard) continue
+    const send = async (shard: ShardWithProof) => {
       await batch.add(replyFrame({ kind: ReplyKind.SHARD, shard }))
       sent++
+    }
+    if (service.readShards) {
+      const run = Math.max(1, Math.floor(RETRIEVE_READ_BYTES / shardSizeOf(holdings.headerBytes)))
+      for (let from = 0; from < indices.length; from += run) {
+        for (const shard of await service.readShards(blobId, indices.slice(from, from + run))) await send(shard)
+      }
+    } else {
+      for (const index of indices) {
+        const shard = await service.readShard(blobId, index)
+        if (shard) await send(shard)
+      }
     }
     await batch.add(replyFrame({ kind: ReplyKind.END, count: sent }))
     await batch.flush()
@@ -85,6 +100,15 @@ export async function handleRetrieveStream(
     await batch.flush().catch(() => {})
     await replyError(stream, failure, signal)
     return failure.code
+  }
+}
+
+/** The shard size the holder's own header states; a header it cannot decode makes it read one shard at a time. */
+function shardSizeOf(headerBytes: Uint8Array): number {
+  try {
+    return Math.max(1, decodeHeader(headerBytes).shardSize)
+  } catch {
+    return RETRIEVE_READ_BYTES
   }
 }
 

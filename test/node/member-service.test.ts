@@ -341,6 +341,32 @@ describe('a member serving samples and retrievals', { timeout: 15_000 }, () => {
     expect((await service.readShard(blob.blobId, 2))?.index).toBe(2)
   })
 
+  it('reads a run of shards in one multi-get, skipping those not held, and one by one when the multi-get fails', async () => {
+    const service = serviceOf({ maxConcurrentShardReads: 1 })
+    const all = withProofs(blob)
+    const run = await service.readShards(blob.blobId, [0, 1, 2])
+    expect(run.map((s) => s.index)).toEqual([0, 2])
+    for (const shard of run) expect(Buffer.from(shard.data).equals(Buffer.from(all[shard.index]!.data))).toBe(true)
+    const getShards = store.getShards
+    let multiGets = 0
+    store.getShards = async () => {
+      multiGets++
+      throw new Error('a damaged block')
+    }
+    try {
+      lines = []
+      expect((await service.readShards(blob.blobId, [0, 1, 2])).map((s) => s.index)).toEqual([0, 2])
+      expect(multiGets).toBe(1)
+      expect(lines.filter((l) => l.level === 'warn').map((l) => l.msg)).toEqual([
+        'multi-shard read failed; reading one at a time',
+      ])
+    } finally {
+      store.getShards = getShards
+    }
+    // The slot came back after both paths.
+    expect((await service.readShards(blob.blobId, [2])).map((s) => s.index)).toEqual([2])
+  })
+
   it('a read that waits gets the slot as soon as one is given back', async () => {
     const service = serviceOf({ maxConcurrentShardReads: 1, shardReadWaitMs: 30_000 })
     const hold = holdReads()
