@@ -199,12 +199,13 @@ export interface WriteOptions {
 }
 
 /**
- * Sends one frame (a single `send`, so a full transport never splits prefix from body) and waits while more
- * than `highWater` bytes are queued locally. Waits for 'drain' or 'idle' events in a loop: a drain says
- * the transport took some bytes, not that our queue is short again.
+ * Sends one frame (a single `send` of one contiguous buffer, so a full transport never splits prefix from body and
+ * the layers below write it as one piece) and waits while more than `highWater` bytes are queued locally. Waits
+ * for 'drain' or 'idle' events in a loop: a drain says the transport took some bytes, not that our queue is short
+ * again.
  */
 export async function writeFrame(stream: Stream, data: Uint8Array, opts: WriteOptions = {}): Promise<void> {
-  await sendAndDrain(stream, new Uint8ArrayList(varint.encode(data.byteLength), data), opts)
+  await sendAndDrain(stream, new Uint8ArrayList(varint.encode(data.byteLength), data).subarray(), opts)
 }
 
 /**
@@ -238,13 +239,15 @@ export class FrameBatch {
 
   async flush(): Promise<void> {
     if (this.#pending.byteLength === 0) return
-    const batch = this.#pending
+    // One contiguous buffer: the layers below (yamux, noise, the TCP socket) carry each chunk of a list as a
+    // piece of its own, so a batch of frames sent as a list became a socket write per varint and per frame.
+    const batch = this.#pending.subarray()
     this.#pending = new Uint8ArrayList()
     await sendAndDrain(this.#stream, batch, this.#opts)
   }
 }
 
-async function sendAndDrain(stream: Stream, data: Uint8ArrayList, opts: WriteOptions): Promise<void> {
+async function sendAndDrain(stream: Stream, data: Uint8Array, opts: WriteOptions): Promise<void> {
   const highWater = opts.highWater ?? DEFAULT_WRITE_HIGH_WATER
   opts.signal?.throwIfAborted()
   try {
