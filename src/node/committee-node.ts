@@ -44,7 +44,7 @@ export interface CommitteeNodeOptions extends ProtocolOptions {
   announceProviders?: boolean
   /**
    * How many members announce each blob: the first ones of the blob's run order (PROTOCOL.md §3.7). Default
-   * DEFAULT_PROVIDERS_PER_BLOB (3); every member of the network should use the same value.
+   * DEFAULT_PROVIDERS_PER_BLOB (1); every member of the network should use the same value.
    */
   providersPerBlob?: number
   /** On stop, the longest wait for store exchanges under way. Default DEFAULT_STORE_DRAIN_MS (30 s). */

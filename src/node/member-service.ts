@@ -56,11 +56,12 @@ export interface MemberServiceInit {
  */
 export const DEFAULT_MAX_CONCURRENT_SHARD_READS = 32
 /**
- * Members that publish a DHT provider record per blob. A provide is a DHT query plus a record sent to each of
- * the ~20 closest peers; every member announcing every blob made provides most of a member's CPU per stored byte
- * (PROTOCOL.md §3.7). One record finds a holder, whose header gives the whole assignment; three tolerate absences.
+ * Members that publish a DHT provider record per blob. A provide is a DHT lookup plus a record sent to each of
+ * the ~20 closest peers, which keep it; on a 16-member devnet one provide per blob costs a member about as much
+ * CPU as storing its share of a 1 MiB blob. One record finds a holder, whose header gives the whole assignment,
+ * and a retriever always knows the committee, so it falls back to asking the members (PROTOCOL.md §3.7).
  */
-export const DEFAULT_PROVIDERS_PER_BLOB = 3
+export const DEFAULT_PROVIDERS_PER_BLOB = 1
 /** How long a shard read waits for a free slot: past this the node is overloaded and says so. */
 export const DEFAULT_SHARD_READ_WAIT_MS = 2_000
 
