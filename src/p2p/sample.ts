@@ -7,7 +7,7 @@ import { type BlobId, parseBlobId } from '../erasure/blob-id.ts'
 import type { ShardWithProof } from '../erasure/shard.ts'
 import { DacnetError } from '../errors.ts'
 import { asError, P2pErrorCode, p2pError, toWireError } from './errors.ts'
-import { FrameReader, writeFrame } from './framing.ts'
+import { FrameBatch, FrameReader, writeFrame } from './framing.ts'
 import { DEFAULT_SAMPLE_TIMEOUT_MS, MAX_QUERY_REQUEST_BYTES, MAX_SAMPLE_INDICES, replyFrameLimit } from './limits.ts'
 import type { DacnetLibp2p } from './node.ts'
 import { Reply, ReplyKind, SampleRequest } from './pb/dacnet.js'
@@ -24,8 +24,9 @@ import { decodeFrame, type ServedOutcome } from './wire.ts'
  *           then END { count = SHARD frames sent }. Or a single ERROR { errorCode, errorMessage }, which may
  *           also come after some replies (e.g. NODE_BUSY).
  *
- * The server reads and sends one shard at a time and waits for the stream to drain between them, so a request
- * for 64 shards holds about one shard in memory, however slowly the client reads.
+ * The server reads one shard at a time and sends the answers in batches of about 60 KiB (usually the whole answer
+ * in one write), waiting for the stream to drain, so a request for 64 shards holds about one batch in memory,
+ * however slowly the client reads.
  */
 
 /** What a holder offers the sample protocol: where it reads the shards it serves, one at a time. */
@@ -46,6 +47,8 @@ export async function handleSampleStream(
 ): Promise<ServedOutcome> {
   const signal = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_SAMPLE_TIMEOUT_MS)
   const reader = new FrameReader(stream)
+  // The answers go out in ~60 KiB batches: a light client's request to one holder is usually answered in one write.
+  const batch = new FrameBatch(stream, { signal })
   try {
     const frame = await reader.expect(MAX_QUERY_REQUEST_BYTES, 'the sample request', signal)
     reader.release()
@@ -57,21 +60,26 @@ export async function handleSampleStream(
       signal.throwIfAborted()
       const shard = await service.readShard(blobId, index)
       if (shard) {
-        await writeFrame(stream, replyFrame({ kind: ReplyKind.SHARD, shard, index }), { signal })
+        await batch.add(replyFrame({ kind: ReplyKind.SHARD, shard, index }))
         sent++
       } else {
-        await writeFrame(stream, replyFrame({ kind: ReplyKind.NOT_HELD, index }), { signal })
+        await batch.add(replyFrame({ kind: ReplyKind.NOT_HELD, index }))
       }
     }
-    await writeFrame(stream, replyFrame({ kind: ReplyKind.END, count: sent }), { signal })
+    await batch.add(replyFrame({ kind: ReplyKind.END, count: sent }))
+    await batch.flush()
     await stream.close({ signal })
     return 'ok'
   } catch (err) {
     reader.release()
     const failure = toWireError(err, 'sample')
-    if (failure.code === P2pErrorCode.STREAM_ENDED || failure.code === P2pErrorCode.TIMEOUT)
+    if (failure.code === P2pErrorCode.STREAM_ENDED || failure.code === P2pErrorCode.TIMEOUT) {
       stream.abort(asError(failure))
-    else await replyError(stream, failure, signal)
+      return failure.code
+    }
+    // The answers read before the failure still go out, then the ERROR in place of the rest.
+    await batch.flush().catch(() => {})
+    await replyError(stream, failure, signal)
     return failure.code
   }
 }
