@@ -1,18 +1,9 @@
-import {
-  type Address,
-  BlockNotFoundError,
-  bytesToHex,
-  createPublicClient,
-  type Hex,
-  http,
-  type PublicClient,
-} from 'viem'
+import { type Address, bytesToHex, type Hex } from 'viem'
 import { Committee } from '../committee/committee.ts'
 import { CommitteeErrorCode, committeeError } from '../committee/errors.ts'
 import type { CommitteeSource } from '../committee/source.ts'
 import { DacnetError } from '../errors.ts'
 import { type Logger, silentLogger } from '../logger.ts'
-import { dacnetRegistryAbi } from './artifacts/DacnetRegistry.ts'
 import { CachingKeyVerifier } from './caching-key-verifier.ts'
 import {
   type ChainCommitteeSourceOptions,
@@ -22,8 +13,8 @@ import {
 import { advance, type CommitteeRange } from './epoch-ranges.ts'
 import { ChainErrorCode, chainError, rpcFailure } from './errors.ts'
 import { bloomMayContainAddress } from './log-bloom.ts'
-import { decodeRegistryEvent } from './registry-events.ts'
-import { committeeInputOf, type RegistryEvent, RegistryReplay } from './registry-replay.ts'
+import { epochOf, RegistryReader } from './registry-reader.ts'
+import { committeeInputOf, RegistryReplay } from './registry-replay.ts'
 import { committeeSummary, summaryHash } from './summary.ts'
 
 export {
@@ -51,12 +42,6 @@ export interface ChainSourceStatus {
   readonly deepReorgs: number
 }
 
-interface ChainConstants {
-  networkId: number
-  genesisBlock: bigint
-  epochBlocks: bigint
-}
-
 /**
  * Committees read from the DacnetRegistry over JSON-RPC (PROTOCOL.md §4). The source replays the registry's
  * events up to the block `confirmations` below the head, cutting a committee at every epoch boundary a change
@@ -73,9 +58,8 @@ interface ChainConstants {
 export class ChainCommitteeSource implements CommitteeSource {
   readonly #options: ResolvedSourceOptions
   readonly #logger: Logger
-  readonly #client: PublicClient
+  readonly #chain: RegistryReader
   readonly #keyChecks: CachingKeyVerifier
-  #constants: Promise<ChainConstants> | undefined
   #replay = new RegistryReplay()
   #ranges: CommitteeRange[] = []
   #lastChangeEpoch: number | undefined
@@ -95,11 +79,7 @@ export class ChainCommitteeSource implements CommitteeSource {
     const resolved = resolveSourceOptions(options)
     this.#options = resolved
     this.#logger = (options.logger ?? silentLogger).child({ component: 'chain' })
-    // No block-number cache: viem would answer getBlockNumber from a 4 s cache and hide new blocks.
-    this.#client = createPublicClient({
-      transport: http(resolved.rpcUrl, { timeout: resolved.rpcTimeoutMs, retryCount: 1 }),
-      cacheTime: 0,
-    })
+    this.#chain = new RegistryReader(resolved)
     this.#keyChecks = new CachingKeyVerifier(resolved.verifier)
   }
 
@@ -161,7 +141,7 @@ export class ChainCommitteeSource implements CommitteeSource {
       return cached
     }
     const range = this.#rangeOf(epoch)
-    const { networkId } = await this.#chainConstants()
+    const { networkId } = await this.#chain.constants()
     const committee = new Committee(committeeInputOf(range.snapshot, networkId, epoch), { verifier: this.#keyChecks })
     this.#committees.set(epoch, committee)
     if (this.#committees.size > this.#options.cachedCommittees) {
@@ -179,7 +159,7 @@ export class ChainCommitteeSource implements CommitteeSource {
     this.#rangeOf(epoch) // UNKNOWN_EPOCH before asking the chain
     const cached = this.#records.get(epoch)
     if (cached) return cached
-    const record = await this.#readRecord(epoch)
+    const record = await this.#chain.record(epoch)
     this.#records.set(epoch, record)
     return record
   }
@@ -249,8 +229,8 @@ export class ChainCommitteeSource implements CommitteeSource {
   }
 
   async #syncOnce(): Promise<void> {
-    const constants = await this.#chainConstants()
-    const head = await this.#client.getBlockNumber()
+    const constants = await this.#chain.constants()
+    const head = await this.#chain.head()
     const safe = head - BigInt(this.#options.confirmations)
     if (safe < constants.genesisBlock) {
       throw chainError(ChainErrorCode.UNAVAILABLE, 'the chain has no confirmed block since the registry was deployed')
@@ -258,20 +238,12 @@ export class ChainCommitteeSource implements CommitteeSource {
     // Nothing new: most polls end here, after one request. (A reorg that keeps the head's height is found with the
     // next block.)
     if (safe === this.#syncedBlock) return
-    const block = await this.#client.getBlock({ blockNumber: safe })
+    const block = await this.#chain.block(safe)
     const synced = this.#syncedBlock
     if (synced !== undefined) {
       // A block that is gone, or has another hash, means the chain reorganised below the confirmation depth. One
       // block on (the usual poll), the new block's parent hash says it without another request.
-      const seenHash =
-        safe === synced + 1n
-          ? block.parentHash
-          : (
-              await this.#client.getBlock({ blockNumber: synced }).catch((err: unknown) => {
-                if (err instanceof BlockNotFoundError) return undefined
-                throw err
-              })
-            )?.hash
+      const seenHash = safe === synced + 1n ? block.parentHash : (await this.#chain.blockIfAny(synced))?.hash
       if (seenHash !== this.#syncedHash) {
         this.#deepReorgs++
         this.#logger.error('reorg below the confirmation depth: reading the registry again', {
@@ -286,7 +258,9 @@ export class ChainCommitteeSource implements CommitteeSource {
     // One new block whose logs bloom rules out the registry (the usual case) has no registry event: no getLogs.
     const quiet =
       resume && safe === this.#syncedBlock! + 1n && !bloomMayContainAddress(block.logsBloom!, this.#options.registry)
-    const events = quiet ? [] : await this.#readEvents(resume ? this.#syncedBlock! + 1n : constants.genesisBlock, safe)
+    const events = quiet
+      ? []
+      : await this.#chain.events(resume ? this.#syncedBlock! + 1n : constants.genesisBlock, safe)
     // Applied to copies, so that a failure below leaves the last good state serving.
     const previous = resume
       ? { replay: this.#replay, ranges: this.#ranges, lastChangeEpoch: this.#lastChangeEpoch }
@@ -312,7 +286,7 @@ export class ChainCommitteeSource implements CommitteeSource {
    * the others stay in service; only an RPC failure fails the sync.
    */
   async #checkRanges(ranges: CommitteeRange[], inForce: number, safe: bigint): Promise<void> {
-    const { networkId } = await this.#chainConstants()
+    const { networkId } = await this.#chain.constants()
     for (const range of ranges) {
       if (range.checked || range.problem || range.from > inForce) continue
       let committee: Committee
@@ -329,7 +303,7 @@ export class ChainCommitteeSource implements CommitteeSource {
         })
         continue
       }
-      const record = await this.#readRecord(range.from, safe)
+      const record = await this.#chain.record(range.from, safe)
       if (record.summaryHash.toLowerCase() !== bytesToHex(summaryHash(committeeSummary(committee)))) {
         range.problem = chainError(
           ChainErrorCode.COMMITTEE_MISMATCH,
@@ -343,60 +317,6 @@ export class ChainCommitteeSource implements CommitteeSource {
     }
   }
 
-  async #readRecord(epoch: number, blockNumber?: bigint): Promise<{ recordIndex: number; summaryHash: Hex }> {
-    const [recordIndex, hash] = await this.#client.readContract({
-      address: this.#options.registry,
-      abi: dacnetRegistryAbi,
-      functionName: 'committeeFor',
-      args: [BigInt(epoch)],
-      ...(blockNumber === undefined ? {} : { blockNumber }),
-    })
-    return { recordIndex: Number(recordIndex), summaryHash: hash }
-  }
-
-  async #readEvents(from: bigint, to: bigint): Promise<{ block: bigint; event: RegistryEvent }[]> {
-    const out: { block: bigint; event: RegistryEvent }[] = []
-    const step = BigInt(this.#options.logRangeBlocks)
-    for (let start = from; start <= to; start += step) {
-      const end = start + step - 1n < to ? start + step - 1n : to
-      const logs = await this.#client.getLogs({ address: this.#options.registry, fromBlock: start, toBlock: end })
-      for (const log of logs) {
-        if (log.removed || log.blockNumber === null) continue
-        const event = decodeRegistryEvent(log.data, log.topics)
-        if (event) out.push({ block: log.blockNumber, event })
-      }
-    }
-    return out
-  }
-
-  #chainConstants(): Promise<ChainConstants> {
-    this.#constants ??= this.#readConstants()
-    this.#constants.catch(() => {
-      this.#constants = undefined
-    })
-    return this.#constants
-  }
-
-  async #readConstants(): Promise<ChainConstants> {
-    const read = (functionName: 'networkId' | 'genesisBlock' | 'epochBlocks') =>
-      this.#client.readContract({ address: this.#options.registry, abi: dacnetRegistryAbi, functionName })
-    try {
-      const [networkId, genesisBlock, epochBlocks] = await Promise.all([
-        read('networkId'),
-        read('genesisBlock'),
-        read('epochBlocks'),
-      ])
-      return { networkId: Number(networkId), genesisBlock: BigInt(genesisBlock), epochBlocks: BigInt(epochBlocks) }
-    } catch (err) {
-      throw chainError(
-        ChainErrorCode.UNAVAILABLE,
-        `cannot read the registry at ${this.#options.registry} through ${this.#options.rpcUrl}: ${rpcFailure(err)}`,
-        { registry: this.#options.registry },
-        { cause: err },
-      )
-    }
-  }
-
   #reset(): void {
     this.#replay = new RegistryReplay()
     this.#ranges = []
@@ -406,8 +326,4 @@ export class ChainCommitteeSource implements CommitteeSource {
     this.#committees.clear()
     this.#records.clear()
   }
-}
-
-function epochOf(block: bigint, constants: ChainConstants): number {
-  return Number((block - constants.genesisBlock) / constants.epochBlocks)
 }

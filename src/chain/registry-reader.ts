@@ -1,0 +1,125 @@
+import {
+  type Address,
+  BlockNotFoundError,
+  createPublicClient,
+  type GetBlockReturnType,
+  type Hex,
+  http,
+  type PublicClient,
+} from 'viem'
+import { dacnetRegistryAbi } from './artifacts/DacnetRegistry.ts'
+import { ChainErrorCode, chainError, rpcFailure } from './errors.ts'
+import { decodeRegistryEvent } from './registry-events.ts'
+import type { RegistryEvent } from './registry-replay.ts'
+
+/** The registry's constants: fixed at deployment, read once. */
+export interface ChainConstants {
+  networkId: number
+  genesisBlock: bigint
+  epochBlocks: bigint
+}
+
+/** A block read by number: mined, so its hash and bloom are set. */
+export type MinedBlock = GetBlockReturnType<undefined, false, 'latest'>
+
+/** The epoch a block belongs to (PROTOCOL.md §4.2). */
+export function epochOf(block: bigint, constants: ChainConstants): number {
+  return Number((block - constants.genesisBlock) / constants.epochBlocks)
+}
+
+/**
+ * What ChainCommitteeSource reads from the chain, over JSON-RPC with viem: the head, block headers, the registry's
+ * constants (read once, again after a failure), its events in ranges of at most `logRangeBlocks` blocks, and an
+ * epoch's committee record. No state beyond the constants: the source owns what it made of them.
+ */
+export class RegistryReader {
+  readonly registry: Address
+  readonly #rpcUrl: string
+  readonly #logRangeBlocks: bigint
+  readonly #client: PublicClient
+  #constants: Promise<ChainConstants> | undefined
+
+  constructor(opts: { rpcUrl: string; registry: Address; rpcTimeoutMs: number; logRangeBlocks: number }) {
+    this.registry = opts.registry
+    this.#rpcUrl = opts.rpcUrl
+    this.#logRangeBlocks = BigInt(opts.logRangeBlocks)
+    // No block-number cache: viem would answer getBlockNumber from a 4 s cache and hide new blocks.
+    this.#client = createPublicClient({
+      transport: http(opts.rpcUrl, { timeout: opts.rpcTimeoutMs, retryCount: 1 }),
+      cacheTime: 0,
+    })
+  }
+
+  head(): Promise<bigint> {
+    return this.#client.getBlockNumber()
+  }
+
+  /** A mined block's header (hash, parent hash, logs bloom). */
+  block(blockNumber: bigint): Promise<MinedBlock> {
+    return this.#client.getBlock({ blockNumber })
+  }
+
+  /** The block, or undefined if the chain has none at that height (it reorganised to a shorter one). */
+  async blockIfAny(blockNumber: bigint): Promise<MinedBlock | undefined> {
+    try {
+      return await this.block(blockNumber)
+    } catch (err) {
+      if (err instanceof BlockNotFoundError) return undefined
+      throw err
+    }
+  }
+
+  constants(): Promise<ChainConstants> {
+    this.#constants ??= this.#readConstants()
+    this.#constants.catch(() => {
+      this.#constants = undefined
+    })
+    return this.#constants
+  }
+
+  async record(epoch: number, blockNumber?: bigint): Promise<{ recordIndex: number; summaryHash: Hex }> {
+    const [recordIndex, hash] = await this.#client.readContract({
+      address: this.registry,
+      abi: dacnetRegistryAbi,
+      functionName: 'committeeFor',
+      args: [BigInt(epoch)],
+      ...(blockNumber === undefined ? {} : { blockNumber }),
+    })
+    return { recordIndex: Number(recordIndex), summaryHash: hash }
+  }
+
+  async events(from: bigint, to: bigint): Promise<{ block: bigint; event: RegistryEvent }[]> {
+    const out: { block: bigint; event: RegistryEvent }[] = []
+    const step = this.#logRangeBlocks
+    for (let start = from; start <= to; start += step) {
+      const end = start + step - 1n < to ? start + step - 1n : to
+      const logs = await this.#client.getLogs({ address: this.registry, fromBlock: start, toBlock: end })
+      for (const log of logs) {
+        if (log.removed || log.blockNumber === null) continue
+        const event = decodeRegistryEvent(log.data, log.topics)
+        if (event) out.push({ block: log.blockNumber, event })
+      }
+    }
+    return out
+  }
+
+  async #readConstants(): Promise<ChainConstants> {
+    const read = (functionName: 'networkId' | 'genesisBlock' | 'epochBlocks') =>
+      this.#client.readContract({ address: this.registry, abi: dacnetRegistryAbi, functionName })
+    try {
+      const [networkId, genesisBlock, epochBlocks] = await Promise.all([
+        read('networkId'),
+        read('genesisBlock'),
+        read('epochBlocks'),
+      ])
+      return { networkId: Number(networkId), genesisBlock: BigInt(genesisBlock), epochBlocks: BigInt(epochBlocks) }
+    } catch (err) {
+      throw chainError(
+        ChainErrorCode.UNAVAILABLE,
+        `cannot read the registry at ${this.registry} through ${this.#rpcUrl}: ${rpcFailure(err)}`,
+        { registry: this.registry },
+        { cause: err },
+      )
+    }
+  }
+}
