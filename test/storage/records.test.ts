@@ -42,7 +42,8 @@ describe('attestations and certificates', () => {
     )
   })
 
-  it('refuses an attestation when a shard the record counts is missing', async () => {
+  /** A blob stored with shards 0, 1 and 2, then shard 1's entry deleted behind the store's back (reopened). */
+  async function storedWithShardOneDeleted() {
     const blob = makeBlob()
     await store.putBlob(blob.headerBytes, pick(blob, [0, 1, 2]))
     await store.close()
@@ -54,6 +55,11 @@ describe('attestations and certificates', () => {
     await raw.del(key)
     await raw.close()
     store = await ShardStore.open(dir, { backgroundPrune: false })
+    return blob
+  }
+
+  it('refuses an attestation when a shard the record counts is missing', async () => {
+    const blob = await storedWithShardOneDeleted()
     expect(await codeOf(store.putAttestation(blob.blobId, new Uint8Array(96)))).toBe(StorageErrorCode.BLOB_NOT_HELD)
   })
 
@@ -89,17 +95,7 @@ describe('attestations and certificates', () => {
   })
 
   it('refuses an attestation in a store when a shard the record counts is missing', async () => {
-    const blob = makeBlob()
-    await store.putBlob(blob.headerBytes, pick(blob, [0, 1, 2]))
-    await store.close()
-    const raw = await openRaw(dir)
-    const key = new Uint8Array(41)
-    key[0] = 0x02
-    key.set(blob.blobId.bytes, 1)
-    key[40] = 1
-    await raw.del(key)
-    await raw.close()
-    store = await ShardStore.open(dir, { backgroundPrune: false })
+    const blob = await storedWithShardOneDeleted()
     // Shard 1 is missing: a store of shards 0 and 2 alone must not attest.
     expect(await codeOf(store.putBlob(blob.headerBytes, pick(blob, [0, 2]), { attestation: new Uint8Array(96) }))).toBe(
       StorageErrorCode.BLOB_NOT_HELD,
