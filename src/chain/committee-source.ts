@@ -102,8 +102,13 @@ export class ChainCommitteeSource implements CommitteeSource {
     await this.#syncing?.catch(() => {})
   }
 
-  /** Reads new blocks now (one sync at a time; a caller during a sync waits for it). */
+  /**
+   * Reads new blocks now: a sync that begins after this call (one sync at a time). A sync already under way may
+   * have read the head before the block the caller heard of — a member asked to store for an epoch the sequencer
+   * saw first — so the caller waits for it and then for the next one, which callers meanwhile share.
+   */
   async refresh(): Promise<void> {
+    if (this.#syncing) await this.#syncing.catch(() => {})
     this.#syncing ??= this.#sync().finally(() => {
       this.#syncing = undefined
     })
