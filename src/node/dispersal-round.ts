@@ -173,7 +173,7 @@ export class DispersalRound {
         last = new DacnetError(outcome.rejection.code, outcome.rejection.reason)
         break
       } catch (err) {
-        last = err instanceof DacnetError ? err : new DacnetError('NODE_STORE_FAILED', String((err as Error).message))
+        last = err instanceof DacnetError ? err : nodeError(NodeErrorCode.STORE_FAILED, String((err as Error).message))
         this.#ctx.logger.debug('store to member failed', { member: member.index, attempt, error: last })
       }
     }
@@ -181,7 +181,7 @@ export class DispersalRound {
       member: member.index,
       peerId: member.peerId,
       stake: member.stake,
-      code: last?.code ?? 'NODE_STORE_FAILED',
+      code: last?.code ?? NodeErrorCode.STORE_FAILED,
       message: last?.message ?? 'unknown failure',
     })
   }

@@ -16,6 +16,14 @@ export const NodeErrorCode = {
   SHUTTING_DOWN: 'NODE_SHUTTING_DOWN',
   /** (sample, retrieve) Every shard-read slot of the holder stayed taken: retry shortly or ask another holder. */
   BUSY: 'NODE_BUSY',
+  /** (sample, retrieve) The requester is over its per-client request rate: slow down. */
+  RATE_LIMITED: 'NODE_RATE_LIMITED',
+  /** (sample) The holder answered but does not have the shard asked for. */
+  SHARD_NOT_HELD: 'NODE_SHARD_NOT_HELD',
+  /** A member or holder stayed silent past the time its answer was due: no answer, not a refusal. */
+  SILENT: 'NODE_SILENT',
+  /** A member's store exchange failed for a reason that carried no code of its own. */
+  STORE_FAILED: 'NODE_STORE_FAILED',
   /** Members holding too much stake failed: the threshold can no longer be reached. */
   THRESHOLD_UNREACHABLE: 'NODE_THRESHOLD_UNREACHABLE',
   /** The certificate or blob id names nothing a retriever can find (no header, no holders). */

@@ -186,7 +186,7 @@ export class LightClient {
     for (const index of indices) {
       const answer = answers.get(index)
       if (!answer) {
-        fail(index, 'SAMPLE_NOT_HELD', 'the holder does not have this shard')
+        fail(index, NodeErrorCode.SHARD_NOT_HELD, 'the holder does not have this shard')
         continue
       }
       const problem = checkShard(session.header, answer)

@@ -253,7 +253,7 @@ describe('a blob whose shards are no longer retrievable', () => {
     }
     publish()
     const result = await sample()
-    expectUnavailable(result, (code) => code === 'SAMPLE_NOT_HELD')
+    expectUnavailable(result, (code) => code === 'NODE_SHARD_NOT_HELD')
   })
 
   it('samples unavailable, in bounded time, when the failing members are down', async () => {
