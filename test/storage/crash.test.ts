@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { runCrashIterations } from './fixtures/crash-harness.ts'
 
-/** Iterations in `npm test`; scripts/soak-storage-crash.ts runs 1,000. */
+/** Iterations in `npm test`; `npm run soak -- crash` runs 1,000. */
 const ITERATIONS = 200
 
 describe('crash consistency', () => {
