@@ -63,7 +63,6 @@ export { P2pErrorCode } from './p2p/errors.ts'
 export {
   type CertificateVerdict,
   joinCertificateGossip,
-  MAX_GOSSIP_CERTIFICATE_BYTES,
   publishCertificate,
 } from './p2p/gossip.ts'
 export { loadOrCreatePeerKey, parsePeerKey } from './p2p/identity.ts'
@@ -80,7 +79,6 @@ export {
   type IncompleteBlob,
   type IntegrityReport,
   MAX_ATTESTATION_BYTES,
-  MAX_CERTIFICATE_BYTES,
   type PruneProgress,
   type PruneResult,
   type PutBlobOptions,

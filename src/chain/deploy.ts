@@ -12,6 +12,7 @@ import {
   type PublicClient,
   type WalletClient,
 } from 'viem'
+import { MAX_MEMBERS } from '../committee/validate.ts'
 import {
   dacnetCertificateVerifierAbi,
   dacnetCertificateVerifierBytecode,
@@ -20,10 +21,6 @@ import { dacnetRegistryAbi, dacnetRegistryBytecode } from './artifacts/DacnetReg
 import { dacnetTokenAbi, dacnetTokenBytecode } from './artifacts/DacnetToken.ts'
 import { ChainErrorCode, chainError } from './errors.ts'
 
-/** Stable codes for deployment. */
-
-/** The registry's limit: bitmaps and the member tree index members with 16 bits. */
-export const MAX_REGISTRY_MEMBERS = 65536
 /** Supply of a freshly deployed stand-in token: 10^9 whole tokens of 18 decimals, all to the deployer. */
 export const DEFAULT_TOKEN_SUPPLY = 10n ** 27n
 const U64_MAX = 2n ** 64n - 1n
@@ -136,8 +133,8 @@ function checkOptions(options: DeployDacnetOptions, epochBlocks: bigint, retenti
   if (epochBlocks < 1n || epochBlocks > U64_MAX) throw bad('epochBlocks', 'must be in 1..2^64-1')
   if (retentionSeconds < 0n || retentionSeconds > U64_MAX) throw bad('retentionSeconds', 'must be a u64')
   if (options.minStake < 0n) throw bad('minStake', 'must not be negative')
-  if (!Number.isInteger(options.maxMembers) || options.maxMembers < 1 || options.maxMembers > MAX_REGISTRY_MEMBERS) {
-    throw bad('maxMembers', `must be in 1..${MAX_REGISTRY_MEMBERS}`)
+  if (!Number.isInteger(options.maxMembers) || options.maxMembers < 1 || options.maxMembers > MAX_MEMBERS) {
+    throw bad('maxMembers', `must be in 1..${MAX_MEMBERS}`)
   }
   if (options.tokenSupply !== undefined && options.token !== undefined) throw bad('tokenSupply', 'needs no token')
 }

@@ -1,9 +1,7 @@
 import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { MAX_CERTIFICATE_SIZE } from '../attest/certificate-codec.ts'
 import type { DacnetLibp2p } from './node.ts'
 import { CERTIFICATE_TOPIC } from './protocols.ts'
-
-/** Largest certificate accepted from gossip: the fixed part plus a bitmap for 65,536 members, rounded up. */
-export const MAX_GOSSIP_CERTIFICATE_BYTES = 16 * 1024
 
 /**
  * How a node judges a gossiped certificate: 'accept' forwards it, 'reject' drops it and costs the peer that
@@ -24,7 +22,7 @@ export interface CertificateGossipHooks {
 export function joinCertificateGossip(libp2p: DacnetLibp2p, hooks: CertificateGossipHooks): () => void {
   const pubsub = libp2p.services.pubsub
   pubsub.topicValidators.set(CERTIFICATE_TOPIC, async (_source, message) => {
-    if (message.data.length > MAX_GOSSIP_CERTIFICATE_BYTES) return TopicValidatorResult.Reject
+    if (message.data.length > MAX_CERTIFICATE_SIZE) return TopicValidatorResult.Reject
     try {
       const verdict = await hooks.validate(message.data)
       return verdict === 'accept'

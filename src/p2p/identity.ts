@@ -4,6 +4,9 @@ import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@
 import type { PrivateKey } from '@libp2p/interface'
 import { P2pErrorCode, p2pError } from './errors.ts'
 
+/** The largest peer key file read: a protobuf Ed25519 private key is 68 bytes, any libp2p key well under this. */
+export const MAX_PEER_KEY_FILE_BYTES = 1024
+
 /** Largest key file accepted: an Ed25519 key is 68 bytes, a secp256k1 one 37; RSA keys are refused anyway. */
 const MAX_KEY_FILE_BYTES = 1024
 

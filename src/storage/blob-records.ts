@@ -1,3 +1,4 @@
+import { MAX_CERTIFICATE_SIZE } from '../attest/certificate-codec.ts'
 import type { BlobId } from '../erasure/blob-id.ts'
 import { bytesEqual } from '../erasure/merkle.ts'
 import { blobIdKey } from './codec.ts'
@@ -9,8 +10,6 @@ import { DeltaBuilder } from './usage.ts'
 
 /** Attestations are one BLS signature plus a few fixed fields; 4 KiB leaves room for any encoding the attest layer picks. */
 export const MAX_ATTESTATION_BYTES = 4 * 1024
-/** Certificates carry a signer bitmap (a bit per member, 8 KiB for 65,536 members) plus one aggregate signature. */
-export const MAX_CERTIFICATE_BYTES = 64 * 1024
 
 /** A private copy of an attestation within the size bound (the caller may reuse its buffer meanwhile). */
 export function attestationValue(bytes: Uint8Array): Uint8Array {
@@ -59,7 +58,7 @@ export async function putAttestation(core: StoreCore, blobId: BlobId, bytes: Uin
  * certificate may carry more signers. Written with sync; pruned with the blob.
  */
 export async function putCertificate(core: StoreCore, blobId: BlobId, bytes: Uint8Array): Promise<{ stored: boolean }> {
-  checkSize('certificate', bytes, MAX_CERTIFICATE_BYTES)
+  checkSize('certificate', bytes, MAX_CERTIFICATE_SIZE)
   const value = bytes.slice()
   const id = blobId.bytes
   return core.blobWrite(blobIdKey(id), async (): Promise<BlobWritePlan<{ stored: boolean }>> => {

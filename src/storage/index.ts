@@ -1,5 +1,5 @@
 /** The shard store: what the node, the API and the CLI use. Everything else in src/storage is internal. */
-export { MAX_ATTESTATION_BYTES, MAX_CERTIFICATE_BYTES } from './blob-records.ts'
+export { MAX_ATTESTATION_BYTES } from './blob-records.ts'
 export { DEFAULT_MAX_LISTED } from './check.ts'
 export type { CheckOptions, IncompleteBlob, IntegrityReport, ReportList } from './check-report.ts'
 export { type CorruptEntry, CorruptionReason } from './corruption.ts'

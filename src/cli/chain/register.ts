@@ -2,7 +2,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Address } from 'viem'
 import { decryptKeystore } from '../../attest/keystore.ts'
 import { operatorStatus, registerMember } from '../../chain/registry-client.ts'
-import { parsePeerKey } from '../../p2p/identity.ts'
+import { MAX_PEER_KEY_FILE_BYTES, parsePeerKey } from '../../p2p/identity.ts'
 import { loadConfig } from '../config/load.ts'
 import type { CommandContext } from '../context.ts'
 import { CliErrorCode, cliError, usageError } from '../errors.ts'
@@ -16,9 +16,8 @@ import { loadEthAccount } from './eth-key.ts'
 import { CHAIN_ENV } from './options.ts'
 import { withRevertHint } from './reverts.ts'
 
-/** A keystore is about 1 KiB, a peer key under 100 bytes (as the node reads them). */
+/** A keystore is about 1 KiB. */
 const MAX_KEYSTORE_BYTES = 64 * 1024
-const MAX_PEER_KEY_BYTES = 1024
 
 export interface RegisterOptions {
   config: string
@@ -47,7 +46,7 @@ export async function registerNode(ctx: CommandContext, opts: RegisterOptions): 
   // Files first, then the keys: a missing file is reported before anything is asked for.
   const keystore = await readFileChecked(config.keystore.path, 'keystore', MAX_KEYSTORE_BYTES)
   const peerKey = parsePeerKey(
-    await readFileChecked(config.peerKeyFile, 'peer key', MAX_PEER_KEY_BYTES),
+    await readFileChecked(config.peerKeyFile, 'peer key', MAX_PEER_KEY_FILE_BYTES),
     config.peerKeyFile,
   )
   const account = await loadEthAccount(ctx.io, opts.ethKeyFile)

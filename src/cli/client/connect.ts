@@ -1,7 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { dialBootstrap } from '../../node/peers.ts'
-import { parsePeerKey } from '../../p2p/identity.ts'
+import { MAX_PEER_KEY_FILE_BYTES, parsePeerKey } from '../../p2p/identity.ts'
 import { createDacnetLibp2p, type DacnetLibp2p } from '../../p2p/node.ts'
 import { CERTIFICATE_TOPIC } from '../../p2p/protocols.ts'
 import { settleWithin } from '../../timing.ts'
@@ -10,7 +10,6 @@ import { pathExists, readFileChecked } from '../files.ts'
 
 /** Time for the start-up dials to the committee; members that do not answer are dialled again on demand. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000
-const MAX_PEER_KEY_BYTES = 1024
 
 export async function readPeerKey(path: string): Promise<PrivateKey> {
   if (!(await pathExists(path))) {
@@ -18,7 +17,7 @@ export async function readPeerKey(path: string): Promise<PrivateKey> {
       hint: 'create one with `dacnet identity --key FILE`, and register its peer id as a sequencer in the committee file',
     })
   }
-  return parsePeerKey(await readFileChecked(path, 'key file', MAX_PEER_KEY_BYTES), path)
+  return parsePeerKey(await readFileChecked(path, 'key file', MAX_PEER_KEY_FILE_BYTES), path)
 }
 
 export interface ClientNode {

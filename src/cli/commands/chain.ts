@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import type { Address } from 'viem'
+import { MAX_MEMBERS } from '../../committee/validate.ts'
 import { type Amount, amountArg } from '../chain/amount.ts'
 import { addChainOptions, addEthKeyOption, type ChainOptions, type EthKeyOptions } from '../chain/options.ts'
 import type { CommandContext } from '../context.ts'
@@ -20,8 +21,6 @@ const DEFAULT_MIN_STAKE = '1'
 const DEFAULT_MAX_MEMBERS = 1024
 /** Fourteen days, the committee file's default retention: long enough for any rollup's challenge window. */
 const DEFAULT_RETENTION_SECONDS = 14 * 24 * 60 * 60
-/** The registry's limit: bitmaps and the member tree index members with 16 bits. */
-const MAX_REGISTRY_MEMBERS = 65536
 
 interface DeployOptions extends EthKeyOptions {
   rpc: string
@@ -67,7 +66,7 @@ export function registerChainCommands(program: Command, ctx: CommandContext): vo
     .option(
       '--max-members <n>',
       'most members at once (fixed at deployment)',
-      integer(1, MAX_REGISTRY_MEMBERS),
+      integer(1, MAX_MEMBERS),
       DEFAULT_MAX_MEMBERS,
     )
     .option(

@@ -8,7 +8,7 @@ import type { Committee } from '../../committee/committee.ts'
 import { createLogger, type Logger } from '../../logger.ts'
 import { CommitteeNode } from '../../node/committee-node.ts'
 import { Disperser } from '../../node/disperser.ts'
-import { parsePeerKey } from '../../p2p/identity.ts'
+import { MAX_PEER_KEY_FILE_BYTES, parsePeerKey } from '../../p2p/identity.ts'
 import { createDacnetLibp2p } from '../../p2p/node.ts'
 import { ShardStore } from '../../storage/index.ts'
 import type { NodeConfig } from '../config/types.ts'
@@ -18,9 +18,8 @@ import type { CliIo } from '../io.ts'
 import { resolvePassword } from '../password.ts'
 import { type NodeCommittees, openNodeCommittees } from './committees.ts'
 
-/** A keystore is about 1 KiB, a peer key under 100 bytes, a token a line. */
+/** A keystore is about 1 KiB, a token a line. */
 const MAX_KEYSTORE_BYTES = 64 * 1024
-const MAX_PEER_KEY_BYTES = 1024
 const MAX_TOKEN_BYTES = 4096
 
 export interface DaemonOverrides {
@@ -50,7 +49,7 @@ export async function startDaemon(
   // Every file first, so a missing one is reported before the password is asked for.
   const keystore = await readFileChecked(config.keystore.path, 'keystore', MAX_KEYSTORE_BYTES)
   const peerKey = parsePeerKey(
-    await readFileChecked(config.peerKeyFile, 'peer key', MAX_PEER_KEY_BYTES),
+    await readFileChecked(config.peerKeyFile, 'peer key', MAX_PEER_KEY_FILE_BYTES),
     config.peerKeyFile,
   )
   const token = config.api.tokenFile ? await readToken(config.api.tokenFile) : undefined
@@ -115,6 +114,7 @@ export async function startDaemon(
           node,
           ...(disperser && token ? { disperser, token } : {}),
           host: config.api.host,
+          allowedHosts: config.api.allowedHosts,
           port: config.api.port,
           registry: metrics,
           logger,
