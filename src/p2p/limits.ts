@@ -56,6 +56,18 @@ export const DEFAULT_STORE_TIMEOUT_MS = 120_000
  * service managers' stop timeouts (systemd's default is 90 s).
  */
 export const DEFAULT_STORE_DRAIN_MS = 30_000
+/**
+ * The first frame of every inbound exchange — the request, at most a few hundred bytes — must arrive within this
+ * of the stream opening. A client sends it at once; a peer that drips it byte by byte is holding a stream slot,
+ * and gets reset long before the exchange's own deadline.
+ */
+export const DEFAULT_REQUEST_FRAME_TIMEOUT_MS = 5_000
+
+/** A deadline for the request frame: the exchange's own, cut to `requestFrameTimeoutMs`. */
+export function requestFrameSignal(exchange: AbortSignal, requestFrameTimeoutMs?: number): AbortSignal {
+  return AbortSignal.any([exchange, AbortSignal.timeout(requestFrameTimeoutMs ?? DEFAULT_REQUEST_FRAME_TIMEOUT_MS)])
+}
+
 /** One sample request and its replies. */
 export const DEFAULT_SAMPLE_TIMEOUT_MS = 10_000
 /** One retrieve exchange, streaming all shards a holder has for one blob. */

@@ -13,6 +13,7 @@ import {
   MAX_ERROR_REPLY_BYTES,
   MAX_QUERY_REQUEST_BYTES,
   replyFrameLimit,
+  requestFrameSignal,
 } from './limits.ts'
 import type { DacnetLibp2p } from './node.ts'
 import { Reply, ReplyKind, RetrieveRequest } from './pb/dacnet.js'
@@ -50,13 +51,17 @@ export async function handleRetrieveStream(
   service: RetrieveService,
   stream: Stream,
   _connection: Connection,
-  opts: { timeoutMs?: number } = {},
+  opts: { timeoutMs?: number; requestFrameTimeoutMs?: number } = {},
 ): Promise<ServedOutcome> {
   const signal = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_RETRIEVE_TIMEOUT_MS)
   const reader = new FrameReader(stream)
   const batch = new FrameBatch(stream, { signal })
   try {
-    const frame = await reader.expect(MAX_QUERY_REQUEST_BYTES, 'the retrieve request', signal)
+    const frame = await reader.expect(
+      MAX_QUERY_REQUEST_BYTES,
+      'the retrieve request',
+      requestFrameSignal(signal, opts.requestFrameTimeoutMs),
+    )
     reader.release()
     const blobId = parseBlobId(decodeFrame(RetrieveRequest, frame, 'retrieve request').blobId)
     const holdings = await service.holdings(blobId)

@@ -8,7 +8,13 @@ import type { ShardWithProof } from '../erasure/shard.ts'
 import { DacnetError } from '../errors.ts'
 import { asError, P2pErrorCode, p2pError, toWireError } from './errors.ts'
 import { FrameBatch, FrameReader, writeFrame } from './framing.ts'
-import { DEFAULT_SAMPLE_TIMEOUT_MS, MAX_QUERY_REQUEST_BYTES, MAX_SAMPLE_INDICES, replyFrameLimit } from './limits.ts'
+import {
+  DEFAULT_SAMPLE_TIMEOUT_MS,
+  MAX_QUERY_REQUEST_BYTES,
+  MAX_SAMPLE_INDICES,
+  replyFrameLimit,
+  requestFrameSignal,
+} from './limits.ts'
 import type { DacnetLibp2p } from './node.ts'
 import { Reply, ReplyKind, SampleRequest } from './pb/dacnet.js'
 import { SAMPLE_PROTOCOL } from './protocols.ts'
@@ -43,14 +49,18 @@ export async function handleSampleStream(
   service: SampleService,
   stream: Stream,
   _connection: Connection,
-  opts: { timeoutMs?: number } = {},
+  opts: { timeoutMs?: number; requestFrameTimeoutMs?: number } = {},
 ): Promise<ServedOutcome> {
   const signal = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_SAMPLE_TIMEOUT_MS)
   const reader = new FrameReader(stream)
   // The answers go out in ~60 KiB batches: a light client's request to one holder is usually answered in one write.
   const batch = new FrameBatch(stream, { signal })
   try {
-    const frame = await reader.expect(MAX_QUERY_REQUEST_BYTES, 'the sample request', signal)
+    const frame = await reader.expect(
+      MAX_QUERY_REQUEST_BYTES,
+      'the sample request',
+      requestFrameSignal(signal, opts.requestFrameTimeoutMs),
+    )
     reader.release()
     const request = decodeSampleRequest(frame)
     const blobId = parseBlobId(request.blobId)

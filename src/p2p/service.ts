@@ -32,6 +32,8 @@ export interface ProtocolOptions {
   storeTimeoutMs?: number
   sampleTimeoutMs?: number
   retrieveTimeoutMs?: number
+  /** Deadline for the request frame of every inbound exchange. Default DEFAULT_REQUEST_FRAME_TIMEOUT_MS. */
+  requestFrameTimeoutMs?: number
   /** Called for every inbound exchange with its protocol and duration, for metrics. */
   onServed?: (protocol: string, ms: number, outcome: ServedOutcome) => void
 }
@@ -52,6 +54,10 @@ export async function registerProtocols(
   services: ProtocolServices,
   opts: ProtocolOptions = {},
 ): Promise<StopServing> {
+  const timeouts = (timeoutMs: number | undefined) => ({
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...(opts.requestFrameTimeoutMs === undefined ? {} : { requestFrameTimeoutMs: opts.requestFrameTimeoutMs }),
+  })
   const registered: string[] = []
   const storesInFlight = new Set<Promise<ServedOutcome>>()
   const tracked =
@@ -78,7 +84,7 @@ export async function registerProtocols(
       STORE_PROTOCOL,
       timed(
         STORE_PROTOCOL,
-        tracked((s, c) => handleStoreStream(store, s, c, withTimeout(opts.storeTimeoutMs))),
+        tracked((s, c) => handleStoreStream(store, s, c, timeouts(opts.storeTimeoutMs))),
       ),
       { maxInboundStreams: MAX_INBOUND_STORE_STREAMS },
     )
@@ -90,7 +96,7 @@ export async function registerProtocols(
       SAMPLE_PROTOCOL,
       timed(
         SAMPLE_PROTOCOL,
-        rateLimited(limiter, (s, c) => handleSampleStream(sample, s, c, withTimeout(opts.sampleTimeoutMs))),
+        rateLimited(limiter, (s, c) => handleSampleStream(sample, s, c, timeouts(opts.sampleTimeoutMs))),
       ),
       { maxInboundStreams: MAX_INBOUND_SAMPLE_STREAMS },
     )
@@ -105,7 +111,7 @@ export async function registerProtocols(
       RETRIEVE_PROTOCOL,
       timed(
         RETRIEVE_PROTOCOL,
-        rateLimited(limiter, (s, c) => handleRetrieveStream(retrieve, s, c, withTimeout(opts.retrieveTimeoutMs))),
+        rateLimited(limiter, (s, c) => handleRetrieveStream(retrieve, s, c, timeouts(opts.retrieveTimeoutMs))),
       ),
       { maxInboundStreams: MAX_INBOUND_RETRIEVE_STREAMS },
     )
@@ -116,10 +122,6 @@ export async function registerProtocols(
     if (storesInFlight.size === 0) return
     await settleWithin(Promise.allSettled([...storesInFlight]), drainMs)
   }
-}
-
-function withTimeout(timeoutMs: number | undefined): { timeoutMs?: number } {
-  return timeoutMs === undefined ? {} : { timeoutMs }
 }
 
 /** Refuses a peer above its rate with an ERROR reply (P2P_RATE_LIMITED) instead of serving it. */

@@ -9,6 +9,7 @@ import {
   DEFAULT_STORE_TIMEOUT_MS,
   MAX_STORE_REQUEST_BYTES,
   MAX_STORE_RESPONSE_BYTES,
+  requestFrameSignal,
   shardFrameLimit,
 } from './limits.ts'
 import type { DacnetLibp2p } from './node.ts'
@@ -27,6 +28,12 @@ import { decodeFrame, type ServedOutcome, sanitizeCode, truncateMessage } from '
 /** What a committee node decides; the handler owns only the wire. */
 export interface StoreService {
   /**
+   * Checked when the stream opens, before a byte is read: may this peer store here at all (is it a registered
+   * sequencer of an epoch this node takes stores for)? Throws a DacnetError to refuse. Absent: every peer may
+   * go on to `admit`, which checks the sender against the header's epoch.
+   */
+  acceptsFrom?(remotePeer: PeerId): void | Promise<void>
+  /**
    * Checks a request before any shard is read: the sender may store, the header is one this node accepts,
    * and the count is its assignment. Throws a DacnetError to refuse.
    */
@@ -38,6 +45,8 @@ export interface StoreService {
 export interface StoreServerOptions {
   /** Deadline for a whole exchange. Default DEFAULT_STORE_TIMEOUT_MS. */
   timeoutMs?: number
+  /** Deadline for the request frame. Default DEFAULT_REQUEST_FRAME_TIMEOUT_MS. */
+  requestFrameTimeoutMs?: number
 }
 
 export async function handleStoreStream(
@@ -50,9 +59,15 @@ export async function handleStoreStream(
   const reader = new FrameReader(stream)
   let response: StoreResponse
   try {
+    // A peer that may not store here is answered before anything it sent is read.
+    await service.acceptsFrom?.(connection.remotePeer)
     const request = decodeFrame(
       StoreRequest,
-      await reader.expect(MAX_STORE_REQUEST_BYTES, 'the store request', signal),
+      await reader.expect(
+        MAX_STORE_REQUEST_BYTES,
+        'the store request',
+        requestFrameSignal(signal, opts.requestFrameTimeoutMs),
+      ),
       'store request',
     )
     const header = decodeHeader(request.header)
@@ -121,7 +136,15 @@ export async function sendStore(
     throw toWireError(err, `dialling ${String(peer)}`)
   }
   const reader = new FrameReader(stream)
-  try {
+  // The member may refuse before it has read everything (an unregistered sender, a stale epoch, a wrong count):
+  // its answer is read while the shards go out, and a refusal stops the sending instead of waiting for a window
+  // the member will never open again.
+  const answer = reader.expect(MAX_STORE_RESPONSE_BYTES, 'the store response', signal)
+  const answered = answer.then(
+    () => 'answered' as const,
+    () => 'answered' as const,
+  )
+  const sending = (async () => {
     // The request and the shards go in batches of frames: a share is about a thousand small shards (§2.3).
     const batch = new FrameBatch(stream, { signal })
     await batch.add(StoreRequest.encode({ header: headerBytes, shardCount: shards.length }))
@@ -129,11 +152,22 @@ export async function sendStore(
     await batch.flush()
     await stream.close({ signal })
     opts.onSent?.()
-    const frame = await reader.expect(MAX_STORE_RESPONSE_BYTES, 'the store response', signal)
-    const response = decodeFrame(StoreResponse, frame, 'store response')
+    return 'sent' as const
+  })()
+  try {
+    if ((await Promise.race([sending, answered])) === 'answered') {
+      // Answered early: the member will read no more. A sending failure after this point is the abort below.
+      sending.catch(() => {})
+      const response = decodeFrame(StoreResponse, await answer, 'store response')
+      if (response.errorCode !== '') throw remoteError(response.errorCode, response.errorMessage, peerLabel(peer))
+      await sending
+    }
+    const response = decodeFrame(StoreResponse, await answer, 'store response')
     if (response.errorCode !== '') throw remoteError(response.errorCode, response.errorMessage, peerLabel(peer))
     return new Uint8Array(response.signature)
   } catch (err) {
+    answer.catch(() => {})
+    sending.catch(() => {})
     const failure = err instanceof DacnetError ? err : toWireError(err, 'store')
     stream.abort(asError(failure))
     throw failure

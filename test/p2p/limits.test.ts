@@ -19,7 +19,7 @@ import {
 } from '../../src/p2p/limits.ts'
 import { type DacnetLibp2p, STREAM_WINDOW_BYTES } from '../../src/p2p/node.ts'
 import { Reply, ReplyKind, SampleRequest } from '../../src/p2p/pb/dacnet.js'
-import { RETRIEVE_PROTOCOL, SAMPLE_PROTOCOL } from '../../src/p2p/protocols.ts'
+import { RETRIEVE_PROTOCOL, SAMPLE_PROTOCOL, STORE_PROTOCOL } from '../../src/p2p/protocols.ts'
 import { replyFrame } from '../../src/p2p/reply.ts'
 import { MAX_FIRST_RETRIEVE_REPLY_BYTES, openRetrieve, type RetrieveService } from '../../src/p2p/retrieve.ts'
 import { handleSampleStream, requestSamples, type SampleService } from '../../src/p2p/sample.ts'
@@ -163,6 +163,78 @@ describe('a holder that accepts a stream and never answers', { timeout: HANG_TES
       expect(ms).toBeGreaterThanOrEqual(MIDSTREAM_DEADLINE_MS - 50)
       expect(ms).toBeLessThan(MIDSTREAM_DEADLINE_MS + SETTLE_BOUND_MS)
     })
+  })
+})
+
+describe('a client that drips its request', { timeout: HANG_TEST_TIMEOUT_MS }, () => {
+  /** Opens `protocol` and sends a valid-length prefix, then one byte every 100 ms: a slow-loris request. */
+  async function drip(protocol: string): Promise<{ ms: number; outcome: string }> {
+    const outcomes: string[] = []
+    return serving(
+      {
+        store: { admit: async () => {}, store: async () => new Uint8Array(96) },
+        sample: { readShard: async () => undefined },
+        retrieve: retrieveServiceOf(all, blob.headerBytes, blob.blobId),
+      },
+      // Exchange deadlines far away: only the request frame's deadline can end the stream.
+      {
+        requestFrameTimeoutMs: 400,
+        storeTimeoutMs: 60_000,
+        sampleTimeoutMs: 60_000,
+        retrieveTimeoutMs: 60_000,
+        onServed: (_p, _ms, outcome) => outcomes.push(outcome),
+      },
+      async () => {
+        const stream = await client.dialProtocol(server.peerId, protocol)
+        const start = performance.now()
+        const closed = untilClosed(stream)
+        let open = true
+        void closed.then(() => {
+          open = false
+        })
+        stream.send(new Uint8Array([60]))
+        for (let i = 0; i < 60 && open; i++) {
+          await new Promise((r) => setTimeout(r, 100))
+          if (open && stream.writeStatus === 'writable') stream.send(new Uint8Array([0x0a]))
+        }
+        await closed
+        await waitFor(() => outcomes.length > 0, 'the exchange to end')
+        return { ms: performance.now() - start, outcome: outcomes[0]! }
+      },
+    )
+  }
+
+  for (const protocol of [STORE_PROTOCOL, SAMPLE_PROTOCOL, RETRIEVE_PROTOCOL]) {
+    it(`${protocol}: is reset at the request frame's deadline, not the exchange's`, async () => {
+      const { ms, outcome } = await drip(protocol)
+      expect(outcome).toBe(P2pErrorCode.TIMEOUT)
+      expect(ms).toBeGreaterThanOrEqual(350)
+      expect(ms).toBeLessThan(SETTLE_BOUND_MS)
+    })
+  }
+})
+
+describe('a store from a peer that may not store', { timeout: HANG_TEST_TIMEOUT_MS }, () => {
+  it('is refused when the stream opens, and the sender stops sending a share larger than the stream window', async () => {
+    const big = encodeBlob(randomData(8 << 20, prng(33)), { networkId: 5, epoch: 1, k: 4, n: 8 })
+    const share = withProofs(big).slice(0, 4)
+    expect(share.reduce((sum, s) => sum + s.data.length, 0)).toBeGreaterThan(2 * STREAM_WINDOW_BYTES)
+    let admitted = 0
+    const refusing = {
+      acceptsFrom: () => {
+        throw new DacnetError('NODE_UNREGISTERED_SEQUENCER', 'not a sequencer here')
+      },
+      admit: async () => {
+        admitted++
+      },
+      store: async () => new Uint8Array(96),
+    }
+    const { ms, err } = await serving({ store: refusing }, { storeTimeoutMs: 60_000 }, () =>
+      timed(sendStore(client, server.peerId, big.headerBytes, share, { timeoutMs: 30_000 })),
+    )
+    expect((err as DacnetError).code).toBe('NODE_UNREGISTERED_SEQUENCER')
+    expect(admitted).toBe(0)
+    expect(ms).toBeLessThan(SETTLE_BOUND_MS)
   })
 })
 
