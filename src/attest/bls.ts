@@ -95,9 +95,10 @@ export const SIGNATURE_COORDINATES_SIZE = 192
 
 /**
  * A key's affine coordinates x ‖ y, 48 bytes each, big-endian; 96 zero bytes for the point at infinity (the
- * encoding the EVM side uses), which an aggregate can be when keys cancel (a key and its negation, each with
- * its own proof of possession). blst's uncompressed form of a finite point carries no flag bits, and marks
- * infinity with 0x40 on otherwise zero bytes.
+ * encoding the EVM side uses), which an aggregate can be when keys cancel: not a key and its negation, which
+ * committees refuse, but e.g. three keys of one party whose secrets sum to 0 mod r, each with its own proof of
+ * possession (see committee/key-negation.ts). blst's uncompressed form of a finite point carries no flag bits,
+ * and marks infinity with 0x40 on otherwise zero bytes.
  */
 export function publicKeyCoordinates(publicKey: PublicKey): Uint8Array {
   const bytes = publicKey.toBytes(false)

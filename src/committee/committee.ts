@@ -37,8 +37,9 @@ export interface CommitteeOptions {
 
 /**
  * The committee of one epoch, validated on construction: a Committee object that exists is one whose
- * members all have distinct peer ids and keys, positive stakes and valid proofs of possession, whose
- * thresholds satisfy 0 <= f < q <= 1, and for which some safe (k, n) exists. Immutable.
+ * members all have distinct peer ids and keys (no key the negation of another), positive stakes and valid
+ * proofs of possession, whose thresholds satisfy 0 <= f < q <= 1, and for which some safe (k, n) exists.
+ * Immutable.
  */
 export class Committee {
   readonly networkId: number

@@ -22,6 +22,11 @@ export const CommitteeErrorCode = {
   DUPLICATE_PEER_ID: 'COMMITTEE_DUPLICATE_PEER_ID',
   /** Two members (or two sequencers) share a BLS public key. */
   DUPLICATE_PUBLIC_KEY: 'COMMITTEE_DUPLICATE_PUBLIC_KEY',
+  /**
+   * One member's BLS public key is another's negation (same x, opposite y): the two keys sum to the point at
+   * infinity, so a certificate could count both members without either signing.
+   */
+  NEGATED_PUBLIC_KEY: 'COMMITTEE_NEGATED_PUBLIC_KEY',
   /** A peer id is not a libp2p peer id (base58btc multihash or CIDv1 libp2p-key). */
   INVALID_PEER_ID: 'COMMITTEE_INVALID_PEER_ID',
   /** A multiaddr is not a textual multiaddr. */

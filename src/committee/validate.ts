@@ -1,5 +1,6 @@
 import { CommitteeErrorCode, committeeError } from './errors.ts'
 import { toHex } from './hex.ts'
+import { negatedKeyEncoding } from './key-negation.ts'
 import {
   type KeyProblem,
   type Member,
@@ -48,19 +49,7 @@ export function validateMembers(inputs: readonly MemberInput[], verifier: Member
     }
     peerIds.set(peerId, index)
     const publicKey = checkKeyBytes(input.publicKey, where)
-    const keyHex = toHex(publicKey)
-    const dupKey = keys.get(keyHex)
-    if (dupKey !== undefined) {
-      throw committeeError(
-        CommitteeErrorCode.DUPLICATE_PUBLIC_KEY,
-        `epoch ${epoch}: members ${dupKey} and ${index} share a public key`,
-        {
-          ...where,
-          other: dupKey,
-        },
-      )
-    }
-    keys.set(keyHex, index)
+    checkKeyUnique(keys, publicKey, where)
     if (!(input.proofOfPossession instanceof Uint8Array) || input.proofOfPossession.length !== POP_SIZE) {
       throw committeeError(
         CommitteeErrorCode.INVALID_POP,
@@ -153,6 +142,33 @@ function checkKeyBytes(key: unknown, where: Record<string, number>): Uint8Array 
     )
   }
   return key
+}
+
+/**
+ * Refuses a key already listed, and a key whose negation is listed: P and -P add up to the point at infinity,
+ * so a certificate could count both members without either signing (see key-negation.ts). Records the key.
+ */
+function checkKeyUnique(keys: Map<string, number>, publicKey: Uint8Array, where: { epoch: number; member: number }) {
+  const { epoch, member } = where
+  const keyHex = toHex(publicKey)
+  const duplicate = keys.get(keyHex)
+  if (duplicate !== undefined) {
+    throw committeeError(
+      CommitteeErrorCode.DUPLICATE_PUBLIC_KEY,
+      `epoch ${epoch}: members ${duplicate} and ${member} share a public key`,
+      { ...where, other: duplicate },
+    )
+  }
+  const negated = negatedKeyEncoding(publicKey)
+  const negation = negated === undefined ? undefined : keys.get(toHex(negated))
+  if (negation !== undefined) {
+    throw committeeError(
+      CommitteeErrorCode.NEGATED_PUBLIC_KEY,
+      `epoch ${epoch}: member ${member}'s public key is the negation of member ${negation}'s (they sum to infinity)`,
+      { ...where, other: negation },
+    )
+  }
+  keys.set(keyHex, member)
 }
 
 function checkMultiaddrs(addrs: readonly string[], where: Record<string, number>): string[] {

@@ -102,17 +102,20 @@ describe('committee summary', () => {
   })
 
   it('writes an aggregate at infinity as 96 zero bytes, and certificates of such a committee still check', () => {
-    // Member 1's secret key is r − member 0's: its key is member 0's negation, with a proof of its own.
-    const sk = memberSecretKey(0)
-    const negated = secretKeyFromBytes(uintToBytes(bls12_381_Fr.ORDER - uintFromBytes(sk.toBytes()), 32))
-    const member1 = {
-      peerId: peerIdFor('negated'),
-      publicKey: publicKeyOf(negated),
-      proofOfPossession: createProofOfPossession(negated),
+    // Member 2's secret key is r − (member 0's + member 1's): the three keys sum to infinity, each with a proof of
+    // its own. (A key and its negation alone are refused at load: COMMITTEE_NEGATED_PUBLIC_KEY.)
+    const scalar = (i: number) => uintFromBytes(memberSecretKey(i).toBytes())
+    const third = secretKeyFromBytes(
+      uintToBytes(bls12_381_Fr.ORDER - ((scalar(0) + scalar(1)) % bls12_381_Fr.ORDER), 32),
+    )
+    const member2 = {
+      peerId: peerIdFor('cancelling'),
+      publicKey: publicKeyOf(third),
+      proofOfPossession: createProofOfPossession(third),
       stake: 1n,
     }
     const committee = new Committee(
-      { networkId: 1, epoch: 0, members: [realMember(0, 10n), member1] },
+      { networkId: 1, epoch: 0, members: [realMember(0, 10n), realMember(1, 1n), member2] },
       { verifier: blsKeyVerifier },
     )
     expect(committeeTree(committee).summary.aggregateKey).toEqual(new Uint8Array(96))

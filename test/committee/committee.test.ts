@@ -52,6 +52,46 @@ describe('Committee validation', () => {
     ).toThrow(code(CommitteeErrorCode.DUPLICATE_PUBLIC_KEY))
   })
 
+  it('refuses a key whose negation (same x, sign bit 0x20 flipped) is listed, in either order', () => {
+    const key = fakeMember(0, 1n).publicKey.slice()
+    key[0] = 0x80 | (key[0]! & 0x1f) // a compressed, finite encoding with y's sign clear
+    const negated = key.slice()
+    negated[0]! ^= 0x20
+    for (const [a, b] of [
+      [key, negated],
+      [negated, key],
+    ] as const) {
+      expect(() =>
+        build(
+          (i) =>
+            (i.members = [
+              { ...fakeMember(0, 1n), publicKey: a },
+              fakeMember(1, 1n),
+              { ...fakeMember(2, 1n), publicKey: b },
+            ]),
+        ),
+      ).toThrow(
+        expect.objectContaining({
+          code: CommitteeErrorCode.NEGATED_PUBLIC_KEY,
+          meta: { epoch: 3, member: 2, other: 0 },
+        }),
+      )
+    }
+    // Flags that do not encode a finite compressed point are left to the key checks (MALFORMED_KEY there).
+    const infinityFlag = key.slice()
+    infinityFlag[0]! |= 0x40
+    const flipped = infinityFlag.slice()
+    flipped[0]! ^= 0x20
+    const lax = build(
+      (i) =>
+        (i.members = [
+          { ...fakeMember(0, 1n), publicKey: infinityFlag },
+          { ...fakeMember(1, 1n), publicKey: flipped },
+        ]),
+    )
+    expect(lax.size).toBe(2)
+  })
+
   it('refuses zero, negative and oversized stakes', () => {
     for (const stake of [0n, -5n]) {
       expect(() => build((i) => (i.members = [fakeMember(0, 1n), fakeMember(1, stake)]))).toThrow(
