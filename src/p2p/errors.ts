@@ -15,12 +15,10 @@ export const P2pErrorCode = {
   DIAL_FAILED: 'P2P_DIAL_FAILED',
   /** The peer is asking faster than its rate limit allows. */
   RATE_LIMITED: 'P2P_RATE_LIMITED',
-  /** The peer is not allowed to use this protocol (e.g. an unregistered sequencer storing). */
-  UNAUTHORIZED: 'P2P_UNAUTHORIZED',
   /** The holder has no shard of the requested blob. */
   BLOB_NOT_HELD: 'P2P_BLOB_NOT_HELD',
-  /** A member's peer id could not be resolved to an address. */
-  PEER_NOT_FOUND: 'P2P_PEER_NOT_FOUND',
+  /** A peer sent an error code that breaks the code syntax (PROTOCOL.md §3.8): it is surfaced as this. */
+  REMOTE_ERROR: 'P2P_REMOTE_ERROR',
   /** A key file exists but is not a valid libp2p private key. */
   INVALID_KEY_FILE: 'P2P_INVALID_KEY_FILE',
 } as const

@@ -71,7 +71,7 @@ export async function registerProtocols(
     (protocol: string, handler: Handler): StreamHandler =>
     async (stream, connection) => {
       const start = performance.now()
-      let outcome: ServedOutcome = 'P2P_STREAM_ENDED'
+      let outcome: ServedOutcome = P2pErrorCode.STREAM_ENDED
       try {
         outcome = await handler(stream, connection)
       } finally {

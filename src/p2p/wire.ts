@@ -30,5 +30,5 @@ export function truncateMessage(message: string): string {
 
 /** Codes travel as text; refuse anything that does not look like one of ours. */
 export function sanitizeCode(code: string): string {
-  return /^[A-Z][A-Z0-9_]{2,63}$/.test(code) ? code : 'REMOTE_ERROR'
+  return /^[A-Z][A-Z0-9_]{2,63}$/.test(code) ? code : P2pErrorCode.REMOTE_ERROR
 }

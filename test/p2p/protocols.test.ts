@@ -49,7 +49,8 @@ beforeAll(async () => {
     {
       store: {
         admit(peer: PeerId, _header, _bytes, count) {
-          if (!sequencerAllowed.has(peer.toString())) throw new DacnetError('P2P_UNAUTHORIZED', 'not a sequencer')
+          if (!sequencerAllowed.has(peer.toString()))
+            throw new DacnetError('NODE_UNREGISTERED_SEQUENCER', 'not a sequencer')
           if (count !== 3) throw new DacnetError('NODE_WRONG_SHARDS', 'expected 3 shards')
         },
         async store(peer, header, _bytes, shards) {
@@ -96,7 +97,7 @@ describe('store protocol', () => {
   it("carries the member's refusal code back to the sequencer", async () => {
     sequencerAllowed.clear()
     const err = await sendStore(client, server.peerId, blob.headerBytes, [all[1]!]).catch((e) => e)
-    expect(isDacnetError(err, 'P2P_UNAUTHORIZED')).toBe(true)
+    expect(isDacnetError(err, 'NODE_UNREGISTERED_SEQUENCER')).toBe(true)
     expect(err.meta.remote).toBe(true)
     sequencerAllowed.add(client.peerId.toString())
     expect(await codeOf(sendStore(client, server.peerId, blob.headerBytes, [all[1]!]))).toBe('NODE_WRONG_SHARDS')

@@ -6,6 +6,7 @@ import { certificateToJson } from '../../attest/certificate-codec.ts'
 import { encodeOnchainCertificate } from '../../chain/onchain-certificate.ts'
 import { verifyOnchain } from '../../chain/registry-client.ts'
 import { DacnetError } from '../../errors.ts'
+import { CliErrorCode } from '../errors.ts'
 import { toJson, writeFileAtomic } from '../files.ts'
 import type { DevnetRoles } from './roles.ts'
 
@@ -122,7 +123,7 @@ export async function runBlob(
   } catch (err) {
     outcome.error = {
       stage,
-      code: err instanceof DacnetError ? err.code : 'CLI_INTERNAL',
+      code: err instanceof DacnetError ? err.code : CliErrorCode.INTERNAL,
       message: (err as Error).message,
     }
   }
