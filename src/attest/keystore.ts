@@ -11,6 +11,9 @@ export type KeystoreJson = IKeystore
 export type KeystoreKdf = { function: 'scrypt'; n: number; r: number; p: number } | { function: 'pbkdf2'; c: number }
 
 /** EIP-2335's suggested scrypt cost (2^18, r = 8, p = 1): about a second and 256 MiB per unlock. */
+/** The largest keystore file read: an EIP-2335 keystore is about 1 KiB of JSON. */
+export const MAX_KEYSTORE_FILE_BYTES = 64 * 1024
+
 export const DEFAULT_KEYSTORE_KDF: KeystoreKdf = { function: 'scrypt', n: 262144, r: 8, p: 1 }
 
 export interface EncryptKeystoreOptions {

@@ -1,8 +1,8 @@
+import { MAX_TOTAL_SHARDS } from '../erasure/params.ts'
 import { CommitteeErrorCode, committeeError } from './errors.ts'
 import { type Fraction, lessThan, subtract } from './fraction.ts'
 
-/** GF(2^16) has 65536 evaluation points, so the erasure code cannot have more shards than this. */
-export const MAX_TOTAL_SHARDS = 65536
+export { MAX_TOTAL_SHARDS }
 /** Floor on n: even a one-member committee gets a code with useful redundancy. */
 export const MIN_TOTAL_SHARDS = 16
 /**

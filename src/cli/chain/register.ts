@@ -1,6 +1,6 @@
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Address } from 'viem'
-import { decryptKeystore } from '../../attest/keystore.ts'
+import { decryptKeystore, MAX_KEYSTORE_FILE_BYTES } from '../../attest/keystore.ts'
 import { operatorStatus, registerMember } from '../../chain/registry-client.ts'
 import { MAX_PEER_KEY_FILE_BYTES, parsePeerKey } from '../../p2p/identity.ts'
 import { loadConfig } from '../config/load.ts'
@@ -15,9 +15,6 @@ import { chainTargetAt, checkFunds, epochOfBlock, openSession, tokens, writerOf 
 import { loadEthAccount } from './eth-key.ts'
 import { CHAIN_ENV } from './options.ts'
 import { withRevertHint } from './reverts.ts'
-
-/** A keystore is about 1 KiB. */
-const MAX_KEYSTORE_BYTES = 64 * 1024
 
 export interface RegisterOptions {
   config: string
@@ -44,7 +41,7 @@ export async function registerNode(ctx: CommandContext, opts: RegisterOptions): 
     )
   }
   // Files first, then the keys: a missing file is reported before anything is asked for.
-  const keystore = await readFileChecked(config.keystore.path, 'keystore', MAX_KEYSTORE_BYTES)
+  const keystore = await readFileChecked(config.keystore.path, 'keystore', MAX_KEYSTORE_FILE_BYTES)
   const peerKey = parsePeerKey(
     await readFileChecked(config.peerKeyFile, 'peer key', MAX_PEER_KEY_FILE_BYTES),
     config.peerKeyFile,

@@ -3,7 +3,7 @@ import { Registry } from 'prom-client'
 import { type ApiServer, startApiServer } from '../../api/index.ts'
 import type { SecretKey } from '../../attest/bls.ts'
 import { publicKeyOf } from '../../attest/keys.ts'
-import { decryptKeystore } from '../../attest/keystore.ts'
+import { decryptKeystore, MAX_KEYSTORE_FILE_BYTES } from '../../attest/keystore.ts'
 import type { Committee } from '../../committee/committee.ts'
 import { createLogger, type Logger } from '../../logger.ts'
 import { CommitteeNode } from '../../node/committee-node.ts'
@@ -18,8 +18,7 @@ import type { CliIo } from '../io.ts'
 import { resolvePassword } from '../password.ts'
 import { type NodeCommittees, openNodeCommittees } from './committees.ts'
 
-/** A keystore is about 1 KiB, a token a line. */
-const MAX_KEYSTORE_BYTES = 64 * 1024
+/** A token is a line. */
 const MAX_TOKEN_BYTES = 4096
 
 export interface DaemonOverrides {
@@ -47,7 +46,7 @@ export async function startDaemon(
 ): Promise<RunningDaemon> {
   const logger = createLogger({ level: config.log.level, json: config.log.json, write: (line) => io.err(`${line}\n`) })
   // Every file first, so a missing one is reported before the password is asked for.
-  const keystore = await readFileChecked(config.keystore.path, 'keystore', MAX_KEYSTORE_BYTES)
+  const keystore = await readFileChecked(config.keystore.path, 'keystore', MAX_KEYSTORE_FILE_BYTES)
   const peerKey = parsePeerKey(
     await readFileChecked(config.peerKeyFile, 'peer key', MAX_PEER_KEY_FILE_BYTES),
     config.peerKeyFile,
