@@ -24,6 +24,7 @@ export const ErasureErrorCode = {
   INVALID_EVIDENCE: 'ERASURE_INVALID_EVIDENCE',
   /** The worker pool was closed, or a worker died. */
   POOL_CLOSED: 'ERASURE_POOL_CLOSED',
+  /** An encode or decode failed inside its worker thread for a reason without a code of its own. */
   WORKER_FAILED: 'ERASURE_WORKER_FAILED',
 } as const
 

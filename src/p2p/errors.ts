@@ -10,6 +10,7 @@ export const P2pErrorCode = {
   STREAM_ENDED: 'P2P_STREAM_ENDED',
   /** The request or a frame took longer than its timeout, or the caller aborted it. */
   TIMEOUT: 'P2P_TIMEOUT',
+  /** The caller stopped the exchange (its abort signal fired). */
   ABORTED: 'P2P_ABORTED',
   /** Dialling the peer or negotiating the protocol failed. */
   DIAL_FAILED: 'P2P_DIAL_FAILED',
