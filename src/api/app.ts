@@ -1,7 +1,8 @@
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import type { ApiContext } from './context.ts'
 import { describeError } from './error-reply.ts'
-import { ApiErrorCode, errorBody } from './errors.ts'
+import { ApiErrorCode, errorBody, httpStatusOf } from './errors.ts'
+import { hostChecker } from './hosts.ts'
 import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_OTHER_BODY_BYTES } from './options.ts'
 import { registerBlobRoutes } from './routes/blobs.ts'
 import { registerDisperseRoute } from './routes/disperse.ts'
@@ -24,6 +25,17 @@ export interface RegisteredRoute {
  * off: the API logs through the dacnet Logger, and never to stdout.
  */
 export async function buildApiApp(ctx: ApiContext): Promise<{ app: FastifyInstance; routes: RegisteredRoute[] }> {
+  const hostAllowed = hostChecker(ctx.opts.host, ctx.opts.allowedHosts)
+  const refuseHost = (reply: FastifyReply) =>
+    reply
+      .code(httpStatusOf(ApiErrorCode.HOST_NOT_ALLOWED))
+      .type('application/json')
+      .send(
+        errorBody(
+          ApiErrorCode.HOST_NOT_ALLOWED,
+          'this node does not answer to that Host; use a name its api.allowedHosts lists',
+        ),
+      )
   const app = Fastify({
     logger: false,
     bodyLimit: MAX_OTHER_BODY_BYTES,
@@ -34,6 +46,25 @@ export async function buildApiApp(ctx: ApiContext): Promise<{ app: FastifyInstan
     // Requests that arrive while closing get dacnet's error body (API_CLOSING, below), not fastify's own.
     return503OnClosing: false,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // A URL the router cannot take (bad percent-encoding, a path parameter over MAX_PARAM_LENGTH) never reaches
+    // the hooks: it gets the Host check and dacnet's error body here instead of fastify's own.
+    frameworkErrors: (err, request, frameworkReply) => {
+      const reply = frameworkReply as unknown as FastifyReply
+      reply.header('x-content-type-options', 'nosniff').header('cache-control', 'no-store')
+      if (!hostAllowed(request.headers.host)) return refuseHost(reply)
+      const message =
+        err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? `a path parameter is longer than ${MAX_PARAM_LENGTH} characters`
+          : 'the path is not valid percent-encoded UTF-8'
+      return reply
+        .code(httpStatusOf(ApiErrorCode.BAD_REQUEST))
+        .type('application/json')
+        .send(errorBody(ApiErrorCode.BAD_REQUEST, message))
+    },
+  })
+  // First of all hooks: a request for a host this API does not answer to is refused before anything else runs.
+  app.addHook('onRequest', async (request, reply) => {
+    if (!hostAllowed(request.headers.host)) return refuseHost(reply)
   })
   app.addHook('onRequest', async (_request, reply) => {
     if (!ctx.closing.aborted) return
@@ -82,6 +113,7 @@ export async function buildApiApp(ctx: ApiContext): Promise<{ app: FastifyInstan
         error: err,
       })
     }
+    if (described.retryAfterSeconds !== undefined) reply.header('retry-after', String(described.retryAfterSeconds))
     return reply.code(described.status).type('application/json').send(errorBody(described.code, described.message))
   })
   app.setNotFoundHandler((request, reply) =>

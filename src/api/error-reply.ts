@@ -1,8 +1,11 @@
 import { DacnetError } from '../errors.ts'
+import { NodeErrorCode } from '../node/errors.ts'
 import { ApiErrorCode, httpStatusOf } from './errors.ts'
 
 /** Messages are cut to this many characters: enough to act on, never a dump of a peer's reply. */
 const MAX_MESSAGE_CHARS = 1024
+/** Seconds a client is told to wait when every read slot of the node stayed taken (NODE_BUSY). */
+export const READ_BUSY_RETRY_AFTER_SECONDS = 1
 
 /** Fastify's own errors that a client causes, as API codes. */
 const FASTIFY_CODES: Record<string, ApiErrorCode> = {
@@ -17,6 +20,8 @@ export interface ErrorReply {
   message: string
   /** True when the cause is ours, not the client's: worth a line in the node's log. */
   serverSide: boolean
+  /** For the Retry-After header: a refusal that the same request may get past after this many seconds. */
+  retryAfterSeconds?: number
 }
 
 /**
@@ -26,7 +31,12 @@ export interface ErrorReply {
 export function describeError(err: unknown): ErrorReply {
   if (err instanceof DacnetError) {
     const status = httpStatusOf(err.code)
-    return { status, code: err.code, message: truncate(err.message), serverSide: status >= 500 }
+    const reply: ErrorReply = { status, code: err.code, message: truncate(err.message), serverSide: status >= 500 }
+    const retryAfterSeconds = retryAfterOf(err)
+    if (retryAfterSeconds !== undefined) reply.retryAfterSeconds = retryAfterSeconds
+    // A node at its read capacity is working as designed: the refusal is not a failure worth a warning.
+    if (err.code === NodeErrorCode.BUSY) reply.serverSide = false
+    return reply
   }
   const fastifyCode = (err as { code?: unknown })?.code
   const statusCode = (err as { statusCode?: unknown })?.statusCode
@@ -45,6 +55,14 @@ export function describeError(err: unknown): ErrorReply {
     }
   }
   return { status: 500, code: ApiErrorCode.INTERNAL, message: 'internal error; see the node log', serverSide: true }
+}
+
+/** Whole seconds until a rate-limited or busy read may succeed; undefined for other errors. */
+function retryAfterOf(err: DacnetError): number | undefined {
+  if (err.code === NodeErrorCode.BUSY) return READ_BUSY_RETRY_AFTER_SECONDS
+  if (err.code !== NodeErrorCode.RATE_LIMITED) return undefined
+  const ms = err.meta['retryAfterMs']
+  return typeof ms === 'number' && Number.isFinite(ms) ? Math.max(1, Math.ceil(ms / 1000)) : 1
 }
 
 function truncate(message: string): string {

@@ -16,6 +16,11 @@ export const ApiErrorCode = {
   SHARD_NOT_HELD: 'API_SHARD_NOT_HELD',
   /** No route for this method and path. */
   ROUTE_NOT_FOUND: 'API_ROUTE_NOT_FOUND',
+  /**
+   * The Host header names no host this API answers to (a DNS rebinding defence): refused before any route runs.
+   * Reach the node by a listed name, or add the name to the node's `api.allowedHosts`.
+   */
+  HOST_NOT_ALLOWED: 'API_HOST_NOT_ALLOWED',
   /** The request body is larger than the server's upload limit. */
   PAYLOAD_TOO_LARGE: 'API_PAYLOAD_TOO_LARGE',
   /** The request body has a content type this route does not take. */
@@ -54,6 +59,8 @@ const API_STATUS: Record<Exclude<ApiErrorCode, ApiStartupErrorCode>, number> = {
   API_BLOB_NOT_FOUND: 404,
   API_SHARD_NOT_HELD: 404,
   API_ROUTE_NOT_FOUND: 404,
+  // 421 Misdirected Request: this server does not answer for that authority (RFC 9110 §15.5.20).
+  API_HOST_NOT_ALLOWED: 421,
   API_PAYLOAD_TOO_LARGE: 413,
   API_UNSUPPORTED_MEDIA_TYPE: 415,
   API_BUSY: 503,
@@ -72,6 +79,9 @@ const LAYER_STATUS: Record<string, number> = {
   NODE_ABORTED: 503,
   // No committee epoch is known yet (e.g. the committee file is still being fetched).
   COMMITTEE_UNKNOWN_EPOCH: 503,
+  // The client is over its read rate (Retry-After: when its window ends), or every read slot stayed taken.
+  NODE_RATE_LIMITED: 429,
+  NODE_BUSY: 503,
   STORAGE_CLOSED: 503,
   STORAGE_BUSY: 503,
   // A stored entry failed its re-check on read; the store quarantined it.

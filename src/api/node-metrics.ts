@@ -1,5 +1,6 @@
 import type { Counter, Histogram, Registry } from 'prom-client'
-import type { CommitteeNode, CommitteeNodeEvents } from '../node/committee-node.ts'
+import type { CommitteeNodeEvents } from '../node/committee-node.ts'
+import type { ApiNode } from './context.ts'
 import { DiskUsage } from './disk-usage.ts'
 import { ApiErrorCode, apiError } from './errors.ts'
 import { codeLabel, LATENCY_BUCKETS_SECONDS, MetricSet, protocolLabel } from './metric-set.ts'
@@ -7,7 +8,7 @@ import { DACNET_VERSION } from './version.ts'
 
 /**
  * A committee node's metrics. Counters and histograms follow the node's events; gauges are read at scrape
- * time from `status()`, `store.stats()` (memory only) and libp2p, so a scrape never waits on the node.
+ * time from `status()`, `storage.stats()` (memory only) and libp2p, so a scrape never waits on the node.
  */
 export interface NodeMetrics {
   readonly inboundRequestSeconds: Histogram<'protocol'>
@@ -24,13 +25,13 @@ export interface NodeMetrics {
 }
 
 /** One set per registry: a second call for the same node returns it, for another node it is refused. */
-const byRegistry = new WeakMap<Registry, { node: CommitteeNode; metrics: NodeMetrics }>()
+const byRegistry = new WeakMap<Registry, { node: ApiNode; metrics: NodeMetrics }>()
 
 /**
  * Registers the node's `dacnet_*` metrics in `registry` and subscribes to `node.events`. Calling it again
  * with the same registry and node returns the same metrics (so the CLI and the API server can both ask).
  */
-export function createNodeMetrics(registry: Registry, node: CommitteeNode): NodeMetrics {
+export function createNodeMetrics(registry: Registry, node: ApiNode): NodeMetrics {
   const existing = byRegistry.get(registry)
   if (existing?.node === node) return existing.metrics
   if (existing) {
@@ -50,15 +51,15 @@ export function createNodeMetrics(registry: Registry, node: CommitteeNode): Node
 }
 
 /** True if `createNodeMetrics(registry, node)` would return metrics someone else created. */
-export function hasNodeMetrics(registry: Registry, node: CommitteeNode): boolean {
+export function hasNodeMetrics(registry: Registry, node: ApiNode): boolean {
   return byRegistry.get(registry)?.node === node
 }
 
 type EventMetrics = Omit<NodeMetrics, 'stop'>
 
-function registerNodeMetrics(set: MetricSet, node: CommitteeNode): EventMetrics {
-  const stats = () => node.store.stats()
-  const diskUsage = new DiskUsage(node.store.dir)
+function registerNodeMetrics(set: MetricSet, node: ApiNode): EventMetrics {
+  const stats = () => node.storage.stats()
+  const diskUsage = new DiskUsage(node.storage.dir)
   set.gauge({
     name: 'dacnet_build_info',
     help: 'Always 1; the label carries the dacnet version',
@@ -218,7 +219,7 @@ function registerNodeMetrics(set: MetricSet, node: CommitteeNode): EventMetrics 
 }
 
 /** Subscribes the metrics to the node's events; returns the unsubscribe function. */
-function subscribe(node: CommitteeNode, m: EventMetrics): () => void {
+function subscribe(node: ApiNode, m: EventMetrics): () => void {
   const served = ({ protocol, ms, outcome }: CommitteeNodeEvents['served'][0]) => {
     const label = protocolLabel(protocol)
     m.inboundRequestSeconds.observe({ protocol: label }, ms / 1000)

@@ -3,9 +3,10 @@ import type { Registry } from 'prom-client'
 import type { ChainSourceStatus } from '../chain/committee-source.ts'
 import { DEFAULT_MAX_BLOB_SIZE } from '../erasure/params.ts'
 import type { Logger } from '../logger.ts'
-import type { CommitteeNode } from '../node/committee-node.ts'
 import type { Disperser } from '../node/disperser.ts'
+import type { ApiNode } from './context.ts'
 import { ApiErrorCode, apiError } from './errors.ts'
+import { DEFAULT_ALLOWED_HOSTS, invalidAllowedHost } from './hosts.ts'
 
 /** Loopback: an operator opts in to exposing the API; nothing is reachable from outside by default. */
 export const DEFAULT_API_HOST = '127.0.0.1'
@@ -26,8 +27,8 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 150_000
 export const MAX_OTHER_BODY_BYTES = 1024
 
 export interface ApiServerOptions {
-  /** Started; the API reads its status(), store, committees, libp2p and events. */
-  node: CommitteeNode
+  /** Started; the API reads its status(), shard reads, storage figures, libp2p peers and events. A CommitteeNode. */
+  node: ApiNode
   /** Enables POST /v1/blobs (the node's libp2p identity must be a registered sequencer). */
   disperser?: Disperser
   /** Bearer token required by POST /v1/blobs; without disperser AND token, POST answers 403. */
@@ -36,6 +37,12 @@ export interface ApiServerOptions {
   host?: string
   /** Default DEFAULT_API_PORT; 0 picks a free port. */
   port?: number
+  /**
+   * Host names (or IPs) requests may carry in their Host header besides the loopback names and a specific
+   * `host`, which are always allowed; the port is not compared. `"*"` allows any (only behind a proxy that
+   * checks Host itself). Others are refused with 421 API_HOST_NOT_ALLOWED. Default DEFAULT_ALLOWED_HOSTS (none).
+   */
+  allowedHosts?: readonly string[]
   /** prom-client Registry (created if absent); node and API metrics are registered in it. */
   registry?: Registry
   logger?: Logger
@@ -65,6 +72,7 @@ export interface ApiServer {
 export interface ResolvedApiOptions {
   host: string
   port: number
+  allowedHosts: readonly string[]
   maxUploadBytes: number
   readTimeoutMs: number
   disperseTimeoutMs: number
@@ -77,6 +85,7 @@ export function resolveApiOptions(opts: ApiServerOptions): ResolvedApiOptions {
   const resolved = {
     host: opts.host ?? DEFAULT_API_HOST,
     port: opts.port ?? DEFAULT_API_PORT,
+    allowedHosts: opts.allowedHosts ?? DEFAULT_ALLOWED_HOSTS,
     maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_BLOB_SIZE,
     readTimeoutMs: opts.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS,
     disperseTimeoutMs: opts.disperseTimeoutMs ?? DEFAULT_DISPERSE_TIMEOUT_MS,
@@ -89,6 +98,11 @@ export function resolveApiOptions(opts: ApiServerOptions): ResolvedApiOptions {
   if (typeof resolved.host !== 'string' || resolved.host.length === 0) throw bad('host', 'must be a host name or IP')
   if (!Number.isInteger(resolved.port) || resolved.port < 0 || resolved.port > 65535) {
     throw bad('port', 'must be an integer in 0..65535')
+  }
+  if (!Array.isArray(resolved.allowedHosts)) throw bad('allowedHosts', 'must be a list of host names')
+  for (const entry of resolved.allowedHosts) {
+    const why = invalidAllowedHost(entry)
+    if (why !== undefined) throw bad('allowedHosts', `entry ${JSON.stringify(entry)} ${why}`)
   }
   for (const field of ['maxUploadBytes', 'readTimeoutMs', 'disperseTimeoutMs', 'maxConcurrentDispersals'] as const) {
     if (!Number.isSafeInteger(resolved[field]) || resolved[field] < 1) throw bad(field, 'must be a positive integer')

@@ -7,6 +7,7 @@ import { bearerTokenChecker } from './auth.ts'
 import { registerChainMetrics } from './chain-metrics.ts'
 import type { ApiContext } from './context.ts'
 import { ApiErrorCode, apiError } from './errors.ts'
+import { isWildcardHost } from './hosts.ts'
 import { MetricSet } from './metric-set.ts'
 import { createNodeMetrics, hasNodeMetrics } from './node-metrics.ts'
 import { type ApiServer, type ApiServerOptions, baseUrl, isLoopbackHost, resolveApiOptions } from './options.ts'
@@ -19,7 +20,9 @@ const DEFAULT_METRICS_PROBE = 'process_cpu_user_seconds_total'
  *
  * Binds to loopback unless told otherwise. A non-loopback host is allowed, because every read it serves is
  * public through the sample and retrieve protocols anyway and dispersal always needs the token; it is
- * logged as a warning, since the API speaks plain HTTP (put TLS in front of it).
+ * logged as a warning, since the API speaks plain HTTP (put TLS in front of it). Requests are answered only
+ * for the Host names `allowedHosts` and the loopback names allow (see hosts.ts); a wildcard bind without
+ * `allowedHosts` answers loopback names only, and says so in the log.
  */
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const built = await createApiApp(opts)
@@ -116,4 +119,10 @@ function warnIfExposed(ctx: ApiContext): void {
     host: ctx.opts.host,
     disperse: ctx.dispersal !== undefined,
   })
+  if (isWildcardHost(ctx.opts.host) && ctx.opts.allowedHosts.length === 0) {
+    ctx.logger.warn(
+      'the http api listens on every interface but api.allowedHosts is empty: only requests for a loopback host are answered, others get 421; list the names clients use',
+      { host: ctx.opts.host },
+    )
+  }
 }

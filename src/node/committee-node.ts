@@ -17,6 +17,7 @@ import type { LocalMember } from './disperser.ts'
 import { MemberService } from './member-service.ts'
 import { dialBootstrap } from './peers.ts'
 import { ProviderAnnouncer } from './provider-announcer.ts'
+import { ShardReads } from './shard-reads.ts'
 
 /** How long start-up waits for each bootstrap dial before going on without it. */
 export const DEFAULT_BOOTSTRAP_TIMEOUT_MS = 10_000
@@ -51,6 +52,21 @@ export interface CommitteeNodeOptions extends ProtocolOptions {
   storeDrainMs?: number
   /** Stores for the epoch before the one in force are taken this long after it changed. Default 30 s. */
   previousEpochGraceMs?: number
+  /**
+   * Shard reads under way at once, node-wide: sample, retrieve and the HTTP API together. Default
+   * DEFAULT_MAX_CONCURRENT_SHARD_READS (32).
+   */
+  maxConcurrentShardReads?: number
+  /** How long a read waits for a free slot before NODE_BUSY. Default DEFAULT_SHARD_READ_WAIT_MS (2 s). */
+  shardReadWaitMs?: number
+}
+
+/** The store's figures and place on disk, without a way to read or change what it holds. */
+export interface NodeStorage {
+  /** Counts kept in memory: never waits on the disk. */
+  stats(): StoreStats
+  /** The LevelDB directory. */
+  readonly dir: string
 }
 
 /** What a node reports as it works; metrics and logs subscribe through `node.events`. */
@@ -84,7 +100,14 @@ export interface CommitteeNodeStatus {
  */
 export class CommitteeNode {
   readonly libp2p: DacnetLibp2p
+  /** The node's own handle on its store. Readers outside the node go through `reads`. */
   readonly store: ShardStore
+  /**
+   * Every read of stored shards for others (sample, retrieve, the HTTP API) goes through here: node-wide read
+   * slots, and for requesters outside libp2p a per-requester rate, `sampleRatePerSecond` as for a peer's samples.
+   */
+  readonly reads: ShardReads
+  readonly storage: NodeStorage
   readonly committees: CommitteeSource
   readonly events = new EventEmitter<CommitteeNodeEvents>()
   readonly #logger: Logger
@@ -103,6 +126,20 @@ export class CommitteeNode {
     this.committees = init.committees
     this.#logger = init.logger ?? silentLogger
     this.#opts = opts
+    const store = init.store
+    this.storage = {
+      stats: () => store.stats(),
+      get dir() {
+        return store.dir
+      },
+    }
+    this.reads = new ShardReads(store, {
+      maxConcurrentShardReads: opts.maxConcurrentShardReads,
+      shardReadWaitMs: opts.shardReadWaitMs,
+      // HTTP clients get the budget a peer has for sample requests.
+      requestsPerSecond: opts.sampleRatePerSecond,
+      logger: this.#logger.child({ component: 'member' }),
+    })
     this.#announcer = new ProviderAnnouncer(this.libp2p, {
       enabled: opts.announceProviders ?? true,
       logger: this.#logger,
@@ -112,6 +149,7 @@ export class CommitteeNode {
       committees: init.committees,
       secretKey: init.secretKey,
       publicKey: publicKeyOf(init.secretKey),
+      reads: this.reads,
       maxBlobSize: opts.maxBlobSize ?? DEFAULT_MAX_BLOB_SIZE,
       previousEpochGraceMs: opts.previousEpochGraceMs,
       logger: this.#logger.child({ component: 'member' }),
@@ -209,7 +247,7 @@ export class CommitteeNode {
       addresses: this.addresses(),
       peers: this.libp2p.getPeers().length,
       running: this.#running,
-      storage: this.store.stats(),
+      storage: this.storage.stats(),
       served: { ...this.#served },
       recentErrors: [...this.#errors],
     }

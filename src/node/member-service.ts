@@ -10,16 +10,15 @@ import { type BlobId, blobIdOf } from '../erasure/blob-id.ts'
 import type { BlobHeader } from '../erasure/header.ts'
 import { bytesEqual } from '../erasure/merkle.ts'
 import type { ShardWithProof } from '../erasure/shard.ts'
-import { isDacnetError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import type { RetrieveService } from '../p2p/retrieve.ts'
 import type { SampleService } from '../p2p/sample.ts'
 import type { StoreService } from '../p2p/store.ts'
-import { StorageErrorCode } from '../storage/errors.ts'
 import type { ShardStore } from '../storage/store.ts'
 import { StoreEpochs } from './epochs.ts'
 import { NodeErrorCode, nodeError } from './errors.ts'
 import { headerMisfit } from './header-fit.ts'
+import { ShardReads } from './shard-reads.ts'
 
 export interface MemberServiceInit {
   store: ShardStore
@@ -40,21 +39,19 @@ export interface MemberServiceInit {
   ) => void
   /** Members that publish a provider record for each blob. Default DEFAULT_PROVIDERS_PER_BLOB. */
   providersPerBlob?: number
-  /** Shard reads for sample and retrieve under way at once. Default DEFAULT_MAX_CONCURRENT_SHARD_READS. */
+  /**
+   * The node's shard reads, shared with its other readers (the HTTP API). Absent: a service of its own over
+   * `store`, sized by the two options below.
+   */
+  reads?: ShardReads
+  /** Without `reads`: shard reads under way at once. Default DEFAULT_MAX_CONCURRENT_SHARD_READS. */
   maxConcurrentShardReads?: number
-  /** How long a shard read waits for a free slot before refusing with NODE_BUSY. Default DEFAULT_SHARD_READ_WAIT_MS. */
+  /** Without `reads`: how long a read waits for a free slot before NODE_BUSY. Default DEFAULT_SHARD_READ_WAIT_MS. */
   shardReadWaitMs?: number
   /** Stores for the epoch before the one in force are taken this long after it changed. Default DEFAULT_PREVIOUS_EPOCH_GRACE_MS. */
   previousEpochGraceMs?: number
 }
 
-/**
- * Shard reads (sample and retrieve together) a node runs at once. Each read holds one shard in memory and a
- * LevelDB read; a flood of requests from many peers queues here instead of loading shards without bound.
- * A slot is held for the read only, never while a slow client drains its stream, so stalled clients cannot
- * keep the node from serving others (their streams are bounded by the frame writer's high-water mark).
- */
-export const DEFAULT_MAX_CONCURRENT_SHARD_READS = 32
 /**
  * Members that publish a DHT provider record per blob. A provide is a DHT lookup plus a record sent to each of
  * the ~20 closest peers, which keep it; on a 16-member devnet one provide per blob costs a member about as much
@@ -62,48 +59,6 @@ export const DEFAULT_MAX_CONCURRENT_SHARD_READS = 32
  * and a retriever always knows the committee, so it falls back to asking the members (PROTOCOL.md §3.7).
  */
 export const DEFAULT_PROVIDERS_PER_BLOB = 1
-/** How long a shard read waits for a free slot: past this the node is overloaded and says so. */
-export const DEFAULT_SHARD_READ_WAIT_MS = 2_000
-
-/** A counting semaphore whose waiters give up after a while; slots go to waiters in arrival order. */
-class Slots {
-  readonly size: number
-  #free: number
-  readonly #waiting = new Set<() => void>()
-
-  constructor(size: number) {
-    this.size = size
-    this.#free = size
-  }
-
-  /** True once a slot is taken; false if none came free within `waitMs`. */
-  take(waitMs: number): Promise<boolean> {
-    if (this.#free > 0) {
-      this.#free--
-      return Promise.resolve(true)
-    }
-    if (waitMs <= 0) return Promise.resolve(false)
-    return new Promise((resolve) => {
-      const grant = () => {
-        clearTimeout(timer)
-        this.#waiting.delete(grant)
-        resolve(true)
-      }
-      const timer = setTimeout(() => {
-        this.#waiting.delete(grant)
-        resolve(false)
-      }, waitMs)
-      this.#waiting.add(grant)
-    })
-  }
-
-  /** Returns a slot: straight to the oldest waiter if there is one. */
-  give(): void {
-    const next = this.#waiting.values().next()
-    if (next.done) this.#free++
-    else next.value()
-  }
-}
 
 /**
  * What a committee member does with each protocol, in the order of a celestia-style server handler:
@@ -111,8 +66,7 @@ class Slots {
  */
 export class MemberService implements StoreService, SampleService, RetrieveService {
   readonly #init: MemberServiceInit
-  readonly #reads: Slots
-  readonly #readWaitMs: number
+  readonly #reads: ShardReads
   readonly #epochs: StoreEpochs
   readonly #providersPerBlob: number
   /** The assignment of the latest store admitted, reused by its store (admit and store come in pairs). */
@@ -122,12 +76,13 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
 
   constructor(init: MemberServiceInit) {
     this.#init = init
-    const maxReads = init.maxConcurrentShardReads ?? DEFAULT_MAX_CONCURRENT_SHARD_READS
-    if (!Number.isInteger(maxReads) || maxReads < 1) {
-      throw nodeError(NodeErrorCode.INVALID_OPTIONS, `maxConcurrentShardReads must be a positive integer`)
-    }
-    this.#reads = new Slots(maxReads)
-    this.#readWaitMs = init.shardReadWaitMs ?? DEFAULT_SHARD_READ_WAIT_MS
+    this.#reads =
+      init.reads ??
+      new ShardReads(init.store, {
+        maxConcurrentShardReads: init.maxConcurrentShardReads,
+        shardReadWaitMs: init.shardReadWaitMs,
+        logger: init.logger,
+      })
     this.#epochs = new StoreEpochs(init.committees, { previousEpochGraceMs: init.previousEpochGraceMs })
     this.#providersPerBlob = init.providersPerBlob ?? DEFAULT_PROVIDERS_PER_BLOB
     if (!Number.isInteger(this.#providersPerBlob) || this.#providersPerBlob < 0) {
@@ -218,66 +173,19 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
     return signature
   }
 
-  async holdings(blobId: BlobId): Promise<{ headerBytes: Uint8Array; indices: number[] } | null> {
-    const info = await this.#init.store.getBlobInfo(blobId)
-    if (!info) return null
-    return { headerBytes: info.headerBytes, indices: await this.#init.store.listShardIndices(blobId) }
+  /** Sample and retrieve read through the node's ShardReads: its read slots bound them with every other reader. */
+  holdings(blobId: BlobId): Promise<{ headerBytes: Uint8Array; indices: number[] } | null> {
+    return this.#reads.holdings(blobId)
   }
 
-  /**
-   * One held shard with its proof, for sample and retrieve alike (both send one shard at a time), or undefined
-   * when it is not held. An index outside the blob is the client's mistake: not held, logged at debug. A corrupt
-   * entry (quarantined by the store) is not held either, logged at warn. At most `maxConcurrentShardReads` reads
-   * run at once node-wide; a read that finds no free slot within `shardReadWaitMs` throws NODE_BUSY.
-   */
-  async readShard(blobId: BlobId, index: number): Promise<ShardWithProof | undefined> {
-    await this.#takeReadSlot()
-    try {
-      return await this.#init.store.getShard(blobId, index)
-    } catch (err) {
-      if (isDacnetError(err, StorageErrorCode.INVALID_SHARD)) {
-        this.#init.logger.debug('shard index outside the blob', { blobId: blobId.toString(), index })
-      } else {
-        this.#init.logger.warn('shard read failed', { blobId: blobId.toString(), index, error: err })
-      }
-      return undefined
-    } finally {
-      this.#reads.give()
-    }
+  /** See ShardReads.readShard: undefined when not held; NODE_BUSY when no read slot comes free in time. */
+  readShard(blobId: BlobId, index: number): Promise<ShardWithProof | undefined> {
+    return this.#reads.readShard(blobId, index)
   }
 
-  /**
-   * Held shards of a blob among `indices`, in index order, read with one multi-get under one read slot (a
-   * retrieval reads a member's run of shards this way). A failed multi-get (a corrupt entry, quarantined by the
-   * store) is retried one shard at a time, so one bad entry costs only itself, as with `readShard`.
-   */
-  async readShards(blobId: BlobId, indices: readonly number[]): Promise<ShardWithProof[]> {
-    await this.#takeReadSlot()
-    try {
-      return await this.#init.store.getShards(blobId, [...indices])
-    } catch (err) {
-      this.#init.logger.warn('multi-shard read failed; reading one at a time', {
-        blobId: blobId.toString(),
-        error: err,
-      })
-    } finally {
-      this.#reads.give()
-    }
-    const shards: ShardWithProof[] = []
-    for (const index of indices) {
-      const shard = await this.readShard(blobId, index)
-      if (shard) shards.push(shard)
-    }
-    return shards
-  }
-
-  /** A shard-read slot, or NODE_BUSY when none comes free within `shardReadWaitMs`. */
-  async #takeReadSlot(): Promise<void> {
-    if (!(await this.#reads.take(this.#readWaitMs))) {
-      throw nodeError(NodeErrorCode.BUSY, `all ${this.#reads.size} shard reads of this node are taken; try later`, {
-        maxConcurrentShardReads: this.#reads.size,
-      })
-    }
+  /** See ShardReads.readShards: the held ones of `indices`, in one multi-get under one read slot. */
+  readShards(blobId: BlobId, indices: readonly number[]): Promise<ShardWithProof[]> {
+    return this.#reads.readShards(blobId, indices)
   }
 
   /** The committee of `epoch` if this member takes stores for it now: the epoch in force, or the one before in its grace. */

@@ -32,7 +32,14 @@ describe('config file', () => {
     expect(config.dataDir).toBe(`${BASE}/data`)
     expect(config.network).toEqual(d.network)
     expect(config.storage).toEqual(d.storage)
-    expect(config.api).toEqual({ enabled: true, host: '127.0.0.1', port: 5380, enableDisperse: false, tokenFile: null })
+    expect(config.api).toEqual({
+      enabled: true,
+      host: '127.0.0.1',
+      port: 5380,
+      allowedHosts: [],
+      enableDisperse: false,
+      tokenFile: null,
+    })
     expect(config.log).toEqual({ level: 'info', json: false })
     expect(config.maxBlobSize).toBe(32 * 1024 * 1024)
   })
@@ -52,6 +59,8 @@ describe('config file', () => {
     expect(config.maxBlobSize).toBe(1024)
     expect(config.storage.syncReads).toBe('recent')
     expect(parseConfig({ version: 1, storage: { syncReads: false } }, BASE).storage.syncReads).toBe(false)
+    const allowed = ['node.example.org', '10.0.0.5', '::1']
+    expect(parseConfig({ version: 1, api: { allowedHosts: allowed } }, BASE).api.allowedHosts).toEqual(allowed)
   })
 
   it('refuses unknown fields, wrong types and out-of-range values with CLI_CONFIG_INVALID naming the field', () => {
@@ -62,6 +71,9 @@ describe('config file', () => {
       [{ version: 1, network: { listen: [] } }, 'network.listen'],
       [{ version: 1, api: { port: 70000 } }, 'api.port'],
       [{ version: 1, api: { enableDisperse: true } }, 'api.tokenFile'],
+      [{ version: 1, api: { allowedHosts: 'node.example.org' } }, 'api.allowedHosts'],
+      [{ version: 1, api: { allowedHosts: ['ok.example', 'node.example.org:5380'] } }, 'api.allowedHosts[1]'],
+      [{ version: 1, api: { allowedHosts: [5] } }, 'api.allowedHosts[0]'],
       [{ version: 1, log: { level: 'loud' } }, 'log.level'],
       [{ version: 1, storage: { quotaBytes: 'lots' } }, 'storage.quotaBytes'],
       [{ version: 1, storage: { retentionSeconds: 0 } }, 'storage.retentionSeconds'],

@@ -23,7 +23,20 @@ afterAll(async () => {
 describe('dacnet init', () => {
   it('creates the node directory with private keys, a config and the member card', async () => {
     const r = await runCliProcess(
-      ['init', '--dir', nodeDir, '--password-file', 'password', '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0'],
+      [
+        'init',
+        '--dir',
+        nodeDir,
+        '--password-file',
+        'password',
+        '--listen',
+        '/ip4/127.0.0.1/tcp/0',
+        '--api-port',
+        '0',
+        '--api-allowed-hosts',
+        'node.example.org',
+        'dacnet-1',
+      ],
       { cwd: dir },
     )
     expect(r.code, r.stderr).toBe(0)
@@ -37,7 +50,11 @@ describe('dacnet init', () => {
     const keystore = JSON.parse(await readFile(join(nodeDir, 'keystore.json'), 'utf8'))
     expect(keystore.crypto.kdf).toMatchObject({ function: 'scrypt', params: { n: 262144 } })
     const config = JSON.parse(await readFile(join(nodeDir, 'config.json'), 'utf8'))
-    expect(config).toMatchObject({ version: 1, keystore: { passwordFile: join(dir, 'password') }, api: { port: 0 } })
+    expect(config).toMatchObject({
+      version: 1,
+      keystore: { passwordFile: join(dir, 'password') },
+      api: { port: 0, allowedHosts: ['node.example.org', 'dacnet-1'] },
+    })
     expect((await stat(join(nodeDir, 'data'))).isDirectory()).toBe(true)
     expect(r.stderr).toContain('warning: the card lists no address')
   }, 30_000)

@@ -12,6 +12,7 @@ import type { ShardWithProof } from '../../src/erasure/shard.ts'
 import { createLogger } from '../../src/logger.ts'
 import { NodeErrorCode } from '../../src/node/errors.ts'
 import { MemberService } from '../../src/node/member-service.ts'
+import { ShardReads } from '../../src/node/shard-reads.ts'
 import type { DacnetLibp2p } from '../../src/p2p/node.ts'
 import { openRetrieve } from '../../src/p2p/retrieve.ts'
 import { requestSamples } from '../../src/p2p/sample.ts'
@@ -380,6 +381,57 @@ describe('a member serving samples and retrievals', { timeout: 15_000 }, () => {
     }
   })
 
+  it('reads for a requester count against its own rate: NODE_RATE_LIMITED with the wait, other requesters served', async () => {
+    const reads = new ShardReads(store, { requestsPerSecond: 3, logger })
+    for (let i = 0; i < 3; i++) expect((await reads.shard('http:192.0.2.1', blob.blobId, 0)).found).toBe('shard')
+    const limited = await failureOf(reads.blob('http:192.0.2.1', blob.blobId))
+    expect(limited?.code).toBe(NodeErrorCode.RATE_LIMITED)
+    expect(limited?.meta?.retryAfterMs).toBeGreaterThan(0)
+    expect(limited?.meta?.retryAfterMs).toBeLessThanOrEqual(1_000)
+    const other = await reads.blob('http:192.0.2.2', blob.blobId)
+    expect([other?.heldShards, other?.attested, other?.certificate]).toEqual([HELD, false, undefined])
+    for (const bad of [0, 1.5]) {
+      expect(() => new ShardReads(store, { requestsPerSecond: bad }), String(bad)).toThrow(/read rate/)
+    }
+  })
+
+  it('answers a requester by what is held: the shard, not held, outside the blob, or no blob', async () => {
+    const reads = new ShardReads(store, { logger })
+    const { n } = blob.header
+    const who = 'http:192.0.2.3'
+    const held = await reads.shard(who, blob.blobId, 5)
+    expect(held.found === 'shard' && held.shard.index).toBe(5)
+    expect(await reads.shard(who, blob.blobId, 1)).toEqual({ found: 'not-held', n })
+    expect(await reads.shard(who, blob.blobId, n)).toEqual({ found: 'outside', n })
+    expect(await reads.shard(who, freshBlob().blobId, 0)).toEqual({ found: 'no-blob' })
+    expect(await reads.blob(who, freshBlob().blobId)).toBeUndefined()
+  })
+
+  it("a member given the node's ShardReads shares its slots with the node's other readers", async () => {
+    const reads = new ShardReads(store, { maxConcurrentShardReads: 1, shardReadWaitMs: 100, logger })
+    const service = new MemberService({
+      store,
+      committees,
+      secretKey: identities[0]!.secretKey,
+      publicKey: identities[0]!.publicKey,
+      maxBlobSize: MAX_BLOB,
+      logger,
+      reads,
+    })
+    const hold = holdReads()
+    try {
+      const other = reads.shard('http:192.0.2.4', blob.blobId, 0) // an HTTP client takes the only slot
+      expect((await failureOf(service.readShard(blob.blobId, 2)))?.code).toBe(NodeErrorCode.BUSY)
+      expect((await failureOf(service.holdings(blob.blobId)))?.code).toBe(NodeErrorCode.BUSY)
+      hold.open()
+      expect((await other).found).toBe('shard')
+    } finally {
+      hold.open()
+      hold.restore()
+    }
+    expect((await service.holdings(blob.blobId))?.indices).toEqual(HELD)
+  })
+
   it('over the wire, a busy holder answers sample and retrieve with an ERROR NODE_BUSY', async () => {
     const service = serviceOf({ maxConcurrentShardReads: 1, shardReadWaitMs: 150 })
     const hold = holdReads()
@@ -388,15 +440,8 @@ describe('a member serving samples and retrievals', { timeout: 15_000 }, () => {
       await serving(service, async () => {
         const sampled = await failureOf(sample([2]))
         expect([sampled?.code, sampled?.meta?.remote]).toEqual([NodeErrorCode.BUSY, true])
-        const session = await openRetrieve(sequencer, holder.peerId, blob.blobId)
-        expect(session.count).toBe(HELD.length)
-        const retrieved = await failureOf(
-          (async () => {
-            for await (const _ of session.shards) {
-              // none comes: the first read is refused
-            }
-          })(),
-        )
+        // The holdings (header and indices) are a read of the store too: the retrieve is refused at its start.
+        const retrieved = await failureOf(openRetrieve(sequencer, holder.peerId, blob.blobId))
         expect([retrieved?.code, retrieved?.meta?.remote]).toEqual([NodeErrorCode.BUSY, true])
       })
       hold.open()

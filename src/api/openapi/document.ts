@@ -13,12 +13,36 @@ const COMMON_ERRORS = {
   '504': response('Timeout'),
 } as const
 
+/** Every request, before any route runs: the Host check. */
+const HOST_REFUSAL = { '421': response('HostNotAllowed') } as const
+
+const retryAfter = (description: string) => ({
+  'Retry-After': { description, schema: { type: 'integer', minimum: 1 } },
+})
+
+/** The blob reads: rate limited per client address and bounded by the node's read slots. */
+const READ_REFUSALS = {
+  '429': {
+    description: 'NODE_RATE_LIMITED: this client (its IPv4 address, or IPv6 /64) is over its read rate.',
+    headers: retryAfter('Seconds until the rate window ends.'),
+    content: json('Error'),
+  },
+  '503': {
+    description:
+      'NODE_BUSY: every shard-read slot of the node stayed taken (retry shortly, or ask another holder); ' +
+      'STORAGE_CLOSED, STORAGE_BUSY or API_CLOSING: the node is stopping or its store is overloaded.',
+    headers: retryAfter('NODE_BUSY only: seconds to wait.'),
+    content: json('Error'),
+  },
+} as const
+
 const health: Operation = {
   operationId: 'getHealth',
   summary: 'Liveness: 200 while the committee node runs',
   tags: ['node'],
   responses: {
     '200': { description: 'The node is running.', content: json('Health') },
+    ...HOST_REFUSAL,
     '503': error('API_NODE_NOT_RUNNING: the node is starting or stopping.'),
   },
 }
@@ -27,7 +51,7 @@ const status: Operation = {
   operationId: 'getStatus',
   summary: "The node's peers, storage, pruning, served exchanges and recent problems",
   tags: ['node'],
-  responses: { '200': { description: 'The status.', content: json('Status') }, ...COMMON_ERRORS },
+  responses: { '200': { description: 'The status.', content: json('Status') }, ...HOST_REFUSAL, ...COMMON_ERRORS },
 }
 
 const getBlob: Operation = {
@@ -39,7 +63,9 @@ const getBlob: Operation = {
     '200': { description: 'The blob.', content: json('Blob') },
     '400': error('ERASURE_INVALID_BLOB_ID: the id is not a dacnet blob id.'),
     '404': error('API_BLOB_NOT_FOUND: this node holds no shard of the blob.'),
+    ...HOST_REFUSAL,
     ...COMMON_ERRORS,
+    ...READ_REFUSALS,
   },
 }
 
@@ -73,7 +99,9 @@ const getShard: Operation = {
     },
     '400': error('ERASURE_INVALID_BLOB_ID, or API_INVALID_SHARD_INDEX: the index is not in 0..n-1.'),
     '404': error('API_BLOB_NOT_FOUND, or API_SHARD_NOT_HELD: this node holds the blob but not that shard.'),
+    ...HOST_REFUSAL,
     ...COMMON_ERRORS,
+    ...READ_REFUSALS,
   },
 }
 
@@ -105,6 +133,7 @@ const disperse: Operation = {
     '403': error('API_DISPERSE_DISABLED: this node serves no dispersals.'),
     '413': error('API_PAYLOAD_TOO_LARGE (above the upload limit) or ERASURE_BLOB_TOO_LARGE (above the blob limit).'),
     '415': error('API_UNSUPPORTED_MEDIA_TYPE: the body is not application/octet-stream.'),
+    ...HOST_REFUSAL,
     '502': error('A NODE_* or P2P_* code: dispersal failed in a way the committee caused.'),
     '503': {
       description:
@@ -127,6 +156,7 @@ const metrics: Operation = {
       description: 'Prometheus text exposition format 0.0.4.',
       content: { 'text/plain': { schema: { type: 'string' } } },
     },
+    ...HOST_REFUSAL,
     ...COMMON_ERRORS,
   },
 }
@@ -137,6 +167,7 @@ const openapi: Operation = {
   tags: ['operations'],
   responses: {
     '200': { description: 'OpenAPI 3.1.', content: { 'application/json': { schema: { type: 'object' } } } },
+    ...HOST_REFUSAL,
   },
 }
 
@@ -151,7 +182,9 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
       'lower-case hex, as in the committee file; integers below 2^53 are numbers; stakes are decimal strings; ' +
       'times are ISO 8601 UTC. Errors are `{"error": {"code", "message"}}` with a stable code (see the ' +
       'ErrorCode schema for the status of each). Every route has a time limit; request bodies are refused ' +
-      'except on POST /v1/blobs, whose size is bounded.',
+      'except on POST /v1/blobs, whose size is bounded. A request whose Host header the node does not answer ' +
+      'to gets 421 before any route runs. Blob and shard reads count against a per-client rate (429) and ' +
+      "share the node's read slots with its libp2p sample and retrieve protocols (503 NODE_BUSY).",
   },
   tags: [
     { name: 'node', description: 'Liveness and state.' },
@@ -184,6 +217,10 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         'STORAGE_CLOSED, STORAGE_BUSY or API_CLOSING: the node is stopping or its store is overloaded.',
       ),
       Timeout: error('API_TIMEOUT: the route took longer than its time limit.'),
+      HostNotAllowed: error(
+        'API_HOST_NOT_ALLOWED: the Host header names no host this node answers to (its loopback names, its ' +
+          'bind address, and `api.allowedHosts`; the port is not compared). Refused before any route runs.',
+      ),
     },
     securitySchemes: {
       bearer: {

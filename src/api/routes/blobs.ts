@@ -6,6 +6,7 @@ import { MAX_TOTAL_SHARDS } from '../../erasure/params.ts'
 import { prefersOctetStream } from '../accept.ts'
 import type { ApiContext } from '../context.ts'
 import { ApiErrorCode, apiError } from '../errors.ts'
+import { requesterOf } from '../requester.ts'
 import { blobView, shardView } from '../views.ts'
 
 interface BlobParams {
@@ -15,37 +16,36 @@ interface ShardParams extends BlobParams {
   index: string
 }
 
-/** GET /v1/blobs/:id and GET /v1/blobs/:id/shards/:index: what this node holds, read from its store. */
+/**
+ * GET /v1/blobs/:id and GET /v1/blobs/:id/shards/:index: what this node holds. Both read through the node's
+ * shard reads, as the client identified by its address: over its rate, 429 NODE_RATE_LIMITED; every read slot
+ * of the node taken, 503 NODE_BUSY (both with Retry-After). Ids and indices are checked before any read.
+ */
 export function registerBlobRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  const { store } = ctx.node
+  const { reads } = ctx.node
 
   app.get<{ Params: BlobParams }>('/v1/blobs/:id', async (request) => {
     const blobId = parseBlobId(request.params.id)
-    const info = await store.getBlobInfo(blobId)
-    if (info === undefined) throw notFound(blobId)
-    const [held, attestation, certificate] = await Promise.all([
-      store.listShardIndices(blobId),
-      store.getAttestation(blobId),
-      store.getCertificate(blobId),
-    ])
-    return blobView(info, held, attestation !== undefined, certificateJsonOf(certificate, ctx, blobId))
+    const blob = await reads.blob(requesterOf(request.ip), blobId)
+    if (blob === undefined) throw notFound(blobId)
+    return blobView(blob.info, blob.heldShards, blob.attested, certificateJsonOf(blob.certificate, ctx, blobId))
   })
 
   app.get<{ Params: ShardParams }>('/v1/blobs/:id/shards/:index', async (request, reply) => {
     const blobId = parseBlobId(request.params.id)
     const index = parseShardIndex(request.params.index)
-    const header = await store.getHeader(blobId)
-    if (header === undefined) throw notFound(blobId)
-    if (index >= header.n) {
-      throw apiError(ApiErrorCode.INVALID_SHARD_INDEX, `shard index ${index} is outside 0..${header.n - 1}`, {
+    const lookup = await reads.shard(requesterOf(request.ip), blobId, index)
+    if (lookup.found === 'no-blob') throw notFound(blobId)
+    if (lookup.found === 'outside') {
+      throw apiError(ApiErrorCode.INVALID_SHARD_INDEX, `shard index ${index} is outside 0..${lookup.n - 1}`, {
         index,
-        n: header.n,
+        n: lookup.n,
       })
     }
-    const shard = await store.getShard(blobId, index)
-    if (shard === undefined) {
+    if (lookup.found === 'not-held') {
       throw apiError(ApiErrorCode.SHARD_NOT_HELD, `this node does not hold shard ${index} of ${blobId}`, { index })
     }
+    const { shard } = lookup
     if (prefersOctetStream(request.headers.accept)) {
       return reply
         .type('application/octet-stream')

@@ -1,11 +1,12 @@
 import { stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import type { Command } from 'commander'
+import { type Command, InvalidArgumentError } from 'commander'
+import { invalidAllowedHost } from '../../api/hosts.ts'
 import type { ChainConfig } from '../config/types.ts'
 import type { CommandContext } from '../context.ts'
 import { usageError } from '../errors.ts'
 import { toJson } from '../files.ts'
-import { integer, multiaddrArg, url } from '../parsers.ts'
+import { collect, integer, multiaddrArg, url } from '../parsers.ts'
 
 interface InitOptions {
   dir: string
@@ -16,6 +17,7 @@ interface InitOptions {
   chain?: string
   rpc?: string
   apiPort?: number
+  apiAllowedHosts?: string[]
 }
 
 export function registerInit(program: Command, ctx: CommandContext): void {
@@ -50,6 +52,11 @@ export function registerInit(program: Command, ctx: CommandContext): void {
     )
     .option('--rpc <url>', "with --chain: the JSON-RPC endpoint the node uses instead of chain.json's rpcUrl", url)
     .option('--api-port <port>', 'HTTP API port written into the config (default 5380)', integer(0, 65535))
+    .option(
+      '--api-allowed-hosts <name...>',
+      'Host names the HTTP API answers to besides loopback names (api.allowedHosts; no port): the names clients use when it listens beyond loopback',
+      allowedHostArg,
+    )
     .action(async (opts: InitOptions) => {
       if (opts.chain !== undefined && opts.committee !== undefined) {
         throw usageError('--chain and --committee exclude each other: a node follows the chain or a committee file')
@@ -73,6 +80,7 @@ export function registerInit(program: Command, ctx: CommandContext): void {
           ...(opts.listen ? { listen: opts.listen } : {}),
           ...(opts.announce ? { announce: opts.announce } : {}),
           ...(opts.apiPort !== undefined ? { apiPort: opts.apiPort } : {}),
+          ...(opts.apiAllowedHosts ? { apiAllowedHosts: opts.apiAllowedHosts } : {}),
         },
       })
       ctx.io.out(`${toJson(card)}\n`)
@@ -118,4 +126,11 @@ async function committeePath(cwd: string, given: string): Promise<string> {
   const path = resolve(cwd, given)
   if ((await stat(path).catch(() => undefined))?.isDirectory()) throw usageError(`--committee ${given} is a directory`)
   return path
+}
+
+/** A Host name for api.allowedHosts, checked as the config file checks it. */
+function allowedHostArg(value: string, previous: string[] | undefined): string[] {
+  const why = invalidAllowedHost(value)
+  if (why !== undefined) throw new InvalidArgumentError(`"${value}" ${why}`)
+  return collect(value, previous)
 }

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
+import { invalidAllowedHost } from '../../api/hosts.ts'
 import type { LogLevel } from '../../logger.ts'
 import type { SyncReads } from '../../storage/index.ts'
 import { CliErrorCode, cliError } from '../errors.ts'
@@ -62,7 +63,7 @@ export function parseConfig(json: unknown, baseDir: string): NodeConfig {
     'pruneIntervalSeconds',
     'syncReads',
   ])
-  const api = section(root['api'], 'api', ['enabled', 'host', 'port', 'enableDisperse', 'tokenFile'])
+  const api = section(root['api'], 'api', ['enabled', 'host', 'port', 'allowedHosts', 'enableDisperse', 'tokenFile'])
   const log = section(root['log'], 'log', ['level', 'json'])
   const config: NodeConfig = {
     version: CONFIG_VERSION,
@@ -99,6 +100,7 @@ export function parseConfig(json: unknown, baseDir: string): NodeConfig {
       enabled: bool(api['enabled'], 'api.enabled', d.api.enabled),
       host: str(api['host'], 'api.host', d.api.host),
       port: port(api['port'], 'api.port', d.api.port),
+      allowedHosts: allowedHosts(api['allowedHosts'], d.api.allowedHosts),
       enableDisperse: bool(api['enableDisperse'], 'api.enableDisperse', d.api.enableDisperse),
       tokenFile: optionalPath(api['tokenFile'], 'api.tokenFile'),
     },
@@ -212,6 +214,18 @@ function multiaddrs(value: unknown, field: string, fallback: string[]): string[]
       throw bad()
     }
     return addr
+  })
+}
+
+/** Host names the API answers to (without ports), or "*". */
+function allowedHosts(value: unknown, fallback: string[]): string[] {
+  if (value === undefined) return [...fallback]
+  if (!Array.isArray(value))
+    throw invalid('api.allowedHosts', 'must be a list of host names, e.g. ["node.example.org"]')
+  return value.map((entry, i) => {
+    const why = invalidAllowedHost(entry)
+    if (why !== undefined) throw invalid(`api.allowedHosts[${i}]`, `${why}: ${JSON.stringify(entry)}`)
+    return entry as string
   })
 }
 

@@ -41,10 +41,11 @@ export function configTemplate(overrides: ConfigOverrides = {}): Record<string, 
     },
     api: {
       $comment:
-        'HTTP API: /health, /v1/status, /v1/blobs, /metrics. enableDisperse serves POST /v1/blobs and needs tokenFile',
+        'HTTP API: /health, /v1/status, /v1/blobs, /metrics. allowedHosts: Host names it answers to besides loopback names and a specific host (no port; needed when host is 0.0.0.0 or ::). enableDisperse serves POST /v1/blobs and needs tokenFile',
       enabled: d.api.enabled,
       host: overrides.apiHost ?? d.api.host,
       port: overrides.apiPort ?? d.api.port,
+      allowedHosts: overrides.apiAllowedHosts ?? d.api.allowedHosts,
       enableDisperse: d.api.enableDisperse,
       tokenFile: d.api.tokenFile,
     },
@@ -62,4 +63,5 @@ export interface ConfigOverrides {
   localNetwork?: boolean
   apiHost?: string
   apiPort?: number
+  apiAllowedHosts?: string[]
 }

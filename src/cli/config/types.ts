@@ -1,3 +1,4 @@
+import { DEFAULT_ALLOWED_HOSTS } from '../../api/hosts.ts'
 import { DEFAULT_API_HOST, DEFAULT_API_PORT } from '../../api/index.ts'
 import { DEFAULT_MAX_BLOB_SIZE } from '../../erasure/params.ts'
 import type { LogLevel } from '../../logger.ts'
@@ -86,6 +87,11 @@ export interface NodeConfig {
     host: string
     /** Default 5380. */
     port: number
+    /**
+     * Host names (or IPs, without a port) the API answers to besides loopback names and a specific `host`; other
+     * Host headers get 421 API_HOST_NOT_ALLOWED. "*" turns the check off. Default [] (DEFAULT_ALLOWED_HOSTS).
+     */
+    allowedHosts: string[]
     /** Serve POST /v1/blobs (this node's peer id must be a registered sequencer). Default false. */
     enableDisperse: boolean
     /** File holding the bearer token POST /v1/blobs requires; needed with enableDisperse. Default null. */
@@ -137,7 +143,14 @@ export function defaultConfig(): NodeConfig {
       pruneIntervalSeconds: DEFAULT_PRUNE_INTERVAL_MS / 1000,
       syncReads: 'recent',
     },
-    api: { enabled: true, host: DEFAULT_API_HOST, port: DEFAULT_API_PORT, enableDisperse: false, tokenFile: null },
+    api: {
+      enabled: true,
+      host: DEFAULT_API_HOST,
+      port: DEFAULT_API_PORT,
+      allowedHosts: [...DEFAULT_ALLOWED_HOSTS],
+      enableDisperse: false,
+      tokenFile: null,
+    },
     log: { level: 'info', json: false },
     maxBlobSize: DEFAULT_MAX_BLOB_SIZE,
   }

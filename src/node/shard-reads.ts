@@ -1,0 +1,219 @@
+import { RateLimiter } from '@libp2p/utils'
+import type { BlobId } from '../erasure/blob-id.ts'
+import type { ShardWithProof } from '../erasure/shard.ts'
+import { isDacnetError } from '../errors.ts'
+import { type Logger, silentLogger } from '../logger.ts'
+import { DEFAULT_SAMPLE_RATE_PER_SECOND } from '../p2p/limits.ts'
+import { StorageErrorCode } from '../storage/errors.ts'
+import type { BlobInfo, ShardStore } from '../storage/store.ts'
+import { NodeErrorCode, nodeError } from './errors.ts'
+import { Slots } from './slots.ts'
+
+/**
+ * Shard reads (sample, retrieve and the HTTP API together) a node runs at once. Each read holds one shard in
+ * memory and a LevelDB read; a flood of requests from many clients queues here instead of loading shards
+ * without bound. A slot is held for the read only, never while a slow client drains its stream or response,
+ * so stalled clients cannot keep the node from serving others.
+ */
+export const DEFAULT_MAX_CONCURRENT_SHARD_READS = 32
+/** How long a read waits for a free slot: past this the node is overloaded and says so (NODE_BUSY). */
+export const DEFAULT_SHARD_READ_WAIT_MS = 2_000
+/**
+ * Read requests per requester per second for clients outside libp2p (HTTP clients, keyed by address): the
+ * budget a peer has for sample requests (DEFAULT_SAMPLE_RATE_PER_SECOND), so no door into the store is wider.
+ */
+export const DEFAULT_READ_RATE_PER_SECOND = DEFAULT_SAMPLE_RATE_PER_SECOND
+
+export interface ShardReadsOptions {
+  /** Reads under way at once, node-wide. Default DEFAULT_MAX_CONCURRENT_SHARD_READS. */
+  maxConcurrentShardReads?: number
+  /** How long a read waits for a free slot before refusing with NODE_BUSY. Default DEFAULT_SHARD_READ_WAIT_MS. */
+  shardReadWaitMs?: number
+  /** Requests per requester per second on the requester path; more are NODE_RATE_LIMITED. Default DEFAULT_READ_RATE_PER_SECOND. */
+  requestsPerSecond?: number
+  logger?: Logger
+}
+
+/** The store reads this service makes, and nothing else of the store. */
+export type ShardSource = Pick<
+  ShardStore,
+  'getHeader' | 'getBlobInfo' | 'listShardIndices' | 'getShard' | 'getShards' | 'getAttestation' | 'getCertificate'
+>
+
+/** What a node holds of a blob: what GET /v1/blobs/{id} shows. */
+export interface BlobHoldings {
+  info: BlobInfo
+  heldShards: number[]
+  attested: boolean
+  /** The kept certificate's bytes, if any. */
+  certificate: Uint8Array | undefined
+}
+
+/** The answer to one shard asked for by index. */
+export type ShardLookup =
+  | { found: 'shard'; shard: ShardWithProof }
+  /** No shard of the blob is held. */
+  | { found: 'no-blob' }
+  /** The index is at or above the blob's n. */
+  | { found: 'outside'; n: number }
+  /** The blob is held, that shard is not. */
+  | { found: 'not-held'; n: number }
+
+/**
+ * Reads for a requester outside libp2p (an HTTP client). Every call counts one request against the
+ * requester's rate (NODE_RATE_LIMITED above it), then takes a node-wide read slot (NODE_BUSY when none comes
+ * free in time). `requester` is an opaque key, e.g. `http:203.0.113.7`.
+ */
+export interface RequesterReads {
+  blob(requester: string, blobId: BlobId): Promise<BlobHoldings | undefined>
+  shard(requester: string, blobId: BlobId, index: number): Promise<ShardLookup>
+}
+
+/**
+ * The one way into a node's stored shards for anyone but the node itself: libp2p's sample and retrieve (through
+ * MemberService) and the HTTP API share its read slots. Requests over libp2p are rate limited per peer when
+ * their stream opens (registerProtocols), so their reads here take a slot only; the requester path adds the
+ * per-requester rate with the same default.
+ */
+export class ShardReads implements RequesterReads {
+  readonly #store: ShardSource
+  readonly #slots: Slots
+  readonly #waitMs: number
+  readonly #rate: RateLimiter
+  readonly #perSecond: number
+  readonly #logger: Logger
+
+  constructor(store: ShardSource, opts: ShardReadsOptions = {}) {
+    const maxReads = opts.maxConcurrentShardReads ?? DEFAULT_MAX_CONCURRENT_SHARD_READS
+    const waitMs = opts.shardReadWaitMs ?? DEFAULT_SHARD_READ_WAIT_MS
+    const perSecond = opts.requestsPerSecond ?? DEFAULT_READ_RATE_PER_SECOND
+    if (!Number.isSafeInteger(maxReads) || maxReads < 1) {
+      throw nodeError(NodeErrorCode.INVALID_OPTIONS, 'maxConcurrentShardReads must be a positive integer')
+    }
+    if (!Number.isFinite(waitMs) || waitMs < 0) {
+      throw nodeError(NodeErrorCode.INVALID_OPTIONS, 'shardReadWaitMs must be a non-negative number')
+    }
+    if (!Number.isSafeInteger(perSecond) || perSecond < 1) {
+      throw nodeError(NodeErrorCode.INVALID_OPTIONS, 'the read rate must be a positive integer per second')
+    }
+    this.#store = store
+    this.#slots = new Slots(maxReads)
+    this.#waitMs = waitMs
+    this.#perSecond = perSecond
+    this.#rate = new RateLimiter({ points: perSecond, duration: 1, keyPrefix: '' })
+    this.#logger = opts.logger ?? silentLogger
+  }
+
+  /** Read slots taken right now (a gauge for operators and tests). */
+  get slotsTaken(): number {
+    return this.#slots.taken
+  }
+
+  /** The header bytes and the indices held for a blob, or null when nothing is held. Takes a read slot. */
+  async holdings(blobId: BlobId): Promise<{ headerBytes: Uint8Array; indices: number[] } | null> {
+    return this.#underSlot(async () => {
+      const info = await this.#store.getBlobInfo(blobId)
+      if (!info) return null
+      return { headerBytes: info.headerBytes, indices: await this.#store.listShardIndices(blobId) }
+    })
+  }
+
+  /**
+   * One held shard with its proof, for sample and retrieve alike (both send one shard at a time), or undefined
+   * when it is not held. An index outside the blob is the client's mistake: not held, logged at debug. A corrupt
+   * entry (quarantined by the store) is not held either, logged at warn.
+   */
+  async readShard(blobId: BlobId, index: number): Promise<ShardWithProof | undefined> {
+    await this.#take()
+    try {
+      return await this.#store.getShard(blobId, index)
+    } catch (err) {
+      if (isDacnetError(err, StorageErrorCode.INVALID_SHARD)) {
+        this.#logger.debug('shard index outside the blob', { blobId: blobId.toString(), index })
+      } else {
+        this.#logger.warn('shard read failed', { blobId: blobId.toString(), index, error: err })
+      }
+      return undefined
+    } finally {
+      this.#slots.give()
+    }
+  }
+
+  /**
+   * Held shards of a blob among `indices`, in index order, read with one multi-get under one read slot (a
+   * retrieval reads a member's run of shards this way). A failed multi-get (a corrupt entry, quarantined by the
+   * store) is retried one shard at a time, so one bad entry costs only itself, as with `readShard`.
+   */
+  async readShards(blobId: BlobId, indices: readonly number[]): Promise<ShardWithProof[]> {
+    await this.#take()
+    try {
+      return await this.#store.getShards(blobId, [...indices])
+    } catch (err) {
+      this.#logger.warn('multi-shard read failed; reading one at a time', { blobId: blobId.toString(), error: err })
+    } finally {
+      this.#slots.give()
+    }
+    const shards: ShardWithProof[] = []
+    for (const index of indices) {
+      const shard = await this.readShard(blobId, index)
+      if (shard) shards.push(shard)
+    }
+    return shards
+  }
+
+  async blob(requester: string, blobId: BlobId): Promise<BlobHoldings | undefined> {
+    this.#admit(requester)
+    return this.#underSlot(async () => {
+      const info = await this.#store.getBlobInfo(blobId)
+      if (info === undefined) return undefined
+      const [heldShards, attestation, certificate] = await Promise.all([
+        this.#store.listShardIndices(blobId),
+        this.#store.getAttestation(blobId),
+        this.#store.getCertificate(blobId),
+      ])
+      return { info, heldShards, attested: attestation !== undefined, certificate }
+    })
+  }
+
+  /** One shard by index; store failures (closed, corrupt entry) are thrown with their codes. */
+  async shard(requester: string, blobId: BlobId, index: number): Promise<ShardLookup> {
+    this.#admit(requester)
+    return this.#underSlot(async (): Promise<ShardLookup> => {
+      const header = await this.#store.getHeader(blobId)
+      if (header === undefined) return { found: 'no-blob' }
+      if (index >= header.n) return { found: 'outside', n: header.n }
+      const shard = await this.#store.getShard(blobId, index)
+      return shard === undefined ? { found: 'not-held', n: header.n } : { found: 'shard', shard }
+    })
+  }
+
+  /** Counts one request of `requester`; NODE_RATE_LIMITED above its rate, with the wait until the next window. */
+  #admit(requester: string): void {
+    try {
+      this.#rate.consume(requester)
+    } catch (err) {
+      const retryAfterMs = Math.max(0, Math.ceil((err as { msBeforeNext?: number }).msBeforeNext ?? 1_000))
+      throw nodeError(NodeErrorCode.RATE_LIMITED, `more than ${this.#perSecond} reads per second; slow down`, {
+        retryAfterMs,
+      })
+    }
+  }
+
+  async #underSlot<T>(read: () => Promise<T>): Promise<T> {
+    await this.#take()
+    try {
+      return await read()
+    } finally {
+      this.#slots.give()
+    }
+  }
+
+  /** A read slot, or NODE_BUSY when none comes free within the wait. */
+  async #take(): Promise<void> {
+    if (!(await this.#slots.take(this.#waitMs))) {
+      throw nodeError(NodeErrorCode.BUSY, `all ${this.#slots.size} shard reads of this node are taken; try later`, {
+        maxConcurrentShardReads: this.#slots.size,
+      })
+    }
+  }
+}
