@@ -25,6 +25,12 @@ export async function currentCommittee(committees: CommitteeSource): Promise<Com
   return committees.getCommittee(await currentEpoch(committees))
 }
 
+/**
+ * Least time between two source refreshes asked for by `anyAccepted` (a store stream from a peer the member does
+ * not know as a sequencer): a peer opening streams cannot make the member ask its chain RPC more often than this.
+ */
+export const MIN_SENDER_REFRESH_INTERVAL_MS = 2_000
+
 export interface StoreEpochsOptions {
   /** DEFAULT_PREVIOUS_EPOCH_GRACE_MS when absent. */
   previousEpochGraceMs?: number
@@ -44,6 +50,7 @@ export class StoreEpochs {
   #current: number | undefined
   #previous: number | undefined
   #changedAt = 0
+  #lastSenderRefresh = Number.NEGATIVE_INFINITY
 
   constructor(committees: CommitteeSource, options: StoreEpochsOptions = {}) {
     const grace = options.previousEpochGraceMs ?? DEFAULT_PREVIOUS_EPOCH_GRACE_MS
@@ -73,6 +80,33 @@ export class StoreEpochs {
       })
     }
     return this.#committees.getCommittee(epoch)
+  }
+
+  /**
+   * Whether `test` holds for the committee of an epoch stores are taken for now: the one in force, or the one
+   * before it within its grace. When none passes, the source is asked for news (at most once per
+   * MIN_SENDER_REFRESH_INTERVAL_MS) and the epoch in force then is tried too: a sequencer may see a new epoch first.
+   */
+  async anyAccepted(test: (committee: Committee) => boolean): Promise<boolean> {
+    const check = async () => {
+      const current = await this.#observe()
+      const epochs = [current]
+      const inGrace = this.#now() - this.#changedAt <= this.#graceMs
+      if (inGrace && this.#previous !== undefined) epochs.push(this.#previous)
+      if (inGrace && current > 0 && this.#previous !== current - 1) epochs.push(current - 1)
+      for (const epoch of epochs) {
+        const committee = await this.#committees.getCommittee(epoch).catch(() => undefined)
+        if (committee && test(committee)) return true
+      }
+      return false
+    }
+    if (await check()) return true
+    if (!this.#committees.refresh || this.#now() - this.#lastSenderRefresh < MIN_SENDER_REFRESH_INTERVAL_MS) {
+      return false
+    }
+    this.#lastSenderRefresh = this.#now()
+    await this.#committees.refresh()
+    return check()
   }
 
   async #observe(): Promise<number> {

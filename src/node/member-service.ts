@@ -96,6 +96,21 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
     await Promise.allSettled([...this.#inFlight])
   }
 
+  /**
+   * At a store stream's opening, before anything is read: the sender must be a registered sequencer of an epoch
+   * this member takes stores for (NODE_UNREGISTERED_SEQUENCER otherwise). `admit` checks it against the header's
+   * epoch again.
+   */
+  async acceptsFrom(remotePeer: PeerId): Promise<void> {
+    if (!this.#accepting) throw nodeError(NodeErrorCode.SHUTTING_DOWN, 'this node is shutting down')
+    const peer = remotePeer.toString()
+    if (await this.#epochs.anyAccepted((committee) => committee.isSequencer({ peerId: peer }))) return
+    throw nodeError(
+      NodeErrorCode.UNREGISTERED_SEQUENCER,
+      `${peer} is not a registered sequencer of an epoch this member takes stores for`,
+    )
+  }
+
   async admit(remotePeer: PeerId, header: BlobHeader, headerBytes: Uint8Array, shardCount: number): Promise<void> {
     if (!this.#accepting) throw nodeError(NodeErrorCode.SHUTTING_DOWN, 'this node is shutting down')
     const committee = await this.#currentCommittee(header.epoch)

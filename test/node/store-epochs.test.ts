@@ -103,4 +103,31 @@ describe('StoreEpochs', () => {
       expect.objectContaining({ code: 'NODE_INVALID_OPTIONS' }),
     )
   })
+
+  it('anyAccepted tries the epoch in force and the one in its grace, then asks the source for news at most every 2 s', async () => {
+    const source = new MovingSource()
+    let now = 0
+    const epochs = new StoreEpochs(source, { previousEpochGraceMs: 30_000, now: () => now })
+    const seen: number[] = []
+    const only = (epoch: number) => (committee: Committee) => {
+      seen.push(committee.epoch)
+      return committee.epoch === epoch
+    }
+    expect(await epochs.anyAccepted(only(0))).toBe(true)
+    await epochs.committeeFor(0)
+    source.inForce = 1
+    expect(await epochs.anyAccepted(only(0))).toBe(true) // the epoch before, in its grace
+    now += 31_000
+    seen.length = 0
+    // A sender nobody knows: the source is asked once, then not again within the interval however often it tries.
+    expect(await epochs.anyAccepted(() => false)).toBe(false)
+    expect(source.refreshes).toBe(1)
+    for (let i = 0; i < 20; i++) expect(await epochs.anyAccepted(() => false)).toBe(false)
+    expect(source.refreshes).toBe(1)
+    now += 2_000
+    // A sequencer of an epoch the source only learns of on refresh is accepted.
+    source.onRefresh = 2
+    expect(await epochs.anyAccepted(only(2))).toBe(true)
+    expect(source.refreshes).toBe(2)
+  })
 })
