@@ -52,7 +52,7 @@ const BY_CODE: Record<string, string> = {
   NODE_UNREGISTERED_SEQUENCER:
     "register the key's peer id (`dacnet identity --key FILE`) as a sequencer in the committee file",
   NODE_THRESHOLD_UNREACHABLE:
-    'too much stake is offline or refusing: check the members named above with `dacnet status --api URL`',
+    'too much stake is offline, silent (NODE_SILENT: paused or unreachable) or refusing: check the members named above with `dacnet status --api URL`',
   NODE_BLOB_NOT_FOUND: 'check the blob id; the blob may never have been stored, or is past its retention',
   NODE_NOT_ENOUGH_SHARDS: 'too many holders are offline; retry later',
   ERASURE_INVALID_BLOB_ID: 'a blob id is a CID starting with bafkrei (as `dacnet disperse` prints)',

@@ -13,6 +13,17 @@ export const DEFAULT_MEMBER_TIMEOUT_MS = 60_000
 export const DEFAULT_RETRY_DELAY_MS = 500
 /** After the threshold, wait this long for more signatures before certifying (0: certify at once). */
 export const DEFAULT_GRACE_MS = 0
+/**
+ * A member whose exchange shows no progress for this long is counted silent (NODE_SILENT) when deciding whether q
+ * can still be reached. Progress is what the member's side of the exchange does, not how long it takes: its
+ * addresses found, the connection up (noise and yamux handshakes done), the store stream agreed, bytes of its share
+ * taken (within the window it granted), its answer arriving. Once the share flows, a member is held to its own pace
+ * instead when that is slower (SILENCE_PACE_FACTOR), and its answer gets this long again after the last byte. A
+ * silent member's exchange goes on (counted again as soon as it makes progress); silence only lets the round give up
+ * early. With more than a third of the stake silent from the start, or stopped with the connection open, dispersal
+ * fails about this long after sending begins (PROTOCOL.md §3.9).
+ */
+export const DEFAULT_SILENCE_MS = 3_000
 
 /**
  * The committee member running in the same process as the disperser (a node that is also a sequencer):
@@ -37,9 +48,14 @@ export interface DisperserInit {
 }
 
 export interface DisperserOptions {
+  /** Deadline of one store attempt to one member. Default DEFAULT_MEMBER_TIMEOUT_MS. */
   memberTimeoutMs?: number
+  /** Default DEFAULT_RETRY_DELAY_MS. */
   retryDelayMs?: number
+  /** Default DEFAULT_GRACE_MS. */
   graceMs?: number
+  /** Quiet time after which a member counts as silent; 0 turns silence off. Default DEFAULT_SILENCE_MS. */
+  silenceMs?: number
   maxBlobSize?: number
   /** Publish each certificate on the gossip topic. Default true. */
   publish?: boolean
@@ -62,6 +78,40 @@ export interface MemberFailure {
   message: string
 }
 
+/** Where a member's exchange stands: what it was doing when it went quiet. */
+export type ExchangePhase = 'connecting' | 'negotiating' | 'sending' | 'answering'
+
+/** A member counted silent (nothing from it for `silenceMs`), or counted again because it made progress. */
+export interface SilenceChange {
+  member: number
+  peerId: string
+  stake: bigint
+  /** True: counted silent from now on. False: it made progress again and counts as reachable. */
+  silent: boolean
+  phase: ExchangePhase
+  /** Milliseconds without progress (when `silent`), or that it was quiet before it resumed. */
+  quietMs: number
+  /** Milliseconds from the start of sending. */
+  ms: number
+}
+
+/**
+ * q can no longer be reached: the members that failed or are silent hold too much stake. Reported as soon as it is
+ * known, with other members' exchanges still under way; they are then aborted and `disperse` rejects with
+ * NODE_THRESHOLD_UNREACHABLE. Nothing is certified.
+ */
+export interface UnreachableVerdict {
+  /** Members that failed (their code) or are silent (NODE_SILENT), in the order they were counted out. */
+  lost: MemberFailure[]
+  lostStake: bigint
+  signedStake: bigint
+  totalStake: bigint
+  /** Members still being waited for at the verdict (neither signed, failed nor silent). */
+  outstanding: { member: number; peerId: string; stake: bigint }[]
+  /** Milliseconds from the start of sending. */
+  ms: number
+}
+
 /** A member's whole share has left this node (written and flushed to the stream); its answer is pending. */
 export interface DispersalSent {
   member: number
@@ -78,6 +128,10 @@ export interface DispersalEvents {
   onSent?: (sent: DispersalSent) => void
   onReceipt?: (receipt: DispersalReceipt) => void
   onFailure?: (failure: MemberFailure) => void
+  /** A member counted silent, or counted again after it made progress (until the certificate or the verdict). */
+  onSilence?: (change: SilenceChange) => void
+  /** Once, at the moment q becomes unreachable, before `disperse` rejects. */
+  onUnreachable?: (verdict: UnreachableVerdict) => void
 }
 
 export interface DisperseOptions extends DispersalEvents {
@@ -89,6 +143,8 @@ export interface DispersalResult {
   blob: Omit<EncodedBlob, 'shards' | 'proofs'>
   receipts: DispersalReceipt[]
   failures: MemberFailure[]
+  /** Members counted silent when the certificate was made (code NODE_SILENT); their exchanges go on. */
+  silent: MemberFailure[]
   encodeMs: number
   /** Milliseconds from the start of sending to the certificate. */
   certifyMs: number

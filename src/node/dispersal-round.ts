@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Aggregator } from '../attest/aggregator.ts'
 import { Aggregator as AttestationAggregator } from '../attest/aggregator.ts'
 import type { Certificate } from '../attest/certificate.ts'
@@ -16,14 +17,24 @@ import {
   DEFAULT_GRACE_MS,
   DEFAULT_MEMBER_TIMEOUT_MS,
   DEFAULT_RETRY_DELAY_MS,
+  DEFAULT_SILENCE_MS,
   type DispersalReceipt,
   type DisperseOptions,
   type DisperserOptions,
   type LocalMember,
   type MemberFailure,
+  type UnreachableVerdict,
 } from './dispersal-options.ts'
 import { NodeErrorCode, nodeError } from './errors.ts'
+import { SilenceWatch, watchedOpener } from './member-silence.ts'
 import { memberPeer, refreshPeerAddresses } from './peers.ts'
+
+/**
+ * After the verdict, how long `run` waits for the aborted exchanges to wind down before it rejects, so that the
+ * caller hears of the failure with no store stream of the round left open. Aborting takes milliseconds; only this
+ * node's own store (a LocalMember, which is not aborted) could take longer.
+ */
+export const ABORT_SETTLE_MS = 1_000
 
 export interface RoundContext {
   libp2p: DacnetLibp2p
@@ -36,15 +47,76 @@ export interface RoundContext {
   logger: Logger
 }
 
+/**
+ * The stake counted out of one round: members that failed (for good: their retry is spent) and members that are
+ * silent (for now: one that makes progress again counts again). q is reachable while the rest of the stake —
+ * signed or still possible — reaches it.
+ */
+export class StakeLedger {
+  readonly #committee: Committee
+  readonly #lost = new Map<number, MemberFailure>()
+
+  constructor(committee: Committee) {
+    this.#committee = committee
+  }
+
+  /** The member failed: it is out for the rest of the round. */
+  fail(failure: MemberFailure): void {
+    this.#lost.delete(failure.member)
+    this.#lost.set(failure.member, failure)
+  }
+
+  /** The member is silent: out until it resumes. A member that already failed stays failed. */
+  silence(failure: MemberFailure): void {
+    if (!this.#lost.has(failure.member)) this.#lost.set(failure.member, failure)
+  }
+
+  /** The silent member made progress (or signed): it counts again. A failed member stays failed. */
+  resume(member: number): void {
+    if (this.#lost.get(member)?.code === NodeErrorCode.SILENT) this.#lost.delete(member)
+  }
+
+  isLost(member: number): boolean {
+    return this.#lost.has(member)
+  }
+
+  /** Failed and silent members, in the order they were counted out. */
+  lost(): MemberFailure[] {
+    return [...this.#lost.values()]
+  }
+
+  silent(): MemberFailure[] {
+    return this.lost().filter((f) => f.code === NodeErrorCode.SILENT)
+  }
+
+  get lostStake(): bigint {
+    let sum = 0n
+    for (const f of this.#lost.values()) sum += f.stake
+    return sum
+  }
+
+  /** Whether signed plus still-possible stake (everything not lost) reaches q. */
+  get reachable(): boolean {
+    return this.#committee.reachesThreshold(this.#committee.totalStake - this.lostStake)
+  }
+}
+
 /** One blob's dispersal: per-member sends, the aggregator, and the bookkeeping that decides the outcome. */
 export class DispersalRound {
   readonly #ctx: RoundContext
   readonly #aggregator: Aggregator
+  readonly #ledger: StakeLedger
   readonly #receipts: DispersalReceipt[] = []
   readonly #failures: MemberFailure[] = []
   readonly #start = performance.now()
-  #lostStake = 0n
   readonly #settled = Promise.withResolvers<void>()
+  /** Aborts every exchange of the round: fired by the verdict (and linked to the caller's signal). */
+  readonly #stop = new AbortController()
+  readonly #signal: AbortSignal
+  readonly #verdict = Promise.withResolvers<never>()
+  readonly #watches = new Set<SilenceWatch>()
+  /** Set at the certificate or the verdict: from then on silence no longer matters. */
+  #decided = false
 
   /**
    * Resolves once every member's send has finished (answered, failed or timed out), which may be after the
@@ -57,69 +129,149 @@ export class DispersalRound {
   constructor(ctx: RoundContext) {
     this.#ctx = ctx
     this.#aggregator = new AttestationAggregator({ committee: ctx.committee, header: ctx.encoded.header })
+    this.#ledger = new StakeLedger(ctx.committee)
+    const caller = ctx.events.signal
+    this.#signal = caller ? AbortSignal.any([caller, this.#stop.signal]) : this.#stop.signal
   }
 
   async run(): Promise<{
     certificate: Certificate
     receipts: DispersalReceipt[]
     failures: MemberFailure[]
+    silent: MemberFailure[]
     certifyMs: number
   }> {
-    const { promise: unreachable, reject } = Promise.withResolvers<never>()
     this.#aggregator.on('receipt', (receipt) => {
+      if (this.#stop.signal.aborted) return
+      this.#ledger.resume(receipt.member)
       const full: DispersalReceipt = {
         ...receipt,
         shards: this.#ctx.assignment.counts[receipt.member] ?? 0,
-        ms: performance.now() - this.#start,
+        ms: this.#elapsed(),
         totalStake: this.#ctx.committee.totalStake,
       }
       this.#receipts.push(full)
       this.#ctx.events.onReceipt?.(full)
     })
-    const onFailure = (failure: MemberFailure) => {
-      this.#failures.push(failure)
-      this.#lostStake += failure.stake
-      this.#ctx.events.onFailure?.(failure)
-      if (!this.#ctx.committee.reachesThreshold(this.#ctx.committee.totalStake - this.#lostStake)) {
-        reject(
-          nodeError(
-            NodeErrorCode.THRESHOLD_UNREACHABLE,
-            `members holding ${this.#lostStake} of ${this.#ctx.committee.totalStake} stake failed; the threshold cannot be reached: ${this.#failures
-              .map((f) => `member ${f.member} (${f.peerId}): ${f.code}`)
-              .join('; ')}`,
-            {
-              failures: this.#failures.map((f) => ({ ...f, stake: f.stake.toString() })),
-              lostStake: this.#lostStake.toString(),
-            },
-          ),
-        )
-      }
-    }
-    const signal = this.#ctx.events.signal
-    const sends = this.#ctx.committee.members.map((member) => this.#sendWithRetry(member, onFailure))
-    void Promise.allSettled(sends).then(() => this.#settled.resolve())
+    const caller = this.#ctx.events.signal
+    const sends = this.#ctx.committee.members.map((member) => this.#sendWithRetry(member))
+    const allSettled = Promise.allSettled(sends)
+    void allSettled.then(() => this.#settled.resolve())
     const aborted = new Promise<never>((_, rejectAbort) => {
-      signal?.addEventListener('abort', () => rejectAbort(nodeError(NodeErrorCode.ABORTED, 'dispersal aborted')), {
+      caller?.addEventListener('abort', () => rejectAbort(nodeError(NodeErrorCode.ABORTED, 'dispersal aborted')), {
         once: true,
       })
     })
-    unreachable.catch(() => {})
     aborted.catch(() => {})
-    let certificate = await Promise.race([this.#aggregator.wait(signal), unreachable, aborted])
+    this.#verdict.promise.catch(() => {})
+    let certificate: Certificate
+    try {
+      certificate = await Promise.race([this.#aggregator.wait(this.#signal), this.#verdict.promise, aborted])
+    } catch (err) {
+      this.#decide()
+      // After a verdict, the aborted exchanges wind down first: the caller is told once nothing is left open.
+      if (this.#stop.signal.aborted) await settleWithin(allSettled, ABORT_SETTLE_MS)
+      throw err
+    }
+    const silent = this.#ledger.silent()
+    this.#decide()
     const grace = this.#ctx.opts.graceMs ?? DEFAULT_GRACE_MS
     if (grace > 0) {
-      await settleWithin(Promise.allSettled(sends), grace)
+      await settleWithin(allSettled, grace)
       certificate = this.#aggregator.certificate()
     }
     return {
       certificate,
       receipts: [...this.#receipts],
       failures: [...this.#failures],
-      certifyMs: performance.now() - this.#start,
+      silent,
+      certifyMs: this.#elapsed(),
     }
   }
 
-  async #sendWithRetry(member: Member, onFailure: (f: MemberFailure) => void): Promise<void> {
+  #elapsed(): number {
+    return performance.now() - this.#start
+  }
+
+  /** The outcome is known: silence stops mattering and every watch ends. */
+  #decide(): void {
+    this.#decided = true
+    for (const watch of this.#watches) watch.stop()
+    this.#watches.clear()
+  }
+
+  #onFailure(failure: MemberFailure): void {
+    // Exchanges aborted by the verdict are not failures of their members.
+    if (this.#stop.signal.aborted) return
+    this.#failures.push(failure)
+    this.#ctx.events.onFailure?.(failure)
+    if (this.#decided) return
+    this.#ledger.fail(failure)
+    this.#judge()
+  }
+
+  #onSilence(member: Member, silent: boolean, watch: SilenceWatch, quietMs: number): void {
+    if (this.#decided) return
+    if (silent) {
+      this.#ledger.silence({
+        member: member.index,
+        peerId: member.peerId,
+        stake: member.stake,
+        code: NodeErrorCode.SILENT,
+        message: `no progress for ${(quietMs / 1000).toFixed(1)} s while ${watch.phase}`,
+      })
+    } else {
+      this.#ledger.resume(member.index)
+    }
+    this.#ctx.events.onSilence?.({
+      member: member.index,
+      peerId: member.peerId,
+      stake: member.stake,
+      silent,
+      phase: watch.phase,
+      quietMs,
+      ms: this.#elapsed(),
+    })
+    this.#judge()
+  }
+
+  /** Fails the round the moment the stake counted out makes q unreachable. */
+  #judge(): void {
+    if (this.#decided || this.#ledger.reachable) return
+    const { committee } = this.#ctx
+    const lost = this.#ledger.lost()
+    const signers = new Set(this.#aggregator.signers())
+    const verdict: UnreachableVerdict = {
+      lost,
+      lostStake: this.#ledger.lostStake,
+      signedStake: this.#aggregator.signedStake,
+      totalStake: committee.totalStake,
+      outstanding: committee.members
+        .filter((m) => !signers.has(m.index) && !this.#ledger.isLost(m.index))
+        .map((m) => ({ member: m.index, peerId: m.peerId, stake: m.stake })),
+      ms: this.#elapsed(),
+    }
+    const error = nodeError(
+      NodeErrorCode.THRESHOLD_UNREACHABLE,
+      `members holding ${verdict.lostStake} of ${verdict.totalStake} stake failed or are silent; the threshold cannot be reached: ${lost
+        .map((f) => `member ${f.member} (${f.peerId}): ${f.code}`)
+        .join('; ')}`,
+      {
+        failures: lost.map((f) => ({ ...f, stake: f.stake.toString() })),
+        lostStake: verdict.lostStake.toString(),
+        signedStake: verdict.signedStake.toString(),
+        outstanding: verdict.outstanding.map((m) => ({ ...m, stake: m.stake.toString() })),
+        ms: Math.round(verdict.ms),
+      },
+    )
+    this.#decide()
+    this.#ctx.events.onUnreachable?.(verdict)
+    // The verdict settles the round before the abort reaches the exchanges (and the aggregator's wait).
+    this.#verdict.reject(error)
+    this.#stop.abort(error)
+  }
+
+  async #sendWithRetry(member: Member): Promise<void> {
     const shards: ShardWithProof[] = this.#ctx.assignment.shardsOf(member.index).map((index) => ({
       index,
       data: this.#ctx.encoded.shards[index]!,
@@ -130,60 +282,89 @@ export class DispersalRound {
       if (sent) return
       sent = true
       const bytes = shards.reduce((sum, s) => sum + s.data.length + s.proof.length, 0)
-      const ms = performance.now() - this.#start
-      this.#ctx.events.onSent?.({ member: member.index, shards: shards.length, bytes, ms })
+      this.#ctx.events.onSent?.({ member: member.index, shards: shards.length, bytes, ms: this.#elapsed() })
     }
+    const local = this.#ctx.localMember
+    const remote = local?.peerId !== member.peerId
+    const watch = remote ? this.#watch(member) : undefined
+    const signal = this.#signal
     let last: DacnetError | undefined
-    for (let attempt = 0; attempt < 2; attempt++) {
-      if (this.#ctx.events.signal?.aborted) return
-      if (attempt > 0) {
-        await new Promise((r) => setTimeout(r, this.#ctx.opts.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS))
-        // The member may have moved: look its addresses up afresh before the retry.
-        if (isDialFailure(last)) await refreshPeerAddresses(this.#ctx.libp2p, member, this.#ctx.events.signal)
-      }
-      try {
-        const local = this.#ctx.localMember
-        let signature: Uint8Array
-        if (local?.peerId === member.peerId) {
-          // This node's own share goes straight to its store: nothing crosses the network.
-          reportSent()
-          signature = await local.storeOwnShare(this.#ctx.encoded.headerBytes, shards)
-        } else {
-          signature = await sendStore(
-            this.#ctx.libp2p,
-            await memberPeer(this.#ctx.libp2p, member),
-            this.#ctx.encoded.headerBytes,
-            shards,
-            {
-              timeoutMs: this.#ctx.opts.memberTimeoutMs ?? DEFAULT_MEMBER_TIMEOUT_MS,
-              onSent: reportSent,
-              ...(this.#ctx.events.signal ? { signal: this.#ctx.events.signal } : {}),
-            },
-          )
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        if (signal.aborted) return
+        if (attempt > 0) {
+          watch?.enter('connecting')
+          await sleep(this.#ctx.opts.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS, undefined, { signal }).catch(() => {})
+          if (signal.aborted) return
+          // The member may have moved: look its addresses up afresh before the retry.
+          if (isDialFailure(last)) await refreshPeerAddresses(this.#ctx.libp2p, member, signal)
         }
-        const outcome = await this.#aggregator.add({
-          networkId: this.#ctx.committee.networkId,
-          epoch: this.#ctx.committee.epoch,
-          blobId: this.#ctx.encoded.blobId.bytes,
-          publicKey: member.publicKey,
-          signature,
-        })
-        if (outcome.accepted) return
-        // A member that signs something invalid will not do better on a retry.
-        last = new DacnetError(outcome.rejection.code, outcome.rejection.reason)
-        break
-      } catch (err) {
-        last = err instanceof DacnetError ? err : nodeError(NodeErrorCode.STORE_FAILED, String((err as Error).message))
-        this.#ctx.logger.debug('store to member failed', { member: member.index, attempt, error: last })
+        try {
+          let signature: Uint8Array
+          if (!remote) {
+            // This node's own share goes straight to its store: nothing crosses the network.
+            reportSent()
+            signature = await local!.storeOwnShare(this.#ctx.encoded.headerBytes, shards)
+          } else {
+            signature = await sendStore(
+              this.#ctx.libp2p,
+              await memberPeer(this.#ctx.libp2p, member),
+              this.#ctx.encoded.headerBytes,
+              shards,
+              {
+                timeoutMs: this.#ctx.opts.memberTimeoutMs ?? DEFAULT_MEMBER_TIMEOUT_MS,
+                ...(watch ? { openStream: watchedOpener(this.#ctx.libp2p, watch) } : {}),
+                onSent: () => {
+                  watch?.enter('answering')
+                  reportSent()
+                },
+                signal,
+              },
+            )
+          }
+          watch?.stop()
+          const outcome = await this.#aggregator.add({
+            networkId: this.#ctx.committee.networkId,
+            epoch: this.#ctx.committee.epoch,
+            blobId: this.#ctx.encoded.blobId.bytes,
+            publicKey: member.publicKey,
+            signature,
+          })
+          if (outcome.accepted) return
+          // A member that signs something invalid will not do better on a retry.
+          last = new DacnetError(outcome.rejection.code, outcome.rejection.reason)
+          break
+        } catch (err) {
+          if (signal.aborted) return
+          last =
+            err instanceof DacnetError ? err : nodeError(NodeErrorCode.STORE_FAILED, String((err as Error).message))
+          this.#ctx.logger.debug('store to member failed', { member: member.index, attempt, error: last })
+        }
+      }
+    } finally {
+      if (watch) {
+        watch.stop()
+        this.#watches.delete(watch)
       }
     }
-    onFailure({
+    this.#onFailure({
       member: member.index,
       peerId: member.peerId,
       stake: member.stake,
       code: last?.code ?? NodeErrorCode.STORE_FAILED,
       message: last?.message ?? 'unknown failure',
     })
+  }
+
+  /** A silence watch over one member's exchange, while the outcome is open and silence is on. */
+  #watch(member: Member): SilenceWatch | undefined {
+    const silenceMs = this.#ctx.opts.silenceMs ?? DEFAULT_SILENCE_MS
+    if (silenceMs <= 0 || this.#decided) return undefined
+    const watch: SilenceWatch = new SilenceWatch(silenceMs, (silent, _phase, quietMs) =>
+      this.#onSilence(member, silent, watch, quietMs),
+    )
+    this.#watches.add(watch)
+    return watch
   }
 }
 

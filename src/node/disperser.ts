@@ -14,8 +14,10 @@ import { NodeErrorCode, nodeError } from './errors.ts'
 /**
  * The sequencer side: encode a blob, send every member its shards in parallel, collect attestations and
  * return a certificate as soon as signed stake reaches q. A failed member is retried once; a slow one never
- * holds the certificate back (its store goes on in the background); when the members that failed hold so
- * much stake that q is out of reach, dispersal fails at once with NODE_THRESHOLD_UNREACHABLE naming them.
+ * holds the certificate back (its store goes on in the background). A member whose exchange makes no progress for
+ * `silenceMs` counts as silent until it does. When the members that failed or are silent hold so much stake that
+ * q is out of reach, dispersal fails at once with NODE_THRESHOLD_UNREACHABLE naming them (`onUnreachable` first),
+ * the exchanges still under way are aborted, and nothing is certified.
  */
 export class Disperser {
   readonly #init: DisperserInit
@@ -26,6 +28,10 @@ export class Disperser {
   #unsettled = 0
 
   constructor(init: DisperserInit, opts: DisperserOptions = {}) {
+    const silenceMs = opts.silenceMs
+    if (silenceMs !== undefined && !(Number.isFinite(silenceMs) && silenceMs >= 0)) {
+      throw nodeError(NodeErrorCode.INVALID_OPTIONS, `silenceMs ${silenceMs} is not a number of milliseconds >= 0`)
+    }
     this.#init = init
     this.#opts = opts
     this.#ownsPool = init.pool === undefined
@@ -95,7 +101,7 @@ export class Disperser {
     void round.settled.then(() => {
       this.#unsettled--
     })
-    const { certificate, receipts, failures, certifyMs } = await round.run()
+    const { certificate, receipts, failures, silent, certifyMs } = await round.run()
     const certificateBytes = encodeCertificate(certificate)
     if (this.#opts.publish ?? true) {
       publishCertificate(this.#init.libp2p, certificateBytes).catch((err) =>
@@ -106,7 +112,7 @@ export class Disperser {
       ?.keepCertificate(certificateBytes)
       .catch((err) => this.#logger.warn('keeping the certificate failed', { error: err }))
     const { shards: _s, proofs: _p, ...blob } = encoded
-    return { certificate, blob, receipts, failures, encodeMs, certifyMs }
+    return { certificate, blob, receipts, failures, silent, encodeMs, certifyMs }
   }
 
   /**

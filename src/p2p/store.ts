@@ -114,7 +114,19 @@ export interface StoreClientOptions {
   timeoutMs?: number
   /** Called once every shard is written and the stream closed for writing, before the answer arrives. */
   onSent?: () => void
+  /**
+   * Opens the store stream; absent: `libp2p.dialProtocol`. A caller that watches each step of reaching the member
+   * (the dial, the handshakes, the protocol agreed) opens it itself.
+   */
+  openStream?: StreamOpener
 }
+
+/** Opens a stream for `protocol` to `peer`, as `libp2p.dialProtocol` does. */
+export type StreamOpener = (
+  peer: PeerId | Multiaddr | Multiaddr[],
+  protocol: string,
+  options: { signal: AbortSignal },
+) => Promise<Stream>
 
 /**
  * Sends a member its shards of one blob and returns its 96-byte signature. A refusal comes back as a
@@ -131,7 +143,7 @@ export async function sendStore(
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout
   let stream: Stream
   try {
-    stream = await libp2p.dialProtocol(peer, STORE_PROTOCOL, { signal })
+    stream = await (opts.openStream ?? libp2p.dialProtocol.bind(libp2p))(peer, STORE_PROTOCOL, { signal })
   } catch (err) {
     throw toWireError(err, `dialling ${String(peer)}`)
   }

@@ -1,0 +1,518 @@
+import { connect, createServer, type Server, type Socket } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { certificateSigners } from '../../src/attest/certificate.ts'
+import { committeeOf } from '../../src/committee/source.ts'
+import { parseBlobId } from '../../src/erasure/blob-id.ts'
+import { isDacnetError } from '../../src/errors.ts'
+import {
+  DEFAULT_SILENCE_MS,
+  type DisperserOptions,
+  type MemberFailure,
+  type SilenceChange,
+  type UnreachableVerdict,
+} from '../../src/node/dispersal-options.ts'
+import { StakeLedger } from '../../src/node/dispersal-round.ts'
+import { Disperser } from '../../src/node/disperser.ts'
+import { NodeErrorCode } from '../../src/node/errors.ts'
+import { SilenceWatch } from '../../src/node/member-silence.ts'
+import { P2pErrorCode } from '../../src/p2p/errors.ts'
+import type { DacnetLibp2p } from '../../src/p2p/node.ts'
+import { STORE_PROTOCOL } from '../../src/p2p/protocols.ts'
+import { prng, randomData } from '../erasure/helpers.ts'
+import {
+  ErasurePool,
+  type MemberIdentity,
+  memberIdentity,
+  type RunningMember,
+  registryOf,
+  removeDirs,
+  SwappableCommitteeSource,
+  startClient,
+  startMember,
+} from './harness.ts'
+
+/**
+ * Members that are silent — a paused process: TCP accepts, nothing answers — against members that are down
+ * (connection refused) and members that are merely slow, all over real libp2p. Four real members: 0 and 1 are
+ * dialled directly; 2 sits behind a relay that can throttle its link; 3 behind a relay that can freeze (a process
+ * stopped with the sequencer's connection already open). Silent members are TCP listeners that accept and never
+ * write; down members are closed ports. Each case publishes its own stakes (total 100, q = 67).
+ */
+
+const NETWORK = 7373
+const KiB = 1024
+const MiB = 1024 * KiB
+/**
+ * The bound this file holds the silent case to, from the start of sending: the silence deadline plus one second for
+ * everything else (the verdict comes within milliseconds of the deadline; the rest is winding down).
+ */
+const SILENT_BOUND_MS = DEFAULT_SILENCE_MS + 1_000
+
+const committees = new SwappableCommitteeSource()
+const members: RunningMember[] = []
+const relays: Relay[] = []
+const silentServers: SilentServer[] = []
+const extras: MemberIdentity[] = []
+const disperserOf: Disperser[] = []
+let sequencer: DacnetLibp2p
+let pool: ErasurePool
+let closedPorts: number[] = []
+
+/** A TCP relay in front of a real member: `rate` paces the sequencer's bytes (bytes/s); `freeze` stops all traffic. */
+interface Relay {
+  port: number
+  rate: number
+  frozen: boolean
+  freeze(): void
+  thaw(): void
+  close(): Promise<void>
+}
+
+async function startRelay(targetPort: number): Promise<Relay> {
+  const pumps = new Set<() => void>()
+  const sockets = new Set<Socket>()
+  const relay: Relay = {
+    port: 0,
+    rate: Number.POSITIVE_INFINITY,
+    frozen: false,
+    freeze() {
+      relay.frozen = true
+      for (const s of sockets) s.pause()
+    },
+    thaw() {
+      relay.frozen = false
+      for (const s of sockets) s.resume()
+      for (const pump of pumps) pump()
+    },
+    async close() {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+  const server: Server = createServer((inbound) => {
+    const outbound = connect(targetPort, '127.0.0.1')
+    for (const s of [inbound, outbound]) {
+      sockets.add(s)
+      s.on('error', () => {})
+      s.on('close', () => {
+        sockets.delete(s)
+        inbound.destroy()
+        outbound.destroy()
+      })
+    }
+    outbound.on('data', (chunk) => inbound.write(chunk))
+    // Sequencer to member: paced by `rate`, held back while frozen, with TCP backpressure past 64 KiB.
+    const queue: Buffer[] = []
+    let queued = 0
+    let timer: NodeJS.Timeout | undefined
+    const pump = () => {
+      if (timer || relay.frozen) return
+      let budget = Number.isFinite(relay.rate) ? Math.max(1, Math.floor(relay.rate / 20)) : Number.POSITIVE_INFINITY
+      while (queue.length > 0 && budget > 0) {
+        const head = queue[0]!
+        const take = Math.min(head.length, budget)
+        outbound.write(head.subarray(0, take))
+        budget -= take
+        queued -= take
+        if (take === head.length) queue.shift()
+        else queue[0] = head.subarray(take)
+      }
+      if (queued < 64 * KiB && !relay.frozen) inbound.resume()
+      if (queue.length > 0) {
+        timer = setTimeout(() => {
+          timer = undefined
+          pump()
+        }, 50)
+      }
+    }
+    pumps.add(pump)
+    inbound.on('close', () => {
+      pumps.delete(pump)
+      clearTimeout(timer)
+    })
+    inbound.on('data', (chunk) => {
+      queue.push(chunk)
+      queued += chunk.length
+      if (queued >= 64 * KiB) inbound.pause()
+      pump()
+    })
+    if (relay.frozen) {
+      inbound.pause()
+      outbound.pause()
+    }
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  relay.port = (server.address() as { port: number }).port
+  return relay
+}
+
+/** A TCP listener that accepts every connection and never writes: a stopped process, seen from outside. */
+interface SilentServer {
+  port: number
+  server: Server
+  open: Set<Socket>
+}
+
+async function startSilent(): Promise<SilentServer> {
+  const open = new Set<Socket>()
+  const server = createServer((socket) => {
+    open.add(socket)
+    socket.on('error', () => {})
+    socket.on('close', () => open.delete(socket))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { port: (server.address() as { port: number }).port, server, open }
+}
+
+async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+function tcpPortOf(member: RunningMember): number {
+  const tcp = member.node.addresses().find((a) => a.startsWith('/ip4/127.0.0.1/tcp/') && !a.includes('/ws'))
+  return Number(tcp!.split('/')[4])
+}
+
+type Listed = 'silent0' | 'silent1' | 'down0' | 'down1'
+
+/**
+ * Publishes epoch 0 with the real members at `real` stakes (in order; 0 leaves a member out) and the listed
+ * stand-ins: silent (a listener that never writes) or down (a closed port).
+ */
+function publish(real: bigint[], listed: [Listed, bigint][] = []): void {
+  const entries = members.flatMap((m, i) => {
+    if (!real[i]) return []
+    const addresses =
+      i === 2
+        ? [`/ip4/127.0.0.1/tcp/${relays[0]!.port}/p2p/${m.identity.peerId}`]
+        : i === 3
+          ? [`/ip4/127.0.0.1/tcp/${relays[1]!.port}/p2p/${m.identity.peerId}`]
+          : m.node.addresses()
+    return [{ identity: { ...m.identity, stake: real[i]! }, addresses }]
+  })
+  for (const [which, stake] of listed) {
+    const slot = Number(which.at(-1))
+    const identity = extras[which.startsWith('silent') ? slot : 2 + slot]!
+    const port = which.startsWith('silent') ? silentServers[slot]!.port : closedPorts[slot]!
+    entries.push({ identity: { ...identity, stake }, addresses: [`/ip4/127.0.0.1/tcp/${port}/p2p/${identity.peerId}`] })
+  }
+  committees.registry = registryOf(NETWORK, [{ epoch: 0, members: entries, sequencers: [sequencer.peerId.toString()] }])
+}
+
+function disperser(opts: DisperserOptions = {}): Disperser {
+  const d = new Disperser({ libp2p: sequencer, committees, pool }, { retryDelayMs: 100, ...opts })
+  disperserOf.push(d)
+  return d
+}
+
+function openStoreStreams(): number {
+  return sequencer
+    .getConnections()
+    .flatMap((c) => c.streams)
+    .filter((s) => s.protocol === STORE_PROTOCOL).length
+}
+
+/** Runs a dispersal expected to fail; returns the error, the elapsed time and what the events said. */
+async function failing(d: Disperser, bytes: Uint8Array) {
+  const events: { silence: SilenceChange[]; verdict?: UnreachableVerdict; failures: MemberFailure[] } = {
+    silence: [],
+    failures: [],
+  }
+  let blobId = ''
+  let encodeMs = 0
+  let verdictAt = 0
+  let storeStreamsAtVerdict = 0
+  const start = performance.now()
+  const err = await d
+    .disperse(bytes, {
+      onEncoded: (info) => {
+        blobId = info.blobId
+        encodeMs = info.encodeMs
+      },
+      onSilence: (change) => events.silence.push(change),
+      onFailure: (failure) => events.failures.push(failure),
+      onUnreachable: (verdict) => {
+        events.verdict = verdict
+        verdictAt = performance.now() - start
+        storeStreamsAtVerdict = openStoreStreams()
+      },
+    })
+    .then(
+      () => undefined,
+      (e) => e,
+    )
+  return { err, ms: performance.now() - start, encodeMs, verdictAt, storeStreamsAtVerdict, blobId, events }
+}
+
+beforeAll(async () => {
+  for (let i = 0; i < 4; i++) members.push(await startMember(await memberIdentity(1n), committees))
+  for (let i = 0; i < 4; i++) extras.push(await memberIdentity(1n))
+  relays.push(await startRelay(tcpPortOf(members[2]!)), await startRelay(tcpPortOf(members[3]!)))
+  silentServers.push(await startSilent(), await startSilent())
+  closedPorts = [await closedPort(), await closedPort()]
+  sequencer = await startClient('server')
+  pool = new ErasurePool({ size: 1 })
+}, 30_000)
+
+afterAll(async () => {
+  for (const d of disperserOf) await d.close()
+  await sequencer?.stop()
+  for (const m of members) await m.node.stop().catch(() => {})
+  for (const r of relays) await r.close()
+  for (const s of silentServers) {
+    for (const socket of s.open) socket.destroy()
+    await new Promise<void>((resolve) => s.server.close(() => resolve()))
+  }
+  await pool?.close()
+  await removeDirs(members.map((m) => m.dir))
+}, 30_000)
+
+describe('dispersal with silent members', () => {
+  it('just over a third silent: fails within the bound, naming them, while a slow member is still sending', async () => {
+    // 34 of 100 silent; member 2's link is slow, so its share of a 1 MiB blob is still on the way at the verdict.
+    publish(
+      [20n, 16n, 15n, 15n],
+      [
+        ['silent0', 17n],
+        ['silent1', 17n],
+      ],
+    )
+    relays[0]!.rate = 100 * KiB
+    const d = disperser()
+    const { err, ms, encodeMs, verdictAt, storeStreamsAtVerdict, blobId, events } = await failing(
+      d,
+      randomData(MiB, prng(701)),
+    )
+    relays[0]!.rate = Number.POSITIVE_INFINITY
+    console.log(
+      `just over a third silent: rejected after ${ms.toFixed(0)} ms (encoding ${encodeMs.toFixed(0)} ms, verdict ${events.verdict?.ms.toFixed(0)} ms after sending began, heard at ${verdictAt.toFixed(0)} ms)`,
+    )
+
+    expect(isDacnetError(err, NodeErrorCode.THRESHOLD_UNREACHABLE)).toBe(true)
+    // Counted from the start of sending (encoding comes first: about a second here for a cold worker).
+    expect(events.verdict!.ms).toBeGreaterThanOrEqual(DEFAULT_SILENCE_MS)
+    expect(ms - encodeMs).toBeLessThan(SILENT_BOUND_MS)
+    const failures = err.meta.failures as { member: number; peerId: string; stake: string; code: string }[]
+    expect(failures.map((f) => [f.member, f.peerId, f.stake, f.code])).toEqual([
+      [4, extras[0]!.peerId, '17', NodeErrorCode.SILENT],
+      [5, extras[1]!.peerId, '17', NodeErrorCode.SILENT],
+    ])
+    expect(err.meta.lostStake).toBe('34')
+    expect(err.message).toContain(extras[0]!.peerId)
+    expect((err.meta.failures as { message: string }[])[0]!.message).toMatch(
+      /^no progress for 3\.\d s while connecting$/,
+    )
+
+    // The caller heard first, with member 2 still outstanding and its store stream open.
+    const verdict = events.verdict!
+    expect(verdict.lostStake).toBe(34n)
+    expect(verdict.outstanding.map((m) => m.member)).toEqual([2])
+    expect(storeStreamsAtVerdict).toBeGreaterThan(0)
+    expect(events.silence.map((s) => [s.member, s.silent, s.phase])).toEqual([
+      [4, true, 'connecting'],
+      [5, true, 'connecting'],
+    ])
+    expect(events.failures).toEqual([])
+
+    // Then everything was wound down: no store stream left, nothing unsettled, member 2 stored nothing, and no
+    // member ever saw a certificate.
+    expect(openStoreStreams()).toBe(0)
+    expect(d.unsettled).toBe(0)
+    const id = parseBlobId(blobId)
+    await new Promise((r) => setTimeout(r, 300))
+    expect(await members[2]!.node.store.hasBlob(id)).toBe(false)
+    for (const m of members) expect(await m.node.store.getCertificate(id)).toBeUndefined()
+  }, 20_000)
+
+  it('just over a third down (connection refused): fails fast, as before', async () => {
+    publish(
+      [20n, 16n, 15n, 15n],
+      [
+        ['down0', 17n],
+        ['down1', 17n],
+      ],
+    )
+    const { err, ms } = await failing(disperser(), randomData(100_000, prng(702)))
+    console.log(`just over a third down: rejected after ${ms.toFixed(0)} ms`)
+    expect(isDacnetError(err, NodeErrorCode.THRESHOLD_UNREACHABLE)).toBe(true)
+    expect(ms).toBeLessThan(DEFAULT_SILENCE_MS)
+    const failures = err.meta.failures as { member: number; code: string }[]
+    expect(failures.map((f) => [f.member, f.code]).sort()).toEqual([
+      [4, P2pErrorCode.DIAL_FAILED],
+      [5, P2pErrorCode.DIAL_FAILED],
+    ])
+  }, 20_000)
+
+  it('just under a third silent: the certificate comes without waiting for them', async () => {
+    publish(
+      [20n, 16n, 16n, 16n],
+      [
+        ['silent0', 16n],
+        ['silent1', 16n],
+      ],
+    )
+    const start = performance.now()
+    const result = await disperser({ memberTimeoutMs: 2_000 }).disperse(randomData(100_000, prng(703)))
+    const ms = performance.now() - start
+    console.log(
+      `just under a third silent: certified in ${result.certifyMs.toFixed(0)} ms (${ms.toFixed(0)} ms in all)`,
+    )
+    expect(result.certificate.signedStake).toBe(68n)
+    expect(certificateSigners(result.certificate)).toEqual([0, 1, 2, 3])
+    expect(result.certifyMs).toBeLessThan(DEFAULT_SILENCE_MS)
+    expect(result.silent).toEqual([])
+  }, 20_000)
+
+  it('a member stopped with the connection open: silent while negotiating, and the dispersal fails in bound', async () => {
+    publish([22n, 22n, 22n, 34n])
+    // The sequencer already has a connection to member 3 (through its relay) from the cases before.
+    expect(sequencer.getConnections(members[3]!.node.libp2p.peerId).length).toBeGreaterThan(0)
+    relays[1]!.freeze()
+    try {
+      const { err, ms, encodeMs, events } = await failing(disperser(), randomData(100_000, prng(704)))
+      console.log(`a third and more stopped on an open connection: rejected after ${ms.toFixed(0)} ms`)
+      expect(isDacnetError(err, NodeErrorCode.THRESHOLD_UNREACHABLE)).toBe(true)
+      expect(ms - encodeMs).toBeLessThan(SILENT_BOUND_MS)
+      const failures = err.meta.failures as { member: number; code: string; message: string }[]
+      expect(failures.map((f) => [f.member, f.code])).toEqual([[3, NodeErrorCode.SILENT]])
+      expect(failures[0]!.message).toContain('while negotiating')
+      expect(events.verdict!.signedStake).toBe(66n)
+      expect(openStoreStreams()).toBe(0)
+    } finally {
+      relays[1]!.thaw()
+    }
+  }, 20_000)
+
+  it('a silent member that resumes counts again; a slow link that keeps moving is never silent', async () => {
+    // q = 67: members 0 and 1 sign 60 at once; member 2's link is slow; member 3 is stopped, then resumes.
+    publish([30n, 30n, 20n, 20n])
+    const silenceMs = 800
+    relays[0]!.rate = 200 * KiB
+    relays[1]!.freeze()
+    const thaw = setTimeout(() => relays[1]!.thaw(), 2 * silenceMs)
+    const silence: SilenceChange[] = []
+    try {
+      const result = await disperser({ silenceMs, memberTimeoutMs: 15_000 }).disperse(randomData(MiB, prng(705)), {
+        onSilence: (change) => silence.push(change),
+      })
+      console.log(`a stopped member resumed: certified in ${result.certifyMs.toFixed(0)} ms`)
+      expect(silence.map((s) => [s.member, s.silent, s.phase])).toEqual([
+        [3, true, 'negotiating'],
+        [3, false, 'sending'],
+      ])
+      expect(silence[0]!.quietMs).toBeGreaterThanOrEqual(silenceMs)
+      expect(certificateSigners(result.certificate)).toEqual([0, 1, 3])
+      expect(result.certificate.signedStake).toBe(80n)
+      expect(result.certifyMs).toBeGreaterThan(silence[1]!.ms)
+    } finally {
+      clearTimeout(thaw)
+      relays[1]!.thaw()
+      relays[0]!.rate = Number.POSITIVE_INFINITY
+    }
+  }, 20_000)
+  it('a slow link that q needs is never counted silent, however long its share takes', async () => {
+    // q = 67 needs member 2 (40 of 100): counting it silent would fail the dispersal at once.
+    publish([30n, 30n, 40n, 0n])
+    relays[0]!.rate = 450 * KiB
+    const silence: SilenceChange[] = []
+    try {
+      const result = await disperser().disperse(randomData(MiB, prng(706)), {
+        onSilence: (change) => silence.push(change),
+      })
+      console.log(`a slow link that q needs: certified in ${result.certifyMs.toFixed(0)} ms`)
+      expect(result.certificate.signedStake).toBe(100n)
+      expect(result.certifyMs).toBeGreaterThan(DEFAULT_SILENCE_MS)
+      expect(silence).toEqual([])
+    } finally {
+      relays[0]!.rate = Number.POSITIVE_INFINITY
+    }
+  }, 20_000)
+})
+
+describe('the stake ledger', () => {
+  const stakes = [30n, 30n, 20n, 20n]
+  const failure = (member: number, code: string = NodeErrorCode.SILENT): MemberFailure => ({
+    member,
+    peerId: `member-${member}`,
+    stake: stakes[member]!,
+    code,
+    message: '',
+  })
+  let ledger: StakeLedger
+
+  beforeAll(async () => {
+    const identities = await Promise.all(stakes.map((s) => memberIdentity(s)))
+    const registry = registryOf(NETWORK, [
+      { epoch: 0, members: identities.map((identity) => ({ identity })), sequencers: [] },
+    ])
+    ledger = new StakeLedger(committeeOf(registry, 0))
+  })
+
+  it('q is out of reach once failed plus silent stake passes a third, and back in reach when a silent one resumes', () => {
+    ledger.silence(failure(2))
+    expect(ledger.reachable).toBe(true)
+    ledger.resume(2)
+    ledger.silence(failure(3))
+    expect(ledger.reachable).toBe(true)
+    ledger.silence(failure(2))
+    expect(ledger.lostStake).toBe(40n)
+    expect(ledger.reachable).toBe(false)
+    ledger.resume(3)
+    expect(ledger.reachable).toBe(true)
+  })
+
+  it('a failure is final: resuming does not undo it, and a later silence does not replace its code', () => {
+    ledger.resume(2)
+    ledger.fail(failure(2, 'P2P_DIAL_FAILED'))
+    ledger.resume(2)
+    ledger.silence(failure(2))
+    expect(ledger.lost().map((f) => [f.member, f.code])).toEqual([[2, 'P2P_DIAL_FAILED']])
+    ledger.silence(failure(3))
+    expect(ledger.reachable).toBe(false)
+    expect(ledger.silent().map((f) => f.member)).toEqual([3])
+  })
+})
+
+describe('the silence watch', () => {
+  it('reports silence after the deadline, progress resets it, and a stopped watch reports nothing', async () => {
+    const changes: [boolean, string][] = []
+    const watch = new SilenceWatch(150, (silent, phase) => changes.push([silent, phase]))
+    await new Promise((r) => setTimeout(r, 100))
+    watch.progress('sending')
+    await new Promise((r) => setTimeout(r, 100))
+    expect(changes).toEqual([])
+    await new Promise((r) => setTimeout(r, 150))
+    expect(changes).toEqual([[true, 'sending']])
+    watch.progress('answering')
+    expect(changes).toEqual([
+      [true, 'sending'],
+      [false, 'answering'],
+    ])
+    watch.stop()
+    await new Promise((r) => setTimeout(r, 250))
+    expect(changes).toHaveLength(2)
+  })
+
+  it('holds a flowing share to its own pace, and gives the answer the silence deadline again on top', async () => {
+    const changes: [boolean, string][] = []
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+    const watch = new SilenceWatch(500, (silent, phase) => changes.push([silent, phase]))
+    watch.progress('sending')
+    await sleep(300)
+    // A step of 300 ms: while sending, the member may now stay quiet for 4 × 300 = 1,200 ms, more than 500.
+    watch.progress()
+    await sleep(800)
+    expect(changes).toEqual([])
+    // The whole share handed over: its answer is due within 1,200 + 500 ms of the last progress.
+    watch.enter('answering')
+    await sleep(650)
+    expect(changes).toEqual([])
+    await sleep(850)
+    expect(changes).toEqual([[true, 'answering']])
+    watch.stop()
+  })
+})
