@@ -38,6 +38,7 @@ export {
 } from './node/committee-node.ts'
 export { availabilityConfidence, binomialUpperTail, samplesForTarget } from './node/confidence.ts'
 export {
+  DEFAULT_SILENCE_MS,
   type DispersalReceipt,
   type DispersalResult,
   type DispersalSent,
@@ -45,7 +46,10 @@ export {
   Disperser,
   type DisperserInit,
   type DisperserOptions,
+  type ExchangePhase,
   type MemberFailure,
+  type SilenceChange,
+  type UnreachableVerdict,
 } from './node/disperser.ts'
 export { currentCommittee, currentEpoch } from './node/epochs.ts'
 export { NodeErrorCode } from './node/errors.ts'
