@@ -19,6 +19,7 @@ import type { DacnetLibp2p } from '../p2p/node.ts'
 import { requestSamples } from '../p2p/sample.ts'
 import { availabilityConfidence, samplesForTarget } from './confidence.ts'
 import { NodeErrorCode, nodeError } from './errors.ts'
+import { Hedge, RecentSlowest, silenceIn, silenceReason, silentPastTimeout } from './hedge.ts'
 import { memberPeer } from './peers.ts'
 
 /** Default target: the chance that an unavailable blob looks available is below one in a million. */
@@ -39,7 +40,16 @@ export interface SampleOptions {
   /** Target confidence in (0, 1). Default DEFAULT_TARGET_CONFIDENCE. */
   confidence?: number
   maxSamples?: number
+  /** Time allowed for one holder to answer one request. Default DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS. */
   requestTimeoutMs?: number
+  /**
+   * How long a holder may stay silent before its request is cut and it counts as silent for the call (its
+   * samples fail with NODE_SILENT). Undefined (the default): the adaptive rule of hedge.ts — none until a
+   * holder has answered in this call, then max(HEDGE_FLOOR_MS, HEDGE_MULTIPLIER × the slowest comparable
+   * answer so far), new connections compared with new connections. A number > 0: that fixed delay for every
+   * request. 0: no hedging, only the request timeout ends a wait.
+   */
+  hedgeDelayMs?: number
   signal?: AbortSignal
 }
 
@@ -74,11 +84,15 @@ export interface SampleResult {
  * Samples random shards of a certified blob from their holders and reports a confidence that the blob is
  * available. The certificate is verified first; indices are drawn privately with a CSPRNG, asked of their
  * holders in parallel and checked against the commitment. A holder that is down, slow or lying turns its
- * samples into failures — never a hang — and sampling goes on in rounds until the target or the cap.
+ * samples into failures — never a hang — and sampling goes on in rounds until the target or the cap. A holder
+ * that stays silent past the hedge delay (hedge.ts) is cut and its samples fail as NODE_SILENT, so the round
+ * ends and the next one draws fresh indices instead of waiting out the request timeout.
  */
 export class LightClient {
   readonly #init: LightClientInit
   readonly #logger: Logger
+  /** How long new connections took to answer lately, across calls: the hedge's guide for a new connection. */
+  readonly #coldAnswers = new RecentSlowest()
 
   constructor(init: LightClientInit) {
     this.#init = init
@@ -100,6 +114,10 @@ export class LightClient {
       throw nodeError(NodeErrorCode.INVALID_OPTIONS, `confidence must be in (0, 1), got ${target}`)
     }
     const maxSamples = opts.maxSamples ?? DEFAULT_MAX_SAMPLES
+    const { hedgeDelayMs } = opts
+    if (hedgeDelayMs !== undefined && !(hedgeDelayMs >= 0)) {
+      throw nodeError(NodeErrorCode.INVALID_OPTIONS, `hedgeDelayMs must be 0 or more, got ${hedgeDelayMs}`)
+    }
     const { certificate: cert, committee } = await this.verify(certificate)
     const { header } = cert
     const headerBytes = encodeHeader(header)
@@ -111,6 +129,7 @@ export class LightClient {
       committee,
       outcomes: new Map(),
       deadHolders: new Map(),
+      hedge: new Hedge(hedgeDelayMs, this.#coldAnswers.ms),
       failures: [],
       bytes: 0,
     }
@@ -177,7 +196,7 @@ export class LightClient {
     try {
       answers = await this.#request(session, member, indices, opts)
     } catch (err) {
-      const error = err instanceof DacnetError ? err : new DacnetError('P2P_STREAM_ENDED', String(err))
+      const error = err instanceof DacnetError ? err : p2pError(P2pErrorCode.STREAM_ENDED, String(err))
       session.deadHolders.set(holder, error)
       this.#logger.debug('holder failed', { member: holder, error })
       for (const index of indices) fail(index, error.code, error.message)
@@ -199,21 +218,14 @@ export class LightClient {
    * One sample request to a holder, asked once more after a failure that says nothing about the holder's data: a
    * stream that ended (a connection dropped under it) or NODE_BUSY (every shard-read slot taken), after a pause.
    * Both attempts share the one request timeout, so a holder never costs more than it did without the retry. A
-   * timeout, a refused dial or a bad answer is not retried: the holder counts as failed for the session.
+   * timeout, a refused dial, silence or a bad answer is not retried: the holder counts as failed for the session.
    */
   async #request(session: Session, member: Member, indices: number[], opts: SampleOptions) {
-    const deadline = performance.now() + (opts.requestTimeoutMs ?? DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS)
+    const timeoutMs = opts.requestTimeoutMs ?? DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS
+    const deadline = performance.now() + timeoutMs
     for (let attempt = 0; ; attempt++) {
       try {
-        const peer: PeerId = await memberPeer(this.#init.libp2p, member)
-        return await requestSamples(this.#init.libp2p, peer, session.blobId, indices, {
-          shardSize: session.header.shardSize,
-          onShard: (shard) => {
-            session.bytes += shard.data.length + shard.proof.length
-          },
-          timeoutMs: Math.max(1, Math.round(deadline - performance.now())),
-          ...(opts.signal ? { signal: opts.signal } : {}),
-        })
+        return await this.#attempt(session, member, indices, { deadline, timeoutMs }, opts)
       } catch (err) {
         const code = (err as { code?: unknown }).code
         const retryable = code === P2pErrorCode.STREAM_ENDED || code === NodeErrorCode.BUSY
@@ -228,6 +240,74 @@ export class LightClient {
       }
     }
   }
+
+  /**
+   * One attempt of a request, cut when the holder stays silent: past the session's hedge delay (timed from this
+   * attempt's start, so a holder that answered NODE_BUSY or dropped a stream is not silent) or past the request's
+   * deadline. Either way it fails NODE_SILENT, whatever stage the stalled exchange was at (dial, handshake,
+   * request): a refused dial or a dropped stream fails first with its own code. The cut aborts the exchange.
+   */
+  async #attempt(
+    session: Session,
+    member: Member,
+    indices: number[],
+    limit: { deadline: number; timeoutMs: number },
+    opts: SampleOptions,
+  ) {
+    const peer: PeerId = await memberPeer(this.#init.libp2p, member)
+    const started = performance.now()
+    // Whether the request must open a connection first: the hedge compares it with answers of its kind.
+    const cold = this.#init.libp2p.getConnections(peer).length === 0
+    const cut = new AbortController()
+    const disarm = session.hedge.watch(started, cold, (report) => {
+      cut.abort(nodeError(NodeErrorCode.SILENT, silenceReason(report)))
+    })
+    const timer = setTimeout(
+      () => cut.abort(silentPastTimeout(limit.timeoutMs)),
+      Math.max(0, Math.ceil(limit.deadline - started)),
+    )
+    const signal = opts.signal ? AbortSignal.any([opts.signal, cut.signal]) : cut.signal
+    try {
+      const request = requestSamples(this.#init.libp2p, peer, session.blobId, indices, {
+        shardSize: session.header.shardSize,
+        onShard: (shard) => {
+          session.bytes += shard.data.length + shard.proof.length
+        },
+        timeoutMs: Math.max(1, Math.round(limit.deadline - started)),
+        signal,
+      })
+      const answers = await untilAborted(request, signal)
+      const ms = performance.now() - started
+      session.hedge.answered(ms, cold)
+      if (cold) this.#coldAnswers.record(ms)
+      this.#logger.debug('holder answered', { member: member.index, ms: Math.round(ms), cold })
+      return answers
+    } catch (err) {
+      if (opts.signal?.aborted) throw p2pError(P2pErrorCode.ABORTED, 'sampling was stopped')
+      if (cut.signal.aborted) {
+        this.#logger.debug('holder silent', { member: member.index, reason: (cut.signal.reason as Error).message })
+        throw cut.signal.reason
+      }
+      throw silenceIn(err, performance.now() - started, limit.timeoutMs) ?? err
+    } finally {
+      disarm()
+      clearTimeout(timer)
+    }
+  }
+}
+
+/**
+ * Settles with `promise`, or rejects with the signal's reason as soon as it aborts: a stalled exchange that is
+ * slow to notice its abort does not hold the round up. The exchange got the same signal and cleans up behind.
+ */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  promise.catch(() => {})
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
 }
 
 /** Pause before asking a holder again after a dropped stream or NODE_BUSY. */
@@ -242,8 +322,10 @@ interface Session {
   committee: Committee
   /** Index -> whether it came back with a valid proof. */
   outcomes: Map<number, boolean>
-  /** Holders that failed outright this session: their other indices fail without another dial. */
+  /** Holders that failed outright (or stayed silent) this session: their other indices fail without a dial. */
   deadHolders: Map<number, DacnetError>
+  /** When a silent holder's request is cut (hedge.ts). */
+  hedge: Hedge
   failures: SampleFailure[]
   /** Shard and proof bytes received so far (SampleResult.bytes). */
   bytes: number

@@ -6,7 +6,13 @@ import type { BlobId } from '../../src/erasure/blob-id.ts'
 import { availabilityConfidence } from '../../src/node/confidence.ts'
 import { Disperser } from '../../src/node/disperser.ts'
 import { NodeErrorCode, nodeError } from '../../src/node/errors.ts'
-import { DEFAULT_MAX_SAMPLES, LightClient, type SampleOptions, type SampleResult } from '../../src/node/light-client.ts'
+import {
+  DEFAULT_MAX_SAMPLES,
+  DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS,
+  LightClient,
+  type SampleOptions,
+  type SampleResult,
+} from '../../src/node/light-client.ts'
 import type { DacnetLibp2p } from '../../src/p2p/node.ts'
 import { SAMPLE_PROTOCOL } from '../../src/p2p/protocols.ts'
 import { handleSampleStream } from '../../src/p2p/sample.ts'
@@ -209,7 +215,8 @@ describe('a blob whose shards are no longer retrievable', () => {
         stream.abort(new Error('connection dropped'))
       })
     }
-    const result = await sample({ requestTimeoutMs: 1_000 })
+    // Hedging off: the drop, not the hedge, must end each request here (light-hedge.test.ts covers the hedge).
+    const result = await sample({ requestTimeoutMs: 1_000, hedgeDelayMs: 0 })
     expectUnavailable(result, (code) => code === 'P2P_STREAM_ENDED')
     // 700 ms in, a retry would have less than the 1,000 ms budget left after its pause: each is asked once.
     expect(
@@ -233,9 +240,16 @@ describe('a blob whose shards are no longer retrievable', () => {
         await new Promise(() => {}) // accepts the stream, reads nothing, answers nothing
       })
     }
-    // Each silent holder costs one request timeout, the first time it is asked; then it counts as dead.
-    const result = await sample({ requestTimeoutMs: 1_000 })
-    expectUnavailable(result, (code) => code === 'P2P_TIMEOUT')
+    // The hedge cuts each silent holder the first time it is asked, once the others have answered; then its
+    // indices fail at once. Far under one request timeout in all.
+    const started = performance.now()
+    const result = await sample()
+    expect(performance.now() - started).toBeLessThan(DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS)
+    expectUnavailable(result, (code) => code === NodeErrorCode.SILENT)
+    // With hedging off, the request timeout ends the wait, and the failure still reads as silence.
+    const unhedged = await sample({ requestTimeoutMs: 1_000, hedgeDelayMs: 0 })
+    expectUnavailable(unhedged, (code) => code === NodeErrorCode.SILENT)
+    expect(unhedged.failures.every((f) => f.reason.includes('request timeout'))).toBe(true)
   })
 
   it('samples unavailable when the failing members lost their shards and answer that they hold none', async () => {

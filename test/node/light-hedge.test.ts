@@ -1,0 +1,455 @@
+import { createServer, type Server, type Socket } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { multiaddr } from '@multiformats/multiaddr'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import type { Certificate } from '../../src/attest/certificate.ts'
+import { type Assignment, assignShards } from '../../src/committee/assignment.ts'
+import { DacnetError } from '../../src/errors.ts'
+import { Disperser } from '../../src/node/disperser.ts'
+import { NodeErrorCode } from '../../src/node/errors.ts'
+import {
+  HEDGE_FLOOR_MS,
+  HEDGE_MEMORY,
+  HEDGE_MULTIPLIER,
+  HEDGE_NEW_CONNECTION_FACTOR,
+  Hedge,
+  hedgeDelayFor,
+  RecentSlowest,
+  type SilenceReport,
+  silenceIn,
+} from '../../src/node/hedge.ts'
+import { LightClient, type SampleOptions, type SampleResult } from '../../src/node/light-client.ts'
+import type { DacnetLibp2p } from '../../src/p2p/node.ts'
+import { SAMPLE_PROTOCOL } from '../../src/p2p/protocols.ts'
+import { handleSampleStream } from '../../src/p2p/sample.ts'
+import { prng, randomData } from '../erasure/helpers.ts'
+import {
+  ErasurePool,
+  memberIdentity,
+  type RunningMember,
+  registryOf,
+  removeDirs,
+  SwappableCommitteeSource,
+  serveCorruptSamples,
+  startClient,
+  startMember,
+} from './harness.ts'
+
+/**
+ * Light clients against holders that stay silent. A SIGSTOPped member still has its TCP connections accepted (the
+ * kernel does that) but never writes a byte, so a dial, a noise handshake or a request to it stalls until
+ * something gives up. Here a silent member is exactly that — a plain TCP server at the member's address that
+ * accepts and never writes — or a real node whose sample handler never answers (silence on an open connection);
+ * every other member is a real committee node over real libp2p. The hedge must count such holders silent long
+ * before the 5 s request timeout, report them NODE_SILENT, abort what it sent them, and count no sample as a
+ * success without a valid proof.
+ */
+
+const NETWORK = 5252
+const BLOB_SIZE = 64 * 1024
+/** 40 in all: members 4 and 5 hold 30% of the stake, just under the third that may fail. */
+const STAKES = [7n, 7n, 7n, 7n, 6n, 6n]
+const QUIET = [4, 5]
+/** Half the 5 s request timeout: a client that waits out a silent holder even once cannot pass. */
+const HEDGED_WITHIN_MS = 2_500
+
+const committees = new SwappableCommitteeSource()
+const members: RunningMember[] = []
+/** Each member's TCP port, kept when a silent server takes its place. */
+const ports: number[] = []
+const silentServers = new Map<number, SilentServer>()
+const clients: DacnetLibp2p[] = []
+let sequencer: DacnetLibp2p
+let pool: ErasurePool
+let certificate: Certificate
+let assignment: Assignment
+
+/** A TCP listener that accepts every connection and never writes: a stopped process, seen from outside. */
+interface SilentServer {
+  server: Server
+  open: Set<Socket>
+  accepted: number
+}
+
+/** A silent server on `port` (0: any free port). */
+async function silentServer(port = 0): Promise<SilentServer> {
+  const silent: SilentServer = { server: createServer(), open: new Set(), accepted: 0 }
+  silent.server.on('connection', (socket) => {
+    silent.accepted++
+    silent.open.add(socket)
+    socket.on('error', () => {})
+    socket.on('close', () => silent.open.delete(socket))
+    socket.resume() // reads and drops what comes, so that the client closing it is seen; never writes
+  })
+  await new Promise<void>((resolve, reject) => {
+    silent.server.once('error', reject)
+    silent.server.listen(port, '127.0.0.1', resolve)
+  })
+  return silent
+}
+
+async function closeSilentServer(silent: SilentServer): Promise<void> {
+  for (const socket of silent.open) socket.destroy()
+  await new Promise((resolve) => silent.server.close(resolve))
+}
+
+/** Member i's process stops: its node goes, and its port accepts connections that nothing ever answers. */
+async function silence(i: number): Promise<SilentServer> {
+  await members[i]!.node.stop()
+  const silent = await silentServer(ports[i])
+  silentServers.set(i, silent)
+  return silent
+}
+
+/** Member i keeps its connections but its sample handler answers after `delayMs` (never, for Infinity). */
+async function answerLate(i: number, delayMs: number): Promise<void> {
+  const node = members[i]!.node
+  await node.libp2p.unhandle(SAMPLE_PROTOCOL)
+  await node.libp2p.handle(SAMPLE_PROTOCOL, async (stream, connection) => {
+    if (delayMs === Number.POSITIVE_INFINITY) return new Promise<void>(() => {})
+    await sleep(delayMs)
+    await handleSampleStream({ readShard: (id, index) => node.store.getShard(id, index) }, stream, connection)
+  })
+}
+
+async function answerNormally(i: number): Promise<void> {
+  await serveCorruptSamples(members[i]!.node, 0) // XOR with 0: the honest handler
+}
+
+/** A light client on a new libp2p node with no connection yet, as a fresh `dacnet sample` starts. */
+async function freshClient(): Promise<LightClient> {
+  return (await freshNode()).client
+}
+
+async function freshNode(): Promise<{ client: LightClient; libp2p: DacnetLibp2p }> {
+  const libp2p = await startClient()
+  clients.push(libp2p)
+  return { client: new LightClient({ libp2p, committees }), libp2p }
+}
+
+/** Wall-clock p50 of checks by fresh clients. */
+async function freshChecks(runs: number, check: (result: TimedResult) => void): Promise<number> {
+  const walls: number[] = []
+  for (let run = 0; run < runs; run++) {
+    const result = await timedSample(await freshClient())
+    check(result)
+    walls.push(result.wall)
+  }
+  return median(walls)
+}
+
+type TimedResult = SampleResult & { wall: number }
+
+/**
+ * A check that drew some index of the members in `quiet`: draws are uniform, so a check may (about 1 time in 100
+ * here) draw none of them and say nothing about them; up to three checks, each by `client()`.
+ */
+async function checkDrawing(
+  quiet: number[],
+  client: () => Promise<LightClient>,
+  opts: SampleOptions = {},
+): Promise<TimedResult> {
+  for (let tries = 1; ; tries++) {
+    const result = await timedSample(await client(), opts)
+    const drew = result.failures.some((f) => quiet.includes(f.member))
+    if (drew || tries === 3) return result
+    expect(result.failures).toEqual([])
+  }
+}
+
+async function timedSample(client: LightClient, opts: SampleOptions = {}): Promise<TimedResult> {
+  const started = performance.now()
+  const result = await client.sample(certificate, { ...opts, signal: AbortSignal.timeout(30_000) })
+  return { ...result, wall: performance.now() - started }
+}
+
+const codesOf = (result: SampleResult) => [...new Set(result.failures.map((f) => f.code))].sort()
+const membersFailed = (result: SampleResult) => [...new Set(result.failures.map((f) => f.member))].sort()
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+/** What every outcome must respect: failures name the holder of their index, and successes had valid proofs. */
+function expectConsistent(result: SampleResult): void {
+  expect(new Set(result.failures.map((f) => f.index)).size).toBe(result.failures.length)
+  for (const f of result.failures) expect(f.member).toBe(assignment.holderOf(f.index))
+  // Every success counted is a shard that came with a valid proof (bytes count what arrived).
+  expect(result.bytes).toBeGreaterThanOrEqual(result.distinctSuccesses * certificate.header.shardSize)
+  expect(result.successes).toBeLessThanOrEqual(result.samples - result.failures.length)
+}
+
+describe('the hedge rule', () => {
+  it('waits for a first answer, then follows the slowest answer of the same kind, never below the floor', () => {
+    expect(hedgeDelayFor({}, true)).toBeUndefined()
+    expect(hedgeDelayFor({}, false)).toBeUndefined()
+    // A remembered cold answer alone does not start the clock: each call's first answers set its scale.
+    expect(hedgeDelayFor({ coldBefore: 400 }, true)).toBeUndefined()
+    expect(hedgeDelayFor({ cold: 20 }, true)).toBe(HEDGE_FLOOR_MS)
+    expect(hedgeDelayFor({ cold: 200 }, true)).toBe(HEDGE_MULTIPLIER * 200)
+    expect(hedgeDelayFor({ cold: 200, warm: 30 }, false)).toBe(HEDGE_FLOOR_MS)
+    expect(hedgeDelayFor({ cold: 200, warm: 100 }, false)).toBe(HEDGE_MULTIPLIER * 100)
+    // A warm request with only cold answers: a cold answer bounds a warm one from above.
+    expect(hedgeDelayFor({ cold: 200 }, false)).toBe(HEDGE_MULTIPLIER * 200)
+    // A cold request with only warm answers: scaled up for the handshakes, and never below a remembered cold one.
+    expect(hedgeDelayFor({ warm: 50 }, true)).toBe(HEDGE_MULTIPLIER * HEDGE_NEW_CONNECTION_FACTOR * 50)
+    expect(hedgeDelayFor({ warm: 50, coldBefore: 900 }, true)).toBe(HEDGE_MULTIPLIER * 900)
+    expect(hedgeDelayFor({ warm: 50, cold: 120, coldBefore: 900 }, true)).toBe(HEDGE_MULTIPLIER * 120)
+  })
+
+  it('takes an explicit delay as given, and 0 or Infinity as no hedge', () => {
+    expect(hedgeDelayFor({}, true, 300)).toBe(300)
+    expect(hedgeDelayFor({ cold: 2_000 }, true, 300)).toBe(300)
+    expect(hedgeDelayFor({ cold: 20 }, false, 0)).toBeUndefined()
+    expect(hedgeDelayFor({ cold: 20 }, false, Number.POSITIVE_INFINITY)).toBeUndefined()
+  })
+
+  it("reads a timeout or a stalled dial as silence, and keeps a refusal, a drop or a holder's ERROR as they are", () => {
+    const dial = (message: string) => new DacnetError('P2P_DIAL_FAILED', `dialling x: ${message}`)
+    // What libp2p throws when a noise handshake stalls past its own 6 s address timeout.
+    expect(silenceIn(dial('The operation was aborted due to timeout'), 6_012, 10_000)).toMatchObject({
+      code: NodeErrorCode.SILENT,
+      message: expect.stringContaining('silent for 6012 ms: the dial never completed'),
+    })
+    expect(silenceIn(new DacnetError('P2P_TIMEOUT', 'sample: timed out'), 5_000, 5_000)).toMatchObject({
+      code: NodeErrorCode.SILENT,
+      message: 'silent for 5000 ms: no answer within the request timeout',
+    })
+    expect(silenceIn(dial('connect ECONNREFUSED 127.0.0.1:4001'), 2, 5_000)).toBeUndefined()
+    expect(silenceIn(new DacnetError('P2P_STREAM_ENDED', 'sample: reset'), 40, 5_000)).toBeUndefined()
+    expect(
+      silenceIn(new DacnetError('P2P_TIMEOUT', 'x refused: timed out', { remote: true }), 40, 5_000),
+    ).toBeUndefined()
+    expect(silenceIn(new Error('timeout'), 40, 5_000)).toBeUndefined()
+  })
+
+  it('looks once more before cutting when this process was too busy to watch on time', async () => {
+    const hedge = new Hedge(300)
+    const cut: SilenceReport[] = []
+    const started = performance.now()
+    hedge.watch(started, true, (r) => cut.push(r))
+    while (performance.now() - started < 600) {} // busy: the 300 ms timer fires about 300 ms late
+    await sleep(50)
+    expect(cut).toEqual([]) // it looks again 300 ms after waking
+    await expect.poll(() => cut.length, { timeout: 2_000, interval: 10 }).toBe(1)
+    expect(cut[0]!.waitedMs).toBeGreaterThanOrEqual(850)
+  })
+
+  it('remembers the slowest of the last HEDGE_MEMORY times', () => {
+    const recent = new RecentSlowest()
+    expect(recent.ms).toBeUndefined()
+    recent.record(500)
+    for (let i = 0; i < HEDGE_MEMORY - 1; i++) recent.record(10)
+    expect(recent.ms).toBe(500)
+    recent.record(10)
+    expect(recent.ms).toBe(10)
+  })
+
+  it('cuts a request once it outlives the delay, re-reading the delay as answers come; a disarmed watch never fires', async () => {
+    // The clock and timers are fake; setImmediate is real: a cut runs once the turn's I/O has had its chance.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] })
+    const tick = async (ms: number) => {
+      vi.advanceTimersByTime(ms)
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    try {
+      const hedge = new Hedge()
+      const cut: SilenceReport[] = []
+      hedge.watch(performance.now(), true, (r) => cut.push(r))
+      hedge.watch(performance.now(), true, () => {
+        throw new Error('a disarmed watch fired')
+      })()
+      await tick(10_000)
+      expect(cut).toEqual([]) // no answer yet: nothing to tell silence by
+      hedge.watch(performance.now(), true, (r) => cut.push(r))
+      hedge.answered(100, true) // cold requests now wait 200 ms: the first one has waited longer already
+      expect(cut).toEqual([]) // cut after this turn's I/O, which might still bring its answer
+      await tick(0)
+      expect(cut).toMatchObject([{ waitedMs: 10_000, delayMs: 200, cold: true, basis: { ms: 100, cold: true } }])
+      await tick(150)
+      hedge.answered(150, true) // now 300 ms: the second one, 150 ms in, gets more time
+      await tick(149)
+      expect(cut).toHaveLength(1)
+      await tick(1)
+      expect(cut).toHaveLength(2)
+      expect(cut[1]).toMatchObject({ waitedMs: 300, delayMs: 300, basis: { ms: 150 } })
+      // A warm request follows warm answers once there are some, never below the floor.
+      hedge.watch(performance.now(), false, (r) => cut.push(r))
+      hedge.answered(5, false)
+      await tick(HEDGE_FLOOR_MS - 1)
+      expect(cut).toHaveLength(2)
+      await tick(1)
+      expect(cut[2]).toMatchObject({ delayMs: HEDGE_FLOOR_MS, cold: false, basis: { ms: 5, cold: false } })
+      // A fixed delay needs no answer; every timer is gone once the watches fired or were disarmed.
+      const fixed = new Hedge(30)
+      fixed.watch(performance.now(), true, (r) => cut.push(r))
+      await tick(30)
+      expect(cut[3]).toMatchObject({ delayMs: 30, basis: undefined })
+      expect(vi.getTimerCount()).toBe(0)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+})
+
+describe('a light client facing silent holders', () => {
+  beforeAll(async () => {
+    for (const stake of STAKES) members.push(await startMember(await memberIdentity(stake), committees))
+    for (const m of members) ports.push(Number(/\/tcp\/(\d+)/.exec(m.node.addresses()[0]!)![1]))
+    sequencer = await startClient('server')
+    committees.registry = registryOf(NETWORK, [
+      {
+        epoch: 0,
+        members: members.map((m) => ({ identity: m.identity, addresses: m.node.addresses() })),
+        sequencers: [sequencer.peerId.toString()],
+      },
+    ])
+    pool = new ErasurePool({ size: 1 })
+    const disperser = new Disperser({ libp2p: sequencer, committees, pool }, { memberTimeoutMs: 15_000 })
+    const result = await disperser.disperse(randomData(BLOB_SIZE, prng(707)))
+    certificate = result.certificate
+    assignment = assignShards(await committees.getCommittee(0), result.blob.blobId.bytes, certificate.header.n)
+  }, 60_000)
+
+  afterAll(async () => {
+    for (const c of clients) await c.stop()
+    await sequencer?.stop()
+    for (const m of members) await m.node.stop()
+    for (const s of silentServers.values()) await closeSilentServer(s)
+    await pool?.close()
+    await removeDirs(members.map((m) => m.dir))
+  })
+
+  it('reports no silent holder on healthy checks, from fresh clients and from clients already connected', async () => {
+    for (let run = 0; run < 3; run++) {
+      const client = await freshClient()
+      for (let check = 0; check < 2; check++) {
+        const result = await timedSample(client)
+        expect(result.available).toBe(true)
+        expect(result.failures, JSON.stringify(result.failures)).toEqual([])
+      }
+    }
+  })
+
+  it('does not cut a holder slower than the others but within the hedge delay', async () => {
+    await answerLate(0, 60)
+    for (let run = 0; run < 2; run++) {
+      const result = await timedSample(await freshClient())
+      expect(result.available).toBe(true)
+      expect(result.failures, JSON.stringify(result.failures)).toEqual([])
+    }
+    await answerNormally(0)
+  })
+
+  it('cuts holders of 30% of the stake that answer after 3 s, reports them silent, and concludes available', async () => {
+    for (const i of QUIET) await answerLate(i, 3_000)
+    const result = await checkDrawing(QUIET, freshClient)
+    expect(result.available).toBe(true)
+    expect(result.wall).toBeLessThan(HEDGED_WITHIN_MS)
+    expect(codesOf(result), JSON.stringify(result.failures)).toEqual([NodeErrorCode.SILENT])
+    for (const f of result.failures) expect(QUIET).toContain(f.member)
+    expectConsistent(result)
+    for (const i of QUIET) await answerNormally(i)
+  })
+
+  it('cuts holders that stop answering on connections already open (a long-lived client)', async () => {
+    const { client, libp2p } = await freshNode()
+    const warmUp = await timedSample(client)
+    expect(warmUp.failures, JSON.stringify(warmUp.failures)).toEqual([])
+    // A client that has been checking for a while holds a connection to every member.
+    for (const m of members) await libp2p.dial(multiaddr(m.node.addresses()[0]!))
+    for (const i of QUIET) await answerLate(i, Number.POSITIVE_INFINITY)
+    const result = await checkDrawing(QUIET, async () => client)
+    expect(result.available).toBe(true)
+    expect(result.wall).toBeLessThan(HEDGED_WITHIN_MS)
+    expect(codesOf(result), JSON.stringify(result.failures)).toEqual([NodeErrorCode.SILENT])
+    for (const f of result.failures) expect(f.reason).toContain('on an open connection')
+    expectConsistent(result)
+    for (const i of QUIET) await answerNormally(i)
+  })
+
+  it('concludes available well within the request timeout with 30% of the stake stopped, and reports it silent', async () => {
+    const healthyP50 = await freshChecks(3, (result) => expect(result.failures).toEqual([]))
+    for (const i of QUIET) await silence(i)
+    let failures = 0
+    const silentP50 = await freshChecks(3, (result) => {
+      failures += result.failures.length
+      expect(result.available).toBe(true)
+      expect(result.wall).toBeLessThan(HEDGED_WITHIN_MS)
+      for (const f of result.failures) expect(f.code, f.reason).toBe(NodeErrorCode.SILENT)
+      expect(membersFailed(result).every((m) => QUIET.includes(m))).toBe(true)
+      expectConsistent(result)
+    })
+    expect(failures).toBeGreaterThan(0) // three checks that all miss 30% of the shards: about one in a million
+    console.log(
+      `fresh clients, p50 of 3 checks: healthy ${Math.round(healthyP50)} ms, 30% stopped ${Math.round(silentP50)} ms`,
+    )
+  })
+
+  it('aborts what it cuts: every connection it opened to a silent member is closed again', async () => {
+    // The same committee as seen by one client only, every member at a port that accepts and never answers:
+    // no other node knows these ports, so every connection they accept is this client's.
+    const servers = await Promise.all(members.map(() => silentServer()))
+    try {
+      const view = new SwappableCommitteeSource()
+      view.registry = registryOf(NETWORK, [
+        {
+          epoch: 0,
+          members: members.map((m, i) => {
+            const { port } = servers[i]!.server.address() as { port: number }
+            return { identity: m.identity, addresses: [`/ip4/127.0.0.1/tcp/${port}/p2p/${m.identity.peerId}`] }
+          }),
+          sequencers: [sequencer.peerId.toString()],
+        },
+      ])
+      const libp2p = await startClient()
+      clients.push(libp2p)
+      const result = await timedSample(new LightClient({ libp2p, committees: view }), { hedgeDelayMs: 200 })
+      expect(result.available).toBe(false)
+      expect(result.successes).toBe(0)
+      expect(codesOf(result)).toEqual([NodeErrorCode.SILENT])
+      expect(result.wall).toBeLessThan(HEDGED_WITHIN_MS)
+      expect(servers.reduce((sum, s) => sum + s.accepted, 0)).toBeGreaterThan(0)
+      await expect.poll(() => servers.reduce((sum, s) => sum + s.open.size, 0), { timeout: 1_000 }).toBe(0)
+    } finally {
+      for (const s of servers) await closeSilentServer(s)
+    }
+  })
+
+  it('with hedging off, waits out the request timeout and still reports silence, not a dial failure', async () => {
+    const result = await checkDrawing(QUIET, freshClient, { hedgeDelayMs: 0, requestTimeoutMs: 1_000 })
+    expect(result.available).toBe(true)
+    expect(result.wall).toBeGreaterThanOrEqual(1_000)
+    expect(codesOf(result), JSON.stringify(result.failures)).toEqual([NodeErrorCode.SILENT])
+    expect(result.failures[0]!.reason).toContain('request timeout')
+  })
+
+  it('applies a fixed hedge delay from the first request', async () => {
+    const result = await checkDrawing(QUIET, freshClient, { hedgeDelayMs: 400 })
+    expect(result.available).toBe(true)
+    expect(result.wall).toBeGreaterThanOrEqual(400)
+    expect(result.wall).toBeLessThan(HEDGED_WITHIN_MS)
+    expect(codesOf(result), JSON.stringify(result.failures)).toEqual([NodeErrorCode.SILENT])
+    expect(result.failures[0]!.reason).toContain('hedge delay of 400 ms')
+  })
+
+  it('refuses a negative hedge delay', async () => {
+    await expect((await freshClient()).sample(certificate, { hedgeDelayMs: -1 })).rejects.toMatchObject({
+      code: NodeErrorCode.INVALID_OPTIONS,
+    })
+  })
+
+  it('concludes unavailable, without hanging, when too much is silent; a refused dial keeps its code', async () => {
+    await members[3]!.node.stop() // down: its port refuses
+    for (const i of [1, 2]) await silence(i) // stopped: its port accepts and says nothing
+    const { k } = certificate.header
+    expect(assignment.counts[0]!).toBeLessThan(k)
+    const result = await timedSample(await freshClient(), { requestTimeoutMs: 2_000 })
+    expect(result.available).toBe(false)
+    // At worst one request timeout, when the first round drew no index of the one member left.
+    expect(result.wall).toBeLessThan(2_000 + HEDGED_WITHIN_MS)
+    expect(result.distinctSuccesses).toBeLessThan(k)
+    expect(membersFailed(result).every((m) => m !== 0)).toBe(true)
+    for (const f of result.failures) {
+      expect(f.code).toBe(f.member === 3 ? 'P2P_DIAL_FAILED' : NodeErrorCode.SILENT)
+    }
+    expectConsistent(result)
+  })
+})
