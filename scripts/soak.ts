@@ -4,6 +4,8 @@
  * sample of the same suites; this is the long run (about 15 minutes on two cores).
  *
  *   fuzz   100,000 inputs per decoder of outside input (test/fuzz), seeded and replayable
+ *   faults members just under and just over a third of the stake paused (SIGSTOP) and killed, on a 16-member
+ *          cluster of real processes: dispersal, light-client checks against the healthy figures, every certificate
  *   crash  1,000 SIGKILLs of a member storing and attesting blobs, its store reopened and verified after each
  *
  * Exit code 1 when any case misses its pass figure.
@@ -11,21 +13,16 @@
 import { fuzz } from '../test/fuzz/fuzz.ts'
 import { fuzzTargets } from '../test/fuzz/targets.ts'
 import { runCrashIterations } from '../test/storage/fixtures/crash-harness.ts'
+import { DEFAULT_FAULT_OPTIONS, faultRows } from './soak/faults.ts'
+import type { SoakRow } from './soak/row.ts'
 
 /** Inputs per fuzz target in the soak. */
 const FUZZ_RUNS = 100_000
 /** SIGKILLs in the crash soak, over two lanes (one per core). */
 const CRASH_ITERATIONS = 1_000
 const CRASH_LANES = 2
-
-interface SoakRow {
-  suite: string
-  case: string
-  figure: string
-  pass: string
-  ok: boolean
-  detail?: Record<string, unknown>
-}
+/** The faults suite's whole run, cluster start-up included. */
+const FAULTS_TIMEOUT_MS = 15 * 60_000
 
 type Suite = (opts: { seed: number }) => Promise<SoakRow[]>
 
@@ -48,6 +45,7 @@ const suites: Record<string, Suite> = {
     }
     return rows
   },
+  faults: async () => (await faultRows(DEFAULT_FAULT_OPTIONS, AbortSignal.timeout(FAULTS_TIMEOUT_MS))).map(emit),
   crash: async () => {
     const started = performance.now()
     let error: string | undefined
