@@ -21,6 +21,7 @@ import { availabilityConfidence, samplesForTarget } from './confidence.ts'
 import { NodeErrorCode, nodeError } from './errors.ts'
 import { Hedge, RecentSlowest, silenceIn, silenceReason, silentPastTimeout } from './hedge.ts'
 import { memberPeer } from './peers.ts'
+import { DEFAULT_SILENT_MEMORY_MS, SilentHolders } from './silent-holders.ts'
 
 /** Default target: the chance that an unavailable blob looks available is below one in a million. */
 export const DEFAULT_TARGET_CONFIDENCE = 1 - 1e-6
@@ -34,6 +35,12 @@ export interface LightClientInit {
   libp2p: DacnetLibp2p
   committees: CommitteeSource
   logger?: Logger
+  /**
+   * How long a holder found silent is skipped by later checks (its samples fail at once as NODE_SILENT while one
+   * request to it goes out in the background; its first answer ends this). Default DEFAULT_SILENT_MEMORY_MS; 0
+   * remembers nothing.
+   */
+  silentMemoryMs?: number
 }
 
 export interface SampleOptions {
@@ -93,10 +100,16 @@ export class LightClient {
   readonly #logger: Logger
   /** How long new connections took to answer lately, across calls: the hedge's guide for a new connection. */
   readonly #coldAnswers = new RecentSlowest()
+  readonly #silent: SilentHolders
 
   constructor(init: LightClientInit) {
     this.#init = init
     this.#logger = init.logger ?? silentLogger
+    const memoryMs = init.silentMemoryMs ?? DEFAULT_SILENT_MEMORY_MS
+    if (!(memoryMs >= 0)) {
+      throw nodeError(NodeErrorCode.INVALID_OPTIONS, `silentMemoryMs must be 0 or more, got ${memoryMs}`)
+    }
+    this.#silent = new SilentHolders(memoryMs)
   }
 
   /** Verifies a certificate against the committee of the epoch it names; throws its typed error if invalid. */
@@ -192,11 +205,24 @@ export class LightClient {
       for (const index of indices) fail(index, dead.code, dead.message)
       return
     }
+    const silentFor = this.#silent.silentFor(member.peerId)
+    if (silentFor !== undefined) {
+      const error = nodeError(
+        NodeErrorCode.SILENT,
+        `silent in a check ${(silentFor / 1000).toFixed(1)} s ago; asked again in the background`,
+      )
+      session.deadHolders.set(holder, error)
+      for (const index of indices) fail(index, error.code, error.message)
+      this.#silent.probe(member.peerId, () => this.#probe(session, member, indices[0]!, opts))
+      return
+    }
     let answers: Awaited<ReturnType<typeof requestSamples>>
     try {
       answers = await this.#request(session, member, indices, opts)
+      this.#silent.markAnswered(member.peerId)
     } catch (err) {
       const error = err instanceof DacnetError ? err : p2pError(P2pErrorCode.STREAM_ENDED, String(err))
+      if (error.code === NodeErrorCode.SILENT) this.#silent.markSilent(member.peerId)
       session.deadHolders.set(holder, error)
       this.#logger.debug('holder failed', { member: holder, error })
       for (const index of indices) fail(index, error.code, error.message)
@@ -212,6 +238,15 @@ export class LightClient {
       if (problem) fail(index, problem.code, problem.reason)
       else session.outcomes.set(index, true)
     }
+  }
+
+  /** One request to a remembered silent holder, outside any check: it resolves only if the holder answers. */
+  async #probe(session: Session, member: Member, index: number, opts: SampleOptions): Promise<void> {
+    const peer = await memberPeer(this.#init.libp2p, member)
+    await requestSamples(this.#init.libp2p, peer, session.blobId, [index], {
+      shardSize: session.header.shardSize,
+      timeoutMs: opts.requestTimeoutMs ?? DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS,
+    })
   }
 
   /**

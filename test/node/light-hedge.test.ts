@@ -18,7 +18,12 @@ import {
   type SilenceReport,
   silenceIn,
 } from '../../src/node/hedge.ts'
-import { LightClient, type SampleOptions, type SampleResult } from '../../src/node/light-client.ts'
+import {
+  DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS,
+  LightClient,
+  type SampleOptions,
+  type SampleResult,
+} from '../../src/node/light-client.ts'
 import type { DacnetLibp2p } from '../../src/p2p/node.ts'
 import { SAMPLE_PROTOCOL } from '../../src/p2p/protocols.ts'
 import { handleSampleStream } from '../../src/p2p/sample.ts'
@@ -363,6 +368,28 @@ describe('a light client facing silent holders', () => {
     for (const f of result.failures) expect(f.reason).toContain('on an open connection')
     expectConsistent(result)
     for (const i of QUIET) await answerNormally(i)
+  })
+
+  it('remembers the holders it cut: later checks skip them at once, and their first answer to a probe ends it', async () => {
+    const { client } = await freshNode()
+    expect((await timedSample(client)).failures).toEqual([])
+    for (const i of QUIET) await answerLate(i, Number.POSITIVE_INFINITY)
+    const first = await checkDrawing(QUIET, async () => client)
+    expect(codesOf(first), JSON.stringify(first.failures)).toEqual([NodeErrorCode.SILENT])
+    // The next check does not wait for them again: their samples fail at once, as silent, while a probe goes out.
+    const second = await checkDrawing(QUIET, async () => client)
+    expect(second.available).toBe(true)
+    expect(codesOf(second)).toEqual([NodeErrorCode.SILENT])
+    for (const f of second.failures) expect(f.reason).toContain('asked again in the background')
+    for (const i of QUIET) await answerNormally(i)
+    // Once they answer again, the probes (each bounded by the request timeout) bring them back.
+    const deadline = performance.now() + 2 * DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS
+    let clean = false
+    while (!clean && performance.now() < deadline) {
+      clean = (await timedSample(client)).failures.length === 0
+      if (!clean) await new Promise((r) => setTimeout(r, 250))
+    }
+    expect(clean).toBe(true)
   })
 
   it('concludes available well within the request timeout with 30% of the stake stopped, and reports it silent', async () => {

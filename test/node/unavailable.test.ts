@@ -83,7 +83,7 @@ beforeAll(async () => {
   lightLibp2p = await startClient()
   publish()
   pool = new ErasurePool({ size: 1 })
-  lightClient = new LightClient({ libp2p: lightLibp2p, committees })
+  lightClient = new LightClient({ libp2p: lightLibp2p, committees, silentMemoryMs: 0 })
   const disperser = new Disperser({ libp2p: sequencer, committees, pool }, { memberTimeoutMs: 15_000 })
   const result = await disperser.disperse(randomData(BLOB_SIZE, prng(501)))
   certificate = result.certificate
