@@ -6,12 +6,14 @@
  *   fuzz   100,000 inputs per decoder of outside input (test/fuzz), seeded and replayable
  *   faults members just under and just over a third of the stake paused (SIGSTOP) and killed, on a 16-member
  *          cluster of real processes: dispersal, light-client checks against the healthy figures, every certificate
+ *   withholding  10,000 light-client checks of a blob with only k - 1 shards served: false accepts against the bound
  *   crash  1,000 SIGKILLs of a member storing and attesting blobs, its store reopened and verified after each
  *
  * Exit code 1 when any case misses its pass figure.
  */
 import { fuzz } from '../test/fuzz/fuzz.ts'
 import { fuzzTargets } from '../test/fuzz/targets.ts'
+import { startWithheld } from '../test/node/withholding.ts'
 import { runCrashIterations } from '../test/storage/fixtures/crash-harness.ts'
 import { DEFAULT_FAULT_OPTIONS, faultRows } from './soak/faults.ts'
 import type { SoakRow } from './soak/row.ts'
@@ -21,6 +23,12 @@ const FUZZ_RUNS = 100_000
 /** SIGKILLs in the crash soak, over two lanes (one per core). */
 const CRASH_ITERATIONS = 1_000
 const CRASH_LANES = 2
+/** Checks per target in the withholding suite: the issue's 10,000 at measurable targets, and at the default. */
+const WITHHOLDING_TRIALS: readonly (readonly [number, number])[] = [
+  [10_000, 0.9],
+  [10_000, 0.99],
+  [2_000, 1 - 1e-6],
+]
 /** The faults suite's whole run, cluster start-up included. */
 const FAULTS_TIMEOUT_MS = 15 * 60_000
 
@@ -46,6 +54,31 @@ const suites: Record<string, Suite> = {
     return rows
   },
   faults: async () => (await faultRows(DEFAULT_FAULT_OPTIONS, AbortSignal.timeout(FAULTS_TIMEOUT_MS))).map(emit),
+  withholding: async () => {
+    const withheld = await startWithheld()
+    const rows: SoakRow[] = []
+    try {
+      for (const [trials, confidence] of WITHHOLDING_TRIALS) {
+        const bound = 1 - confidence
+        const { falseAccepts, p50Ms } = await withheld.trials(trials, confidence)
+        // The bound's mean plus four standard deviations: a correct client passes all but once in ~30,000 runs.
+        const ceiling = trials * bound + 4 * Math.sqrt(trials * bound * (1 - bound))
+        rows.push(
+          emit({
+            suite: 'withholding',
+            case: `k - 1 of n shards served (k = ${withheld.k}, n = ${withheld.n}), target ${confidence}`,
+            figure: `${falseAccepts} false accepts in ${trials} checks (${((falseAccepts / trials) * 100).toFixed(3)}%; bound ${(bound * 100).toPrecision(2)}%), check p50 ${p50Ms.toFixed(1)} ms`,
+            pass: `false accepts <= ${Math.floor(ceiling)} (the bound plus 4 sigma)`,
+            ok: falseAccepts <= ceiling,
+            detail: { trials, confidence, falseAccepts, p50Ms },
+          }),
+        )
+      }
+    } finally {
+      await withheld.stop()
+    }
+    return rows
+  },
   crash: async () => {
     const started = performance.now()
     let error: string | undefined
