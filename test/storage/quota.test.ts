@@ -93,4 +93,30 @@ describe('disk quota', () => {
     const err = await store.putBlob(next.headerBytes, pick(next, range(0, 8))).catch((e: unknown) => e)
     expect(isDacnetError(err, StorageErrorCode.QUOTA_EXCEEDED)).toBe(true)
   })
+
+  it('under 10x over-submission, all at once: stores within the quota, refuses the rest cleanly, reads on, intact after restart', async () => {
+    const QUOTA = 64 * 1024
+    const blobs = Array.from({ length: 40 }, () => makeBlob({ k: 4, n: 8, dataSize: 16 * 1024 }))
+    // Each store is 8 shards of 4 KiB with proofs: about 33 KiB, so 40 of them are about 20x the quota.
+    store = await ShardStore.open(dir, { backgroundPrune: false, quotaBytes: QUOTA })
+    const outcomes = await Promise.allSettled(blobs.map((b) => store!.putBlob(b.headerBytes, pick(b, range(0, 8)))))
+    const stored = blobs.filter((_, i) => outcomes[i]!.status === 'fulfilled')
+    const refused = outcomes.filter((o) => o.status === 'rejected')
+    expect(stored.length).toBeGreaterThan(0)
+    expect(refused.length).toBeGreaterThan(stored.length * 5)
+    for (const o of refused) {
+      expect(isDacnetError((o as PromiseRejectedResult).reason, StorageErrorCode.QUOTA_EXCEEDED)).toBe(true)
+    }
+    expect(store.stats().bytes).toBeLessThanOrEqual(QUOTA)
+    // Everything stored reads back whole; nothing refused left a trace.
+    for (const b of stored) expect((await store.getShards(b.blobId, range(0, 8))).length).toBe(8)
+    for (const b of blobs.filter((x) => !stored.includes(x))) expect(await store.hasBlob(b.blobId)).toBe(false)
+    await store.close()
+    store = await ShardStore.open(dir, { backgroundPrune: false, quotaBytes: QUOTA })
+    const report = await store.check()
+    expect(report.ok, JSON.stringify(report)).toBe(true)
+    expect(report.usage.consistent).toBe(true)
+    expect(store.stats().bytes).toBeLessThanOrEqual(QUOTA)
+    for (const b of stored) expect((await store.getShards(b.blobId, range(0, 8))).length).toBe(8)
+  })
 })
