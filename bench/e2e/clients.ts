@@ -5,6 +5,7 @@
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Certificate } from '../../src/attest/certificate.ts'
+import type { CommitteeSource } from '../../src/committee/source.ts'
 import type { BlobHeader } from '../../src/erasure/header.ts'
 import { HASH_SIZE } from '../../src/erasure/merkle.ts'
 import { LightClient, type SampleResult } from '../../src/node/light-client.ts'
@@ -48,6 +49,20 @@ async function check(client: LightClient, certificate: Certificate, signal: Abor
   return { ms, result }
 }
 
+/** A light client on a libp2p node of its own, started now: nothing dialled, nothing known. */
+export async function freshLightClient(
+  committees: CommitteeSource,
+): Promise<{ client: LightClient; stop(): Promise<void> }> {
+  const libp2p = await createDacnetLibp2p({
+    privateKey: await generateKeyPair('Ed25519'),
+    dhtMode: 'client',
+    listen: [],
+    localNetwork: true,
+  })
+  await libp2p.start()
+  return { client: new LightClient({ libp2p, committees }), stop: async () => libp2p.stop() }
+}
+
 export async function lightClientRows(
   cluster: BenchCluster,
   certificates: readonly Certificate[],
@@ -71,19 +86,12 @@ export async function lightClientRows(
   for (let i = 0; i < coldRuns; i++) {
     signal.throwIfAborted()
     const started = performance.now()
-    const libp2p = await createDacnetLibp2p({
-      privateKey: await generateKeyPair('Ed25519'),
-      dhtMode: 'client',
-      listen: [],
-      localNetwork: true,
-    })
-    await libp2p.start()
+    const fresh = await freshLightClient(cluster.roles.committees)
     startMs.push(performance.now() - started)
     try {
-      const fresh = new LightClient({ libp2p, committees: cluster.roles.committees })
-      cold.push(await check(fresh, certificates[i % certificates.length]!, signal))
+      cold.push(await check(fresh.client, certificates[i % certificates.length]!, signal))
     } finally {
-      await libp2p.stop()
+      await fresh.stop()
     }
   }
 

@@ -9,15 +9,14 @@
  * along the way verifies and its blob comes back byte for byte once the members are back.
  */
 import { randomBytes } from 'node:crypto'
-import { generateKeyPair } from '@libp2p/crypto/keys'
+import { freshLightClient } from '../../bench/e2e/clients.ts'
 import { BenchCluster } from '../../bench/e2e/cluster.ts'
 import { median } from '../../bench/lib.ts'
 import type { Certificate } from '../../src/attest/certificate.ts'
 import { verifyCertificate } from '../../src/attest/verify-certificate.ts'
 import { isDacnetError } from '../../src/errors.ts'
 import { NodeErrorCode } from '../../src/node/errors.ts'
-import { LightClient, type SampleResult } from '../../src/node/light-client.ts'
-import { createDacnetLibp2p } from '../../src/p2p/node.ts'
+import type { LightClient, SampleResult } from '../../src/node/light-client.ts'
 import type { SoakRow } from './row.ts'
 
 export interface FaultOptions {
@@ -46,7 +45,6 @@ interface Phase {
 export async function faultRows(opts: FaultOptions, signal: AbortSignal): Promise<SoakRow[]> {
   const cluster = await BenchCluster.start(opts.members, 'file', signal)
   const stopped = new Set<number>()
-  const killed = new Set<number>()
   const certificates: { certificate: Certificate; data: Uint8Array }[] = []
   try {
     const { committee } = cluster
@@ -88,18 +86,11 @@ export async function faultRows(opts: FaultOptions, signal: AbortSignal): Promis
       const recent = certificates.slice(-opts.blobs).map((c) => c.certificate)
       for (let i = 0; i < opts.checks; i++) {
         phase.warm.push(await check(phase, cluster.roles.lightClient, recent[i % recent.length]!))
-        const libp2p = await createDacnetLibp2p({
-          privateKey: await generateKeyPair('Ed25519'),
-          dhtMode: 'client',
-          listen: [],
-          localNetwork: true,
-        })
-        await libp2p.start()
+        const fresh = await freshLightClient(cluster.roles.committees)
         try {
-          const fresh = new LightClient({ libp2p, committees: cluster.roles.committees })
-          phase.cold.push(await check(phase, fresh, recent[i % recent.length]!))
+          phase.cold.push(await check(phase, fresh.client, recent[i % recent.length]!))
         } finally {
-          await libp2p.stop()
+          await fresh.stop()
         }
       }
     }
@@ -135,26 +126,22 @@ export async function faultRows(opts: FaultOptions, signal: AbortSignal): Promis
     healthy.cold.length = 0
     await checks(healthy)
 
-    const paused = phase(`${under.length} members paused (${share(under)}% of stake)`)
-    signalAll(under, 'SIGSTOP')
-    for (const i of under) stopped.add(i)
-    await disperse(paused)
-    await checks(paused)
-    signalAll([over], 'SIGSTOP')
-    stopped.add(over)
-    const pausedOver = await unreachable()
+    /** Takes the under-a-third members out with `sig`, disperses and checks, then one more: q out of reach. */
+    const fault = async (sig: 'SIGSTOP' | 'SIGKILL', verb: string) => {
+      const p = phase(`${under.length} members ${verb} (${share(under)}% of stake)`)
+      signalAll(under, sig)
+      if (sig === 'SIGSTOP') for (const i of under) stopped.add(i)
+      await disperse(p)
+      await checks(p)
+      signalAll([over], sig)
+      if (sig === 'SIGSTOP') stopped.add(over)
+      return { phase: p, over: await unreachable() }
+    }
+    const { phase: paused, over: pausedOver } = await fault('SIGSTOP', 'paused')
     signalAll(stopped, 'SIGCONT')
     stopped.clear()
     await cluster.settled(signal)
-
-    const down = phase(`${under.length} members killed (${share(under)}% of stake)`)
-    signalAll(under, 'SIGKILL')
-    for (const i of under) killed.add(i)
-    await disperse(down)
-    await checks(down)
-    signalAll([over], 'SIGKILL')
-    killed.add(over)
-    const downOver = await unreachable()
+    const { phase: down, over: downOver } = await fault('SIGKILL', 'killed')
 
     // Every certificate verifies; blobs certified while members were paused come back from the living members.
     let wrong = 0
