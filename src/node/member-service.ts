@@ -48,6 +48,8 @@ export interface MemberServiceInit {
   maxConcurrentShardReads?: number
   /** Without `reads`: how long a read waits for a free slot before NODE_BUSY. Default DEFAULT_SHARD_READ_WAIT_MS. */
   shardReadWaitMs?: number
+  /** Without `reads`: reads one requester has under way at once. Default DEFAULT_MAX_SHARD_READS_PER_REQUESTER. */
+  maxShardReadsPerRequester?: number
   /** Stores for the epoch before the one in force are taken this long after it changed. Default DEFAULT_PREVIOUS_EPOCH_GRACE_MS. */
   previousEpochGraceMs?: number
 }
@@ -81,6 +83,7 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
       new ShardReads(init.store, {
         maxConcurrentShardReads: init.maxConcurrentShardReads,
         shardReadWaitMs: init.shardReadWaitMs,
+        maxShardReadsPerRequester: init.maxShardReadsPerRequester,
         logger: init.logger,
       })
     this.#epochs = new StoreEpochs(init.committees, { previousEpochGraceMs: init.previousEpochGraceMs })
@@ -188,19 +191,32 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
     return signature
   }
 
-  /** Sample and retrieve read through the node's ShardReads: its read slots bound them with every other reader. */
-  holdings(blobId: BlobId): Promise<{ headerBytes: Uint8Array; indices: number[] } | null> {
-    return this.#reads.holdings(blobId)
+  /**
+   * Sample and retrieve read through the node's ShardReads: its read slots bound them with every other reader,
+   * fairly between requesters (the remote peer's id; absent: UNNAMED_REQUESTER).
+   */
+  holdings(blobId: BlobId, requester?: string): Promise<{ headerBytes: Uint8Array; indices: number[] } | null> {
+    return this.#reads.holdings(blobId, requester)
   }
 
   /** See ShardReads.readShard: undefined when not held; NODE_BUSY when no read slot comes free in time. */
-  readShard(blobId: BlobId, index: number): Promise<ShardWithProof | undefined> {
-    return this.#reads.readShard(blobId, index)
+  readShard(blobId: BlobId, index: number, requester?: string): Promise<ShardWithProof | undefined> {
+    return this.#reads.readShard(blobId, index, requester)
   }
 
   /** See ShardReads.readShards: the held ones of `indices`, in one multi-get under one read slot. */
-  readShards(blobId: BlobId, indices: readonly number[]): Promise<ShardWithProof[]> {
-    return this.#reads.readShards(blobId, indices)
+  readShards(blobId: BlobId, indices: readonly number[], requester?: string): Promise<ShardWithProof[]> {
+    return this.#reads.readShards(blobId, indices, requester)
+  }
+
+  /** See ShardReads.withShards: `use` frames and sends the run while its read slot is held. */
+  withShards<T>(
+    blobId: BlobId,
+    indices: readonly number[],
+    requester: string,
+    use: (shards: ShardWithProof[]) => T,
+  ): Promise<T> {
+    return this.#reads.withShards(blobId, indices, requester, use)
   }
 
   /** The committee of `epoch` if this member takes stores for it now: the epoch in force, or the one before in its grace. */

@@ -5,15 +5,17 @@ import { type BlobHeader, decodeHeader, HEADER_SIZE } from '../erasure/header.ts
 import type { ShardWithProof } from '../erasure/shard.ts'
 import { DacnetError } from '../errors.ts'
 import { asError, P2pErrorCode, p2pError, toWireError } from './errors.ts'
-import { FrameBatch, FrameReader, writeFrame } from './framing.ts'
+import { DEFAULT_SEND_BATCH_BYTES, FrameBatch, FrameReader, writeFrame } from './framing.ts'
 import {
+  DEFAULT_REQUEST_FRAME_TIMEOUT_MS,
   DEFAULT_RETRIEVE_HEADER_TIMEOUT_MS,
   DEFAULT_RETRIEVE_TIMEOUT_MS,
+  deadlineIn,
   FRAME_OVERHEAD_BYTES,
   MAX_ERROR_REPLY_BYTES,
   MAX_QUERY_REQUEST_BYTES,
   replyFrameLimit,
-  requestFrameSignal,
+  shardFrameLimit,
 } from './limits.ts'
 import type { DacnetLibp2p } from './node.ts'
 import { Reply, ReplyKind, RetrieveRequest } from './pb/dacnet.js'
@@ -29,42 +31,58 @@ import { decodeFrame, type ServedOutcome } from './wire.ts'
  *   server: HEADER { header, count }, then `count` SHARD frames in increasing index order, then
  *           END { count }. Or a single ERROR (P2P_BLOB_NOT_HELD when it holds nothing of that blob).
  *
- * The server reads its shards a run at a time (about RETRIEVE_READ_BYTES of them, one multi-get when the service
- * has `readShards`) and sends the shard frames in batches of about 60 KiB (FrameBatch: a holder of a large blob
- * sends a thousand or more small shards), waiting for the stream to drain, so serving a blob needs memory for about
+ * The server reads its shards a run at a time (about RETRIEVE_READ_BYTES of frames, one multi-get when the service
+ * has `withShards` or `readShards`) and sends the shard frames in batches of about 60 KiB (FrameBatch: a holder of a
+ * large blob sends a thousand or more small shards). With `withShards` a run is framed and handed to the stream
+ * under its read slot, and the drain is awaited after the slot is given back. Serving a blob needs memory for about
  * one run and one batch whatever the blob's size.
  */
 
-/** Shard bytes a retrieve server reads at once: a member's run of small shards in a few multi-gets. */
-export const RETRIEVE_READ_BYTES = 256 * 1024
+/**
+ * Frame bytes a retrieve server reads at once: as many shards as fit one send batch as frames (a member's run of
+ * small shards is many multi-gets), so that each run goes out in one write, and retrieval and sampling take turns
+ * of the same size at the holder's read slots.
+ */
+export const RETRIEVE_READ_BYTES = DEFAULT_SEND_BATCH_BYTES
 
 export interface RetrieveService {
   /** The header bytes and the indices held for a blob, or null when nothing is held. */
-  holdings(blobId: BlobId): Promise<{ headerBytes: Uint8Array; indices: number[] } | null>
+  holdings(blobId: BlobId, requester?: string): Promise<{ headerBytes: Uint8Array; indices: number[] } | null>
   /** One held shard with its proof (undefined if it vanished, e.g. pruned meanwhile). */
-  readShard(blobId: BlobId, index: number): Promise<ShardWithProof | undefined>
+  readShard(blobId: BlobId, index: number, requester?: string): Promise<ShardWithProof | undefined>
   /** The held ones of these shards, in index order, read together; absent: one `readShard` per index. */
-  readShards?(blobId: BlobId, indices: readonly number[]): Promise<ShardWithProof[]>
+  readShards?(blobId: BlobId, indices: readonly number[], requester?: string): Promise<ShardWithProof[]>
+  /** As `readShards`, passing them to `use` under the same read slot; preferred to `readShards` when present. */
+  withShards?<T>(
+    blobId: BlobId,
+    indices: readonly number[],
+    requester: string,
+    use: (shards: ShardWithProof[]) => T,
+  ): Promise<T>
 }
 
 export async function handleRetrieveStream(
   service: RetrieveService,
   stream: Stream,
-  _connection: Connection,
+  connection: Connection,
   opts: { timeoutMs?: number; requestFrameTimeoutMs?: number } = {},
 ): Promise<ServedOutcome> {
-  const signal = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_RETRIEVE_TIMEOUT_MS)
+  const exchange = deadlineIn(opts.timeoutMs ?? DEFAULT_RETRIEVE_TIMEOUT_MS)
+  const { signal } = exchange
   const reader = new FrameReader(stream)
-  const batch = new FrameBatch(stream, { signal })
+  // The answers go out in ~60 KiB batches. With `withShards` each is handed to the stream under a read slot, and
+  // the next run waits until the stream has passed the last one on (highWater 0): a client that reads slowly slows
+  // its own runs, and its replies are not left to be encrypted and written from the stream's buffer outside a slot.
+  const batch = new FrameBatch(stream, { signal, ...(service.withShards ? { highWater: 0 } : {}) })
   try {
-    const frame = await reader.expect(
-      MAX_QUERY_REQUEST_BYTES,
-      'the retrieve request',
-      requestFrameSignal(signal, opts.requestFrameTimeoutMs),
-    )
+    const first = deadlineIn(opts.requestFrameTimeoutMs ?? DEFAULT_REQUEST_FRAME_TIMEOUT_MS, signal)
+    const frame = await reader
+      .expect(MAX_QUERY_REQUEST_BYTES, 'the retrieve request', first.signal)
+      .finally(() => first.clear())
     reader.release()
     const blobId = parseBlobId(decodeFrame(RetrieveRequest, frame, 'retrieve request').blobId)
-    const holdings = await service.holdings(blobId)
+    const requester = connection.remotePeer.toString()
+    const holdings = await service.holdings(blobId, requester)
     if (holdings === null) throw p2pError(P2pErrorCode.BLOB_NOT_HELD, `no shard of ${blobId} is held here`)
     const indices = [...new Set(holdings.indices)].sort((a, b) => a - b)
     await writeFrame(
@@ -75,18 +93,29 @@ export async function handleRetrieveStream(
       },
     )
     let sent = 0
-    const send = async (shard: ShardWithProof) => {
-      await batch.add(replyFrame({ kind: ReplyKind.SHARD, shard }))
+    /** Queues a shard in the batch; the batch sends once it holds about 60 KiB. */
+    const send = (shard: ShardWithProof): Promise<void> => {
       sent++
+      return batch.add(replyFrame({ kind: ReplyKind.SHARD, shard }))
     }
-    if (service.readShards) {
-      const run = Math.max(1, Math.floor(RETRIEVE_READ_BYTES / shardSizeOf(holdings.headerBytes)))
+    const run = Math.max(1, Math.floor(RETRIEVE_READ_BYTES / shardFrameLimit(shardSizeOf(holdings.headerBytes))))
+    if (service.withShards) {
       for (let from = 0; from < indices.length; from += run) {
-        for (const shard of await service.readShards(blobId, indices.slice(from, from + run))) await send(shard)
+        // Framed and handed to the stream under the run's read slot; the drain is awaited after it.
+        const sending = await service.withShards(blobId, indices.slice(from, from + run), requester, (shards) =>
+          Promise.all([...shards.map(send), batch.flush()]),
+        )
+        await sending
+      }
+    } else if (service.readShards) {
+      for (let from = 0; from < indices.length; from += run) {
+        for (const shard of await service.readShards(blobId, indices.slice(from, from + run), requester)) {
+          await send(shard)
+        }
       }
     } else {
       for (const index of indices) {
-        const shard = await service.readShard(blobId, index)
+        const shard = await service.readShard(blobId, index, requester)
         if (shard) await send(shard)
       }
     }
@@ -105,6 +134,8 @@ export async function handleRetrieveStream(
     await batch.flush().catch(() => {})
     await replyError(stream, failure, signal)
     return failure.code
+  } finally {
+    exchange.clear()
   }
 }
 

@@ -7,13 +7,15 @@ import { type BlobId, parseBlobId } from '../erasure/blob-id.ts'
 import type { ShardWithProof } from '../erasure/shard.ts'
 import { DacnetError } from '../errors.ts'
 import { asError, P2pErrorCode, p2pError, toWireError } from './errors.ts'
-import { FrameBatch, FrameReader, writeFrame } from './framing.ts'
+import { DEFAULT_SEND_BATCH_BYTES, FrameBatch, FrameReader, writeFrame } from './framing.ts'
 import {
+  DEFAULT_REQUEST_FRAME_TIMEOUT_MS,
   DEFAULT_SAMPLE_TIMEOUT_MS,
+  deadlineIn,
+  FRAME_OVERHEAD_BYTES,
   MAX_QUERY_REQUEST_BYTES,
   MAX_SAMPLE_INDICES,
   replyFrameLimit,
-  requestFrameSignal,
 } from './limits.ts'
 import type { DacnetLibp2p } from './node.ts'
 import { Reply, ReplyKind, SampleRequest } from './pb/dacnet.js'
@@ -30,50 +32,91 @@ import { decodeFrame, type ServedOutcome } from './wire.ts'
  *           then END { count = SHARD frames sent }. Or a single ERROR { errorCode, errorMessage }, which may
  *           also come after some replies (e.g. NODE_BUSY).
  *
- * The server reads one shard at a time and sends the answers in batches of about 60 KiB (usually the whole answer
- * in one write), waiting for the stream to drain, so a request for 64 shards holds about one batch in memory,
- * however slowly the client reads.
+ * The server reads the requested shards in runs of about 60 KiB (one multi-get each when the service has
+ * `withShards`) and hands each run to the stream as one batch while the run's read slot is held, then waits for
+ * the stream to drain with the slot given back; so a request for 64 shards holds about one run in memory, however
+ * slowly the client reads, and a holder's slots bound the work of serving, fairly between requesters.
  */
 
-/** What a holder offers the sample protocol: where it reads the shards it serves, one at a time. */
+/** Indices read in a sample request's first run, before the shard size is known. */
+export const FIRST_SAMPLE_RUN = 8
+/** Frame bytes read and sent per run after the first: as many shards as fit one send batch as frames. */
+export const SAMPLE_RUN_BYTES = DEFAULT_SEND_BATCH_BYTES
+
+/** What a holder offers the sample protocol: where it reads the shards it serves. */
 export interface SampleService {
   /**
    * One held shard with its proof, or undefined when it is not held here — including an index outside the
    * blob (at or above its n), which is the client's mistake, not the holder's. Throws to refuse the request
-   * (the ERROR carries the code, e.g. NODE_BUSY).
+   * (the ERROR carries the code, e.g. NODE_BUSY). `requester` is the remote peer's id, which the handler always
+   * passes, so that the holder can share its reads fairly between peers.
    */
-  readShard(blobId: BlobId, index: number): Promise<ShardWithProof | undefined>
+  readShard(blobId: BlobId, index: number, requester?: string): Promise<ShardWithProof | undefined>
+  /**
+   * The held ones of `indices` (in the order asked; an index outside the blob is simply absent), passed to `use`
+   * under the same read slot; resolves with what `use` returned. Absent: one `readShard` per index.
+   */
+  withShards?<T>(
+    blobId: BlobId,
+    indices: readonly number[],
+    requester: string,
+    use: (shards: ShardWithProof[]) => T,
+  ): Promise<T>
 }
 
 export async function handleSampleStream(
   service: SampleService,
   stream: Stream,
-  _connection: Connection,
+  connection: Connection,
   opts: { timeoutMs?: number; requestFrameTimeoutMs?: number } = {},
 ): Promise<ServedOutcome> {
-  const signal = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_SAMPLE_TIMEOUT_MS)
+  const exchange = deadlineIn(opts.timeoutMs ?? DEFAULT_SAMPLE_TIMEOUT_MS)
+  const { signal } = exchange
   const reader = new FrameReader(stream)
-  // The answers go out in ~60 KiB batches: a light client's request to one holder is usually answered in one write.
-  const batch = new FrameBatch(stream, { signal })
+  // The answers go out in ~60 KiB batches. With `withShards` each is handed to the stream under a read slot, and
+  // the next run waits until the stream has passed the last one on (highWater 0): a client that reads slowly slows
+  // its own runs, and its replies are not left to be encrypted and written from the stream's buffer outside a slot.
+  const batch = new FrameBatch(stream, { signal, ...(service.withShards ? { highWater: 0 } : {}) })
   try {
-    const frame = await reader.expect(
-      MAX_QUERY_REQUEST_BYTES,
-      'the sample request',
-      requestFrameSignal(signal, opts.requestFrameTimeoutMs),
-    )
+    const first = deadlineIn(opts.requestFrameTimeoutMs ?? DEFAULT_REQUEST_FRAME_TIMEOUT_MS, signal)
+    const frame = await reader
+      .expect(MAX_QUERY_REQUEST_BYTES, 'the sample request', first.signal)
+      .finally(() => first.clear())
     reader.release()
     const request = decodeSampleRequest(frame)
     const blobId = parseBlobId(request.blobId)
     const indices = checkIndices(request.indices)
+    const requester = connection.remotePeer.toString()
     let sent = 0
-    for (const index of indices) {
-      signal.throwIfAborted()
-      const shard = await service.readShard(blobId, index)
-      if (shard) {
-        await batch.add(replyFrame({ kind: ReplyKind.SHARD, shard, index }))
-        sent++
-      } else {
-        await batch.add(replyFrame({ kind: ReplyKind.NOT_HELD, index }))
+    /** Queues the answer for `index` in the batch; the batch sends once it holds about 60 KiB. */
+    const answer = (index: number, shard: ShardWithProof | undefined): Promise<void> => {
+      if (shard) sent++
+      return batch.add(
+        replyFrame(shard ? { kind: ReplyKind.SHARD, shard, index } : { kind: ReplyKind.NOT_HELD, index }),
+      )
+    }
+    if (service.withShards) {
+      let run = FIRST_SAMPLE_RUN
+      for (let from = 0; from < indices.length; ) {
+        signal.throwIfAborted()
+        const part = indices.slice(from, from + run)
+        from += part.length
+        let shardBytes = 0
+        // Framed and handed to the stream under the run's read slot; the drain is awaited after it.
+        const sending = await service.withShards(blobId, part, requester, (shards) => {
+          const held = new Map(shards.map((shard) => [shard.index, shard]))
+          for (const shard of shards) {
+            shardBytes = Math.max(shardBytes, shard.data.length + shard.proof.length + FRAME_OVERHEAD_BYTES)
+          }
+          return Promise.all([...part.map((index) => answer(index, held.get(index))), batch.flush()])
+        })
+        await sending
+        if (shardBytes > 0) run = Math.max(1, Math.floor(SAMPLE_RUN_BYTES / shardBytes))
+      }
+    } else {
+      for (const index of indices) {
+        signal.throwIfAborted()
+        await answer(index, await service.readShard(blobId, index, requester))
       }
     }
     await batch.add(replyFrame({ kind: ReplyKind.END, count: sent }))
@@ -91,6 +134,8 @@ export async function handleSampleStream(
     await batch.flush().catch(() => {})
     await replyError(stream, failure, signal)
     return failure.code
+  } finally {
+    exchange.clear()
   }
 }
 

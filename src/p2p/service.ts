@@ -9,6 +9,7 @@ import {
   MAX_INBOUND_RETRIEVE_STREAMS,
   MAX_INBOUND_SAMPLE_STREAMS,
   MAX_INBOUND_STORE_STREAMS,
+  MAX_REFUSAL_DELAY_MS,
 } from './limits.ts'
 import type { DacnetLibp2p } from './node.ts'
 import { RETRIEVE_PROTOCOL, SAMPLE_PROTOCOL, STORE_PROTOCOL } from './protocols.ts'
@@ -124,16 +125,37 @@ export async function registerProtocols(
   }
 }
 
-/** Refuses a peer above its rate with an ERROR reply (P2P_RATE_LIMITED) instead of serving it. */
+/**
+ * Refuses a peer above its rate with an ERROR reply (P2P_RATE_LIMITED) instead of serving it, sent when the peer's
+ * window ends (at most MAX_REFUSAL_DELAY_MS later) or at once if the stream closes first.
+ */
 function rateLimited(limiter: RateLimiter, handler: Handler): Handler {
   return async (stream, connection) => {
+    let waitMs: number
     try {
       limiter.consume(connection.remotePeer.toString())
-    } catch {
-      const error = p2pError(P2pErrorCode.RATE_LIMITED, 'too many requests; slow down')
-      await replyError(stream, error, AbortSignal.timeout(1_000))
-      return error.code
+      waitMs = -1
+    } catch (err) {
+      waitMs = Math.min(MAX_REFUSAL_DELAY_MS, Math.max(0, (err as { msBeforeNext?: number }).msBeforeNext ?? 0))
     }
-    return handler(stream, connection)
+    if (waitMs < 0) return handler(stream, connection)
+    await untilClosedOr(stream, waitMs)
+    const error = p2pError(P2pErrorCode.RATE_LIMITED, 'too many requests; slow down')
+    await replyError(stream, error, AbortSignal.timeout(1_000))
+    return error.code
   }
+}
+
+/** Resolves after `ms`, or sooner when the stream closes (a client that gave up). */
+function untilClosedOr(stream: Stream, ms: number): Promise<void> {
+  if (ms <= 0 || stream.status !== 'open') return Promise.resolve()
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      stream.removeEventListener('close', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    stream.addEventListener('close', done)
+  })
 }
