@@ -6,11 +6,14 @@
  *   fuzz   100,000 inputs per decoder of outside input (test/fuzz), seeded and replayable
  *   faults members just under and just over a third of the stake paused (SIGSTOP) and killed, on a 16-member
  *          cluster of real processes: dispersal, light-client checks against the healthy figures, every certificate
+ *   flood  one peer at 10x the sample quota, ten identities just under it, a burst of new peers, stalled handshakes,
+ *          against a node in its own process: the honest client's latency, the flooders' rates, the node's RSS
  *   withholding  10,000 light-client checks of a blob with only k - 1 shards served: false accepts against the bound
  *   crash  1,000 SIGKILLs of a member storing and attesting blobs, its store reopened and verified after each
  *
  * Exit code 1 when any case misses its pass figure.
  */
+import { runFlood } from '../test/flood/harness.ts'
 import { fuzz } from '../test/fuzz/fuzz.ts'
 import { fuzzTargets } from '../test/fuzz/targets.ts'
 import { startWithheld } from '../test/node/withholding.ts'
@@ -29,6 +32,8 @@ const WITHHOLDING_TRIALS: readonly (readonly [number, number])[] = [
   [10_000, 0.99],
   [2_000, 1 - 1e-6],
 ]
+/** Each phase of the flood suite. */
+const FLOOD_PHASE_MS = 10_000
 /** The faults suite's whole run, cluster start-up included. */
 const FAULTS_TIMEOUT_MS = 15 * 60_000
 
@@ -54,6 +59,35 @@ const suites: Record<string, Suite> = {
     return rows
   },
   faults: async () => (await faultRows(DEFAULT_FAULT_OPTIONS, AbortSignal.timeout(FAULTS_TIMEOUT_MS))).map(emit),
+  flood: async () => {
+    const { phases } = await runFlood({ phaseMs: FLOOD_PHASE_MS })
+    const baseline = phases.find((p) => p.phase === 'baseline')!
+    return phases.map((p) => {
+      if (p.connections) {
+        const { honest } = p.connections
+        return emit({
+          suite: 'flood',
+          case: p.phase,
+          figure: `${honest.sampled} of ${honest.dials} new honest clients connected and sampled (connect p50 ${honest.connectP50Ms.toFixed(0)} ms)`,
+          pass: 'every new honest client gets in and samples',
+          ok: honest.sampled === honest.dials,
+          detail: { ...p },
+        })
+      }
+      const ratio = p.honest.p99Ms / baseline.honest.p99Ms
+      const flooders = p.flooders
+        ? `; flooders served ${p.flooders.servedPerSecond.toFixed(1)}/s, refused ${p.flooders.refusedPerSecond.toFixed(1)}/s`
+        : ''
+      return emit({
+        suite: 'flood',
+        case: p.phase,
+        figure: `honest p50 ${p.honest.p50Ms.toFixed(1)} ms, p99 ${p.honest.p99Ms.toFixed(1)} ms (${ratio.toFixed(1)}x baseline)${flooders}; node RSS peak ${p.node.peakRssMb.toFixed(0)} MB, CPU ${p.node.cpuPercent.toFixed(0)}%`,
+        pass: 'honest p99 <= 2x baseline, no honest failure',
+        ok: ratio <= 2 && Object.keys(p.honest.failed).length === 0,
+        detail: { ...p },
+      })
+    })
+  },
   withholding: async () => {
     const withheld = await startWithheld()
     const rows: SoakRow[] = []
