@@ -2,10 +2,16 @@
  * A local EVM chain for tests and the devnet: anvil from the installed npm package (the binary of the platform
  * package `@foundry-rs/anvil-<os>-<arch>`, never a download), with the Prague hardfork so the EIP-2537 BLS
  * precompiles exist, listening on loopback on a port the OS picks.
+ *
+ * anvil keeps recent states in memory and writes older ones to a cache directory, by default under
+ * ~/.foundry/anvil/tmp, where a killed anvil leaves them for good (hundreds of MB for a long devnet, gigabytes
+ * over many test runs). Each anvil started here gets a cache directory of its own in the OS temp dir, removed
+ * when it stops and when this process exits.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { ChainErrorCode, chainError } from './errors.ts'
 
@@ -84,12 +90,22 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
   const timeoutMs = options.startTimeoutMs ?? DEFAULT_ANVIL_START_TIMEOUT_MS
   checkInteger('startTimeoutMs', timeoutMs, 1, 600_000)
 
-  const child = spawn(anvilBinaryPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  const binary = anvilBinaryPath()
+  const cachePath = mkdtempSync(join(tmpdir(), 'dacnet-anvil-'))
+  args.push('--cache-path', cachePath)
+  const removeCache = () => rmSync(cachePath, { recursive: true, force: true })
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] })
   // A late 'error' (a failed kill) must not crash the process; a failed spawn is reported by listeningPort.
   child.on('error', () => {})
-  const killOnExit = () => child.kill('SIGKILL')
+  const killOnExit = () => {
+    child.kill('SIGKILL')
+    removeCache()
+  }
   process.on('exit', killOnExit)
-  const stop = () => stopChild(child, killOnExit)
+  const stop = async () => {
+    await stopChild(child, killOnExit)
+    removeCache()
+  }
   let stderr = ''
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString('utf8')).slice(-STDERR_TAIL)
