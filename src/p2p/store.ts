@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { type BlobHeader, decodeHeader } from '../erasure/header.ts'
@@ -128,6 +129,9 @@ export type StreamOpener = (
   options: { signal: AbortSignal },
 ) => Promise<Stream>
 
+/** How long a sender whose sending broke waits for the member's answer, which usually says why. */
+const EARLY_ANSWER_GRACE_MS = 1_000
+
 /**
  * Sends a member its shards of one blob and returns its 96-byte signature. A refusal comes back as a
  * DacnetError with the member's code (meta.remote = true); wire failures have P2P_* codes.
@@ -167,11 +171,28 @@ export async function sendStore(
     return 'sent' as const
   })()
   try {
-    if ((await Promise.race([sending, answered])) === 'answered') {
-      // Answered early: the member will read no more. A sending failure after this point is the abort below.
+    const first = await Promise.race([sending.catch((err: unknown) => ({ failed: err })), answered])
+    if (first !== 'sent') {
+      // Answered early, or the sending broke — most often because the member refused and closed: either way its
+      // answer, if one came, says why. A sending failure after an answer is the abort below.
       sending.catch(() => {})
-      const response = decodeFrame(StoreResponse, await answer, 'store response')
-      if (response.errorCode !== '') throw remoteError(response.errorCode, response.errorMessage, peerLabel(peer))
+      const grace = new AbortController()
+      const settled = await Promise.race([
+        answer.then(
+          (frame) => frame,
+          () => undefined,
+        ),
+        sleep(EARLY_ANSWER_GRACE_MS, undefined, { signal: grace.signal }).then(
+          () => undefined,
+          () => undefined,
+        ),
+      ])
+      grace.abort()
+      if (settled !== undefined) {
+        const response = decodeFrame(StoreResponse, settled, 'store response')
+        if (response.errorCode !== '') throw remoteError(response.errorCode, response.errorMessage, peerLabel(peer))
+      }
+      if (first !== 'answered') throw first.failed
       await sending
     }
     const response = decodeFrame(StoreResponse, await answer, 'store response')

@@ -235,6 +235,13 @@ describe('a store from a peer that may not store', { timeout: HANG_TEST_TIMEOUT_
     expect((err as DacnetError).code).toBe('NODE_UNREGISTERED_SEQUENCER')
     expect(admitted).toBe(0)
     expect(ms).toBeLessThan(SETTLE_BOUND_MS)
+    // A small share, all written before the refusal lands, gets the member's code too, never a broken stream.
+    for (let i = 0; i < 5; i++) {
+      const small = await serving({ store: refusing }, {}, () =>
+        failureOf(sendStore(client, server.peerId, blob.headerBytes, all.slice(0, 2), { timeoutMs: 10_000 })),
+      )
+      expect(small?.code).toBe('NODE_UNREGISTERED_SEQUENCER')
+    }
   })
 })
 
