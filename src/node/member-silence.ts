@@ -80,7 +80,12 @@ export class SilenceWatch {
     this.#phase = phase
   }
 
-  /** Counts the stream's flow as progress: bytes taken ('idle', 'drain') and the answer ('message'). */
+  /**
+   * Counts the stream's flow as progress: bytes taken ('idle', 'drain'). Never a 'message' listener: a stream hands
+   * data that arrived before anyone listened to its first 'message' listener, so one here could take the member's
+   * answer (a refusal sent the moment the stream opened) from the reader that sendStore attaches next. The answer
+   * ends the exchange, and with it the watch, anyway.
+   */
   observe(stream: Stream): void {
     if (this.#stopped) return
     const onFlow = () => this.progress()
@@ -88,12 +93,10 @@ export class SilenceWatch {
     const detach = () => {
       stream.removeEventListener('idle', onFlow)
       stream.removeEventListener('drain', onFlow)
-      stream.removeEventListener('message', onFlow)
       stream.removeEventListener('close', onClose)
     }
     stream.addEventListener('idle', onFlow)
     stream.addEventListener('drain', onFlow)
-    stream.addEventListener('message', onFlow)
     stream.addEventListener('close', onClose)
     this.#detach.push(detach)
   }

@@ -175,6 +175,14 @@ describe('a committee of 7 members with unequal stake', () => {
     const blob = certified.blob
     const err = await sendStore(outsider, members[0]!.node.libp2p.getMultiaddrs(), blob.headerBytes, []).catch((e) => e)
     expect(isDacnetError(err, NodeErrorCode.UNREGISTERED_SEQUENCER)).toBe(true)
+    // Through a Disperser too (its silence watch on every stream): each member's refusal, sent the moment the
+    // stream opens, is what the failure names.
+    const stranger = new Disperser({ libp2p: outsider, committees, pool }, { memberTimeoutMs: 15_000 })
+    const failed = await stranger.disperse(randomData(20_000, prng(77))).catch((e) => e)
+    expect(isDacnetError(failed, NodeErrorCode.THRESHOLD_UNREACHABLE)).toBe(true)
+    const codes = (failed.meta.failures as { code: string }[]).map((f) => f.code)
+    expect(codes.length).toBeGreaterThan(0)
+    expect(new Set(codes)).toEqual(new Set([NodeErrorCode.UNREGISTERED_SEQUENCER]))
   })
 
   it('catches a member that lies in a sample answer by the proof check', async () => {
