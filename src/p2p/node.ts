@@ -42,8 +42,12 @@ export const DEFAULT_MAX_CONNECTIONS = 512
  * (was 0 of 278).
  */
 export const MAX_PENDING_INBOUND_CONNECTIONS = 128
-/** Time an inbound connection has to finish the noise and yamux handshakes (libp2p's default: 10 s). */
-export const INBOUND_UPGRADE_TIMEOUT_MS = 3_000
+/**
+ * Time an inbound connection has to finish the noise and yamux handshakes: libp2p's 10 s. 3 s freed stalled
+ * places sooner, but a loaded machine's honest handshakes took longer than that; the 128 places are what keep
+ * new peers in.
+ */
+export const INBOUND_UPGRADE_TIMEOUT_MS = 10_000
 
 export interface DacnetLibp2pOptions {
   privateKey: PrivateKey
