@@ -149,8 +149,14 @@ export class LightClient {
     let samples = 0
     let successes = 0
     let confidence = 0
-    const firstRound = samplesForTarget(target, header.k, header.n)
+    let available = false
+    // Each round looks at the evidence again: round r may conclude "available" only once the chance of a false one
+    // is at most (1 - target) / 2^r, so that over every round together it stays below 1 - target (PROTOCOL §3.9).
+    const allowed = (round: number) => (1 - target) / 2 ** round
+    const firstRound = samplesForTarget(1 - allowed(1), header.k, header.n)
+    let round = 0
     while (samples < maxSamples) {
+      round++
       opts.signal?.throwIfAborted()
       const want = Math.min(maxSamples - samples, samples === 0 ? firstRound : Math.max(8, Math.ceil(samples / 2)))
       const drawn = Array.from({ length: want }, () => randomInt(header.n))
@@ -159,12 +165,15 @@ export class LightClient {
       samples += want
       const distinct = [...session.outcomes.values()].filter(Boolean).length
       confidence = availabilityConfidence(samples, successes, distinct, header.k, header.n)
-      if (confidence >= target) break
+      if (1 - confidence <= allowed(round)) {
+        available = true
+        break
+      }
     }
     const distinctSuccesses = [...session.outcomes.values()].filter(Boolean).length
     return {
       blobId: blobId.toString(),
-      available: confidence >= target,
+      available,
       confidence,
       samples,
       successes,
