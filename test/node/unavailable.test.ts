@@ -28,6 +28,7 @@ import {
   startClient,
   startMember,
 } from './harness.ts'
+import { withholdingSplit } from './withholding.ts'
 
 /**
  * A certified blob made unavailable after the fact: the members that fail hold all but at most k - 1 of
@@ -91,20 +92,8 @@ beforeAll(async () => {
   const committee = await committees.getCommittee(0)
   ;({ k, n } = certificate.header)
   assignment = assignShards(committee, blobId.bytes, n)
-  // Of all ways to keep members, the one keeping the most shards while still short of k: the tightest case,
-  // where the honest holders succeed at a rate up to p = (k - 1) / n itself.
-  let best = -1
-  let bestMask = 0
-  for (let mask = 0; mask < 1 << members.length; mask++) {
-    let held = 0
-    for (let i = 0; i < members.length; i++) if (mask & (1 << i)) held += assignment.counts[i]!
-    if (held < k && held > best) {
-      best = held
-      bestMask = mask
-    }
-  }
-  keptShards = best
-  failing = new Set(members.map((_, i) => i).filter((i) => !(bestMask & (1 << i))))
+  // The tightest case: the members kept hold the most shards short of k.
+  ;({ kept: keptShards, failing } = withholdingSplit(assignment.counts, k))
 }, 60_000)
 
 afterAll(async () => {

@@ -69,17 +69,8 @@ export async function startWithheld(): Promise<Withheld> {
     const blobId = blobIdOf(encodeHeader(certificate.header))
     const { counts } = assignShards(await committees.getCommittee(0), blobId.bytes, n)
     // Keep the members holding the most shards short of k; take the others down.
-    let best = -1
-    let bestMask = 0
-    for (let mask = 0; mask < 1 << members.length; mask++) {
-      let held = 0
-      for (let i = 0; i < members.length; i++) if (mask & (1 << i)) held += counts[i]!
-      if (held < k && held > best) {
-        best = held
-        bestMask = mask
-      }
-    }
-    for (let i = 0; i < members.length; i++) if (!(bestMask & (1 << i))) await members[i]!.node.stop()
+    const { kept: best, failing } = withholdingSplit(counts, k)
+    for (const i of failing) await members[i]!.node.stop()
     const light = await startClient()
     clients.push(light)
     const client = new LightClient({ libp2p: light, committees })
@@ -112,4 +103,23 @@ async function runTrials(
   }
   ms.sort((a, b) => a - b)
   return { falseAccepts, p50Ms: ms[Math.floor(ms.length / 2)] ?? 0 }
+}
+
+/**
+ * Of all ways to keep members, the one keeping the most shards while still short of k: the tightest case for a
+ * light client, where the kept holders succeed at a rate up to p = (k - 1) / n itself. `counts` are the
+ * assignment's shards per member.
+ */
+export function withholdingSplit(counts: readonly number[], k: number): { kept: number; failing: Set<number> } {
+  let best = -1
+  let bestMask = 0
+  for (let mask = 0; mask < 1 << counts.length; mask++) {
+    let held = 0
+    for (let i = 0; i < counts.length; i++) if (mask & (1 << i)) held += counts[i]!
+    if (held < k && held > best) {
+      best = held
+      bestMask = mask
+    }
+  }
+  return { kept: best, failing: new Set(counts.map((_, i) => i).filter((i) => !(bestMask & (1 << i)))) }
 }
