@@ -47,7 +47,7 @@ describe('the dacnet command', () => {
   it('answers bad usage with CLI_USAGE, a hint naming the command, and exit code 2', async () => {
     const cases = [
       ['frobnicate'],
-      ['init'],
+      ['init', '--dir'],
       ['disperse'],
       ['disperse', 'f', '--key', 'k', '--bogus'],
       ['retrieve', 'bafk'],

@@ -79,6 +79,22 @@ describe('config file', () => {
       [{ version: 1, storage: { retentionSeconds: 0 } }, 'storage.retentionSeconds'],
       [{ version: 1, storage: { syncReads: 'sometimes' } }, 'storage.syncReads'],
       [{ version: 1, keystore: [] }, 'keystore'],
+      [{ version: 1, storage: { quotaBytes: '0B' } }, 'storage.quotaBytes'],
+      [{ version: 1, maxBlobSize: 0 }, 'maxBlobSize'],
+      [{ version: 1, chain: 5 }, 'chain'],
+      [{ version: 1, chain: { rpcUrl: 'ftp://x', registry: `0x${'1'.repeat(40)}` } }, 'chain.rpcUrl'],
+      [{ version: 1, chain: { rpcUrl: 'http://eth:8545' } }, 'chain.registry'],
+      [{ version: 1, chain: { rpcUrl: 'http://eth:8545', registry: '0x12' } }, 'chain.registry'],
+      [
+        { version: 1, chain: { rpcUrl: 'http://e', registry: `0x${'1'.repeat(40)}`, confirmations: -1 } },
+        'chain.confirmations',
+      ],
+      [
+        { version: 1, chain: { rpcUrl: 'http://e', registry: `0x${'1'.repeat(40)}`, pollIntervalSeconds: 0 } },
+        'chain.pollIntervalSeconds',
+      ],
+      [{ version: 1, chain: { rpcUrl: 'http://e', registry: `0x${'1'.repeat(40)}`, extra: 1 } }, 'chain.extra'],
+      [{ version: 1, keystore: { passwordFile: '' } }, 'keystore.passwordFile'],
       [[], ''],
     ]
     for (const [json, field] of cases) {
@@ -91,6 +107,45 @@ describe('config file', () => {
       expect(isDacnetError(err, CliErrorCode.CONFIG_INVALID), JSON.stringify(json)).toBe(true)
       if (field) expect((err as { meta: { field: string } }).meta.field).toBe(field)
     }
+  })
+
+  it('says which field is wrong and what a valid value is, in one line', () => {
+    const message = (json: unknown) => {
+      try {
+        parseConfig(json, BASE)
+      } catch (err) {
+        return (err as Error).message
+      }
+      return undefined
+    }
+    expect(message({ version: 1, api: { port: 70000 } })).toBe(
+      'config field api.port must be a port number in 0..65535 (0 picks a free port)',
+    )
+    expect(message({ version: 1, network: { listen: ['/ip4/1.2.3.4/tcp/1', 'nope'] } })).toBe(
+      'config field network.listen[1] is not a multiaddr like /ip4/1.2.3.4/tcp/5381: "nope"',
+    )
+    expect(message({ version: 1, storage: { quotaBytess: 1 } })).toBe(
+      'config field storage.quotaBytess is not a known field (check its spelling)',
+    )
+    expect(message({ version: 1, chain: { rpcUrl: 'http://eth:8545' } })).toBe(
+      'config field chain.registry is required when the chain section is set',
+    )
+    // Comments anywhere, a chain section with its defaults, null for none.
+    const chain = parseConfig(
+      {
+        version: 1,
+        $comment: 'a',
+        chain: { $comment: 'b', rpcUrl: 'http://eth:8545', registry: `0x${'1'.repeat(40)}` },
+      },
+      BASE,
+    ).chain
+    expect(chain).toEqual({
+      rpcUrl: 'http://eth:8545',
+      registry: `0x${'1'.repeat(40)}`,
+      confirmations: 2,
+      pollIntervalSeconds: 4,
+    })
+    expect(parseConfig({ version: 1, chain: null }, BASE).chain).toBeNull()
   })
 
   it('refuses other versions with CLI_CONFIG_VERSION', () => {

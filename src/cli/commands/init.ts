@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { type Command, InvalidArgumentError } from 'commander'
 import { invalidAllowedHost } from '../../api/hosts.ts'
+import { addConfigFlags, configFlagValues } from '../config/flags.ts'
 import type { ChainConfig } from '../config/types.ts'
 import type { CommandContext } from '../context.ts'
 import { usageError } from '../errors.ts'
@@ -9,7 +10,7 @@ import { toJson } from '../files.ts'
 import { collect, integer, multiaddrArg, url } from '../parsers.ts'
 
 interface InitOptions {
-  dir: string
+  dir?: string
   passwordFile?: string
   listen?: string[]
   announce?: string[]
@@ -20,14 +21,32 @@ interface InitOptions {
   apiAllowedHosts?: string[]
 }
 
+/**
+ * Keys init sets itself (the key files it writes into the directory) or with options of its own; every other
+ * key has its config flag (--data-dir, --api-host, ...).
+ */
+const OWN_KEYS = [
+  'peerKeyFile',
+  'keystore',
+  'committeeFile',
+  'chain',
+  'network.listen',
+  'network.announce',
+  'api.port',
+  'api.allowedHosts',
+]
+
 export function registerInit(program: Command, ctx: CommandContext): void {
-  program
+  const command = program
     .command('init')
     .summary('create a node directory: keys, keystore, config, member card')
     .description(
       'create a node directory: libp2p identity (peer.key), BLS key in an EIP-2335 keystore, config.json, data/, and the member card (printed and saved as member-card.json)',
     )
-    .requiredOption('--dir <dir>', 'node directory to create (refused if it already holds keys or a config)')
+    .option(
+      '--dir <dir>',
+      'node directory to create (refused if it already holds keys or a config); default: the home directory, $DACNET_HOME, else ~/.dacnet, which `dacnet node` reads without --config',
+    )
     .option(
       '--password-file <file>',
       'keystore password from this file, also recorded in the config (default: $DACNET_KEYSTORE_PASSWORD, else a prompt)',
@@ -57,47 +76,56 @@ export function registerInit(program: Command, ctx: CommandContext): void {
       'Host names the HTTP API answers to besides loopback names (api.allowedHosts; no port): the names clients use when it listens beyond loopback',
       allowedHostArg,
     )
-    .action(async (opts: InitOptions) => {
-      if (opts.chain !== undefined && opts.committee !== undefined) {
-        throw usageError('--chain and --committee exclude each other: a node follows the chain or a committee file')
-      }
-      if (opts.rpc !== undefined && opts.chain === undefined) throw usageError('--rpc needs --chain')
-      const { createNodeDir } = await import('../operator/node-dir.ts')
-      const { resolvePassword } = await import('../password.ts')
-      const committeeFile = opts.committee === undefined ? undefined : await committeePath(ctx.io.cwd, opts.committee)
-      const chain = opts.chain === undefined ? undefined : await chainSection(ctx.io.cwd, opts.chain, opts.rpc)
-      const dir = resolve(ctx.io.cwd, opts.dir)
-      const passwordFile = opts.passwordFile ? resolve(ctx.io.cwd, opts.passwordFile) : undefined
-      const password = await resolvePassword(ctx.io, { file: passwordFile, confirm: true })
-      const card = await createNodeDir({
-        dir,
-        password,
-        onEncrypting: () => ctx.note('encrypting the keystore (about a second; nothing is written before it ends)'),
-        config: {
-          passwordFile: passwordFile ?? null,
-          ...(committeeFile !== undefined ? { committeeFile } : {}),
-          ...(chain !== undefined ? { chain } : {}),
-          ...(opts.listen ? { listen: opts.listen } : {}),
-          ...(opts.announce ? { announce: opts.announce } : {}),
-          ...(opts.apiPort !== undefined ? { apiPort: opts.apiPort } : {}),
-          ...(opts.apiAllowedHosts ? { apiAllowedHosts: opts.apiAllowedHosts } : {}),
-        },
-      })
-      ctx.io.out(`${toJson(card)}\n`)
-      ctx.note(`created node directory ${dir} (peer id ${card.peerId})`)
-      if (chain === undefined) {
-        ctx.note('send member-card.json to the committee organiser (dacnet committee create --card FILE:STAKE)')
-      } else {
-        ctx.note(
-          `join the registry ${chain.registry}: dacnet register --config ${join(dir, 'config.json')} --stake AMOUNT --eth-key-file FILE`,
-        )
-      }
-      if (card.multiaddrs.length === 0) {
-        ctx.note(
-          'warning: the card lists no address others can dial; pass --announce (e.g. /dns4/host/tcp/5381), or members will only find this node through the DHT',
-        )
-      }
+  addConfigFlags(command, { except: OWN_KEYS, env: false })
+  command.action(async (opts: InitOptions) => {
+    if (opts.chain !== undefined && opts.committee !== undefined) {
+      throw usageError('--chain and --committee exclude each other: a node follows the chain or a committee file')
+    }
+    if (opts.rpc !== undefined && opts.chain === undefined) throw usageError('--rpc needs --chain')
+    const { createNodeDir } = await import('../operator/node-dir.ts')
+    const { resolvePassword } = await import('../password.ts')
+    const committeeFile = opts.committee === undefined ? undefined : await committeePath(ctx.io.cwd, opts.committee)
+    const chain = opts.chain === undefined ? undefined : await chainSection(ctx.io.cwd, opts.chain, opts.rpc)
+    const { homeDir } = await import('../config/home.ts')
+    const dir = opts.dir === undefined ? homeDir(ctx.io.env, ctx.io.cwd) : resolve(ctx.io.cwd, opts.dir)
+    // Config flags are checked as the node will check them, before the password and the KDF.
+    const { flagOverrides } = await import('../config/sources.ts')
+    const { parseConfig } = await import('../config/parse.ts')
+    const keys = flagOverrides(configFlagValues(command), ctx.io.cwd)
+    parseConfig({ version: 1 }, dir, keys)
+    const configFlag = opts.dir === undefined ? '' : ` --config ${join(dir, 'config.json')}`
+    const passwordFile = opts.passwordFile ? resolve(ctx.io.cwd, opts.passwordFile) : undefined
+    const password = await resolvePassword(ctx.io, { file: passwordFile, confirm: true })
+    const card = await createNodeDir({
+      dir,
+      password,
+      onEncrypting: () => ctx.note('encrypting the keystore (about a second; nothing is written before it ends)'),
+      config: {
+        passwordFile: passwordFile ?? null,
+        ...(committeeFile !== undefined ? { committeeFile } : {}),
+        ...(chain !== undefined ? { chain } : {}),
+        ...(opts.listen ? { listen: opts.listen } : {}),
+        ...(opts.announce ? { announce: opts.announce } : {}),
+        ...(opts.apiPort !== undefined ? { apiPort: opts.apiPort } : {}),
+        ...(opts.apiAllowedHosts ? { apiAllowedHosts: opts.apiAllowedHosts } : {}),
+        keys,
+      },
     })
+    ctx.io.out(`${toJson(card)}\n`)
+    ctx.note(`created node directory ${dir} (peer id ${card.peerId}); start it with \`dacnet node${configFlag}\``)
+    if (chain === undefined) {
+      ctx.note('send member-card.json to the committee organiser (dacnet committee create --card FILE:STAKE)')
+    } else {
+      ctx.note(
+        `join the registry ${chain.registry}: dacnet register --config ${join(dir, 'config.json')} --stake AMOUNT --eth-key-file FILE`,
+      )
+    }
+    if (card.multiaddrs.length === 0) {
+      ctx.note(
+        'warning: the card lists no address others can dial; pass --announce (e.g. /dns4/host/tcp/5381), or members will only find this node through the DHT',
+      )
+    }
+  })
 }
 
 /**

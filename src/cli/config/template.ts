@@ -1,4 +1,5 @@
 import { sizeText } from '../size.ts'
+import { type ConfigOverride, setConfigValue } from './sources.ts'
 import { type ChainConfig, CONFIG_VERSION, defaultConfig, type NodeConfig } from './types.ts'
 
 /**
@@ -7,10 +8,16 @@ import { type ChainConfig, CONFIG_VERSION, defaultConfig, type NodeConfig } from
  * directory can be moved as a whole.
  */
 export function configTemplate(overrides: ConfigOverrides = {}): Record<string, unknown> {
+  const template = baseTemplate(overrides)
+  for (const key of overrides.keys ?? []) setConfigValue(template, key.key.path, key.value)
+  return template
+}
+
+function baseTemplate(overrides: ConfigOverrides): Record<string, unknown> {
   const d: NodeConfig = defaultConfig()
   return {
     $comment:
-      'dacnet node config. Relative paths resolve against this file. Every field is optional and shown at its default unless set by init; chain: {rpcUrl, registry, confirmations, pollIntervalSeconds} follows the on-chain registry instead of committeeFile; docs: docs/OPERATORS.md',
+      'dacnet node config. Relative paths resolve against this file. Every field is optional and shown at its default unless set by init; each can also be set by a flag of `dacnet node` (api.port: --api-port) or an environment variable (DACNET_API_PORT), by precedence flag > environment > this file > default; dataDir must exist (it is never created by the node); chain: {rpcUrl, registry, confirmations, pollIntervalSeconds} follows the on-chain registry instead of committeeFile; docs: docs/OPERATORS.md',
     version: CONFIG_VERSION,
     peerKeyFile: d.peerKeyFile,
     keystore: {
@@ -64,4 +71,6 @@ export interface ConfigOverrides {
   apiHost?: string
   apiPort?: number
   apiAllowedHosts?: string[]
+  /** Any other keys, as `init`'s config flags give them (checked with parseConfig first); they win. */
+  keys?: readonly ConfigOverride[]
 }

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Registry } from 'prom-client'
 import { type ApiServer, startApiServer } from '../../api/index.ts'
@@ -57,6 +58,7 @@ export async function startDaemon(
       hint: 'write it with `dacnet committee create`, set committeeFile, or follow a chain with the chain section',
     })
   }
+  await checkDataDir(config.dataDir)
   const password = await resolvePassword(io, { file: overrides.passwordFile ?? config.keystore.passwordFile })
   const secretKey = await decryptKeystore(keystore.toString('utf8'), password)
   const committees = await openNodeCommittees(config, logger)
@@ -181,6 +183,28 @@ function bootstrapList(config: NodeConfig, committees: readonly Committee[], sel
     }
   }
   return [...new Set(list)]
+}
+
+/**
+ * The data directory must exist: it is never created here, so a typo in dataDir or a volume that is not
+ * mounted refuses to start instead of starting an empty store (that attests nothing it held before).
+ * `dacnet init` creates it.
+ */
+async function checkDataDir(dataDir: string): Promise<void> {
+  const info = await stat(dataDir).catch(() => undefined)
+  if (info === undefined) {
+    throw cliError(CliErrorCode.FILE_NOT_FOUND, `data directory ${dataDir} (dataDir) does not exist`, {
+      field: 'dataDir',
+      path: dataDir,
+      hint: 'a missing data directory is never created (a typo or an unmounted volume would start an empty store): fix dataDir, mount the volume, or create it (mkdir -m 700); `dacnet init` creates DIR/data',
+    })
+  }
+  if (!info.isDirectory()) {
+    throw cliError(CliErrorCode.READ_FAILED, `data directory ${dataDir} (dataDir) is not a directory`, {
+      field: 'dataDir',
+      path: dataDir,
+    })
+  }
 }
 
 async function readToken(path: string): Promise<string> {

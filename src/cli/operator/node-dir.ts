@@ -53,6 +53,8 @@ export async function createNodeDir(opts: NodeDirOptions): Promise<MemberCard> {
     ...(opts.keystoreDescription ? { description: opts.keystoreDescription } : {}),
   })
   const template = configTemplate(opts.config)
+  // The data directory the config names, as the node will resolve it (against the node directory).
+  const dataDir = resolve(dir, typeof template['dataDir'] === 'string' ? template['dataDir'] : DATA_DIR)
   const defaults = defaultConfig()
   const listen = opts.config?.listen ?? defaults.network.listen
   const announce = opts.config?.announce ?? defaults.network.announce
@@ -77,6 +79,21 @@ export async function createNodeDir(opts: NodeDirOptions): Promise<MemberCard> {
     // Everything from the first directory this call made down is new: a failure below removes it whole. A data
     // directory that was already there is never removed.
     if (firstMade !== undefined) created.push(firstMade)
+    if (dataDir !== join(dir, DATA_DIR)) {
+      // A dataDir elsewhere (init --data-dir): made here too, since the node never creates it.
+      try {
+        const made = await mkdir(dataDir, { recursive: true, mode: 0o700 })
+        if (made !== undefined) created.push(made)
+      } catch (err) {
+        throw cliError(
+          CliErrorCode.WRITE_FAILED,
+          `cannot create data directory ${dataDir}: ${(err as Error).message}`,
+          {
+            path: dataDir,
+          },
+        )
+      }
+    }
     await writeNewPeerKey(join(dir, PEER_KEY_FILE), peerKey, created)
     await writeNew(join(dir, KEYSTORE_FILE), `${toJson(keystore)}\n`, { mode: 0o600, exclusive: true }, created)
     await writeNew(join(dir, MEMBER_CARD_FILE), `${toJson(card)}\n`, {}, created)
