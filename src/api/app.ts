@@ -3,6 +3,9 @@ import type { ApiContext } from './context.ts'
 import { describeError } from './error-reply.ts'
 import { ApiErrorCode, errorBody, httpStatusOf } from './errors.ts'
 import { hostChecker } from './hosts.ts'
+import { openApiDocument } from './openapi/document.ts'
+import { ANNOTATION_KEYWORDS } from './openapi/routes.ts'
+import type { OpenApiDocument, RouteSchema } from './openapi/types.ts'
 import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_OTHER_BODY_BYTES } from './options.ts'
 import { registerBlobRoutes } from './routes/blobs.ts'
 import { registerDisperseRoute } from './routes/disperse.ts'
@@ -14,10 +17,12 @@ export const DEFAULT_CONNECTION_TIMEOUT_MS = 60_000
 /** Longest path parameter: a blob id is 59 characters; anything much longer is not one. */
 const MAX_PARAM_LENGTH = 128
 
-/** A route as fastify registered it, e.g. `{ method: 'GET', url: '/v1/blobs/:id' }`. */
+/** A route as fastify registered it, e.g. `{ method: 'GET', url: '/v1/blobs/:id', schema }`. */
 export interface RegisteredRoute {
   method: string
   url: string
+  /** The route's schema (routes/*.ts attach one from openapi/routes.ts); absent on a route registered without. */
+  schema?: RouteSchema
 }
 
 /**
@@ -46,6 +51,8 @@ export async function buildApiApp(ctx: ApiContext): Promise<{ app: FastifyInstan
     // Requests that arrive while closing get dacnet's error body (API_CLOSING, below), not fastify's own.
     return503OnClosing: false,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // The route schemas carry annotations of their own (x-dacnet-error: the code a refused value is answered with).
+    ajv: { customOptions: { keywords: [...ANNOTATION_KEYWORDS] } },
     // A URL the router cannot take (bad percent-encoding, a path parameter over MAX_PARAM_LENGTH) never reaches
     // the hooks: it gets the Host check and dacnet's error body here instead of fastify's own.
     frameworkErrors: (err, request, frameworkReply) => {
@@ -81,8 +88,13 @@ export async function buildApiApp(ctx: ApiContext): Promise<{ app: FastifyInstan
   })
   const routes: RegisteredRoute[] = []
   app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) routes.push({ method, url: route.url })
+    const schema = route.schema as RouteSchema | undefined
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, ...(schema ? { schema } : {}) })
   })
+  // Response schemas document the bodies (and generate the OpenAPI document); bodies are written with
+  // JSON.stringify as before, not by a serializer compiled from them, which would drop a field the schema lacks
+  // without a word. The tests validate real responses against the schemas instead.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data))
 
   // Only raw blobs are ever parsed; any other body is refused before it is read.
   app.removeAllContentTypeParsers()
@@ -104,7 +116,7 @@ export async function buildApiApp(ctx: ApiContext): Promise<{ app: FastifyInstan
   })
 
   app.setErrorHandler((err, request, reply) => {
-    const described = describeError(err)
+    const described = describeError(err, request.routeOptions.schema as RouteSchema | undefined)
     if (described.serverSide) {
       ctx.logger.warn('http request failed', {
         method: request.method,
@@ -125,7 +137,11 @@ export async function buildApiApp(ctx: ApiContext): Promise<{ app: FastifyInstan
   registerNodeRoutes(app, ctx)
   registerBlobRoutes(app, ctx)
   registerDisperseRoute(app, ctx)
-  registerMetaRoutes(app, ctx)
+  let document: OpenApiDocument | undefined
+  registerMetaRoutes(app, ctx, () => {
+    document ??= openApiDocument(routes.flatMap((r) => (r.schema ? [{ ...r, schema: r.schema }] : [])))
+    return document
+  })
   await app.ready()
   return { app, routes }
 }

@@ -1,6 +1,8 @@
 import { DacnetError } from '../errors.ts'
 import { NodeErrorCode } from '../node/errors.ts'
 import { ApiErrorCode, httpStatusOf } from './errors.ts'
+import { validationErrorCode } from './openapi/routes.ts'
+import type { RouteSchema } from './openapi/types.ts'
 
 /** Messages are cut to this many characters: enough to act on, never a dump of a peer's reply. */
 const MAX_MESSAGE_CHARS = 1024
@@ -24,11 +26,18 @@ export interface ErrorReply {
   retryAfterSeconds?: number
 }
 
+/** What fastify's schema validation reports (FST_ERR_VALIDATION). */
+interface ValidationFailure {
+  validation: { instancePath?: string; params?: { missingProperty?: string } }[]
+  validationContext?: string
+}
+
 /**
- * What any thrown value becomes on the wire. dacnet errors keep their code; fastify's client-side errors get
- * API codes; anything else is API_INTERNAL with a generic message (the details go to the log only).
+ * What any thrown value becomes on the wire. dacnet errors keep their code; a value the route's schema refused gets
+ * the code its schema names (e.g. ERASURE_INVALID_BLOB_ID for a path's blob id); fastify's other client-side errors
+ * get API codes; anything else is API_INTERNAL with a generic message (the details go to the log only).
  */
-export function describeError(err: unknown): ErrorReply {
+export function describeError(err: unknown, routeSchema?: RouteSchema): ErrorReply {
   if (err instanceof DacnetError) {
     const status = httpStatusOf(err.code)
     const reply: ErrorReply = { status, code: err.code, message: truncate(err.message), serverSide: status >= 500 }
@@ -40,6 +49,14 @@ export function describeError(err: unknown): ErrorReply {
   }
   const fastifyCode = (err as { code?: unknown })?.code
   const statusCode = (err as { statusCode?: unknown })?.statusCode
+  const validation = (err as Partial<ValidationFailure>)?.validation
+  if (Array.isArray(validation) && validation.length > 0) {
+    const part = (err as ValidationFailure).validationContext ?? ''
+    const first = validation[0]!
+    const name = first.params?.missingProperty ?? first.instancePath?.split('/')[1] ?? ''
+    const code = validationErrorCode(routeSchema, part, name.replace(/~1/g, '/').replace(/~0/g, '~'))
+    return { status: httpStatusOf(code), code, message: truncate((err as Error).message), serverSide: false }
+  }
   if (typeof fastifyCode === 'string' && fastifyCode.startsWith('FST_')) {
     const code = FASTIFY_CODES[fastifyCode]
     if (code !== undefined) {

@@ -6,7 +6,8 @@ export type { ApiNode } from './context.ts'
 export { ApiErrorCode, type ErrorBody, httpStatusOf } from './errors.ts'
 export { ANY_HOST, DEFAULT_ALLOWED_HOSTS, invalidAllowedHost, LOOPBACK_HOST_NAMES } from './hosts.ts'
 export { createNodeMetrics, type NodeMetrics } from './node-metrics.ts'
-export { OPENAPI_DOCUMENT } from './openapi/document.ts'
+export { OPENAPI_DOCUMENT, openApiDocument } from './openapi/document.ts'
+export type { ApiRoute, RouteSchema } from './openapi/types.ts'
 export {
   type ApiServer,
   type ApiServerOptions,

@@ -1,5 +1,6 @@
 import type { Counter, Histogram, Registry } from 'prom-client'
 import type { CommitteeNodeEvents } from '../node/committee-node.ts'
+import { CANCELLED } from '../p2p/wire.ts'
 import type { ApiNode } from './context.ts'
 import { DiskUsage } from './disk-usage.ts'
 import { ApiErrorCode, apiError } from './errors.ts'
@@ -13,6 +14,7 @@ import { DACNET_VERSION } from './version.ts'
 export interface NodeMetrics {
   readonly inboundRequestSeconds: Histogram<'protocol'>
   readonly inboundRejections: Counter<'protocol' | 'code'>
+  readonly inboundCancelled: Counter<'protocol'>
   readonly attestations: Counter<'kind'>
   readonly attestedShards: Counter
   readonly attestedBytes: Counter
@@ -193,6 +195,11 @@ function registerNodeMetrics(set: MetricSet, node: ApiNode): EventMetrics {
       help: 'Inbound exchanges that ended with an error code (refused, timed out, cut off)',
       labelNames: ['protocol', 'code'],
     }),
+    inboundCancelled: set.counter({
+      name: 'dacnet_inbound_cancelled_total',
+      help: 'Samples and retrievals whose client stopped reading mid-answer, having what it needed (not errors)',
+      labelNames: ['protocol'],
+    }),
     attestations: set.counter({
       name: 'dacnet_attestations_total',
       help: 'Stores answered with an attestation; kind=fresh signed a new blob, kind=repeat re-sent one',
@@ -223,7 +230,8 @@ function subscribe(node: ApiNode, m: EventMetrics): () => void {
   const served = ({ protocol, ms, outcome }: CommitteeNodeEvents['served'][0]) => {
     const label = protocolLabel(protocol)
     m.inboundRequestSeconds.observe({ protocol: label }, ms / 1000)
-    if (outcome !== 'ok') m.inboundRejections.inc({ protocol: label, code: codeLabel(outcome) })
+    if (outcome === CANCELLED) m.inboundCancelled.inc({ protocol: label })
+    else if (outcome !== 'ok') m.inboundRejections.inc({ protocol: label, code: codeLabel(outcome) })
   }
   const attested = ({ shards, bytes, fresh }: CommitteeNodeEvents['attested'][0]) => {
     m.attestations.inc({ kind: fresh ? 'fresh' : 'repeat' })

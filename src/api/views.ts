@@ -97,9 +97,13 @@ export interface StatusView {
       lastError: string | null
     }
   }
-  /** Inbound exchanges served since start, by protocol (store, sample, retrieve). */
+  /** Inbound exchanges answered in full since start, by protocol (store, sample, retrieve). */
   served: Record<string, number>
   samplesServed: number
+  /** Inbound exchanges refused or failed since start, by error code. */
+  refused: Record<string, number>
+  /** Samples and retrievals the client stopped reading mid-answer, by protocol. */
+  cancelled: Record<string, number>
   recentErrors: { time: string; message: string; code?: string }[]
   disperseEnabled: boolean
 }
@@ -114,6 +118,11 @@ export function statusView(
   for (const [protocol, count] of Object.entries(status.served)) {
     const label = protocolLabel(protocol)
     served[label] = (served[label] ?? 0) + count
+  }
+  const cancelled: Record<string, number> = { sample: 0, retrieve: 0 }
+  for (const [protocol, count] of Object.entries(status.cancelled)) {
+    const label = protocolLabel(protocol)
+    cancelled[label] = (cancelled[label] ?? 0) + count
   }
   return {
     version: DACNET_VERSION,
@@ -140,6 +149,8 @@ export function statusView(
     },
     served,
     samplesServed: served['sample'] ?? 0,
+    refused: sortedByCount(status.refused),
+    cancelled,
     recentErrors: status.recentErrors,
     disperseEnabled,
   }
@@ -175,6 +186,11 @@ export function dispersalView(result: DispersalResult, receiveMs: number, totalM
       totalMs: round(totalMs),
     },
   }
+}
+
+/** Counts by code, the most frequent first (then by code): what an operator reads top-down. */
+function sortedByCount(counts: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1)))
 }
 
 /** Milliseconds to 0.1 ms: finer digits are noise. */

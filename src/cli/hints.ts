@@ -58,6 +58,8 @@ const BY_CODE: Record<string, string> = {
   ERASURE_INVALID_BLOB_ID: 'a blob id is a CID starting with bafkrei (as `dacnet disperse` prints)',
   ERASURE_BLOB_TOO_LARGE: 'split the data: blobs are at most 32 MiB by default',
   P2P_INVALID_KEY_FILE: 'pass a peer key file written by `dacnet init` or `dacnet identity`',
+  P2P_LISTEN_FAILED:
+    "another process holds that port (another node?), or the address is not this machine's: stop it, or change network.listen (config.json, --network-listen or DACNET_NETWORK_LISTEN; port 0 picks a free one)",
   CHAIN_TRANSACTION_FAILED:
     'the contract error is named above (docs/PROTOCOL.md §4.2); check the account with `dacnet chain status --eth-key-file FILE`',
   CHAIN_UNAVAILABLE: 'check --rpc (or rpcUrl in chain.json) and that the Ethereum node serves it',

@@ -10,7 +10,9 @@ import { DEFAULT_MAX_BLOB_SIZE } from '../erasure/params.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import { joinCertificateGossip } from '../p2p/gossip.ts'
 import type { DacnetLibp2p } from '../p2p/node.ts'
+import { STORE_PROTOCOL } from '../p2p/protocols.ts'
 import { type ProtocolOptions, registerProtocols, type StopServing } from '../p2p/service.ts'
+import { CANCELLED, type ServedExchange } from '../p2p/wire.ts'
 import type { ShardStore, StoreStats } from '../storage/store.ts'
 import { CertificateJudge } from './certificates.ts'
 import type { LocalMember } from './disperser.ts'
@@ -71,7 +73,10 @@ export interface NodeStorage {
 
 /** What a node reports as it works; metrics and logs subscribe through `node.events`. */
 export interface CommitteeNodeEvents {
-  /** An inbound exchange finished: 'ok' or the code it was refused or failed with. */
+  /**
+   * An inbound exchange finished: 'ok', 'cancelled' (the client stopped reading once it had what it needed), or the
+   * code it was refused or failed with.
+   */
   served: [{ protocol: string; ms: number; outcome: string }]
   /** Shards of a blob are durable and this node signed (`fresh` false: a repeat of an earlier store). */
   attested: [{ blobId: string; shards: number; bytes: number; fresh: boolean }]
@@ -87,7 +92,12 @@ export interface CommitteeNodeStatus {
   peers: number
   running: boolean
   storage: StoreStats
+  /** Inbound exchanges answered in full since start, by protocol id. Refusals and cancellations are not in it. */
   served: Record<string, number>
+  /** Inbound exchanges refused or failed since start (any protocol), by error code. */
+  refused: Record<string, number>
+  /** Samples and retrievals the client stopped reading mid-answer (it had what it needed), by protocol id. */
+  cancelled: Record<string, number>
   recentErrors: { time: string; message: string; code?: string }[]
 }
 
@@ -115,6 +125,9 @@ export class CommitteeNode {
   readonly #member: MemberService
   readonly #announcer: ProviderAnnouncer
   readonly #served: Record<string, number> = {}
+  readonly #refused = new Map<string, number>()
+  readonly #cancelled: Record<string, number> = {}
+  readonly #memberLogger: Logger
   readonly #errors: CommitteeNodeStatus['recentErrors'] = []
   #unregister: StopServing | null = null
   #leaveGossip: (() => void) | null = null
@@ -125,6 +138,7 @@ export class CommitteeNode {
     this.store = init.store
     this.committees = init.committees
     this.#logger = init.logger ?? silentLogger
+    this.#memberLogger = this.#logger.child({ component: 'member' })
     this.#opts = opts
     const store = init.store
     this.storage = {
@@ -138,7 +152,7 @@ export class CommitteeNode {
       shardReadWaitMs: opts.shardReadWaitMs,
       // HTTP clients get the budget a peer has for sample requests.
       requestsPerSecond: opts.sampleRatePerSecond,
-      logger: this.#logger.child({ component: 'member' }),
+      logger: this.#memberLogger,
     })
     this.#announcer = new ProviderAnnouncer(this.libp2p, {
       enabled: opts.announceProviders ?? true,
@@ -152,7 +166,7 @@ export class CommitteeNode {
       reads: this.reads,
       maxBlobSize: opts.maxBlobSize ?? DEFAULT_MAX_BLOB_SIZE,
       previousEpochGraceMs: opts.previousEpochGraceMs,
-      logger: this.#logger.child({ component: 'member' }),
+      logger: this.#memberLogger,
       ...(opts.providersPerBlob !== undefined ? { providersPerBlob: opts.providersPerBlob } : {}),
       onStored: (blobId, _header, { announce, ...stored }) => {
         if (announce) this.#announcer.announce(blobId)
@@ -177,10 +191,10 @@ export class CommitteeNode {
       { store: this.#member, sample: this.#member, retrieve: this.#member },
       {
         ...this.#opts,
-        onServed: (protocol, ms, outcome) => {
-          this.#served[protocol] = (this.#served[protocol] ?? 0) + 1
+        onServed: (protocol, ms, outcome, exchange) => {
+          this.#count(protocol, outcome, exchange)
           this.events.emit('served', { protocol, ms, outcome })
-          this.#opts.onServed?.(protocol, ms, outcome)
+          this.#opts.onServed?.(protocol, ms, outcome, exchange)
         },
       },
     )
@@ -249,7 +263,25 @@ export class CommitteeNode {
       running: this.#running,
       storage: this.storage.stats(),
       served: { ...this.#served },
+      refused: Object.fromEntries(this.#refused),
+      cancelled: { ...this.#cancelled },
       recentErrors: [...this.#errors],
+    }
+  }
+
+  /** Served in full, cancelled by the client, or refused with a code; one log line per refused store. */
+  #count(protocol: string, outcome: string, exchange: ServedExchange): void {
+    if (outcome === 'ok') this.#served[protocol] = (this.#served[protocol] ?? 0) + 1
+    else if (outcome === CANCELLED) this.#cancelled[protocol] = (this.#cancelled[protocol] ?? 0) + 1
+    else {
+      this.#refused.set(outcome, (this.#refused.get(outcome) ?? 0) + 1)
+      if (protocol === STORE_PROTOCOL) {
+        this.#memberLogger.info('store refused', {
+          code: outcome,
+          peer: exchange.peer,
+          ...(exchange.blobId === undefined ? {} : { blobId: exchange.blobId }),
+        })
+      }
     }
   }
 

@@ -20,6 +20,11 @@ export const P2pErrorCode = {
   BLOB_NOT_HELD: 'P2P_BLOB_NOT_HELD',
   /** A peer sent an error code that breaks the code syntax (PROTOCOL.md §3.8): it is surfaced as this. */
   REMOTE_ERROR: 'P2P_REMOTE_ERROR',
+  /**
+   * libp2p could not listen on a configured address: the port is taken by another process, or the address is not
+   * one of this machine's. The message names each address and its reason.
+   */
+  LISTEN_FAILED: 'P2P_LISTEN_FAILED',
   /** A key file exists but is not a valid libp2p private key. */
   INVALID_KEY_FILE: 'P2P_INVALID_KEY_FILE',
 } as const

@@ -276,6 +276,11 @@ function drained(stream: Stream, signal?: AbortSignal): Promise<void> {
       onAbort()
       return
     }
+    // A stream reset or aborted before we got here sends no more events: its queued bytes will never drain.
+    if (stream.status === 'reset' || stream.status === 'aborted' || stream.writeStatus === 'closed') {
+      done(p2pError(P2pErrorCode.STREAM_ENDED, `stream ${stream.status}`))
+      return
+    }
     stream.addEventListener('drain', onDrain)
     stream.addEventListener('idle', onDrain)
     stream.addEventListener('close', onClose)

@@ -12,6 +12,7 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import type { Registry } from 'prom-client'
+import { listenError } from './listen-error.ts'
 import { CERTIFICATE_TOPIC, DHT_PROTOCOL } from './protocols.ts'
 
 export type DacnetServices = { identify: Identify; ping: Ping; dht: KadDHT; pubsub: GossipSub }
@@ -70,9 +71,24 @@ export interface DacnetLibp2pOptions {
 
 /**
  * A libp2p node with dacnet's stack: TCP and WebSockets, noise, yamux, identify, ping, kad-dht under
- * DHT_PROTOCOL, and gossipsub with scoring for the certificate topic. Created stopped: call `start()`.
+ * DHT_PROTOCOL, and gossipsub with scoring for the certificate topic. Created stopped: call `start()`, which
+ * fails with P2P_LISTEN_FAILED (naming each address and why: a port in use, an address not of this machine) when
+ * it cannot listen; libp2p has stopped again by then.
  */
 export async function createDacnetLibp2p(opts: DacnetLibp2pOptions): Promise<DacnetLibp2p> {
+  const libp2p = await createStack(opts)
+  const start = libp2p.start.bind(libp2p)
+  libp2p.start = async () => {
+    try {
+      await start()
+    } catch (err) {
+      throw listenError(err) ?? err
+    }
+  }
+  return libp2p
+}
+
+function createStack(opts: DacnetLibp2pOptions): Promise<DacnetLibp2p> {
   const local = opts.localNetwork === true
   return createLibp2p<DacnetServices>({
     start: false,

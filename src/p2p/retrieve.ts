@@ -22,7 +22,7 @@ import { Reply, ReplyKind, RetrieveRequest } from './pb/dacnet.js'
 import { RETRIEVE_PROTOCOL } from './protocols.ts'
 import { remoteError } from './remote-error.ts'
 import { replyError, replyFrame } from './reply.ts'
-import { decodeFrame, type ServedOutcome } from './wire.ts'
+import { CANCELLED, decodeFrame, type ServedOutcome } from './wire.ts'
 
 /**
  * /dacnet/retrieve/1.0.0 — anyone -> holder.
@@ -74,6 +74,8 @@ export async function handleRetrieveStream(
   // the next run waits until the stream has passed the last one on (highWater 0): a client that reads slowly slows
   // its own runs, and its replies are not left to be encrypted and written from the stream's buffer outside a slot.
   const batch = new FrameBatch(stream, { signal, ...(service.withShards ? { highWater: 0 } : {}) })
+  /** The request was read and answers are going out: a stream that ends now is a client that stopped reading. */
+  let answering = false
   try {
     const first = deadlineIn(opts.requestFrameTimeoutMs ?? DEFAULT_REQUEST_FRAME_TIMEOUT_MS, signal)
     const frame = await reader
@@ -85,6 +87,7 @@ export async function handleRetrieveStream(
     const holdings = await service.holdings(blobId, requester)
     if (holdings === null) throw p2pError(P2pErrorCode.BLOB_NOT_HELD, `no shard of ${blobId} is held here`)
     const indices = [...new Set(holdings.indices)].sort((a, b) => a - b)
+    answering = true
     await writeFrame(
       stream,
       replyFrame({ kind: ReplyKind.HEADER, header: holdings.headerBytes, count: indices.length }),
@@ -128,7 +131,7 @@ export async function handleRetrieveStream(
     const failure = toWireError(err, 'retrieve')
     if (failure.code === P2pErrorCode.STREAM_ENDED || failure.code === P2pErrorCode.TIMEOUT) {
       stream.abort(asError(failure))
-      return failure.code
+      return answering && failure.code === P2pErrorCode.STREAM_ENDED ? CANCELLED : failure.code
     }
     // The shards read before the failure still go out, then the ERROR in place of the rest.
     await batch.flush().catch(() => {})

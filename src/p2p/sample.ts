@@ -22,7 +22,7 @@ import { Reply, ReplyKind, SampleRequest } from './pb/dacnet.js'
 import { SAMPLE_PROTOCOL } from './protocols.ts'
 import { remoteError } from './remote-error.ts'
 import { replyError, replyFrame } from './reply.ts'
-import { decodeFrame, type ServedOutcome } from './wire.ts'
+import { CANCELLED, decodeFrame, type ServedOutcome } from './wire.ts'
 
 /**
  * /dacnet/sample/1.0.0 — anyone -> holder.
@@ -77,6 +77,8 @@ export async function handleSampleStream(
   // the next run waits until the stream has passed the last one on (highWater 0): a client that reads slowly slows
   // its own runs, and its replies are not left to be encrypted and written from the stream's buffer outside a slot.
   const batch = new FrameBatch(stream, { signal, ...(service.withShards ? { highWater: 0 } : {}) })
+  /** The request was read and answers are going out: a stream that ends now is a client that stopped reading. */
+  let answering = false
   try {
     const first = deadlineIn(opts.requestFrameTimeoutMs ?? DEFAULT_REQUEST_FRAME_TIMEOUT_MS, signal)
     const frame = await reader
@@ -87,6 +89,7 @@ export async function handleSampleStream(
     const blobId = parseBlobId(request.blobId)
     const indices = checkIndices(request.indices)
     const requester = connection.remotePeer.toString()
+    answering = true
     let sent = 0
     /** Queues the answer for `index` in the batch; the batch sends once it holds about 60 KiB. */
     const answer = (index: number, shard: ShardWithProof | undefined): Promise<void> => {
@@ -128,7 +131,7 @@ export async function handleSampleStream(
     const failure = toWireError(err, 'sample')
     if (failure.code === P2pErrorCode.STREAM_ENDED || failure.code === P2pErrorCode.TIMEOUT) {
       stream.abort(asError(failure))
-      return failure.code
+      return answering && failure.code === P2pErrorCode.STREAM_ENDED ? CANCELLED : failure.code
     }
     // The answers read before the failure still go out, then the ERROR in place of the rest.
     await batch.flush().catch(() => {})

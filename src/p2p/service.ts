@@ -17,7 +17,7 @@ import { replyError } from './reply.ts'
 import { handleRetrieveStream, type RetrieveService } from './retrieve.ts'
 import { handleSampleStream, type SampleService } from './sample.ts'
 import { handleStoreStream, type StoreService } from './store.ts'
-import type { ServedOutcome } from './wire.ts'
+import type { ServedExchange, ServedOutcome } from './wire.ts'
 
 export interface ProtocolServices {
   store?: StoreService
@@ -35,11 +35,14 @@ export interface ProtocolOptions {
   retrieveTimeoutMs?: number
   /** Deadline for the request frame of every inbound exchange. Default DEFAULT_REQUEST_FRAME_TIMEOUT_MS. */
   requestFrameTimeoutMs?: number
-  /** Called for every inbound exchange with its protocol and duration, for metrics. */
-  onServed?: (protocol: string, ms: number, outcome: ServedOutcome) => void
+  /**
+   * Called for every inbound exchange with its protocol, duration and outcome ('ok', CANCELLED or a code), and who
+   * asked (and for stores, the blob once its header decoded): for metrics, the node's status and its log.
+   */
+  onServed?: (protocol: string, ms: number, outcome: ServedOutcome, exchange: ServedExchange) => void
 }
 
-type Handler = (stream: Stream, connection: Connection) => Promise<ServedOutcome>
+type Handler = (stream: Stream, connection: Connection, exchange: ServedExchange) => Promise<ServedOutcome>
 
 /** Stops serving: no new streams, then waits up to `drainMs` for store exchanges under way to finish. */
 export type StopServing = (opts?: { drainMs?: number }) => Promise<void>
@@ -63,20 +66,21 @@ export async function registerProtocols(
   const storesInFlight = new Set<Promise<ServedOutcome>>()
   const tracked =
     (handler: Handler): Handler =>
-    (stream, connection) => {
-      const exchange = handler(stream, connection)
-      storesInFlight.add(exchange)
-      return exchange.finally(() => storesInFlight.delete(exchange))
+    (stream, connection, exchange) => {
+      const serving = handler(stream, connection, exchange)
+      storesInFlight.add(serving)
+      return serving.finally(() => storesInFlight.delete(serving))
     }
   const timed =
     (protocol: string, handler: Handler): StreamHandler =>
     async (stream, connection) => {
       const start = performance.now()
+      const exchange: ServedExchange = { peer: connection.remotePeer.toString() }
       let outcome: ServedOutcome = P2pErrorCode.STREAM_ENDED
       try {
-        outcome = await handler(stream, connection)
+        outcome = await handler(stream, connection, exchange)
       } finally {
-        opts.onServed?.(protocol, performance.now() - start, outcome)
+        opts.onServed?.(protocol, performance.now() - start, outcome, exchange)
       }
     }
   const { store, sample, retrieve } = services
@@ -85,7 +89,7 @@ export async function registerProtocols(
       STORE_PROTOCOL,
       timed(
         STORE_PROTOCOL,
-        tracked((s, c) => handleStoreStream(store, s, c, timeouts(opts.storeTimeoutMs))),
+        tracked((s, c, exchange) => handleStoreStream(store, s, c, { ...timeouts(opts.storeTimeoutMs), exchange })),
       ),
       { maxInboundStreams: MAX_INBOUND_STORE_STREAMS },
     )
@@ -130,7 +134,7 @@ export async function registerProtocols(
  * window ends (at most MAX_REFUSAL_DELAY_MS later) or at once if the stream closes first.
  */
 function rateLimited(limiter: RateLimiter, handler: Handler): Handler {
-  return async (stream, connection) => {
+  return async (stream, connection, exchange) => {
     let waitMs: number
     try {
       limiter.consume(connection.remotePeer.toString())
@@ -138,7 +142,7 @@ function rateLimited(limiter: RateLimiter, handler: Handler): Handler {
     } catch (err) {
       waitMs = Math.min(MAX_REFUSAL_DELAY_MS, Math.max(0, (err as { msBeforeNext?: number }).msBeforeNext ?? 0))
     }
-    if (waitMs < 0) return handler(stream, connection)
+    if (waitMs < 0) return handler(stream, connection, exchange)
     await untilClosedOr(stream, waitMs)
     const error = p2pError(P2pErrorCode.RATE_LIMITED, 'too many requests; slow down')
     await replyError(stream, error, AbortSignal.timeout(1_000))

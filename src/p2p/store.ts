@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { blobIdOf } from '../erasure/blob-id.ts'
 import { type BlobHeader, decodeHeader } from '../erasure/header.ts'
 import type { ShardWithProof } from '../erasure/shard.ts'
 import { DacnetError } from '../errors.ts'
@@ -17,7 +18,7 @@ import type { DacnetLibp2p } from './node.ts'
 import { Shard, StoreRequest, StoreResponse } from './pb/dacnet.js'
 import { STORE_PROTOCOL } from './protocols.ts'
 import { remoteError } from './remote-error.ts'
-import { decodeFrame, type ServedOutcome, sanitizeCode, truncateMessage } from './wire.ts'
+import { decodeFrame, type ServedExchange, type ServedOutcome, sanitizeCode, truncateMessage } from './wire.ts'
 
 /**
  * /dacnet/store/1.0.0 — sequencer -> member.
@@ -48,6 +49,8 @@ export interface StoreServerOptions {
   timeoutMs?: number
   /** Deadline for the request frame. Default DEFAULT_REQUEST_FRAME_TIMEOUT_MS. */
   requestFrameTimeoutMs?: number
+  /** Given the blob id once the request's header decodes, for the line a refusal is logged with. */
+  exchange?: ServedExchange
 }
 
 export async function handleStoreStream(
@@ -72,6 +75,7 @@ export async function handleStoreStream(
       'store request',
     )
     const header = decodeHeader(request.header)
+    if (opts.exchange) opts.exchange.blobId = blobIdOf(request.header).toString()
     await service.admit(connection.remotePeer, header, request.header, request.shardCount)
     const limit = shardFrameLimit(header.shardSize)
     const shards: ShardWithProof[] = []

@@ -21,8 +21,25 @@ export function decodeFrame<T>(
   }
 }
 
-/** How an inbound exchange ended: 'ok', or the code it was refused or failed with (for metrics). */
+/**
+ * How an inbound exchange ended: 'ok', CANCELLED, or the code it was refused or failed with (for metrics and the
+ * node's status).
+ */
 export type ServedOutcome = string
+
+/**
+ * The client stopped reading while the answer was going out: a retrieval that had k shards, a light client that
+ * had its answer from another holder. Normal traffic, neither served in full nor a refusal.
+ */
+export const CANCELLED = 'cancelled'
+
+/** What the server knows of an inbound exchange besides its outcome: who asked, and for which blob if known. */
+export interface ServedExchange {
+  /** The remote peer id. */
+  readonly peer: string
+  /** Set by the store handler once the request's header decoded. */
+  blobId?: string
+}
 
 export function truncateMessage(message: string): string {
   return message.length > MAX_ERROR_MESSAGE_CHARS ? `${message.slice(0, MAX_ERROR_MESSAGE_CHARS - 1)}…` : message

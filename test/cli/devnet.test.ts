@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -82,6 +82,23 @@ describe('dacnet devnet --no-chain', () => {
   }, 100_000)
 })
 
+describe('dacnet devnet without --blobs (npm start)', () => {
+  it('keeps dispersing, one blob after another, until Ctrl-C; then stops every node cleanly and exits 0', async () => {
+    const devnet = spawnCli(['devnet', '--no-chain', '--nodes', '3', '--blob-size', '16KiB', '--json'])
+    const output = collect(devnet)
+    const exited = new Promise<number | null>((resolve) => devnet.once('exit', (code) => resolve(code)))
+    const lines = () => output.stdout().trim().split('\n').filter(Boolean)
+    await waitFor(() => (lines().length >= 5 ? true : undefined), 90_000, 'five blobs')
+    devnet.kill('SIGINT')
+    expect(await exited).toBe(0)
+    const blobs = lines().map((line) => JSON.parse(line))
+    expect(blobs.length).toBeGreaterThanOrEqual(5)
+    expect(blobs.map((b) => b.index)).toEqual(blobs.map((_, i) => i + 1))
+    for (const blob of blobs) expect(blob).toMatchObject({ ok: true })
+    expect(output.stderr()).toMatch(/stopped 3 nodes in .*, all cleanly/)
+  }, 120_000)
+})
+
 describe('a running devnet', () => {
   let dir: string
   let out: string
@@ -112,9 +129,16 @@ describe('a running devnet', () => {
   }, 70_000)
 
   afterAll(async () => {
-    devnet?.kill('SIGKILL')
+    // Still running when the Ctrl-C test did not run (a filtered or failed run): stop it as a user would, so that it
+    // stops its anvil too (a SIGKILLed devnet leaves its anvil behind); SIGKILL only if it does not exit.
+    if (devnet && devnet.exitCode === null && devnet.signalCode === null) {
+      devnet.kill('SIGINT')
+      const timer = setTimeout(() => devnet.kill('SIGKILL'), 30_000)
+      await exited
+      clearTimeout(timer)
+    }
     await removeDir(dir)
-  })
+  }, 40_000)
 
   const run = (args: string[]) => runCliProcess(args, { cwd: dir, env: { DACNET_CHAIN: layout.chainPath! } })
 
@@ -156,6 +180,16 @@ describe('a running devnet', () => {
     expect(toStdout.code, toStdout.stderr).toBe(0)
     expect(Buffer.from(toStdout.stdout, 'latin1').equals(data)).toBe(true)
     expect(toStdout.stderr).toContain(`retrieved ${blobId}`)
+  }, 60_000)
+
+  it('retrieve -o DIR writes DIR/<blobId>, and names that file, never a temporary one', async () => {
+    await mkdir(join(dir, 'got'))
+    const r = await run(['retrieve', first.blobId, '-o', 'got'])
+    expect(r.code, r.stderr).toBe(0)
+    const written = join(dir, 'got', first.blobId)
+    expect((await stat(written)).size).toBe(100 * 1024)
+    expect(r.stdout).toContain(`-> ${written}`)
+    expect(r.stdout + r.stderr).not.toMatch(/\.tmp\b/)
   }, 60_000)
 
   it('runs the README SDK example against it: disperse, sample, retrieve', async () => {
@@ -223,4 +257,29 @@ describe('a running devnet', () => {
     // The devnet's blob, the round trip's, and the SDK example's: node-1 holds a share of each.
     expect(JSON.parse(check.stdout)).toMatchObject({ ok: true, blobs: 3, attestations: 3 })
   }, 40_000)
+
+  it('restarts from the same --out: same keys and stores, members registered on a new chain, and a blob more', async () => {
+    const r = await runCliProcess(
+      ['devnet', '--out', out, '--blobs', '1', '--once', '--json', '--blob-size', '64KiB'],
+      {
+        timeoutMs: 100_000,
+      },
+    )
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toContain(`restarting the devnet in ${out}`)
+    expect(JSON.parse(r.stdout.trim())).toMatchObject({ ok: true, l1: { verified: true } })
+    const again: DevnetLayout = JSON.parse(await readFile(join(out, 'devnet.json'), 'utf8'))
+    expect(again.nodes.map((n) => n.peerId)).toEqual(layout.nodes.map((n) => n.peerId))
+    const check = await run(['db', 'check', '--config', join(out, 'nodes', 'node-1', 'config.json'), '--json'])
+    expect(check.code, check.stderr).toBe(0)
+    expect(JSON.parse(check.stdout)).toMatchObject({ ok: true, blobs: 4 })
+    // The devnet kept there has a chain: restarting it without one is a usage error, before anything starts.
+    const mismatch = await runCliProcess(['devnet', '--out', out, '--no-chain', '--once'], { timeoutMs: 30_000 })
+    expect([mismatch.code, errorCode(mismatch.stderr)]).toEqual([2, 'CLI_USAGE'])
+    expect(mismatch.stderr).toContain('holds a devnet with a chain')
+    // A directory that holds something other than a devnet is still refused.
+    await writeFile(join(dir, 'not-a-devnet.txt'), 'x')
+    const refused = await runCliProcess(['devnet', '--out', dir, '--once'], { timeoutMs: 30_000 })
+    expect([refused.code, errorCode(refused.stderr)]).toEqual([1, 'CLI_ALREADY_EXISTS'])
+  }, 110_000)
 })

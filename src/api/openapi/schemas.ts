@@ -222,12 +222,30 @@ export const SCHEMAS = {
       ),
       served: {
         type: 'object',
-        description: 'Inbound exchanges served since start, by protocol.',
+        description:
+          'Inbound exchanges answered in full since start, by protocol. Refused and cancelled ones are not in it.',
         required: ['store', 'sample', 'retrieve'],
         additionalProperties: uint,
         properties: { store: uint, sample: uint, retrieve: uint },
       },
-      samplesServed: { ...uint, description: 'Sample exchanges served since start.' },
+      samplesServed: { ...uint, description: 'Sample exchanges answered in full since start.' },
+      refused: {
+        type: 'object',
+        description:
+          'Inbound stores, samples and retrievals refused or failed since start, by error code (e.g. ' +
+          'NODE_UNREGISTERED_SEQUENCER, NODE_HEADER_MISMATCH, P2P_RATE_LIMITED, P2P_TIMEOUT), most frequent first.',
+        propertyNames: { pattern: '^[A-Z][A-Z0-9_]{2,63}$' },
+        additionalProperties: uint,
+      },
+      cancelled: {
+        type: 'object',
+        description:
+          'Samples and retrievals whose client stopped reading mid-answer, by protocol: a retriever that had k ' +
+          'shards, a light client answered by another holder. Normal traffic, not errors.',
+        required: ['sample', 'retrieve'],
+        additionalProperties: uint,
+        properties: { sample: uint, retrieve: uint },
+      },
       recentErrors: {
         type: 'array',
         description: 'The last 20 problems that did not stop the node, oldest first.',

@@ -49,6 +49,46 @@ export interface Operation {
 
 export type PathItem = Partial<Record<'get' | 'post' | 'put' | 'delete' | 'patch', Operation>>
 
+/** An object schema of named values: a route's path parameters or query string. */
+export interface ObjectSchema {
+  readonly type: 'object'
+  readonly required: readonly string[]
+  readonly additionalProperties: false
+  /**
+   * Each value's schema, with its `description`; `x-dacnet-error` names the error code a value the schema refuses
+   * is answered with (API_BAD_REQUEST when absent).
+   */
+  readonly properties: Readonly<Record<string, JsonSchema>>
+}
+
+/**
+ * A route's fastify `schema`: what fastify validates before the handler runs (`params`, `querystring`, `body`), the
+ * responses, and the rest of the route's OpenAPI operation. The OpenAPI document is generated from these.
+ */
+export interface RouteSchema {
+  readonly operationId: string
+  readonly summary: string
+  readonly description?: string
+  readonly tags: readonly string[]
+  readonly security?: readonly Readonly<Record<string, readonly string[]>>[]
+  readonly params?: ObjectSchema
+  readonly querystring?: ObjectSchema
+  /** A JSON request body, validated by fastify. */
+  readonly body?: JsonSchema
+  /** A request body that is not JSON (a raw blob): documented here, bounded and typed by the route itself. */
+  readonly requestBody?: Operation['requestBody']
+  /** By status: fastify serializes with these (see app.ts), the document lists them. */
+  readonly response: Readonly<Record<string, ResponseObject | Reference>>
+}
+
+/** A route of the API: method, fastify URL (`/v1/blobs/:id`) and schema. */
+export interface ApiRoute {
+  /** Upper case, as fastify reports it. */
+  readonly method: string
+  readonly url: string
+  readonly schema: RouteSchema
+}
+
 export interface OpenApiDocument {
   readonly openapi: '3.1.0'
   readonly info: { readonly title: string; readonly version: string; readonly description: string }
@@ -56,7 +96,6 @@ export interface OpenApiDocument {
   readonly paths: Readonly<Record<string, PathItem>>
   readonly components: {
     readonly schemas: Readonly<Record<string, JsonSchema>>
-    readonly parameters: Readonly<Record<string, Parameter>>
     readonly responses: Readonly<Record<string, ResponseObject>>
     readonly securitySchemes: Readonly<
       Record<string, { readonly type: 'http'; readonly scheme: 'bearer'; readonly description: string }>

@@ -6,6 +6,7 @@ import { MAX_TOTAL_SHARDS } from '../../erasure/params.ts'
 import { prefersOctetStream } from '../accept.ts'
 import type { ApiContext } from '../context.ts'
 import { ApiErrorCode, apiError } from '../errors.ts'
+import { ROUTES } from '../openapi/routes.ts'
 import { requesterOf } from '../requester.ts'
 import { blobView, shardView } from '../views.ts'
 
@@ -24,14 +25,14 @@ interface ShardParams extends BlobParams {
 export function registerBlobRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { reads } = ctx.node
 
-  app.get<{ Params: BlobParams }>('/v1/blobs/:id', async (request) => {
+  app.get<{ Params: BlobParams }>(ROUTES.getBlob.url, { schema: ROUTES.getBlob.schema }, async (request) => {
     const blobId = parseBlobId(request.params.id)
     const blob = await reads.blob(requesterOf(request.ip), blobId)
     if (blob === undefined) throw notFound(blobId)
     return blobView(blob.info, blob.heldShards, blob.attested, certificateJsonOf(blob.certificate, ctx, blobId))
   })
 
-  app.get<{ Params: ShardParams }>('/v1/blobs/:id/shards/:index', async (request, reply) => {
+  app.get<{ Params: ShardParams }>(ROUTES.getShard.url, { schema: ROUTES.getShard.schema }, async (request, reply) => {
     const blobId = parseBlobId(request.params.id)
     const index = parseShardIndex(request.params.index)
     const lookup = await reads.shard(requesterOf(request.ip), blobId, index)

@@ -3,6 +3,7 @@ import { DacnetError } from '../../errors.ts'
 import type { ApiContext } from '../context.ts'
 import { ApiErrorCode, apiError } from '../errors.ts'
 import { codeLabel } from '../metric-set.ts'
+import { ROUTES } from '../openapi/routes.ts'
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../options.ts'
 import { dispersalView } from '../views.ts'
 
@@ -55,8 +56,9 @@ export function registerDisperseRoute(app: FastifyInstance, ctx: ApiContext): vo
   }
 
   app.post(
-    '/v1/blobs',
+    ROUTES.disperse.url,
     {
+      schema: ROUTES.disperse.schema,
       onRequest: gate,
       bodyLimit: ctx.opts.maxUploadBytes,
       handlerTimeout: DEFAULT_REQUEST_TIMEOUT_MS + ctx.opts.disperseTimeoutMs + BACKSTOP_MARGIN_MS,

@@ -5,14 +5,13 @@ import { integer, size } from '../parsers.ts'
 
 /** Six members is the smallest committee where unequal stakes and a third offline are both interesting. */
 export const DEFAULT_DEVNET_NODES = 6
-export const DEFAULT_DEVNET_BLOBS = 3
 const MiB = 1024 * 1024
 /** Each node is a process of about 150 MiB: more than this does not fit a laptop. */
 const MAX_DEVNET_NODES = 32
 
 interface DevnetCommandOptions {
   nodes: number
-  blobs: number
+  blobs?: number
   blobSize: number
   once?: boolean
   json?: boolean
@@ -27,18 +26,25 @@ export function registerDevnet(program: Command, ctx: CommandContext): void {
     .command('devnet')
     .summary('run a local committee and push blobs through it (npm start)')
     .description(
-      'run a local committee: a local Ethereum chain (anvil) holding the stake and committees, N nodes as separate processes on loopback (unequal stakes) that follow it, plus a sequencer and a light client; disperse random blobs, print per blob the time to certificate, signed stake, light-client confidence, whether retrieval gave back the same bytes and what the verifier contract says of the certificate; then keep running with a live summary until Ctrl-C',
+      'run a local committee: a local Ethereum chain (anvil) holding the stake and committees, N nodes as separate processes on loopback (unequal stakes) that follow it, plus a sequencer and a light client; disperse random blobs one after another until Ctrl-C, printing per blob the time to certificate, signed stake, light-client confidence, whether retrieval gave back the same bytes and what the verifier contract says of the certificate (with --blobs N: N blobs, then a live summary until Ctrl-C; with --once: exit after them)',
     )
     .option('--nodes <n>', 'committee nodes', integer(1, MAX_DEVNET_NODES), DEFAULT_DEVNET_NODES)
-    .option('--blobs <n>', 'random blobs to disperse', integer(0, 100_000), DEFAULT_DEVNET_BLOBS)
+    .option(
+      '--blobs <n>',
+      'random blobs to disperse, then keep running with a live summary (default: one after another until Ctrl-C; with --once, 3)',
+      integer(0, 100_000),
+    )
     .addOption(
       new Option('--blob-size <size>', 'size of each blob, e.g. 256KiB or 1MiB').argParser(size).default(MiB, '1MiB'),
     )
-    .option('--once', 'exit after the blobs: 0 only if all were certified, sampled available and retrieved intact')
+    .option(
+      '--once',
+      'exit after the blobs (3 unless --blobs): 0 only if all were certified, sampled available and retrieved intact',
+    )
     .option('--json', 'one JSON object per blob on stdout (blobId, size, timeToCertificateMs, signedStake, ...)')
     .option(
       '--out <dir>',
-      'keep the devnet here (chain.json or committee.json, nodes/*, certificates/); default: a temp dir removed on exit',
+      'keep the devnet here (chain.json or committee.json, nodes/*, certificates/); a directory that holds one from an earlier run restarts it (same keys, stores and ports); default: a temp dir removed on exit',
     )
     .option('--network-id <n>', 'network id of the devnet (default 6578531, "dac" in ASCII)', integer(0, 0xffff_ffff))
     .option(

@@ -15,6 +15,8 @@ interface StatusBody {
   peers?: number
   storage?: { blobs?: number; shards?: number; bytes?: number; quotaBytes?: number; quarantined?: number }
   served?: Record<string, number>
+  refused?: Record<string, number>
+  cancelled?: Record<string, number>
   recentErrors?: { time: string; message: string; code?: string }[]
   disperseEnabled?: boolean
 }
@@ -39,13 +41,19 @@ export function registerStatus(program: Command, ctx: CommandContext): void {
         `api         ${opts.api} (answered in ${formatMs(performance.now() - started)}; disperse ${body.disperseEnabled ? 'enabled' : 'disabled'})`,
         `peers       ${body.peers ?? '?'}`,
         `storage     ${s.blobs ?? '?'} blobs, ${s.shards ?? '?'} shards, ${formatBytes(s.bytes ?? 0)} of ${formatBytes(s.quotaBytes ?? 0)} quota, ${s.quarantined ?? 0} quarantined`,
-        `served      ${Object.entries(body.served ?? {})
-          .map(([protocol, count]) => `${protocol} ${count}`)
-          .join(', ')}`,
+        `served      ${counts(body.served)}`,
+        `refused     ${counts(body.refused)}`,
+        `cancelled   ${counts(body.cancelled)} (clients that had what they needed)`,
         ...(body.addresses ?? []).map((a, i) => `${i === 0 ? 'addresses' : '         '}   ${a}`),
       ]
       for (const e of (body.recentErrors ?? []).slice(-5))
         lines.push(`error       ${e.time} ${e.code ?? ''} ${e.message}`)
       ctx.io.out(`${lines.join('\n')}\n`)
     })
+}
+
+/** `store 3, sample 10`; `none` when there is nothing to count. */
+function counts(byKey: Record<string, number> | undefined): string {
+  const entries = Object.entries(byKey ?? {})
+  return entries.length === 0 ? 'none' : entries.map(([key, count]) => `${key} ${count}`).join(', ')
 }

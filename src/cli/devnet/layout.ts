@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { KeystoreKdf } from '../../attest/keystore.ts'
 import { loadOrCreatePeerKey } from '../../p2p/identity.ts'
 import { CONFIG_FILE, MEMBER_CARD_FILE } from '../config/types.ts'
-import { toJson, writeFileAtomic } from '../files.ts'
+import { CliErrorCode, cliError } from '../errors.ts'
+import { pathExists, toJson, writeFileAtomic } from '../files.ts'
 import { createCommitteeFile } from '../operator/committee-file.ts'
 import { createNodeDir } from '../operator/node-dir.ts'
 import { freeLoopbackPorts } from './ports.ts'
@@ -20,6 +21,8 @@ export const DEVNET_KDF: KeystoreKdf = { function: 'scrypt', n: 16384, r: 8, p: 
 const DEVNET_KEYSTORE_NOTE = 'dacnet devnet keystore: light KDF parameters, for throwaway test keys only'
 /** Network id of devnets: "dac" in ASCII, far from any id a real network would pick by counting up. */
 export const DEVNET_NETWORK_ID = 0x646163
+/** The file a devnet directory is recognised by: its layout, as createDevnetLayout wrote it. */
+export const DEVNET_FILE = 'devnet.json'
 
 export interface DevnetNode {
   name: string
@@ -75,13 +78,14 @@ export async function createDevnetLayout(
   await mkdir(certificatesDir, { recursive: true })
   const committeePath = join(root, 'committee.json')
   const total = opts.nodes + (opts.chain ? (opts.spare ?? 0) : 0)
-  const ports = await freeLoopbackPorts(2 * total)
+  // Per node: libp2p over TCP, libp2p over WebSockets (what a browser light client dials), the HTTP API.
+  const ports = await freeLoopbackPorts(3 * total)
   const stakes = devnetStakes(total)
   const nodes: DevnetNode[] = []
   for (let i = 0; i < total; i++) {
     const name = `node-${i + 1}`
     const dir = join(root, 'nodes', name)
-    const [p2pPort, apiPort] = [ports[2 * i]!, ports[2 * i + 1]!]
+    const [p2pPort, wsPort, apiPort] = [ports[3 * i]!, ports[3 * i + 1]!, ports[3 * i + 2]!]
     await mkdir(dir, { recursive: true, mode: 0o700 })
     const password = randomBytes(16).toString('hex')
     await writeFileAtomic(join(dir, 'password.txt'), password, { mode: 0o600 })
@@ -93,7 +97,7 @@ export async function createDevnetLayout(
       config: {
         passwordFile: 'password.txt',
         ...(opts.chain ? { chain: opts.chain } : { committeeFile: relative(dir, committeePath) }),
-        listen: [`/ip4/127.0.0.1/tcp/${p2pPort}`],
+        listen: [`/ip4/127.0.0.1/tcp/${p2pPort}`, `/ip4/127.0.0.1/tcp/${wsPort}/ws`],
         localNetwork: true,
         apiHost: '127.0.0.1',
         apiPort,
@@ -144,6 +148,45 @@ export async function createDevnetLayout(
     sequencers,
     nodes,
   }
-  await writeFileAtomic(join(root, 'devnet.json'), `${toJson(layout)}\n`)
+  await writeFileAtomic(join(root, DEVNET_FILE), `${toJson(layout)}\n`)
   return layout
+}
+
+/**
+ * The layout of the devnet kept in `root` by an earlier run (`devnet --out DIR`), or undefined when `root` holds
+ * none. A devnet.json that does not describe a devnet whose node directories are all there is refused
+ * (CLI_READ_FAILED): restarting half a devnet would start nodes without their keys.
+ */
+export async function readDevnetLayout(root: string): Promise<DevnetLayout | undefined> {
+  const path = join(root, DEVNET_FILE)
+  if (!(await pathExists(path))) return undefined
+  let layout: DevnetLayout
+  try {
+    layout = JSON.parse(await readFile(path, 'utf8'), (key, value) =>
+      key === 'stake' && typeof value === 'string' ? BigInt(value) : value,
+    ) as DevnetLayout
+  } catch (err) {
+    throw cliError(CliErrorCode.READ_FAILED, `${path} is not a devnet layout: ${(err as Error).message}`, { path })
+  }
+  if (!Array.isArray(layout.nodes) || layout.nodes.length === 0 || typeof layout.networkId !== 'number') {
+    throw cliError(CliErrorCode.READ_FAILED, `${path} is not a devnet layout: no nodes`, { path })
+  }
+  for (const node of layout.nodes) {
+    if (!(await pathExists(node.configPath))) {
+      throw cliError(CliErrorCode.READ_FAILED, `${path} names ${node.configPath}, which is gone`, { path })
+    }
+  }
+  return layout
+}
+
+/**
+ * Points every node of a restarted chain devnet at the new chain: the `chain.rpcUrl` and `chain.registry` of each
+ * node's config.json (the rest of the config, and the node's keys and store, stay as they were).
+ */
+export async function followNewChain(layout: DevnetLayout, chain: DevnetChainConfig): Promise<void> {
+  for (const node of layout.nodes) {
+    const config = JSON.parse(await readFile(node.configPath, 'utf8')) as { chain?: Record<string, unknown> | null }
+    config.chain = { ...(config.chain ?? {}), rpcUrl: chain.rpcUrl, registry: chain.registry }
+    await writeFileAtomic(node.configPath, `${toJson(config)}\n`)
+  }
 }

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { LocalAccount } from 'viem'
 import { getJson } from '../client/api.ts'
 import type { CommandContext } from '../context.ts'
-import { CliErrorCode, cliError, EXIT_FORCED } from '../errors.ts'
+import { CliErrorCode, cliError, EXIT_FORCED, usageError } from '../errors.ts'
 import { formatMs } from '../format.ts'
 import { ProgressLine } from '../progress.ts'
 import {
@@ -18,22 +18,34 @@ import {
   DevnetChain,
 } from './chain.ts'
 import { NodeProcess } from './children.ts'
-import { createDevnetLayout, type DevnetLayout } from './layout.ts'
+import { createDevnetLayout, DEVNET_FILE, type DevnetLayout, followNewChain, readDevnetLayout } from './layout.ts'
 import { blobJsonLine, blobRow, blobTableHeader, devnetBanner, liveLine, tally, tallyLine } from './report.ts'
 import { DevnetRoles } from './roles.ts'
 import { type BlobOutcome, runBlob } from './workload.ts'
 
+/** A run until Ctrl-C tallies its last this many blobs. */
+const MAX_KEPT_OUTCOMES = 10_000
+/** Blobs a `--once` run disperses when `--blobs` is not given. */
+export const DEFAULT_ONCE_BLOBS = 3
+/** Without --blobs and --once the devnet disperses until Ctrl-C: one blob, then this pause, then the next. */
+export const CONTINUOUS_BLOB_PAUSE_MS = 1_000
 /** Live summary refresh: every 2 s redrawn in place on a terminal, every 30 s as a new line otherwise. */
 const LIVE_TTY_INTERVAL_MS = 2_000
 const LIVE_LOG_INTERVAL_MS = 30_000
 
 export interface DevnetOptions {
   nodes: number
-  blobs: number
+  /**
+   * Blobs to disperse. Undefined: DEFAULT_ONCE_BLOBS with `once`, otherwise one blob after another until Ctrl-C.
+   * Given without `once`: that many, then the devnet keeps running with a live summary until Ctrl-C.
+   */
+  blobs: number | undefined
   blobSize: number
   once: boolean
   json: boolean
+  /** Kept here; an earlier devnet kept here is restarted (its keys, committee and stores). */
   out?: string | undefined
+  /** Ignored when `out` holds a devnet: its own network id stands. */
   networkId: number
   /** Run a local chain (anvil) that holds stake and committees and verifies every certificate. */
   chain: boolean
@@ -65,53 +77,71 @@ export async function runDevnet(ctx: CommandContext, opts: DevnetOptions): Promi
     ctx.note(`${ctx.io.stderrIsTTY ? '\n' : ''}${signal}: stopping the devnet (again to force)`)
     stop.abort(cliError(CliErrorCode.INTERRUPTED, `stopped by ${signal}`))
   }
-  const root = await prepareRoot(opts.out)
+  const { root, earlier } = await prepareRoot(opts.out, opts.chain)
   if (opts.out === undefined) temporaryRoot = root
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   let roles: DevnetRoles | undefined
   let chain: DevnetChain | undefined
   const outcomes: BlobOutcome[] = []
+  const total = opts.blobs ?? (opts.once ? DEFAULT_ONCE_BLOBS : Number.POSITIVE_INFINITY)
+  const continuous = total === Number.POSITIVE_INFINITY
   let cleanStop = true
   try {
-    // A member joins and another leaves during the run only when the run asked for short epochs to see it.
-    const rotate = opts.chain && opts.epochBlocks !== undefined
+    // A member joins and another leaves during the run only when the run asked for short epochs to see it (and,
+    // for a restarted devnet, when it has the spare node that joins).
+    const rotate =
+      opts.chain && opts.epochBlocks !== undefined && (earlier === undefined || earlier.nodes.some((n) => !n.member))
+    const networkId = earlier?.networkId ?? opts.networkId
     if (opts.chain) {
       chain = await DevnetChain.start({
-        networkId: opts.networkId,
+        networkId,
         epochBlocks: opts.epochBlocks ?? DEFAULT_DEVNET_EPOCH_BLOCKS,
       })
     }
-    const layout = await createDevnetLayout(root, {
-      nodes: opts.nodes,
-      networkId: opts.networkId,
-      chain: chain && {
-        rpcUrl: chain.file.rpcUrl,
-        registry: chain.file.registry,
-        confirmations: DEVNET_CONFIRMATIONS,
-        pollIntervalSeconds: DEVNET_POLL_SECONDS,
-      },
-      spare: rotate ? 1 : 0,
-    })
+    const chainConfig = chain && {
+      rpcUrl: chain.file.rpcUrl,
+      registry: chain.file.registry,
+      confirmations: DEVNET_CONFIRMATIONS,
+      pollIntervalSeconds: DEVNET_POLL_SECONDS,
+    }
+    let layout: DevnetLayout
+    if (earlier === undefined) {
+      layout = await createDevnetLayout(root, {
+        nodes: opts.nodes,
+        networkId,
+        chain: chainConfig,
+        spare: rotate ? 1 : 0,
+      })
+    } else {
+      layout = earlier
+      if (chainConfig) await followNewChain(layout, chainConfig)
+      ctx.note(restartNote(layout, opts, chain !== undefined))
+    }
     const operators = chain ? await stakeAndRegister(ctx, chain, layout) : undefined
     ctx.note(devnetBanner(layout, opts.out !== undefined, chain?.file))
     await startNodes(ctx, layout, children, stop.signal, stopping.signal)
     roles = await DevnetRoles.start(layout, chain)
     if (!opts.json) ctx.io.out(blobTableHeader(chain !== undefined))
-    const rotateAfter = Math.max(1, Math.floor(opts.blobs / 2))
+    const rotateAfter = Math.max(1, Math.floor((continuous ? DEFAULT_ONCE_BLOBS : total) / 2))
     let rotatedFrom: number | undefined
-    for (let i = 1; i <= opts.blobs && !stop.signal.aborted; i++) {
-      if (rotatedFrom !== undefined && i === opts.blobs) await waitForEpoch(ctx, roles, rotatedFrom, stop.signal)
+    for (let i = 1; i <= total && !stop.signal.aborted; i++) {
+      if (rotatedFrom !== undefined && i === total) await waitForEpoch(ctx, roles, rotatedFrom, stop.signal)
       const outcome = await runBlob(roles, i, opts.blobSize, layout.certificatesDir, stop.signal)
       if (stop.signal.aborted) break
-      outcomes.push(outcome)
+      // A run that goes on until Ctrl-C keeps only what the tally needs, not every blob's outcome.
+      if (!continuous || outcomes.length < MAX_KEPT_OUTCOMES) outcomes.push(outcome)
+      else outcomes[(i - 1) % MAX_KEPT_OUTCOMES] = outcome
       ctx.io.out(opts.json ? blobJsonLine(outcome) : blobRow(outcome))
-      if (rotate && chain && operators && i === rotateAfter && i < opts.blobs) {
+      if (rotate && chain && operators && i === rotateAfter && i < total) {
         rotatedFrom = await rotateCommittee(ctx, chain, layout, operators)
       }
+      if (continuous) await sleep(CONTINUOUS_BLOB_PAUSE_MS, undefined, { signal: stop.signal }).catch(() => {})
     }
     ctx.note(tallyLine(tally(outcomes)))
-    if (!opts.once && !stop.signal.aborted) await liveSummary(ctx, layout, children, outcomes, stop.signal)
+    if (!opts.once && !continuous && !stop.signal.aborted) {
+      await liveSummary(ctx, layout, children, outcomes, stop.signal)
+    }
   } catch (err) {
     // A stop asked for by a signal is how a devnet ends, not a failure of it.
     if (!stop.signal.aborted) throw err
@@ -132,7 +162,7 @@ export async function runDevnet(ctx: CommandContext, opts: DevnetOptions): Promi
   if (failed > 0) {
     throw cliError(
       CliErrorCode.DEVNET_FAILED,
-      `${failed} of ${opts.blobs} blobs were not certified, sampled available and retrieved intact`,
+      `${failed} of ${outcomes.length} blobs were not certified, sampled available and retrieved intact`,
     )
   }
 }
@@ -205,16 +235,41 @@ async function waitForEpoch(
   }
 }
 
-/** The --out directory (which must be new or empty: a devnet never reuses keys), or a temp dir. */
-async function prepareRoot(out: string | undefined): Promise<string> {
-  if (out === undefined) return mkdtemp(join(tmpdir(), 'dacnet-devnet-'))
+/**
+ * The devnet's directory: a temp dir without --out; else --out itself, new or empty, or holding an earlier devnet
+ * (its devnet.json), which is restarted. Any other content is refused: a devnet never writes keys over a directory
+ * it did not lay out.
+ */
+async function prepareRoot(
+  out: string | undefined,
+  chain: boolean,
+): Promise<{ root: string; earlier: DevnetLayout | undefined }> {
+  if (out === undefined) return { root: await mkdtemp(join(tmpdir(), 'dacnet-devnet-')), earlier: undefined }
   const entries = await readdir(out).catch(() => [])
-  if (entries.length > 0) {
-    throw cliError(CliErrorCode.ALREADY_EXISTS, `--out ${out} is not empty`, {
-      hint: 'pass a new or empty directory; a devnet never reuses keys or data',
+  if (entries.length === 0) return { root: out, earlier: undefined }
+  const earlier = await readDevnetLayout(out)
+  if (earlier === undefined) {
+    throw cliError(CliErrorCode.ALREADY_EXISTS, `--out ${out} is not empty and holds no devnet (no ${DEVNET_FILE})`, {
+      hint: 'pass a new or empty directory, or the --out of an earlier devnet to restart it',
     })
   }
-  return out
+  const hadChain = earlier.chainPath !== undefined
+  if (hadChain !== chain) {
+    throw usageError(
+      `--out ${out} holds a devnet ${hadChain ? 'with a chain' : 'without a chain (--no-chain)'}`,
+      `restart it ${hadChain ? 'without --no-chain' : 'with --no-chain'}, or pass another directory`,
+    )
+  }
+  return { root: out, earlier }
+}
+
+/** What a restart keeps, and what it does not (a new chain: anvil's state does not outlive the process). */
+function restartNote(layout: DevnetLayout, opts: DevnetOptions, chain: boolean): string {
+  const members = layout.nodes.filter((n) => n.member).length
+  const ignored = members !== opts.nodes ? ` (${members} members, as it was laid out)` : ''
+  return chain
+    ? `restarting the devnet in ${layout.root}${ignored}: same node keys, stores and ports, on a new chain where the members register again (certificates of the earlier run were for the earlier chain)`
+    : `restarting the devnet in ${layout.root}${ignored}: same node keys, committee file, stores and ports`
 }
 
 /**

@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { encodeBlob } from '../../src/erasure/encode.ts'
+import type { ShardWithProof } from '../../src/erasure/shard.ts'
+import { DacnetError } from '../../src/errors.ts'
+import { P2pErrorCode } from '../../src/p2p/errors.ts'
+import type { DacnetLibp2p } from '../../src/p2p/node.ts'
+import { RetrieveRequest } from '../../src/p2p/pb/dacnet.js'
+import { RETRIEVE_PROTOCOL, STORE_PROTOCOL } from '../../src/p2p/protocols.ts'
+import { openRetrieve } from '../../src/p2p/retrieve.ts'
+import { registerProtocols } from '../../src/p2p/service.ts'
+import { sendStore } from '../../src/p2p/store.ts'
+import { CANCELLED, type ServedExchange } from '../../src/p2p/wire.ts'
+import { prng, randomData, withProofs } from '../erasure/helpers.ts'
+import { failureOf, startNodes, stopAll, waitFor } from './helpers.ts'
+
+/**
+ * How a server reports each inbound exchange: who asked, for which blob (stores), and how it ended — served in
+ * full, refused with a code, or cancelled by a client that stopped reading once it had what it needed.
+ */
+
+const blob = encodeBlob(randomData(2_000_000, prng(71)), { networkId: 5, epoch: 1, k: 4, n: 16 })
+const all = withProofs(blob)
+
+let server: DacnetLibp2p
+let client: DacnetLibp2p
+const served: { protocol: string; outcome: string; exchange: ServedExchange }[] = []
+
+beforeAll(async () => {
+  ;[server, client] = (await startNodes(2)) as [DacnetLibp2p, DacnetLibp2p]
+  const held = new Map<number, ShardWithProof>(all.map((s) => [s.index, s]))
+  await registerProtocols(
+    server,
+    {
+      store: {
+        admit() {
+          throw new DacnetError('NODE_HEADER_MISMATCH', 'blob above the maximum')
+        },
+        async store() {
+          return new Uint8Array(96)
+        },
+      },
+      retrieve: {
+        async holdings(id) {
+          return id.equals(blob.blobId) ? { headerBytes: blob.headerBytes, indices: [...held.keys()] } : null
+        },
+        async readShard(_id, index) {
+          return held.get(index)
+        },
+      },
+    },
+    { onServed: (protocol, _ms, outcome, exchange) => served.push({ protocol, outcome, exchange }) },
+  )
+  await client.dial(server.getMultiaddrs())
+})
+
+afterAll(() => stopAll([server, client]))
+
+async function nextServed(protocol: string) {
+  const before = served.filter((s) => s.protocol === protocol).length
+  await waitFor(() => served.filter((s) => s.protocol === protocol).length > before, `a ${protocol} exchange`)
+  return () => served.filter((s) => s.protocol === protocol).at(-1)!
+}
+
+describe('served outcomes', () => {
+  it('a refused store carries its code, the peer and the blob id', async () => {
+    const seen = nextServed(STORE_PROTOCOL)
+    const err = await failureOf(sendStore(client, server.peerId, blob.headerBytes, all.slice(0, 4)))
+    expect(err?.code).toBe('NODE_HEADER_MISMATCH')
+    expect((await seen)()).toEqual({
+      protocol: STORE_PROTOCOL,
+      outcome: 'NODE_HEADER_MISMATCH',
+      exchange: { peer: client.peerId.toString(), blobId: blob.blobId.toString() },
+    })
+  })
+
+  it('a retrieval read to its end is ok; one the client stops after its first shard is cancelled, not an error', async () => {
+    let seen = nextServed(RETRIEVE_PROTOCOL)
+    const whole = await openRetrieve(client, server.peerId, blob.blobId)
+    let count = 0
+    for await (const _ of whole.shards) count++
+    expect(count).toBe(16)
+    expect((await seen)().outcome).toBe('ok')
+
+    seen = nextServed(RETRIEVE_PROTOCOL)
+    const partial = await openRetrieve(client, server.peerId, blob.blobId)
+    for await (const _ of partial.shards) break
+    expect((await seen)()).toEqual({
+      protocol: RETRIEVE_PROTOCOL,
+      outcome: CANCELLED,
+      exchange: { peer: client.peerId.toString() },
+    })
+  })
+
+  it('a stream that ends before its request is complete is still P2P_STREAM_ENDED', async () => {
+    const seen = nextServed(RETRIEVE_PROTOCOL)
+    const stream = await client.dialProtocol(server.peerId, RETRIEVE_PROTOCOL)
+    // Half a request frame, then the stream is reset.
+    const frame = RetrieveRequest.encode({ blobId: blob.blobId.bytes })
+    stream.send(new Uint8Array([frame.length, ...frame.subarray(0, 5)]))
+    stream.abort(new Error('gone'))
+    expect((await seen)().outcome).toBe(P2pErrorCode.STREAM_ENDED)
+  })
+})
