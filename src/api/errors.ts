@@ -112,3 +112,6 @@ export interface ErrorBody {
 export function errorBody(code: string, message: string): ErrorBody {
   return { error: { code, message } }
 }
+
+/** The DA server's codes belong to the API's table. */
+export { DaServerErrorCode } from './da-server/errors.ts'

@@ -1,0 +1,124 @@
+import { resolve } from 'node:path'
+import type { Command } from 'commander'
+import type { LogLevel } from '../../logger.ts'
+import { addBootstrapOption, addCommitteeOption, type CommitteeOptions } from '../client/options.ts'
+import type { CommandContext } from '../context.ts'
+import { usageError } from '../errors.ts'
+import { collect, integer, size } from '../parsers.ts'
+
+interface DaServerCommandOptions extends CommitteeOptions {
+  key: string
+  host: string
+  port: number
+  allowedHost?: string[]
+  bootstrap?: string[]
+  maxBlobSize?: number
+  putTimeout: number
+  getTimeout: number
+  memberTimeout: number
+  logLevel: string
+  logJson?: boolean
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error']
+
+export function registerDaServer(program: Command, ctx: CommandContext): void {
+  const command = program
+    .command('da-server')
+    .summary('serve the OP Stack Alt-DA API (put, get) on top of the committee until SIGINT/SIGTERM')
+    .description(
+      'an OP Stack Alt-DA server: POST /put disperses the body to the committee and answers a commitment carrying the certificate; GET /get/0x<commitment> retrieves the blob from any k shards through the network, checked against the certificate; GET /health; see docs/DA-SERVER.md. Progress goes to the log on stderr',
+    )
+    .requiredOption('--key <file>', "the sequencer's peer key; its peer id must be a registered sequencer")
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (0 picks a free one)', integer(0, 65535), 5381)
+    .option(
+      '--allowed-host <name>',
+      'a Host name clients may use besides loopback names and --host (repeatable; "*" for any, only behind a proxy that checks Host)',
+      collect,
+    )
+    .option(
+      '--max-blob-size <size>',
+      'largest put body; larger ones get 413 before they are read (default: 32MiB)',
+      size,
+    )
+    .option('--put-timeout <seconds>', 'time for a put, from its body received to the commitment', integer(1), 180)
+    .option('--get-timeout <seconds>', 'time for a get, from the request to the last byte retrieved', integer(1), 120)
+    .option('--member-timeout <seconds>', 'time for one member to store and sign', integer(1), 60)
+    .option('--log-level <level>', `lowest level logged: ${LOG_LEVELS.join(', ')}`, 'info')
+    .option('--log-json', 'one JSON object per log line')
+  addCommitteeOption(command)
+  addBootstrapOption(command)
+  command.action(async (opts: DaServerCommandOptions) => {
+    if (!LOG_LEVELS.includes(opts.logLevel as LogLevel)) {
+      throw usageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${opts.logLevel}"`)
+    }
+    const { committeeChoice } = await import('../client/source.ts')
+    await runDaServer(ctx, opts, committeeChoice(ctx.io, opts))
+  })
+}
+
+async function runDaServer(
+  ctx: CommandContext,
+  opts: DaServerCommandOptions,
+  choice: import('../client/source.ts').CommitteeChoice,
+): Promise<void> {
+  const { createLogger } = await import('../../logger.ts')
+  const { readPeerKey, startClient } = await import('../client/connect.ts')
+  const { openCommitteeSource } = await import('../client/source.ts')
+  const { startDaServer } = await import('../../api/da-server/server.ts')
+  const { stopOnSignal } = await import('../operator/shutdown.ts')
+  const logger = createLogger({
+    level: opts.logLevel as LogLevel,
+    json: opts.logJson === true,
+    write: (line) => ctx.io.err(`${line}\n`),
+  })
+  const privateKey = await readPeerKey(resolve(ctx.io.cwd, opts.key))
+  const committees = await openCommitteeSource(choice)
+  const stops: (() => Promise<void>)[] = [() => committees.stop()]
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((err) => logger.warn('stop failed', { error: err }))
+  }
+  try {
+    const maxBlobSize = opts.maxBlobSize === undefined ? {} : { maxBlobSize: opts.maxBlobSize }
+    // One client: libp2p, the erasure pool, the disperser and the retriever, released by its stop().
+    const client = await startClient(committees.source, {
+      bootstrap: opts.bootstrap,
+      privateKey,
+      disperser: { memberTimeoutMs: opts.memberTimeout * 1000, ...maxBlobSize },
+      ...maxBlobSize,
+      logger,
+    })
+    stops.push(() => client.stop())
+    const { disperser, retriever } = client
+    const peerId = client.libp2p.peerId.toString()
+    const committee = await committees.current()
+    if (!committee.isSequencer({ peerId })) {
+      logger.warn('this key is not a registered sequencer of the epoch in force: members will refuse its puts', {
+        peerId,
+        epoch: committee.epoch,
+      })
+    }
+    const server = await startDaServer({
+      libp2p: client.libp2p,
+      committees: committees.source,
+      disperser,
+      retriever,
+      host: opts.host,
+      port: opts.port,
+      ...(opts.allowedHost ? { allowedHosts: opts.allowedHost } : {}),
+      ...maxBlobSize,
+      putTimeoutMs: opts.putTimeout * 1000,
+      getTimeoutMs: opts.getTimeout * 1000,
+      logger,
+    })
+    stops.push(() => server.close())
+    const stopped = stopOnSignal(logger, stopAll)
+    logger.info('da server ready', { url: server.url, peerId, epoch: committee.epoch, members: committee.size })
+    await stopped
+    logger.info('da server stopped')
+  } catch (err) {
+    await stopAll()
+    throw err
+  }
+}
