@@ -9,17 +9,8 @@
  * file (`--no-chain` devnets). The key's peer id must be a registered sequencer (the devnet registers client.key).
  */
 import { readFileSync } from 'node:fs'
-import {
-  blsKeyVerifier,
-  ChainCommitteeSource,
-  type CommitteeSource,
-  createDacnetLibp2p,
-  Disperser,
-  FileCommitteeSource,
-  LightClient,
-  loadOrCreatePeerKey,
-  Retriever,
-} from 'dacnet'
+// In a project that depends on dacnet (npm install dacnet): import { createClient } from 'dacnet'
+import { createClient } from '../src/index.ts'
 
 const [committeesFile, keyFile] = process.argv.slice(2)
 if (!committeesFile || !keyFile) {
@@ -28,49 +19,29 @@ if (!committeesFile || !keyFile) {
 }
 
 // Committees come from the chain (the registry's events, checked against its records) or from a committee file;
-// either way every key is checked (proofs of possession) on load.
-const json = JSON.parse(readFileSync(committeesFile, 'utf8'))
-const chain =
-  'registry' in json
-    ? new ChainCommitteeSource({
-        rpcUrl: json.rpcUrl,
-        registry: json.registry,
-        verifier: blsKeyVerifier,
-        confirmations: 1,
-      })
-    : undefined
-const committees: CommitteeSource = chain ?? new FileCommitteeSource(committeesFile, { verifier: blsKeyVerifier })
-// A libp2p client: members are dialled at the addresses the committee file lists.
-const libp2p = await createDacnetLibp2p({
-  privateKey: await loadOrCreatePeerKey(keyFile),
-  dhtMode: 'client',
+// either way every key is checked (proofs of possession) on load. The client dials the committee in force.
+const isChain = 'registry' in JSON.parse(readFileSync(committeesFile, 'utf8'))
+await using client = await createClient({
+  ...(isChain ? { chain: committeesFile } : { committee: committeesFile }),
+  key: keyFile,
   localNetwork: true, // the devnet runs every node on 127.0.0.1
 })
-await libp2p.start()
 
-const disperser = new Disperser({ libp2p, committees })
-const retriever = new Retriever({ libp2p, committees })
-try {
-  const blob = new TextEncoder().encode('a rollup block, made available by dacnet\n'.repeat(5000))
+const blob = new TextEncoder().encode('a rollup block, made available by dacnet\n'.repeat(5000))
 
-  // 1. Disperse: every member gets its shards; the certificate comes once q of the stake has signed.
-  const { certificate, blob: info } = await disperser.disperse(blob, {
-    onReceipt: (r) => console.log(`member ${r.member} attested: ${r.signedStake} of ${r.totalStake} stake`),
-  })
-  console.log(`certified ${info.blobId} (${certificate.signedStake} of the stake signed)`)
+// 1. Disperse: every member gets its shards; the certificate comes once q of the stake has signed.
+const { certificate, blob: info } = await client.disperser.disperse(blob, {
+  onReceipt: (r) => console.log(`member ${r.member} attested: ${r.signedStake} of ${r.totalStake} stake`),
+})
+console.log(`certified ${info.blobId} (${certificate.signedStake} of the stake signed)`)
 
-  // 2. Sample: random shards with proofs, checked against the commitment, until 1 - 1e-6 confidence.
-  const sampled = await new LightClient({ libp2p, committees }).sample(certificate)
-  console.log(`available: ${sampled.available}, confidence 1 - ${(1 - sampled.confidence).toExponential(1)}`)
+// 2. Sample: random shards with proofs, checked against the commitment, until 1 - 1e-6 confidence.
+const sampled = await client.lightClient.sample(certificate)
+console.log(`available: ${sampled.available}, confidence 1 - ${(1 - sampled.confidence).toExponential(1)}`)
 
-  // 3. Retrieve from any k shards; a badly encoded blob would give a provable BadEncoding verdict instead.
-  const back = await retriever.retrieve(certificate)
-  const intact = back.kind === 'ok' && Buffer.from(back.data).equals(Buffer.from(blob))
-  console.log(`retrieved ${back.blobId}: ${intact ? 'intact' : back.kind}`)
-  process.exitCode = intact && sampled.available ? 0 : 1
-} finally {
-  await disperser.close()
-  await retriever.close()
-  await libp2p.stop()
-  await chain?.stop()
-}
+// 3. Retrieve from any k shards; a badly encoded blob would give a provable BadEncoding verdict instead.
+const back = await client.retriever.retrieve(certificate)
+const intact = back.kind === 'ok' && Buffer.from(back.data).equals(Buffer.from(blob))
+console.log(`retrieved ${back.blobId}: ${intact ? 'intact' : back.kind}`)
+process.exitCode = intact && sampled.available ? 0 : 1
+// Leaving the module's scope stops the client (`await using`): its libp2p node, its worker pool, its chain source.

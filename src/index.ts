@@ -30,6 +30,14 @@ export * from './erasure/index.ts'
 export { DacnetError, isDacnetError, type SerializedError } from './errors.ts'
 export { createLogger, type Logger, type LogLevel, silentLogger } from './logger.ts'
 export {
+  type ClientChain,
+  type ClientOptions,
+  createClient,
+  DacnetClient,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_GOSSIP_WAIT_MS,
+} from './node/client.ts'
+export {
   CommitteeNode,
   type CommitteeNodeEvents,
   type CommitteeNodeInit,

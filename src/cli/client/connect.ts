@@ -1,15 +1,14 @@
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
-import { dialBootstrap } from '../../node/peers.ts'
+import type { CommitteeSource } from '../../committee/source.ts'
+import type { Logger } from '../../logger.ts'
+import { createClient, type DacnetClient, DEFAULT_CONNECT_TIMEOUT_MS } from '../../node/client.ts'
+import type { DisperserOptions } from '../../node/dispersal-options.ts'
 import { MAX_PEER_KEY_FILE_BYTES, parsePeerKey } from '../../p2p/identity.ts'
-import { createDacnetLibp2p, type DacnetLibp2p } from '../../p2p/node.ts'
-import { CERTIFICATE_TOPIC } from '../../p2p/protocols.ts'
 import { settleWithin } from '../../timing.ts'
 import { CliErrorCode, cliError } from '../errors.ts'
 import { pathExists, readFileChecked } from '../files.ts'
 
-/** Time for the start-up dials to the committee; members that do not answer are dialled again on demand. */
-export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000
+export { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_GOSSIP_WAIT_MS, waitForGossipPeers } from '../../node/client.ts'
 
 export async function readPeerKey(path: string): Promise<PrivateKey> {
   if (!(await pathExists(path))) {
@@ -20,33 +19,37 @@ export async function readPeerKey(path: string): Promise<PrivateKey> {
   return parsePeerKey(await readFileChecked(path, 'key file', MAX_PEER_KEY_FILE_BYTES), path)
 }
 
-export interface ClientNode {
-  libp2p: DacnetLibp2p
-  stop(): Promise<void>
-}
-
-/**
- * A short-lived libp2p client (DHT client mode, no listen address) connected to the committee: it dials
- * `members` (the listed addresses of the epoch in force) plus any extra bootstrap addresses, in parallel.
- */
-export async function startClientNode(opts: {
-  members: readonly string[]
-  bootstrap?: readonly string[] | undefined
-  privateKey?: PrivateKey | undefined
-}): Promise<ClientNode> {
-  const libp2p = await createDacnetLibp2p({
-    privateKey: opts.privateKey ?? (await generateKeyPair('Ed25519')),
-    dhtMode: 'client',
-    listen: [],
-  })
-  await libp2p.start()
-  const addresses = [...new Set([...opts.members, ...(opts.bootstrap ?? [])])]
-  await dialBootstrap(libp2p, addresses, { timeoutMs: DEFAULT_CONNECT_TIMEOUT_MS })
-  return { libp2p, stop: () => stopWithin(libp2p, CLIENT_STOP_TIMEOUT_MS) }
-}
-
 /** A client command's result is out before its libp2p stops: the stop is waited for this long at most. */
 export const CLIENT_STOP_TIMEOUT_MS = 3_000
+
+/**
+ * A client command's dacnet client (`createClient`): committees from the source the command opened (and stops),
+ * a libp2p client dialled to the committee in force plus any extra bootstrap addresses, and the roles. No gossip
+ * wait at start (a command that publishes waits after its work, see `disperse`); `stop()` waits for libp2p for
+ * CLIENT_STOP_TIMEOUT_MS at most.
+ */
+export function startClient(
+  committees: CommitteeSource,
+  opts: {
+    bootstrap?: readonly string[] | undefined
+    privateKey?: PrivateKey | undefined
+    disperser?: DisperserOptions | undefined
+    maxBlobSize?: number | undefined
+    logger?: Logger | undefined
+  } = {},
+): Promise<DacnetClient> {
+  return createClient({
+    committees,
+    ...(opts.privateKey ? { key: opts.privateKey } : {}),
+    ...(opts.bootstrap ? { bootstrap: opts.bootstrap } : {}),
+    ...(opts.disperser ? { disperser: opts.disperser } : {}),
+    ...(opts.maxBlobSize === undefined ? {} : { maxBlobSize: opts.maxBlobSize }),
+    ...(opts.logger ? { logger: opts.logger } : {}),
+    connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
+    gossipWaitMs: 0,
+    stopTimeoutMs: CLIENT_STOP_TIMEOUT_MS,
+  })
+}
 
 /**
  * Stops libp2p, or gives up waiting after `ms`: a connection that never reports closing must not hold a finished
@@ -57,25 +60,4 @@ export async function stopWithin(libp2p: { stop(): void | Promise<void> }, ms: n
     Promise.resolve().then(() => libp2p.stop()),
     ms,
   )
-}
-
-/** How long a short-lived client waits to learn which peers take certificate gossip. */
-export const DEFAULT_GOSSIP_WAIT_MS = 3_000
-
-/**
- * Waits until at least `min` connected peers are known to subscribe to the certificate topic (or the time
- * is up). Subscriptions are exchanged just after a connection opens; a certificate published before that
- * reaches nobody, so a client that has just connected waits here before publishing.
- */
-export async function waitForGossipPeers(
-  libp2p: DacnetLibp2p,
-  min: number,
-  timeoutMs = DEFAULT_GOSSIP_WAIT_MS,
-): Promise<number> {
-  const deadline = performance.now() + timeoutMs
-  for (;;) {
-    const count = libp2p.services.pubsub.getSubscribers(CERTIFICATE_TOPIC).length
-    if (count >= min || performance.now() >= deadline) return count
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
 }

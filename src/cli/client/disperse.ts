@@ -1,14 +1,14 @@
 import type { PrivateKey } from '@libp2p/interface'
 import { certificateToJson, encodeCertificate } from '../../attest/certificate-codec.ts'
 import { DEFAULT_MAX_BLOB_SIZE } from '../../erasure/params.ts'
-import { Disperser, type MemberFailure } from '../../node/disperser.ts'
+import type { MemberFailure } from '../../node/disperser.ts'
 import { publishCertificate } from '../../p2p/gossip.ts'
 import type { CommandContext } from '../context.ts'
 import { checkOutputDir, readFileChecked, toJson, writeFileAtomic } from '../files.ts'
 import { formatMs, formatStake } from '../format.ts'
 import { bar, ProgressLine } from '../progress.ts'
 import { formatBytes } from '../size.ts'
-import { readPeerKey, startClientNode, waitForGossipPeers } from './connect.ts'
+import { readPeerKey, startClient, waitForGossipPeers } from './connect.ts'
 import { type ClientCommittees, type CommitteeChoice, openCommitteeSource } from './source.ts'
 
 export interface DisperseFileOptions {
@@ -65,17 +65,14 @@ async function disperseWith(
       `${encoded} sent ${sent}/${members} (${formatBytes(sentBytes)}) · ${bar(Number((signed * 1000n) / committee.totalStake) / 1000, threshold)} signed ${formatStake(signed, committee.totalStake)} · ${answered}/${members} answered`,
     )
   progress.update(`connecting to the ${members} members of epoch ${committee.epoch}…`, true)
-  const client = await startClientNode({
-    members: await committees.memberAddresses(),
+  // Published here rather than by the disperser, so that this short-lived process waits for the send.
+  const client = await startClient(committees.source, {
     bootstrap: opts.bootstrap,
     privateKey,
+    disperser: { maxBlobSize, memberTimeoutMs: opts.memberTimeoutMs, publish: false },
   })
+  const { disperser } = client
   progress.update(`encoding ${formatBytes(bytes.length)}…`, true)
-  // Published here rather than by the disperser, so that this short-lived process waits for the send.
-  const disperser = new Disperser(
-    { libp2p: client.libp2p, committees: committees.source },
-    { maxBlobSize, memberTimeoutMs: opts.memberTimeoutMs, publish: false },
-  )
   try {
     const result = await ctx.interruptible((signal) =>
       disperser.disperse(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), {
@@ -122,7 +119,6 @@ async function disperseWith(
     if (recipients === 0) ctx.note('note: the certificate went to no gossip peer; members keep it once it is gossiped')
   } finally {
     progress.clear()
-    await disperser.close()
     await client.stop()
   }
 }

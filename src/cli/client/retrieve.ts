@@ -1,18 +1,22 @@
-import { resolve } from 'node:path'
+import { stat } from 'node:fs/promises'
+import { join, resolve, sep } from 'node:path'
+import { certificateBlobId } from '../../attest/certificate.ts'
 import { encodeEvidence } from '../../erasure/evidence.ts'
-import { Retriever } from '../../node/retriever.ts'
 import type { CommandContext } from '../context.ts'
 import { CliErrorCode, cliError } from '../errors.ts'
 import { checkOutputDir, toJson, writeFileAtomic } from '../files.ts'
 import { formatMs } from '../format.ts'
 import { formatBytes } from '../size.ts'
 import { type CertificateOrBlobId, certificateOrBlobId } from './certificate-input.ts'
-import { startClientNode } from './connect.ts'
+import { startClient } from './connect.ts'
 import { type ClientCommittees, type CommitteeChoice, openCommitteeSource } from './source.ts'
 
 export interface RetrieveBlobOptions {
   target: string
-  /** A path, or "-" for stdout. */
+  /**
+   * A file, "-" for stdout, or an existing directory (the blob goes to DIR/<blobId>); a path ending in a separator
+   * must be an existing directory.
+   */
   out: string
   committees: CommitteeChoice
   bootstrap?: string[] | undefined
@@ -25,11 +29,12 @@ export interface RetrieveBlobOptions {
 export const BAD_ENCODING_SUFFIX = '.bad-encoding'
 
 export async function retrieveBlob(ctx: CommandContext, opts: RetrieveBlobOptions): Promise<void> {
-  if (opts.out !== '-') await checkOutputDir(opts.out)
   const input = await certificateOrBlobId(opts.target, ctx.io.cwd)
+  // Where the blob goes is settled before anything is downloaded.
+  const out = opts.out === '-' ? '-' : await outputFile(opts.out, blobIdOfInput(input))
   const committees = await openCommitteeSource(opts.committees)
   try {
-    await retrieveWith(ctx, opts, input, committees)
+    await retrieveWith(ctx, { ...opts, out }, input, committees)
   } finally {
     await committees.stop()
   }
@@ -41,12 +46,8 @@ async function retrieveWith(
   input: CertificateOrBlobId,
   committees: ClientCommittees,
 ): Promise<void> {
-  const client = await startClientNode({ members: await committees.memberAddresses(), bootstrap: opts.bootstrap })
-  const retriever = new Retriever({
-    libp2p: client.libp2p,
-    committees: committees.source,
-    ...(opts.maxBlobSize === undefined ? {} : { maxBlobSize: opts.maxBlobSize }),
-  })
+  const client = await startClient(committees.source, { bootstrap: opts.bootstrap, maxBlobSize: opts.maxBlobSize })
+  const { retriever } = client
   const started = performance.now()
   try {
     const result = await ctx.interruptible((signal) =>
@@ -74,7 +75,31 @@ async function retrieveWith(
     else if (opts.out === '-') ctx.note(line)
     else ctx.io.out(`${line}\n`)
   } finally {
-    await retriever.close()
     await client.stop()
   }
+}
+
+function blobIdOfInput(input: CertificateOrBlobId): string {
+  return (input.kind === 'certificate' ? certificateBlobId(input.certificate) : input.blobId).toString()
+}
+
+/**
+ * The file a retrieved blob is written to: `out` itself, or `out/<blobId>` when `out` is an existing directory.
+ * A path ending in a separator that is not an existing directory, or a file in a directory that does not exist,
+ * is refused (CLI_FILE_NOT_FOUND) before any download.
+ */
+export async function outputFile(out: string, blobId: string): Promise<string> {
+  const isDir = await stat(out).then(
+    (s) => s.isDirectory(),
+    () => false,
+  )
+  if (isDir) return join(out, blobId)
+  if (out.endsWith(sep) || out.endsWith('/')) {
+    throw cliError(CliErrorCode.FILE_NOT_FOUND, `output directory ${out} does not exist`, {
+      path: out,
+      hint: 'create the directory first, or name a file to write the blob to',
+    })
+  }
+  await checkOutputDir(out)
+  return out
 }

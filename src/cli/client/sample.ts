@@ -1,6 +1,5 @@
 import type { Certificate } from '../../attest/certificate.ts'
 import { certificateFromJson } from '../../attest/certificate-codec.ts'
-import { LightClient } from '../../node/light-client.ts'
 import type { CommandContext } from '../context.ts'
 import { CliErrorCode, cliError } from '../errors.ts'
 import { toJson } from '../files.ts'
@@ -8,7 +7,7 @@ import { formatConfidence, formatMs } from '../format.ts'
 import { formatBytes } from '../size.ts'
 import { getJson } from './api.ts'
 import { certificateOrBlobId } from './certificate-input.ts'
-import { startClientNode } from './connect.ts'
+import { startClient } from './connect.ts'
 import { type ClientCommittees, type CommitteeChoice, openCommitteeSource } from './source.ts'
 
 export interface SampleBlobOptions {
@@ -40,11 +39,10 @@ async function sampleWith(
   certificate: Certificate,
   committees: ClientCommittees,
 ): Promise<void> {
-  const client = await startClientNode({ members: await committees.memberAddresses(), bootstrap: opts.bootstrap })
+  const client = await startClient(committees.source, { bootstrap: opts.bootstrap })
   try {
-    const lightClient = new LightClient({ libp2p: client.libp2p, committees: committees.source })
     const result = await ctx.interruptible((signal) =>
-      lightClient.sample(certificate, {
+      client.lightClient.sample(certificate, {
         signal,
         ...(opts.confidence !== undefined ? { confidence: opts.confidence } : {}),
         ...(opts.maxSamples !== undefined ? { maxSamples: opts.maxSamples } : {}),
