@@ -20,6 +20,7 @@ const suites: Record<string, string> = {
   storage: './storage.ts',
   l1: './l1.ts',
   e2e: './e2e.ts',
+  browser: './browser.ts',
 }
 
 /** Exit code of a run stopped by a signal (128 + SIGINT). */

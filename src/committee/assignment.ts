@@ -134,6 +134,9 @@ export function assignmentHash(blobId: Uint8Array, publicKey: Uint8Array): Uint8
   return new Uint8Array(createHash('sha256').update(ASSIGNMENT_TAG).update(blobId).update(publicKey).digest())
 }
 
+/** Byte-wise order, then length (as Node's `Buffer.compare`, in plain JavaScript for the browser bundle too). */
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  return Buffer.compare(a, b)
+  const length = Math.min(a.length, b.length)
+  for (let i = 0; i < length; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1
+  return a.length - b.length < 0 ? -1 : a.length === b.length ? 0 : 1
 }

@@ -135,13 +135,29 @@ export function silenceReason(report: SilenceReport): string {
   return `${waited}: no answer within the hedge delay of ${report.delayMs} ms (the slowest answer in this check took ${basis})`
 }
 
+/**
+ * Runs `callback` once the I/O of the current event-loop turn is done: Node's `setImmediate`; where there is none
+ * (a browser), a zero-delay timer, which browsers also run after the events already queued.
+ */
+function afterIo(callback: () => void): AfterIo {
+  return typeof setImmediate === 'function' ? { immediate: setImmediate(callback) } : { timer: setTimeout(callback, 0) }
+}
+
+type AfterIo = { immediate: ReturnType<typeof setImmediate> } | { timer: ReturnType<typeof setTimeout> }
+
+function cancelAfterIo(handle: AfterIo | undefined): void {
+  if (handle === undefined) return
+  if ('immediate' in handle) clearImmediate(handle.immediate)
+  else clearTimeout(handle.timer)
+}
+
 interface Watch {
   startedAt: number
   cold: boolean
   onSilent: (report: SilenceReport) => void
   timer: ReturnType<typeof setTimeout> | undefined
   /** Set once the cut is decided: it waits for this turn's I/O (see #cut). */
-  due: ReturnType<typeof setImmediate> | undefined
+  due: AfterIo | undefined
   /** Whether a late wake-up already bought this watch its one second look (see #sleep). */
   lookedAgain: boolean
 }
@@ -190,7 +206,7 @@ export class Hedge {
     this.#arm(watch)
     return () => {
       clearTimeout(watch.timer)
-      clearImmediate(watch.due)
+      cancelAfterIo(watch.due)
       this.#watches.delete(watch)
     }
   }
@@ -231,7 +247,7 @@ export class Hedge {
    * answer that came in meanwhile is read first, and its request disarms the watch.
    */
   #cut(watch: Watch, delayMs: number): void {
-    watch.due = setImmediate(() => {
+    watch.due = afterIo(() => {
       if (!this.#watches.delete(watch)) return
       const basis = this.#fixedMs === undefined ? basisFor(this.#answers, watch.cold) : undefined
       watch.onSilent({ waitedMs: performance.now() - watch.startedAt, delayMs, cold: watch.cold, basis })

@@ -58,6 +58,18 @@ export interface SampleOptions {
    */
   hedgeDelayMs?: number
   signal?: AbortSignal
+  /** Called once per distinct index as its outcome is known: a page can draw the samples as they come in. */
+  onOutcome?: (outcome: SampleOutcome) => void
+}
+
+/** One sampled index's outcome: the holder asked and whether the shard came back with a valid proof. */
+export interface SampleOutcome {
+  index: number
+  member: number
+  peerId: string
+  ok: boolean
+  /** The failure's code when not ok. */
+  code?: string
 }
 
 export interface SampleFailure {
@@ -208,6 +220,7 @@ export class LightClient {
     const fail = (index: number, code: string, reason: string) => {
       session.outcomes.set(index, false)
       session.failures.push({ index, member: holder, peerId: member.peerId, code, reason })
+      opts.onOutcome?.({ index, member: holder, peerId: member.peerId, ok: false, code })
     }
     const dead = session.deadHolders.get(holder)
     if (dead) {
@@ -245,7 +258,10 @@ export class LightClient {
       }
       const problem = checkShard(session.header, answer)
       if (problem) fail(index, problem.code, problem.reason)
-      else session.outcomes.set(index, true)
+      else {
+        session.outcomes.set(index, true)
+        opts.onOutcome?.({ index, member: holder, peerId: member.peerId, ok: true })
+      }
     }
   }
 

@@ -1,0 +1,84 @@
+/**
+ * libp2p for a light client in a browser: it only dials, over WebSockets (`/ws` from an http page, `/wss` from an
+ * https one: browsers refuse plain WebSockets on secure pages), with dacnet's noise, yamux, identify, ping, a
+ * kad-dht client under DHT_PROTOCOL and gossipsub — the services of createDacnetLibp2p, so the result is a
+ * DacnetLibp2p that LightClient takes as it is.
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import type { PrivateKey } from '@libp2p/interface'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { ping } from '@libp2p/ping'
+import { webSockets } from '@libp2p/websockets'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { createLibp2p } from 'libp2p'
+import type { DacnetLibp2p, DacnetServices } from '../p2p/node.ts'
+import { DHT_PROTOCOL } from '../p2p/protocols.ts'
+
+export interface BrowserLibp2pOptions {
+  /** A peer key; default a fresh Ed25519 key per page load. */
+  privateKey?: PrivateKey
+  /**
+   * Dial plain `/ws` addresses, and private and loopback ones (libp2p's browser default refuses both). Default:
+   * true on an http page (a devnet on loopback or a private network), false on an https one, where only `/wss`
+   * to public hosts is dialled.
+   */
+  insecureWebSockets?: boolean
+}
+
+/**
+ * The muxer window and read buffer of p2p/node.ts (STREAM_WINDOW_BYTES, STREAM_READ_BUFFER_BYTES): that module
+ * loads the TCP transport and Prometheus metrics, which a browser has no use for, so the values are repeated
+ * here and test/browser/bundle.test.ts checks they stay equal.
+ */
+export const BROWSER_STREAM_WINDOW_BYTES = 2 * 1024 * 1024
+export const BROWSER_STREAM_READ_BUFFER_BYTES = 4 * 1024 * 1024
+
+/** True when the page runs in a secure context (https), where only `/wss` can be dialled. */
+function secureContext(): boolean {
+  return (
+    (globalThis as { isSecureContext?: boolean }).isSecureContext === true &&
+    (globalThis as { location?: { protocol?: string } }).location?.protocol === 'https:'
+  )
+}
+
+/** A started libp2p node that dials committee members over WebSockets. */
+export async function createBrowserLibp2p(opts: BrowserLibp2pOptions = {}): Promise<DacnetLibp2p> {
+  const insecure = opts.insecureWebSockets ?? !secureContext()
+  const libp2p = await createLibp2p<DacnetServices>({
+    ...(opts.privateKey ? { privateKey: opts.privateKey } : {}),
+    addresses: { listen: [] },
+    transports: [webSockets()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [
+      yamux({
+        streamOptions: {
+          maxStreamWindowSize: BROWSER_STREAM_WINDOW_BYTES,
+          maxReadBufferLength: BROWSER_STREAM_READ_BUFFER_BYTES,
+        },
+      }),
+    ],
+    connectionGater: {
+      denyDialMultiaddr: (address: Multiaddr) => !insecure && !isSecureWebSocket(address),
+    },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: true, peerInfoMapper: passthroughMapper }),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        msgIdFn: (message) => sha256(message.data),
+        ignoreDuplicatePublishError: true,
+      }),
+    },
+  })
+  return libp2p
+}
+
+function isSecureWebSocket(address: Multiaddr): boolean {
+  const names = address.getComponents().map((c) => c.name)
+  return names.includes('wss') || (names.includes('tls') && names.includes('ws'))
+}

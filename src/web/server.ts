@@ -1,0 +1,182 @@
+/**
+ * The HTTP side of `dacnet web`: the page, its bundle, committees by epoch as committee files (from a file or
+ * the registry on the chain: whatever CommitteeSource the caller gives), and certificates by blob id —
+ * from a directory of certificate files (a devnet's `--out DIR/certificates`) or from a node's HTTP API
+ * (GET /v1/blobs/:id), fetched here so the page needs no cross-origin access to the node. Sampling does not pass
+ * through this server: the page's worker dials the holders itself over libp2p WebSockets.
+ */
+import { existsSync } from 'node:fs'
+import { readdir, readFile } from 'node:fs/promises'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { CommitteeErrorCode } from '../committee/errors.ts'
+import { toCommitteeFile } from '../committee/file.ts'
+import type { CommitteeSource } from '../committee/source.ts'
+import { parseBlobId } from '../erasure/blob-id.ts'
+import { isDacnetError } from '../errors.ts'
+import { type Logger, silentLogger } from '../logger.ts'
+import { CERTIFICATE_PATH, COMMITTEE_PATH, COMMITTEES_PATH } from './paths.ts'
+
+/** Time allowed for a node's API to answer a certificate request. */
+export const DEFAULT_API_TIMEOUT_MS = 10_000
+
+export interface WebServerOptions {
+  /** Where the page's light client gets its committees (a committee file's, or the chain's). */
+  committees: CommitteeSource
+  /** Where certificates come from by blob id: a directory of `<blobId>.json` files, and/or a node's API URL. */
+  certificateDir?: string
+  apiUrl?: string
+  /** Default 127.0.0.1. */
+  host?: string
+  /** Default 0: a free port. */
+  port?: number
+  /**
+   * A bundle built by scripts/build-browser.ts. Default: the built package's dist/bundle, or in a checkout one
+   * built in memory at start (with rolldown, a development dependency).
+   */
+  bundleDir?: string
+  logger?: Logger
+}
+
+export interface WebServer {
+  url: string
+  close(): Promise<void>
+}
+
+const PAGE_FILES: Record<string, { file: string; type: string }> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+}
+
+/**
+ * The bundle's files by URL path: from `bundleDir`; else from the built package's own bundle (dist/bundle, beside
+ * this module's folder once compiled); else, in a checkout, built in memory with rolldown.
+ */
+async function loadBundle(bundleDir: string | undefined): Promise<Map<string, string>> {
+  const packaged = fileURLToPath(new URL('../bundle/', import.meta.url))
+  const dir = bundleDir ?? (existsSync(join(packaged, 'web', 'app.js')) ? packaged : undefined)
+  const files = new Map<string, string>()
+  if (dir === undefined) {
+    const { buildBrowser } = await import('../browser/build.ts')
+    for (const file of await buildBrowser()) files.set(`/${file.fileName}`, file.code)
+    return files
+  }
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true })
+  for (const entry of entries) {
+    if (!entry.isFile() || !entry.name.endsWith('.js')) continue
+    const path = join(entry.parentPath, entry.name)
+    files.set(`/${relative(dir, path).replaceAll('\\', '/')}`, await readFile(path, 'utf8'))
+  }
+  if (!files.has('/web/app.js') || !files.has('/web/worker.js')) {
+    throw new Error(`${dir} holds no web/app.js and web/worker.js: build it with scripts/build-browser.ts`)
+  }
+  return files
+}
+
+export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
+  const logger = opts.logger ?? silentLogger
+  const bundle = await loadBundle(opts.bundleDir)
+  const pageDir = new URL('.', import.meta.url)
+  const page = new Map<string, string>()
+  for (const { file } of Object.values(PAGE_FILES)) page.set(file, await readFile(new URL(file, pageDir), 'utf8'))
+
+  const send = (res: ServerResponse, status: number, type: string, body: string) => {
+    res.writeHead(status, {
+      'content-type': type,
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    })
+    res.end(body)
+  }
+  const sendError = (res: ServerResponse, status: number, message: string) =>
+    send(res, status, 'application/json', JSON.stringify({ error: message }))
+
+  async function certificate(blobText: string): Promise<{ status: number; body: string }> {
+    let blobId: string
+    try {
+      blobId = parseBlobId(blobText).toString()
+    } catch (err) {
+      return { status: 400, body: JSON.stringify({ error: (err as Error).message }) }
+    }
+    if (opts.certificateDir !== undefined) {
+      try {
+        return { status: 200, body: await readFile(join(opts.certificateDir, `${blobId}.json`), 'utf8') }
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'ENOENT') throw err
+      }
+    }
+    if (opts.apiUrl !== undefined) {
+      const response = await fetch(new URL(`/v1/blobs/${blobId}`, opts.apiUrl), {
+        signal: AbortSignal.timeout(DEFAULT_API_TIMEOUT_MS),
+      })
+      if (response.ok) {
+        const view = (await response.json()) as { certificate?: unknown }
+        if (view.certificate) return { status: 200, body: JSON.stringify(view.certificate) }
+      } else if (response.status !== 404) {
+        return { status: 502, body: JSON.stringify({ error: `the node's API answered ${response.status}` }) }
+      }
+    }
+    return { status: 404, body: JSON.stringify({ error: `no certificate is known for ${blobId}` }) }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'only GET')
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname
+    const pageFile = PAGE_FILES[path]
+    if (pageFile) return send(res, 200, pageFile.type, page.get(pageFile.file)!)
+    const script = bundle.get(path)
+    if (script !== undefined) return send(res, 200, 'text/javascript; charset=utf-8', script)
+    if (path === COMMITTEES_PATH) {
+      const epochs = await opts.committees.epochs()
+      const first = epochs[0] === undefined ? undefined : await opts.committees.getCommittee(epochs[0])
+      return send(res, 200, 'application/json', JSON.stringify({ networkId: first?.networkId ?? null, epochs }))
+    }
+    if (path.startsWith(COMMITTEE_PATH)) {
+      const text = path.slice(COMMITTEE_PATH.length)
+      const epoch = /^\d{1,15}$/.test(text) ? Number(text) : Number.NaN
+      if (!Number.isSafeInteger(epoch)) return sendError(res, 400, `not an epoch: ${text}`)
+      try {
+        const committee = await opts.committees.getCommittee(epoch)
+        const file = toCommitteeFile({ networkId: committee.networkId, committees: [committee] })
+        return send(res, 200, 'application/json', JSON.stringify(file))
+      } catch (err) {
+        if (isDacnetError(err, CommitteeErrorCode.UNKNOWN_EPOCH)) return sendError(res, 404, (err as Error).message)
+        throw err
+      }
+    }
+    if (path.startsWith(CERTIFICATE_PATH)) {
+      const { status, body } = await certificate(decodeURIComponent(path.slice(CERTIFICATE_PATH.length)))
+      return send(res, status, 'application/json', body)
+    }
+    if (path === '/favicon.ico') {
+      res.writeHead(204).end()
+      return
+    }
+    sendError(res, 404, 'not found')
+  }
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      logger.warn('web request failed', { url: req.url, error: err })
+      if (!res.headersSent) sendError(res, 500, (err as Error).message)
+      else res.destroy()
+    })
+  })
+  await new Promise<void>((done, fail) => {
+    server.once('error', fail)
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => done())
+  })
+  const address = server.address() as AddressInfo
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  return {
+    url: `http://${host}:${address.port}/`,
+    close: () =>
+      new Promise<void>((done) => {
+        server.closeAllConnections()
+        server.close(() => done())
+      }),
+  }
+}

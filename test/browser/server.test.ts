@@ -1,0 +1,102 @@
+/**
+ * `dacnet web`'s HTTP side and command: the page, its bundle, committees by epoch as committee files, certificates
+ * from a directory — and the command, as its own process, serving them until SIGTERM.
+ */
+import { once } from 'node:events'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { certificateBlobId } from '../../src/attest/certificate.ts'
+import { certificateToJson } from '../../src/attest/certificate-codec.ts'
+import { blsKeyVerifier } from '../../src/attest/pop.ts'
+import { parseCommitteeFile, toCommitteeFile } from '../../src/committee/file.ts'
+import { StaticCommitteeSource } from '../../src/committee/source.ts'
+import { startWebServer, type WebServer } from '../../src/web/server.ts'
+import { realCommittee, signedCertificate } from '../attest/helpers.ts'
+import { cli, killLeftovers, spawnCli } from '../cli/helpers.ts'
+
+const committee = realCommittee([40n, 30n, 20n, 10n])
+const certificate = signedCertificate(committee, [0, 1, 2], { seed: 'web server' })
+const blobId = certificateBlobId(certificate).toString()
+let dir: string
+let server: WebServer
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dacnet-web-'))
+  await writeFile(join(dir, `${blobId}.json`), JSON.stringify(certificateToJson(certificate)))
+  await writeFile(
+    join(dir, 'committee.json'),
+    JSON.stringify(toCommitteeFile({ networkId: committee.networkId, committees: [committee] })),
+  )
+  server = await startWebServer({
+    committees: new StaticCommitteeSource({ networkId: committee.networkId, committees: [committee] }),
+    certificateDir: dir,
+  })
+}, 60_000)
+
+afterAll(async () => {
+  killLeftovers()
+  await server?.close()
+  if (dir) await rm(dir, { recursive: true, force: true })
+})
+
+const get = (path: string) => fetch(new URL(path, server.url))
+
+describe('the web server', () => {
+  it('serves the page, its stylesheet and its bundle', async () => {
+    const page = await get('/')
+    expect(page.headers.get('content-type')).toContain('text/html')
+    const html = await page.text()
+    expect(html).toContain('data-testid="status"')
+    expect(html).toContain('data-testid="confidence"')
+    for (const path of ['/style.css', '/web/app.js', '/web/worker.js', '/dacnet.js']) {
+      expect((await get(path)).status, path).toBe(200)
+    }
+    expect((await get('/web/app.js')).headers.get('content-type')).toContain('text/javascript')
+  })
+
+  it('serves each epoch’s committee as a committee file that parses to the same committee', async () => {
+    expect(await (await get('/api/committees')).json()).toEqual({ networkId: committee.networkId, epochs: [0] })
+    const file = await (await get('/api/committees/0')).text()
+    const parsed = parseCommitteeFile(file, { verifier: blsKeyVerifier }).committees[0]!
+    expect(parsed.members.map((m) => m.peerId)).toEqual(committee.members.map((m) => m.peerId))
+    expect(parsed.totalStake).toBe(committee.totalStake)
+    expect((await get('/api/committees/7')).status).toBe(404)
+    expect((await get('/api/committees/x')).status).toBe(400)
+  })
+
+  it('serves certificates by blob id: 404 for an unknown one, 400 for a malformed id', async () => {
+    const found = await get(`/api/certificates/${blobId}`)
+    expect(found.status).toBe(200)
+    expect(await found.json()).toEqual(certificateToJson(certificate))
+    const other = certificateBlobId(signedCertificate(committee, [0, 1, 2], { seed: 'elsewhere' })).toString()
+    expect((await get(`/api/certificates/${other}`)).status).toBe(404)
+    expect((await get('/api/certificates/not-a-blob')).status).toBe(400)
+    expect((await get('/etc/passwd')).status).toBe(404)
+  })
+})
+
+describe('dacnet web', () => {
+  it('needs a certificate source', async () => {
+    const result = await cli(['web', '--committee', join(dir, 'committee.json')])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('--certificates')
+  })
+
+  it('prints its URL, serves the page and the certificates, and stops on SIGTERM', async () => {
+    const child = spawnCli(['web', '--committee', join(dir, 'committee.json'), '--certificates', dir, '--port', '0'])
+    let stdout = ''
+    child.stdout!.on('data', (chunk) => {
+      stdout += chunk
+    })
+    for (let i = 0; i < 600 && !stdout.includes('\n'); i++) await new Promise((r) => setTimeout(r, 100))
+    const url = stdout.trim()
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/)
+    expect((await fetch(url)).status).toBe(200)
+    expect((await fetch(new URL(`/api/certificates/${blobId}`, url))).status).toBe(200)
+    child.kill('SIGTERM')
+    const [code] = await once(child, 'exit')
+    expect(code).toBe(0)
+  }, 90_000)
+})
