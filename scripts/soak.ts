@@ -1,7 +1,7 @@
 /**
  * `npm run soak [-- suite...] [--seed N]`: the hardening suites at their full figures (docs/SECURITY.md), each
  * printing one JSON row per case as it finishes, then a table against the pass figure. `npm test` runs a smaller
- * sample of the same suites; this is the long run (about 15 minutes on two cores).
+ * sample of the same suites; this is the long run (about 20 minutes on two cores).
  *
  *   fuzz   100,000 inputs per decoder of outside input (test/fuzz), seeded and replayable
  *   faults members just under and just over a third of the stake paused (SIGSTOP) and killed, on a 16-member
@@ -10,6 +10,8 @@
  *          against a node in its own process: the honest client's latency, the flooders' rates, the node's RSS
  *   withholding  10,000 light-client checks of a blob with only k - 1 shards served: false accepts against the bound
  *   crash  1,000 SIGKILLs of a member storing and attesting blobs, its store reopened and verified after each
+ *   encoding  10,000 fuzzed shard sets from a badly-encoding or equivocating sequencer: members' stores and
+ *          retrievers' verdicts (test/fuzz/encoding-fuzz.ts), seeded and replayable
  *
  * Exit code 1 when any case misses its pass figure.
  */
@@ -18,6 +20,7 @@ import { fuzz } from '../test/fuzz/fuzz.ts'
 import { fuzzTargets } from '../test/fuzz/targets.ts'
 import { startWithheld } from '../test/node/withholding.ts'
 import { runCrashIterations } from '../test/storage/fixtures/crash-harness.ts'
+import { encodingRows } from './soak/encoding.ts'
 import { DEFAULT_FAULT_OPTIONS, faultRows } from './soak/faults.ts'
 import type { SoakRow } from './soak/row.ts'
 
@@ -141,6 +144,7 @@ const suites: Record<string, Suite> = {
       }),
     ]
   },
+  encoding: async ({ seed }) => (await encodingRows(seed, note)).map(emit),
 }
 
 function emit(row: SoakRow): SoakRow {
