@@ -5,10 +5,13 @@
  * and usage errors answer at once.
  */
 import { readFileSync } from 'node:fs'
+import { isAbsolute, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { Command, CommanderError } from 'commander'
 import { DacnetError } from '../errors.ts'
 import { registerChainCommands } from './commands/chain.ts'
 import { registerCommitteeCommands } from './commands/committee.ts'
+import { registerDaServer } from './commands/da-server.ts'
 import { registerDbCommands } from './commands/db.ts'
 import { registerDevnet } from './commands/devnet.ts'
 import { registerDisperse } from './commands/disperse.ts'
@@ -20,6 +23,7 @@ import { registerSample } from './commands/sample.ts'
 import { registerStakeCommands } from './commands/stake.ts'
 import { registerStatus } from './commands/status.ts'
 import { registerVerify } from './commands/verify.ts'
+import { registerWeb } from './commands/web.ts'
 import { CommandContext } from './context.ts'
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, usageError } from './errors.ts'
 import { exitCodeOf, formatError } from './hints.ts'
@@ -44,11 +48,13 @@ export function buildProgram(io: CliIo = processIo()): Command {
   registerDisperse(program, ctx)
   registerSample(program, ctx)
   registerRetrieve(program, ctx)
+  registerDaServer(program, ctx)
   registerVerify(program, ctx)
   registerStatus(program, ctx)
   registerDbCommands(program, ctx)
   registerChainCommands(program, ctx)
   registerStakeCommands(program, ctx)
+  registerWeb(program, ctx)
   return program
 }
 
@@ -103,15 +109,33 @@ function commandPath(program: Command, argv: readonly string[]): string[] {
   return path
 }
 
-if (import.meta.main) {
+/**
+ * The directory the command's relative paths resolve against. `npm run dacnet` and `npm start` run the command in
+ * the package root, and npm passes the directory it was called from as INIT_CWD: that is the one the caller meant
+ * (`npm run dacnet -- retrieve … -o back.bin` run in ~/work writes ~/work/back.bin). A process started anywhere
+ * else than the package root is in its caller's directory already.
+ */
+export function callerCwd(env: Readonly<Record<string, string | undefined>>, cwd: string = process.cwd()): string {
+  const initCwd = env['INIT_CWD']
+  const packageRoot = fileURLToPath(new URL('../..', import.meta.url))
+  if (initCwd !== undefined && isAbsolute(initCwd) && resolve(cwd) === resolve(packageRoot)) return initCwd
+  return cwd
+}
+
+/** Runs the process's command line and exits with its code: what `dacnet` (main.ts or the installed bin.ts) does. */
+export async function main(): Promise<never> {
   // Network deadlines use AbortSignal.timeout, whose timers do not keep Node's event loop alive. In a short-lived
   // client whose connections have all gone, a wait that only such a deadline can end would otherwise end the
   // process with an unsettled await (exit 13) instead of timing out: hold the loop open while the command runs.
   // (The price: a wait that nothing at all could end would now hang until Ctrl-C instead of exiting 13; every
   // network wait has a deadline, and client commands bound their libp2p stop.)
   const keepAlive = setInterval(() => {}, 60_000)
-  const code = await runCli(process.argv.slice(2)).finally(() => clearInterval(keepAlive))
+  const code = await runCli(process.argv.slice(2), { ...processIo(), cwd: callerCwd(process.env) }).finally(() =>
+    clearInterval(keepAlive),
+  )
   await flushProcessOutput()
   // A client command's libp2p keeps timers for a moment after stopping: exit now that everything is done.
   process.exit(code)
 }
+
+if (import.meta.main) await main()
