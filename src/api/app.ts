@@ -6,14 +6,12 @@ import { hostChecker } from './hosts.ts'
 import { openApiDocument } from './openapi/document.ts'
 import { ANNOTATION_KEYWORDS } from './openapi/routes.ts'
 import type { OpenApiDocument, RouteSchema } from './openapi/types.ts'
-import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_OTHER_BODY_BYTES } from './options.ts'
+import { DEFAULT_REQUEST_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, MAX_OTHER_BODY_BYTES } from './options.ts'
 import { registerBlobRoutes } from './routes/blobs.ts'
 import { registerDisperseRoute } from './routes/disperse.ts'
 import { registerMetaRoutes } from './routes/meta.ts'
 import { registerNodeRoutes } from './routes/node.ts'
 
-/** An idle keep-alive or half-sent request holds a socket at most this long. */
-export const DEFAULT_CONNECTION_TIMEOUT_MS = 60_000
 /** Longest path parameter: a blob id is 59 characters; anything much longer is not one. */
 const MAX_PARAM_LENGTH = 128
 
@@ -44,7 +42,8 @@ export async function buildApiApp(ctx: ApiContext): Promise<{ app: FastifyInstan
   const app = Fastify({
     logger: false,
     bodyLimit: MAX_OTHER_BODY_BYTES,
-    connectionTimeout: DEFAULT_CONNECTION_TIMEOUT_MS,
+    connectionTimeout: 0,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     requestTimeout: DEFAULT_REQUEST_TIMEOUT_MS,
     handlerTimeout: ctx.opts.readTimeoutMs,
     exposeHeadRoutes: false,

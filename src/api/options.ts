@@ -131,3 +131,11 @@ export function baseUrl(host: string, port: number): string {
   if (bare === '::') return `http://[::1]:${port}`
   return `http://${isIP(bare) === 6 ? `[${bare}]` : bare}:${port}`
 }
+
+/**
+ * An idle keep-alive connection is closed after this long. There is deliberately no socket inactivity timeout
+ * (fastify's `connectionTimeout`): Node destroys a socket that is quiet that long even while its handler works,
+ * so a dispersal waiting on a slow member would end in a reset instead of its status. Slow senders are bounded by
+ * `requestTimeout` (the whole request) and Node's headers timeout; a handler by its own deadline.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 60_000

@@ -25,6 +25,10 @@ import { ShardReads } from './shard-reads.ts'
 export const DEFAULT_BOOTSTRAP_TIMEOUT_MS = 10_000
 /** Recent errors kept for `status()`. */
 const MAX_RECENT_ERRORS = 20
+/** A refused store is logged at most once per peer and code in this time (the counters count every one). */
+export const REFUSAL_LINE_INTERVAL_MS = 60_000
+/** Peer-and-code pairs remembered for that rule. */
+const MAX_REFUSAL_LINE_KEYS = 1024
 
 export interface CommitteeNodeInit {
   /** Created but not started; the node starts and stops it. */
@@ -126,6 +130,7 @@ export class CommitteeNode {
   readonly #announcer: ProviderAnnouncer
   readonly #served: Record<string, number> = {}
   readonly #refused = new Map<string, number>()
+  readonly #refusalLines = new Map<string, { at: number; left: number }>()
   readonly #cancelled: Record<string, number> = {}
   readonly #memberLogger: Logger
   readonly #errors: CommitteeNodeStatus['recentErrors'] = []
@@ -275,14 +280,32 @@ export class CommitteeNode {
     else if (outcome === CANCELLED) this.#cancelled[protocol] = (this.#cancelled[protocol] ?? 0) + 1
     else {
       this.#refused.set(outcome, (this.#refused.get(outcome) ?? 0) + 1)
-      if (protocol === STORE_PROTOCOL) {
-        this.#memberLogger.info('store refused', {
-          code: outcome,
-          peer: exchange.peer,
-          ...(exchange.blobId === undefined ? {} : { blobId: exchange.blobId }),
-        })
-      }
+      if (protocol === STORE_PROTOCOL) this.#logRefusedStore(outcome, exchange)
     }
+  }
+
+  /**
+   * One info line per refused store, but at most one per peer and code a minute: a peer that opens store streams
+   * in a loop (a refusal costs it next to nothing) cannot flood the log. The counters above count every one; the
+   * next line says how many were left out.
+   */
+  #logRefusedStore(code: string, exchange: ServedExchange): void {
+    const key = `${exchange.peer}\u0000${code}`
+    const now = performance.now()
+    const last = this.#refusalLines.get(key)
+    if (last !== undefined && now - last.at < REFUSAL_LINE_INTERVAL_MS) {
+      last.left++
+      return
+    }
+    // Bounded memory: many identities at once only cost the rule its memory, never the node its.
+    if (last === undefined && this.#refusalLines.size >= MAX_REFUSAL_LINE_KEYS) this.#refusalLines.clear()
+    this.#refusalLines.set(key, { at: now, left: 0 })
+    this.#memberLogger.info('store refused', {
+      code,
+      peer: exchange.peer,
+      ...(exchange.blobId === undefined ? {} : { blobId: exchange.blobId }),
+      ...(last?.left ? { refusedSinceLastLine: last.left } : {}),
+    })
   }
 
   /** A verified certificate for a blob this node holds is kept next to its shards. */

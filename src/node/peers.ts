@@ -64,7 +64,10 @@ export async function refreshPeerAddresses(
 /** Per libp2p node: the committee-file addresses already merged for each peer, so each is merged once. */
 const mergedAddresses = new WeakMap<DacnetLibp2p, Map<string, string>>()
 
-/** Dials each address once, in the background of start-up; failures are reported, not thrown. */
+/**
+ * Dials each address once, in the background of start-up; failures are reported, not thrown. Returns how many
+ * distinct peers were reached (a member listing a TCP and a WebSocket address is one peer, one connection).
+ */
 export async function dialBootstrap(
   libp2p: DacnetLibp2p,
   addresses: readonly string[],
@@ -73,10 +76,10 @@ export async function dialBootstrap(
   const results = await Promise.allSettled(
     addresses.map((address) => libp2p.dial(multiaddr(address), { signal: AbortSignal.timeout(opts.timeoutMs) })),
   )
-  let connected = 0
+  const peers = new Set<string>()
   results.forEach((r, i) => {
-    if (r.status === 'fulfilled') connected++
+    if (r.status === 'fulfilled') peers.add(r.value.remotePeer.toString())
     else opts.onError?.(addresses[i]!, r.reason)
   })
-  return connected
+  return peers.size
 }

@@ -11,6 +11,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { hostChecker, isWildcardHost } from '../api/hosts.ts'
+import { isLoopbackHost } from '../api/options.ts'
 import { CommitteeErrorCode } from '../committee/errors.ts'
 import { toCommitteeFile } from '../committee/file.ts'
 import type { CommitteeSource } from '../committee/source.ts'
@@ -21,6 +23,8 @@ import { CERTIFICATE_PATH, COMMITTEE_PATH, COMMITTEES_PATH } from './paths.ts'
 
 /** Time allowed for a node's API to answer a certificate request. */
 export const DEFAULT_API_TIMEOUT_MS = 10_000
+/** Largest answer read from a node's API for one certificate (a blob view holds one certificate, ~8 KiB at most). */
+export const MAX_API_ANSWER_BYTES = 256 * 1024
 
 export interface WebServerOptions {
   /** Where the page's light client gets its committees (a committee file's, or the chain's). */
@@ -32,6 +36,11 @@ export interface WebServerOptions {
   host?: string
   /** Default 0: a free port. */
   port?: number
+  /**
+   * Host names the page is answered for besides loopback names and a specific `host` (DNS-rebinding defence, as
+   * the node API's `api.allowedHosts`): others get 421. `*` allows any (only behind a proxy that checks Host).
+   */
+  allowedHosts?: readonly string[]
   /**
    * A bundle built by scripts/build-browser.ts. Default: the built package's dist/bundle, or in a checkout one
    * built in memory at start (with rolldown, a development dependency).
@@ -113,16 +122,42 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         signal: AbortSignal.timeout(DEFAULT_API_TIMEOUT_MS),
       })
       if (response.ok) {
-        const view = (await response.json()) as { certificate?: unknown }
+        const text = await readAtMost(response, MAX_API_ANSWER_BYTES)
+        if (text === undefined) {
+          return {
+            status: 502,
+            body: JSON.stringify({ error: `the node's API answered more than ${MAX_API_ANSWER_BYTES} bytes` }),
+          }
+        }
+        const view = JSON.parse(text) as { certificate?: unknown }
         if (view.certificate) return { status: 200, body: JSON.stringify(view.certificate) }
-      } else if (response.status !== 404) {
-        return { status: 502, body: JSON.stringify({ error: `the node's API answered ${response.status}` }) }
+      } else {
+        await response.body?.cancel()
+        if (response.status !== 404) {
+          return { status: 502, body: JSON.stringify({ error: `the node's API answered ${response.status}` }) }
+        }
       }
     }
     return { status: 404, body: JSON.stringify({ error: `no certificate is known for ${blobId}` }) }
   }
 
+  const hostAllowed = hostChecker(opts.host ?? '127.0.0.1', opts.allowedHosts ?? [])
+  if (!isLoopbackHost(opts.host ?? '127.0.0.1')) {
+    logger.warn(
+      'the page is served on a non-loopback address, without TLS: browsers on https pages need /wss members',
+      {
+        host: opts.host,
+      },
+    )
+  }
+  if (isWildcardHost(opts.host ?? '127.0.0.1') && (opts.allowedHosts ?? []).length === 0) {
+    logger.warn('listening on every interface with no allowed hosts: only loopback Host names are answered', {
+      host: opts.host,
+    })
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!hostAllowed(req.headers.host)) return sendError(res, 421, 'this Host is not served here (see --allowed-host)')
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'only GET')
     const path = new URL(req.url ?? '/', 'http://localhost').pathname
     const pageFile = PAGE_FILES[path]
@@ -148,7 +183,13 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       }
     }
     if (path.startsWith(CERTIFICATE_PATH)) {
-      const { status, body } = await certificate(decodeURIComponent(path.slice(CERTIFICATE_PATH.length)))
+      let blobText: string
+      try {
+        blobText = decodeURIComponent(path.slice(CERTIFICATE_PATH.length))
+      } catch {
+        return sendError(res, 400, 'the blob id is not valid percent-encoding')
+      }
+      const { status, body } = await certificate(blobText)
       return send(res, status, 'application/json', body)
     }
     if (path === '/favicon.ico') {
@@ -179,4 +220,21 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         server.close(() => done())
       }),
   }
+}
+
+/** The body as text, or undefined once it passes `max` bytes (the rest is not read). */
+async function readAtMost(response: Response, max: number): Promise<string | undefined> {
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN)
+  if (declared > max) {
+    await response.body?.cancel()
+    return undefined
+  }
+  const chunks: Uint8Array[] = []
+  let total = 0
+  for await (const chunk of response.body ?? []) {
+    total += chunk.byteLength
+    if (total > max) return undefined
+    chunks.push(chunk)
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks))
 }

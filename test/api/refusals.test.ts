@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { startApiServer } from '../../src/api/index.ts'
 import type { ApiServer } from '../../src/api/options.ts'
 import { type ApiApp, createApiApp } from '../../src/api/server.ts'
@@ -140,6 +140,21 @@ describe('refused stores', () => {
       }),
     )
   })
+
+  it('from a peer that keeps trying are all counted, but logged once a minute per peer and code', async () => {
+    const small = encodeBlob(randomData(1_000, prng(64)), { networkId: NETWORK, epoch: 0, k: 1, n: 2 })
+    for (let i = 0; i < 5; i++) {
+      const err = await failureOf(
+        sendStore(stranger, node.libp2p.getMultiaddrs(), small.headerBytes, withProofs(small)),
+      )
+      expect(err?.code).toBe('NODE_UNREGISTERED_SEQUENCER')
+    }
+    await vi.waitFor(() => expect(node.status().refused['NODE_UNREGISTERED_SEQUENCER']).toBe(6))
+    const strangerLines = logLines.filter(
+      (l) => l['msg'] === 'store refused' && l['peer'] === stranger.peerId.toString(),
+    )
+    expect(strangerLines).toHaveLength(1)
+  })
 })
 
 describe('retrievals the client stops after the shards it needs', () => {
@@ -171,7 +186,8 @@ describe('dacnet status', () => {
     const { code, stdout } = await cli(['status', '--api', server.url])
     expect(code).toBe(0)
     expect(stdout).toMatch(/^served\s+store 1, sample 0, retrieve 0$/m)
-    expect(stdout).toMatch(/^refused\s+NODE_HEADER_MISMATCH 1, NODE_UNREGISTERED_SEQUENCER 1$/m)
+    // Most frequent first (the stranger kept trying above).
+    expect(stdout).toMatch(/^refused\s+NODE_UNREGISTERED_SEQUENCER 6, NODE_HEADER_MISMATCH 1$/m)
     expect(stdout).toMatch(/^cancelled\s+sample 0, retrieve 1 /m)
   })
 })

@@ -4,6 +4,7 @@
  */
 import { once } from 'node:events'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -73,7 +74,24 @@ describe('the web server', () => {
     const other = certificateBlobId(signedCertificate(committee, [0, 1, 2], { seed: 'elsewhere' })).toString()
     expect((await get(`/api/certificates/${other}`)).status).toBe(404)
     expect((await get('/api/certificates/not-a-blob')).status).toBe(400)
+    expect((await get('/api/certificates/%E0')).status).toBe(400)
     expect((await get('/etc/passwd')).status).toBe(404)
+  })
+
+  it('answers loopback Host names only (421 otherwise): a rebound DNS name cannot read through it', async () => {
+    const statusFor = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest(new URL(`/api/certificates/${blobId}`, server.url), { headers: { host } }, (res) => {
+          res.resume()
+          resolve(res.statusCode ?? 0)
+        })
+        req.once('error', reject)
+        req.end()
+      })
+    expect(await statusFor('evil.example')).toBe(421)
+    expect(await statusFor('evil.example:8080')).toBe(421)
+    expect(await statusFor(new URL(server.url).host)).toBe(200)
+    expect(await statusFor('localhost')).toBe(200)
   })
 })
 

@@ -21,8 +21,6 @@ export const DEFAULT_MAX_CONCURRENT_PUTS = 2
 export const DEFAULT_MAX_CONCURRENT_GETS = 4
 /** Receipt of a whole request (headers and body): 32 MiB at about 2 Mbit/s. */
 export const DEFAULT_RECEIVE_TIMEOUT_MS = 150_000
-/** An idle keep-alive or half-sent request holds a socket at most this long. */
-export const DA_CONNECTION_TIMEOUT_MS = 60_000
 
 export interface DaServerOptions {
   /** Started, connected to the committee; its identity must be a registered sequencer for puts to be stored. */

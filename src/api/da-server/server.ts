@@ -4,11 +4,10 @@ import { silentLogger } from '../../logger.ts'
 import { describeError, type ErrorReply } from '../error-reply.ts'
 import { ApiErrorCode, apiError, errorBody, httpStatusOf } from '../errors.ts'
 import { hostChecker, isWildcardHost } from '../hosts.ts'
-import { baseUrl, isLoopbackHost } from '../options.ts'
+import { baseUrl, isLoopbackHost, KEEP_ALIVE_TIMEOUT_MS } from '../options.ts'
 import { MAX_COMMITMENT_HEX_LENGTH } from './commitment.ts'
 import { daServerStatusOf } from './errors.ts'
 import {
-  DA_CONNECTION_TIMEOUT_MS,
   type DaServerOptions,
   DEFAULT_RECEIVE_TIMEOUT_MS,
   type ResolvedDaServerOptions,
@@ -93,7 +92,9 @@ export async function createDaServerApp(opts: DaServerOptions): Promise<DaServer
   const app = Fastify({
     logger: false,
     bodyLimit: MAX_OTHER_BODY_BYTES,
-    connectionTimeout: DA_CONNECTION_TIMEOUT_MS,
+    // No socket inactivity timeout: a put waits quietly for the committee (see KEEP_ALIVE_TIMEOUT_MS).
+    connectionTimeout: 0,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     requestTimeout: DEFAULT_RECEIVE_TIMEOUT_MS,
     handlerTimeout: resolved.getTimeoutMs,
     exposeHeadRoutes: false,

@@ -1,8 +1,6 @@
 import { resolve } from 'node:path'
 import type { Committee } from '../../committee/committee.ts'
-import { CommitteeErrorCode } from '../../committee/errors.ts'
 import type { CommitteeSource } from '../../committee/source.ts'
-import { isDacnetError } from '../../errors.ts'
 import { currentCommittee } from '../../node/epochs.ts'
 import { CHAIN_ENV } from '../chain/options.ts'
 import { usageError } from '../errors.ts'
@@ -53,11 +51,6 @@ export interface ClientCommittees {
   readonly source: CommitteeSource
   /** The committee of the epoch in force (a file's newest epoch; a chain's at head − confirmations). */
   current(): Promise<Committee>
-  /**
-   * The addresses a client dials at start: the members of the epoch in force, or none while the chain has no
-   * committee in force (peers are then found through --bootstrap and the DHT).
-   */
-  memberAddresses(): Promise<string[]>
   stop(): Promise<void>
 }
 
@@ -82,14 +75,6 @@ export async function openCommitteeSource(choice: CommitteeChoice): Promise<Clie
   return {
     source,
     current,
-    async memberAddresses() {
-      try {
-        return [...new Set((await current()).members.flatMap((m) => m.multiaddrs))]
-      } catch (err) {
-        if (isDacnetError(err) && err.code === CommitteeErrorCode.UNKNOWN_EPOCH) return []
-        throw err
-      }
-    },
     stop,
   }
 }

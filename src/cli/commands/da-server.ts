@@ -1,12 +1,11 @@
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
-import type { LogLevel } from '../../logger.ts'
 import { addBootstrapOption, addCommitteeOption, type CommitteeOptions } from '../client/options.ts'
 import type { CommandContext } from '../context.ts'
-import { usageError } from '../errors.ts'
+import { addLogOptions, checkLogOptions, commandLogger, type LogOptions } from '../log-options.ts'
 import { collect, integer, size } from '../parsers.ts'
 
-interface DaServerCommandOptions extends CommitteeOptions {
+interface DaServerCommandOptions extends CommitteeOptions, LogOptions {
   key: string
   host: string
   port: number
@@ -16,11 +15,7 @@ interface DaServerCommandOptions extends CommitteeOptions {
   putTimeout: number
   getTimeout: number
   memberTimeout: number
-  logLevel: string
-  logJson?: boolean
 }
-
-const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error']
 
 export function registerDaServer(program: Command, ctx: CommandContext): void {
   const command = program
@@ -43,16 +38,18 @@ export function registerDaServer(program: Command, ctx: CommandContext): void {
       size,
     )
     .option('--put-timeout <seconds>', 'time for a put, from its body received to the commitment', integer(1), 180)
-    .option('--get-timeout <seconds>', 'time for a get, from the request to the last byte retrieved', integer(1), 120)
+    .option(
+      '--get-timeout <seconds>',
+      'time for a get, from the certificate checked to the last byte retrieved',
+      integer(1),
+      120,
+    )
     .option('--member-timeout <seconds>', 'time for one member to store and sign', integer(1), 60)
-    .option('--log-level <level>', `lowest level logged: ${LOG_LEVELS.join(', ')}`, 'info')
-    .option('--log-json', 'one JSON object per log line')
+  addLogOptions(command)
   addCommitteeOption(command)
   addBootstrapOption(command)
   command.action(async (opts: DaServerCommandOptions) => {
-    if (!LOG_LEVELS.includes(opts.logLevel as LogLevel)) {
-      throw usageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${opts.logLevel}"`)
-    }
+    checkLogOptions(opts)
     const { committeeChoice } = await import('../client/source.ts')
     await runDaServer(ctx, opts, committeeChoice(ctx.io, opts))
   })
@@ -63,16 +60,11 @@ async function runDaServer(
   opts: DaServerCommandOptions,
   choice: import('../client/source.ts').CommitteeChoice,
 ): Promise<void> {
-  const { createLogger } = await import('../../logger.ts')
   const { readPeerKey, startClient } = await import('../client/connect.ts')
   const { openCommitteeSource } = await import('../client/source.ts')
   const { startDaServer } = await import('../../api/da-server/server.ts')
   const { stopOnSignal } = await import('../operator/shutdown.ts')
-  const logger = createLogger({
-    level: opts.logLevel as LogLevel,
-    json: opts.logJson === true,
-    write: (line) => ctx.io.err(`${line}\n`),
-  })
+  const logger = await commandLogger(ctx, opts)
   const privateKey = await readPeerKey(resolve(ctx.io.cwd, opts.key))
   const committees = await openCommitteeSource(choice)
   const stops: (() => Promise<void>)[] = [() => committees.stop()]
@@ -92,8 +84,15 @@ async function runDaServer(
     stops.push(() => client.stop())
     const { disperser, retriever } = client
     const peerId = client.libp2p.peerId.toString()
-    const committee = await committees.current()
-    if (!committee.isSequencer({ peerId })) {
+    const { isDacnetError } = await import('../../errors.ts')
+    const { CommitteeErrorCode } = await import('../../committee/errors.ts')
+    // Before the chain's first committee is in force the server still starts: puts get 503 until one is.
+    const committee = await committees.current().catch((err: unknown) => {
+      if (!isDacnetError(err, CommitteeErrorCode.UNKNOWN_EPOCH)) throw err
+      logger.warn('no committee is in force yet: puts are refused (503) until one is', {})
+      return undefined
+    })
+    if (committee !== undefined && !committee.isSequencer({ peerId })) {
       logger.warn('this key is not a registered sequencer of the epoch in force: members will refuse its puts', {
         peerId,
         epoch: committee.epoch,
@@ -114,7 +113,7 @@ async function runDaServer(
     })
     stops.push(() => server.close())
     const stopped = stopOnSignal(logger, stopAll)
-    logger.info('da server ready', { url: server.url, peerId, epoch: committee.epoch, members: committee.size })
+    logger.info('da server ready', { url: server.url, peerId, epoch: committee?.epoch, members: committee?.size })
     await stopped
     logger.info('da server stopped')
   } catch (err) {

@@ -1,22 +1,19 @@
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
-import type { LogLevel } from '../../logger.ts'
 import { addCommitteeOption, type CommitteeOptions } from '../client/options.ts'
 import type { CommandContext } from '../context.ts'
 import { usageError } from '../errors.ts'
-import { integer, url } from '../parsers.ts'
+import { addLogOptions, checkLogOptions, commandLogger, type LogOptions } from '../log-options.ts'
+import { collect, integer, url } from '../parsers.ts'
 
-interface WebCommandOptions extends CommitteeOptions {
+interface WebCommandOptions extends CommitteeOptions, LogOptions {
   host: string
   port: number
   certificates?: string
   api?: string
   bundle?: string
-  logLevel: string
-  logJson?: boolean
+  allowedHost?: string[]
 }
-
-const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error']
 
 export function registerWeb(program: Command, ctx: CommandContext): void {
   const command = program
@@ -36,25 +33,22 @@ export function registerWeb(program: Command, ctx: CommandContext): void {
       '--bundle <dir>',
       "serve this bundle (scripts/build-browser.ts writes one) (default: the package's built dist/bundle; in a checkout, one built at start)",
     )
-    .option('--log-level <level>', `lowest level logged: ${LOG_LEVELS.join(', ')}`, 'info')
-    .option('--log-json', 'one JSON object per log line')
+    .option(
+      '--allowed-host <name>',
+      'a Host name browsers may use besides loopback names and --host (repeatable; "*" for any, only behind a proxy that checks Host)',
+      collect,
+    )
+  addLogOptions(command)
   addCommitteeOption(command)
   command.action(async (opts: WebCommandOptions) => {
-    if (!LOG_LEVELS.includes(opts.logLevel as LogLevel)) {
-      throw usageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${opts.logLevel}"`)
-    }
+    checkLogOptions(opts)
     if (opts.certificates === undefined && opts.api === undefined) {
       throw usageError('say where certificates come from: --certificates DIR, --api URL, or both')
     }
     const { committeeChoice, openCommitteeSource } = await import('../client/source.ts')
-    const { createLogger } = await import('../../logger.ts')
     const { startWebServer } = await import('../../web/server.ts')
     const { stopOnSignal } = await import('../operator/shutdown.ts')
-    const logger = createLogger({
-      level: opts.logLevel as LogLevel,
-      json: opts.logJson === true,
-      write: (line) => ctx.io.err(`${line}\n`),
-    })
+    const logger = await commandLogger(ctx, opts)
     const committees = await openCommitteeSource(committeeChoice(ctx.io, opts))
     try {
       const server = await startWebServer({
@@ -64,6 +58,7 @@ export function registerWeb(program: Command, ctx: CommandContext): void {
         ...(opts.certificates === undefined ? {} : { certificateDir: resolve(ctx.io.cwd, opts.certificates) }),
         ...(opts.api === undefined ? {} : { apiUrl: opts.api }),
         ...(opts.bundle === undefined ? {} : { bundleDir: resolve(ctx.io.cwd, opts.bundle) }),
+        ...(opts.allowedHost ? { allowedHosts: opts.allowedHost } : {}),
         logger,
       })
       const stopped = stopOnSignal(logger, async () => {
