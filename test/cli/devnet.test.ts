@@ -223,6 +223,36 @@ describe('a running devnet', () => {
     expect(JSON.parse(status.stdout)).toMatchObject({ peerId: layout.nodes[0]!.peerId, running: true })
   }, 40_000)
 
+  it('serves the browser light client with the chain as committee source: the page finds the blob available', async () => {
+    const web = spawnCli(
+      ['web', '--chain', layout.chainPath!, '--certificates', join(out, 'certificates'), '--port', '0'],
+      { cwd: dir },
+    )
+    const webOut = collect(web)
+    try {
+      const url = await waitFor(() => /^(http:\/\/\S+)$/m.exec(webOut.stdout())?.[1], 30_000, 'the page URL')
+      const committees = (await (await fetch(new URL('/api/committees', url))).json()) as { epochs: number[] }
+      expect(committees.epochs.length).toBeGreaterThan(0)
+      expect((await fetch(new URL(`/api/certificates/${first.blobId}`, url))).status).toBe(200)
+      const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'
+      if (!(await pathExists(chromiumPath))) return
+      const { chromium } = await import('playwright-core')
+      const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] })
+      try {
+        const page = await browser.newPage()
+        await page.goto(`${url}?blob=${first.blobId}`)
+        await page.waitForSelector('body:not([data-status="idle"]):not([data-status="checking"])[data-status]', {
+          timeout: 40_000,
+        })
+        expect(await page.textContent('[data-testid=status]')).toBe('available')
+      } finally {
+        await browser.close()
+      }
+    } finally {
+      web.kill('SIGTERM')
+    }
+  }, 90_000)
+
   it('answers bad input on a live network with clear codes', async () => {
     const cert = JSON.parse(await readFile(first.certificate, 'utf8'))
     await writeFile(join(dir, 'stake.json'), JSON.stringify({ ...cert, signedStake: '1' }))

@@ -146,14 +146,19 @@ export class DevnetChain {
   }
 
   /** Registers a node directory's member: its BLS key from the keystore, its peer id and addresses from its card. */
-  async register(node: { dir: string; peerId: string; multiaddr: string }, account: LocalAccount, stake: bigint) {
+  async register(
+    node: { dir: string; peerId: string; multiaddr: string; multiaddrs?: string[] | undefined },
+    account: LocalAccount,
+    stake: bigint,
+  ) {
     const password = (await readFile(join(node.dir, 'password.txt'), 'utf8')).trim()
     const keystore = JSON.parse(await readFile(join(node.dir, KEYSTORE_FILE), 'utf8'))
     const secretKey = await decryptKeystore(keystore, password)
     return registerMember(this.writer(account), {
       secretKey,
       peerId: node.peerId,
-      multiaddrs: [node.multiaddr],
+      // A devnet.json of an earlier version lists one address only.
+      multiaddrs: node.multiaddrs ?? [node.multiaddr],
       stake,
     })
   }

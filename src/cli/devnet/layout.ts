@@ -31,7 +31,10 @@ export interface DevnetNode {
   logPath: string
   peerId: string
   stake: bigint
+  /** The first of `multiaddrs` (libp2p over TCP): what the devnet's tables show. */
   multiaddr: string
+  /** Every address the node announces: TCP, and WebSockets for browser light clients. */
+  multiaddrs?: string[]
   apiUrl: string
   /** With a chain: the operator's Ethereum key (mode 0600), for `dacnet stake` and friends against the devnet. */
   ethKeyPath: string
@@ -111,6 +114,7 @@ export async function createDevnetLayout(
       peerId: card.peerId,
       stake: stakes[i]!,
       multiaddr: card.multiaddrs[0]!,
+      multiaddrs: card.multiaddrs,
       apiUrl: `http://127.0.0.1:${apiPort}`,
       ethKeyPath: join(dir, 'eth.key'),
       member: i < opts.nodes,
