@@ -314,7 +314,11 @@ describe('dispersal with silent members', () => {
     expect(verdict.lostStake).toBe(34n)
     expect(verdict.outstanding.map((m) => m.member)).toEqual([2])
     expect(storeStreamsAtVerdict).toBeGreaterThan(0)
-    expect(events.silence.map((s) => [s.member, s.silent, s.phase])).toEqual([
+    // Both went silent within a few milliseconds: either may be reported first.
+    const silences = events.silence
+      .map((s) => [s.member, s.silent, s.phase])
+      .sort((a, b) => Number(a[0]) - Number(b[0]))
+    expect(silences).toEqual([
       [4, true, 'connecting'],
       [5, true, 'connecting'],
     ])

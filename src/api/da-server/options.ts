@@ -6,21 +6,26 @@ import type { Retriever } from '../../node/retriever.ts'
 import type { DacnetLibp2p } from '../../p2p/node.ts'
 import { ApiErrorCode, apiError } from '../errors.ts'
 import { DEFAULT_ALLOWED_HOSTS, invalidAllowedHost } from '../hosts.ts'
+import {
+  DEFAULT_DISPERSE_TIMEOUT_MS,
+  DEFAULT_MAX_CONCURRENT_DISPERSALS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+} from '../options.ts'
 
 /** Loopback: the batcher and op-node usually run next to the server; exposing it is the operator's choice. */
 export const DEFAULT_DA_SERVER_HOST = '127.0.0.1'
 /** Next to the node API's 5380. */
 export const DEFAULT_DA_SERVER_PORT = 5381
-/** A put waits for the committee's certificate: one member attempt may take a minute, plus its retry. */
-export const DEFAULT_PUT_TIMEOUT_MS = 180_000
+/** A put is a dispersal: the node API's limit for one (a member attempt may take a minute, plus its retry). */
+export const DEFAULT_PUT_TIMEOUT_MS = DEFAULT_DISPERSE_TIMEOUT_MS
 /** A get fetches k shards from the holders (60 s per holder at most) and decodes them. */
 export const DEFAULT_GET_TIMEOUT_MS = 120_000
-/** Each dispersal holds the blob and its encoding (about 3x its size) in memory. */
-export const DEFAULT_MAX_CONCURRENT_PUTS = 2
+/** Each dispersal holds the blob and its encoding (about 3x its size) in memory: as many as the node API allows. */
+export const DEFAULT_MAX_CONCURRENT_PUTS = DEFAULT_MAX_CONCURRENT_DISPERSALS
 /** Each retrieval holds k shards and the decoded blob. */
 export const DEFAULT_MAX_CONCURRENT_GETS = 4
-/** Receipt of a whole request (headers and body): 32 MiB at about 2 Mbit/s. */
-export const DEFAULT_RECEIVE_TIMEOUT_MS = 150_000
+/** Receipt of a whole request (headers and body): the node API's limit, 32 MiB at about 2 Mbit/s. */
+export const DEFAULT_RECEIVE_TIMEOUT_MS = DEFAULT_REQUEST_TIMEOUT_MS
 
 export interface DaServerOptions {
   /** Started, connected to the committee; its identity must be a registered sequencer for puts to be stored. */
