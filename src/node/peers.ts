@@ -65,7 +65,7 @@ export async function refreshPeerAddresses(
 const mergedAddresses = new WeakMap<DacnetLibp2p, Map<string, string>>()
 
 /**
- * Dials each peer once, in the background of start-up; failures are reported, not thrown. Returns how many
+ * Dials each address once, in the background of start-up; failures are reported, not thrown. Returns how many
  * distinct peers were reached (a member listing a TCP and a WebSocket address is one peer, one connection).
  */
 export async function dialBootstrap(
@@ -73,28 +73,13 @@ export async function dialBootstrap(
   addresses: readonly string[],
   opts: { timeoutMs: number; onError?: (address: string, err: unknown) => void },
 ): Promise<number> {
-  // One dial per peer with all of its addresses (libp2p tries them in turn, TCP first as listed): dialling each
-  // address on its own would open a connection per address, and streams could then go over the slower one.
-  const targets = new Map<string, string[]>()
-  for (const address of addresses) {
-    const key =
-      multiaddr(address)
-        .getComponents()
-        .findLast((c) => c.name === 'p2p')?.value ?? address
-    targets.set(key, [...(targets.get(key) ?? []), address])
-  }
-  const groups = [...targets.values()]
   const results = await Promise.allSettled(
-    groups.map((group) =>
-      libp2p.dial(group.length === 1 ? multiaddr(group[0]!) : group.map((a) => multiaddr(a)), {
-        signal: AbortSignal.timeout(opts.timeoutMs),
-      }),
-    ),
+    addresses.map((address) => libp2p.dial(multiaddr(address), { signal: AbortSignal.timeout(opts.timeoutMs) })),
   )
   const peers = new Set<string>()
   results.forEach((r, i) => {
     if (r.status === 'fulfilled') peers.add(r.value.remotePeer.toString())
-    else opts.onError?.(groups[i]!.join(' '), r.reason)
+    else opts.onError?.(addresses[i]!, r.reason)
   })
   return peers.size
 }
