@@ -111,7 +111,12 @@ export class StoreEpochs {
 
   async #observe(): Promise<number> {
     const current = await currentEpoch(this.#committees)
-    if (this.#current !== undefined && current > this.#current) {
+    if (this.#current === undefined) {
+      // The first look (the member's first store since it started): when the epoch in force began is not known, so
+      // the grace for the one before counts from now. Else a member whose first store comes just after a change
+      // would refuse a sequencer still a poll behind, and the grace would help only members that stored before.
+      this.#changedAt = this.#now()
+    } else if (current > this.#current) {
       this.#previous = this.#current
       this.#changedAt = this.#now()
     } else if (this.#current !== undefined && current < this.#current) {

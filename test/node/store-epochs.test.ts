@@ -75,6 +75,19 @@ describe('StoreEpochs', () => {
     await expect(epochs.committeeFor(3)).rejects.toThrow(staleEpoch)
   })
 
+  it('gives the grace to the epoch before the one in force at its first store (none came before the change)', async () => {
+    // A member that took no store yet when epoch 4 began; a sequencer a poll behind sends for 3.
+    const source = new MovingSource()
+    let now = 1_000_000
+    const epochs = new StoreEpochs(source, { previousEpochGraceMs: 30_000, now: () => now })
+    source.inForce = 4
+    expect((await epochs.committeeFor(3)).epoch).toBe(3)
+    await expect(epochs.committeeFor(2)).rejects.toThrow(staleEpoch)
+    now += 31_000
+    await expect(epochs.committeeFor(3)).rejects.toThrow(staleEpoch)
+    expect((await epochs.committeeFor(4)).epoch).toBe(4)
+  })
+
   it('asks the source for news once when a store names a later epoch', async () => {
     const source = new MovingSource()
     const epochs = new StoreEpochs(source)
