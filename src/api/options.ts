@@ -23,7 +23,7 @@ export const DEFAULT_DISPERSE_TIMEOUT_MS = 180_000
 export const DEFAULT_MAX_CONCURRENT_DISPERSALS = 2
 /** Whole-request receipt limit (headers and body): 32 MiB at about 2 Mbit/s. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 150_000
-/** Bodies of routes other than POST /v1/blobs: none of them takes one. */
+/** Bodies of routes that take none: every route but the blob uploads (POST /v1/blobs, the DA server's POST /put). */
 export const MAX_OTHER_BODY_BYTES = 1024
 
 export interface ApiServerOptions {

@@ -5,6 +5,7 @@ import { registerApiMetrics } from './api-metrics.ts'
 import { buildApiApp, type RegisteredRoute } from './app.ts'
 import { bearerTokenChecker } from './auth.ts'
 import { registerChainMetrics } from './chain-metrics.ts'
+import { gracefulClose } from './closing.ts'
 import type { ApiContext } from './context.ts'
 import { ApiErrorCode, apiError } from './errors.ts'
 import { isWildcardHost } from './hosts.ts'
@@ -55,9 +56,6 @@ export interface ApiApp {
   close(): Promise<void>
 }
 
-/** How long closing waits for responses under way before it cuts their connections. */
-export const CLOSE_GRACE_MS = 5_000
-
 /** The application without listening: what `startApiServer` serves, and what tests can `inject` into. */
 export async function createApiApp(opts: ApiServerOptions): Promise<ApiApp> {
   const resolved = resolveApiOptions(opts)
@@ -96,20 +94,10 @@ export async function createApiApp(opts: ApiServerOptions): Promise<ApiApp> {
     release()
     throw err
   }
-  let closed: Promise<void> | undefined
-  const close = () => {
-    if (closed !== undefined) return closed
-    // A dispersal may run for minutes; fastify's close waits for the requests under way, so end them first,
-    // and cut whatever connection is still open after a grace (a slow upload, a client that never reads).
-    closing.abort()
-    const cut = setTimeout(() => built.app.server.closeAllConnections(), CLOSE_GRACE_MS)
-    closed = built.app.close().finally(() => {
-      clearTimeout(cut)
-      release()
-      logger.info('http api closed')
-    })
-    return closed
-  }
+  const close = gracefulClose(built.app, closing, () => {
+    release()
+    logger.info('http api closed')
+  })
   return { app: built.app, ctx, routes: built.routes, close }
 }
 

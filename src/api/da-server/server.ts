@@ -1,10 +1,11 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { DacnetError } from '../../errors.ts'
 import { silentLogger } from '../../logger.ts'
+import { gracefulClose } from '../closing.ts'
 import { describeError, type ErrorReply } from '../error-reply.ts'
 import { ApiErrorCode, apiError, errorBody, httpStatusOf } from '../errors.ts'
 import { hostChecker, isWildcardHost } from '../hosts.ts'
-import { baseUrl, isLoopbackHost, KEEP_ALIVE_TIMEOUT_MS } from '../options.ts'
+import { baseUrl, isLoopbackHost, KEEP_ALIVE_TIMEOUT_MS, MAX_OTHER_BODY_BYTES } from '../options.ts'
 import { MAX_COMMITMENT_HEX_LENGTH } from './commitment.ts'
 import { daServerStatusOf } from './errors.ts'
 import {
@@ -15,12 +16,8 @@ import {
 } from './options.ts'
 import { type DaServerContext, registerDaRoutes } from './routes.ts'
 
-/** Bodies of routes other than POST /put: none takes one. */
-const MAX_OTHER_BODY_BYTES = 1024
 /** Refusals that leave the rest of a request body unread. */
 const UNREAD_BODY_CODES: readonly string[] = [ApiErrorCode.PAYLOAD_TOO_LARGE, ApiErrorCode.UNSUPPORTED_MEDIA_TYPE]
-/** How long closing waits for responses under way before it cuts their connections. */
-const CLOSE_GRACE_MS = 5_000
 
 export interface DaServer {
   /** Base URL, e.g. http://127.0.0.1:5381: what the batcher's and op-node's `altda.da-server` flag takes. */
@@ -166,17 +163,7 @@ export async function createDaServerApp(opts: DaServerOptions): Promise<DaServer
   registerDaRoutes(app, ctx)
   await app.ready()
 
-  let closed: Promise<void> | undefined
-  const close = () => {
-    if (closed !== undefined) return closed
-    closing.abort()
-    const cut = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS)
-    closed = app.close().finally(() => {
-      clearTimeout(cut)
-      logger.info('da server closed')
-    })
-    return closed
-  }
+  const close = gracefulClose(app, closing, () => logger.info('da server closed'))
   return { app, resolved, logger, close }
 }
 
