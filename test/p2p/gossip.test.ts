@@ -6,6 +6,7 @@ import { startNodes, stopAll } from './helpers.ts'
 
 let nodes: DacnetLibp2p[] = []
 type Scored = { getScore(peerId: string): number }
+type Meshed = { getMeshPeers(topic: string): string[] }
 
 beforeAll(async () => {
   nodes = await startNodes(3)
@@ -40,7 +41,7 @@ describe('certificate gossip', () => {
     await until(() => publisher.services.pubsub.getSubscribers(CERTIFICATE_TOPIC).length >= 1)
     // Relaying goes through the hub's mesh: wait until the listener is in it.
     const listenerId = listener.peerId.toString()
-    await until(() => hub.services.pubsub.getMeshPeers(CERTIFICATE_TOPIC).includes(listenerId))
+    await until(() => (hub.services.pubsub as unknown as Meshed).getMeshPeers(CERTIFICATE_TOPIC).includes(listenerId))
 
     await publishCertificate(publisher, Uint8Array.from([1, 2, 3]))
     await until(() => received.includes('010203') && relayed.includes('010203'))
