@@ -5,7 +5,7 @@ import { verifyCertificate } from '../attest/verify-certificate.ts'
 import { assignShards } from '../committee/assignment.ts'
 import type { CommitteeSource } from '../committee/source.ts'
 import { type BlobId, blobIdOf, parseBlobId } from '../erasure/blob-id.ts'
-import { type BadEncodingEvidence, type BadEncodingReason, checkShard } from '../erasure/decode.ts'
+import { type BadEncodingEvidence, type BadEncodingReason, checkShards } from '../erasure/decode.ts'
 import { type BlobHeader, encodeHeader } from '../erasure/header.ts'
 import { DEFAULT_MAX_BLOB_SIZE } from '../erasure/params.ts'
 import { ErasurePool } from '../erasure/pool.ts'
@@ -22,6 +22,8 @@ import { memberPeer } from './peers.ts'
 export const DEFAULT_RETRIEVE_CONCURRENCY = 4
 /** Time to find providers in the DHT when only a blob id is known. */
 export const DEFAULT_PROVIDER_LOOKUP_MS = 10_000
+/** Shards of one holder checked together (one batched proof check), or fewer when they complete k. */
+const RETRIEVE_CHECK_RUN = 256
 /** Time allowed for one holder's whole stream. */
 export const DEFAULT_HOLDER_TIMEOUT_MS = 60_000
 
@@ -250,22 +252,35 @@ export class Retriever {
       while (!enough() && refused === undefined && queue.length > 0) {
         const holder = queue.shift()!
         asked.add(holder.peer.toString())
+        // Proofs are checked a run at a time: one batched check costs about a node hash per shard. What a holder
+        // sent before its stream broke still counts.
+        let run: ShardWithProof[] = []
+        const admitRun = () => {
+          if (run.length === 0 || header === undefined) return
+          for (const shard of checkShards(header, run, shards).valid) {
+            shards.set(shard.index, shard)
+            from.add(holder.peer.toString())
+          }
+          run = []
+        }
         try {
           const session = await openRetrieve(this.#init.libp2p, holder.peer, blobId, {
             signal,
             timeoutMs: opts.holderTimeoutMs ?? DEFAULT_HOLDER_TIMEOUT_MS,
             checkHeader: admit,
           })
-          const checked = header!
+          const k = header!.k
           for await (const shard of session.shards) {
-            if (shards.has(shard.index) || checkShard(checked, shard) !== null) continue
-            shards.set(shard.index, shard)
-            from.add(holder.peer.toString())
+            if (shards.has(shard.index)) continue
+            run.push(shard)
+            if (run.length >= RETRIEVE_CHECK_RUN || shards.size + run.length >= k) admitRun()
             if (enough()) break
           }
         } catch (err) {
           if (signal.aborted && (enough() || refused !== undefined)) return
           errors.push(`${holder.peer}: ${isDacnetError(err) ? err.code : (err as Error).message}`)
+        } finally {
+          admitRun()
         }
       }
       if (enough()) done.abort()
