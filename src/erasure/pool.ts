@@ -40,28 +40,38 @@ async function copyToShared(data: Uint8Array): Promise<Uint8Array> {
   return shared
 }
 
-/** Shards whose bytes live in one SharedArrayBuffer, copied in chunks like `copyToShared`. */
+/**
+ * Shards whose data and proofs live in one SharedArrayBuffer, copied in chunks like `copyToShared`. Proofs go
+ * in it too: a proof is usually a view into a received network chunk, and posting it would clone that whole
+ * chunk, once per distinct chunk — for a 16 MiB blob as many bytes again as the shards themselves.
+ */
 async function shareShards(shards: Iterable<ShardWithProof>): Promise<ShardWithProof[]> {
   const list = [...shards]
   let total = 0
-  for (const s of list) total += s.data instanceof Uint8Array ? s.data.length : 0
+  for (const s of list) {
+    if (s.data instanceof Uint8Array) total += s.data.length
+    if (s.proof instanceof Uint8Array) total += s.proof.length
+  }
   const shared = new Uint8Array(new SharedArrayBuffer(total))
   let offset = 0
   let sinceYield = 0
+  const place = (bytes: Uint8Array): Uint8Array => {
+    shared.set(bytes, offset)
+    offset += bytes.length
+    sinceYield += bytes.length
+    return shared.subarray(offset - bytes.length, offset)
+  }
   const out: ShardWithProof[] = []
   for (const s of list) {
-    if (!(s.data instanceof Uint8Array)) {
-      out.push(s)
-      continue
-    }
     if (sinceYield >= COPY_CHUNK_BYTES) {
       await new Promise((resolve) => setImmediate(resolve))
       sinceYield = 0
     }
-    shared.set(s.data, offset)
-    out.push({ index: s.index, data: shared.subarray(offset, offset + s.data.length), proof: s.proof })
-    offset += s.data.length
-    sinceYield += s.data.length
+    out.push({
+      index: s.index,
+      data: s.data instanceof Uint8Array ? place(s.data) : s.data,
+      proof: s.proof instanceof Uint8Array ? place(s.proof) : s.proof,
+    })
   }
   return out
 }
