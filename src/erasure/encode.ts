@@ -74,6 +74,14 @@ export function assembleBlob(
     root: tree.root,
   }
   const headerBytes = encodeHeader(header)
-  const proofs = shards.map((_, i) => merkleProof(tree, i))
+  // One buffer for every proof: handed from a worker thread it is one transfer, not n small clones.
+  const each = shards.map((_, i) => merkleProof(tree, i))
+  const arena = new Uint8Array(each.reduce((sum, p) => sum + p.length, 0))
+  let offset = 0
+  const proofs = each.map((p) => {
+    arena.set(p, offset)
+    offset += p.length
+    return arena.subarray(offset - p.length, offset)
+  })
   return { header, headerBytes, blobId: blobIdOf(headerBytes), shards, proofs }
 }

@@ -14,7 +14,7 @@ function run(request: WorkerRequest): { result: unknown; transfer: ArrayBuffer[]
   switch (request.op) {
     case 'encode': {
       const { header, headerBytes, shards, proofs } = encodeBlob(request.data, request.params)
-      return { result: { header, headerBytes, shards, proofs }, transfer: transferablesOf(shards) }
+      return { result: { header, headerBytes, shards, proofs }, transfer: transferablesOf([...shards, ...proofs]) }
     }
     case 'decode': {
       const result = decodeBlob(request.header, request.shards)
