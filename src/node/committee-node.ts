@@ -65,6 +65,11 @@ export interface CommitteeNodeOptions extends ProtocolOptions {
   maxConcurrentShardReads?: number
   /** How long a read waits for a free slot before NODE_BUSY. Default DEFAULT_SHARD_READ_WAIT_MS (2 s). */
   shardReadWaitMs?: number
+  /**
+   * Shard bytes (with proofs) served per second node-wide, shared fairly between requesters; Infinity turns it off.
+   * Default DEFAULT_SERVING_BYTES_PER_SECOND (16 MiB/s).
+   */
+  servingBytesPerSecond?: number
 }
 
 /** The store's figures and place on disk, without a way to read or change what it holds. */
@@ -155,6 +160,7 @@ export class CommitteeNode {
     this.reads = new ShardReads(store, {
       maxConcurrentShardReads: opts.maxConcurrentShardReads,
       shardReadWaitMs: opts.shardReadWaitMs,
+      servingBytesPerSecond: opts.servingBytesPerSecond,
       // HTTP clients get the budget a peer has for sample requests.
       requestsPerSecond: opts.sampleRatePerSecond,
       logger: this.#memberLogger,

@@ -50,6 +50,8 @@ export interface MemberServiceInit {
   shardReadWaitMs?: number
   /** Without `reads`: reads one requester has under way at once. Default DEFAULT_MAX_SHARD_READS_PER_REQUESTER. */
   maxShardReadsPerRequester?: number
+  /** Without `reads`: shard bytes served per second, node-wide, shared fairly. Default DEFAULT_SERVING_BYTES_PER_SECOND. */
+  servingBytesPerSecond?: number
   /** Stores for the epoch before the one in force are taken this long after it changed. Default DEFAULT_PREVIOUS_EPOCH_GRACE_MS. */
   previousEpochGraceMs?: number
 }
@@ -84,6 +86,7 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
         maxConcurrentShardReads: init.maxConcurrentShardReads,
         shardReadWaitMs: init.shardReadWaitMs,
         maxShardReadsPerRequester: init.maxShardReadsPerRequester,
+        servingBytesPerSecond: init.servingBytesPerSecond,
         logger: init.logger,
       })
     this.#epochs = new StoreEpochs(init.committees, { previousEpochGraceMs: init.previousEpochGraceMs })

@@ -7,6 +7,7 @@ import { DEFAULT_SAMPLE_RATE_PER_SECOND } from '../p2p/limits.ts'
 import { StorageErrorCode } from '../storage/errors.ts'
 import type { BlobInfo, ShardStore } from '../storage/store.ts'
 import { NodeErrorCode, nodeError } from './errors.ts'
+import { DEFAULT_SERVING_BYTES_PER_SECOND, NOT_ADMITTED, ServingBudget } from './serving-budget.ts'
 import { Slots, UNNAMED_REQUESTER } from './slots.ts'
 
 /**
@@ -49,6 +50,12 @@ export interface ShardReadsOptions {
   readGrantsPerTurn?: number
   /** Requests per requester per second on the requester path; more are NODE_RATE_LIMITED. Default DEFAULT_READ_RATE_PER_SECOND. */
   requestsPerSecond?: number
+  /**
+   * Shard bytes (data and proofs) served per second node-wide, shared fairly between requesters: past it, reads of
+   * requesters beyond their fair share wait (NODE_BUSY after `shardReadWaitMs`). Infinity: no budget. Default
+   * DEFAULT_SERVING_BYTES_PER_SECOND (16 MiB/s).
+   */
+  servingBytesPerSecond?: number
   logger?: Logger
 }
 
@@ -93,7 +100,10 @@ export interface RequesterReads {
  * sample and retrieve, the HTTP requester key for the API — and the slots are fair between requesters: each holds
  * at most `maxShardReadsPerRequester` at once, and waiting requesters take turns. Requests over libp2p are rate
  * limited per peer when their stream opens (registerProtocols), so their reads here take a slot only; the
- * requester path adds the per-requester rate with the same default.
+ * requester path adds the per-requester rate with the same default. Reads of shards also draw on a node-wide
+ * serving budget (ServingBudget, `servingBytesPerSecond`): once it is spent, requesters beyond their fair share
+ * wait for it before they wait for a slot, so that many identities each within the per-peer rate cannot together
+ * keep the node's CPU full; reads of what a blob holds (headers, indices) do not.
  */
 export class ShardReads implements RequesterReads {
   readonly #store: ShardSource
@@ -101,6 +111,7 @@ export class ShardReads implements RequesterReads {
   readonly #waitMs: number
   readonly #rate: RateLimiter
   readonly #perSecond: number
+  readonly #budget: ServingBudget | undefined
   readonly #logger: Logger
 
   constructor(store: ShardSource, opts: ShardReadsOptions = {}) {
@@ -124,6 +135,14 @@ export class ShardReads implements RequesterReads {
     if (!Number.isSafeInteger(perSecond) || perSecond < 1) {
       throw nodeError(NodeErrorCode.INVALID_OPTIONS, 'the read rate must be a positive integer per second')
     }
+    const budget = opts.servingBytesPerSecond ?? DEFAULT_SERVING_BYTES_PER_SECOND
+    if (!(budget === Number.POSITIVE_INFINITY || (Number.isSafeInteger(budget) && budget >= 1024))) {
+      throw nodeError(
+        NodeErrorCode.INVALID_OPTIONS,
+        'servingBytesPerSecond must be an integer of at least 1024, or Infinity',
+      )
+    }
+    this.#budget = budget === Number.POSITIVE_INFINITY ? undefined : new ServingBudget(budget)
     this.#store = store
     this.#slots = new Slots(maxReads, { perRequester, grantsPerTurn })
     this.#waitMs = waitMs
@@ -135,6 +154,11 @@ export class ShardReads implements RequesterReads {
   /** Read slots taken right now (a gauge for operators and tests). */
   get slotsTaken(): number {
     return this.#slots.taken
+  }
+
+  /** The node-wide serving budget (undefined when there is none). */
+  get servingBudget(): ServingBudget | undefined {
+    return this.#budget
   }
 
   /** The header bytes and the indices held for a blob, or null when nothing is held. Takes a read slot of `requester`'s. */
@@ -159,9 +183,12 @@ export class ShardReads implements RequesterReads {
     index: number,
     requester: string = UNNAMED_REQUESTER,
   ): Promise<ShardWithProof | undefined> {
-    await this.#take(requester)
+    const reserved = await this.#take(requester, true)
+    let served = 0
     try {
-      return await this.#store.getShard(blobId, index)
+      const shard = await this.#store.getShard(blobId, index)
+      if (shard) served = shardBytes(shard)
+      return shard
     } catch (err) {
       if (isDacnetError(err, StorageErrorCode.INVALID_SHARD)) {
         this.#logger.debug('shard index outside the blob', { blobId: blobId.toString(), index })
@@ -170,7 +197,7 @@ export class ShardReads implements RequesterReads {
       }
       return undefined
     } finally {
-      this.#slots.give(requester)
+      this.#give(requester, reserved, served)
     }
   }
 
@@ -202,9 +229,9 @@ export class ShardReads implements RequesterReads {
     use: (shards: ShardWithProof[]) => T,
   ): Promise<T> {
     let shards: ShardWithProof[] | undefined
-    await this.#take(requester)
+    const reserved = await this.#take(requester, true)
     try {
-      shards = await this.#store.getShards(blobId, [...indices])
+      shards = await this.#store.getShards(blobId, indices)
       return use(shards)
     } catch (err) {
       if (shards !== undefined) throw err
@@ -212,7 +239,9 @@ export class ShardReads implements RequesterReads {
         this.#logger.warn('multi-shard read failed; reading one at a time', { blobId: blobId.toString(), error: err })
       }
     } finally {
-      this.#slots.give(requester)
+      let served = 0
+      if (shards !== undefined) for (const shard of shards) served += shardBytes(shard)
+      this.#give(requester, reserved, served)
     }
     const found: ShardWithProof[] = []
     for (const index of indices) {
@@ -239,13 +268,19 @@ export class ShardReads implements RequesterReads {
   /** One shard by index; store failures (closed, corrupt entry) are thrown with their codes. */
   async shard(requester: string, blobId: BlobId, index: number): Promise<ShardLookup> {
     this.#admit(requester)
-    return this.#underSlot(requester, async (): Promise<ShardLookup> => {
+    const reserved = await this.#take(requester, true)
+    let served = 0
+    try {
       const header = await this.#store.getHeader(blobId)
       if (header === undefined) return { found: 'no-blob' }
       if (index >= header.n) return { found: 'outside', n: header.n }
       const shard = await this.#store.getShard(blobId, index)
-      return shard === undefined ? { found: 'not-held', n: header.n } : { found: 'shard', shard }
-    })
+      if (shard === undefined) return { found: 'not-held', n: header.n }
+      served = shardBytes(shard)
+      return { found: 'shard', shard }
+    } finally {
+      this.#give(requester, reserved, served)
+    }
   }
 
   /** Counts one request of `requester`; NODE_RATE_LIMITED above its rate, with the wait until the next window. */
@@ -260,8 +295,9 @@ export class ShardReads implements RequesterReads {
     }
   }
 
+  /** Reads of what a blob holds (headers, indices, records): a slot, not the serving budget. */
   async #underSlot<T>(requester: string, read: () => Promise<T>): Promise<T> {
-    await this.#take(requester)
+    await this.#take(requester, false)
     try {
       return await read()
     } finally {
@@ -269,13 +305,47 @@ export class ShardReads implements RequesterReads {
     }
   }
 
-  /** A read slot for `requester`, or NODE_BUSY when none comes its way within the wait. */
-  async #take(requester: string): Promise<void> {
-    if (!(await this.#slots.take(requester, this.#waitMs))) {
+  /**
+   * Room in the serving budget for a read of shards (`shards`), then a read slot, for `requester`; NODE_BUSY when
+   * either does not come its way within the wait. Resolves with the bytes reserved from the budget.
+   */
+  async #take(requester: string, shards: boolean): Promise<number> {
+    let reserved = 0
+    let waitMs = this.#waitMs
+    if (shards && this.#budget !== undefined) {
+      const budget = this.#budget
+      reserved = budget.admitNow(requester)
+      if (reserved === NOT_ADMITTED) {
+        const started = performance.now()
+        reserved = await budget.admit(requester, waitMs)
+        if (reserved === NOT_ADMITTED) {
+          throw nodeError(
+            NodeErrorCode.BUSY,
+            `this node's serving budget stayed spent for ${this.#waitMs} ms and this requester had its share; try later`,
+            { servingBytesPerSecond: budget.bytesPerSecond },
+          )
+        }
+        waitMs = Math.max(0, waitMs - (performance.now() - started))
+      }
+    }
+    if (!(await this.#slots.take(requester, waitMs))) {
+      if (shards) this.#budget?.charge(requester, 0, reserved)
       throw nodeError(NodeErrorCode.BUSY, `this node's shard reads stayed taken for ${this.#waitMs} ms; try later`, {
         maxConcurrentShardReads: this.#slots.size,
         maxShardReadsPerRequester: this.#slots.perRequester,
       })
     }
+    return reserved
   }
+
+  /** Gives back a read slot taken for shards, and charges the budget the bytes the read served. */
+  #give(requester: string, reserved: number, served: number): void {
+    this.#slots.give(requester)
+    this.#budget?.charge(requester, served, reserved)
+  }
+}
+
+/** What serving a shard costs the budget: its data and its proof. */
+function shardBytes(shard: ShardWithProof): number {
+  return shard.data.length + shard.proof.length
 }

@@ -16,6 +16,13 @@ export const P2pErrorCode = {
   DIAL_FAILED: 'P2P_DIAL_FAILED',
   /** The peer is asking faster than its rate limit allows. */
   RATE_LIMITED: 'P2P_RATE_LIMITED',
+  /** (holder, local) A stream past its protocol's per-connection limit: reset without a reply, counted against its peer. */
+  TOO_MANY_STREAMS: 'P2P_TOO_MANY_STREAMS',
+  /**
+   * (holder, local) A peer that kept opening streams past the per-connection limit: its connections are closed,
+   * and new ones as they open, for a while.
+   */
+  PEER_REFUSED: 'P2P_PEER_REFUSED',
   /** The holder has no shard of the requested blob. */
   BLOB_NOT_HELD: 'P2P_BLOB_NOT_HELD',
   /** A peer sent an error code that breaks the code syntax (PROTOCOL.md §3.8): it is surfaced as this. */
@@ -46,7 +53,9 @@ export function toWireError(err: unknown, what: string): DacnetError {
   const message = (inner as { message?: string })?.message ?? String((err as Event)?.type ?? err)
   if (name === 'TimeoutError') return p2pError(P2pErrorCode.TIMEOUT, `${what}: timed out`)
   if (name === 'AbortError') return p2pError(P2pErrorCode.ABORTED, `${what}: aborted`)
-  if (/Dial|NoValidAddresses|UnsupportedProtocol|ECONNREFUSED|EncryptionFailed/.test(`${name} ${message}`)) {
+  if (
+    /Dial|dials failed|NoValidAddresses|UnsupportedProtocol|ECONNREFUSED|EncryptionFailed/.test(`${name} ${message}`)
+  ) {
     return p2pError(P2pErrorCode.DIAL_FAILED, `${what}: ${message}`, { cause: name })
   }
   return p2pError(P2pErrorCode.STREAM_ENDED, `${what}: ${message}`, { cause: name })

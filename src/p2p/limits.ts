@@ -102,6 +102,19 @@ export const MAX_INBOUND_STORE_STREAMS = 8
 export const MAX_INBOUND_SAMPLE_STREAMS = 16
 export const MAX_INBOUND_RETRIEVE_STREAMS = 4
 
+/**
+ * Streams past a public protocol's per-connection limit (sample, retrieve) one peer may open within
+ * DEFAULT_STREAM_OVERFLOW_WINDOW_MS before it is cut off (StreamGuard). Each costs the holder about 1 ms (the
+ * muxer, multistream-select, the reset), so a peer at the threshold costs it under 1% of a core; an honest client
+ * keeps to the limit, and one that bursts past it now and then stays well below.
+ */
+export const DEFAULT_STREAM_OVERFLOW_LIMIT = 64
+export const DEFAULT_STREAM_OVERFLOW_WINDOW_MS = 10_000
+/** How long a peer cut off for opening too many streams stays refused: its connections are closed as they open. */
+export const DEFAULT_PEER_REFUSAL_MS = 60_000
+/** Peers remembered as refused at most (the oldest refusal is forgotten first): bounded memory under many identities. */
+export const MAX_REFUSED_PEERS = 10_000
+
 /** Requests per peer per second for the public protocols; a light client needs a few per blob. */
 export const DEFAULT_SAMPLE_RATE_PER_SECOND = 50
 export const DEFAULT_RETRIEVE_RATE_PER_SECOND = 10

@@ -17,6 +17,7 @@ import { replyError } from './reply.ts'
 import { handleRetrieveStream, type RetrieveService } from './retrieve.ts'
 import { handleSampleStream, type SampleService } from './sample.ts'
 import { handleStoreStream, type StoreService } from './store.ts'
+import { StreamGuard, type StreamGuardOptions } from './stream-guard.ts'
 import type { ServedExchange, ServedOutcome } from './wire.ts'
 
 export interface ProtocolServices {
@@ -25,7 +26,7 @@ export interface ProtocolServices {
   retrieve?: RetrieveService
 }
 
-export interface ProtocolOptions {
+export interface ProtocolOptions extends Omit<StreamGuardOptions, 'onRefused'> {
   /** Sample requests per peer per second. Default DEFAULT_SAMPLE_RATE_PER_SECOND. */
   sampleRatePerSecond?: number
   /** Retrieve requests per peer per second. Default DEFAULT_RETRIEVE_RATE_PER_SECOND. */
@@ -37,19 +38,29 @@ export interface ProtocolOptions {
   requestFrameTimeoutMs?: number
   /**
    * Called for every inbound exchange with its protocol, duration and outcome ('ok', CANCELLED or a code), and who
-   * asked (and for stores, the blob once its header decoded): for metrics, the node's status and its log.
+   * asked (and for stores, the blob once its header decoded): for metrics, the node's status and its log. Streams
+   * past the per-connection limit of sample and retrieve count as P2P_TOO_MANY_STREAMS, and each connection of a
+   * peer cut off for them as P2P_PEER_REFUSED (with the protocol it overran and 0 ms).
    */
   onServed?: (protocol: string, ms: number, outcome: ServedOutcome, exchange: ServedExchange) => void
 }
 
 type Handler = (stream: Stream, connection: Connection, exchange: ServedExchange) => Promise<ServedOutcome>
 
+/**
+ * libp2p's own limit on inbound sample and retrieve streams per connection, behind StreamGuard's (which counts the
+ * streams past MAX_INBOUND_*_STREAMS): never reached while the guard runs; yamux allows 1,000 streams per
+ * connection in all.
+ */
+const LIBP2P_PUBLIC_STREAM_LIMIT = 1_000
+
 /** Stops serving: no new streams, then waits up to `drainMs` for store exchanges under way to finish. */
 export type StopServing = (opts?: { drainMs?: number }) => Promise<void>
 
 /**
  * Serves the protocols a node offers on `libp2p` and returns a function that stops serving them. Sample
- * and retrieve are public and rate limited per peer; store is authorised by the StoreService itself.
+ * and retrieve are public and rate limited per peer, their streams per connection limited by a StreamGuard (a peer
+ * that keeps opening more is cut off for a while); store is authorised by the StoreService itself.
  * Stopping waits for store exchanges already admitted (a sequencer is owed its attestation), not for samples
  * or retrievals, which a client simply asks another holder for.
  */
@@ -84,6 +95,18 @@ export async function registerProtocols(
       }
     }
   const { store, sample, retrieve } = services
+  const guard =
+    sample || retrieve
+      ? new StreamGuard(libp2p, {
+          ...opts,
+          onRefused: (protocol, peer) => opts.onServed?.(protocol, 0, P2pErrorCode.PEER_REFUSED, { peer }),
+        })
+      : undefined
+  /** Streams past `limit` on their connection are reset and counted before anything else (the rate included). */
+  const guarded =
+    (protocol: string, limit: number, handler: Handler): Handler =>
+    async (stream, connection, exchange) =>
+      guard!.check(protocol, limit, stream, connection) ?? handler(stream, connection, exchange)
   if (store) {
     await libp2p.handle(
       STORE_PROTOCOL,
@@ -101,9 +124,13 @@ export async function registerProtocols(
       SAMPLE_PROTOCOL,
       timed(
         SAMPLE_PROTOCOL,
-        rateLimited(limiter, (s, c) => handleSampleStream(sample, s, c, timeouts(opts.sampleTimeoutMs))),
+        guarded(
+          SAMPLE_PROTOCOL,
+          MAX_INBOUND_SAMPLE_STREAMS,
+          rateLimited(limiter, (s, c) => handleSampleStream(sample, s, c, timeouts(opts.sampleTimeoutMs))),
+        ),
       ),
-      { maxInboundStreams: MAX_INBOUND_SAMPLE_STREAMS },
+      { maxInboundStreams: LIBP2P_PUBLIC_STREAM_LIMIT },
     )
     registered.push(SAMPLE_PROTOCOL)
   }
@@ -116,13 +143,18 @@ export async function registerProtocols(
       RETRIEVE_PROTOCOL,
       timed(
         RETRIEVE_PROTOCOL,
-        rateLimited(limiter, (s, c) => handleRetrieveStream(retrieve, s, c, timeouts(opts.retrieveTimeoutMs))),
+        guarded(
+          RETRIEVE_PROTOCOL,
+          MAX_INBOUND_RETRIEVE_STREAMS,
+          rateLimited(limiter, (s, c) => handleRetrieveStream(retrieve, s, c, timeouts(opts.retrieveTimeoutMs))),
+        ),
       ),
-      { maxInboundStreams: MAX_INBOUND_RETRIEVE_STREAMS },
+      { maxInboundStreams: LIBP2P_PUBLIC_STREAM_LIMIT },
     )
     registered.push(RETRIEVE_PROTOCOL)
   }
   return async ({ drainMs = DEFAULT_STORE_DRAIN_MS } = {}) => {
+    guard?.stop()
     for (const protocol of registered.splice(0)) await libp2p.unhandle(protocol)
     if (storesInFlight.size === 0) return
     await settleWithin(Promise.allSettled([...storesInFlight]), drainMs)

@@ -14,9 +14,11 @@ export class Child<To extends { type: string }, From extends { type: string }> {
   readonly #listeners = new Set<(m: From) => void>()
   #exited = false
 
-  constructor(module: string) {
+  /** `execArgv`: Node options for the child beyond this process's own (e.g. a V8 heap flag). */
+  constructor(module: string, execArgv: readonly string[] = []) {
     this.#process = fork(fileURLToPath(new URL(module, import.meta.url)), [], {
       execPath: process.execPath,
+      execArgv: [...process.execArgv, ...execArgv],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
     })

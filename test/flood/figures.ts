@@ -11,6 +11,8 @@ export interface FlooderFigures {
   refused: Record<string, number>
   /** The busiest identity's answered requests per second. */
   maxServedPerIdentityPerSecond: number
+  /** The flooders' process's CPU over the flood, in % of one core (it runs on the node's machine, at niceness 10). */
+  cpuPercent: number
 }
 
 /** The node's side of a phase, measured in its own process. */
@@ -22,6 +24,8 @@ export interface NodeFigures {
   loopDelayP99Ms: number
   gcMaxPauseMs: number
   gcTotalMs: number
+  /** Pauses by kind: how many, their sum and the longest, ms. */
+  gcByKind: NodeReport['gcByKind']
   /** Sample exchanges the node finished, by outcome. */
   sampleOutcomes: Record<string, number>
 }
@@ -39,6 +43,7 @@ export interface ConnectionFloodFigures {
 export function flooderFigures(
   perIdentity: { served: number; refused: Record<string, number> }[],
   seconds: number,
+  cpuMs: number,
 ): FlooderFigures {
   const refused: Record<string, number> = {}
   let served = 0
@@ -57,6 +62,7 @@ export function flooderFigures(
     refusedPerSecond: round(refusals / seconds),
     refused,
     maxServedPerIdentityPerSecond: round(Math.max(...perIdentity.map((t) => t.served)) / seconds),
+    cpuPercent: round(cpuMs / (10 * seconds)),
   }
 }
 
@@ -70,6 +76,12 @@ export function nodeFigures(report: NodeReport): NodeFigures {
     loopDelayP99Ms: round(report.loopDelayP99Ms),
     gcMaxPauseMs: round(report.gcMaxPauseMs),
     gcTotalMs: round(report.gcTotalMs),
+    gcByKind: Object.fromEntries(
+      Object.entries(report.gcByKind).map(([kind, k]) => [
+        kind,
+        { count: k.count, totalMs: round(k.totalMs), maxMs: round(k.maxMs) },
+      ]),
+    ),
     sampleOutcomes: report.sampleOutcomes,
   }
 }

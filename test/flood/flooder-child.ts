@@ -46,6 +46,7 @@ async function flood(spec: FloodSpec): Promise<void> {
   try {
     const holder = (await Promise.all(peers.map((p) => p.dial(t.addresses))))[0]!.remotePeer
     const started = performance.now()
+    const cpu = process.cpuUsage()
     const end = started + spec.durationMs
     const interval = 1000 / spec.ratePerSecond
     const perIdentity = await Promise.all(
@@ -68,7 +69,13 @@ async function flood(spec: FloodSpec): Promise<void> {
         return tally
       }),
     )
-    send({ type: 'flooded', perIdentity, seconds: (performance.now() - started) / 1000 })
+    const used = process.cpuUsage(cpu)
+    send({
+      type: 'flooded',
+      perIdentity,
+      seconds: (performance.now() - started) / 1000,
+      cpuMs: (used.user + used.system) / 1000,
+    })
   } finally {
     await Promise.all(peers.map((p) => p.stop()))
   }

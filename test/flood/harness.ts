@@ -103,9 +103,18 @@ export interface FloodOptions {
   stallSockets?: number
   /** Connection-manager settings applied to the node (to compare them); default libp2p's as dacnet sets them. */
   connections?: ConnectionSettings
-  /** With 'node' serving, read slots of other sizes than the node's defaults (to compare them). */
-  slots?: { maxConcurrentShardReads?: number; maxShardReadsPerRequester?: number; readGrantsPerTurn?: number }
+  /** With 'node' serving, read slots and a serving budget of other sizes than the node's defaults (to compare them). */
+  slots?: {
+    maxConcurrentShardReads?: number
+    maxShardReadsPerRequester?: number
+    readGrantsPerTurn?: number
+    servingBytesPerSecond?: number
+  }
   seed?: number
+  /** Write a CPU profile of the node per phase into this directory (`<phase>.cpuprofile`). */
+  profileDir?: string
+  /** Node options for the node's process only (e.g. `--max-semi-space-size=32`, to compare heap settings). */
+  nodeExecArgv?: readonly string[]
   /** Hears each phase's figures as it ends. */
   onPhase?: (phase: PhaseSummary) => void
 }
@@ -135,7 +144,7 @@ export async function runFlood(opts: FloodOptions = {}): Promise<FloodSummary> {
   const seed = opts.seed ?? 1
   const phaseMs = opts.phaseMs ?? DEFAULT_FLOOD_PHASE_MS
   const settleMs = opts.settleMs ?? DEFAULT_FLOOD_SETTLE_MS
-  const node = new Child<ToNode, FromNode>('./node-child.ts')
+  const node = new Child<ToNode, FromNode>('./node-child.ts', opts.nodeExecArgv)
   const flooder = new Child<ToFlooder, FromFlooder>('./flooder-child.ts')
   lowerPriority(flooder.pid)
   let honest: DacnetLibp2p | undefined
@@ -148,6 +157,7 @@ export async function runFlood(opts: FloodOptions = {}): Promise<FloodSummary> {
         seed,
         ...(opts.connections ? { connections: opts.connections } : {}),
         ...(opts.slots ? { slots: opts.slots } : {}),
+        ...(opts.profileDir === undefined ? {} : { profileDir: opts.profileDir }),
       },
       'ready',
     )
@@ -167,7 +177,7 @@ export async function runFlood(opts: FloodOptions = {}): Promise<FloodSummary> {
     const phases: PhaseSummary[] = []
     for (const phase of opts.phases ?? FLOOD_PHASES) {
       await sleep(settleMs)
-      node.tell({ type: 'mark' })
+      node.tell({ type: 'mark', phase })
       const started = performance.now()
       const figures = await runPhase(phase, { node, flooder, honest, target, phaseMs, opts })
       const summary: PhaseSummary = {
@@ -224,7 +234,7 @@ async function runPhase(phase: FloodPhase, ctx: PhaseContext): Promise<PhaseFigu
       await sleep(ramp)
       const honestFigures = await sampleFor(honest, target, phaseMs - ramp)
       const result = await flooded
-      return { honest: honestFigures, flooders: flooderFigures(result.perIdentity, result.seconds) }
+      return { honest: honestFigures, flooders: flooderFigures(result.perIdentity, result.seconds, result.cpuMs) }
     }
     case 'burst': {
       const peers = opts.burstPeers ?? DEFAULT_BURST_PEERS

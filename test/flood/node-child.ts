@@ -3,8 +3,10 @@
  * committee whose member is also its registered sequencer, holding every shard of one blob, serving sample as
  * dacnet serves it. Driven over IPC by test/flood/harness.ts (messages in ./protocol.ts).
  */
-import { rm } from 'node:fs/promises'
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { Session } from 'node:inspector/promises'
+import { join } from 'node:path'
+import { constants, monitorEventLoopDelay, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks'
 import { encodeBlob } from '../../src/erasure/encode.ts'
 import { ShardReads } from '../../src/node/shard-reads.ts'
 import { SAMPLE_PROTOCOL } from '../../src/p2p/protocols.ts'
@@ -18,7 +20,7 @@ import {
   SwappableCommitteeSource,
   startMember,
 } from '../node/harness.ts'
-import type { ConnectionSettings, FromNode, NodeStart, ToNode } from './protocol.ts'
+import type { ConnectionSettings, FromNode, NodeReport, NodeStart, ToNode } from './protocol.ts'
 
 const NETWORK = 7
 const RSS_SAMPLE_MS = 50
@@ -31,13 +33,28 @@ let member: RunningMember | undefined
 const outcomes: Record<string, number> = {}
 const loopDelay = monitorEventLoopDelay({ resolution: 10 })
 let mark = { rss: 0, peak: 0, cpu: process.cpuUsage(), at: performance.now() }
-const gc = { maxMs: 0, totalMs: 0 }
+const gc = { maxMs: 0, totalMs: 0, byKind: {} as NodeReport['gcByKind'] }
+const GC_KINDS: Record<number, string> = {
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+}
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
     gc.maxMs = Math.max(gc.maxMs, entry.duration)
     gc.totalMs += entry.duration
+    const { detail } = entry as PerformanceEntry & { detail?: { kind?: number } }
+    const kind = GC_KINDS[detail?.kind ?? -1] ?? 'other'
+    const k = gc.byKind[kind] ?? { count: 0, totalMs: 0, maxMs: 0 }
+    gc.byKind[kind] = k
+    k.count++
+    k.totalMs += entry.duration
+    k.maxMs = Math.max(k.maxMs, entry.duration)
   }
 }).observe({ entryTypes: ['gc'] })
+/** With `profileDir`: the profiler, and the phase being profiled. */
+let profiling: { session: Session; dir: string; phase: string | undefined } | undefined
 const rssTimer = setInterval(() => {
   mark.peak = Math.max(mark.peak, process.memoryUsage.rss())
 }, RSS_SAMPLE_MS)
@@ -68,6 +85,13 @@ async function start(spec: NodeStart): Promise<void> {
   await node.asLocalMember().storeOwnShare(blob.headerBytes, withProofs(blob))
   node.events.on('served', ({ protocol, outcome }) => count(protocol, outcome))
   if (spec.slots) await serveSamplesWith(member, new ShardReads(node.store, spec.slots))
+  if (spec.profileDir !== undefined) {
+    await mkdir(spec.profileDir, { recursive: true })
+    const session = new Session()
+    session.connect()
+    await session.post('Profiler.enable')
+    profiling = { session, dir: spec.profileDir, phase: undefined }
+  }
   loopDelay.enable()
   send({
     type: 'ready',
@@ -115,6 +139,21 @@ function applyConnectionSettings(libp2p: unknown, settings: ConnectionSettings):
   if (settings.inboundUpgradeTimeout !== undefined) upgrader.inboundUpgradeTimeout = settings.inboundUpgradeTimeout
 }
 
+/** Starts profiling `phase` (when profiling). */
+async function startProfile(phase: string | undefined): Promise<void> {
+  if (!profiling) return
+  profiling.phase = phase ?? 'phase'
+  await profiling.session.post('Profiler.start')
+}
+
+/** Stops the phase's profile and writes it (when profiling). */
+async function writeProfile(): Promise<void> {
+  if (!profiling?.phase) return
+  const { profile } = await profiling.session.post('Profiler.stop')
+  await writeFile(join(profiling.dir, `${profiling.phase}.cpuprofile`), JSON.stringify(profile))
+  profiling.phase = undefined
+}
+
 function report(): void {
   const now = performance.now()
   const cpu = process.cpuUsage(mark.cpu)
@@ -130,6 +169,7 @@ function report(): void {
     loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
     gcMaxPauseMs: gc.maxMs,
     gcTotalMs: gc.totalMs,
+    gcByKind: structuredClone(gc.byKind),
     sampleOutcomes: { ...outcomes },
     connections: member?.node.libp2p.getConnections().length ?? 0,
   })
@@ -141,6 +181,7 @@ function resetMark(): void {
   for (const key of Object.keys(outcomes)) delete outcomes[key]
   gc.maxMs = 0
   gc.totalMs = 0
+  gc.byKind = {}
   loopDelay.reset()
 }
 
@@ -158,9 +199,13 @@ async function stop(): Promise<void> {
 process.on('message', (message: ToNode) => {
   const run = async () => {
     if (message.type === 'start') await start(message)
-    else if (message.type === 'mark') resetMark()
-    else if (message.type === 'report') report()
-    else if (message.type === 'stop') await stop()
+    else if (message.type === 'mark') {
+      resetMark()
+      await startProfile(message.phase)
+    } else if (message.type === 'report') {
+      report()
+      await writeProfile()
+    } else if (message.type === 'stop') await stop()
   }
   run().catch((err: unknown) => send({ type: 'failed', message: (err as Error).stack ?? String(err) }))
 })

@@ -21,8 +21,15 @@ export interface NodeStart {
   blobSize: number
   seed: number
   connections?: ConnectionSettings
-  /** With 'node' serving: sample served through read slots of these sizes instead of the node's own. */
-  slots?: { maxConcurrentShardReads?: number; maxShardReadsPerRequester?: number; readGrantsPerTurn?: number }
+  /** With 'node' serving: sample served through read slots (and a serving budget) of these sizes instead of the node's own. */
+  slots?: {
+    maxConcurrentShardReads?: number
+    maxShardReadsPerRequester?: number
+    readGrantsPerTurn?: number
+    servingBytesPerSecond?: number
+  }
+  /** Write a CPU profile of the node per phase here, as `<phase>.cpuprofile` (open in Chrome DevTools). */
+  profileDir?: string
 }
 
 export interface NodeReady {
@@ -50,13 +57,16 @@ export interface NodeReport {
   /** Garbage-collection pauses over the interval: the longest and their sum, ms. */
   gcMaxPauseMs: number
   gcTotalMs: number
+  /** The pauses by kind ('minor', 'major', 'incremental', 'weakcb'): how many, their sum and the longest, ms. */
+  gcByKind: Record<string, { count: number; totalMs: number; maxMs: number }>
   /** Sample exchanges by outcome ('ok' or the code it was refused or failed with). */
   sampleOutcomes: Record<string, number>
   /** Connections open now. */
   connections: number
 }
 
-export type ToNode = NodeStart | { type: 'mark' } | { type: 'report' } | { type: 'stop' }
+/** `mark` starts a phase's measurement (`phase` names its profile), `report` ends it. */
+export type ToNode = NodeStart | { type: 'mark'; phase?: string } | { type: 'report' } | { type: 'stop' }
 export type FromNode = NodeReady | NodeReport | { type: 'stopped' } | { type: 'failed'; message: string }
 
 /** Sample requests from `identities` peers, each paced at `ratePerSecond` over `streams` concurrent streams. */
@@ -105,6 +115,8 @@ export interface FloodResult {
   /** Per identity: requests answered in full, and refused or failed by code. */
   perIdentity: { served: number; refused: Record<string, number> }[]
   seconds: number
+  /** CPU time the flooders' process used over the flood (user + system), ms: it shares the machine's cores. */
+  cpuMs: number
 }
 
 export interface BurstResult {

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DEFAULT_SERVING_BYTES_PER_SECOND } from '../../src/node/serving-budget.ts'
 import { Slots } from '../../src/node/slots.ts'
-import { DEFAULT_SAMPLE_RATE_PER_SECOND } from '../../src/p2p/limits.ts'
+import { P2pErrorCode } from '../../src/p2p/errors.ts'
+import { DEFAULT_SAMPLE_RATE_PER_SECOND, MAX_SAMPLE_INDICES } from '../../src/p2p/limits.ts'
 import { type FloodSummary, type PhaseSummary, runFlood } from '../flood/harness.ts'
 
 /**
@@ -140,8 +142,24 @@ describe('a committee node under a flood', { timeout: 180_000 }, () => {
     expect(honest.p90Ms).toBeLessThanOrEqual(3 * baseline.p90Ms + 100)
   })
 
+  it('ten identities together get no more than the node’s serving budget', () => {
+    const { flooders } = phase('identities')
+    // Each flood request is 64 shards with their proofs (a Merkle path of log2(n) hashes).
+    const requestBytes = MAX_SAMPLE_INDICES * (summary.shardSize + 32 * Math.ceil(Math.log2(summary.n)))
+    // Without the budget they were served up to ~290 requests a second (~60 MB/s) and the node ran a full core.
+    // The budget's burst and the honest client's share come on top: a quarter more at most.
+    expect(flooders!.servedPerSecond * requestBytes).toBeLessThanOrEqual(1.25 * DEFAULT_SERVING_BYTES_PER_SECOND)
+  })
+
   it('the node’s memory stays bounded', () => {
     for (const p of summary.phases) expect(p.node.peakRssMb, p.phase).toBeLessThan(700)
+  })
+
+  it('the flooders’ streams stay within the per-connection limit: none is reset or cut off', () => {
+    for (const p of summary.phases) {
+      expect(p.node.sampleOutcomes[P2pErrorCode.TOO_MANY_STREAMS] ?? 0, p.phase).toBe(0)
+      expect(p.node.sampleOutcomes[P2pErrorCode.PEER_REFUSED] ?? 0, p.phase).toBe(0)
+    }
   })
 
   it('new honest peers get in and sample during a burst of handshakes and while sockets stall theirs', () => {

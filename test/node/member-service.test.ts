@@ -395,6 +395,45 @@ describe('a member serving samples and retrievals', { timeout: 15_000 }, () => {
     }
   })
 
+  it('shares a node-wide serving budget: once spent, a requester past its share waits, then NODE_BUSY; others are served', async () => {
+    // 4 KiB a second, a quarter of a second's burst: a few shards' worth.
+    const reads = new ShardReads(store, {
+      servingBytesPerSecond: 4096,
+      shardReadWaitMs: 100,
+      requestsPerSecond: 1_000,
+      logger,
+    })
+    const heavy = 'http:192.0.2.10'
+    let served = 0
+    let refusal: Awaited<ReturnType<typeof failureOf>>
+    while (refusal === undefined && served < 100) {
+      refusal = await failureOf(reads.shard(heavy, blob.blobId, 0))
+      if (refusal === undefined) served++
+    }
+    // The heavy requester was served the budget's burst and then held back: it waited its 100 ms and was refused.
+    expect(served).toBeGreaterThan(0)
+    expect(served).toBeLessThan(10)
+    expect([refusal?.code, refusal?.meta?.servingBytesPerSecond]).toEqual([NodeErrorCode.BUSY, 4096])
+    // Requesters within their share (here, new ones) are served at once while the budget stays spent.
+    for (const light of ['http:192.0.2.11', 'http:192.0.2.12']) {
+      const started = performance.now()
+      expect((await reads.shard(light, blob.blobId, 2)).found).toBe('shard')
+      expect(performance.now() - started).toBeLessThan(100)
+    }
+    expect((await failureOf(reads.shard(heavy, blob.blobId, 5)))?.code).toBe(NodeErrorCode.BUSY)
+    // What a blob holds is not shard bytes: not held back by the budget.
+    expect((await reads.blob(heavy, blob.blobId))?.heldShards).toEqual(HELD)
+    // Without a budget, the same reads go through.
+    const unbudgeted = new ShardReads(store, {
+      servingBytesPerSecond: Number.POSITIVE_INFINITY,
+      requestsPerSecond: 1_000,
+    })
+    for (let i = 0; i < 20; i++) expect((await unbudgeted.shard(heavy, blob.blobId, 0)).found).toBe('shard')
+    for (const bad of [0, 1000, 2048.5, Number.NaN]) {
+      expect(() => new ShardReads(store, { servingBytesPerSecond: bad }), String(bad)).toThrow(/servingBytesPerSecond/)
+    }
+  })
+
   it('answers a requester by what is held: the shard, not held, outside the blob, or no blob', async () => {
     const reads = new ShardReads(store, { logger })
     const { n } = blob.header
