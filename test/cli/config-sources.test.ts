@@ -88,6 +88,7 @@ describe('config keys as flags and environment variables', () => {
       'log.level': 'debug',
       'log.json': 'true',
       maxBlobSize: '1048576',
+      servingBytesPerSecond: '64MiB',
     }
     expect(Object.keys(text).sort()).toEqual(CONFIG_KEYS.map((k) => k.path).sort())
     const expected = {
@@ -120,6 +121,7 @@ describe('config keys as flags and environment variables', () => {
       },
       log: { level: 'debug', json: true },
       maxBlobSize: 1048576,
+      servingBytesPerSecond: 64 * 1024 ** 2,
     }
     const env = Object.fromEntries(Object.entries(text).map(([k, v]) => [envName(k), v]))
     expect(merged({}, env)).toEqual(expected)

@@ -241,6 +241,13 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     rule: SIZE_RULE,
     summary: 'largest blob the node stores a share of, and accepts on POST /v1/blobs',
   },
+  {
+    path: 'servingBytesPerSecond',
+    kind: 'size',
+    schema: size,
+    rule: SIZE_RULE,
+    summary: 'shard bytes served per second node-wide (sample, retrieve, HTTP API), shared fairly; at least 1KiB',
+  },
 ]
 
 /** Environment variables start with this; the rest is the key path in upper snake case. */

@@ -105,6 +105,7 @@ function build(json: Record<string, unknown>, baseDir: string): NodeConfig {
       json: (log['json'] as boolean | undefined) ?? d.log.json,
     },
     maxBlobSize: size(json['maxBlobSize'], d.maxBlobSize),
+    servingBytesPerSecond: size(json['servingBytesPerSecond'], d.servingBytesPerSecond),
   }
 }
 

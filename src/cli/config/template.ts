@@ -58,6 +58,7 @@ function baseTemplate(overrides: ConfigOverrides): Record<string, unknown> {
     },
     log: { $comment: 'level: debug, info, warn, error or silent; json: one JSON object per line', ...d.log },
     maxBlobSize: sizeText(d.maxBlobSize),
+    servingBytesPerSecond: sizeText(d.servingBytesPerSecond),
   }
 }
 

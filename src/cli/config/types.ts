@@ -2,6 +2,7 @@ import { DEFAULT_ALLOWED_HOSTS } from '../../api/hosts.ts'
 import { DEFAULT_API_HOST, DEFAULT_API_PORT } from '../../api/index.ts'
 import { DEFAULT_MAX_BLOB_SIZE } from '../../erasure/params.ts'
 import type { LogLevel } from '../../logger.ts'
+import { DEFAULT_SERVING_BYTES_PER_SECOND } from '../../node/serving-budget.ts'
 import {
   DEFAULT_PRUNE_INTERVAL_MS,
   DEFAULT_QUOTA_BYTES,
@@ -105,6 +106,11 @@ export interface NodeConfig {
   }
   /** Largest blob this node stores a share of, and accepts on POST /v1/blobs. Default 32 MiB. */
   maxBlobSize: number
+  /**
+   * Shard bytes (with proofs) served per second node-wide, shared fairly between requesters (at least 1 KiB).
+   * Default DEFAULT_SERVING_BYTES_PER_SECOND (16 MiB).
+   */
+  servingBytesPerSecond: number
 }
 
 export interface ChainConfig {
@@ -153,5 +159,6 @@ export function defaultConfig(): NodeConfig {
     },
     log: { level: 'info', json: false },
     maxBlobSize: DEFAULT_MAX_BLOB_SIZE,
+    servingBytesPerSecond: DEFAULT_SERVING_BYTES_PER_SECOND,
   }
 }

@@ -94,7 +94,11 @@ export async function startDaemon(
     cleanup.unshift(async () => await libp2p.stop())
     const node = new CommitteeNode(
       { libp2p, store, committees: committees.source, secretKey, logger: logger.child({ component: 'node' }) },
-      { maxBlobSize: config.maxBlobSize, bootstrap: bootstrapList(config, known, peerId) },
+      {
+        maxBlobSize: config.maxBlobSize,
+        bootstrap: bootstrapList(config, known, peerId),
+        servingBytesPerSecond: config.servingBytesPerSecond,
+      },
     )
     await node.start()
     cleanup.unshift(() => node.stop())
