@@ -32,10 +32,6 @@
  *
  * Counting a silent holder's samples as failures keeps the confidence bound sound (a failure can only lower
  * it), and the next round's indices stay uniform over all shards.
- *
- * Before the cut, the same answers set the speculation delay (speculationDelayFor): a holder silent that long is no
- * longer waited for before the next round's indices are drawn, so a check with silent holders need not wait for
- * the cut at all when the others' samples suffice. It only draws more samples sooner; the cut alone fails a holder.
  */
 
 import { DacnetError } from '../errors.ts'
@@ -63,16 +59,6 @@ export const HEDGE_NEW_CONNECTION_FACTOR = 4
  */
 export const HEDGE_LATE_MS = 50
 
-/**
- * A holder asked and silent for this many times the slowest comparable answer (never less than
- * SPECULATION_FLOOR_MS) is no longer waited for before the next round's indices are drawn: its samples count as
- * failures for the rounds that hold them until it answers (speculationDelayFor). Drawing early costs only samples,
- * so it comes well before the cut; the hedge delay still decides when the holder is cut and remembered as silent.
- */
-export const SPECULATION_MULTIPLIER = 1.5
-/** The speculation delay never goes below this (ms): warm answers a few ms apart must not draw rounds for nothing. */
-export const SPECULATION_FLOOR_MS = 50
-
 /** Cold answers a light client remembers across calls (hedgeDelayFor's `coldBefore`). */
 export const HEDGE_MEMORY = 16
 
@@ -94,20 +80,6 @@ export function hedgeDelayFor(answers: AnswerTimes, cold: boolean, fixedMs?: num
   if (fixedMs !== undefined) return fixedMs > 0 && Number.isFinite(fixedMs) ? fixedMs : undefined
   const basis = basisFor(answers, cold)
   return basis && Math.max(HEDGE_FLOOR_MS, Math.ceil(HEDGE_MULTIPLIER * basis.scaledMs))
-}
-
-/**
- * How long a silent holder is waited for before the next round is drawn without it (ms), or undefined for no
- * such limit: the adaptive rule's max(SPECULATION_FLOOR_MS, SPECULATION_MULTIPLIER × the slowest comparable
- * answer); with a fixed hedge delay, SPECULATION_MULTIPLIER / HEDGE_MULTIPLIER of it; none with hedging off.
- */
-export function speculationDelayFor(answers: AnswerTimes, cold: boolean, fixedMs?: number): number | undefined {
-  if (fixedMs !== undefined) {
-    const hedge = hedgeDelayFor(answers, cold, fixedMs)
-    return hedge && Math.ceil((hedge * SPECULATION_MULTIPLIER) / HEDGE_MULTIPLIER)
-  }
-  const basis = basisFor(answers, cold)
-  return basis && Math.max(SPECULATION_FLOOR_MS, Math.ceil(SPECULATION_MULTIPLIER * basis.scaledMs))
 }
 
 /** What an adaptive delay follows: an answer time of the call (`ms`, `cold`), and what it makes of it. */
@@ -212,11 +184,6 @@ export class Hedge {
   /** The delay in force now for a request that is cold (had to connect first) or warm, undefined for none. */
   delayMs(cold: boolean): number | undefined {
     return hedgeDelayFor(this.#answers, cold, this.#fixedMs)
-  }
-
-  /** How long a silent holder is waited for before the next round is drawn without it (speculationDelayFor). */
-  speculationMs(cold: boolean): number | undefined {
-    return speculationDelayFor(this.#answers, cold, this.#fixedMs)
   }
 
   /** A holder answered a whole request `ms` after it went out: the delays may grow, for running watches too. */
