@@ -40,18 +40,10 @@ export type DecodeResult =
 
 /** Checks one shard against the header; returns why it is unusable, or null if it is good. */
 export function checkShard(header: BlobHeader, shard: ShardWithProof): RejectedShard | null {
-  const { index } = shard
-  if (!Number.isInteger(index) || index < 0 || index >= header.n) {
-    return { index, code: ErasureErrorCode.INVALID_SHARD, reason: `index outside 0..${header.n - 1}` }
-  }
-  if (!(shard.data instanceof Uint8Array) || shard.data.length !== header.shardSize) {
-    return { index, code: ErasureErrorCode.INVALID_SHARD, reason: `size is not ${header.shardSize}` }
-  }
-  if (
-    !(shard.proof instanceof Uint8Array) ||
-    !verifyMerkleProof(header.root, index, header.n, shard.data, shard.proof)
-  ) {
-    return { index, code: ErasureErrorCode.INVALID_PROOF, reason: 'proof does not match the root' }
+  const problem = shapeProblem(header, shard)
+  if (problem) return problem
+  if (!verifyMerkleProof(header.root, shard.index, header.n, shard.data, shard.proof)) {
+    return { index: shard.index, code: ErasureErrorCode.INVALID_PROOF, reason: 'proof does not match the root' }
   }
   return null
 }

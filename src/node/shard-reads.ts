@@ -156,11 +156,6 @@ export class ShardReads implements RequesterReads {
     return this.#slots.taken
   }
 
-  /** The node-wide serving budget (undefined when there is none). */
-  get servingBudget(): ServingBudget | undefined {
-    return this.#budget
-  }
-
   /** The header bytes and the indices held for a blob, or null when nothing is held. Takes a read slot of `requester`'s. */
   async holdings(
     blobId: BlobId,
@@ -313,20 +308,17 @@ export class ShardReads implements RequesterReads {
     let reserved = 0
     let waitMs = this.#waitMs
     if (shards && this.#budget !== undefined) {
-      const budget = this.#budget
-      reserved = budget.admitNow(requester)
+      const started = performance.now()
+      reserved = await this.#budget.admit(requester, waitMs)
       if (reserved === NOT_ADMITTED) {
-        const started = performance.now()
-        reserved = await budget.admit(requester, waitMs)
-        if (reserved === NOT_ADMITTED) {
-          throw nodeError(
-            NodeErrorCode.BUSY,
-            `this node's serving budget stayed spent for ${this.#waitMs} ms and this requester had its share; try later`,
-            { servingBytesPerSecond: budget.bytesPerSecond },
-          )
-        }
-        waitMs = Math.max(0, waitMs - (performance.now() - started))
+        throw nodeError(
+          NodeErrorCode.BUSY,
+          `this node's serving budget stayed spent for ${this.#waitMs} ms and this requester had its share; try later`,
+          { servingBytesPerSecond: this.#budget.bytesPerSecond },
+        )
       }
+      // The slot's wait is what is left of the one wait.
+      waitMs = Math.max(0, waitMs - (performance.now() - started))
     }
     if (!(await this.#slots.take(requester, waitMs))) {
       if (shards) this.#budget?.charge(requester, 0, reserved)

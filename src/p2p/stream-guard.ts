@@ -60,11 +60,6 @@ export class StreamGuard {
     this.#libp2p.removeEventListener('connection:open', this.#onConnection)
   }
 
-  /** Whether `peer` is refused right now. */
-  refuses(peer: string): boolean {
-    return this.#refusal(peer) !== undefined
-  }
-
   /**
    * Undefined when the stream may be served: its connection has at most `limit` inbound streams of `protocol`,
    * this one included, and its peer is not refused. Otherwise the stream is reset (and, past the peer's overflow
