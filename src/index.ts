@@ -44,7 +44,13 @@ export {
   type CommitteeNodeOptions,
   type CommitteeNodeStatus,
 } from './node/committee-node.ts'
-export { availabilityConfidence, binomialUpperTail, samplesForTarget } from './node/confidence.ts'
+export {
+  availabilityConfidence,
+  binomialUpperTail,
+  roundAllowance,
+  roundEnds,
+  samplesForTarget,
+} from './node/confidence.ts'
 export {
   DEFAULT_SILENCE_MS,
   type DispersalReceipt,
@@ -62,6 +68,7 @@ export {
 export { currentCommittee, currentEpoch } from './node/epochs.ts'
 export { NodeErrorCode } from './node/errors.ts'
 export {
+  DEFAULT_DIAL_AHEAD,
   DEFAULT_MAX_SAMPLES,
   DEFAULT_TARGET_CONFIDENCE,
   LightClient,
@@ -69,6 +76,7 @@ export {
   type SampleFailure,
   type SampleOptions,
   type SampleResult,
+  type SampleUnanswered,
 } from './node/light-client.ts'
 export { type RetrieveOptions, type RetrieveResult, Retriever, type RetrieverInit } from './node/retriever.ts'
 export { P2pErrorCode } from './p2p/errors.ts'

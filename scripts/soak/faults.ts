@@ -80,6 +80,8 @@ export async function faultRows(opts: FaultOptions, signal: AbortSignal): Promis
       const result: SampleResult = await client.sample(certificate, { signal })
       if (!result.available) phase.unavailable++
       for (const f of result.failures) phase.codes.add(`sample ${f.code}`)
+      // Holders still silent when the check concluded without them (counted as failures).
+      if (result.unanswered.length > 0) phase.codes.add('sample unanswered')
       return performance.now() - started
     }
     const checks = async (phase: Phase) => {

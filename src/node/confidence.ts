@@ -55,3 +55,27 @@ export function samplesForTarget(target: number, k: number, n: number): number {
   if (p <= 0) return 1
   return Math.max(1, Math.ceil(Math.log(1 - target) / Math.log(p)))
 }
+
+/**
+ * The sampling rounds of a check: where each ends, in samples drawn so far. The first round is `first` samples
+ * (what the target needs if all succeed), each later one half again of what was drawn (at least 8), up to
+ * `maxSamples`. The ends depend on nothing sampled, so a round's evidence is always the same prefix of the draws,
+ * however early its successor's draws went out.
+ */
+export function roundEnds(first: number, maxSamples: number): number[] {
+  const ends: number[] = []
+  let drawn = 0
+  while (drawn < maxSamples) {
+    drawn += Math.min(maxSamples - drawn, drawn === 0 ? first : Math.max(8, Math.ceil(drawn / 2)))
+    ends.push(drawn)
+  }
+  return ends
+}
+
+/**
+ * The error a check may spend at round `round` (1-based) for an overall `1 - target`: (1 - target) / 2^round, so
+ * that over every round together the chance of a false "available" stays below 1 - target.
+ */
+export function roundAllowance(target: number, round: number): number {
+  return (1 - target) / 2 ** round
+}

@@ -3,15 +3,18 @@
  *
  * A holder whose process is stopped (SIGSTOP, a hung machine) still has its TCP connections accepted by the
  * kernel, so a dial, a handshake or a request to it stalls instead of failing; left alone it costs the full
- * request timeout. Each shard has one holder, so hedging to other holders means giving up on the silent one and
- * drawing fresh indices, which land on the others. This module decides when: a request that has gone
- * unanswered for the hedge delay is cut, and its holder counts as silent for the rest of the sampling call.
+ * request timeout. Each shard has one holder, so hedging to other holders means drawing fresh indices, which land
+ * on the others, instead of waiting. This module decides when. Two delays follow the same answers: past the
+ * speculation delay a check stops waiting for a silent holder and draws its next round without it; past the
+ * hedge delay the holder is remembered silent, so that later checks skip it at once. Neither fails the holder:
+ * its request runs on until it answers (which clears the memory) or the request timeout. A holder that is only
+ * slower than the rest — a loaded client dialling many holders at once — is never failed for it.
  *
  * The rule (`hedgeDelayMs` option of LightClient.sample):
  *  - an explicit delay > 0 applies as given, to every request from the first on;
  *  - an explicit 0 (or Infinity) turns hedging off: only the request timeout ends a wait;
  *  - otherwise the delay adapts to the answers of the call so far, timed from the moment each request went
- *    out, dial included. A request is cut once it has waited
+ *    out, dial included. A holder is remembered silent once its request has waited
  *
  *        max(HEDGE_FLOOR_MS, HEDGE_MULTIPLIER × reference)
  *
@@ -23,22 +26,27 @@
  *    the client's last HEDGE_MEMORY cold answers (earlier calls included: a long-lived client whose
  *    connections are all open knows from them what a new one costs). Before any answer in the call there is
  *    nothing to tell silence from a slow network by: only the request timeout applies, so the first answers
- *    of every call set its scale and the hedge can never cut every holder.
+ *    of every call set its scale.
  *
  * The slowest answer, not the median, is the reference: it only grows during a call, and a holder has to answer
  * to raise it, so a silent holder cannot push the delay up and holders as fast as the slowest healthy one are
- * never cut. A holder more than HEDGE_MULTIPLIER times slower than every comparable one counts as silent:
- * on committees whose members' round-trip times differ by more than that, pass a fixed delay (or 0) instead.
+ * never remembered silent. A holder more than HEDGE_MULTIPLIER times slower than every comparable one is
+ * remembered silent until it answers: on committees whose members' round-trip times differ by more than that,
+ * pass a fixed delay (or 0) instead.
  *
- * Counting a silent holder's samples as failures keeps the confidence bound sound (a failure can only lower
- * it), and the next round's indices stay uniform over all shards.
+ * Counting a silent holder's samples as failures in a verdict reached without it keeps the confidence bound sound
+ * (a failure can only lower it), and the next round's indices stay uniform over all shards.
+ *
+ * The speculation delay (speculationDelayFor) comes before the hedge delay: a holder silent that long is no longer
+ * waited for before the next round's indices are drawn, so a check with silent holders concludes as soon as the
+ * others' samples suffice. It only draws more samples sooner.
  */
 
 import { DacnetError } from '../errors.ts'
 import { P2pErrorCode } from '../p2p/errors.ts'
 import { NodeErrorCode, nodeError } from './errors.ts'
 
-/** The adaptive hedge delay never goes below this, so that jitter between fast answers cuts no one (ms). */
+/** The adaptive hedge delay never goes below this, so that jitter between fast answers marks no one silent (ms). */
 export const HEDGE_FLOOR_MS = 150
 /**
  * The adaptive hedge delay is this many times the slowest comparable answer so far. Two keeps a check with a
@@ -59,6 +67,16 @@ export const HEDGE_NEW_CONNECTION_FACTOR = 4
  */
 export const HEDGE_LATE_MS = 50
 
+/**
+ * A holder asked and silent for this many times the slowest comparable answer (never less than
+ * SPECULATION_FLOOR_MS) is no longer waited for before the next round's indices are drawn: its samples count as
+ * failures for the rounds that hold them until it answers (speculationDelayFor). Drawing early costs only samples,
+ * so it comes well before the hedge delay, which decides when the holder is remembered silent.
+ */
+export const SPECULATION_MULTIPLIER = 1.5
+/** The speculation delay never goes below this (ms): warm answers a few ms apart must not draw rounds for nothing. */
+export const SPECULATION_FLOOR_MS = 50
+
 /** Cold answers a light client remembers across calls (hedgeDelayFor's `coldBefore`). */
 export const HEDGE_MEMORY = 16
 
@@ -74,12 +92,26 @@ export interface AnswerTimes {
 
 /**
  * The hedge delay (ms) for a request that is `cold` (had to connect first) or not, or undefined when it is not
- * to be cut before its timeout. `fixedMs` is the caller's explicit delay; see the module comment for the rule.
+ * to be remembered silent before its timeout. `fixedMs` is the caller's explicit delay; see the module comment for the rule.
  */
 export function hedgeDelayFor(answers: AnswerTimes, cold: boolean, fixedMs?: number): number | undefined {
   if (fixedMs !== undefined) return fixedMs > 0 && Number.isFinite(fixedMs) ? fixedMs : undefined
   const basis = basisFor(answers, cold)
   return basis && Math.max(HEDGE_FLOOR_MS, Math.ceil(HEDGE_MULTIPLIER * basis.scaledMs))
+}
+
+/**
+ * How long a silent holder is waited for before the next round is drawn without it (ms), or undefined for no
+ * such limit: the adaptive rule's max(SPECULATION_FLOOR_MS, SPECULATION_MULTIPLIER × the slowest comparable
+ * answer); with a fixed hedge delay, SPECULATION_MULTIPLIER / HEDGE_MULTIPLIER of it; none with hedging off.
+ */
+export function speculationDelayFor(answers: AnswerTimes, cold: boolean, fixedMs?: number): number | undefined {
+  if (fixedMs !== undefined) {
+    const hedge = hedgeDelayFor(answers, cold, fixedMs)
+    return hedge && Math.ceil((hedge * SPECULATION_MULTIPLIER) / HEDGE_MULTIPLIER)
+  }
+  const basis = basisFor(answers, cold)
+  return basis && Math.max(SPECULATION_FLOOR_MS, Math.ceil(SPECULATION_MULTIPLIER * basis.scaledMs))
 }
 
 /** What an adaptive delay follows: an answer time of the call (`ms`, `cold`), and what it makes of it. */
@@ -115,7 +147,7 @@ export class RecentSlowest {
   }
 }
 
-/** What a hedge saw when it cut a request: its failure's reason. */
+/** What a hedge saw when a request outlived its delay: the reason the holder is remembered silent. */
 export interface SilenceReport {
   /** How long the request had gone unanswered (ms). */
   waitedMs: number
@@ -184,6 +216,11 @@ export class Hedge {
   /** The delay in force now for a request that is cold (had to connect first) or warm, undefined for none. */
   delayMs(cold: boolean): number | undefined {
     return hedgeDelayFor(this.#answers, cold, this.#fixedMs)
+  }
+
+  /** How long a silent holder is waited for before the next round is drawn without it (speculationDelayFor). */
+  speculationMs(cold: boolean): number | undefined {
+    return speculationDelayFor(this.#answers, cold, this.#fixedMs)
   }
 
   /** A holder answered a whole request `ms` after it went out: the delays may grow, for running watches too. */

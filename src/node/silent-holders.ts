@@ -1,18 +1,26 @@
 /**
- * Holders a light client found silent lately. A check that finds a holder silent pays one hedge delay to learn
- * it; the next checks should not pay it again for the same holder. A remembered holder's samples fail at once
- * (NODE_SILENT, which can only lower the confidence) while one request to it goes out in the background: the
- * first answer it gives clears the memory, so a holder that was only slow for a moment is back within one check.
+ * Holders a light client found silent or down lately. A check that finds a holder silent pays one hedge delay to
+ * learn it, and one that finds it down pays a refused dial; the next checks should not pay again for the same
+ * holder. A remembered holder's samples fail at once (NODE_SILENT or P2P_DIAL_FAILED, which can only lower the
+ * confidence) while one request to it goes out in the background: the first answer it gives clears the memory, so
+ * a holder that was only slow or away for a moment is back within one check.
  */
 
-/** How long a holder found silent stays remembered without answering a probe. */
+/** How long a holder found silent or down stays remembered without answering a probe. */
 export const DEFAULT_SILENT_MEMORY_MS = 30_000
+
+/** What is remembered of a holder: how long ago it was found silent or down, and which. */
+export interface RememberedHolder {
+  ageMs: number
+  /** True when its dial was refused (the process is gone), false when it stayed silent. */
+  down: boolean
+}
 
 export class SilentHolders {
   readonly #memoryMs: number
   readonly #now: () => number
-  /** Peer id -> when it was last found silent. */
-  readonly #since = new Map<string, number>()
+  /** Peer id -> when it was last found silent or down, and which. */
+  readonly #since = new Map<string, { at: number; down: boolean }>()
   readonly #probing = new Set<string>()
 
   /** `memoryMs` 0 remembers nothing. */
@@ -21,18 +29,28 @@ export class SilentHolders {
     this.#now = now
   }
 
-  /** Milliseconds since `peerId` was found silent, if it is still remembered. */
-  silentFor(peerId: string): number | undefined {
+  /** What is remembered of `peerId`, if it is still remembered. */
+  recall(peerId: string): RememberedHolder | undefined {
     const since = this.#since.get(peerId)
     if (since === undefined) return undefined
-    const age = this.#now() - since
-    if (age <= this.#memoryMs) return age
+    const ageMs = this.#now() - since.at
+    if (ageMs <= this.#memoryMs) return { ageMs, down: since.down }
     this.#since.delete(peerId)
     return undefined
   }
 
+  /** Milliseconds since `peerId` was found silent or down, if it is still remembered. */
+  silentFor(peerId: string): number | undefined {
+    return this.recall(peerId)?.ageMs
+  }
+
   markSilent(peerId: string): void {
-    if (this.#memoryMs > 0) this.#since.set(peerId, this.#now())
+    if (this.#memoryMs > 0) this.#since.set(peerId, { at: this.#now(), down: false })
+  }
+
+  /** `peerId` refused a dial: nothing listens at its addresses. */
+  markDown(peerId: string): void {
+    if (this.#memoryMs > 0) this.#since.set(peerId, { at: this.#now(), down: true })
   }
 
   markAnswered(peerId: string): void {

@@ -156,7 +156,7 @@ async function checkDrawing(
 ): Promise<TimedResult> {
   for (let tries = 1; ; tries++) {
     const result = await timedSample(await client(), opts)
-    const drew = result.failures.some((f) => quiet.includes(f.member))
+    const drew = [...result.failures, ...result.unanswered].some((f) => quiet.includes(f.member))
     if (drew || tries === 3) return result
     expect(result.failures).toEqual([])
   }
@@ -172,14 +172,22 @@ const codesOf = (result: SampleResult) => [...new Set(result.failures.map((f) =>
 const membersFailed = (result: SampleResult) => [...new Set(result.failures.map((f) => f.member))].sort()
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
-/** What every outcome must respect: failures name the holder of their index, and successes had valid proofs. */
+/**
+ * What every outcome must respect: failures and unanswered samples name the holder of their index, each index
+ * once, and successes had valid proofs. A sample still unanswered at the verdict never counted as a success.
+ */
 function expectConsistent(result: SampleResult): void {
-  expect(new Set(result.failures.map((f) => f.index)).size).toBe(result.failures.length)
-  for (const f of result.failures) expect(f.member).toBe(assignment.holderOf(f.index))
+  const notOk = [...result.failures, ...result.unanswered]
+  expect(new Set(notOk.map((f) => f.index)).size).toBe(notOk.length)
+  for (const f of notOk) expect(f.member).toBe(assignment.holderOf(f.index))
   // Every success counted is a shard that came with a valid proof (bytes count what arrived).
   expect(result.bytes).toBeGreaterThanOrEqual(result.distinctSuccesses * certificate.header.shardSize)
-  expect(result.successes).toBeLessThanOrEqual(result.samples - result.failures.length)
+  expect(result.successes).toBeLessThanOrEqual(result.samples - notOk.length)
 }
+
+/** The holders a check failed or left unanswered. */
+const membersNotOk = (result: SampleResult) =>
+  [...new Set([...result.failures, ...result.unanswered].map((f) => f.member))].sort()
 
 describe('the hedge rule', () => {
   it('waits for a first answer, then follows the slowest answer of the same kind, never below the floor', () => {
@@ -333,7 +341,7 @@ describe('a light client facing silent holders', () => {
     }
   })
 
-  it('does not cut a holder slower than the others but within the hedge delay', async () => {
+  it('does not fail or skip a holder slower than the others but within the hedge delay', async () => {
     await answerLate(0, 60)
     for (let run = 0; run < 2; run++) {
       const result = await timedSample(await freshClient())
@@ -343,45 +351,72 @@ describe('a light client facing silent holders', () => {
     await answerNormally(0)
   })
 
-  it('cuts holders of 30% of the stake that answer after 3 s, reports them silent, and concludes available', async () => {
+  it('concludes available without holders of 30% of the stake that answer after 3 s, and fails none of them', async () => {
     for (const i of QUIET) await answerLate(i, 3_000)
-    const result = await checkDrawing(QUIET, freshClient)
-    expect(result.available).toBe(true)
-    expect(result.wall).toBeLessThan(HEDGED_WITHIN_MS)
-    expect(codesOf(result), JSON.stringify(result.failures)).toEqual([NodeErrorCode.SILENT])
-    for (const f of result.failures) expect(QUIET).toContain(f.member)
-    expectConsistent(result)
-    for (const i of QUIET) await answerNormally(i)
+    try {
+      const result = await checkDrawing(QUIET, freshClient)
+      expect(result.available).toBe(true)
+      expect(result.wall).toBeLessThan(HEDGED_WITHIN_MS)
+      // Still unanswered when the rounds drawn without them concluded: counted as failures, failed for nothing.
+      expect(result.unanswered.some((u) => QUIET.includes(u.member))).toBe(true)
+      expect(result.unanswered.every((u) => QUIET.includes(u.member))).toBe(true)
+      expect(result.failures, JSON.stringify(result.failures)).toEqual([])
+      expectConsistent(result)
+    } finally {
+      for (const i of QUIET) await answerNormally(i)
+    }
   })
 
-  it('cuts holders that stop answering on connections already open (a long-lived client)', async () => {
+  it('draws past holders that stop answering on connections already open (a long-lived client)', async () => {
     const { client, libp2p } = await freshNode()
     const warmUp = await timedSample(client)
     expect(warmUp.failures, JSON.stringify(warmUp.failures)).toEqual([])
     // A client that has been checking for a while holds a connection to every member.
     for (const m of members) await libp2p.dial(multiaddr(m.node.addresses()[0]!))
     for (const i of QUIET) await answerLate(i, Number.POSITIVE_INFINITY)
-    const result = await checkDrawing(QUIET, async () => client)
-    expect(result.available).toBe(true)
-    expect(result.wall).toBeLessThan(HEDGED_WITHIN_MS)
-    expect(codesOf(result), JSON.stringify(result.failures)).toEqual([NodeErrorCode.SILENT])
-    for (const f of result.failures) expect(f.reason).toContain('on an open connection')
-    expectConsistent(result)
-    for (const i of QUIET) await answerNormally(i)
+    try {
+      const result = await checkDrawing(QUIET, async () => client)
+      expect(result.available).toBe(true)
+      expect(result.wall).toBeLessThan(HEDGED_WITHIN_MS)
+      // Still unanswered when the rounds drawn without them concluded.
+      expect(result.failures, JSON.stringify(result.failures)).toEqual([])
+      expect(result.unanswered.some((u) => QUIET.includes(u.member))).toBe(true)
+      expect(result.unanswered.every((u) => QUIET.includes(u.member))).toBe(true)
+      expectConsistent(result)
+      // Their requests run on after the check; past the hedge delay the client remembers them silent, and later
+      // checks fail their samples at once.
+      await expect
+        .poll(async () => codesOf(await checkDrawing(QUIET, async () => client)), { timeout: 5_000 })
+        .toEqual([NodeErrorCode.SILENT])
+    } finally {
+      for (const i of QUIET) await answerNormally(i)
+    }
   })
 
-  it('remembers the holders it cut: later checks skip them at once, and their first answer to a probe ends it', async () => {
+  it('remembers holders silent past the hedge delay: later checks skip them at once, until their first answer', async () => {
     const { client } = await freshNode()
     expect((await timedSample(client)).failures).toEqual([])
     for (const i of QUIET) await answerLate(i, Number.POSITIVE_INFINITY)
-    const first = await checkDrawing(QUIET, async () => client)
-    expect(codesOf(first), JSON.stringify(first.failures)).toEqual([NodeErrorCode.SILENT])
-    // The next check does not wait for them again: their samples fail at once, as silent, while a probe goes out.
-    const second = await checkDrawing(QUIET, async () => client)
-    expect(second.available).toBe(true)
-    expect(codesOf(second)).toEqual([NodeErrorCode.SILENT])
-    for (const f of second.failures) expect(f.reason).toContain('asked again in the background')
-    for (const i of QUIET) await answerNormally(i)
+    try {
+      const first = await checkDrawing(QUIET, async () => client)
+      expect(first.unanswered.some((u) => QUIET.includes(u.member))).toBe(true)
+      expect(first.failures, JSON.stringify(first.failures)).toEqual([])
+      // Past the hedge delay, within the check or just after it, they are remembered silent: from then on later
+      // checks do not wait for them again; their samples fail at once, as silent, while a probe goes out.
+      const remembered = (result: SampleResult) =>
+        result.failures.length > 0 &&
+        result.failures.every((f) => f.reason.includes('asked again in the background')) &&
+        result.unanswered.every((u) => !QUIET.includes(u.member))
+      let second = await checkDrawing(QUIET, async () => client)
+      const deadline = performance.now() + DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS
+      while (!remembered(second) && performance.now() < deadline) second = await checkDrawing(QUIET, async () => client)
+      expect(second.available).toBe(true)
+      expect(codesOf(second)).toEqual([NodeErrorCode.SILENT])
+      expect(remembered(second), JSON.stringify(second.failures)).toBe(true)
+      expect(second.unanswered.filter((u) => QUIET.includes(u.member))).toEqual([])
+    } finally {
+      for (const i of QUIET) await answerNormally(i)
+    }
     // Once they answer again, the probes (each bounded by the request timeout) bring them back.
     const deadline = performance.now() + 2 * DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS
     let clean = false
@@ -395,22 +430,22 @@ describe('a light client facing silent holders', () => {
   it('concludes available well within the request timeout with 30% of the stake stopped, and reports it silent', async () => {
     const healthyP50 = await freshChecks(3, (result) => expect(result.failures).toEqual([]))
     for (const i of QUIET) await silence(i)
-    let failures = 0
+    let notOk = 0
     const silentP50 = await freshChecks(3, (result) => {
-      failures += result.failures.length
+      notOk += membersNotOk(result).filter((m) => QUIET.includes(m)).length
       expect(result.available).toBe(true)
       expect(result.wall).toBeLessThan(HEDGED_WITHIN_MS)
       for (const f of result.failures) expect(f.code, f.reason).toBe(NodeErrorCode.SILENT)
       expect(membersFailed(result).every((m) => QUIET.includes(m))).toBe(true)
       expectConsistent(result)
     })
-    expect(failures).toBeGreaterThan(0) // three checks that all miss 30% of the shards: about one in a million
+    expect(notOk).toBeGreaterThan(0) // three checks that all miss 30% of the shards: about one in a million
     console.log(
       `fresh clients, p50 of 3 checks: healthy ${Math.round(healthyP50)} ms, 30% stopped ${Math.round(silentP50)} ms`,
     )
   })
 
-  it('aborts what it cuts: every connection it opened to a silent member is closed again', async () => {
+  it('fails silent holders at the request timeout, not before, and closes every connection it opened to them', async () => {
     // The same committee as seen by one client only, every member at a port that accepts and never answers:
     // no other node knows these ports, so every connection they accept is this client's.
     const servers = await Promise.all(members.map(() => silentServer()))
@@ -428,11 +463,16 @@ describe('a light client facing silent holders', () => {
       ])
       const libp2p = await startClient()
       clients.push(libp2p)
-      const result = await timedSample(new LightClient({ libp2p, committees: view }), { hedgeDelayMs: 200 })
+      const result = await timedSample(new LightClient({ libp2p, committees: view }), {
+        hedgeDelayMs: 200,
+        requestTimeoutMs: 1_000,
+      })
       expect(result.available).toBe(false)
       expect(result.successes).toBe(0)
       expect(codesOf(result)).toEqual([NodeErrorCode.SILENT])
-      expect(result.wall).toBeLessThan(HEDGED_WITHIN_MS)
+      for (const f of result.failures) expect(f.reason).toContain('request timeout')
+      expect(result.wall).toBeGreaterThanOrEqual(1_000)
+      expect(result.wall).toBeLessThan(1_000 + HEDGED_WITHIN_MS)
       expect(servers.reduce((sum, s) => sum + s.accepted, 0)).toBeGreaterThan(0)
       await expect.poll(() => servers.reduce((sum, s) => sum + s.open.size, 0), { timeout: 1_000 }).toBe(0)
     } finally {
@@ -448,16 +488,94 @@ describe('a light client facing silent holders', () => {
     expect(result.failures[0]!.reason).toContain('request timeout')
   })
 
-  it('applies a fixed hedge delay from the first request', async () => {
+  it('applies a fixed hedge delay from the first request, drawing the next round at three quarters of it', async () => {
     const result = await checkDrawing(QUIET, freshClient, { hedgeDelayMs: 400 })
     expect(result.available).toBe(true)
-    expect(result.wall).toBeGreaterThanOrEqual(400)
+    // The rounds that pass without the silent holders are drawn at 300 ms; nobody is failed before the timeout.
+    expect(result.wall).toBeGreaterThanOrEqual(300)
     expect(result.wall).toBeLessThan(HEDGED_WITHIN_MS)
-    expect(codesOf(result), JSON.stringify(result.failures)).toEqual([NodeErrorCode.SILENT])
-    expect(result.failures[0]!.reason).toContain('hedge delay of 400 ms')
+    expect(result.failures, JSON.stringify(result.failures)).toEqual([])
+    expect(result.unanswered.every((u) => QUIET.includes(u.member))).toBe(true)
+    // The holder the next round was drawn without had waited 300 ms; one first drawn in that round may be fresh.
+    const waited = result.unanswered.filter((u) => QUIET.includes(u.member)).map((u) => u.waitedMs)
+    if (waited.length > 0) expect(Math.max(...waited)).toBeGreaterThanOrEqual(300)
   })
 
-  it('refuses a negative hedge delay', async () => {
+  it('draws the next rounds at three quarters of a long fixed hedge delay, and concludes without the silent', async () => {
+    const result = await checkDrawing(QUIET, freshClient, { hedgeDelayMs: 4_000 })
+    expect(result.available).toBe(true)
+    // Drawn at 3 s after the silent holder was first asked, concluded on the holders that answer: at most twice
+    // that here, when the other silent holder is first drawn in the round drawn without the first.
+    expect(result.wall).toBeGreaterThanOrEqual(3_000)
+    expect(result.wall).toBeLessThan(2 * 3_000 + 1_000)
+    expect(result.failures, JSON.stringify(result.failures)).toEqual([])
+    expect(result.unanswered.some((u) => QUIET.includes(u.member))).toBe(true)
+    expect(membersFailed(result).every((m) => QUIET.includes(m))).toBe(true)
+    expectConsistent(result)
+  })
+
+  it('fails a holder whose every address refuses as a failed dial at once, never retried, and remembers it down', async () => {
+    // Members 4 and 5 as a devnet lists them, a TCP and a WebSocket address, both ports closed now.
+    const closed = async () => {
+      const s = await silentServer()
+      const { port } = s.server.address() as { port: number }
+      await closeSilentServer(s)
+      return port
+    }
+    const view = new SwappableCommitteeSource()
+    view.registry = registryOf(NETWORK, [
+      {
+        epoch: 0,
+        members: await Promise.all(
+          members.map(async (m, i) => ({
+            identity: m.identity,
+            addresses: QUIET.includes(i)
+              ? [`/ip4/127.0.0.1/tcp/${await closed()}`, `/ip4/127.0.0.1/tcp/${await closed()}/ws`]
+              : m.node.addresses(),
+          })),
+        ),
+        sequencers: [sequencer.peerId.toString()],
+      },
+    ])
+    const libp2p = await startClient()
+    clients.push(libp2p)
+    const client = new LightClient({ libp2p, committees: view })
+    const first = await timedSample(client)
+    expect(first.available, JSON.stringify(first)).toBe(true)
+    expect(membersFailed(first).every((m) => QUIET.includes(m))).toBe(true)
+    expect(first.failures.length).toBeGreaterThan(0)
+    // Refused at once: never left unanswered (a holder that is up may be, when the verdict did not need it).
+    expect(first.unanswered.filter((u) => QUIET.includes(u.member))).toEqual([])
+    // A refusal, not a dropped stream: no retry 200 ms later, and the code says what happened.
+    expect(codesOf(first), JSON.stringify(first.failures)).toEqual(['P2P_DIAL_FAILED'])
+    expect(first.wall).toBeLessThan(HEDGED_WITHIN_MS)
+    // The next check does not dial them again: their samples fail at once while a probe goes out.
+    const second = await timedSample(client)
+    expect(second.available).toBe(true)
+    expect(codesOf(second)).toEqual(['P2P_DIAL_FAILED'])
+    for (const f of second.failures) expect(f.reason).toContain('refused a dial in a check')
+    // Dialling ahead: a fresh client opens a connection to every holder up as the check starts, drawn or not, and
+    // learns the refusals before their samples are drawn.
+    const ahead = await startClient()
+    clients.push(ahead)
+    const third = await new LightClient({ libp2p: ahead, committees: view }).sample(certificate, {
+      dialAhead: members.length,
+      signal: AbortSignal.timeout(30_000),
+    })
+    expect(third.available).toBe(true)
+    expect([...new Set(third.failures.map((f) => f.code))].every((c) => c === 'P2P_DIAL_FAILED')).toBe(true)
+    const up = members.map((m) => m.identity.peerId).filter((_, i) => !QUIET.includes(i))
+    await expect
+      .poll(() => up.every((peer) => ahead.getConnections().some((c) => c.remotePeer.toString() === peer)))
+      .toBe(true)
+  })
+
+  it('refuses a negative hedge delay or a dial-ahead that is no whole number', async () => {
+    for (const dialAhead of [-1, 1.5]) {
+      await expect((await freshClient()).sample(certificate, { dialAhead })).rejects.toMatchObject({
+        code: NodeErrorCode.INVALID_OPTIONS,
+      })
+    }
     await expect((await freshClient()).sample(certificate, { hedgeDelayMs: -1 })).rejects.toMatchObject({
       code: NodeErrorCode.INVALID_OPTIONS,
     })

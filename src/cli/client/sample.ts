@@ -57,6 +57,12 @@ async function sampleWith(
         ctx.note(`  shard ${f.index} from member ${f.member} (${f.peerId}): ${f.code}: ${f.reason}`)
       }
       if (result.failures.length > 10) ctx.note(`  … and ${result.failures.length - 10} more failed samples`)
+      if (result.unanswered.length > 0) {
+        const members = [...new Set(result.unanswered.map((u) => u.member))].join(', ')
+        ctx.note(
+          `  ${result.unanswered.length} counted samples unanswered when the check concluded (members ${members})`,
+        )
+      }
     }
     if (!result.available) {
       throw cliError(
