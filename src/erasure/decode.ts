@@ -8,6 +8,7 @@ import {
   leafHash,
   type ProofItem,
   proofLength,
+  rootFromProof,
   verifyMerkleProof,
   verifyProofBatch,
 } from './merkle.ts'
@@ -42,9 +43,7 @@ export type DecodeResult =
 export function checkShard(header: BlobHeader, shard: ShardWithProof): RejectedShard | null {
   const problem = shapeProblem(header, shard)
   if (problem) return problem
-  if (!verifyMerkleProof(header.root, shard.index, header.n, shard.data, shard.proof)) {
-    return { index: shard.index, code: ErasureErrorCode.INVALID_PROOF, reason: 'proof does not match the root' }
-  }
+  if (!verifyMerkleProof(header.root, shard.index, header.n, shard.data, shard.proof)) return badProof(shard.index)
   return null
 }
 
@@ -58,7 +57,7 @@ export function checkShards(
   header: BlobHeader,
   shards: Iterable<ShardWithProof>,
   known?: ReadonlyMap<number, unknown>,
-): { valid: ShardWithProof[]; rejected: RejectedShard[] } {
+): CheckedShards {
   const candidates: { shard: ShardWithProof; at: number }[] = []
   const items: ProofItem[] = []
   const rejected: { problem: RejectedShard; at: number }[] = []
@@ -74,18 +73,40 @@ export function checkShards(
     candidates.push({ shard, at })
     items.push({ index: shard.index, leaf: leafHash(shard.data), proof: shard.proof })
   }
+  const leaves = new Map<number, Uint8Array>()
   // A batch with a repeated index fails too: the one-by-one path below keeps the first copy that holds.
   if (candidates.length > 0 && !verifyProofBatch(header.root, header.n, items)) {
     const valid = new Map<number, ShardWithProof>()
-    for (const { shard, at } of candidates) {
-      if (valid.has(shard.index)) continue
-      const problem = checkShard(header, shard)
-      if (problem) rejected.push({ problem, at })
-      else valid.set(shard.index, shard)
-    }
-    return { valid: [...valid.values()], rejected: inInputOrder(rejected) }
+    candidates.forEach(({ shard, at }, i) => {
+      if (valid.has(shard.index)) return
+      const leaf = items[i]!.leaf
+      if (!verifyLeafProof(header, shard, leaf)) {
+        rejected.push({ problem: badProof(shard.index), at })
+        return
+      }
+      valid.set(shard.index, shard)
+      leaves.set(shard.index, leaf)
+    })
+    return { valid: [...valid.values()], rejected: inInputOrder(rejected), leaves }
   }
-  return { valid: candidates.map((c) => c.shard), rejected: inInputOrder(rejected) }
+  items.forEach((item) => leaves.set(item.index, item.leaf))
+  return { valid: candidates.map((c) => c.shard), rejected: inInputOrder(rejected), leaves }
+}
+
+/** What checkShards found: the good shards, those set aside, and the leaf hash of each good one by index. */
+export interface CheckedShards {
+  valid: ShardWithProof[]
+  rejected: RejectedShard[]
+  leaves: Map<number, Uint8Array>
+}
+
+function verifyLeafProof(header: BlobHeader, shard: ShardWithProof, leaf: Uint8Array): boolean {
+  const root = rootFromProof(leaf, shard.index, header.n, shard.proof)
+  return root !== null && bytesEqual(root, header.root)
+}
+
+function badProof(index: number): RejectedShard {
+  return { index, code: ErasureErrorCode.INVALID_PROOF, reason: 'proof does not match the root' }
 }
 
 function inInputOrder(rejected: { problem: RejectedShard; at: number }[]): RejectedShard[] {
@@ -126,9 +147,10 @@ export function decodeBlob(header: BlobHeader, shards: Iterable<ShardWithProof>)
   }
   const chosen = [...valid.keys()].sort((a, b) => a - b).slice(0, header.k)
   const selected = chosen.map((i) => valid.get(i)!)
-  const reason = reencodeMismatch(header, selected)
+  const originals = recoverOriginals(header, selected)
+  const reason = reencodeMismatch(header, originals, checked.leaves)
   if (reason !== null) return { kind: 'bad-encoding', reason, evidence: { shards: selected }, rejected }
-  return { kind: 'ok', data: recoverData(header, selected), used: chosen, rejected }
+  return { kind: 'ok', data: joinBlob(originals, header.dataSize), used: chosen, rejected }
 }
 
 /** Originals from k shards (no arithmetic if they are all originals already). */
@@ -138,14 +160,18 @@ function recoverOriginals(header: BlobHeader, selected: ShardWithProof[]): Uint8
   return rsDecode(header.k, header.n - header.k, byIndex)
 }
 
-function recoverData(header: BlobHeader, selected: ShardWithProof[]): Uint8Array {
-  return joinBlob(recoverOriginals(header, selected), header.dataSize)
-}
-
-/** Re-encodes from k proven shards; returns why the commitment is not an honest encoding, or null. */
-function reencodeMismatch(header: BlobHeader, selected: ShardWithProof[]): BadEncodingReason | null {
-  const originals = recoverOriginals(header, selected)
-  const { tree } = extendAndCommit(originals, header.n)
+/**
+ * Re-encodes the originals recovered from k proven shards; returns why the commitment is not an honest encoding,
+ * or null. `leaves`: the proven shards' leaf hashes, by index. The re-encoding goes through those k shards
+ * (decoding from k points gives the one codeword that holds them), so their leaves are not hashed again; every
+ * other leaf is.
+ */
+function reencodeMismatch(
+  header: BlobHeader,
+  originals: Uint8Array[],
+  leaves: ReadonlyMap<number, Uint8Array>,
+): BadEncodingReason | null {
+  const { tree } = extendAndCommit(originals, header.n, leaves)
   if (!bytesEqual(tree.root, header.root)) return 'root-mismatch'
   if (!paddingIsZero(originals, header.dataSize)) return 'nonzero-padding'
   return null
@@ -167,13 +193,11 @@ export function checkBadEncoding(header: BlobHeader, evidence: BadEncodingEviden
     if (seen.has(shard.index)) throw invalid(`shard ${shard.index} appears twice`, { index: shard.index })
     seen.add(shard.index)
   }
-  const { rejected } = checkShards(header, shards)
+  const { rejected, leaves } = checkShards(header, shards)
   const problem = rejected[0]
   if (problem) throw invalid(`shard ${problem.index}: ${problem.reason}`, { index: problem.index })
-  const reason = reencodeMismatch(
-    header,
-    [...shards].sort((a, b) => a.index - b.index),
-  )
+  const sorted = [...shards].sort((a, b) => a.index - b.index)
+  const reason = reencodeMismatch(header, recoverOriginals(header, sorted), leaves)
   if (reason === null) throw invalid('the shards re-encode to the committed root: the encoding is good')
   return reason
 }

@@ -37,10 +37,18 @@ export function validateParams(params: EncodeParams): void {
   if (!Number.isSafeInteger(epoch) || epoch < 0) throw bad('epoch must be a non-negative safe integer')
 }
 
-/** The original shards, their Reed–Solomon extension to n shards, and the Merkle tree over all of them. */
-export function extendAndCommit(originals: Uint8Array[], n: number): { shards: Uint8Array[]; tree: MerkleTree } {
+/**
+ * The original shards, their Reed–Solomon extension to n shards, and the Merkle tree over all of them.
+ * `knownLeaves`: leaf hashes already computed of shards the extension reproduces byte for byte (see
+ * buildMerkleTree).
+ */
+export function extendAndCommit(
+  originals: Uint8Array[],
+  n: number,
+  knownLeaves?: ReadonlyMap<number, Uint8Array>,
+): { shards: Uint8Array[]; tree: MerkleTree } {
   const shards = originals.concat(rsEncode(originals, n - originals.length))
-  return { shards, tree: buildMerkleTree(shards) }
+  return { shards, tree: buildMerkleTree(shards, knownLeaves) }
 }
 
 /**

@@ -78,10 +78,17 @@ export function buildTreeFromLeaves(leaves: Uint8Array): MerkleTree {
   return { levels, root: level.slice(0, HASH_SIZE), leafCount }
 }
 
-export function buildMerkleTree(shards: readonly Uint8Array[]): MerkleTree {
+/**
+ * The tree over `shards`. `knownLeaves` (index -> leaf hash) spares hashing shards whose leaf hash the caller
+ * already computed from the same bytes (a decoder's checked shards): the caller vouches that they are.
+ */
+export function buildMerkleTree(
+  shards: readonly Uint8Array[],
+  knownLeaves?: ReadonlyMap<number, Uint8Array>,
+): MerkleTree {
   const leaves = new Uint8Array(shards.length * HASH_SIZE)
   shards.forEach((shard, i) => {
-    leaves.set(leafHash(shard), i * HASH_SIZE)
+    leaves.set(knownLeaves?.get(i) ?? leafHash(shard), i * HASH_SIZE)
   })
   return buildTreeFromLeaves(leaves)
 }
