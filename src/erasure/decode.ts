@@ -89,7 +89,7 @@ export function checkShards(
     })
     return { valid: [...valid.values()], rejected: inInputOrder(rejected), leaves }
   }
-  items.forEach((item) => leaves.set(item.index, item.leaf))
+  for (const item of items) leaves.set(item.index, item.leaf)
   return { valid: candidates.map((c) => c.shard), rejected: inInputOrder(rejected), leaves }
 }
 
