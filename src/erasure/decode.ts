@@ -148,7 +148,7 @@ export function decodeBlob(header: BlobHeader, shards: Iterable<ShardWithProof>)
   const chosen = [...valid.keys()].sort((a, b) => a - b).slice(0, header.k)
   const selected = chosen.map((i) => valid.get(i)!)
   const originals = recoverOriginals(header, selected)
-  const reason = reencodeMismatch(header, originals, checked.leaves)
+  const reason = reencodeMismatch(header, selected, originals, checked.leaves)
   if (reason !== null) return { kind: 'bad-encoding', reason, evidence: { shards: selected }, rejected }
   return { kind: 'ok', data: joinBlob(originals, header.dataSize), used: chosen, rejected }
 }
@@ -161,17 +161,24 @@ function recoverOriginals(header: BlobHeader, selected: ShardWithProof[]): Uint8
 }
 
 /**
- * Re-encodes the originals recovered from k proven shards; returns why the commitment is not an honest encoding,
- * or null. `leaves`: the proven shards' leaf hashes, by index. The re-encoding goes through those k shards
- * (decoding from k points gives the one codeword that holds them), so their leaves are not hashed again; every
- * other leaf is.
+ * Re-encodes the originals recovered from the k proven shards `selected`; returns why the commitment is not an
+ * honest encoding, or null. `leaves`: leaf hashes of checked shards, by index. The re-encoding goes through the k
+ * selected shards (decoding from k points gives the one codeword that holds them), so their leaves are not hashed
+ * again; every other leaf is, whatever `leaves` holds for it: a shard checked but not selected is exactly where a
+ * commitment to a non-codeword differs from the re-encoding.
  */
 function reencodeMismatch(
   header: BlobHeader,
+  selected: readonly ShardWithProof[],
   originals: Uint8Array[],
   leaves: ReadonlyMap<number, Uint8Array>,
 ): BadEncodingReason | null {
-  const { tree } = extendAndCommit(originals, header.n, leaves)
+  const known = new Map<number, Uint8Array>()
+  for (const { index } of selected) {
+    const leaf = leaves.get(index)
+    if (leaf !== undefined) known.set(index, leaf)
+  }
+  const { tree } = extendAndCommit(originals, header.n, known)
   if (!bytesEqual(tree.root, header.root)) return 'root-mismatch'
   if (!paddingIsZero(originals, header.dataSize)) return 'nonzero-padding'
   return null
@@ -197,7 +204,7 @@ export function checkBadEncoding(header: BlobHeader, evidence: BadEncodingEviden
   const problem = rejected[0]
   if (problem) throw invalid(`shard ${problem.index}: ${problem.reason}`, { index: problem.index })
   const sorted = [...shards].sort((a, b) => a.index - b.index)
-  const reason = reencodeMismatch(header, recoverOriginals(header, sorted), leaves)
+  const reason = reencodeMismatch(header, sorted, recoverOriginals(header, sorted), leaves)
   if (reason === null) throw invalid('the shards re-encode to the committed root: the encoding is good')
   return reason
 }

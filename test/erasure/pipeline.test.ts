@@ -121,6 +121,22 @@ describe('BadEncoding', () => {
     }
   })
 
+  it('finds the bad shard among more than k offered even when the k it decodes from are good', () => {
+    // The decoder uses the k lowest indices (0, 1, 2): their re-encoding differs from the commitment only at
+    // shard 5, which it also checked. Every leaf outside the k decoded from must be hashed from the re-encoding.
+    const bad = inconsistentBlob(data, params, {
+      afterExtend: (shards) => {
+        shards[5]![17]! ^= 0x5a
+      },
+    })
+    const result = decodeBlob(bad.header, withProofs(bad))
+    expect(result.kind).toBe('bad-encoding')
+    if (result.kind !== 'bad-encoding') return
+    expect(result.reason).toBe('root-mismatch')
+    expect(result.evidence.shards.map((s) => s.index)).toEqual([0, 1, 2])
+    expect(verifyBadEncoding(bad.header, result.evidence)).toBe(true)
+  })
+
   it('a codeword whose padding is not zero is a bad encoding too', () => {
     // The last byte of the last original lies past dataSize, where an honest encoder leaves zero.
     const bad = inconsistentBlob(data, params, {
