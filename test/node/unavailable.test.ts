@@ -187,9 +187,10 @@ describe('a blob whose shards are no longer retrievable', () => {
     const result = await sample()
     expect(result.failures).toEqual([])
     expect(result.available).toBe(true)
-    // Every holder asked was asked twice: the first request failed, the retry was served.
+    // Every holder asked was asked again after its first request failed, and the retry was served. (A holder can be
+    // asked once more for indices of a round drawn while its retry was pending: they go in a request of their own.)
     expect(calls.filter((c) => c > 0).length).toBeGreaterThan(0)
-    for (const c of calls) expect([0, 2]).toContain(c)
+    for (const c of calls) expect(c === 0 || c >= 2, `calls ${JSON.stringify(calls)}`).toBe(true)
     for (const member of members) await serveCorruptSamples(member.node, 0) // a plain, honest handler again
   })
 
