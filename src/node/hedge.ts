@@ -49,9 +49,9 @@ import { NodeErrorCode, nodeError } from './errors.ts'
 /** The adaptive hedge delay never goes below this, so that jitter between fast answers marks no one silent (ms). */
 export const HEDGE_FLOOR_MS = 150
 /**
- * The adaptive hedge delay is this many times the slowest comparable answer so far. Two keeps a check with a
- * silent holder within about twice the time of a healthy one (the first round costs twice its healthy time,
- * later rounds skip the silent holder at once).
+ * The adaptive hedge delay is this many times the slowest comparable answer so far: past it a holder is remembered
+ * silent, and the checks that follow skip it at once (the check that found it drew past it at the speculation
+ * delay already).
  */
 export const HEDGE_MULTIPLIER = 2
 /**
@@ -62,7 +62,7 @@ export const HEDGE_MULTIPLIER = 2
 export const HEDGE_NEW_CONNECTION_FACTOR = 4
 
 /**
- * A hedge timer that fires more than this late (ms) finds a process that was busy: before cutting, it looks once
+ * A hedge timer that fires more than this late (ms) finds a process that was busy: before reporting silence, it looks once
  * more, as long again (at most the delay) later.
  */
 export const HEDGE_LATE_MS = 50
@@ -188,7 +188,7 @@ interface Watch {
   cold: boolean
   onSilent: (report: SilenceReport) => void
   timer: ReturnType<typeof setTimeout> | undefined
-  /** Set once the cut is decided: it waits for this turn's I/O (see #cut). */
+  /** Set once the report is decided: it waits for this turn's I/O (see #report). */
   due: AfterIo | undefined
   /** Whether a late wake-up already bought this watch its one second look (see #sleep). */
   lookedAgain: boolean
@@ -248,7 +248,7 @@ export class Hedge {
     }
   }
 
-  /** Sets the watch's timer for the delay in force, or cuts its request if that delay has passed. */
+  /** Sets the watch's timer for the delay in force, or reports its request silent if that delay has passed. */
   #arm(watch: Watch): void {
     clearTimeout(watch.timer)
     watch.timer = undefined
@@ -257,13 +257,13 @@ export class Hedge {
     if (delayMs === undefined) return
     const left = delayMs - (performance.now() - watch.startedAt)
     if (left > 0) this.#sleep(watch, left)
-    else this.#cut(watch, delayMs)
+    else this.#report(watch, delayMs)
   }
 
   /**
    * Wakes the watch after `ms`. A wake-up more than HEDGE_LATE_MS late means this process was busy (a long task,
    * a GC pause) while the holder may have answered, or — when holders run in this process — while it could not:
-   * the watch then looks once more, as long again (at most the delay) later, before any cut.
+   * the watch then looks once more, as long again (at most the delay) later, before any report.
    */
   #sleep(watch: Watch, ms: number): void {
     const wakeAt = performance.now() + ms
@@ -280,10 +280,10 @@ export class Hedge {
   }
 
   /**
-   * Cuts the watch's request, after the I/O of the current turn of the event loop: timers run before it, so an
-   * answer that came in meanwhile is read first, and its request disarms the watch.
+   * Reports the watch's request silent (its onSilent), after the I/O of the current turn of the event loop: timers
+   * run before it, so an answer that came in meanwhile is read first, and its request disarms the watch.
    */
-  #cut(watch: Watch, delayMs: number): void {
+  #report(watch: Watch, delayMs: number): void {
     watch.due = afterIo(() => {
       if (!this.#watches.delete(watch)) return
       const basis = this.#fixedMs === undefined ? basisFor(this.#answers, watch.cold) : undefined

@@ -27,6 +27,8 @@ import { DEFAULT_SILENT_MEMORY_MS, SilentHolders } from './silent-holders.ts'
 export const DEFAULT_TARGET_CONFIDENCE = 1 - 1e-6
 /** Samples at most per call: enough to reach the default target with a third of the stake offline. */
 export const DEFAULT_MAX_SAMPLES = 256
+/** The most samples a check may be allowed (SampleOptions.maxSamples). */
+export const MAX_MAX_SAMPLES = 100_000
 /** Time allowed for one holder to answer one request. */
 export const DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS = 5_000
 /**
@@ -182,6 +184,12 @@ export class LightClient {
       throw nodeError(NodeErrorCode.INVALID_OPTIONS, `confidence must be in (0, 1), got ${target}`)
     }
     const maxSamples = opts.maxSamples ?? DEFAULT_MAX_SAMPLES
+    if (!(Number.isInteger(maxSamples) && maxSamples >= 1 && maxSamples <= MAX_MAX_SAMPLES)) {
+      throw nodeError(
+        NodeErrorCode.INVALID_OPTIONS,
+        `maxSamples must be a whole number from 1 to ${MAX_MAX_SAMPLES}, got ${maxSamples}`,
+      )
+    }
     const { hedgeDelayMs } = opts
     if (hedgeDelayMs !== undefined && !(hedgeDelayMs >= 0)) {
       throw nodeError(NodeErrorCode.INVALID_OPTIONS, `hedgeDelayMs must be 0 or more, got ${hedgeDelayMs}`)
@@ -256,6 +264,7 @@ export class LightClient {
       drawRound()
       while (true) {
         opts.signal?.throwIfAborted()
+        if (session.failed !== undefined) throw session.failed
         const verdict = passing(succeeded)
         if (verdict) return verdict
         const now = performance.now()
@@ -388,7 +397,10 @@ export class LightClient {
     const peer = await memberPeer(this.#init.libp2p, member)
     if (this.#init.libp2p.getConnections(peer).length > 0 || session.deadHolders.has(member.index)) return
     const since = performance.now()
-    if (!session.waiting.has(member.index)) session.waiting.set(member.index, { since, cold: true })
+    if (!session.waiting.has(member.index)) {
+      session.waiting.set(member.index, { since, cold: true })
+      session.wake() // the check sets its next speculation timer for this holder too
+    }
     const { signal: caller } = session.opts
     const signal = AbortSignal.any([session.ended.signal, AbortSignal.timeout(timeoutMs), ...(caller ? [caller] : [])])
     try {
@@ -423,13 +435,18 @@ export class LightClient {
     session.pending.delete(index)
     if (!ok) session.failures.push({ index, member: holder, peerId: member.peerId, code: code!, reason: reason! })
     if (!session.concluded) {
-      session.opts.onOutcome?.({
-        index,
-        member: holder,
-        peerId: member.peerId,
-        ok,
-        ...(ok ? {} : { code: code! }),
-      })
+      try {
+        session.opts.onOutcome?.({
+          index,
+          member: holder,
+          peerId: member.peerId,
+          ok,
+          ...(ok ? {} : { code: code! }),
+        })
+      } catch (err) {
+        // The caller's callback failed: the check rejects with its error (the outcome itself stands).
+        session.failed ??= err
+      }
     }
     session.wake()
   }
@@ -455,7 +472,13 @@ export class LightClient {
       const queue = session.queues.get(holder) ?? []
       queue.push(...wanted)
       session.queues.set(holder, queue)
-      if (!session.asking.has(holder)) void this.#askInTurn(session, holder)
+      if (!session.asking.has(holder)) {
+        this.#askInTurn(session, holder).catch((err: unknown) => {
+          // Nothing is meant to throw past #askHolder; should anything, the check ends with it, not the process.
+          session.failed ??= err
+          session.wake()
+        })
+      }
     }
   }
 
@@ -589,7 +612,10 @@ export class LightClient {
     const started = performance.now()
     // Whether the request must open a connection first: the hedge compares it with answers of its kind.
     const cold = this.#init.libp2p.getConnections(peer).length === 0
-    if (!session.waiting.has(member.index)) session.waiting.set(member.index, { since: started, cold })
+    if (!session.waiting.has(member.index)) {
+      session.waiting.set(member.index, { since: started, cold })
+      session.wake() // the check sets its next speculation timer for this holder too
+    }
     let stop = session.holderStops.get(member.index)
     if (stop === undefined) {
       stop = new AbortController()
@@ -718,6 +744,8 @@ interface Session {
   ended: AbortController
   /** Wakes the check to look at its evidence again (#progress). */
   wake: () => void
+  /** What went wrong outside any request (a caller's onOutcome threw): the check rejects with it. */
+  failed?: unknown
   /** When a silent holder is remembered silent, and the speculation delay (hedge.ts). */
   hedge: Hedge
   failures: SampleFailure[]

@@ -233,7 +233,7 @@ describe('the hedge rule', () => {
     expect(silenceIn(new Error('timeout'), 40, 5_000)).toBeUndefined()
   })
 
-  it('looks once more before cutting when this process was too busy to watch on time', async () => {
+  it('looks once more before reporting silence when this process was too busy to watch on time', async () => {
     const hedge = new Hedge(300)
     const cut: SilenceReport[] = []
     const started = performance.now()
@@ -255,7 +255,7 @@ describe('the hedge rule', () => {
     expect(recent.ms).toBe(10)
   })
 
-  it('cuts a request once it outlives the delay, re-reading the delay as answers come; a disarmed watch never fires', async () => {
+  it('reports a request silent once it outlives the delay, re-reading the delay as answers come; a disarmed watch never fires', async () => {
     // The clock and timers are fake; setImmediate is real: a cut runs once the turn's I/O has had its chance.
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] })
     const tick = async (ms: number) => {
@@ -571,7 +571,26 @@ describe('a light client facing silent holders', () => {
       .toBe(true)
   })
 
-  it('refuses a negative hedge delay or a dial-ahead that is no whole number', async () => {
+  it("rejects with the error of a caller's onOutcome that throws, and holds nothing up", async () => {
+    const client = await freshClient()
+    await expect(
+      client.sample(certificate, {
+        onOutcome: () => {
+          throw new Error('the page that drew the samples is gone')
+        },
+        signal: AbortSignal.timeout(10_000),
+      }),
+    ).rejects.toThrow('the page that drew the samples is gone')
+    // The same client checks again, unharmed.
+    expect((await timedSample(client)).available).toBe(true)
+  })
+
+  it('refuses a negative hedge delay, a dial-ahead or a sample cap that is no whole number in range', async () => {
+    for (const maxSamples of [0, 10.5, Number.NaN, Number.POSITIVE_INFINITY, 100_001]) {
+      await expect((await freshClient()).sample(certificate, { maxSamples })).rejects.toMatchObject({
+        code: NodeErrorCode.INVALID_OPTIONS,
+      })
+    }
     for (const dialAhead of [-1, 1.5]) {
       await expect((await freshClient()).sample(certificate, { dialAhead })).rejects.toMatchObject({
         code: NodeErrorCode.INVALID_OPTIONS,
