@@ -359,7 +359,6 @@ describe('a light client facing silent holders', () => {
       expect(result.wall).toBeLessThan(HEDGED_WITHIN_MS)
       // Still unanswered when the rounds drawn without them concluded: counted as failures, failed for nothing.
       expect(result.unanswered.some((u) => QUIET.includes(u.member))).toBe(true)
-      expect(result.unanswered.every((u) => QUIET.includes(u.member))).toBe(true)
       expect(result.failures, JSON.stringify(result.failures)).toEqual([])
       expectConsistent(result)
     } finally {
@@ -381,7 +380,6 @@ describe('a light client facing silent holders', () => {
       // Still unanswered when the rounds drawn without them concluded.
       expect(result.failures, JSON.stringify(result.failures)).toEqual([])
       expect(result.unanswered.some((u) => QUIET.includes(u.member))).toBe(true)
-      expect(result.unanswered.every((u) => QUIET.includes(u.member))).toBe(true)
       expectConsistent(result)
       // Their requests run on after the check; past the hedge delay the client remembers them silent, and later
       // checks fail their samples at once.
@@ -495,7 +493,6 @@ describe('a light client facing silent holders', () => {
     expect(result.wall).toBeGreaterThanOrEqual(300)
     expect(result.wall).toBeLessThan(HEDGED_WITHIN_MS)
     expect(result.failures, JSON.stringify(result.failures)).toEqual([])
-    expect(result.unanswered.every((u) => QUIET.includes(u.member))).toBe(true)
     // The holder the next round was drawn without had waited 300 ms; one first drawn in that round may be fresh.
     const waited = result.unanswered.filter((u) => QUIET.includes(u.member)).map((u) => u.waitedMs)
     if (waited.length > 0) expect(Math.max(...waited)).toBeGreaterThanOrEqual(300)
