@@ -45,9 +45,10 @@ export interface LightClientInit {
   committees: CommitteeSource
   logger?: Logger
   /**
-   * How long a holder found silent, or down (its dial refused), is skipped by later checks: its samples fail at
-   * once, as NODE_SILENT or P2P_DIAL_FAILED, while one request to it goes out in the background; its first answer
-   * ends this. Default DEFAULT_SILENT_MEMORY_MS; 0 remembers nothing.
+   * How long a holder found silent, or down (its dial refused), is remembered by later checks: a down one's samples
+   * fail at once (P2P_DIAL_FAILED); a silent one's are not waited for, and go to it once one request to it, the
+   * probe, has an answer (NODE_SILENT if it gets none). Its first answer ends this. Default
+   * DEFAULT_SILENT_MEMORY_MS; 0 remembers nothing.
    */
   silentMemoryMs?: number
 }
@@ -150,7 +151,8 @@ export interface SampleResult {
  * soon as its own draws suffice, counting what has not come back as failed. A holder is failed only by its own
  * failure, a refused dial or the request timeout (NODE_SILENT), never for being slower than the others: a check
  * concludes "unavailable" only once no round could pass even if every holder still out answered. One silent past
- * the hedge delay (hedge.ts) or down is remembered, and later checks skip it at once.
+ * the hedge delay (hedge.ts) or down is remembered: later checks fail a down one's samples at once, and draw past a
+ * silent one without waiting, asking it again once a probe of it answers (its samples fail if the probe does not).
  */
 export class LightClient {
   readonly #init: LightClientInit
@@ -216,6 +218,7 @@ export class LightClient {
       waiting: new Map(),
       deadHolders: new Map(),
       holderStops: new Map(),
+      presumedSilent: new Set(),
       hedge: new Hedge(hedgeDelayMs, this.#coldAnswers.ms),
       failures: [],
       bytes: 0,
@@ -330,6 +333,7 @@ export class LightClient {
 
   /** Whether `holder`, asked and not heard from, has been silent past the speculation delay (hedge.ts). */
   #suspect(session: Session, holder: number, now: number): boolean {
+    if (session.presumedSilent.has(holder)) return true
     const waiting = session.waiting.get(holder)
     if (waiting === undefined) return false
     const delayMs = session.hedge.speculationMs(waiting.cold)
@@ -469,16 +473,8 @@ export class LightClient {
     }
     for (const [holder, wanted] of byHolder) {
       if (this.#failKnown(session, holder, wanted)) continue
-      const queue = session.queues.get(holder) ?? []
-      queue.push(...wanted)
-      session.queues.set(holder, queue)
-      if (!session.asking.has(holder)) {
-        this.#askInTurn(session, holder).catch((err: unknown) => {
-          // Nothing is meant to throw past #askHolder; should anything, the check ends with it, not the process.
-          session.failed ??= err
-          session.wake()
-        })
-      }
+      this.#queue(session, holder, wanted)
+      this.#startAsking(session, holder)
     }
   }
 
@@ -492,7 +488,7 @@ export class LightClient {
       await Promise.resolve()
       const queue = session.queues.get(holder)!
       // Once the check has its verdict, what is still queued is no longer asked: nothing would count it.
-      while (queue.length > 0 && !session.concluded) {
+      while (queue.length > 0 && !session.concluded && !session.presumedSilent.has(holder)) {
         await this.#askHolder(session, holder, queue.splice(0, MAX_SAMPLE_INDICES))
       }
     } finally {
@@ -501,8 +497,12 @@ export class LightClient {
   }
 
   /**
-   * Fails `indices` at once, without a request, if `holder` already failed in this check or the client remembers
-   * it silent or down (a probe of it then goes out in the background). Returns whether it did.
+   * Settles or holds back `indices` without a request when `holder` is known: failed at once if it already failed
+   * in this check or the client remembers it down (a refused dial; a probe of it goes out in the background). One
+   * the client remembers silent is asked again only once its probe answers (one request at a time to a holder that
+   * may be stopped): its indices stay out meanwhile, not waited for (#suspect), and fail if the probe gets no
+   * answer. A holder merely slow in an earlier check is so never counted against availability. Returns whether it
+   * took the indices.
    */
   #failKnown(session: Session, holder: number, indices: number[]): boolean {
     const dead = session.deadHolders.get(holder)
@@ -514,16 +514,56 @@ export class LightClient {
     // any other, even if it was found silent meanwhile (its request runs on to the timeout).
     if (session.holderStops.has(holder)) return false
     const member = session.committee.members[holder]!
+    if (session.presumedSilent.has(holder)) {
+      this.#queue(session, holder, indices)
+      return true
+    }
     const remembered = this.#silent.recall(member.peerId)
     if (remembered === undefined) return false
-    const ago = `${(remembered.ageMs / 1000).toFixed(1)} s ago; asked again in the background`
-    const error = remembered.down
-      ? p2pError(P2pErrorCode.DIAL_FAILED, `refused a dial in a check ${ago}`)
-      : nodeError(NodeErrorCode.SILENT, `silent in a check ${ago}`)
-    this.#silent.probe(member.peerId, () => this.#probe(session, member, indices[0]!, session.opts))
-    this.#holderFailed(session, holder, error)
-    for (const index of indices) this.#settle(session, holder, index, false, error.code, error.message)
+    const ago = `${(remembered.ageMs / 1000).toFixed(1)} s ago`
+    const probe = this.#silent.probe(member.peerId, () => this.#probe(session, member, indices[0]!, session.opts))
+    if (remembered.down) {
+      const error = p2pError(
+        P2pErrorCode.DIAL_FAILED,
+        `refused a dial in a check ${ago}; asked again in the background`,
+      )
+      this.#holderFailed(session, holder, error)
+      for (const index of indices) this.#settle(session, holder, index, false, error.code, error.message)
+      return true
+    }
+    session.presumedSilent.add(holder)
+    this.#queue(session, holder, indices)
+    session.wake()
+    void probe.then((answered) => {
+      session.presumedSilent.delete(holder)
+      if (session.concluded) return
+      if (!answered) {
+        session.queues.get(holder)?.splice(0)
+        const error = nodeError(NodeErrorCode.SILENT, `silent in a check ${ago}, and to a probe since`)
+        this.#holderFailed(session, holder, error)
+        return
+      }
+      this.#startAsking(session, holder)
+      session.wake()
+    })
     return true
+  }
+
+  /** Adds `indices` to what `holder` is to be asked. */
+  #queue(session: Session, holder: number, indices: number[]): void {
+    const queue = session.queues.get(holder) ?? []
+    queue.push(...indices)
+    session.queues.set(holder, queue)
+  }
+
+  /** Starts sending `holder` its queued indices, unless that is under way. */
+  #startAsking(session: Session, holder: number): void {
+    if (session.asking.has(holder)) return
+    this.#askInTurn(session, holder).catch((err: unknown) => {
+      // Nothing is meant to throw past #askHolder; should anything, the check ends with it, not the process.
+      session.failed ??= err
+      session.wake()
+    })
   }
 
   async #askHolder(session: Session, holder: number, indices: number[]): Promise<void> {
@@ -746,6 +786,8 @@ interface Session {
   wake: () => void
   /** What went wrong outside any request (a caller's onOutcome threw): the check rejects with it. */
   failed?: unknown
+  /** Holders remembered silent from earlier checks, asked once their probe answers (#failKnown). */
+  presumedSilent: Set<number>
   /** When a silent holder is remembered silent, and the speculation delay (hedge.ts). */
   hedge: Hedge
   failures: SampleFailure[]

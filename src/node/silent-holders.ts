@@ -1,9 +1,11 @@
 /**
- * Holders a light client found silent or down lately. A check that finds a holder silent pays one hedge delay to
- * learn it, and one that finds it down pays a refused dial; the next checks should not pay again for the same
- * holder. A remembered holder's samples fail at once (NODE_SILENT or P2P_DIAL_FAILED, which can only lower the
- * confidence) while one request to it goes out in the background: the first answer it gives clears the memory, so
- * a holder that was only slow or away for a moment is back within one check.
+ * Holders a light client found silent or down lately. A check that finds a holder silent pays one speculation
+ * delay to learn it, and one that finds it down pays a refused dial; the next checks should not pay again for the
+ * same holder. A remembered down holder's samples fail at once (P2P_DIAL_FAILED, which can only lower the
+ * confidence); a remembered silent one's wait for one request to it, the probe, without being waited for: they go
+ * out once it answers and fail (NODE_SILENT) if it does not. The first answer clears the memory, so a holder that
+ * was only slow or away for a moment is back within one check, and one merely slow is never counted against a
+ * blob's availability.
  */
 
 /** How long a holder found silent or down stays remembered without answering a probe. */
@@ -21,7 +23,8 @@ export class SilentHolders {
   readonly #now: () => number
   /** Peer id -> when it was last found silent or down, and which. */
   readonly #since = new Map<string, { at: number; down: boolean }>()
-  readonly #probing = new Set<string>()
+  /** Peer id -> its probe under way: true once it answered, false once it failed. */
+  readonly #probing = new Map<string, Promise<boolean>>()
 
   /** `memoryMs` 0 remembers nothing. */
   constructor(memoryMs: number = DEFAULT_SILENT_MEMORY_MS, now: () => number = () => performance.now()) {
@@ -58,18 +61,23 @@ export class SilentHolders {
   }
 
   /**
-   * Runs `ask` against a remembered holder unless a probe of it is under way: an answer clears the memory, a
-   * failure leaves it (and its age) as it was. Never rejects.
+   * Runs `ask` against a remembered holder unless a probe of it is under way, and returns that probe: true once
+   * it answered (which clears the memory), false once it failed (the memory, and its age, stay as they were).
+   * Never rejects.
    */
-  probe(peerId: string, ask: () => Promise<unknown>): void {
-    if (this.#probing.has(peerId)) return
-    this.#probing.add(peerId)
-    ask()
-      .then(
-        () => this.markAnswered(peerId),
-        () => {},
-      )
-      .finally(() => this.#probing.delete(peerId))
+  probe(peerId: string, ask: () => Promise<unknown>): Promise<boolean> {
+    const running = this.#probing.get(peerId)
+    if (running !== undefined) return running
+    const probe = ask().then(
+      () => {
+        this.markAnswered(peerId)
+        return true
+      },
+      () => false,
+    )
+    this.#probing.set(peerId, probe)
+    void probe.finally(() => this.#probing.delete(peerId))
+    return probe
   }
 
   /** Probes under way (for a clean shutdown in tests). */
