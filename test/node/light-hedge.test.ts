@@ -423,7 +423,7 @@ describe('a light client facing silent holders', () => {
       }
       expect(drewQuiet).toBeGreaterThan(0) // four checks that all miss 30% of the shards: about one in 10^8
       // However many of their samples the checks drew, each was asked once, by its probe (it has 5 s to answer).
-      QUIET.forEach((i, j) => expect((lateStreams.get(i) ?? 0) - before[j]!).toBeLessThanOrEqual(1))
+      for (const [j, i] of QUIET.entries()) expect((lateStreams.get(i) ?? 0) - before[j]!).toBeLessThanOrEqual(1)
     } finally {
       for (const i of QUIET) await answerNormally(i)
     }
