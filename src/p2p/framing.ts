@@ -1,7 +1,9 @@
 import type { Stream } from '@libp2p/interface'
 import * as varint from 'uint8-varint'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { allocUnsafe } from 'uint8arrays/alloc'
 import { P2pErrorCode, p2pError, toWireError } from './errors.ts'
+import { varintSize, writeVarint } from './varint.ts'
 
 /**
  * Frames: an unsigned LEB128 varint length in its shortest encoding, then that many bytes. The reader checks
@@ -205,7 +207,9 @@ export interface WriteOptions {
  * again.
  */
 export async function writeFrame(stream: Stream, data: Uint8Array, opts: WriteOptions = {}): Promise<void> {
-  await sendAndDrain(stream, new Uint8ArrayList(varint.encode(data.byteLength), data).subarray(), opts)
+  const framed = allocUnsafe(varintSize(data.byteLength) + data.byteLength)
+  framed.set(data, writeVarint(framed, 0, data.byteLength))
+  await sendAndDrain(stream, framed, opts)
 }
 
 /**
@@ -216,15 +220,26 @@ export async function writeFrame(stream: Stream, data: Uint8Array, opts: WriteOp
  */
 export const DEFAULT_SEND_BATCH_BYTES = 60 * 1024
 
+/** Room past `batchBytes` in a batch's buffer, so that the frame that fills a batch seldom needs a bigger one. */
+const BATCH_SLACK_BYTES = 16 * 1024
+/** A frame this small that starts a batch gets a buffer of its own size (an END after the last shards). */
+const SMALL_FRAME_BYTES = 1024
+
+/** Writes a frame's body at `offset` of `buf`; returns the offset just after it. */
+export type FrameWriter = (buf: Uint8Array, offset: number) => number
+
 /**
  * Frames gathered and sent together: `add` queues a frame and sends the batch once it holds `batchBytes`;
- * `flush` sends what is left. Holds at most one batch (plus the frame that filled it) in memory.
+ * `flush` sends what is left. Frames are written into one buffer as they come (`addWritten` lets an encoder
+ * write a body there directly), and that buffer is what is sent. Holds at most one batch (plus the frame that
+ * filled it) in memory.
  */
 export class FrameBatch {
   readonly #stream: Stream
   readonly #opts: WriteOptions
   readonly #batchBytes: number
-  #pending = new Uint8ArrayList()
+  #buf: Uint8Array | undefined
+  #used = 0
 
   constructor(stream: Stream, opts: WriteOptions & { batchBytes?: number } = {}) {
     this.#stream = stream
@@ -232,18 +247,46 @@ export class FrameBatch {
     this.#batchBytes = opts.batchBytes ?? DEFAULT_SEND_BATCH_BYTES
   }
 
-  async add(data: Uint8Array): Promise<void> {
-    this.#pending.append(varint.encode(data.byteLength), data)
-    if (this.#pending.byteLength >= this.#batchBytes) await this.flush()
+  add(data: Uint8Array): Promise<void> {
+    return this.addWritten(data.byteLength, (buf, offset) => {
+      buf.set(data, offset)
+      return offset + data.byteLength
+    })
+  }
+
+  /** Queues a frame of `length` bytes whose body `write` puts in place; it must write exactly `length` bytes. */
+  async addWritten(length: number, write: FrameWriter): Promise<void> {
+    const start = this.#used
+    const size = varintSize(length) + length
+    const buf = this.#room(size)
+    const end = write(buf, writeVarint(buf, start, length))
+    if (end !== start + size) throw new Error(`a frame writer wrote ${end - start} bytes of a ${size}-byte frame`)
+    this.#used = end
+    if (this.#used >= this.#batchBytes) await this.flush()
   }
 
   async flush(): Promise<void> {
-    if (this.#pending.byteLength === 0) return
+    if (this.#used === 0) return
     // One contiguous buffer: the layers below (yamux, noise, the TCP socket) carry each chunk of a list as a
     // piece of its own, so a batch of frames sent as a list became a socket write per varint and per frame.
-    const batch = this.#pending.subarray()
-    this.#pending = new Uint8ArrayList()
+    const batch = this.#buf!.subarray(0, this.#used)
+    this.#buf = undefined
+    this.#used = 0
     await sendAndDrain(this.#stream, batch, this.#opts)
+  }
+
+  /** The buffer, with room for `size` more bytes after what it holds. */
+  #room(size: number): Uint8Array {
+    const buf = this.#buf
+    if (buf !== undefined && this.#used + size <= buf.byteLength) return buf
+    const capacity =
+      buf === undefined && size <= SMALL_FRAME_BYTES
+        ? size
+        : Math.max(this.#batchBytes + BATCH_SLACK_BYTES, this.#used + size)
+    const next = allocUnsafe(capacity)
+    if (buf !== undefined) next.set(buf.subarray(0, this.#used))
+    this.#buf = next
+    return next
   }
 }
 

@@ -22,6 +22,7 @@ import { Reply, ReplyKind, RetrieveRequest } from './pb/dacnet.js'
 import { RETRIEVE_PROTOCOL } from './protocols.ts'
 import { remoteError } from './remote-error.ts'
 import { replyError, replyFrame } from './reply.ts'
+import { addShardReply } from './shard-frame.ts'
 import { CANCELLED, decodeFrame, type ServedOutcome } from './wire.ts'
 
 /**
@@ -99,7 +100,7 @@ export async function handleRetrieveStream(
     /** Queues a shard in the batch; the batch sends once it holds about 60 KiB. */
     const send = (shard: ShardWithProof): Promise<void> => {
       sent++
-      return batch.add(replyFrame({ kind: ReplyKind.SHARD, shard }))
+      return addShardReply(batch, shard, 0)
     }
     const run = Math.max(1, Math.floor(RETRIEVE_READ_BYTES / shardFrameLimit(shardSizeOf(holdings.headerBytes))))
     if (service.withShards) {

@@ -22,6 +22,7 @@ import { Reply, ReplyKind, SampleRequest } from './pb/dacnet.js'
 import { SAMPLE_PROTOCOL } from './protocols.ts'
 import { remoteError } from './remote-error.ts'
 import { replyError, replyFrame } from './reply.ts'
+import { addShardReply } from './shard-frame.ts'
 import { CANCELLED, decodeFrame, type ServedOutcome } from './wire.ts'
 
 /**
@@ -94,9 +95,7 @@ export async function handleSampleStream(
     /** Queues the answer for `index` in the batch; the batch sends once it holds about 60 KiB. */
     const answer = (index: number, shard: ShardWithProof | undefined): Promise<void> => {
       if (shard) sent++
-      return batch.add(
-        replyFrame(shard ? { kind: ReplyKind.SHARD, shard, index } : { kind: ReplyKind.NOT_HELD, index }),
-      )
+      return shard ? addShardReply(batch, shard, index) : batch.add(replyFrame({ kind: ReplyKind.NOT_HELD, index }))
     }
     if (service.withShards) {
       let run = FIRST_SAMPLE_RUN

@@ -18,6 +18,7 @@ import type { DacnetLibp2p } from './node.ts'
 import { Shard, StoreRequest, StoreResponse } from './pb/dacnet.js'
 import { STORE_PROTOCOL } from './protocols.ts'
 import { remoteError } from './remote-error.ts'
+import { addShardFrame } from './shard-frame.ts'
 import { decodeFrame, type ServedExchange, type ServedOutcome, sanitizeCode, truncateMessage } from './wire.ts'
 
 /**
@@ -168,7 +169,7 @@ export async function sendStore(
     // The request and the shards go in batches of frames: a share is about a thousand small shards (§2.3).
     const batch = new FrameBatch(stream, { signal })
     await batch.add(StoreRequest.encode({ header: headerBytes, shardCount: shards.length }))
-    for (const s of shards) await batch.add(Shard.encode({ index: s.index, data: s.data, proof: s.proof }))
+    for (const shard of shards) await addShardFrame(batch, shard)
     await batch.flush()
     await stream.close({ signal })
     opts.onSent?.()

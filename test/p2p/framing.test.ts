@@ -262,4 +262,44 @@ describe('a frame batch', { timeout: 10_000 }, () => {
     expect(sends).toBeLessThanOrEqual(Math.ceil(total / DEFAULT_SEND_BATCH_BYTES))
     expect(largest).toBeLessThan(DEFAULT_SEND_BATCH_BYTES + 4000 + 2)
   })
+
+  it('carries frames larger than a batch, tiny ones and ones written in place, in order and whole', async () => {
+    // Frame i is filled with i mod 256; sizes run from empty to well past a batch's buffer.
+    const sizes = [5, 100_000, 0, 1, 61_000, 3_000, 200_000, 2, 60 * 1024, 7]
+    const frames = sizes.map((size, i) => new Uint8Array(size).fill(i % 256))
+    const got = await withHandler(
+      server,
+      PROTOCOL,
+      async (stream: Stream) => {
+        const reader = new FrameReader(stream)
+        const read: number[][] = []
+        for (let frame = await reader.next(300_000); frame !== null; frame = await reader.next(300_000))
+          read.push([frame.length, frame.every((b) => b === frame[0]) ? (frame[0] ?? -1) : -2])
+        reader.release()
+        await writeFrame(stream, new TextEncoder().encode(JSON.stringify(read)))
+        await stream.close()
+      },
+      async () => {
+        const stream = await client.dialProtocol(server.peerId, PROTOCOL)
+        const batch = new FrameBatch(stream)
+        for (const [i, frame] of frames.entries()) {
+          if (i % 2 === 0) await batch.add(frame)
+          else
+            await batch.addWritten(frame.length, (buf, at) => {
+              buf.fill(i % 256, at, at + frame.length)
+              return at + frame.length
+            })
+        }
+        // A writer that writes other than its frame's length is a bug, caught before anything is sent.
+        await expect(batch.addWritten(10, (_buf, at) => at + 9)).rejects.toThrow(/wrote 10 bytes of a 11-byte frame/)
+        await batch.flush()
+        await stream.close()
+        const reader = new FrameReader(stream)
+        const answer = await reader.expect(1024 * 1024, 'the echo')
+        reader.release()
+        return JSON.parse(new TextDecoder().decode(answer)) as number[][]
+      },
+    )
+    expect(got).toEqual(frames.map((f, i) => [f.length, f.length === 0 ? -1 : i % 256]))
+  })
 })
