@@ -49,7 +49,7 @@ async function check(client: LightClient, certificate: Certificate, signal: Abor
   return { ms, result }
 }
 
-/** A light client on a libp2p node of its own, started now: nothing dialled, nothing known. */
+/** A light client on a libp2p node of its own (no gossip, as `dacnet sample` runs it), started now: nothing dialled, nothing known. */
 export async function freshLightClient(
   committees: CommitteeSource,
 ): Promise<{ client: LightClient; stop(): Promise<void> }> {
@@ -58,6 +58,7 @@ export async function freshLightClient(
     dhtMode: 'client',
     listen: [],
     localNetwork: true,
+    gossip: false,
   })
   await libp2p.start()
   return { client: new LightClient({ libp2p, committees }), stop: async () => libp2p.stop() }

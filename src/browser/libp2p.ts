@@ -1,19 +1,18 @@
 /**
  * libp2p for a light client in a browser: it only dials, over WebSockets (`/ws` from an http page, `/wss` from an
- * https one: browsers refuse plain WebSockets on secure pages), with dacnet's noise, yamux, identify, ping, a
- * kad-dht client under DHT_PROTOCOL and gossipsub — the services of createDacnetLibp2p, so the result is a
- * DacnetLibp2p that LightClient takes as it is.
+ * https one: browsers refuse plain WebSockets on secure pages), with dacnet's noise, yamux, identify, ping and a
+ * kad-dht client under DHT_PROTOCOL: the services of createDacnetLibp2p without certificate gossip (`gossip:
+ * false`), which a page that samples has no use for and which would cost it a stream per holder it dials. The result
+ * is a DacnetLibp2p that LightClient takes as it is.
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import type { PrivateKey } from '@libp2p/interface'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
 import { webSockets } from '@libp2p/websockets'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { sha256 } from '@noble/hashes/sha2.js'
 import { createLibp2p } from 'libp2p'
 import type { DacnetLibp2p, DacnetServices } from '../p2p/node.ts'
 import { DHT_PROTOCOL } from '../p2p/protocols.ts'
@@ -68,11 +67,6 @@ export async function createBrowserLibp2p(opts: BrowserLibp2pOptions = {}): Prom
       identify: identify(),
       ping: ping(),
       dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: true, peerInfoMapper: passthroughMapper }),
-      pubsub: gossipsub({
-        allowPublishToZeroTopicPeers: true,
-        msgIdFn: (message) => sha256(message.data),
-        ignoreDuplicatePublishError: true,
-      }),
     },
   })
   return libp2p

@@ -34,6 +34,8 @@ export const P2pErrorCode = {
   LISTEN_FAILED: 'P2P_LISTEN_FAILED',
   /** A key file exists but is not a valid libp2p private key. */
   INVALID_KEY_FILE: 'P2P_INVALID_KEY_FILE',
+  /** (local) Certificate gossip was asked of a libp2p node created without it (`gossip: false`). */
+  NO_GOSSIP: 'P2P_NO_GOSSIP',
 } as const
 
 export type P2pErrorCode = (typeof P2pErrorCode)[keyof typeof P2pErrorCode]

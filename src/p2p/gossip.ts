@@ -1,5 +1,6 @@
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { MAX_CERTIFICATE_SIZE } from '../attest/certificate-codec.ts'
+import { P2pErrorCode, p2pError } from './errors.ts'
 import type { DacnetLibp2p } from './node.ts'
 import { CERTIFICATE_TOPIC } from './protocols.ts'
 
@@ -21,6 +22,12 @@ export interface CertificateGossipHooks {
  */
 export function joinCertificateGossip(libp2p: DacnetLibp2p, hooks: CertificateGossipHooks): () => void {
   const pubsub = libp2p.services.pubsub
+  if (pubsub === undefined) {
+    throw p2pError(
+      P2pErrorCode.NO_GOSSIP,
+      'this libp2p node was created without gossip: it cannot join the certificate topic',
+    )
+  }
   pubsub.topicValidators.set(CERTIFICATE_TOPIC, async (_source, message) => {
     if (message.data.length > MAX_CERTIFICATE_SIZE) return TopicValidatorResult.Reject
     try {
@@ -46,8 +53,13 @@ export function joinCertificateGossip(libp2p: DacnetLibp2p, hooks: CertificateGo
   }
 }
 
-/** Publishes a certificate's canonical bytes; resolves with how many peers it went to. */
+/**
+ * Publishes a certificate's canonical bytes; resolves with how many peers it went to: none from a node created
+ * without gossip.
+ */
 export async function publishCertificate(libp2p: DacnetLibp2p, bytes: Uint8Array): Promise<number> {
-  const result = await libp2p.services.pubsub.publish(CERTIFICATE_TOPIC, bytes)
+  const pubsub = libp2p.services.pubsub
+  if (pubsub === undefined) return 0
+  const result = await pubsub.publish(CERTIFICATE_TOPIC, bytes)
   return result.recipients.length
 }

@@ -125,7 +125,7 @@ describe('certificate gossip message ids', () => {
     joinCertificateGossip(publisher, { validate: () => 'accept' })
     joinCertificateGossip(replayer, { validate: () => 'accept' })
     await waitFor(
-      () => (hub.services.pubsub.getSubscribers(CERTIFICATE_TOPIC).length >= 2 ? true : undefined),
+      () => (hub.services.pubsub!.getSubscribers(CERTIFICATE_TOPIC).length >= 2 ? true : undefined),
       5_000,
       'subscribers',
     )

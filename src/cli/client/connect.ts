@@ -36,6 +36,8 @@ export function startClient(
     disperser?: DisperserOptions | undefined
     maxBlobSize?: number | undefined
     logger?: Logger | undefined
+    /** Certificate gossip: only a command that publishes needs it. Default true. */
+    gossip?: boolean | undefined
   } = {},
 ): Promise<DacnetClient> {
   return createClient({
@@ -45,6 +47,7 @@ export function startClient(
     ...(opts.disperser ? { disperser: opts.disperser } : {}),
     ...(opts.maxBlobSize === undefined ? {} : { maxBlobSize: opts.maxBlobSize }),
     ...(opts.logger ? { logger: opts.logger } : {}),
+    gossip: opts.gossip ?? true,
     connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
     gossipWaitMs: 0,
     stopTimeoutMs: CLIENT_STOP_TIMEOUT_MS,

@@ -46,7 +46,11 @@ async function retrieveWith(
   input: CertificateOrBlobId,
   committees: ClientCommittees,
 ): Promise<void> {
-  const client = await startClient(committees.source, { bootstrap: opts.bootstrap, maxBlobSize: opts.maxBlobSize })
+  const client = await startClient(committees.source, {
+    bootstrap: opts.bootstrap,
+    maxBlobSize: opts.maxBlobSize,
+    gossip: false,
+  })
   const { retriever } = client
   const started = performance.now()
   try {

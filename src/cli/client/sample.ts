@@ -39,7 +39,7 @@ async function sampleWith(
   certificate: Certificate,
   committees: ClientCommittees,
 ): Promise<void> {
-  const client = await startClient(committees.source, { bootstrap: opts.bootstrap })
+  const client = await startClient(committees.source, { bootstrap: opts.bootstrap, gossip: false })
   try {
     const result = await ctx.interruptible((signal) =>
       client.lightClient.sample(certificate, {
