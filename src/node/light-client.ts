@@ -20,6 +20,8 @@ import { requestSamples } from '../p2p/sample.ts'
 import { availabilityConfidence, roundAllowance, roundEnds, samplesForTarget } from './confidence.ts'
 import { NodeErrorCode, nodeError } from './errors.ts'
 import { Hedge, RecentSlowest, silenceIn, silenceReason, silentPastTimeout } from './hedge.ts'
+import { dialFailure, dialHolder, untilAborted } from './holder-dial.ts'
+import { type Session, startWaiting } from './light-session.ts'
 import { memberPeer } from './peers.ts'
 import { DEFAULT_SILENT_MEMORY_MS, SilentHolders } from './silent-holders.ts'
 
@@ -27,6 +29,10 @@ import { DEFAULT_SILENT_MEMORY_MS, SilentHolders } from './silent-holders.ts'
 export const DEFAULT_TARGET_CONFIDENCE = 1 - 1e-6
 /** Samples at most per call: enough to reach the default target with a third of the stake offline. */
 export const DEFAULT_MAX_SAMPLES = 256
+/** Pause before asking a holder again after a dropped stream or NODE_BUSY. */
+export const SAMPLE_RETRY_DELAY_MS = 200
+/** A retry is only worth making with at least this much of the request's time left. */
+const MIN_RETRY_TIME_MS = 250
 /** The most samples a check may be allowed (SampleOptions.maxSamples). */
 export const MAX_MAX_SAMPLES = 100_000
 /** Time allowed for one holder to answer one request. */
@@ -401,10 +407,7 @@ export class LightClient {
     const peer = await memberPeer(this.#init.libp2p, member)
     if (this.#init.libp2p.getConnections(peer).length > 0 || session.deadHolders.has(member.index)) return
     const since = performance.now()
-    if (!session.waiting.has(member.index)) {
-      session.waiting.set(member.index, { since, cold: true })
-      session.wake() // the check sets its next speculation timer for this holder too
-    }
+    startWaiting(session, member.index, since, true)
     const { signal: caller } = session.opts
     const signal = AbortSignal.any([session.ended.signal, AbortSignal.timeout(timeoutMs), ...(caller ? [caller] : [])])
     try {
@@ -652,10 +655,7 @@ export class LightClient {
     const started = performance.now()
     // Whether the request must open a connection first: the hedge compares it with answers of its kind.
     const cold = this.#init.libp2p.getConnections(peer).length === 0
-    if (!session.waiting.has(member.index)) {
-      session.waiting.set(member.index, { since: started, cold })
-      session.wake() // the check sets its next speculation timer for this holder too
-    }
+    startWaiting(session, member.index, started, cold)
     let stop = session.holderStops.get(member.index)
     if (stop === undefined) {
       stop = new AbortController()
@@ -704,93 +704,4 @@ export class LightClient {
       clearTimeout(timer)
     }
   }
-}
-
-/**
- * Opens a connection to `peer`, its failure as P2P_DIAL_FAILED (a refusal on every address libp2p tried, each
- * address's reason kept) or, when the caller's signal ended it, as the abort it is.
- */
-async function dialHolder(libp2p: DacnetLibp2p, peer: PeerId, signal: AbortSignal): Promise<void> {
-  try {
-    await libp2p.dial(peer, { signal })
-  } catch (err) {
-    if (signal.aborted) throw signal.reason
-    throw dialFailure(err, peer)
-  }
-}
-
-/**
- * A failed dial as P2P_DIAL_FAILED. libp2p reports a peer whose every address failed as an AggregateError of
- * the addresses' errors; its message names none of them, so they are listed. A dial that libp2p gave up on after
- * its own timeout keeps "timed out" in the message (silenceIn reads it as silence).
- */
-export function dialFailure(err: unknown, peer: PeerId): DacnetError {
-  if (err instanceof DacnetError) return err
-  const inner = err instanceof AggregateError ? err.errors : [err]
-  const reasons = inner.map((e) => {
-    const { name, message } = (e ?? {}) as { name?: string; message?: string }
-    return name === 'TimeoutError' ? `timed out (${message ?? name})` : (message ?? String(e))
-  })
-  return p2pError(P2pErrorCode.DIAL_FAILED, `dialling ${peer.toString()}: ${[...new Set(reasons)].join('; ')}`)
-}
-
-/**
- * Settles with `promise`, or rejects with the signal's reason as soon as it aborts: a stalled exchange that is
- * slow to notice its abort does not hold the round up. The exchange got the same signal and cleans up behind.
- */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  promise.catch(() => {})
-  if (signal.aborted) return Promise.reject(signal.reason)
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
-  })
-}
-
-/** Pause before asking a holder again after a dropped stream or NODE_BUSY. */
-export const SAMPLE_RETRY_DELAY_MS = 200
-/** A retry is only worth making with at least this much of the request's time left. */
-const MIN_RETRY_TIME_MS = 250
-
-interface Session {
-  header: BlobHeader
-  blobId: BlobId
-  assignment: Assignment
-  committee: Committee
-  opts: SampleOptions
-  /** Index -> whether it came back with a valid proof. */
-  outcomes: Map<number, boolean>
-  /** Index asked, no outcome yet -> its holder. */
-  pending: Map<number, number>
-  /** Index -> when it was asked. */
-  askedAt: Map<number, number>
-  /** Holder -> indices drawn for it and not sent yet (#ask). */
-  queues: Map<number, number[]>
-  /** Holders with a request out. */
-  asking: Set<number>
-  /**
-   * Holder asked (or dialled ahead) and not heard from yet -> since when, and whether it had to connect first:
-   * what #suspect compares with the speculation delay.
-   */
-  waiting: Map<number, { since: number; cold: boolean }>
-  /** Holders that failed outright (or timed out) this session: their other indices fail without a dial. */
-  deadHolders: Map<number, DacnetError>
-  /** Per holder asked: aborts its requests still out once it has failed in one of them. */
-  holderStops: Map<number, AbortController>
-  /** Set once the check has its verdict: outcomes still coming are no longer reported (onOutcome). */
-  concluded: boolean
-  /** Aborted once the check has its verdict: ends its dials ahead. */
-  ended: AbortController
-  /** Wakes the check to look at its evidence again (#progress). */
-  wake: () => void
-  /** What went wrong outside any request (a caller's onOutcome threw): the check rejects with it. */
-  failed?: unknown
-  /** Holders remembered silent from earlier checks, asked once their probe answers (#failKnown). */
-  presumedSilent: Set<number>
-  /** When a silent holder is remembered silent, and the speculation delay (hedge.ts). */
-  hedge: Hedge
-  failures: SampleFailure[]
-  /** Shard and proof bytes received so far (SampleResult.bytes). */
-  bytes: number
 }

@@ -126,8 +126,10 @@ describe('a committee of 7 members with unequal stake', () => {
     expect(result.available).toBe(true)
     expect(result.confidence).toBeGreaterThanOrEqual(1 - 1e-6)
     expect(result.failures).toEqual([])
-    // Every distinct index drawn was asked once and came back: a 3,136-byte shard and a 12-hash proof each.
-    expect(result.bytes).toBe(result.distinctSuccesses * SAMPLE_BYTES)
+    // Every index that came back is a 3,136-byte shard and a 12-hash proof; a request still coming in when the
+    // check concluded may add a few.
+    expect(result.bytes % SAMPLE_BYTES).toBe(0)
+    expect(result.bytes).toBeGreaterThanOrEqual(result.distinctSuccesses * SAMPLE_BYTES)
     expect(result.bytes).toBeLessThan(60_000)
   })
 
@@ -193,8 +195,10 @@ describe('a committee of 7 members with unequal stake', () => {
     for (let round = 0; round < 20 && lies.length === 0; round++) {
       const result = await lightClient.sample(certified.certificate)
       expect(result.available).toBe(true)
-      // The lies were downloaded too: they count, as every shard that arrived does.
-      expect(result.bytes).toBe((result.distinctSuccesses + result.failures.length) * SAMPLE_BYTES)
+      // The lies were downloaded too: they count, as every shard that arrived does (also those of a request still
+      // coming in when the check concluded). Every arrival is a whole shard with its proof.
+      expect(result.bytes % SAMPLE_BYTES).toBe(0)
+      expect(result.bytes).toBeGreaterThanOrEqual((result.distinctSuccesses + result.failures.length) * SAMPLE_BYTES)
       lies.push(...result.failures.filter((f) => f.member === 1))
       expect(result.failures.filter((f) => f.member !== 1)).toEqual([])
     }
