@@ -7,6 +7,7 @@ import type { EncodedBlob, EncodeParams } from './encode.ts'
 import { ErasureErrorCode, erasureError } from './errors.ts'
 import type { BlobHeader } from './header.ts'
 import type { ShardWithProof } from './shard.ts'
+import { holdsSharedView, SharedStaging } from './staging.ts'
 import type { WorkerRequest, WorkerResponse } from './worker-protocol.ts'
 
 /**
@@ -19,6 +20,12 @@ export interface ErasurePoolOptions {
   /** Worker threads. Default DEFAULT_POOL_SIZE. */
   size?: number
 }
+
+/**
+ * Shared memory kept between decodes for their staged shards (SharedStaging): a 32 MiB blob's shards and proofs are
+ * about 35 MiB, so this keeps two such at most.
+ */
+export const STAGING_KEEP_BYTES = 80 * 1024 * 1024
 
 /**
  * Bytes copied per turn of the event loop when handing a blob to a worker: one 32 MiB copy in a single turn
@@ -41,18 +48,22 @@ async function copyToShared(data: Uint8Array): Promise<Uint8Array> {
 }
 
 /**
- * Shards whose data and proofs live in one SharedArrayBuffer, copied in chunks like `copyToShared`. Proofs go
- * in it too: a proof is usually a view into a received network chunk, and posting it would clone that whole
- * chunk, once per distinct chunk — for a 16 MiB blob as many bytes again as the shards themselves.
+ * Shards whose data and proofs live in one SharedArrayBuffer from `staging`, copied in chunks like `copyToShared`.
+ * Proofs go in it too: a proof is usually a view into a received network chunk, and posting it would clone that
+ * whole chunk, once per distinct chunk — for a 16 MiB blob as many bytes again as the shards themselves.
  */
-async function shareShards(shards: Iterable<ShardWithProof>): Promise<ShardWithProof[]> {
+async function shareShards(
+  shards: Iterable<ShardWithProof>,
+  staging: SharedStaging,
+): Promise<{ shards: ShardWithProof[]; buffer: SharedArrayBuffer }> {
   const list = [...shards]
   let total = 0
   for (const s of list) {
     if (s.data instanceof Uint8Array) total += s.data.length
     if (s.proof instanceof Uint8Array) total += s.proof.length
   }
-  const shared = new Uint8Array(new SharedArrayBuffer(total))
+  const buffer = staging.acquire(total)
+  const shared = new Uint8Array(buffer, 0, total)
   let offset = 0
   let sinceYield = 0
   const place = (bytes: Uint8Array): Uint8Array => {
@@ -73,7 +84,7 @@ async function shareShards(shards: Iterable<ShardWithProof>): Promise<ShardWithP
       proof: s.proof instanceof Uint8Array ? place(s.proof) : s.proof,
     })
   }
-  return out
+  return { shards: out, buffer }
 }
 
 type Payload = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never
@@ -98,6 +109,8 @@ interface Slot {
  */
 export class ErasurePool {
   private readonly size: number
+  /** Shared memory for decode inputs, reused between tasks. */
+  readonly staging: SharedStaging
   private readonly slots: Slot[] = []
   private readonly queue: Task[] = []
   private nextId = 1
@@ -105,6 +118,7 @@ export class ErasurePool {
 
   constructor(opts: ErasurePoolOptions = {}) {
     this.size = Math.max(1, Math.floor(opts.size ?? DEFAULT_POOL_SIZE))
+    this.staging = new SharedStaging({ maxKeptBytes: STAGING_KEEP_BYTES, maxKeptBuffers: this.size + 1 })
   }
 
   async encodeBlob(data: Uint8Array, params: EncodeParams): Promise<EncodedBlob> {
@@ -117,12 +131,29 @@ export class ErasurePool {
   }
 
   async decodeBlob(header: BlobHeader, shards: Iterable<ShardWithProof>): Promise<DecodeResult> {
-    return (await this.submit({ op: 'decode', header, shards: await shareShards(shards) }, [])) as DecodeResult
+    const staged = await shareShards(shards, this.staging)
+    return (await this.#withStaged(
+      staged.buffer,
+      this.submit({ op: 'decode', header, shards: staged.shards }, []),
+    )) as DecodeResult
   }
 
   async checkBadEncoding(header: BlobHeader, evidence: BadEncodingEvidence): Promise<BadEncodingReason> {
-    const shared = { shards: await shareShards(evidence.shards) }
-    return (await this.submit({ op: 'checkBadEncoding', header, evidence: shared }, [])) as BadEncodingReason
+    const staged = await shareShards(evidence.shards, this.staging)
+    const task = this.submit({ op: 'checkBadEncoding', header, evidence: { shards: staged.shards } }, [])
+    return (await this.#withStaged(staged.buffer, task)) as BadEncodingReason
+  }
+
+  /** `task`'s outcome; its staging buffer goes back for reuse once it is done, unless the result holds a view of it. */
+  async #withStaged(buffer: SharedArrayBuffer, task: Promise<unknown>): Promise<unknown> {
+    let shares = false
+    try {
+      const result = await task
+      shares = holdsSharedView(result)
+      return result
+    } finally {
+      this.staging.release(buffer, shares)
+    }
   }
 
   /** Rejects queued and running work with ERASURE_POOL_CLOSED and stops every worker. */

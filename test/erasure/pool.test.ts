@@ -60,6 +60,44 @@ describe('ErasurePool', () => {
     }
   })
 
+  it('reuses the shared memory of one decode for the next, and never the memory a verdict’s evidence lives in', async () => {
+    const own = new ErasurePool({ size: 1 })
+    try {
+      const params = { networkId: 1, epoch: 0, k: 16, n: 48 }
+      const blobs = [0, 1, 2].map((i) => {
+        const data = randomData(300_000 - i * 1000, prng(40 + i))
+        return { data, encoded: encodeBlob(data, params) }
+      })
+      // A BadEncoding verdict first, of a larger blob (its memory would fit every decode after it): its evidence is
+      // the shards as staged, so that memory is the verdict's.
+      const bad = inconsistentBlob(randomData(400_000, prng(49)), params, {
+        afterExtend: (shards) => {
+          shards[40]![3]! ^= 1
+        },
+      })
+      const verdict = await own.decodeBlob(bad.header, withProofs(bad).slice(30, 46))
+      expect(verdict.kind).toBe('bad-encoding')
+      if (verdict.kind !== 'bad-encoding') return
+      const evidenceAtFirst = verdict.evidence.shards.map((s) => Buffer.from(s.data).toString('hex'))
+      expect(own.staging.keptBytes).toBe(0)
+      // Decodes of different blobs one after another, each from other shards: every one is exact.
+      for (let round = 0; round < 3; round++) {
+        for (const [i, blob] of blobs.entries()) {
+          const shards = withProofs(blob.encoded).slice(8 * round + i, 8 * round + i + 16)
+          const result = await own.decodeBlob(blob.encoded.header, shards)
+          expect(result.kind).toBe('ok')
+          if (result.kind === 'ok') expect(Buffer.from(result.data).equals(Buffer.from(blob.data))).toBe(true)
+        }
+      }
+      expect(own.staging.reuses).toBeGreaterThanOrEqual(8)
+      // The decodes since never wrote over the evidence, which still shows what it showed.
+      expect(verdict.evidence.shards.map((s) => Buffer.from(s.data).toString('hex'))).toEqual(evidenceAtFirst)
+      expect(await own.checkBadEncoding(bad.header, verdict.evidence)).toBe('root-mismatch')
+    } finally {
+      await own.close()
+    }
+  })
+
   it('keeps the event loop responsive during a 32 MiB encode: a 1 ms timer is never 50 ms late', async () => {
     const data = randomData(32 * MiB, prng(13))
     let worstLateness = 0
