@@ -58,3 +58,43 @@ export function startWaiting(session: Session, holder: number, since: number, co
   session.waiting.set(holder, { since, cold })
   session.wake()
 }
+
+/** Whether `holder`, asked and not heard from, has been silent past the speculation delay (hedge.ts). */
+export function suspect(session: Session, holder: number, now: number): boolean {
+  if (session.presumedSilent.has(holder)) return true
+  const waiting = session.waiting.get(holder)
+  if (waiting === undefined) return false
+  const delayMs = session.hedge.speculationMs(waiting.cold)
+  return delayMs !== undefined && now - waiting.since >= delayMs
+}
+
+/**
+ * Waits until something that may change the verdict or the draws happens: an outcome, a holder failing, a
+ * holder asked becoming silent past the speculation delay, or the caller aborting.
+ */
+export function untilProgress(session: Session, now: number): Promise<void> {
+  let nextSuspicion = Number.POSITIVE_INFINITY
+  const asked = new Set(session.pending.values())
+  for (const holder of asked) {
+    const waiting = session.waiting.get(holder)
+    const delayMs = waiting && session.hedge.speculationMs(waiting.cold)
+    if (waiting === undefined || delayMs === undefined) continue
+    const at = waiting.since + delayMs
+    if (at > now) nextSuspicion = Math.min(nextSuspicion, at)
+  }
+  const { signal } = session.opts
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      session.wake = () => {}
+      resolve()
+    }
+    const timer =
+      nextSuspicion === Number.POSITIVE_INFINITY
+        ? undefined
+        : setTimeout(done, Math.max(0, Math.ceil(nextSuspicion - now)))
+    signal?.addEventListener('abort', done, { once: true })
+    session.wake = done
+  })
+}

@@ -130,7 +130,11 @@ describe('a committee of 7 members with unequal stake', () => {
     // check concluded may add a few.
     expect(result.bytes % SAMPLE_BYTES).toBe(0)
     expect(result.bytes).toBeGreaterThanOrEqual(result.distinctSuccesses * SAMPLE_BYTES)
-    expect(result.bytes).toBeLessThan(60_000)
+    // A healthy committee: the verdict rests on the first rounds' few dozen samples. More rounds may have been
+    // drawn meanwhile on a loaded machine (holders slow past the speculation delay): their bytes count too, and the
+    // whole check stays well within a blob's 4 MiB (the goal for a 16 MiB blob is 256 KiB a check).
+    expect(result.samples).toBeLessThanOrEqual(40)
+    expect(result.bytes).toBeLessThan(256 * 1024)
   })
 
   it('retrieves the same bytes, from the certificate or the blob id alone', async () => {
