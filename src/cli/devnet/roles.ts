@@ -82,7 +82,8 @@ export class DevnetRoles {
         disperser: { memberTimeoutMs: MEMBER_TIMEOUT_MS },
       })
       clients.push(sequencer)
-      const light = await createClient({ ...shared, gossipWaitMs: 0 })
+      // A light client and retriever, as `dacnet sample` and `dacnet retrieve` run: no certificate gossip.
+      const light = await createClient({ ...shared, gossip: false })
       clients.push(light)
       return new DevnetRoles({
         committees,
