@@ -218,43 +218,53 @@ describe('a paused reader', { timeout: 10_000 }, () => {
   })
 })
 
+/**
+ * The frames a client sends through `send` on a fresh stream, as the server read them back one by one: each as
+ * [its length, the byte it is filled with] (-1 for an empty frame, -2 for one not filled with a single byte).
+ */
+async function framesAsRead(maxFrameBytes: number, send: (stream: Stream) => Promise<void>): Promise<number[][]> {
+  return withHandler(
+    server,
+    PROTOCOL,
+    async (stream: Stream) => {
+      const reader = new FrameReader(stream)
+      const read: number[][] = []
+      for (let frame = await reader.next(maxFrameBytes); frame !== null; frame = await reader.next(maxFrameBytes))
+        read.push([frame.length, frame.every((b) => b === frame[0]) ? (frame[0] ?? -1) : -2])
+      reader.release()
+      await writeFrame(stream, new TextEncoder().encode(JSON.stringify(read)))
+      await stream.close()
+    },
+    async () => {
+      const stream = await client.dialProtocol(server.peerId, PROTOCOL)
+      await send(stream)
+      await stream.close()
+      const reader = new FrameReader(stream)
+      const answer = await reader.expect(1024 * 1024, 'the echo')
+      reader.release()
+      return JSON.parse(new TextDecoder().decode(answer)) as number[][]
+    },
+  )
+}
+
 describe('a frame batch', { timeout: 10_000 }, () => {
   it('sends many small frames in a few sends of at most a batch each, read back one by one as sent', async () => {
     // 300 frames of 1 to 4,000 bytes (a member's share is many small shards): frame i is filled with i mod 256.
     const frames = Array.from({ length: 300 }, (_, i) => new Uint8Array(1 + ((i * 7919) % 4000)).fill(i % 256))
     let sends = 0
     let largest = 0
-    const got = await withHandler(
-      server,
-      PROTOCOL,
-      async (stream: Stream) => {
-        const reader = new FrameReader(stream)
-        const read: number[][] = []
-        for (let frame = await reader.next(4000); frame !== null; frame = await reader.next(4000))
-          read.push([frame.length, frame[0] ?? -1])
-        reader.release()
-        await writeFrame(stream, new TextEncoder().encode(JSON.stringify(read)))
-        await stream.close()
-      },
-      async () => {
-        const stream = await client.dialProtocol(server.peerId, PROTOCOL)
-        const send = stream.send.bind(stream)
-        stream.send = (data) => {
-          sends++
-          largest = Math.max(largest, data.byteLength)
-          return send(data)
-        }
-        const batch = new FrameBatch(stream)
-        for (const frame of frames) await batch.add(frame)
-        await batch.flush()
-        await batch.flush() // nothing left: sends nothing
-        await stream.close()
-        const reader = new FrameReader(stream)
-        const answer = await reader.expect(1024 * 1024, 'the echo')
-        reader.release()
-        return JSON.parse(new TextDecoder().decode(answer)) as number[][]
-      },
-    )
+    const got = await framesAsRead(4000, async (stream) => {
+      const send = stream.send.bind(stream)
+      stream.send = (data) => {
+        sends++
+        largest = Math.max(largest, data.byteLength)
+        return send(data)
+      }
+      const batch = new FrameBatch(stream)
+      for (const frame of frames) await batch.add(frame)
+      await batch.flush()
+      await batch.flush() // nothing left: sends nothing
+    })
     expect(got).toEqual(frames.map((f) => [f.length, f[0]]))
     const total = frames.reduce((sum, f) => sum + f.length + varint.encodingLength(f.length), 0)
     // Every send but the last carries at least a batch; none more than a batch and the frame that filled it.
@@ -267,39 +277,20 @@ describe('a frame batch', { timeout: 10_000 }, () => {
     // Frame i is filled with i mod 256; sizes run from empty to well past a batch's buffer.
     const sizes = [5, 100_000, 0, 1, 61_000, 3_000, 200_000, 2, 60 * 1024, 7]
     const frames = sizes.map((size, i) => new Uint8Array(size).fill(i % 256))
-    const got = await withHandler(
-      server,
-      PROTOCOL,
-      async (stream: Stream) => {
-        const reader = new FrameReader(stream)
-        const read: number[][] = []
-        for (let frame = await reader.next(300_000); frame !== null; frame = await reader.next(300_000))
-          read.push([frame.length, frame.every((b) => b === frame[0]) ? (frame[0] ?? -1) : -2])
-        reader.release()
-        await writeFrame(stream, new TextEncoder().encode(JSON.stringify(read)))
-        await stream.close()
-      },
-      async () => {
-        const stream = await client.dialProtocol(server.peerId, PROTOCOL)
-        const batch = new FrameBatch(stream)
-        for (const [i, frame] of frames.entries()) {
-          if (i % 2 === 0) await batch.add(frame)
-          else
-            await batch.addWritten(frame.length, (buf, at) => {
-              buf.fill(i % 256, at, at + frame.length)
-              return at + frame.length
-            })
-        }
-        // A writer that writes other than its frame's length is a bug, caught before anything is sent.
-        await expect(batch.addWritten(10, (_buf, at) => at + 9)).rejects.toThrow(/wrote 10 bytes of a 11-byte frame/)
-        await batch.flush()
-        await stream.close()
-        const reader = new FrameReader(stream)
-        const answer = await reader.expect(1024 * 1024, 'the echo')
-        reader.release()
-        return JSON.parse(new TextDecoder().decode(answer)) as number[][]
-      },
-    )
+    const got = await framesAsRead(300_000, async (stream) => {
+      const batch = new FrameBatch(stream)
+      for (const [i, frame] of frames.entries()) {
+        if (i % 2 === 0) await batch.add(frame)
+        else
+          await batch.addWritten(frame.length, (buf, at) => {
+            buf.fill(i % 256, at, at + frame.length)
+            return at + frame.length
+          })
+      }
+      // A writer that writes other than its frame's length is a bug, caught before anything is sent.
+      await expect(batch.addWritten(10, (_buf, at) => at + 9)).rejects.toThrow(/wrote 10 bytes of a 11-byte frame/)
+      await batch.flush()
+    })
     expect(got).toEqual(frames.map((f, i) => [f.length, f.length === 0 ? -1 : i % 256]))
   })
 })
