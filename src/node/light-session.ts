@@ -4,7 +4,7 @@ import type { BlobId } from '../erasure/blob-id.ts'
 import type { BlobHeader } from '../erasure/header.ts'
 import type { DacnetError } from '../errors.ts'
 import type { Hedge } from './hedge.ts'
-import type { SampleFailure, SampleOptions } from './light-client.ts'
+import type { SampleFailure, SampleOptions } from './light-types.ts'
 
 /** The state of one light-client check (LightClient.sample), shared by its verdict loop and its requests. */
 export interface Session {
