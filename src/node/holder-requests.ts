@@ -176,7 +176,7 @@ export class HolderRequests {
    * Settles or holds back `indices` without a request when `holder` is known: failed at once if it already failed
    * in this check or the client remembers it down (a refused dial; a probe of it goes out in the background). One
    * the client remembers silent is asked again only once its probe answers (one request at a time to a holder that
-   * may be stopped): its indices stay out meanwhile, not waited for (#suspect), and fail if the probe gets no
+   * may be stopped): its indices stay out meanwhile, not waited for (`suspect`), and fail if the probe gets no
    * answer. A holder merely slow in an earlier check is so never counted against availability. Returns whether it
    * took the indices.
    */

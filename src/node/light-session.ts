@@ -19,13 +19,13 @@ export interface Session {
   pending: Map<number, number>
   /** Index -> when it was asked. */
   askedAt: Map<number, number>
-  /** Holder -> indices drawn for it and not sent yet (#ask). */
+  /** Holder -> indices drawn for it and not sent yet (HolderRequests.ask). */
   queues: Map<number, number[]>
   /** Holders with a request out. */
   asking: Set<number>
   /**
    * Holder asked (or dialled ahead) and not heard from yet -> since when, and whether it had to connect first:
-   * what #suspect compares with the speculation delay.
+   * what `suspect` compares with the speculation delay.
    */
   waiting: Map<number, { since: number; cold: boolean }>
   /** Holders that failed outright (or timed out) this session: their other indices fail without a dial. */
@@ -36,11 +36,11 @@ export interface Session {
   concluded: boolean
   /** Aborted once the check has its verdict: ends its dials ahead. */
   ended: AbortController
-  /** Wakes the check to look at its evidence again (#progress). */
+  /** Wakes the check to look at its evidence again (untilProgress). */
   wake: () => void
   /** What went wrong outside any request (a caller's onOutcome threw): the check rejects with it. */
   failed?: unknown
-  /** Holders remembered silent from earlier checks, asked once their probe answers (#failKnown). */
+  /** Holders remembered silent from earlier checks, asked once their probe answers (HolderRequests). */
   presumedSilent: Set<number>
   /** When a silent holder is remembered silent, and the speculation delay (hedge.ts). */
   hedge: Hedge
