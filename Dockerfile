@@ -32,7 +32,10 @@ ENV NODE_ENV=production \
     # The API must listen beyond the container's loopback to be published at all; publish it on the host's
     # loopback (-p 127.0.0.1:5380:5380) or a private network, and list the names clients use in
     # DACNET_API_ALLOWED_HOSTS.
-    DACNET_API_HOST=0.0.0.0
+    DACNET_API_HOST=0.0.0.0 \
+    # V8's young generation capped at 4 MiB semi-spaces: about 60 MiB less resident memory per node, at no
+    # measurable CPU cost (OPERATORS.md §7).
+    NODE_OPTIONS=--max-semi-space-size=4
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist

@@ -1,0 +1,27 @@
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { describe, expect, it } from 'vitest'
+import { nodeExecArgv } from '../../src/cli/devnet/children.ts'
+
+const run = promisify(execFile)
+
+/** The young generation (V8's new space, two semi-spaces) of a Node.js process started with `execArgv`, in MiB, once it has allocated hard. */
+async function youngGenerationMiB(execArgv: string[]): Promise<number> {
+  const script = `
+    const kept = []
+    for (let i = 0; i < 3e6; i++) kept.push({ i })
+    const space = require('node:v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')
+    process.stdout.write(String(space.space_size / 2 ** 20))`
+  const { stdout } = await run(process.execPath, [...execArgv, '-e', script], { timeout: 30_000 })
+  return Number(stdout)
+}
+
+describe("a devnet node process's Node.js options", () => {
+  it("cap V8's young generation, and DACNET_NODE_EXEC_ARGV can lift the cap", async () => {
+    const capped = await youngGenerationMiB(nodeExecArgv({}))
+    const lifted = await youngGenerationMiB(nodeExecArgv({ DACNET_NODE_EXEC_ARGV: '--max-semi-space-size=16' }))
+    expect(capped).toBeGreaterThan(0)
+    expect(capped).toBeLessThanOrEqual(8)
+    expect(lifted).toBeGreaterThan(8)
+  })
+})
