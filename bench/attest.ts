@@ -1,5 +1,5 @@
 /**
- * BLS attestation benchmarks: certificate verification at 100 and 1,000 members (goal: <= 2 ms at 1,000),
+ * BLS attestation benchmarks: certificate verification at 100 and 1,000 members (goal: <= 1.25 ms at 1,000 with 30% absent),
  * the blst building blocks it is made of, committee loading, and aggregator throughput.
  * Run alone with `npm exec -- node bench/attest.ts`.
  */
@@ -22,8 +22,8 @@ import type { BlobHeader } from '../src/erasure/header.ts'
 import { type BenchRow, type BenchSuite, median, timeRuns } from './lib.ts'
 
 const SUITE = 'attest'
-/** The issue's goal for verifying a certificate of a 1,000-member committee. */
-const VERIFY_GOAL_MS = 2
+/** The goal for verifying a certificate of a 1,000-member committee with 30% of the members absent (issue 12 §5; was 2 ms). */
+const VERIFY_GOAL_MS = 1.25
 
 const sha256 = (text: string) => new Uint8Array(createHash('sha256').update(text).digest())
 
@@ -81,7 +81,6 @@ export const attestBench: BenchSuite = async () => {
     committeeKeys(committee)
     rows.push(row(`decode + cache member keys ${memberCount} members`, [performance.now() - keyStart]))
 
-    const goal = memberCount === 1000 ? { goal: VERIFY_GOAL_MS, higherIsBetter: false } : {}
     const all = await certify(committee, header, attestations)
     // Close to the threshold: 30 % of the members absent, scattered over the bitmap.
     const twoThirds = await certify(
@@ -95,6 +94,7 @@ export const attestBench: BenchSuite = async () => {
     ] as const) {
       verifyCertificate(certificate, committee)
       const times = await timeRuns(() => verifyCertificate(certificate, committee), 200, 5)
+      const goal = memberCount === 1000 && label === '30% absent' ? { goal: VERIFY_GOAL_MS, higherIsBetter: false } : {}
       rows.push(row(`verifyCertificate ${memberCount} members, ${label}`, times, goal))
     }
 
