@@ -16,6 +16,7 @@
  */
 import { setPriority } from 'node:os'
 import { multiaddr } from '@multiformats/multiaddr'
+import { DEFAULT_NODE_EXEC_ARGV } from '../../src/cli/devnet/children.ts'
 import { parseBlobId } from '../../src/erasure/blob-id.ts'
 import { DEFAULT_SAMPLE_RATE_PER_SECOND, MAX_INBOUND_SAMPLE_STREAMS, MAX_SAMPLE_INDICES } from '../../src/p2p/limits.ts'
 import type { DacnetLibp2p } from '../../src/p2p/node.ts'
@@ -113,7 +114,10 @@ export interface FloodOptions {
   seed?: number
   /** Write a CPU profile of the node per phase into this directory (`<phase>.cpuprofile`). */
   profileDir?: string
-  /** Node options for the node's process only (e.g. `--max-semi-space-size=32`, to compare heap settings). */
+  /**
+   * Node options for the node's process only (e.g. `--max-semi-space-size=16`, to compare heap settings). Default
+   * DEFAULT_NODE_EXEC_ARGV: the options a devnet node runs with.
+   */
   nodeExecArgv?: readonly string[]
   /** Hears each phase's figures as it ends. */
   onPhase?: (phase: PhaseSummary) => void
@@ -144,7 +148,7 @@ export async function runFlood(opts: FloodOptions = {}): Promise<FloodSummary> {
   const seed = opts.seed ?? 1
   const phaseMs = opts.phaseMs ?? DEFAULT_FLOOD_PHASE_MS
   const settleMs = opts.settleMs ?? DEFAULT_FLOOD_SETTLE_MS
-  const node = new Child<ToNode, FromNode>('./node-child.ts', opts.nodeExecArgv)
+  const node = new Child<ToNode, FromNode>('./node-child.ts', opts.nodeExecArgv ?? DEFAULT_NODE_EXEC_ARGV)
   const flooder = new Child<ToFlooder, FromFlooder>('./flooder-child.ts')
   lowerPriority(flooder.pid)
   let honest: DacnetLibp2p | undefined
