@@ -104,16 +104,18 @@ async function writeRows(fixture: Fixture, label: string): Promise<{ rows: Bench
   const attestation = new Uint8Array(randomBytes(96))
   let epoch = 0
   let batch = 0
+  // LevelDB's chained batch, the faster of its two batch forms (the store writes through it too: src/storage/db.ts).
   const rawBatch = () => {
     batch++
-    const ops = fixture.share.map((s) => {
+    const chained = raw.batch()
+    for (const s of fixture.share) {
       const key = new Uint8Array(41)
       key[0] = 2
       new DataView(key.buffer).setUint32(1, batch)
       new DataView(key.buffer).setUint32(37, s.index)
-      return { type: 'put' as const, key, value: Buffer.concat([s.data, s.proof]) }
-    })
-    return raw.batch(ops, { sync: true })
+      chained.put(key, Buffer.concat([s.data, s.proof]))
+    }
+    return chained.write({ sync: true })
   }
   const storeTimes: number[] = []
   const rawTimes: number[] = []

@@ -2,7 +2,7 @@ import { blobIdKey } from './codec.ts'
 import { ShardVerifier } from './commitment.ts'
 import { GroupCommitter } from './committer.ts'
 import { CorruptValue } from './corruption.ts'
-import type { BatchOp, RawDb } from './db.ts'
+import { type BatchOp, type RawDb, writeBatch } from './db.ts'
 import { StorageErrorCode, storageError } from './errors.ts'
 import { type CachedBlob, HeaderCache } from './header-cache.ts'
 import type { ResolvedOptions } from './options.ts'
@@ -72,7 +72,7 @@ export class StoreCore {
     this.opts = opts
     this.repos = repositoriesOf(db)
     this.committer = new GroupCommitter(
-      (ops) => db.batch(ops, { sync: true }),
+      (ops) => writeBatch(db, ops, { sync: true }),
       (next) => this.repos.meta.usageOp(next),
       usage,
     )

@@ -9,6 +9,27 @@ export type Snapshot = ReturnType<RawDb['snapshot']>
 
 export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }
 
+/**
+ * Writes `ops` as one atomic LevelDB batch, through LevelDB's chained batch (one native put or del per op) rather
+ * than the array form `db.batch(ops)`, whose preparation runs on the event loop op by op. Measured with 1,024 puts
+ * of 3.5 KiB (a member's share of a 16 MiB blob), synced, alternating: the array form held the event loop 13.5-14.7
+ * ms and took 34 ms to the end of the fsync; the chained form 1.8-2.4 ms and 27 ms. Inside a store put of such a
+ * share (profiled over 80 puts), LevelDB's batch preparation went from 8.5 to 6.1 ms of the event loop.
+ */
+export async function writeBatch(db: RawDb, ops: readonly BatchOp[], opts: { sync: boolean }): Promise<void> {
+  const batch = db.batch()
+  try {
+    for (const op of ops) {
+      if (op.type === 'put') batch.put(op.key, op.value)
+      else batch.del(op.key)
+    }
+  } catch (err) {
+    await batch.close()
+    throw err
+  }
+  await batch.write({ sync: opts.sync })
+}
+
 /** LevelDB tuning that the store sets; everything else stays at LevelDB's defaults. */
 export interface LevelTuning {
   createIfMissing: boolean

@@ -1,5 +1,5 @@
 import { CorruptValue } from './corruption.ts'
-import type { RawDb } from './db.ts'
+import { type RawDb, writeBatch } from './db.ts'
 import { StorageErrorCode, storageError } from './errors.ts'
 import type { MetaRepository } from './repositories/meta.ts'
 import { emptyUsage, type Usage } from './usage.ts'
@@ -39,7 +39,7 @@ async function readSchema(db: RawDb, dir: string, meta: MetaRepository): Promise
       )
     }
     const usage = emptyUsage()
-    await db.batch([meta.schemaVersionOp(STORAGE_SCHEMA_VERSION), meta.usageOp(usage)], { sync: true })
+    await writeBatch(db, [meta.schemaVersionOp(STORAGE_SCHEMA_VERSION), meta.usageOp(usage)], { sync: true })
     return usage
   }
   if (version === null) {
