@@ -38,13 +38,13 @@ export interface HolderRequestsInit {
  * LightClient.sample decides from the outcomes; this asks.
  */
 export class HolderRequests {
-  readonly #init: { libp2p: DacnetLibp2p }
+  readonly #libp2p: DacnetLibp2p
   readonly #logger: Logger
   readonly #silent: SilentHolders
   readonly #coldAnswers: RecentSlowest
 
   constructor(init: HolderRequestsInit) {
-    this.#init = { libp2p: init.libp2p }
+    this.#libp2p = init.libp2p
     this.#logger = init.logger
     this.#silent = init.silent
     this.#coldAnswers = init.coldAnswers
@@ -77,14 +77,14 @@ export class HolderRequests {
   }
 
   async #dialOne(session: Session, member: Member, timeoutMs: number): Promise<void> {
-    const peer = await memberPeer(this.#init.libp2p, member)
-    if (this.#init.libp2p.getConnections(peer).length > 0 || session.deadHolders.has(member.index)) return
+    const peer = await memberPeer(this.#libp2p, member)
+    if (this.#libp2p.getConnections(peer).length > 0 || session.deadHolders.has(member.index)) return
     const since = performance.now()
     startWaiting(session, member.index, since, true)
     const { signal: caller } = session.opts
     const signal = AbortSignal.any([session.ended.signal, AbortSignal.timeout(timeoutMs), ...(caller ? [caller] : [])])
     try {
-      await this.#init.libp2p.dial(peer, { signal })
+      await this.#libp2p.dial(peer, { signal })
       const asked = [...session.pending.values()].includes(member.index)
       if (!asked && session.waiting.get(member.index)?.since === since) session.waiting.delete(member.index)
     } catch (err) {
@@ -274,8 +274,8 @@ export class HolderRequests {
 
   /** One request to a remembered silent holder, outside any check: it resolves only if the holder answers. */
   async #probe(session: Session, member: Member, index: number, opts: SampleOptions): Promise<void> {
-    const peer = await memberPeer(this.#init.libp2p, member)
-    await requestSamples(this.#init.libp2p, peer, session.blobId, [index], {
+    const peer = await memberPeer(this.#libp2p, member)
+    await requestSamples(this.#libp2p, peer, session.blobId, [index], {
       shardSize: session.header.shardSize,
       timeoutMs: opts.requestTimeoutMs ?? DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS,
     })
@@ -324,10 +324,10 @@ export class HolderRequests {
     limit: { deadline: number; timeoutMs: number },
     opts: SampleOptions,
   ) {
-    const peer: PeerId = await memberPeer(this.#init.libp2p, member)
+    const peer: PeerId = await memberPeer(this.#libp2p, member)
     const started = performance.now()
     // Whether the request must open a connection first: the hedge compares it with answers of its kind.
-    const cold = this.#init.libp2p.getConnections(peer).length === 0
+    const cold = this.#libp2p.getConnections(peer).length === 0
     startWaiting(session, member.index, started, cold)
     let stop = session.holderStops.get(member.index)
     if (stop === undefined) {
@@ -349,8 +349,8 @@ export class HolderRequests {
     const signal = AbortSignal.any([cut.signal, stop.signal, ...(opts.signal ? [opts.signal] : [])])
     try {
       // The dial first, on its own: a refusal is a failed dial whatever libp2p makes of several addresses.
-      if (cold) await untilAborted(dialHolder(this.#init.libp2p, peer, signal), signal)
-      const request = requestSamples(this.#init.libp2p, peer, session.blobId, indices, {
+      if (cold) await untilAborted(dialHolder(this.#libp2p, peer, signal), signal)
+      const request = requestSamples(this.#libp2p, peer, session.blobId, indices, {
         shardSize: session.header.shardSize,
         onShard: (shard) => {
           session.bytes += shard.data.length + shard.proof.length
