@@ -20,8 +20,10 @@ describe("a devnet node process's Node.js options", () => {
   it("cap V8's young generation, and DACNET_NODE_EXEC_ARGV can lift the cap", async () => {
     const capped = await youngGenerationMiB(nodeExecArgv({}))
     const lifted = await youngGenerationMiB(nodeExecArgv({ DACNET_NODE_EXEC_ARGV: '--max-semi-space-size=16' }))
+    // 4 MiB semi-spaces: the new space stays near 8 MiB (9.75 seen on a loaded machine); with 16 MiB ones it grows
+    // to about 32 (and to 128 without any option).
     expect(capped).toBeGreaterThan(0)
-    expect(capped).toBeLessThanOrEqual(8)
-    expect(lifted).toBeGreaterThan(8)
+    expect(capped).toBeLessThanOrEqual(12)
+    expect(lifted).toBeGreaterThan(2 * capped)
   })
 })
