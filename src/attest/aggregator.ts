@@ -20,6 +20,13 @@ import { bitmapFromSigners } from './signer-bitmap.ts'
  */
 export const DEFAULT_MAX_BATCH_SIZE = 128
 
+/**
+ * How long an attestation waits for others to join its batch, unless the waiting ones could reach the threshold
+ * (then they are verified at once). A sequencer's attestations arrive one by one over a few hundred ms: verified
+ * on arrival, each cost a pairing (~1 ms on the event loop); waiting this long lets most of a blob's share one.
+ */
+export const DEFAULT_LINGER_MS = 50
+
 export interface AggregatorInit {
   committee: Committee
   /** The blob being certified; its network and epoch must be the committee's. */
@@ -27,7 +34,13 @@ export interface AggregatorInit {
 }
 
 export interface AggregatorOptions {
+  /** Attestations verified together at most. Default DEFAULT_MAX_BATCH_SIZE. */
   maxBatchSize?: number
+  /**
+   * How long an attestation may wait for a batch, in ms; 0 verifies each tick's arrivals at once. Attestations
+   * whose stake, with what is already accepted, reaches the threshold never wait. Default DEFAULT_LINGER_MS.
+   */
+  lingerMs?: number
 }
 
 /** Progress after an accepted attestation. */
@@ -72,7 +85,8 @@ interface Pending {
  *
  * `add` does the cheap checks at once (network, epoch, blob, membership, duplicates) and queues the rest;
  * queued attestations are verified together (same message: random-scalar aggregation and one pairing),
- * falling back to one check each when a batch fails. Each member counts once. Listeners get a `receipt`
+ * falling back to one check each when a batch fails. A queued attestation waits up to `lingerMs` for others
+ * to join its batch, except when the queue's stake could complete the threshold: then it is checked at once. Each member counts once. Listeners get a `receipt`
  * per accepted attestation and a `rejection` per refused one; `wait()` resolves with a certificate as soon
  * as signed stake >= q, and later attestations still join `certificate()`. Listeners must not throw.
  */
@@ -83,7 +97,9 @@ export class Aggregator extends EventEmitter<AggregatorEvents> {
   readonly context: AttestationContext
   readonly #message: Uint8Array
   readonly #maxBatchSize: number
+  readonly #lingerMs: number
   readonly #pending: Pending[] = []
+  #lingering: ReturnType<typeof setTimeout> | undefined
   readonly #accepted = new Set<number>()
   readonly #rejections: Rejection[] = []
   #signature: Signature | undefined
@@ -125,6 +141,11 @@ export class Aggregator extends EventEmitter<AggregatorEvents> {
       throw attestError(AttestErrorCode.INVALID_OPTIONS, `maxBatchSize ${maxBatchSize} is not a positive integer`)
     }
     this.#maxBatchSize = maxBatchSize
+    const lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS
+    if (!Number.isFinite(lingerMs) || lingerMs < 0) {
+      throw attestError(AttestErrorCode.INVALID_OPTIONS, `lingerMs ${lingerMs} is not a non-negative number`)
+    }
+    this.#lingerMs = lingerMs
     this.#threshold = new Promise((resolve) => {
       this.#resolveThreshold = resolve
     })
@@ -207,23 +228,55 @@ export class Aggregator extends EventEmitter<AggregatorEvents> {
     }
   }
 
+  /**
+   * Verifies what is pending now (next microtask, so one tick's arrivals share a batch) when it could complete
+   * the threshold or nothing lingers; otherwise once the first of it has waited lingerMs.
+   */
   #schedule(): void {
+    if (this.#scheduled || this.#flushing || this.#pending.length === 0) return
+    if (this.#lingerMs > 0 && !this.#couldCertify()) {
+      this.#lingering ??= setTimeout(() => this.#flushNow(), this.#lingerMs)
+      this.#lingering.unref?.()
+      return
+    }
+    this.#flushNow()
+  }
+
+  #flushNow(): void {
     if (this.#scheduled || this.#flushing) return
     this.#scheduled = true
-    // A microtask lets every attestation added in the same tick join one batch.
     queueMicrotask(() => {
       this.#scheduled = false
       void this.#flush()
     })
   }
 
+  /** Not certified yet, and the pending attestations, if all valid, would bring signed stake to q. */
+  #couldCertify(): boolean {
+    if (this.#certified) return false
+    let stake = this.#signedStake
+    const counted = new Set<number>()
+    for (const p of this.#pending) {
+      if (this.#accepted.has(p.member) || counted.has(p.member)) continue
+      counted.add(p.member)
+      stake += this.committee.members[p.member]!.stake
+    }
+    return this.committee.reachesThreshold(stake)
+  }
+
   async #flush(): Promise<void> {
+    clearTimeout(this.#lingering)
+    this.#lingering = undefined
     this.#flushing = true
     try {
-      while (this.#pending.length > 0) {
+      // What is pending now; arrivals during a check wait for a batch of their own, as arrivals do.
+      let due = this.#pending.length
+      while (due > 0) {
         const batch: Pending[] = []
         const deferred: Pending[] = []
-        for (const p of this.#pending.splice(0, this.#maxBatchSize)) {
+        const taken = this.#pending.splice(0, Math.min(due, this.#maxBatchSize))
+        due -= taken.length
+        for (const p of taken) {
           if (this.#accepted.has(p.member))
             p.settle(this.#reject(p.attestation, p.member, AttestErrorCode.DUPLICATE_SIGNER, 'already counted'))
           // A second attestation of one member waits for the first's verdict instead of joining its batch.
@@ -231,10 +284,12 @@ export class Aggregator extends EventEmitter<AggregatorEvents> {
           else batch.push(p)
         }
         this.#pending.unshift(...deferred)
+        due += deferred.length
         await this.#verify(batch)
       }
     } finally {
       this.#flushing = false
+      this.#schedule()
     }
   }
 

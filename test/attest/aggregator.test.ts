@@ -60,6 +60,35 @@ describe('Aggregator', () => {
     expect(verifyCertificate(certificate, exact).signers).toEqual([0, 1])
   })
 
+  it('holds attestations for a shared check until they could complete the threshold', async () => {
+    // A linger far beyond the test: only the threshold rule can release the first six.
+    const aggregator = new Aggregator({ committee, header }, { lingerMs: 60_000 })
+    const { receipts } = collect(aggregator)
+    const early = [0, 1, 2, 3, 4, 5].map((i) => aggregator.add(attestationOf(i)))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(receipts).toHaveLength(0) // 60 of 100: waiting for company
+    const started = performance.now()
+    await aggregator.add(attestationOf(6)) // 70 could reach 2/3: all seven are checked at once
+    expect(performance.now() - started).toBeLessThan(5_000)
+    expect((await Promise.all(early)).every((o) => o.accepted)).toBe(true)
+    expect(receipts.map((r) => r.member)).toEqual([0, 1, 2, 3, 4, 5, 6])
+    expect(verifyCertificate(await aggregator.wait(), committee).signedStake).toBe(70n)
+  })
+
+  it('checks a lone attestation once it has lingered, and at once with no linger', async () => {
+    const lingering = new Aggregator({ committee, header }, { lingerMs: 150 })
+    let started = performance.now()
+    expect((await lingering.add(attestationOf(0))).accepted).toBe(true)
+    expect(performance.now() - started).toBeGreaterThanOrEqual(140)
+    const eager = new Aggregator({ committee, header }, { lingerMs: 0 })
+    started = performance.now()
+    expect((await eager.add(attestationOf(0))).accepted).toBe(true)
+    expect(performance.now() - started).toBeLessThan(140)
+    expect(() => new Aggregator({ committee, header }, { lingerMs: -1 })).toThrow(
+      expect.objectContaining({ code: AttestErrorCode.INVALID_OPTIONS }),
+    )
+  })
+
   it('counts each member once', async () => {
     const aggregator = new Aggregator({ committee, header })
     const { rejections } = collect(aggregator)
