@@ -15,6 +15,8 @@ import type { Registry } from 'prom-client'
 import { listenError } from './listen-error.ts'
 import { CERTIFICATE_TOPIC, DHT_PROTOCOL } from './protocols.ts'
 
+const EMPTY_BYTES = new Uint8Array(0)
+
 /** `pubsub` is absent on a node created with `gossip: false` (a client that only samples and retrieves). */
 export type DacnetServices = { identify: Identify; ping: Ping; dht: KadDHT; pubsub?: GossipSub }
 export type DacnetLibp2p = Libp2p<DacnetServices>
@@ -166,6 +168,9 @@ function certificateGossip(local: boolean): ReturnType<typeof gossipsub> {
     // Content addressing: the same certificate from any publisher is one message, so a peer cannot make the
     // network re-validate it by republishing it under its own key and sequence numbers.
     msgIdFn: (message) => new Uint8Array(hash('sha256', message.data, 'buffer')),
+    // The same id before the signature check: each node hears a certificate from several mesh peers, and without
+    // it every copy had its publisher's signature verified before being dropped as a duplicate.
+    fastMsgIdFn: (message) => hash('sha256', message.data ?? EMPTY_BYTES, 'base64'),
     // Publishing a certificate the network already carries is not an error.
     ignoreDuplicatePublishError: true,
     scoreParams: {
