@@ -235,8 +235,11 @@ export class Aggregator extends EventEmitter<AggregatorEvents> {
   #schedule(): void {
     if (this.#scheduled || this.#flushing || this.#pending.length === 0) return
     if (this.#lingerMs > 0 && !this.#couldCertify()) {
-      this.#lingering ??= setTimeout(() => this.#flushNow(), this.#lingerMs)
-      this.#lingering.unref?.()
+      // Not unref'd: a caller awaiting add() is owed its outcome even when nothing else keeps the process up.
+      this.#lingering ??= setTimeout(() => {
+        this.#lingering = undefined
+        this.#flushNow()
+      }, this.#lingerMs)
       return
     }
     this.#flushNow()
