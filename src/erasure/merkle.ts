@@ -28,8 +28,22 @@ export interface MerkleTree {
   leafCount: number
 }
 
+/**
+ * Shards up to this size are hashed as one SHA-256 call over `0x00 || shard` copied into a scratch buffer kept
+ * for the purpose: a 3 KiB shard's copy costs less than the hash object that feeding the prefix and the shard
+ * separately needs (16,384 leaves of 3 KiB: 75-100 -> 52-62 ms). Larger shards are fed in two updates.
+ */
+const SCRATCH_LEAF_MAX_BYTES = 256 * 1024
+let leafScratch = new Uint8Array(1 + 4096)
+
 export function leafHash(shard: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(LEAF_PREFIX).update(shard).digest())
+  if (shard.length > SCRATCH_LEAF_MAX_BYTES) {
+    return new Uint8Array(createHash('sha256').update(LEAF_PREFIX).update(shard).digest())
+  }
+  if (leafScratch.length < 1 + shard.length) leafScratch = new Uint8Array(1 + shard.length)
+  leafScratch[0] = LEAF_PREFIX[0]!
+  leafScratch.set(shard, 1)
+  return new Uint8Array(hash('sha256', leafScratch.subarray(0, 1 + shard.length), 'buffer'))
 }
 
 /**
