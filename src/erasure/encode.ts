@@ -2,7 +2,7 @@ import { type BlobId, blobIdOf } from './blob-id.ts'
 import { ErasureErrorCode, erasureError } from './errors.ts'
 import { type BlobHeader, encodeHeader, HEADER_VERSION } from './header.ts'
 import { checkBlobSize, shardSizeFor, splitBlob } from './layout.ts'
-import { buildMerkleTree, type MerkleTree, merkleProof } from './merkle.ts'
+import { allProofs, buildMerkleTree, type MerkleTree } from './merkle.ts'
 import { DEFAULT_MAX_BLOB_SIZE, MAX_TOTAL_SHARDS } from './params.ts'
 import { rsEncode } from './rs/index.ts'
 
@@ -83,13 +83,6 @@ export function assembleBlob(
   }
   const headerBytes = encodeHeader(header)
   // One buffer for every proof: handed from a worker thread it is one transfer, not n small clones.
-  const each = shards.map((_, i) => merkleProof(tree, i))
-  const arena = new Uint8Array(each.reduce((sum, p) => sum + p.length, 0))
-  let offset = 0
-  const proofs = each.map((p) => {
-    arena.set(p, offset)
-    offset += p.length
-    return arena.subarray(offset - p.length, offset)
-  })
+  const proofs = allProofs(tree)
   return { header, headerBytes, blobId: blobIdOf(headerBytes), shards, proofs }
 }

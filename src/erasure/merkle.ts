@@ -109,24 +109,55 @@ export function buildMerkleTree(
 
 /** The proof for leaf `index`: its siblings bottom-up, concatenated. */
 export function merkleProof(tree: MerkleTree, index: number): Uint8Array {
+  checkLeafIndex(tree, index)
+  const proof = new Uint8Array(proofLength(index, tree.leafCount) * HASH_SIZE)
+  writeProof(tree, index, proof, 0)
+  return proof
+}
+
+/**
+ * Every leaf's proof, in one buffer (leaf 0's first): `proofs[i]` is a view of it. An encoder hands the buffer
+ * over as one piece, and writing the siblings straight into it spares a small array per proof.
+ */
+export function allProofs(tree: MerkleTree): Uint8Array[] {
+  const n = tree.leafCount
+  const lengths = new Array<number>(n)
+  let total = 0
+  for (let i = 0; i < n; i++) {
+    lengths[i] = proofLength(i, n) * HASH_SIZE
+    total += lengths[i]!
+  }
+  const arena = new Uint8Array(total)
+  const proofs = new Array<Uint8Array>(n)
+  let offset = 0
+  for (let i = 0; i < n; i++) {
+    writeProof(tree, i, arena, offset)
+    proofs[i] = arena.subarray(offset, offset + lengths[i]!)
+    offset += lengths[i]!
+  }
+  return proofs
+}
+
+function checkLeafIndex(tree: MerkleTree, index: number): void {
   if (!Number.isInteger(index) || index < 0 || index >= tree.leafCount) {
     throw erasureError(ErasureErrorCode.INVALID_SHARD, `no leaf ${index} in a tree of ${tree.leafCount}`, { index })
   }
-  const siblings: Uint8Array[] = []
+}
+
+/** Writes leaf `index`'s siblings, bottom-up, into `out` from `offset`. */
+function writeProof(tree: MerkleTree, index: number, out: Uint8Array, offset: number): void {
   let i = index
   let count = tree.leafCount
+  let at = offset
   for (let depth = 0; count > 1; depth++) {
-    const level = tree.levels[depth]!
     const sibling = i % 2 === 1 ? i - 1 : i + 1 < count ? i + 1 : -1
-    if (sibling >= 0) siblings.push(level.subarray(sibling * HASH_SIZE, (sibling + 1) * HASH_SIZE))
+    if (sibling >= 0) {
+      out.set(tree.levels[depth]!.subarray(sibling * HASH_SIZE, (sibling + 1) * HASH_SIZE), at)
+      at += HASH_SIZE
+    }
     i >>= 1
     count = Math.ceil(count / 2)
   }
-  const proof = new Uint8Array(siblings.length * HASH_SIZE)
-  siblings.forEach((s, j) => {
-    proof.set(s, j * HASH_SIZE)
-  })
-  return proof
 }
 
 /** How many sibling hashes the proof of leaf `index` in a tree of `leafCount` leaves holds. */

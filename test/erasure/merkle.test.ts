@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import {
+  allProofs,
   buildMerkleTree,
   HASH_SIZE,
   leafHash,
@@ -45,6 +46,14 @@ describe('Merkle commitment', () => {
         expect(proof.length).toBe(proofLength(i, n) * HASH_SIZE)
         expect(verifyMerkleProof(tree.root, i, n, shards[i]!, proof), `n=${n} i=${i}`).toBe(true)
       }
+      expect(allProofs(tree), `n=${n}`).toEqual(Array.from({ length: n }, (_, i) => merkleProof(tree, i)))
+    }
+  })
+
+  it('hashes a leaf as SHA-256(0x00 || shard) whatever its size, and in any order of sizes', () => {
+    for (const size of [0, 1, 3080, 70_000, 256 * 1024, 256 * 1024 + 1, 5, 600_000, 64]) {
+      const shard = new Uint8Array(randomBytes(size))
+      expect(leafHash(shard), `size ${size}`).toEqual(sha256(new Uint8Array([0]), shard))
     }
   })
 
