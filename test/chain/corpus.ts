@@ -599,7 +599,11 @@ export function generateCorpus(ctx: CorpusContext, seed: number): CorpusItem[] {
   // 5. Another epoch: a certificate whose signature was made for another epoch's message --------------------
   for (let i = 0; i < PLAN['other-epoch']; i++) {
     const from = randomCommittee()
-    const to = rng.pick(epochs.filter((e) => e !== from.committee.epoch))
+    // Alternately another epoch whose committee has as many members and one whose has not, where there is one:
+    // both cases in quantity whatever committees the seed drew (a bitmap of the right length is the harder lie).
+    const others = epochs.filter((e) => e !== from.committee.epoch)
+    const wanted = others.filter((e) => (committeeAt(e).committee.size === from.committee.size) === (i % 2 === 0))
+    const to = rng.pick(wanted.length > 0 ? wanted : others)
     const { header: signedHeader } = safeHeader(from)
     const h = { ...signedHeader, epoch: to }
     const signers = quorum(from)

@@ -98,7 +98,9 @@ describe('ErasurePool', () => {
     }
   })
 
-  it('keeps the event loop responsive during a 32 MiB encode: a 1 ms timer is never 50 ms late', async () => {
+  // An encode on the event loop would hold it for the whole encode (~200 ms for 32 MiB at k=1024, n=4096, measured
+  // in one process); the bound leaves room for a loaded machine's scheduling and collections (50 ms failed at 81).
+  it('keeps the event loop responsive during a 32 MiB encode: a 1 ms timer is never 150 ms late', async () => {
     const data = randomData(32 * MiB, prng(13))
     let worstLateness = 0
     let last = performance.now()
@@ -113,7 +115,7 @@ describe('ErasurePool', () => {
     } finally {
       clearInterval(timer)
     }
-    expect(worstLateness).toBeLessThan(50)
+    expect(worstLateness).toBeLessThan(150)
   })
 
   it('refuses work once closed', async () => {
