@@ -12,6 +12,7 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import type { Registry } from 'prom-client'
+import { withBatchedWrites } from './batched-writes.ts'
 import { listenError } from './listen-error.ts'
 import { CERTIFICATE_TOPIC, DHT_PROTOCOL } from './protocols.ts'
 
@@ -115,7 +116,7 @@ function createStack(opts: DacnetLibp2pOptions): Promise<DacnetLibp2p> {
     privateKey: opts.privateKey,
     addresses: { listen: opts.listen ?? DEFAULT_LISTEN, ...(opts.announce ? { announce: opts.announce } : {}) },
     transports: [tcp(), webSockets()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [withBatchedWrites(noise())],
     streamMuxers: [
       yamux({
         streamOptions: { maxStreamWindowSize: STREAM_WINDOW_BYTES, maxReadBufferLength: STREAM_READ_BUFFER_BYTES },
