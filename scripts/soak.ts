@@ -6,7 +6,8 @@
  *   fuzz   100,000 inputs per decoder of outside input (test/fuzz), seeded and replayable
  *   faults members just under and just over a third of the stake paused (SIGSTOP) and killed, on a 16-member
  *          cluster of real processes: dispersal, light-client checks against the healthy figures, every certificate
- *   flood  one peer at 10x the sample quota, ten identities just under it, a burst of new peers, stalled handshakes,
+ *   flood  one peer at 10x the sample quota, ten identities just under it (alternating with the baseline three
+ *          times, judged pooled), a burst of new peers, stalled handshakes,
  *          against a node in its own process: the honest client's latency, the flooders' rates, the node's RSS
  *   withholding  10,000 light-client checks of a blob with only k - 1 shards served: false accepts against the bound
  *   crash  1,000 SIGKILLs of a member storing and attesting blobs, its store reopened and verified after each
@@ -15,13 +16,13 @@
  *
  * Exit code 1 when any case misses its pass figure.
  */
-import { runFlood } from '../test/flood/harness.ts'
 import { fuzz } from '../test/fuzz/fuzz.ts'
 import { fuzzTargets } from '../test/fuzz/targets.ts'
 import { startWithheld } from '../test/node/withholding.ts'
 import { runCrashIterations } from '../test/storage/fixtures/crash-harness.ts'
 import { encodingRows } from './soak/encoding.ts'
 import { DEFAULT_FAULT_OPTIONS, faultRows } from './soak/faults.ts'
+import { floodRows } from './soak/flood.ts'
 import type { SoakRow } from './soak/row.ts'
 
 /** Inputs per fuzz target in the soak. */
@@ -62,35 +63,7 @@ const suites: Record<string, Suite> = {
     return rows
   },
   faults: async () => (await faultRows(DEFAULT_FAULT_OPTIONS, AbortSignal.timeout(FAULTS_TIMEOUT_MS))).map(emit),
-  flood: async () => {
-    const { phases } = await runFlood({ phaseMs: FLOOD_PHASE_MS })
-    const baseline = phases.find((p) => p.phase === 'baseline')!
-    return phases.map((p) => {
-      if (p.connections) {
-        const { honest } = p.connections
-        return emit({
-          suite: 'flood',
-          case: p.phase,
-          figure: `${honest.sampled} of ${honest.dials} new honest clients connected and sampled (connect p50 ${honest.connectP50Ms.toFixed(0)} ms)`,
-          pass: 'every new honest client gets in and samples',
-          ok: honest.sampled === honest.dials,
-          detail: { ...p },
-        })
-      }
-      const ratio = p.honest.p99Ms / baseline.honest.p99Ms
-      const flooders = p.flooders
-        ? `; flooders served ${p.flooders.servedPerSecond.toFixed(1)}/s, refused ${p.flooders.refusedPerSecond.toFixed(1)}/s`
-        : ''
-      return emit({
-        suite: 'flood',
-        case: p.phase,
-        figure: `honest p50 ${p.honest.p50Ms.toFixed(1)} ms, p99 ${p.honest.p99Ms.toFixed(1)} ms (${ratio.toFixed(1)}x baseline)${flooders}; node RSS peak ${p.node.peakRssMb.toFixed(0)} MB, CPU ${p.node.cpuPercent.toFixed(0)}%`,
-        pass: 'honest p99 <= 2x baseline, no honest failure',
-        ok: ratio <= 2 && Object.keys(p.honest.failed).length === 0,
-        detail: { ...p },
-      })
-    })
-  },
+  flood: async () => (await floodRows(FLOOD_PHASE_MS)).map(emit),
   withholding: async () => {
     const withheld = await startWithheld()
     const rows: SoakRow[] = []

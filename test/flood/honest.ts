@@ -40,6 +40,8 @@ export interface HonestFigures {
   maxMs: number
   /** The five slowest, slowest first, ms. */
   slowestMs: number[]
+  /** Every request's time, in the order made, ms (0.1 ms): phases of one kind can be pooled (floodPool). */
+  latenciesMs: number[]
 }
 
 /** Honest clients with new identities, each dialling the node and taking one sample. */
@@ -182,5 +184,12 @@ function honestFigures(latencies: number[], failed: Record<string, number>, loop
       .slice(-5)
       .reverse()
       .map((ms) => round(ms)),
+    latenciesMs: latencies.map((ms) => round(ms)),
   }
+}
+
+/** The percentiles of several phases' honest requests taken together (e.g. every identities phase of a run). */
+export function pooledHonest(figures: readonly HonestFigures[]): { requests: number; p50Ms: number; p99Ms: number } {
+  const sorted = figures.flatMap((f) => f.latenciesMs).sort((a, b) => a - b)
+  return { requests: sorted.length, p50Ms: round(quantile(sorted, 0.5)), p99Ms: round(quantile(sorted, 0.99)) }
 }
