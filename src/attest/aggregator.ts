@@ -37,8 +37,9 @@ export interface AggregatorOptions {
   /** Attestations verified together at most. Default DEFAULT_MAX_BATCH_SIZE. */
   maxBatchSize?: number
   /**
-   * How long an attestation may wait for a batch, in ms; 0 verifies each tick's arrivals at once. Attestations
-   * whose stake, with what is already accepted, reaches the threshold never wait. Default DEFAULT_LINGER_MS.
+   * How long an attestation may wait for a batch before the threshold, in ms; 0 verifies each tick's arrivals at
+   * once. Attestations whose stake, with what is already accepted, reaches the threshold never wait, nor do those
+   * that arrive after it. Default DEFAULT_LINGER_MS.
    */
   lingerMs?: number
 }
@@ -85,8 +86,9 @@ interface Pending {
  *
  * `add` does the cheap checks at once (network, epoch, blob, membership, duplicates) and queues the rest;
  * queued attestations are verified together (same message: random-scalar aggregation and one pairing),
- * falling back to one check each when a batch fails. A queued attestation waits up to `lingerMs` for others
- * to join its batch, except when the queue's stake could complete the threshold: then it is checked at once. Each member counts once. Listeners get a `receipt`
+ * falling back to one check each when a batch fails. Before the threshold, a queued attestation waits up to
+ * `lingerMs` for others to join its batch, except when the queue's stake could complete the threshold: then it is
+ * checked at once. After the threshold every attestation is checked as it comes. Each member counts once. Listeners get a `receipt`
  * per accepted attestation and a `rejection` per refused one; `wait()` resolves with a certificate as soon
  * as signed stake >= q, and later attestations still join `certificate()`. Listeners must not throw.
  */
@@ -230,11 +232,14 @@ export class Aggregator extends EventEmitter<AggregatorEvents> {
 
   /**
    * Verifies what is pending now (next microtask, so one tick's arrivals share a batch) when it could complete
-   * the threshold or nothing lingers; otherwise once the first of it has waited lingerMs.
+   * the threshold, the threshold is reached already, or nothing lingers; otherwise once the first of it has waited
+   * lingerMs.
    */
   #schedule(): void {
     if (this.#scheduled || this.#flushing || this.#pending.length === 0) return
-    if (this.#lingerMs > 0 && !this.#couldCertify()) {
+    // Only before the threshold: a straggler after it is checked as it comes, so that a dispersal's sends (which
+    // wait for their attestation's verdict) settle as soon as the members answer.
+    if (this.#lingerMs > 0 && !this.#certified && !this.#couldCertify()) {
       // Not unref'd: a caller awaiting add() is owed its outcome even when nothing else keeps the process up.
       this.#lingering ??= setTimeout(() => {
         this.#lingering = undefined

@@ -73,6 +73,11 @@ describe('Aggregator', () => {
     expect((await Promise.all(early)).every((o) => o.accepted)).toBe(true)
     expect(receipts.map((r) => r.member)).toEqual([0, 1, 2, 3, 4, 5, 6])
     expect(verifyCertificate(await aggregator.wait(), committee).signedStake).toBe(70n)
+    // After the threshold nothing lingers: a straggler is checked as it comes.
+    const straggler = performance.now()
+    expect((await aggregator.add(attestationOf(7))).accepted).toBe(true)
+    expect(performance.now() - straggler).toBeLessThan(5_000)
+    expect(aggregator.signedStake).toBe(80n)
   })
 
   it('checks a lone attestation once it has lingered, and at once with no linger', async () => {
