@@ -361,6 +361,12 @@ export function generateCorpus(ctx: CorpusContext, seed: number): CorpusItem[] {
 
   /** A (k, n) safe for the committee, and tags for the kind of k. */
   const safeShape = (committee: Committee): { k: number; n: number; tags: string[] } => {
+    const kTag = (k: number, n: number) => (k === kMax(committee, n) ? 'k=kMax' : k <= 3 ? 'k<=3' : 'k=other')
+    const policy = committee.shapeFor(POLICY_BLOB_SIZE)
+    // The policy shape itself one time in six: drawn only through randomN, a seed could give three or fewer.
+    if (rng.int(0, 5) === 0 && isSafeEncoding(committee, policy.k, policy.n)) {
+      return { k: policy.k, n: policy.n, tags: [kTag(policy.k, policy.n), 'policy-shape'] }
+    }
     for (;;) {
       const n = randomN(committee)
       const max = Math.min(kMax(committee, n), n - 1)
@@ -369,8 +375,7 @@ export function generateCorpus(ctx: CorpusContext, seed: number): CorpusItem[] {
       let k = mode === 0 ? max : mode === 1 ? rng.int(1, Math.min(3, max)) : rng.int(1, max)
       while (k >= 1 && !isSafeEncoding(committee, k, n)) k--
       if (k < 1) continue
-      const tags = [k === kMax(committee, n) ? 'k=kMax' : k <= 3 ? 'k<=3' : 'k=other']
-      const policy = committee.shapeFor(POLICY_BLOB_SIZE)
+      const tags = [kTag(k, n)]
       if (n === policy.n && k === policy.k) tags.push('policy-shape')
       return { k, n, tags }
     }
