@@ -88,9 +88,10 @@ interface Pending {
  * queued attestations are verified together (same message: random-scalar aggregation and one pairing),
  * falling back to one check each when a batch fails. Before the threshold, a queued attestation waits up to
  * `lingerMs` for others to join its batch, except when the queue's stake could complete the threshold: then it is
- * checked at once. After the threshold every attestation is checked as it comes. Each member counts once. Listeners get a `receipt`
- * per accepted attestation and a `rejection` per refused one; `wait()` resolves with a certificate as soon
- * as signed stake >= q, and later attestations still join `certificate()`. Listeners must not throw.
+ * checked at once. After the threshold every attestation is checked as it comes. Each member counts once.
+ * Listeners get a `receipt` per accepted attestation and a `rejection` per refused one; `wait()` resolves with a
+ * certificate as soon as signed stake >= q, and later attestations still join `certificate()`. Listeners must not
+ * throw.
  */
 export class Aggregator extends EventEmitter<AggregatorEvents> {
   readonly committee: Committee

@@ -15,9 +15,9 @@ export const DEFAULT_STOP_TIMEOUT_MS = 45_000
 /**
  * Node.js options every node process starts with. `--max-semi-space-size=4` caps V8's young generation (by default
  * it may grow to 128 MiB on Node 24, and a node's allocation rate grows it and keeps it grown): on the 16-member
- * devnet it took each node's idle RSS from 227-229 to 164-171 MiB and its peak during a 16 MiB dispersal from 243-244 to 184-192 MiB,
- * with member CPU per MiB stored, time to certificate and sustained rate unchanged within the noise
- * (BENCHMARKS.md). OPERATORS.md §7 recommends the same for a node run on its own.
+ * devnet it took each node's idle RSS from 227-229 to 164-171 MiB and its peak during a 16 MiB dispersal from
+ * 243-244 to 184-192 MiB, with member CPU per MiB stored, time to certificate and sustained rate unchanged within
+ * the noise (BENCHMARKS.md). OPERATORS.md §7 recommends the same for a node run on its own.
  */
 export const DEFAULT_NODE_EXEC_ARGV: readonly string[] = ['--max-semi-space-size=4']
 
