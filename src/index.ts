@@ -87,7 +87,14 @@ export {
 } from './p2p/gossip.ts'
 export { loadOrCreatePeerKey, parsePeerKey } from './p2p/identity.ts'
 export { createDacnetLibp2p, type DacnetLibp2p, type DacnetLibp2pOptions, DEFAULT_LISTEN } from './p2p/node.ts'
-export { CERTIFICATE_TOPIC, DHT_PROTOCOL, RETRIEVE_PROTOCOL, SAMPLE_PROTOCOL, STORE_PROTOCOL } from './p2p/protocols.ts'
+export {
+  CERTIFICATE_TOPIC,
+  DHT_PROTOCOL,
+  RETRIEVE_PROTOCOL,
+  SAMPLE_PROTOCOL,
+  SAMPLE_SESSION_PROTOCOL,
+  STORE_PROTOCOL,
+} from './p2p/protocols.ts'
 export {
   type BlobInfo,
   type CheckOptions,

@@ -171,6 +171,7 @@ export class DacnetClient implements AsyncDisposable {
       owned.add(async () => {
         await disperser.close()
         await retriever.close()
+        lightClient.close()
       })
       // Released first: in-flight exchanges end with the connections, before the pool and the source go.
       owned.add(async () => {

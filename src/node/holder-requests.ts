@@ -7,7 +7,8 @@ import type { Logger } from '../logger.ts'
 import { P2pErrorCode, p2pError } from '../p2p/errors.ts'
 import { MAX_SAMPLE_INDICES } from '../p2p/limits.ts'
 import type { DacnetLibp2p } from '../p2p/node.ts'
-import { requestSamples } from '../p2p/sample.ts'
+import type { SampleAnswer } from '../p2p/sample.ts'
+import type { SampleStreams } from '../p2p/sample-streams.ts'
 import { NodeErrorCode, nodeError } from './errors.ts'
 import { type RecentSlowest, silenceIn, silenceReason, silentPastTimeout } from './hedge.ts'
 import { dialFailure, dialHolder, untilAborted } from './holder-dial.ts'
@@ -30,6 +31,8 @@ export interface HolderRequestsInit {
   silent: SilentHolders
   /** How long new connections took to answer lately, across checks: the hedge's guide for a new connection. */
   coldAnswers: RecentSlowest
+  /** The streams requests go on, kept open between them. */
+  streams: SampleStreams
 }
 
 /**
@@ -42,12 +45,14 @@ export class HolderRequests {
   readonly #logger: Logger
   readonly #silent: SilentHolders
   readonly #coldAnswers: RecentSlowest
+  readonly #streams: SampleStreams
 
   constructor(init: HolderRequestsInit) {
     this.#libp2p = init.libp2p
     this.#logger = init.logger
     this.#silent = init.silent
     this.#coldAnswers = init.coldAnswers
+    this.#streams = init.streams
   }
 
   /**
@@ -246,7 +251,7 @@ export class HolderRequests {
     const member = session.committee.members[holder]!
     const { opts } = session
     if (this.#failKnown(session, holder, indices)) return
-    let answers: Awaited<ReturnType<typeof requestSamples>>
+    let answers: Map<number, SampleAnswer>
     try {
       answers = await this.#request(session, member, indices, opts)
       this.#silent.markAnswered(member.peerId)
@@ -275,7 +280,7 @@ export class HolderRequests {
   /** One request to a remembered silent holder, outside any check: it resolves only if the holder answers. */
   async #probe(session: Session, member: Member, index: number, opts: SampleOptions): Promise<void> {
     const peer = await memberPeer(this.#libp2p, member)
-    await requestSamples(this.#libp2p, peer, session.blobId, [index], {
+    await this.#streams.request(peer, session.blobId, [index], {
       shardSize: session.header.shardSize,
       timeoutMs: opts.requestTimeoutMs ?? DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS,
     })
@@ -350,7 +355,7 @@ export class HolderRequests {
     try {
       // The dial first, on its own: a refusal is a failed dial whatever libp2p makes of several addresses.
       if (cold) await untilAborted(dialHolder(this.#libp2p, peer, signal), signal)
-      const request = requestSamples(this.#libp2p, peer, session.blobId, indices, {
+      const request = this.#streams.request(peer, session.blobId, indices, {
         shardSize: session.header.shardSize,
         onShard: (shard) => {
           session.bytes += shard.data.length + shard.proof.length

@@ -9,6 +9,7 @@ import { blobIdOf } from '../erasure/blob-id.ts'
 import { encodeHeader } from '../erasure/header.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import type { DacnetLibp2p } from '../p2p/node.ts'
+import { SampleStreams } from '../p2p/sample-streams.ts'
 import { availabilityConfidence, roundAllowance, roundEnds, samplesForTarget } from './confidence.ts'
 import { NodeErrorCode, nodeError } from './errors.ts'
 import { Hedge, RecentSlowest } from './hedge.ts'
@@ -74,6 +75,7 @@ export class LightClient {
   readonly #coldAnswers = new RecentSlowest()
   readonly #silent: SilentHolders
   readonly #holders: HolderRequests
+  readonly #streams: SampleStreams
 
   constructor(init: LightClientInit) {
     this.#init = init
@@ -83,12 +85,19 @@ export class LightClient {
       throw nodeError(NodeErrorCode.INVALID_OPTIONS, `silentMemoryMs must be 0 or more, got ${memoryMs}`)
     }
     this.#silent = new SilentHolders(memoryMs)
+    this.#streams = new SampleStreams(init.libp2p)
     this.#holders = new HolderRequests({
       libp2p: init.libp2p,
       logger: this.#logger,
       silent: this.#silent,
       coldAnswers: this.#coldAnswers,
+      streams: this.#streams,
     })
+  }
+
+  /** Closes the sample streams kept open between checks. The client can still sample after: it opens new ones. */
+  close(): void {
+    this.#streams.close()
   }
 
   /** Verifies a certificate against the committee of the epoch it names; throws its typed error if invalid. */

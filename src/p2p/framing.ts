@@ -87,6 +87,23 @@ export class FrameReader {
     }
   }
 
+  /**
+   * Waits for the first byte of the next frame: true once one is here, false if the stream ended cleanly first.
+   * Throws as next() does for a reset or the signal.
+   */
+  async started(signal?: AbortSignal): Promise<boolean> {
+    while (this.buffer.byteLength === 0) {
+      signal?.throwIfAborted()
+      if (!(await this.moreBytes(signal))) return false
+    }
+    return true
+  }
+
+  /** Bytes received and not yet taken as frames. */
+  get buffered(): number {
+    return this.buffer.byteLength
+  }
+
   /** Detaches from the stream; unread bytes are dropped. */
   release(): void {
     this.stream.removeEventListener('message', this.onMessage)

@@ -89,59 +89,89 @@ export async function handleSampleStream(
     const request = decodeSampleRequest(frame)
     const blobId = parseBlobId(request.blobId)
     const indices = checkIndices(request.indices)
-    const requester = connection.remotePeer.toString()
     answering = true
-    let sent = 0
-    /** Queues the answer for `index` in the batch; the batch sends once it holds about 60 KiB. */
-    const answer = (index: number, shard: ShardWithProof | undefined): Promise<void> => {
-      if (shard) sent++
-      return shard ? addShardReply(batch, shard, index) : batch.add(replyFrame({ kind: ReplyKind.NOT_HELD, index }))
-    }
-    if (service.withShards) {
-      let run = FIRST_SAMPLE_RUN
-      for (let from = 0; from < indices.length; ) {
-        signal.throwIfAborted()
-        const part = indices.slice(from, from + run)
-        from += part.length
-        let shardBytes = 0
-        // Framed and handed to the stream under the run's read slot; the drain is awaited after it.
-        const sending = await service.withShards(blobId, part, requester, (shards) => {
-          const held = new Map(shards.map((shard) => [shard.index, shard]))
-          for (const shard of shards) {
-            shardBytes = Math.max(shardBytes, shard.data.length + shard.proof.length + FRAME_OVERHEAD_BYTES)
-          }
-          return Promise.all([...part.map((index) => answer(index, held.get(index))), batch.flush()])
-        })
-        await sending
-        if (shardBytes > 0) run = Math.max(1, Math.floor(SAMPLE_RUN_BYTES / shardBytes))
-      }
-    } else {
-      for (const index of indices) {
-        signal.throwIfAborted()
-        await answer(index, await service.readShard(blobId, index, requester))
-      }
-    }
-    await batch.add(replyFrame({ kind: ReplyKind.END, count: sent }))
-    await batch.flush()
+    await answerSampleRequest(service, batch, blobId, indices, connection.remotePeer.toString(), signal)
     await stream.close({ signal })
     return 'ok'
   } catch (err) {
     reader.release()
-    const failure = toWireError(err, 'sample')
-    if (failure.code === P2pErrorCode.STREAM_ENDED || failure.code === P2pErrorCode.TIMEOUT) {
-      stream.abort(asError(failure))
-      return answering && failure.code === P2pErrorCode.STREAM_ENDED ? CANCELLED : failure.code
-    }
-    // The answers read before the failure still go out, then the ERROR in place of the rest.
-    await batch.flush().catch(() => {})
-    await replyError(stream, failure, signal)
-    return failure.code
+    return failSampleRequest(stream, batch, err, answering, signal)
   } finally {
     exchange.clear()
   }
 }
 
-function checkIndices(indices: number[]): number[] {
+/**
+ * Answers one sample request into `batch`: a SHARD or NOT_HELD reply per index in request order, then END, all
+ * handed to the stream when this resolves. With `withShards` the shards are read in runs of about 60 KiB, each
+ * framed and handed over under its read slot, the next read waiting for the stream to take the last run.
+ */
+export async function answerSampleRequest(
+  service: SampleService,
+  batch: FrameBatch,
+  blobId: BlobId,
+  indices: number[],
+  requester: string,
+  signal: AbortSignal,
+): Promise<void> {
+  let sent = 0
+  /** Queues the answer for `index` in the batch; the batch sends once it holds about 60 KiB. */
+  const answer = (index: number, shard: ShardWithProof | undefined): Promise<void> => {
+    if (shard) sent++
+    return shard ? addShardReply(batch, shard, index) : batch.add(replyFrame({ kind: ReplyKind.NOT_HELD, index }))
+  }
+  if (service.withShards) {
+    let run = FIRST_SAMPLE_RUN
+    for (let from = 0; from < indices.length; ) {
+      signal.throwIfAborted()
+      const part = indices.slice(from, from + run)
+      from += part.length
+      let shardBytes = 0
+      // Framed and handed to the stream under the run's read slot; the drain is awaited after it.
+      const sending = await service.withShards(blobId, part, requester, (shards) => {
+        const held = new Map(shards.map((shard) => [shard.index, shard]))
+        for (const shard of shards) {
+          shardBytes = Math.max(shardBytes, shard.data.length + shard.proof.length + FRAME_OVERHEAD_BYTES)
+        }
+        return Promise.all([...part.map((index) => answer(index, held.get(index))), batch.flush()])
+      })
+      await sending
+      if (shardBytes > 0) run = Math.max(1, Math.floor(SAMPLE_RUN_BYTES / shardBytes))
+    }
+  } else {
+    for (const index of indices) {
+      signal.throwIfAborted()
+      await answer(index, await service.readShard(blobId, index, requester))
+    }
+  }
+  await batch.add(replyFrame({ kind: ReplyKind.END, count: sent }))
+  await batch.flush()
+}
+
+/**
+ * Ends a sample request that failed, and returns the outcome to count. A stream that ended or timed out is aborted
+ * (CANCELLED when the client stopped reading its answers); any other failure sends the answers already read, then
+ * an ERROR with its code, and closes.
+ */
+export async function failSampleRequest(
+  stream: Stream,
+  batch: FrameBatch,
+  err: unknown,
+  answering: boolean,
+  signal: AbortSignal,
+): Promise<ServedOutcome> {
+  const failure = toWireError(err, 'sample')
+  if (failure.code === P2pErrorCode.STREAM_ENDED || failure.code === P2pErrorCode.TIMEOUT) {
+    stream.abort(asError(failure))
+    return answering && failure.code === P2pErrorCode.STREAM_ENDED ? CANCELLED : failure.code
+  }
+  await batch.flush().catch(() => {})
+  await replyError(stream, failure, signal)
+  return failure.code
+}
+
+/** The indices of a sample request, checked: 1..64 (the decoder's bound), distinct. */
+export function checkIndices(indices: number[]): number[] {
   if (indices.length === 0) throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, 'a sample request needs at least one index')
   if (new Set(indices).size !== indices.length) {
     throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, 'sample indices must be distinct')
@@ -237,28 +267,7 @@ export async function requestSamples(
   try {
     await writeFrame(stream, SampleRequest.encode({ blobId: blobId.bytes, indices }), { signal })
     await stream.close({ signal })
-    const answers = new Map<number, SampleAnswer>()
-    const limit = replyFrameLimit(opts.shardSize)
-    while (true) {
-      const reply = decodeFrame(Reply, await reader.expect(limit, 'the end of the sample reply', signal), 'reply')
-      if (reply.kind === ReplyKind.ERROR) throw remoteError(reply.errorCode, reply.errorMessage, String(peer))
-      if (reply.kind === ReplyKind.END) break
-      if (reply.kind === ReplyKind.SHARD && reply.shard !== undefined) opts.onShard?.(reply.shard as ShardWithProof)
-      const index =
-        reply.kind === ReplyKind.SHARD
-          ? reply.shard?.index
-          : reply.kind === ReplyKind.NOT_HELD
-            ? reply.index
-            : undefined
-      if (index === undefined || !indices.includes(index) || answers.has(index)) {
-        throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, `unexpected ${reply.kind} reply for index ${index}`)
-      }
-      answers.set(index, reply.kind === ReplyKind.SHARD ? (reply.shard as ShardWithProof) : null)
-    }
-    if (answers.size !== indices.length) {
-      throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, `holder answered ${answers.size} of ${indices.length} indices`)
-    }
-    return answers
+    return await readSampleReplies(reader, indices, { ...opts, signal, peer: String(peer) })
   } catch (err) {
     const failure = err instanceof DacnetError ? err : toWireError(err, 'sample')
     stream.abort(asError(failure))
@@ -266,4 +275,42 @@ export async function requestSamples(
   } finally {
     reader.release()
   }
+}
+
+/**
+ * Reads a holder's replies to one sample request, up to its END: an answer for every index in `indices`. An ERROR
+ * reply throws its code (as a remote error naming `peer`); a reply for an index not asked, or asked twice, or an
+ * END before every index is answered, throws P2P_MALFORMED_MESSAGE. `onReply` hears of each frame as it is read.
+ */
+export async function readSampleReplies(
+  reader: FrameReader,
+  indices: number[],
+  opts: {
+    shardSize: number
+    signal: AbortSignal
+    peer: string
+    onShard?: ((shard: ShardWithProof) => void) | undefined
+    onReply?: (() => void) | undefined
+  },
+): Promise<Map<number, SampleAnswer>> {
+  const answers = new Map<number, SampleAnswer>()
+  const limit = replyFrameLimit(opts.shardSize)
+  while (true) {
+    const frame = await reader.expect(limit, 'the end of the sample reply', opts.signal)
+    opts.onReply?.()
+    const reply = decodeFrame(Reply, frame, 'reply')
+    if (reply.kind === ReplyKind.ERROR) throw remoteError(reply.errorCode, reply.errorMessage, opts.peer)
+    if (reply.kind === ReplyKind.END) break
+    if (reply.kind === ReplyKind.SHARD && reply.shard !== undefined) opts.onShard?.(reply.shard as ShardWithProof)
+    const index =
+      reply.kind === ReplyKind.SHARD ? reply.shard?.index : reply.kind === ReplyKind.NOT_HELD ? reply.index : undefined
+    if (index === undefined || !indices.includes(index) || answers.has(index)) {
+      throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, `unexpected ${reply.kind} reply for index ${index}`)
+    }
+    answers.set(index, reply.kind === ReplyKind.SHARD ? (reply.shard as ShardWithProof) : null)
+  }
+  if (answers.size !== indices.length) {
+    throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, `holder answered ${answers.size} of ${indices.length} indices`)
+  }
+  return answers
 }

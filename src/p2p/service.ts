@@ -1,5 +1,6 @@
 import type { Connection, Stream, StreamHandler } from '@libp2p/interface'
 import { RateLimiter } from '@libp2p/utils'
+import type { DacnetError } from '../errors.ts'
 import { settleWithin } from '../timing.ts'
 import { P2pErrorCode, p2pError } from './errors.ts'
 import {
@@ -12,10 +13,11 @@ import {
   MAX_REFUSAL_DELAY_MS,
 } from './limits.ts'
 import type { DacnetLibp2p } from './node.ts'
-import { RETRIEVE_PROTOCOL, SAMPLE_PROTOCOL, STORE_PROTOCOL } from './protocols.ts'
+import { RETRIEVE_PROTOCOL, SAMPLE_PROTOCOL, SAMPLE_SESSION_PROTOCOL, STORE_PROTOCOL } from './protocols.ts'
 import { replyError } from './reply.ts'
 import { handleRetrieveStream, type RetrieveService } from './retrieve.ts'
 import { handleSampleStream, type SampleService } from './sample.ts'
+import { handleSampleSession } from './sample-session.ts'
 import { handleStoreStream, type StoreService } from './store.ts'
 import { StreamGuard, type StreamGuardOptions } from './stream-guard.ts'
 import type { ServedExchange, ServedOutcome } from './wire.ts'
@@ -33,6 +35,8 @@ export interface ProtocolOptions extends Omit<StreamGuardOptions, 'onRefused'> {
   retrieveRatePerSecond?: number
   storeTimeoutMs?: number
   sampleTimeoutMs?: number
+  /** A sample session with no request begun for this long is reset. Default DEFAULT_SAMPLE_SESSION_IDLE_MS. */
+  sampleSessionIdleMs?: number
   retrieveTimeoutMs?: number
   /** Deadline for the request frame of every inbound exchange. Default DEFAULT_REQUEST_FRAME_TIMEOUT_MS. */
   requestFrameTimeoutMs?: number
@@ -133,6 +137,27 @@ export async function registerProtocols(
       { maxInboundStreams: LIBP2P_PUBLIC_STREAM_LIMIT },
     )
     registered.push(SAMPLE_PROTOCOL)
+    // Sessions report each request, not the stream: the guard's refusals and a session that failed before its
+    // first request are reported as 1.0.0's exchanges are.
+    await libp2p.handle(
+      SAMPLE_SESSION_PROTOCOL,
+      async (stream, connection) => {
+        const exchange: ServedExchange = { peer: connection.remotePeer.toString() }
+        const refused = guard!.check(SAMPLE_SESSION_PROTOCOL, MAX_INBOUND_SAMPLE_STREAMS, stream, connection)
+        if (refused !== undefined) {
+          opts.onServed?.(SAMPLE_SESSION_PROTOCOL, 0, refused, exchange)
+          return
+        }
+        await handleSampleSession(sample, stream, connection, {
+          ...timeouts(opts.sampleTimeoutMs),
+          ...(opts.sampleSessionIdleMs === undefined ? {} : { idleMs: opts.sampleSessionIdleMs }),
+          admit: (s) => overRate(limiter, exchange.peer, s),
+          onRequest: (ms, outcome) => opts.onServed?.(SAMPLE_SESSION_PROTOCOL, ms, outcome, exchange),
+        })
+      },
+      { maxInboundStreams: LIBP2P_PUBLIC_STREAM_LIMIT },
+    )
+    registered.push(SAMPLE_SESSION_PROTOCOL)
   }
   if (retrieve) {
     const limiter = new RateLimiter({
@@ -167,18 +192,25 @@ export async function registerProtocols(
  */
 function rateLimited(limiter: RateLimiter, handler: Handler): Handler {
   return async (stream, connection, exchange) => {
-    let waitMs: number
-    try {
-      limiter.consume(connection.remotePeer.toString())
-      waitMs = -1
-    } catch (err) {
-      waitMs = Math.min(MAX_REFUSAL_DELAY_MS, Math.max(0, (err as { msBeforeNext?: number }).msBeforeNext ?? 0))
-    }
-    if (waitMs < 0) return handler(stream, connection, exchange)
+    const refusal = await overRate(limiter, connection.remotePeer.toString(), stream)
+    if (refusal === undefined) return handler(stream, connection, exchange)
+    await replyError(stream, refusal, AbortSignal.timeout(1_000))
+    return refusal.code
+  }
+}
+
+/**
+ * Counts one request of `peer` against its rate: undefined when within it; otherwise P2P_RATE_LIMITED, once the
+ * peer's window ends (at most MAX_REFUSAL_DELAY_MS later) or the stream closes, whichever comes first.
+ */
+async function overRate(limiter: RateLimiter, peer: string, stream: Stream): Promise<DacnetError | undefined> {
+  try {
+    limiter.consume(peer)
+    return undefined
+  } catch (err) {
+    const waitMs = Math.min(MAX_REFUSAL_DELAY_MS, Math.max(0, (err as { msBeforeNext?: number }).msBeforeNext ?? 0))
     await untilClosedOr(stream, waitMs)
-    const error = p2pError(P2pErrorCode.RATE_LIMITED, 'too many requests; slow down')
-    await replyError(stream, error, AbortSignal.timeout(1_000))
-    return error.code
+    return p2pError(P2pErrorCode.RATE_LIMITED, 'too many requests; slow down')
   }
 }
 

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { constants, monitorEventLoopDelay, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks'
 import { encodeBlob } from '../../src/erasure/encode.ts'
 import { ShardReads } from '../../src/node/shard-reads.ts'
-import { SAMPLE_PROTOCOL } from '../../src/p2p/protocols.ts'
+import { SAMPLE_PROTOCOL, SAMPLE_SESSION_PROTOCOL } from '../../src/p2p/protocols.ts'
 import type { SampleService } from '../../src/p2p/sample.ts'
 import { registerProtocols } from '../../src/p2p/service.ts'
 import { prng, randomData, withProofs } from '../erasure/helpers.ts'
@@ -60,7 +60,8 @@ const rssTimer = setInterval(() => {
 }, RSS_SAMPLE_MS)
 
 function count(protocol: string, outcome: string): void {
-  if (protocol === SAMPLE_PROTOCOL) outcomes[outcome] = (outcomes[outcome] ?? 0) + 1
+  if (protocol === SAMPLE_PROTOCOL || protocol === SAMPLE_SESSION_PROTOCOL)
+    outcomes[outcome] = (outcomes[outcome] ?? 0) + 1
 }
 
 async function start(spec: NodeStart): Promise<void> {
@@ -112,7 +113,7 @@ async function serveSamplesWith(running: RunningMember, reads: ShardReads): Prom
 }
 
 async function reregisterSample(running: RunningMember, sample: SampleService): Promise<void> {
-  await running.node.libp2p.unhandle(SAMPLE_PROTOCOL)
+  await running.node.libp2p.unhandle([SAMPLE_PROTOCOL, SAMPLE_SESSION_PROTOCOL])
   await registerProtocols(
     running.node.libp2p,
     { sample },

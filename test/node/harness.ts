@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import type { PrivateKey } from '@libp2p/interface'
+import type { PrivateKey, StreamHandler } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { SecretKey } from '../../src/attest/bls.ts'
 import { generateSecretKey, publicKeyOf } from '../../src/attest/keys.ts'
@@ -13,8 +13,9 @@ import { type CommitteeSource, committeeOf } from '../../src/committee/source.ts
 import { ErasurePool } from '../../src/erasure/pool.ts'
 import { CommitteeNode, type CommitteeNodeOptions } from '../../src/node/committee-node.ts'
 import { createDacnetLibp2p, type DacnetLibp2p } from '../../src/p2p/node.ts'
-import { SAMPLE_PROTOCOL } from '../../src/p2p/protocols.ts'
-import { handleSampleStream } from '../../src/p2p/sample.ts'
+import { SAMPLE_PROTOCOL, SAMPLE_SESSION_PROTOCOL } from '../../src/p2p/protocols.ts'
+import { handleSampleStream, type SampleService } from '../../src/p2p/sample.ts'
+import { handleSampleSession } from '../../src/p2p/sample-session.ts'
 import { ShardStore } from '../../src/storage/store.ts'
 
 /** A committee source whose registry can be replaced while nodes run (addresses are known only after start). */
@@ -112,19 +113,39 @@ export async function startMember(
  * (proofs unchanged), over the real wire. Only a proof check can catch it.
  */
 export async function serveCorruptSamples(node: CommitteeNode, mask: number): Promise<void> {
-  await node.libp2p.unhandle(SAMPLE_PROTOCOL)
+  const service: SampleService = {
+    async readShard(blobId, index) {
+      const real = await node.store.getShard(blobId, index)
+      return real && { ...real, data: real.data.map((b) => b ^ mask) }
+    },
+  }
+  await node.libp2p.unhandle([SAMPLE_PROTOCOL, SAMPLE_SESSION_PROTOCOL])
+  dropSampleSessions(node)
   await node.libp2p.handle(SAMPLE_PROTOCOL, async (stream, connection) => {
-    await handleSampleStream(
-      {
-        async readShard(blobId, index) {
-          const real = await node.store.getShard(blobId, index)
-          return real && { ...real, data: real.data.map((b) => b ^ mask) }
-        },
-      },
-      stream,
-      connection,
-    )
+    await handleSampleStream(service, stream, connection)
   })
+  await node.libp2p.handle(SAMPLE_SESSION_PROTOCOL, async (stream, connection) => {
+    await handleSampleSession(service, stream, connection)
+  })
+}
+
+/**
+ * Replaces a running member's sample handlers with `handler` on /dacnet/sample/1.0.0 alone: clients then fall back
+ * to a stream per request, so `handler` sees every request on a stream of its own (to delay, drop or stall it).
+ */
+export async function serveSamplesPerStream(node: CommitteeNode, handler: StreamHandler): Promise<void> {
+  await node.libp2p.unhandle([SAMPLE_PROTOCOL, SAMPLE_SESSION_PROTOCOL])
+  dropSampleSessions(node)
+  await node.libp2p.handle(SAMPLE_PROTOCOL, handler)
+}
+
+/** Resets the sample sessions clients hold open with `node`: their next requests open streams to its new handlers. */
+function dropSampleSessions(node: CommitteeNode): void {
+  for (const connection of node.libp2p.getConnections()) {
+    for (const stream of connection.streams) {
+      if (stream.protocol === SAMPLE_SESSION_PROTOCOL) stream.abort(new Error('the sample handlers were replaced'))
+    }
+  }
 }
 
 export async function startClient(dhtMode: 'server' | 'client' = 'client'): Promise<DacnetLibp2p> {

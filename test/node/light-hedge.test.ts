@@ -25,7 +25,6 @@ import {
   type SampleResult,
 } from '../../src/node/light-client.ts'
 import type { DacnetLibp2p } from '../../src/p2p/node.ts'
-import { SAMPLE_PROTOCOL } from '../../src/p2p/protocols.ts'
 import { handleSampleStream } from '../../src/p2p/sample.ts'
 import { prng, randomData } from '../erasure/helpers.ts'
 import {
@@ -36,6 +35,7 @@ import {
   removeDirs,
   SwappableCommitteeSource,
   serveCorruptSamples,
+  serveSamplesPerStream,
   startClient,
   startMember,
 } from './harness.ts'
@@ -112,8 +112,7 @@ const lateStreams = new Map<number, number>()
 /** Member i keeps its connections but its sample handler answers after `delayMs` (never, for Infinity). */
 async function answerLate(i: number, delayMs: number): Promise<void> {
   const node = members[i]!.node
-  await node.libp2p.unhandle(SAMPLE_PROTOCOL)
-  await node.libp2p.handle(SAMPLE_PROTOCOL, async (stream, connection) => {
+  await serveSamplesPerStream(node, async (stream, connection) => {
     lateStreams.set(i, (lateStreams.get(i) ?? 0) + 1)
     if (delayMs === Number.POSITIVE_INFINITY) return new Promise<void>(() => {})
     await sleep(delayMs)

@@ -14,7 +14,6 @@ import {
   type SampleResult,
 } from '../../src/node/light-client.ts'
 import type { DacnetLibp2p } from '../../src/p2p/node.ts'
-import { SAMPLE_PROTOCOL } from '../../src/p2p/protocols.ts'
 import { handleSampleStream } from '../../src/p2p/sample.ts'
 import { prng, randomData } from '../erasure/helpers.ts'
 import {
@@ -25,6 +24,7 @@ import {
   removeDirs,
   SwappableCommitteeSource,
   serveCorruptSamples,
+  serveSamplesPerStream,
   startClient,
   startMember,
 } from './harness.ts'
@@ -163,8 +163,7 @@ describe('a blob whose shards are no longer retrievable', () => {
     const calls = members.map(() => 0)
     for (const [i, member] of members.entries()) {
       const node = member.node
-      await node.libp2p.unhandle(SAMPLE_PROTOCOL)
-      await node.libp2p.handle(SAMPLE_PROTOCOL, async (stream, connection) => {
+      await serveSamplesPerStream(node, async (stream, connection) => {
         const call = (calls[i] ?? 0) + 1
         calls[i] = call
         if (call === 1 && i % 2 === 0) {
@@ -199,8 +198,7 @@ describe('a blob whose shards are no longer retrievable', () => {
     // the check must wait for them (it cannot pass without them), not count them failed.
     for (const i of failing) {
       const node = members[i]!.node
-      await node.libp2p.unhandle(SAMPLE_PROTOCOL)
-      await node.libp2p.handle(SAMPLE_PROTOCOL, async (stream, connection) => {
+      await serveSamplesPerStream(node, async (stream, connection) => {
         await new Promise((resolve) => setTimeout(resolve, 1_500))
         await handleSampleStream({ readShard: (id, index) => node.store.getShard(id, index) }, stream, connection)
       })
@@ -221,8 +219,7 @@ describe('a blob whose shards are no longer retrievable', () => {
     const calls = new Map<number, number>()
     for (const i of failing) {
       const node = members[i]!.node
-      await node.libp2p.unhandle(SAMPLE_PROTOCOL)
-      await node.libp2p.handle(SAMPLE_PROTOCOL, async (stream) => {
+      await serveSamplesPerStream(node, async (stream) => {
         calls.set(i, (calls.get(i) ?? 0) + 1)
         await new Promise((resolve) => setTimeout(resolve, 700))
         stream.abort(new Error('connection dropped'))
@@ -248,8 +245,7 @@ describe('a blob whose shards are no longer retrievable', () => {
   it('samples unavailable, in bounded time, when the failing members take the request and never answer', async () => {
     for (const i of failing) {
       const silent = members[i]!.node
-      await silent.libp2p.unhandle(SAMPLE_PROTOCOL)
-      await silent.libp2p.handle(SAMPLE_PROTOCOL, async () => {
+      await serveSamplesPerStream(silent, async () => {
         await new Promise(() => {}) // accepts the stream, reads nothing, answers nothing
       })
     }
