@@ -5,6 +5,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { BlobId } from '../../src/erasure/blob-id.ts'
 import { createDacnetLibp2p, type DacnetLibp2p } from '../../src/p2p/node.ts'
 import { requestSamples } from '../../src/p2p/sample.ts'
+import { SampleStreams } from '../../src/p2p/sample-streams.ts'
 import type { NodeReady } from './protocol.ts'
 import { distinctIndices, outcomeOf, quantile, round, sleep } from './stats.ts'
 
@@ -65,21 +66,45 @@ export async function newClient(): Promise<DacnetLibp2p> {
   return libp2p
 }
 
-/** One honest sample request: its latency, or its time to failure and code. */
-async function honestRequest(client: DacnetLibp2p, target: HonestTarget): Promise<{ ms: number; outcome: string }> {
+/**
+ * One honest sample request: its latency, or its time to failure and code. On `streams` (a light client's kept
+ * sample sessions) when given, else on a stream of its own (a new client's first request).
+ */
+async function honestRequest(
+  client: DacnetLibp2p,
+  target: HonestTarget,
+  streams?: SampleStreams,
+): Promise<{ ms: number; outcome: string }> {
   const at = performance.now()
   const indices = distinctIndices(target.indices, target.ready.n, target.rand)
+  const opts = { shardSize: target.ready.shardSize, timeoutMs: HONEST_REQUEST_TIMEOUT_MS }
   const outcome = await outcomeOf(
-    requestSamples(client, target.holder, target.blobId, indices, {
-      shardSize: target.ready.shardSize,
-      timeoutMs: HONEST_REQUEST_TIMEOUT_MS,
-    }),
+    streams
+      ? streams.request(target.holder, target.blobId, indices, opts)
+      : requestSamples(client, target.holder, target.blobId, indices, opts),
   )
   return { ms: performance.now() - at, outcome }
 }
 
-/** The honest client samples for `ms`: a request every interval, one at a time. */
+/**
+ * The honest client samples for `ms`: a request every interval, one at a time, on the sample session a light
+ * client keeps open with a holder (PROTOCOL.md §3.4).
+ */
 export async function sampleFor(client: DacnetLibp2p, target: HonestTarget, ms: number): Promise<HonestFigures> {
+  const streams = new SampleStreams(client)
+  try {
+    return await sampleOnFor(client, streams, target, ms)
+  } finally {
+    streams.close()
+  }
+}
+
+async function sampleOnFor(
+  client: DacnetLibp2p,
+  streams: SampleStreams,
+  target: HonestTarget,
+  ms: number,
+): Promise<HonestFigures> {
   const loop = clientLoop()
   const end = performance.now() + ms
   const latencies: number[] = []
@@ -87,7 +112,7 @@ export async function sampleFor(client: DacnetLibp2p, target: HonestTarget, ms: 
   let nextAt = performance.now()
   while (nextAt < end) {
     await sleep(nextAt - performance.now())
-    const { ms: took, outcome } = await honestRequest(client, target)
+    const { ms: took, outcome } = await honestRequest(client, target, streams)
     latencies.push(took)
     if (outcome !== 'ok') failed[outcome] = (failed[outcome] ?? 0) + 1
     nextAt = Math.max(nextAt + target.intervalMs, performance.now())
