@@ -13,6 +13,7 @@ import { webSockets } from '@libp2p/websockets'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import type { Registry } from 'prom-client'
 import { withBatchedWrites } from './batched-writes.ts'
+import { libp2pLogger } from './libp2p-logger.ts'
 import { listenError } from './listen-error.ts'
 import { CERTIFICATE_TOPIC, DHT_PROTOCOL } from './protocols.ts'
 
@@ -111,9 +112,11 @@ export async function createDacnetLibp2p(opts: DacnetLibp2pOptions): Promise<Dac
 
 function createStack(opts: DacnetLibp2pOptions): Promise<DacnetLibp2p> {
   const local = opts.localNetwork === true
+  const logger = libp2pLogger(process.env)
   return createLibp2p<DacnetServices>({
     start: false,
     privateKey: opts.privateKey,
+    ...(logger ? { logger } : {}),
     addresses: { listen: opts.listen ?? DEFAULT_LISTEN, ...(opts.announce ? { announce: opts.announce } : {}) },
     transports: [tcp(), webSockets()],
     connectionEncrypters: [withBatchedWrites(noise())],
