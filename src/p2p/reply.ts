@@ -1,8 +1,9 @@
 import type { Stream } from '@libp2p/interface'
 import type { DacnetError } from '../errors.ts'
-import { writeFrame } from './framing.ts'
+import { asError, P2pErrorCode, toWireError } from './errors.ts'
+import { type FrameBatch, writeFrame } from './framing.ts'
 import { Reply, ReplyKind } from './pb/dacnet.js'
-import { sanitizeCode, truncateMessage } from './wire.ts'
+import { CANCELLED, type ServedOutcome, sanitizeCode, truncateMessage } from './wire.ts'
 
 /** Server side of the Reply-framed protocols (sample, retrieve). */
 
@@ -36,4 +37,27 @@ export async function replyError(stream: Stream, error: DacnetError, signal: Abo
   } catch (err) {
     stream.abort(err instanceof Error ? err : new Error(String(err)))
   }
+}
+
+/**
+ * Ends a sample or retrieve exchange that failed, and returns the outcome to count. A stream that ended or timed
+ * out is aborted (CANCELLED when the client stopped reading its answers, `answering`); any other failure sends the
+ * answers already batched, then an ERROR with its code in place of the rest, and closes.
+ */
+export async function endFailedExchange(
+  stream: Stream,
+  batch: FrameBatch,
+  err: unknown,
+  what: string,
+  answering: boolean,
+  signal: AbortSignal,
+): Promise<ServedOutcome> {
+  const failure = toWireError(err, what)
+  if (failure.code === P2pErrorCode.STREAM_ENDED || failure.code === P2pErrorCode.TIMEOUT) {
+    stream.abort(asError(failure))
+    return answering && failure.code === P2pErrorCode.STREAM_ENDED ? CANCELLED : failure.code
+  }
+  await batch.flush().catch(() => {})
+  await replyError(stream, failure, signal)
+  return failure.code
 }

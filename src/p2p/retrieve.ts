@@ -21,9 +21,9 @@ import type { DacnetLibp2p } from './node.ts'
 import { Reply, ReplyKind, RetrieveRequest } from './pb/dacnet.js'
 import { RETRIEVE_PROTOCOL } from './protocols.ts'
 import { remoteError } from './remote-error.ts'
-import { replyError, replyFrame } from './reply.ts'
+import { endFailedExchange, replyFrame } from './reply.ts'
 import { addShardReply } from './shard-frame.ts'
-import { CANCELLED, decodeFrame, type ServedOutcome } from './wire.ts'
+import { decodeFrame, type ServedOutcome } from './wire.ts'
 
 /**
  * /dacnet/retrieve/1.0.0 — anyone -> holder.
@@ -129,15 +129,8 @@ export async function handleRetrieveStream(
     return 'ok'
   } catch (err) {
     reader.release()
-    const failure = toWireError(err, 'retrieve')
-    if (failure.code === P2pErrorCode.STREAM_ENDED || failure.code === P2pErrorCode.TIMEOUT) {
-      stream.abort(asError(failure))
-      return answering && failure.code === P2pErrorCode.STREAM_ENDED ? CANCELLED : failure.code
-    }
     // The shards read before the failure still go out, then the ERROR in place of the rest.
-    await batch.flush().catch(() => {})
-    await replyError(stream, failure, signal)
-    return failure.code
+    return endFailedExchange(stream, batch, err, 'retrieve', answering, signal)
   } finally {
     exchange.clear()
   }

@@ -1,8 +1,7 @@
 import type { Connection, Stream } from '@libp2p/interface'
-import { parseBlobId } from '../erasure/blob-id.ts'
 import type { DacnetError } from '../errors.ts'
 import { P2pErrorCode, p2pError, toWireError } from './errors.ts'
-import { FrameBatch, FrameReader } from './framing.ts'
+import { FrameReader } from './framing.ts'
 import {
   DEFAULT_REQUEST_FRAME_TIMEOUT_MS,
   DEFAULT_SAMPLE_SESSION_IDLE_MS,
@@ -10,13 +9,8 @@ import {
   deadlineIn,
   MAX_QUERY_REQUEST_BYTES,
 } from './limits.ts'
-import {
-  answerSampleRequest,
-  checkIndices,
-  decodeSampleRequest,
-  failSampleRequest,
-  type SampleService,
-} from './sample.ts'
+import { endFailedExchange } from './reply.ts'
+import { answerSampleRequest, readSampleRequest, type SampleService, sampleBatch } from './sample.ts'
 import type { ServedOutcome } from './wire.ts'
 
 /**
@@ -101,23 +95,17 @@ async function serveRequest(
 ): Promise<ServedOutcome> {
   const exchange = deadlineIn(opts.timeoutMs ?? DEFAULT_SAMPLE_TIMEOUT_MS)
   const { signal } = exchange
-  const batch = new FrameBatch(stream, { signal, ...(service.withShards ? { highWater: 0 } : {}) })
+  const batch = sampleBatch(stream, service, signal)
   let answering = false
   try {
-    const first = deadlineIn(opts.requestFrameTimeoutMs ?? DEFAULT_REQUEST_FRAME_TIMEOUT_MS, signal)
-    const frame = await reader
-      .expect(MAX_QUERY_REQUEST_BYTES, 'the sample request', first.signal)
-      .finally(() => first.clear())
-    const request = decodeSampleRequest(frame)
-    const blobId = parseBlobId(request.blobId)
-    const indices = checkIndices(request.indices)
+    const { blobId, indices } = await readSampleRequest(reader, opts.requestFrameTimeoutMs, signal)
     const refusal = await opts.admit?.(stream)
     if (refusal) throw refusal
     answering = true
     await answerSampleRequest(service, batch, blobId, indices, requester, signal)
     return 'ok'
   } catch (err) {
-    return failSampleRequest(stream, batch, err, answering, signal)
+    return endFailedExchange(stream, batch, err, 'sample', answering, signal)
   } finally {
     exchange.clear()
   }

@@ -21,9 +21,9 @@ import type { DacnetLibp2p } from './node.ts'
 import { Reply, ReplyKind, SampleRequest } from './pb/dacnet.js'
 import { SAMPLE_PROTOCOL } from './protocols.ts'
 import { remoteError } from './remote-error.ts'
-import { replyError, replyFrame } from './reply.ts'
+import { endFailedExchange, replyFrame } from './reply.ts'
 import { addShardReply } from './shard-frame.ts'
-import { CANCELLED, decodeFrame, type ServedOutcome } from './wire.ts'
+import { decodeFrame, type ServedOutcome } from './wire.ts'
 
 /**
  * /dacnet/sample/1.0.0 — anyone -> holder.
@@ -74,28 +74,20 @@ export async function handleSampleStream(
   const exchange = deadlineIn(opts.timeoutMs ?? DEFAULT_SAMPLE_TIMEOUT_MS)
   const { signal } = exchange
   const reader = new FrameReader(stream)
-  // The answers go out in ~60 KiB batches. With `withShards` each is handed to the stream under a read slot, and
-  // the next run waits until the stream has passed the last one on (highWater 0): a client that reads slowly slows
-  // its own runs, and its replies are not left to be encrypted and written from the stream's buffer outside a slot.
-  const batch = new FrameBatch(stream, { signal, ...(service.withShards ? { highWater: 0 } : {}) })
+  const batch = sampleBatch(stream, service, signal)
   /** The request was read and answers are going out: a stream that ends now is a client that stopped reading. */
   let answering = false
   try {
-    const first = deadlineIn(opts.requestFrameTimeoutMs ?? DEFAULT_REQUEST_FRAME_TIMEOUT_MS, signal)
-    const frame = await reader
-      .expect(MAX_QUERY_REQUEST_BYTES, 'the sample request', first.signal)
-      .finally(() => first.clear())
+    const { blobId, indices } = await readSampleRequest(reader, opts.requestFrameTimeoutMs, signal)
     reader.release()
-    const request = decodeSampleRequest(frame)
-    const blobId = parseBlobId(request.blobId)
-    const indices = checkIndices(request.indices)
     answering = true
     await answerSampleRequest(service, batch, blobId, indices, connection.remotePeer.toString(), signal)
     await stream.close({ signal })
     return 'ok'
   } catch (err) {
     reader.release()
-    return failSampleRequest(stream, batch, err, answering, signal)
+    // The answers read before the failure still go out, then the ERROR in place of the rest.
+    return endFailedExchange(stream, batch, err, 'sample', answering, signal)
   } finally {
     exchange.clear()
   }
@@ -148,26 +140,28 @@ export async function answerSampleRequest(
   await batch.flush()
 }
 
-/**
- * Ends a sample request that failed, and returns the outcome to count. A stream that ended or timed out is aborted
- * (CANCELLED when the client stopped reading its answers); any other failure sends the answers already read, then
- * an ERROR with its code, and closes.
- */
-export async function failSampleRequest(
-  stream: Stream,
-  batch: FrameBatch,
-  err: unknown,
-  answering: boolean,
+/** Reads and checks a sample request's frame, which must arrive within `frameTimeoutMs` (or `signal`). */
+export async function readSampleRequest(
+  reader: FrameReader,
+  frameTimeoutMs: number | undefined,
   signal: AbortSignal,
-): Promise<ServedOutcome> {
-  const failure = toWireError(err, 'sample')
-  if (failure.code === P2pErrorCode.STREAM_ENDED || failure.code === P2pErrorCode.TIMEOUT) {
-    stream.abort(asError(failure))
-    return answering && failure.code === P2pErrorCode.STREAM_ENDED ? CANCELLED : failure.code
-  }
-  await batch.flush().catch(() => {})
-  await replyError(stream, failure, signal)
-  return failure.code
+): Promise<{ blobId: BlobId; indices: number[] }> {
+  const first = deadlineIn(frameTimeoutMs ?? DEFAULT_REQUEST_FRAME_TIMEOUT_MS, signal)
+  const frame = await reader
+    .expect(MAX_QUERY_REQUEST_BYTES, 'the sample request', first.signal)
+    .finally(() => first.clear())
+  const request = decodeSampleRequest(frame)
+  return { blobId: parseBlobId(request.blobId), indices: checkIndices(request.indices) }
+}
+
+/**
+ * Where a holder batches its answers (~60 KiB). With `withShards` each batch is handed to the stream under a read
+ * slot, and the next run waits until the stream has passed the last one on (highWater 0): a client that reads
+ * slowly slows its own runs, and its replies are not left to be encrypted and written from the stream's buffer
+ * outside a slot.
+ */
+export function sampleBatch(stream: Stream, service: SampleService, signal: AbortSignal): FrameBatch {
+  return new FrameBatch(stream, { signal, ...(service.withShards ? { highWater: 0 } : {}) })
 }
 
 /** The indices of a sample request, checked: 1..64 (the decoder's bound), distinct. */
