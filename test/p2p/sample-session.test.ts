@@ -31,7 +31,7 @@ function bytesOf(shard: { data: Uint8Array } | null | undefined): string | null 
   return shard ? Buffer.from(shard.data).toString('hex') : null
 }
 
-/** Holder with sessions reset after 400 ms idle and a rate of 6 requests a second per peer. */
+/** Holder with sessions reset after 600 ms idle, request frames due in 300 ms, 6 requests a second per peer. */
 let holder: DacnetLibp2p
 /** Holder that only speaks /dacnet/sample/1.0.0, as a second implementation may. */
 let oldHolder: DacnetLibp2p
@@ -48,7 +48,7 @@ beforeAll(async () => {
     { sample: service },
     {
       sampleRatePerSecond: 6,
-      sampleSessionIdleMs: 400,
+      sampleSessionIdleMs: 600,
       requestFrameTimeoutMs: 300,
       onServed: (protocol, _ms, outcome) => served.push({ protocol, outcome }),
     },
@@ -105,27 +105,32 @@ describe('/dacnet/sample/2.0.0 on the wire', () => {
     session.reader.release()
   })
 
-  it('resets a session that stays idle past the idle limit', async () => {
+  it('resets a session that stays idle past the idle limit, without counting it as a request', async () => {
     const client = clients[0]!
     const session = await rawSession(client)
+    served.length = 0
     await session.ask([2])
     const idleSince = performance.now()
-    const end = await failureOf(session.reader.next(1024, AbortSignal.timeout(3_000)))
+    const end = await failureOf(session.reader.next(1024, AbortSignal.timeout(5_000)))
     expect(end?.code).toBe(P2pErrorCode.STREAM_ENDED)
-    expect(performance.now() - idleSince).toBeGreaterThanOrEqual(350)
+    // The holder's 600 ms run from its END, which reached us a little after it left.
+    expect(performance.now() - idleSince).toBeGreaterThanOrEqual(300)
+    expect(served.map((s) => s.outcome)).toEqual(['ok'])
     session.reader.release()
   })
 
-  it('resets a session whose next request starts and never finishes (a drip), within the frame deadline', async () => {
+  it('resets a session whose next request starts and never finishes (a drip): a request past its deadline', async () => {
     const client = clients[0]!
     const session = await rawSession(client)
+    served.length = 0
     await session.ask([2])
     // One byte of a length prefix announcing a 40-byte request, then nothing.
     session.stream.send(Uint8Array.of(40))
-    const since = performance.now()
-    const end = await failureOf(session.reader.next(1024, AbortSignal.timeout(3_000)))
+    const end = await failureOf(session.reader.next(1024, AbortSignal.timeout(5_000)))
     expect(end?.code).toBe(P2pErrorCode.STREAM_ENDED)
-    expect(performance.now() - since).toBeLessThan(380)
+    // The frame deadline (300 ms from the first byte) ended it, not the idle limit: it counts as a request that
+    // timed out.
+    expect(served.map((s) => s.outcome)).toEqual(['ok', P2pErrorCode.TIMEOUT])
     session.reader.release()
   })
 
@@ -143,16 +148,16 @@ describe('/dacnet/sample/2.0.0 on the wire', () => {
   it('counts every request of a session against the rate: past it, RATE_LIMITED ends the session', async () => {
     const client = clients[2]!
     const session = await rawSession(client)
-    const kinds: ReplyKind[] = []
-    for (let i = 0; i < 7; i++) {
-      const { replies } = await session.ask([1])
-      kinds.push(replies.at(-1)!.kind)
-      if (replies.at(-1)!.kind === ReplyKind.ERROR) {
-        expect(replies.at(-1)!.errorCode).toBe(P2pErrorCode.RATE_LIMITED)
-        break
-      }
+    let answered = 0
+    let last: Reply | undefined
+    // 6 a second: at most 6 are answered in the first window, more only if the requests spread over several.
+    for (let i = 0; i < 40 && last?.kind !== ReplyKind.ERROR; i++) {
+      last = (await session.ask([1])).replies.at(-1)
+      if (last?.kind === ReplyKind.END) answered++
     }
-    expect(kinds).toEqual([...Array(6).fill(ReplyKind.END), ReplyKind.ERROR])
+    expect(last?.kind).toBe(ReplyKind.ERROR)
+    expect(last?.errorCode).toBe(P2pErrorCode.RATE_LIMITED)
+    expect(answered).toBeGreaterThanOrEqual(6)
     expect(await session.reader.next(1024, AbortSignal.timeout(2_000))).toBeNull()
     session.reader.release()
     await session.stream.close()
@@ -181,7 +186,7 @@ describe('SampleStreams', () => {
     const streams = new SampleStreams(client)
     await Promise.all([[1], [2], [3]].map((indices) => streams.request(holder.peerId, blob.blobId, indices, opts)))
     expect(streams.keptFor(holder.peerId)).toBe(2)
-    await waitFor(() => sessionsFrom(client).length === 2, 'the third session to close')
+    await waitFor(() => sessionsFrom(client).length <= 2, 'the third session to close')
     streams.close()
   })
 
@@ -190,7 +195,7 @@ describe('SampleStreams', () => {
     const streams = new SampleStreams(client, { idleMs: 60_000 })
     await streams.request(holder.peerId, blob.blobId, [1], opts)
     const first = sessionsFrom(client)[0]!
-    await waitFor(() => first.status !== 'open', 'the idle reset', 3_000)
+    await waitFor(() => first.status !== 'open', 'the idle reset', 5_000)
     const answers = await streams.request(holder.peerId, blob.blobId, [2], opts)
     expect(bytesOf(answers.get(2))).toEqual(bytesOf(all[2]))
     expect(sessionsFrom(client)).toHaveLength(1)
