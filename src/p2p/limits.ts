@@ -91,8 +91,8 @@ export function requestFrameSignal(exchange: AbortSignal, requestFrameTimeoutMs?
 export const DEFAULT_SAMPLE_TIMEOUT_MS = 10_000
 /** A holder resets a sample session (`/dacnet/sample/2.0.0`) in which no next request has begun for this long. */
 export const DEFAULT_SAMPLE_SESSION_IDLE_MS = 30_000
-/** A client closes a sample session it has not used for this long: well before the holder's idle reset. */
-export const DEFAULT_SAMPLE_STREAM_IDLE_MS = 10_000
+/** A client closes a sample session unused this long: a check every 12 s slot keeps it; the holder resets at 30 s. */
+export const DEFAULT_SAMPLE_STREAM_IDLE_MS = 20_000
 /** Idle sample sessions a client keeps open per holder (more run at once when it asks in parallel; they close). */
 export const MAX_IDLE_SAMPLE_STREAMS_PER_PEER = 2
 /** One retrieve exchange, streaming all shards a holder has for one blob. */
