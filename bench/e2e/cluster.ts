@@ -33,6 +33,9 @@ export type CommitteeKind = 'chain' | 'file'
 const READY_MS_PER_NODE = 4_000
 /** How often the wait for dispersals still sending to slow members looks again. */
 const SETTLE_POLL_MS = 5
+/** How often, and how long at most, the wait for members' provider records looks again. */
+const PROVIDERS_POLL_MS = 100
+const PROVIDERS_PUBLISHED_TIMEOUT_MS = 120_000
 
 /** Notes go to stderr, as the devnet's do; stdout carries the rows only. */
 export const benchContext = new CommandContext({ ...processIo(), out: (data) => process.stderr.write(data) })
@@ -134,6 +137,29 @@ export class BenchCluster {
   /** Waits until every dispersal has finished with every member, stragglers after the certificate included. */
   async settled(signal?: AbortSignal): Promise<void> {
     while (this.roles.disperser.unsettled > 0) await sleep(SETTLE_POLL_MS, undefined, signal ? { signal } : {})
+  }
+
+  /**
+   * Waits until every member has published the DHT provider records of what it stored (they wait for a quiet
+   * moment: DEFAULT_PROVIDE_QUIET_MS), so that CPU figures taken after it include them. Reads each member's
+   * GET /v1/status.
+   */
+  async providersPublished(signal?: AbortSignal): Promise<void> {
+    const deadline = performance.now() + PROVIDERS_PUBLISHED_TIMEOUT_MS
+    for (;;) {
+      const pending = await Promise.all(
+        this.memberNodes.map(async ({ node }) => {
+          const response = await fetch(`${node.apiUrl}/v1/status`, signal ? { signal } : {})
+          const status = (await response.json()) as { providerRecordsPending?: number }
+          return status.providerRecordsPending ?? 0
+        }),
+      )
+      if (pending.every((p) => p === 0)) return
+      if (performance.now() > deadline) {
+        throw new Error(`members still have provider records to publish: ${pending.join(', ')}`)
+      }
+      await sleep(PROVIDERS_POLL_MS, undefined, signal ? { signal } : {})
+    }
   }
 
   /** Each member's BLS secret key, by member index, from its node directory's keystore. */

@@ -85,6 +85,13 @@ function registerNodeMetrics(set: MetricSet, node: ApiNode): EventMetrics {
     },
   })
   set.gauge({
+    name: 'dacnet_provider_records_pending',
+    help: 'DHT provider records of stored blobs waiting for a quiet moment or being published',
+    collect() {
+      this.set(node.status().providerRecordsPending)
+    },
+  })
+  set.gauge({
     name: 'dacnet_storage_bytes',
     help: 'Logical bytes held in the shard store (what the quota bounds)',
     collect() {

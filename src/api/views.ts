@@ -105,6 +105,8 @@ export interface StatusView {
   /** Samples and retrievals the client stopped reading mid-answer, by protocol. */
   cancelled: Record<string, number>
   recentErrors: { time: string; message: string; code?: string }[]
+  /** DHT provider records waiting for a quiet moment or being published. */
+  providerRecordsPending: number
   disperseEnabled: boolean
 }
 
@@ -152,6 +154,7 @@ export function statusView(
     refused: sortedByCount(status.refused),
     cancelled,
     recentErrors: status.recentErrors,
+    providerRecordsPending: status.providerRecordsPending,
     disperseEnabled,
   }
 }

@@ -54,6 +54,13 @@ export interface CommitteeNodeOptions extends ProtocolOptions {
    * DEFAULT_PROVIDERS_PER_BLOB (1); every member of the network should use the same value.
    */
   providersPerBlob?: number
+  /**
+   * Provider records wait until no store has begun or ended on this node for this long (they cost a DHT query; see
+   * DEFAULT_PROVIDE_QUIET_MS). Default DEFAULT_PROVIDE_QUIET_MS (2 s); 0 announces at once.
+   */
+  provideQuietMs?: number
+  /** The longest a provider record waits for quiet. Default DEFAULT_PROVIDE_MAX_DELAY_MS (60 s). */
+  provideMaxDelayMs?: number
   /** On stop, the longest wait for store exchanges under way. Default DEFAULT_STORE_DRAIN_MS (30 s). */
   storeDrainMs?: number
   /** Stores for the epoch before the one in force are taken this long after it changed. Default 30 s. */
@@ -108,6 +115,8 @@ export interface CommitteeNodeStatus {
   /** Samples and retrievals the client stopped reading mid-answer (it had what it needed), by protocol id. */
   cancelled: Record<string, number>
   recentErrors: { time: string; message: string; code?: string }[]
+  /** DHT provider records waiting for a quiet moment or being published (PROTOCOL.md §3.7). */
+  providerRecordsPending: number
 }
 
 /**
@@ -168,6 +177,8 @@ export class CommitteeNode {
     this.#announcer = new ProviderAnnouncer(this.libp2p, {
       enabled: opts.announceProviders ?? true,
       logger: this.#logger,
+      quietMs: opts.provideQuietMs,
+      maxDelayMs: opts.provideMaxDelayMs,
     })
     this.#member = new MemberService({
       store: init.store,
@@ -179,7 +190,9 @@ export class CommitteeNode {
       previousEpochGraceMs: opts.previousEpochGraceMs,
       logger: this.#memberLogger,
       ...(opts.providersPerBlob !== undefined ? { providersPerBlob: opts.providersPerBlob } : {}),
+      onStoreAdmitted: () => this.#announcer.storeActivity(),
       onStored: (blobId, _header, { announce, ...stored }) => {
+        this.#announcer.storeActivity()
         if (announce) this.#announcer.announce(blobId)
         this.events.emit('attested', { blobId: blobId.toString(), ...stored })
       },
@@ -277,6 +290,7 @@ export class CommitteeNode {
       refused: Object.fromEntries(this.#refused),
       cancelled: { ...this.#cancelled },
       recentErrors: [...this.#errors],
+      providerRecordsPending: this.#announcer.pending,
     }
   }
 

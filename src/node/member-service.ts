@@ -37,6 +37,8 @@ export interface MemberServiceInit {
     header: BlobHeader,
     stored: { shards: number; bytes: number; fresh: boolean; announce: boolean },
   ) => void
+  /** Called when a store is admitted: its shards are about to arrive. */
+  onStoreAdmitted?: () => void
   /** Members that publish a provider record for each blob. Default DEFAULT_PROVIDERS_PER_BLOB. */
   providersPerBlob?: number
   /**
@@ -137,6 +139,7 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
         `member ${member.index} is assigned ${expected} shards, got ${shardCount}`,
       )
     }
+    this.#init.onStoreAdmitted?.()
   }
 
   async store(

@@ -113,6 +113,12 @@ describe('GET /metrics', () => {
     expect(m.get('dacnet_api_dispersed_bytes_total')).toBe(5_000)
     expect(m.get('dacnet_api_requests_total{method="POST",route="/v1/blobs",status="200"}')).toBe(1)
     expect(m.get('dacnet_prune_blobs_total')).toBe(0)
+    // Provider records of what the node announces go out once stores pause (2 s): none is left waiting.
+    for (let attempt = 0; attempt < 100 && m.get('dacnet_provider_records_pending') !== 0; attempt++) {
+      await new Promise((r) => setTimeout(r, 100))
+      m = samples(await scrape())
+    }
+    expect(m.get('dacnet_provider_records_pending')).toBe(0)
     expect([...m.keys()].some((k) => k.startsWith('dacnet_build_info{version='))).toBe(true)
   })
 

@@ -176,11 +176,15 @@ describe('a committee of 7 members with unequal stake', () => {
       .announcers(DEFAULT_PROVIDERS_PER_BLOB)
       .map((i) => committee.members[i]!.peerId)
     expect(announcers).toHaveLength(1)
-    const signal = AbortSignal.timeout(10_000)
+    // The announcer publishes once its node has had no store for DEFAULT_PROVIDE_QUIET_MS: ask until it has.
+    const signal = AbortSignal.timeout(20_000)
     let found: string | undefined
-    for await (const provider of lightLibp2p.contentRouting.findProviders(certified.blob.blobId, { signal })) {
-      found = provider.id.toString()
-      break
+    while (found === undefined && !signal.aborted) {
+      for await (const provider of lightLibp2p.contentRouting.findProviders(certified.blob.blobId, { signal })) {
+        found = provider.id.toString()
+        break
+      }
+      if (found === undefined) await new Promise((resolve) => setTimeout(resolve, 250))
     }
     // Members that are not the announcer hold shards too, but announce nothing.
     expect(found).toBe(announcers[0])

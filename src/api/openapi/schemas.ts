@@ -257,6 +257,12 @@ export const SCHEMAS = {
           properties: { time: isoTime, message: { type: 'string' }, code: { type: 'string' } },
         },
       },
+      providerRecordsPending: {
+        ...uint,
+        description:
+          'DHT provider records of stored blobs not published yet: they wait until no store has begun or ended for ' +
+          '2 s (60 s at most), then go out two at a time.',
+      },
       disperseEnabled: { type: 'boolean', description: 'POST /v1/blobs is served.' },
     },
     "The node's state.",
