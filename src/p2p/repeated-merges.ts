@@ -1,9 +1,12 @@
-import type { Peer, PeerData, PeerId, PeerStore } from '@libp2p/interface'
+import type { Peer, PeerData, PeerId, PeerInfo, PeerStore } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-/** How long a merge that would add nothing is answered from memory; after it, one goes through to refresh the peer. */
+/**
+ * How long a merge that would add nothing, or a repeated `getInfo`, is answered from memory; after it, one goes
+ * through to the store again.
+ */
 export const REPEATED_MERGE_WINDOW_MS = 30_000
-/** Peers whose last merge is remembered; past this the oldest are forgotten. */
+/** Peers whose last merge, and whose info, are remembered; past this the oldest are forgotten. */
 const MAX_REMEMBERED_PEERS = 4_096
 
 interface Remembered {
@@ -14,24 +17,42 @@ interface Remembered {
 }
 
 /**
- * Makes libp2p's peer store answer repeated merges from memory. libp2p merges into the peer store on every stream
- * each side opens (to record the stream's protocol) and for every peer a DHT answer names; each merge takes the
- * store's lock, decodes the peer's record, re-encodes it and writes it back even when nothing changed. On a
+ * Makes libp2p's peer store answer repeated merges and info reads from memory. libp2p merges into the peer store on
+ * every stream each side opens (to record the stream's protocol) and for every peer a DHT answer names, and a DHT
+ * node answering `FIND_NODE` reads the info of each of the ~20 peers it names; each call takes the store's lock and
+ * decodes the peer's record, and each merge re-encodes it and writes it back even when nothing changed. On a
  * committee that is most of them: one DHT provide (a lookup over 15 peers, then 15 records) made ~500 peer-store
  * operations, 28% of its CPU, and every sample, store and retrieve stream paid two merges.
  *
  * A merge of protocols or addresses the peer already has, within REPEATED_MERGE_WINDOW_MS of the last merge that
- * went through, returns that merge's result instead; every other call (other fields, other methods) goes through
- * and makes the peer be forgotten until its next merge. The window keeps the store's `updated` time, which ages
- * peers out, at most that far behind.
+ * went through, returns that merge's result instead; a `getInfo` within that time of the last one that went through
+ * returns a copy of its answer. Every other call (other fields, other methods) goes through and makes the peer be
+ * forgotten. The window keeps the store's `updated` time, which ages peers out, at most that far behind.
  */
 export function skipRepeatedMerges(peerStore: PeerStore, windowMs = REPEATED_MERGE_WINDOW_MS): void {
   const remembered = new Map<string, Remembered>()
+  const infos = new Map<string, { info: PeerInfo; at: number }>()
+  // Calls that may change a peer's record, counted per peer (and for all at once): an answer is remembered only if
+  // none began while it was under way, since the store's lock may have run that change first.
+  const changes = new Map<string, number>()
+  let allChanged = 0
+  const changed = (key: string): number => {
+    const count = (changes.get(key) ?? 0) + 1
+    changes.delete(key)
+    changes.set(key, count)
+    if (changes.size > MAX_REMEMBERED_PEERS) changes.delete(changes.keys().next().value!)
+    return count
+  }
+  const unchangedSince = (key: string, count: number | undefined, all: number) =>
+    changes.get(key) === count && allChanged === all
   const merge = peerStore.merge.bind(peerStore)
+  const getInfo = peerStore.getInfo.bind(peerStore)
   const forget =
     <A extends unknown[], R>(method: (id: PeerId, ...rest: A) => Promise<R>) =>
     (id: PeerId, ...rest: A): Promise<R> => {
+      changed(id.toString())
       remembered.delete(id.toString())
+      infos.delete(id.toString())
       return method(id, ...rest)
     }
   peerStore.save = forget(peerStore.save.bind(peerStore))
@@ -40,7 +61,9 @@ export function skipRepeatedMerges(peerStore: PeerStore, windowMs = REPEATED_MER
   const consume = peerStore.consumePeerRecord.bind(peerStore)
   peerStore.consumePeerRecord = ((...args: Parameters<PeerStore['consumePeerRecord']>) => {
     // The record names its peer inside: forget every peer rather than decode it here (a rare call).
+    allChanged++
     remembered.clear()
+    infos.clear()
     return consume(...args)
   }) as PeerStore['consumePeerRecord']
   peerStore.merge = async (id: PeerId, data: PeerData, options?: Parameters<PeerStore['merge']>[2]): Promise<Peer> => {
@@ -49,9 +72,12 @@ export function skipRepeatedMerges(peerStore: PeerStore, windowMs = REPEATED_MER
     if (known !== undefined && performance.now() - known.at < windowMs && adds(data, known) === false) {
       return known.peer
     }
+    const count = changed(key)
+    const all = allChanged
     remembered.delete(key)
+    infos.delete(key)
     const peer = await merge(id, data, options)
-    if (onlyProtocolsAndAddresses(data)) {
+    if (onlyProtocolsAndAddresses(data) && unchangedSince(key, count, all)) {
       remembered.set(key, {
         peer,
         at: performance.now(),
@@ -62,6 +88,24 @@ export function skipRepeatedMerges(peerStore: PeerStore, windowMs = REPEATED_MER
     }
     return peer
   }
+  peerStore.getInfo = async (id: PeerId, options?: Parameters<PeerStore['getInfo']>[1]): Promise<PeerInfo> => {
+    const key = id.toString()
+    const known = infos.get(key)
+    if (known !== undefined && performance.now() - known.at < windowMs) return copyOf(known.info)
+    const count = changes.get(key)
+    const all = allChanged
+    const info = await getInfo(id, options)
+    if (unchangedSince(key, count, all)) {
+      infos.delete(key)
+      infos.set(key, { info: copyOf(info), at: performance.now() })
+      if (infos.size > MAX_REMEMBERED_PEERS) infos.delete(infos.keys().next().value!)
+    }
+    return info
+  }
+}
+
+function copyOf(info: PeerInfo): PeerInfo {
+  return { id: info.id, multiaddrs: [...info.multiaddrs] }
 }
 
 function onlyProtocolsAndAddresses(data: PeerData): boolean {

@@ -10,6 +10,9 @@ import { startNodes, stopAll } from './helpers.ts'
 /** A peer store that keeps protocols and addresses and counts the merges that reach it. */
 class CountingStore {
   readonly merges: PeerData[] = []
+  infoReads = 0
+  /** A merge waits for this before it writes (to let another call begin meanwhile). */
+  mergeGate: Promise<void> = Promise.resolve()
   readonly peers = new Map<string, { protocols: Set<string>; addresses: Set<string> }>()
 
   asPeerStore(): PeerStore {
@@ -34,7 +37,13 @@ class CountingStore {
     return {
       merge: async (id: PeerId, data: PeerData) => {
         this.merges.push(data)
+        await this.mergeGate
         return write(id, data)
+      },
+      getInfo: async (id: PeerId) => {
+        this.infoReads++
+        const { addresses } = peerOf(id)
+        return { id, multiaddrs: addresses.map((a) => a.multiaddr) }
       },
       patch: async (id: PeerId, data: PeerData) => {
         this.peers.delete(id.toString())
@@ -93,6 +102,42 @@ describe('skipRepeatedMerges', () => {
       await store.merge(peer, { protocols: ['/a/1'] })
       expect(counting.merges.length).toBe(before + 1)
     }
+  })
+
+  it('answers repeated info reads from memory until the peer changes', async () => {
+    const counting = new CountingStore()
+    const store = counting.asPeerStore()
+    skipRepeatedMerges(store)
+    await store.merge(peer, { multiaddrs: [ADDRESS] })
+    for (let i = 0; i < 5; i++) {
+      const info = await store.getInfo(peer)
+      expect(info.multiaddrs.map(String)).toEqual([ADDRESS.toString()])
+      info.multiaddrs.length = 0 // a caller's change to its answer is its own
+    }
+    expect(counting.infoReads).toBe(1)
+    const second = multiaddr('/ip4/10.0.0.2/tcp/4001')
+    await store.merge(peer, { multiaddrs: [second] })
+    expect((await store.getInfo(peer)).multiaddrs.map(String).sort()).toEqual([ADDRESS, second].map(String).sort())
+    await store.patch(peer, { multiaddrs: [second] })
+    expect((await store.getInfo(peer)).multiaddrs.map(String)).toEqual([second.toString()])
+    expect(counting.infoReads).toBe(3)
+  })
+
+  it('does not remember a merge during which the peer was patched', async () => {
+    const counting = new CountingStore()
+    const store = counting.asPeerStore()
+    skipRepeatedMerges(store)
+    let open!: () => void
+    counting.mergeGate = new Promise((resolve) => {
+      open = resolve
+    })
+    const merging = store.merge(peer, { protocols: ['/a/1'] })
+    const patching = store.patch(peer, { protocols: ['/b/1'] })
+    open()
+    await Promise.all([merging, patching])
+    counting.mergeGate = Promise.resolve()
+    await store.merge(peer, { protocols: ['/a/1'] })
+    expect(counting.merges).toHaveLength(2)
   })
 
   it('lets a repeated merge through once the window has passed', async () => {
