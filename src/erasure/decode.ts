@@ -153,6 +153,48 @@ export function decodeBlob(header: BlobHeader, shards: Iterable<ShardWithProof>)
   return { kind: 'ok', data: joinBlob(originals, header.dataSize), used: chosen, rejected }
 }
 
+/**
+ * decodeBlob for shards whose proofs the caller has already checked against `header.root` (with checkShards), with
+ * their leaf hashes: `leaves` holds 32 bytes per shard, in the order of `shards`. Nothing is checked or hashed
+ * again but what the re-encoding produces. A wrong leaf gives a wrong verdict, so pass only checkShards' own.
+ */
+export function decodeCheckedBlob(
+  header: BlobHeader,
+  shards: readonly ShardWithProof[],
+  leaves: Uint8Array,
+): DecodeResult {
+  validateHeader(header)
+  if (leaves.length !== shards.length * HASH_SIZE) {
+    throw erasureError(
+      ErasureErrorCode.INVALID_SHARD,
+      `${shards.length} shards need ${shards.length * HASH_SIZE} bytes of leaf hashes, got ${leaves.length}`,
+    )
+  }
+  const byIndex = new Map<number, { shard: ShardWithProof; leaf: Uint8Array }>()
+  shards.forEach((shard, i) => {
+    if (!byIndex.has(shard.index))
+      byIndex.set(shard.index, { shard, leaf: leaves.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE) })
+  })
+  if (byIndex.size < header.k) {
+    throw erasureError(
+      ErasureErrorCode.NOT_ENOUGH_SHARDS,
+      `need ${header.k} shards with valid proofs, have ${byIndex.size}`,
+      {
+        needed: header.k,
+        valid: byIndex.size,
+        rejected: 0,
+      },
+    )
+  }
+  const chosen = [...byIndex.keys()].sort((a, b) => a - b).slice(0, header.k)
+  const selected = chosen.map((i) => byIndex.get(i)!.shard)
+  const known = new Map(chosen.map((i) => [i, byIndex.get(i)!.leaf] as const))
+  const originals = recoverOriginals(header, selected)
+  const reason = reencodeMismatch(header, selected, originals, known)
+  if (reason !== null) return { kind: 'bad-encoding', reason, evidence: { shards: selected }, rejected: [] }
+  return { kind: 'ok', data: joinBlob(originals, header.dataSize), used: chosen, rejected: [] }
+}
+
 /** Originals from k shards (no arithmetic if they are all originals already). */
 function recoverOriginals(header: BlobHeader, selected: ShardWithProof[]): Uint8Array[] {
   if (selected.every((s) => s.index < header.k)) return selected.map((s) => s.data)

@@ -138,6 +138,22 @@ export class ErasurePool {
     )) as DecodeResult
   }
 
+  /**
+   * decodeCheckedBlob in a worker: for shards the caller has checked with checkShards, with their leaf hashes
+   * (32 bytes per shard, in the order of `shards`), so that the worker does not check them again.
+   */
+  async decodeCheckedBlob(
+    header: BlobHeader,
+    shards: readonly ShardWithProof[],
+    leaves: Uint8Array,
+  ): Promise<DecodeResult> {
+    const staged = await shareShards(shards, this.staging)
+    return (await this.#withStaged(
+      staged.buffer,
+      this.submit({ op: 'decodeChecked', header, shards: staged.shards, leaves }, []),
+    )) as DecodeResult
+  }
+
   async checkBadEncoding(header: BlobHeader, evidence: BadEncodingEvidence): Promise<BadEncodingReason> {
     const staged = await shareShards(evidence.shards, this.staging)
     const task = this.submit({ op: 'checkBadEncoding', header, evidence: { shards: staged.shards } }, [])

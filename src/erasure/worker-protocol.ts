@@ -8,6 +8,7 @@ import type { ShardWithProof } from './shard.ts'
 export type WorkerRequest =
   | { id: number; op: 'encode'; data: Uint8Array; params: EncodeParams }
   | { id: number; op: 'decode'; header: BlobHeader; shards: ShardWithProof[] }
+  | { id: number; op: 'decodeChecked'; header: BlobHeader; shards: ShardWithProof[]; leaves: Uint8Array }
   | { id: number; op: 'checkBadEncoding'; header: BlobHeader; evidence: BadEncodingEvidence }
 
 export type WorkerResponse =

@@ -4,7 +4,7 @@
  */
 import { parentPort } from 'node:worker_threads'
 import { DacnetError } from '../errors.ts'
-import { checkBadEncoding, decodeBlob } from './decode.ts'
+import { checkBadEncoding, decodeBlob, decodeCheckedBlob } from './decode.ts'
 import { encodeBlob } from './encode.ts'
 import { ErasureErrorCode } from './errors.ts'
 import type { WorkerRequest, WorkerResponse } from './worker-protocol.ts'
@@ -18,6 +18,10 @@ function run(request: WorkerRequest): { result: unknown; transfer: ArrayBuffer[]
     }
     case 'decode': {
       const result = decodeBlob(request.header, request.shards)
+      return { result, transfer: result.kind === 'ok' ? transferablesOf([result.data]) : [] }
+    }
+    case 'decodeChecked': {
+      const result = decodeCheckedBlob(request.header, request.shards, request.leaves)
       return { result, transfer: result.kind === 'ok' ? transferablesOf([result.data]) : [] }
     }
     case 'checkBadEncoding':

@@ -7,6 +7,7 @@ import type { CommitteeSource } from '../committee/source.ts'
 import { type BlobId, blobIdOf, parseBlobId } from '../erasure/blob-id.ts'
 import { type BadEncodingEvidence, type BadEncodingReason, checkShards } from '../erasure/decode.ts'
 import { type BlobHeader, encodeHeader } from '../erasure/header.ts'
+import { HASH_SIZE } from '../erasure/merkle.ts'
 import { DEFAULT_MAX_BLOB_SIZE } from '../erasure/params.ts'
 import { ErasurePool } from '../erasure/pool.ts'
 import type { ShardWithProof } from '../erasure/shard.ts'
@@ -117,7 +118,13 @@ export class Retriever {
     const holders = header ? await this.#assigned(blobId, header) : await this.#candidates(blobId, opts)
     if (holders.length === 0) throw nodeError(NodeErrorCode.BLOB_NOT_FOUND, `no holder of ${blobId} could be found`)
     const found = await this.#collect(blobId, header, holders, opts)
-    const result = await this.#pool.decodeBlob(found.header, found.shards.values())
+    // Every shard's proof was checked as it arrived: the worker decodes with those leaf hashes, checking nothing twice.
+    const shards = [...found.shards.values()]
+    const leaves = new Uint8Array(shards.length * HASH_SIZE)
+    shards.forEach((shard, i) => {
+      leaves.set(found.leaves.get(shard.index)!, i * HASH_SIZE)
+    })
+    const result = await this.#pool.decodeCheckedBlob(found.header, shards, leaves)
     const used = [...found.from]
     if (result.kind === 'ok') {
       return { kind: 'ok', blobId: blobId.toString(), header: found.header, data: result.data, holders: used }
@@ -215,8 +222,14 @@ export class Retriever {
     knownHeader: BlobHeader | undefined,
     holders: Holder[],
     opts: RetrieveOptions,
-  ): Promise<{ header: BlobHeader; shards: Map<number, ShardWithProof>; from: Set<string> }> {
+  ): Promise<{
+    header: BlobHeader
+    shards: Map<number, ShardWithProof>
+    leaves: Map<number, Uint8Array>
+    from: Set<string>
+  }> {
     const shards = new Map<number, ShardWithProof>()
+    const leaves = new Map<number, Uint8Array>()
     const from = new Set<string>()
     const errors: string[] = []
     const asked = new Set<string>()
@@ -257,8 +270,10 @@ export class Retriever {
         let run: ShardWithProof[] = []
         const admitRun = () => {
           if (run.length === 0 || header === undefined) return
-          for (const shard of checkShards(header, run, shards).valid) {
+          const checked = checkShards(header, run, shards)
+          for (const shard of checked.valid) {
             shards.set(shard.index, shard)
+            leaves.set(shard.index, checked.leaves.get(shard.index)!)
             from.add(holder.peer.toString())
           }
           run = []
@@ -296,7 +311,7 @@ export class Retriever {
         errors,
       })
     }
-    return { header, shards, from }
+    return { header, shards, leaves, from }
   }
 }
 

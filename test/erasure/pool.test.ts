@@ -1,6 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest'
+import { checkShards } from '../../src/erasure/decode.ts'
 import { encodeBlob } from '../../src/erasure/encode.ts'
 import { ErasureErrorCode } from '../../src/erasure/errors.ts'
+import { HASH_SIZE } from '../../src/erasure/merkle.ts'
 import { ErasurePool } from '../../src/erasure/pool.ts'
 import { inconsistentBlob, prng, randomData, withProofs } from './helpers.ts'
 
@@ -58,6 +60,51 @@ describe('ErasurePool', () => {
     if (result.kind === 'bad-encoding') {
       expect(await pool.checkBadEncoding(bad.header, result.evidence)).toBe('root-mismatch')
     }
+  })
+
+  it('decodes shards checked before with their leaf hashes to the same blob and the same verdicts', async () => {
+    const checkedDecode = (header: Parameters<typeof checkShards>[0], shards: ReturnType<typeof withProofs>) => {
+      const checked = checkShards(header, shards)
+      const leaves = new Uint8Array(checked.valid.length * HASH_SIZE)
+      checked.valid.forEach((shard, i) => {
+        leaves.set(checked.leaves.get(shard.index)!, i * HASH_SIZE)
+      })
+      return pool.decodeCheckedBlob(header, checked.valid, leaves)
+    }
+    const data = randomData(120_000, prng(13))
+    const good = encodeBlob(data, { networkId: 3, epoch: 1, k: 12, n: 40 })
+    // Parity shards only, in no order, one index twice: the first copy counts, as in decodeBlob.
+    const shards = withProofs(good).slice(20, 34).reverse()
+    const back = await checkedDecode(good.header, [...shards, shards[0]!])
+    expect(back.kind).toBe('ok')
+    if (back.kind === 'ok') expect(Buffer.from(back.data).equals(Buffer.from(data))).toBe(true)
+    const bad = inconsistentBlob(
+      randomData(5000, prng(14)),
+      { networkId: 1, epoch: 0, k: 4, n: 10 },
+      {
+        afterExtend: (shards) => {
+          shards[9]![3]! ^= 1
+        },
+      },
+    )
+    for (const range of [
+      [2, 6],
+      [0, 4],
+      [5, 9],
+    ] as const) {
+      const fromChecked = await checkedDecode(bad.header, withProofs(bad).slice(...range))
+      const fromScratch = await pool.decodeBlob(bad.header, withProofs(bad).slice(...range))
+      expect(fromChecked.kind).toBe(fromScratch.kind)
+      if (fromChecked.kind === 'bad-encoding') {
+        expect(await pool.checkBadEncoding(bad.header, fromChecked.evidence)).toBe('root-mismatch')
+      }
+    }
+    expect(await codeOf(pool.decodeCheckedBlob(good.header, withProofs(good).slice(0, 12), new Uint8Array(31)))).toBe(
+      ErasureErrorCode.INVALID_SHARD,
+    )
+    expect(
+      await codeOf(pool.decodeCheckedBlob(good.header, withProofs(good).slice(0, 11), new Uint8Array(11 * HASH_SIZE))),
+    ).toBe(ErasureErrorCode.NOT_ENOUGH_SHARDS)
   })
 
   it('reuses the shared memory of one decode for the next, and never the memory a verdict’s evidence lives in', async () => {
