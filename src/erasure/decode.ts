@@ -137,20 +137,7 @@ export function decodeBlob(header: BlobHeader, shards: Iterable<ShardWithProof>)
   validateHeader(header)
   const checked = checkShards(header, shards)
   const valid = new Map(checked.valid.map((s) => [s.index, s] as const))
-  const { rejected } = checked
-  if (valid.size < header.k) {
-    throw erasureError(
-      ErasureErrorCode.NOT_ENOUGH_SHARDS,
-      `need ${header.k} shards with valid proofs, have ${valid.size}`,
-      { needed: header.k, valid: valid.size, rejected: rejected.length },
-    )
-  }
-  const chosen = [...valid.keys()].sort((a, b) => a - b).slice(0, header.k)
-  const selected = chosen.map((i) => valid.get(i)!)
-  const originals = recoverOriginals(header, selected)
-  const reason = reencodeMismatch(header, selected, originals, checked.leaves)
-  if (reason !== null) return { kind: 'bad-encoding', reason, evidence: { shards: selected }, rejected }
-  return { kind: 'ok', data: joinBlob(originals, header.dataSize), used: chosen, rejected }
+  return decodeValid(header, valid, checked.leaves, checked.rejected)
 }
 
 /**
@@ -170,29 +157,37 @@ export function decodeCheckedBlob(
       `${shards.length} shards need ${shards.length * HASH_SIZE} bytes of leaf hashes, got ${leaves.length}`,
     )
   }
-  const byIndex = new Map<number, { shard: ShardWithProof; leaf: Uint8Array }>()
+  // Of repeated indices the first copy counts, as in checkShards.
+  const valid = new Map<number, ShardWithProof>()
+  const leafOf = new Map<number, Uint8Array>()
   shards.forEach((shard, i) => {
-    if (!byIndex.has(shard.index))
-      byIndex.set(shard.index, { shard, leaf: leaves.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE) })
+    if (valid.has(shard.index)) return
+    valid.set(shard.index, shard)
+    leafOf.set(shard.index, leaves.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE))
   })
-  if (byIndex.size < header.k) {
+  return decodeValid(header, valid, leafOf, [])
+}
+
+/** The k lowest-indexed of the proven shards `valid`, decoded and re-encoded against the root. */
+function decodeValid(
+  header: BlobHeader,
+  valid: ReadonlyMap<number, ShardWithProof>,
+  leaves: ReadonlyMap<number, Uint8Array>,
+  rejected: RejectedShard[],
+): DecodeResult {
+  if (valid.size < header.k) {
     throw erasureError(
       ErasureErrorCode.NOT_ENOUGH_SHARDS,
-      `need ${header.k} shards with valid proofs, have ${byIndex.size}`,
-      {
-        needed: header.k,
-        valid: byIndex.size,
-        rejected: 0,
-      },
+      `need ${header.k} shards with valid proofs, have ${valid.size}`,
+      { needed: header.k, valid: valid.size, rejected: rejected.length },
     )
   }
-  const chosen = [...byIndex.keys()].sort((a, b) => a - b).slice(0, header.k)
-  const selected = chosen.map((i) => byIndex.get(i)!.shard)
-  const known = new Map(chosen.map((i) => [i, byIndex.get(i)!.leaf] as const))
+  const chosen = [...valid.keys()].sort((a, b) => a - b).slice(0, header.k)
+  const selected = chosen.map((i) => valid.get(i)!)
   const originals = recoverOriginals(header, selected)
-  const reason = reencodeMismatch(header, selected, originals, known)
-  if (reason !== null) return { kind: 'bad-encoding', reason, evidence: { shards: selected }, rejected: [] }
-  return { kind: 'ok', data: joinBlob(originals, header.dataSize), used: chosen, rejected: [] }
+  const reason = reencodeMismatch(header, selected, originals, leaves)
+  if (reason !== null) return { kind: 'bad-encoding', reason, evidence: { shards: selected }, rejected }
+  return { kind: 'ok', data: joinBlob(originals, header.dataSize), used: chosen, rejected }
 }
 
 /** Originals from k shards (no arithmetic if they are all originals already). */

@@ -15,8 +15,8 @@ import type { Registry } from 'prom-client'
 import { withBatchedWrites } from './batched-writes.ts'
 import { libp2pLogger } from './libp2p-logger.ts'
 import { listenError } from './listen-error.ts'
+import { rememberPeerStoreAnswers } from './peer-store-memory.ts'
 import { CERTIFICATE_TOPIC, DHT_PROTOCOL } from './protocols.ts'
-import { skipRepeatedMerges } from './repeated-merges.ts'
 
 const EMPTY_BYTES = new Uint8Array(0)
 
@@ -100,7 +100,7 @@ export interface DacnetLibp2pOptions {
  */
 export async function createDacnetLibp2p(opts: DacnetLibp2pOptions): Promise<DacnetLibp2p> {
   const libp2p = await createStack(opts)
-  skipRepeatedMerges(libp2p.peerStore)
+  rememberPeerStoreAnswers(libp2p.peerStore)
   const start = libp2p.start.bind(libp2p)
   libp2p.start = async () => {
     try {

@@ -4,16 +4,11 @@ import type { ShardWithProof } from '../erasure/shard.ts'
 import { DacnetError } from '../errors.ts'
 import { asError, P2pErrorCode, p2pError, toWireError } from './errors.ts'
 import { FrameReader, writeFrame } from './framing.ts'
-import {
-  DEFAULT_SAMPLE_STREAM_IDLE_MS,
-  DEFAULT_SAMPLE_TIMEOUT_MS,
-  MAX_IDLE_SAMPLE_STREAMS_PER_PEER,
-  MAX_SAMPLE_INDICES,
-} from './limits.ts'
+import { DEFAULT_SAMPLE_STREAM_IDLE_MS, MAX_IDLE_SAMPLE_STREAMS_PER_PEER } from './limits.ts'
 import type { DacnetLibp2p } from './node.ts'
 import { SampleRequest } from './pb/dacnet.js'
 import { SAMPLE_PROTOCOL, SAMPLE_SESSION_PROTOCOL } from './protocols.ts'
-import { readSampleReplies, type SampleAnswer } from './sample.ts'
+import { checkAskedIndices, readSampleReplies, type SampleAnswer, sampleSignal } from './sample.ts'
 
 export interface SampleStreamsOptions {
   /** How long a session stream is kept unused before it is closed. Default DEFAULT_SAMPLE_STREAM_IDLE_MS. */
@@ -78,11 +73,8 @@ export class SampleStreams {
     indices: number[],
     opts: SampleRequestOptions,
   ): Promise<Map<number, SampleAnswer>> {
-    if (indices.length === 0 || indices.length > MAX_SAMPLE_INDICES || new Set(indices).size !== indices.length) {
-      throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, `ask for 1..${MAX_SAMPLE_INDICES} distinct indices`)
-    }
-    const timeout = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_SAMPLE_TIMEOUT_MS)
-    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout
+    checkAskedIndices(indices)
+    const signal = sampleSignal(opts)
     const key = peer.toString()
     const kept = this.#take(key)
     if (kept !== undefined) {

@@ -165,7 +165,7 @@ export function sampleBatch(stream: Stream, service: SampleService, signal: Abor
 }
 
 /** The indices of a sample request, checked: 1..64 (the decoder's bound), distinct. */
-export function checkIndices(indices: number[]): number[] {
+function checkIndices(indices: number[]): number[] {
   if (indices.length === 0) throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, 'a sample request needs at least one index')
   if (new Set(indices).size !== indices.length) {
     throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, 'sample indices must be distinct')
@@ -231,6 +231,19 @@ function unpackIndices(frame: Uint8Array): Uint8Array {
   return concat(parts)
 }
 
+/** A client's own check of what it asks for: 1..MAX_SAMPLE_INDICES distinct indices (P2P_MALFORMED_MESSAGE). */
+export function checkAskedIndices(indices: number[]): void {
+  if (indices.length === 0 || indices.length > MAX_SAMPLE_INDICES || new Set(indices).size !== indices.length) {
+    throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, `ask for 1..${MAX_SAMPLE_INDICES} distinct indices`)
+  }
+}
+
+/** One sample request's deadline (`timeoutMs`, default DEFAULT_SAMPLE_TIMEOUT_MS), within the caller's signal. */
+export function sampleSignal(opts: { signal?: AbortSignal | undefined; timeoutMs?: number | undefined }): AbortSignal {
+  const timeout = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_SAMPLE_TIMEOUT_MS)
+  return opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout
+}
+
 /** The answer for one index: the shard as sent (proof not yet checked), or null when the holder lacks it. */
 export type SampleAnswer = ShardWithProof | null
 
@@ -246,11 +259,8 @@ export async function requestSamples(
   indices: number[],
   opts: { shardSize: number; signal?: AbortSignal; timeoutMs?: number; onShard?: (shard: ShardWithProof) => void },
 ): Promise<Map<number, SampleAnswer>> {
-  if (indices.length === 0 || indices.length > MAX_SAMPLE_INDICES || new Set(indices).size !== indices.length) {
-    throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, `ask for 1..${MAX_SAMPLE_INDICES} distinct indices`)
-  }
-  const timeout = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_SAMPLE_TIMEOUT_MS)
-  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout
+  checkAskedIndices(indices)
+  const signal = sampleSignal(opts)
   let stream: Stream
   try {
     stream = await libp2p.dialProtocol(peer, SAMPLE_PROTOCOL, { signal })

@@ -5,7 +5,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
  * How long a merge that would add nothing, or a repeated `getInfo`, is answered from memory; after it, one goes
  * through to the store again.
  */
-export const REPEATED_MERGE_WINDOW_MS = 30_000
+export const PEER_STORE_MEMORY_MS = 30_000
 /** Peers whose last merge, and whose info, are remembered; past this the oldest are forgotten. */
 const MAX_REMEMBERED_PEERS = 4_096
 
@@ -24,12 +24,12 @@ interface Remembered {
  * committee that is most of them: one DHT provide (a lookup over 15 peers, then 15 records) made ~500 peer-store
  * operations, 28% of its CPU, and every sample, store and retrieve stream paid two merges.
  *
- * A merge of protocols or addresses the peer already has, within REPEATED_MERGE_WINDOW_MS of the last merge that
+ * A merge of protocols or addresses the peer already has, within PEER_STORE_MEMORY_MS of the last merge that
  * went through, returns that merge's result instead; a `getInfo` within that time of the last one that went through
  * returns a copy of its answer. Every other call (other fields, other methods) goes through and makes the peer be
  * forgotten. The window keeps the store's `updated` time, which ages peers out, at most that far behind.
  */
-export function skipRepeatedMerges(peerStore: PeerStore, windowMs = REPEATED_MERGE_WINDOW_MS): void {
+export function rememberPeerStoreAnswers(peerStore: PeerStore, windowMs = PEER_STORE_MEMORY_MS): void {
   const remembered = new Map<string, Remembered>()
   const infos = new Map<string, { info: PeerInfo; at: number }>()
   // Calls that may change a peer's record, counted per peer (and for all at once): an answer is remembered only if

@@ -4,7 +4,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DacnetLibp2p } from '../../src/p2p/node.ts'
-import { skipRepeatedMerges } from '../../src/p2p/repeated-merges.ts'
+import { rememberPeerStoreAnswers } from '../../src/p2p/peer-store-memory.ts'
 import { startNodes, stopAll } from './helpers.ts'
 
 /** A peer store that keeps protocols and addresses and counts the merges that reach it. */
@@ -60,7 +60,7 @@ class CountingStore {
 
 const ADDRESS = multiaddr('/ip4/10.0.0.1/tcp/4001')
 
-describe('skipRepeatedMerges', () => {
+describe('rememberPeerStoreAnswers', () => {
   let peer: PeerId
   beforeAll(async () => {
     peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
@@ -69,7 +69,7 @@ describe('skipRepeatedMerges', () => {
   it('answers a merge that adds nothing from memory, and lets one that adds through', async () => {
     const counting = new CountingStore()
     const store = counting.asPeerStore()
-    skipRepeatedMerges(store)
+    rememberPeerStoreAnswers(store)
     await store.merge(peer, { protocols: ['/a/1'], multiaddrs: [ADDRESS] })
     for (let i = 0; i < 10; i++) {
       const answered = await store.merge(peer, { protocols: ['/a/1'] })
@@ -86,7 +86,7 @@ describe('skipRepeatedMerges', () => {
   it('lets every merge of other fields through, and forgets the peer on patch, save and delete', async () => {
     const counting = new CountingStore()
     const store = counting.asPeerStore()
-    skipRepeatedMerges(store)
+    rememberPeerStoreAnswers(store)
     await store.merge(peer, { protocols: ['/a/1'] })
     await store.merge(peer, { protocols: ['/a/1'], tags: { kept: { value: 50 } } })
     await store.merge(peer, { protocols: ['/a/1'], tags: { kept: { value: 50 } } })
@@ -107,7 +107,7 @@ describe('skipRepeatedMerges', () => {
   it('answers repeated info reads from memory until the peer changes', async () => {
     const counting = new CountingStore()
     const store = counting.asPeerStore()
-    skipRepeatedMerges(store)
+    rememberPeerStoreAnswers(store)
     await store.merge(peer, { multiaddrs: [ADDRESS] })
     for (let i = 0; i < 5; i++) {
       const info = await store.getInfo(peer)
@@ -126,7 +126,7 @@ describe('skipRepeatedMerges', () => {
   it('does not remember a merge during which the peer was patched', async () => {
     const counting = new CountingStore()
     const store = counting.asPeerStore()
-    skipRepeatedMerges(store)
+    rememberPeerStoreAnswers(store)
     let open!: () => void
     counting.mergeGate = new Promise((resolve) => {
       open = resolve
@@ -143,7 +143,7 @@ describe('skipRepeatedMerges', () => {
   it('lets a repeated merge through once the window has passed', async () => {
     const counting = new CountingStore()
     const store = counting.asPeerStore()
-    skipRepeatedMerges(store, 50)
+    rememberPeerStoreAnswers(store, 50)
     await store.merge(peer, { protocols: ['/a/1'] })
     await store.merge(peer, { protocols: ['/a/1'] })
     expect(counting.merges).toHaveLength(1)
