@@ -100,6 +100,7 @@ export class ChainCommitteeSource implements CommitteeSource {
     clearTimeout(this.#timer)
     this.#timer = undefined
     await this.#syncing?.catch(() => {})
+    this.#chain.close()
   }
 
   /**

@@ -4,11 +4,11 @@ import {
   createPublicClient,
   type GetBlockReturnType,
   type Hex,
-  http,
   type PublicClient,
 } from 'viem'
 import { dacnetRegistryAbi } from './artifacts/DacnetRegistry.ts'
 import { ChainErrorCode, chainError, rpcFailure } from './errors.ts'
+import { type JsonRpcHttp, jsonRpcHttp } from './json-rpc-http.ts'
 import { decodeRegistryEvent } from './registry-events.ts'
 import type { RegistryEvent } from './registry-replay.ts'
 
@@ -36,6 +36,7 @@ export class RegistryReader {
   readonly registry: Address
   readonly #rpcUrl: string
   readonly #logRangeBlocks: bigint
+  readonly #rpc: JsonRpcHttp
   readonly #client: PublicClient
   #constants: Promise<ChainConstants> | undefined
 
@@ -43,11 +44,14 @@ export class RegistryReader {
     this.registry = opts.registry
     this.#rpcUrl = opts.rpcUrl
     this.#logRangeBlocks = BigInt(opts.logRangeBlocks)
+    this.#rpc = jsonRpcHttp(opts.rpcUrl, { timeoutMs: opts.rpcTimeoutMs })
     // No block-number cache: viem would answer getBlockNumber from a 4 s cache and hide new blocks.
-    this.#client = createPublicClient({
-      transport: http(opts.rpcUrl, { timeout: opts.rpcTimeoutMs, retryCount: 1 }),
-      cacheTime: 0,
-    })
+    this.#client = createPublicClient({ transport: this.#rpc.transport, cacheTime: 0 })
+  }
+
+  /** Closes the kept connections to the RPC; a later read opens one again. */
+  close(): void {
+    this.#rpc.close()
   }
 
   head(): Promise<bigint> {
