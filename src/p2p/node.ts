@@ -15,6 +15,7 @@ import type { Registry } from 'prom-client'
 import { withBatchedWrites } from './batched-writes.ts'
 import { libp2pLogger } from './libp2p-logger.ts'
 import { listenError } from './listen-error.ts'
+import { keptKeyCrypto } from './noise-crypto.ts'
 import { rememberPeerStoreAnswers } from './peer-store-memory.ts'
 import { CERTIFICATE_TOPIC, DHT_PROTOCOL } from './protocols.ts'
 
@@ -121,7 +122,7 @@ function createStack(opts: DacnetLibp2pOptions): Promise<DacnetLibp2p> {
     ...(logger ? { logger } : {}),
     addresses: { listen: opts.listen ?? DEFAULT_LISTEN, ...(opts.announce ? { announce: opts.announce } : {}) },
     transports: [tcp(), webSockets()],
-    connectionEncrypters: [withBatchedWrites(noise())],
+    connectionEncrypters: [withBatchedWrites(noise({ crypto: keptKeyCrypto }))],
     streamMuxers: [
       yamux({
         streamOptions: { maxStreamWindowSize: STREAM_WINDOW_BYTES, maxReadBufferLength: STREAM_READ_BUFFER_BYTES },
