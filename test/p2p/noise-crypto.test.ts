@@ -14,10 +14,7 @@ type NoiseList = Exclude<Sealed, Uint8Array>
 
 const bytesOf = (value: Sealed): Uint8Array => (value instanceof Uint8Array ? value : value.subarray())
 
-/**
- * A list holding `data` in three pieces. Noise hands over lists of its own uint8arraylist version; the cipher
- * answers with the class it was given, so the current version stands in for it here.
- */
+/** A list holding `data` in three pieces (noise hands over lists of its own uint8arraylist version; any list reads the same). */
 function listOf(data: Uint8Array): NoiseList {
   const third = Math.floor(data.length / 3)
   return new Uint8ArrayList(
@@ -47,12 +44,12 @@ describe('keptKeyCrypto', () => {
     })
   }
 
-  it('takes messages given as lists of pieces, and answers with a list of their class', () => {
+  it("takes messages given as lists of pieces, and answers with the list noise's own cipher answers with", () => {
     const k = randomBytes(32)
     const message = randomBytes(9000)
     const sealed = keptKeyCrypto.chaCha20Poly1305Encrypt(listOf(message), nonce, ad, k)
     expect(sealed instanceof Uint8Array).toBe(false)
-    expect(sealed.constructor).toBe(Uint8ArrayList)
+    expect(sealed.constructor).toBe(defaultCrypto.chaCha20Poly1305Encrypt(listOf(message), nonce, ad, k).constructor)
     const opened = keptKeyCrypto.chaCha20Poly1305Decrypt(listOf(bytesOf(sealed)), nonce, ad, k)
     expect(Buffer.from(bytesOf(opened)).equals(message)).toBe(true)
     expect(
