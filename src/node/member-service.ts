@@ -59,9 +59,9 @@ export interface MemberServiceInit {
 }
 
 /**
- * Members that publish a DHT provider record per blob. A provide is a DHT lookup plus a record sent to each of
- * the ~20 closest peers, which keep it; on a 16-member devnet one provide per blob costs a member about as much
- * CPU as storing its share of a 1 MiB blob. One record finds a holder, whose header gives the whole assignment,
+ * Members that publish a DHT provider record per blob. A record goes to each of the ~20 closest DHT servers, which
+ * keep it (after a DHT lookup on a network of more than 20 servers); each is a stream to every member of a small
+ * committee. One record finds a holder, whose header gives the whole assignment,
  * and a retriever always knows the committee, so it falls back to asking the members (PROTOCOL.md §3.7).
  */
 export const DEFAULT_PROVIDERS_PER_BLOB = 1

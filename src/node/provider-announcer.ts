@@ -1,18 +1,22 @@
 import type { BlobId } from '../erasure/blob-id.ts'
 import type { Logger } from '../logger.ts'
 import type { DacnetLibp2p } from '../p2p/node.ts'
+import { type ProvideOutcome, publishProviderRecords } from '../p2p/provider-records.ts'
 import { NodeErrorCode, nodeError } from './errors.ts'
 
-/** A provide that has not finished in this time is given up; the DHT's reprovider tries again later. */
+/** A publication that has not finished in this time is given up; the DHT's reprovider tries again later. */
 export const PROVIDE_TIMEOUT_MS = 30_000
-/** Provides running at once: each is a DHT query touching ~20 peers. */
+/** Publications running at once: each writes to the ~20 closest DHT servers of each of its blobs. */
 const MAX_CONCURRENT_PROVIDES = 2
+/** Blob ids published together, on one stream per DHT server (publishProviderRecords). */
+export const MAX_RECORDS_PER_PUBLICATION = 64
 /** Blob ids waiting for a provide; past this the oldest waiting ones are dropped, never announced. */
 const MAX_QUEUED_PROVIDES = 10_000
 /**
- * Provides wait until the node has had no store activity for this long. A provide is a DHT lookup and a record
- * sent to the ~20 closest peers; on a 16-member devnet sharing two cores it cost the committee about as much CPU as
- * storing a 1 MiB blob, and run while the next blob was being stored it slowed that blob's certificate. A provider
+ * Provides wait until the node has had no store activity for this long. A record is sent to the ~20 closest DHT
+ * servers (after a lookup when the DHT has more than 20); on a 16-member devnet sharing two cores a provide by
+ * lookup cost the committee about as much CPU as storing a 1 MiB blob, and run while the next blob was being stored
+ * it slowed that blob's certificate. A provider
  * record serves retrievals by a bare blob id, which ask the members of the newest epochs first in any case, so a
  * record published a little later loses nothing.
  */
@@ -27,6 +31,8 @@ export interface ProviderAnnouncerOptions {
   quietMs?: number | undefined
   /** The longest a blob waits for quiet. Default DEFAULT_PROVIDE_MAX_DELAY_MS. */
   maxDelayMs?: number | undefined
+  /** Publishes the records of a batch of blobs. Default publishProviderRecords on the node's libp2p. */
+  publish?: ((blobIds: BlobId[], options: { signal: AbortSignal }) => Promise<ProvideOutcome>) | undefined
 }
 
 interface Waiting {
@@ -35,12 +41,13 @@ interface Waiting {
 }
 
 /**
- * Publishes DHT provider records for stored blobs in the background, a few at a time, when the node is not busy
- * storing: a provide starts once no store has begun or ended for `quietMs`, or once its blob has waited
- * `maxDelayMs`. Announcing never delays an attestation, and a burst of stores never floods the DHT.
+ * Publishes DHT provider records for stored blobs in the background when the node is not busy storing: the blobs
+ * waiting are published together (up to MAX_RECORDS_PER_PUBLICATION, two publications at a time) once no store
+ * has begun or ended for `quietMs`, or once the oldest has waited `maxDelayMs`. Announcing never delays an
+ * attestation, and a burst of stores never floods the DHT.
  */
 export class ProviderAnnouncer {
-  readonly #libp2p: DacnetLibp2p
+  readonly #publish: NonNullable<ProviderAnnouncerOptions['publish']>
   readonly #enabled: boolean
   readonly #logger: Logger
   readonly #quietMs: number
@@ -52,7 +59,7 @@ export class ProviderAnnouncer {
   #timer: ReturnType<typeof setTimeout> | undefined
 
   constructor(libp2p: DacnetLibp2p, opts: ProviderAnnouncerOptions) {
-    this.#libp2p = libp2p
+    this.#publish = opts.publish ?? ((blobIds, options) => publishProviderRecords(libp2p, blobIds, options))
     this.#enabled = opts.enabled
     this.#logger = opts.logger
     this.#quietMs = checkedMs('provideQuietMs', opts.quietMs ?? DEFAULT_PROVIDE_QUIET_MS)
@@ -111,17 +118,17 @@ export class ProviderAnnouncer {
         }
         return
       }
-      this.#start(this.#queue.shift()!.blobId)
+      this.#start(this.#queue.splice(0, MAX_RECORDS_PER_PUBLICATION).map((waiting) => waiting.blobId))
     }
   }
 
-  #start(blobId: BlobId): void {
+  #start(blobIds: BlobId[]): void {
     const signal = AbortSignal.any([this.#controller.signal, AbortSignal.timeout(PROVIDE_TIMEOUT_MS)])
-    const work = this.#libp2p.contentRouting
-      .provide(blobId, { signal })
+    const first = blobIds[0]!.toString()
+    const work = this.#publish(blobIds, { signal })
       .then(
-        () => this.#logger.debug('provider record published', { blobId: blobId.toString() }),
-        (err) => this.#logger.debug('provide failed', { blobId: blobId.toString(), error: err }),
+        (outcome) => this.#logger.debug('provider records published', { blobs: blobIds.length, first, ...outcome }),
+        (err) => this.#logger.debug('provide failed', { blobs: blobIds.length, first, error: err }),
       )
       .finally(() => {
         this.#active.delete(work)

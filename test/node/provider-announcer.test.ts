@@ -4,29 +4,29 @@ import { type BlobId, blobIdOf } from '../../src/erasure/blob-id.ts'
 import { isDacnetError } from '../../src/errors.ts'
 import { silentLogger } from '../../src/logger.ts'
 import { NodeErrorCode } from '../../src/node/errors.ts'
-import { ProviderAnnouncer } from '../../src/node/provider-announcer.ts'
+import { MAX_RECORDS_PER_PUBLICATION, ProviderAnnouncer } from '../../src/node/provider-announcer.ts'
 import type { DacnetLibp2p } from '../../src/p2p/node.ts'
+import type { ProvideOutcome } from '../../src/p2p/provider-records.ts'
 
 /**
- * The announcer's schedule only: when provides start. That they reach the DHT is test/node/e2e.test.ts's
- * (real libp2p nodes find the announcer's record).
+ * The announcer's schedule only: when publications start and what each carries. That records reach the DHT is
+ * test/p2p/provider-records.test.ts's and test/node/e2e.test.ts's (real libp2p nodes find the announcer's record).
  */
 class RecordingRouting {
-  readonly started: { blobId: string; at: number }[] = []
+  readonly started: { blobId: string; at: number; batch: number }[] = []
+  readonly batches: string[][] = []
   running = 0
   maxRunning = 0
   provideMs = 20
 
-  asLibp2p(): DacnetLibp2p {
-    return { contentRouting: { provide: (blobId: BlobId) => this.#provide(blobId) } } as unknown as DacnetLibp2p
-  }
-
-  async #provide(blobId: BlobId): Promise<void> {
-    this.started.push({ blobId: blobId.toString(), at: performance.now() })
+  readonly publish = async (blobIds: BlobId[]): Promise<ProvideOutcome> => {
+    const batch = this.batches.push(blobIds.map(String)) - 1
+    for (const blobId of blobIds) this.started.push({ blobId: blobId.toString(), at: performance.now(), batch })
     this.running++
     this.maxRunning = Math.max(this.maxRunning, this.running)
     await sleep(this.provideMs)
     this.running--
+    return { how: 'direct', reached: 1, failed: 0 }
   }
 }
 
@@ -46,12 +46,17 @@ describe('ProviderAnnouncer', () => {
     await Promise.all(announcers.splice(0).map((a) => a.stop()))
   })
   const announcer = (routing: RecordingRouting, opts: { quietMs?: number; maxDelayMs?: number }) => {
-    const a = new ProviderAnnouncer(routing.asLibp2p(), { enabled: true, logger: silentLogger, ...opts })
+    const a = new ProviderAnnouncer({} as DacnetLibp2p, {
+      enabled: true,
+      logger: silentLogger,
+      publish: routing.publish,
+      ...opts,
+    })
     announcers.push(a)
     return a
   }
 
-  it('publishes once no store has begun or ended for the quiet time, two at a time', async () => {
+  it('publishes what waits together once no store has begun or ended for the quiet time', async () => {
     const routing = new RecordingRouting()
     const a = announcer(routing, { quietMs: 300, maxDelayMs: 60_000 })
     a.storeActivity()
@@ -66,6 +71,19 @@ describe('ProviderAnnouncer', () => {
     expect(routing.started[0]!.at - last).toBeGreaterThanOrEqual(290)
     expect(routing.started[0]!.at - stored).toBeGreaterThanOrEqual(390)
     expect(routing.started.map((s) => s.blobId)).toEqual([0, 1, 2, 3, 4].map((i) => blob(i).toString()))
+    expect(routing.batches).toHaveLength(1)
+    await until(() => a.pending === 0)
+  })
+
+  it('publishes at most MAX_RECORDS_PER_PUBLICATION blobs at once, two publications at a time', async () => {
+    const routing = new RecordingRouting()
+    const a = announcer(routing, { quietMs: 200 })
+    a.storeActivity()
+    const count = 2 * MAX_RECORDS_PER_PUBLICATION + 3
+    for (let i = 0; i < count; i++) a.announce(blob(i))
+    await until(() => routing.started.length === count)
+    expect(routing.batches.map((b) => b.length)).toEqual([MAX_RECORDS_PER_PUBLICATION, MAX_RECORDS_PER_PUBLICATION, 3])
+    expect(routing.started.map((s) => s.blobId)).toEqual(Array.from({ length: count }, (_, i) => blob(i).toString()))
     expect(routing.maxRunning).toBe(2)
     await until(() => a.pending === 0)
   })
