@@ -4,8 +4,6 @@ import type { DacnetLibp2p } from '../p2p/node.ts'
 import { type ProvideOutcome, publishProviderRecords } from '../p2p/provider-records.ts'
 import { NodeErrorCode, nodeError } from './errors.ts'
 
-/** A publication that has not finished in this time is given up; the DHT's reprovider tries again later. */
-export const PROVIDE_TIMEOUT_MS = 30_000
 /** Publications running at once: each writes to the ~20 closest DHT servers of each of its blobs. */
 const MAX_CONCURRENT_PROVIDES = 2
 /** Blob ids published together, on one stream per DHT server (publishProviderRecords). */
@@ -16,9 +14,8 @@ const MAX_QUEUED_PROVIDES = 10_000
  * Provides wait until the node has had no store activity for this long. A record is sent to the ~20 closest DHT
  * servers (after a lookup when the DHT has more than 20); on a 16-member devnet sharing two cores a provide by
  * lookup cost the committee about as much CPU as storing a 1 MiB blob, and run while the next blob was being stored
- * it slowed that blob's certificate. A provider
- * record serves retrievals by a bare blob id, which ask the members of the newest epochs first in any case, so a
- * record published a little later loses nothing.
+ * it slowed that blob's certificate. A provider record serves retrievals by a bare blob id, which ask the members of
+ * the newest epochs first in any case, so a record published a little later loses nothing.
  */
 export const DEFAULT_PROVIDE_QUIET_MS = 2_000
 /** A provide waits for quiet at most this long: under a steady stream of stores records still go out. */
@@ -123,7 +120,8 @@ export class ProviderAnnouncer {
   }
 
   #start(blobIds: BlobId[]): void {
-    const signal = AbortSignal.any([this.#controller.signal, AbortSignal.timeout(PROVIDE_TIMEOUT_MS)])
+    // Each server written to and each lookup has its own deadline (publishProviderRecords); stop aborts the rest.
+    const signal = this.#controller.signal
     const first = blobIds[0]!.toString()
     const work = this.#publish(blobIds, { signal })
       .then(

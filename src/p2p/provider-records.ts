@@ -3,7 +3,7 @@
  *
  * kad-dht's `provide` walks the DHT towards the key first (a FIND_NODE to each server it meets, whose answers name
  * up to 20 peers each) and then sends ADD_PROVIDER to the ~20 closest it found: on a committee of 16 that is 15
- * FIND_NODE and 15 ADD_PROVIDER streams, ~80 ms of the committee's CPU, for every blob. When the routing table holds
+ * FIND_NODE and 15 ADD_PROVIDER streams, ~70 ms of the committee's CPU, for every blob. When the routing table holds
  * fewer than K peers, none of its buckets has ever been full, so it holds every DHT server this node has heard of —
  * on a committee of up to K members that all know each other, the whole DHT — and the lookup can only come back
  * with the K closest of them. Then the records go straight to those, several keys on one stream per server, as
@@ -20,6 +20,10 @@ import { varintSize, writeVarint } from './varint.ts'
 
 /** Servers written to at once by a direct publication. */
 export const DIRECT_PROVIDE_CONCURRENCY = 4
+/** A server that has not taken its records (dial, stream, messages, close) in this time counts as failed. */
+export const DIRECT_PROVIDE_SERVER_TIMEOUT_MS = 10_000
+/** A provide by lookup (kad-dht's, one key) that has not finished in this time is given up for that key. */
+export const LOOKUP_PROVIDE_TIMEOUT_MS = 30_000
 
 /** kad-dht's message type ADD_PROVIDER (its `Message.MessageType`). */
 const ADD_PROVIDER = 2
@@ -56,8 +60,9 @@ export interface ProvideOutcome {
 /**
  * Publishes a provider record naming this node for each of `keys` (the keys' multihashes, as kad-dht does), and
  * keeps each in kad-dht's own provider store, so that it answers for them and republishes them as it does its own.
- * Never throws for an unreachable server: a record that missed some is still on the others, and the DHT
- * republishes it.
+ * Never throws for an unreachable or slow server (each has DIRECT_PROVIDE_SERVER_TIMEOUT_MS; a key provided by
+ * lookup has LOOKUP_PROVIDE_TIMEOUT_MS): a record that missed some is still on the others, and the DHT republishes
+ * it. Throws only when `options.signal` aborts.
  */
 export async function publishProviderRecords(
   libp2p: DacnetLibp2p,
@@ -103,7 +108,7 @@ async function provideByLookup(libp2p: DacnetLibp2p, keys: readonly CID[], optio
   for (const key of keys) {
     options.signal?.throwIfAborted()
     try {
-      await libp2p.contentRouting.provide(key, options)
+      await libp2p.contentRouting.provide(key, { signal: within(options.signal, LOOKUP_PROVIDE_TIMEOUT_MS) })
       reached++
     } catch (err) {
       if (options.signal?.aborted) throw err
@@ -120,18 +125,24 @@ async function sendRecords(
   messages: readonly Uint8Array[],
   options: AbortOptions,
 ): Promise<boolean> {
-  const signal = options.signal
+  const signal = within(options.signal, DIRECT_PROVIDE_SERVER_TIMEOUT_MS)
   let stream: Awaited<ReturnType<DacnetLibp2p['dialProtocol']>> | undefined
   try {
-    stream = await libp2p.dialProtocol(peer, DHT_PROTOCOL, signal ? { signal } : {})
-    for (const message of messages) await writeFrame(stream, message, signal ? { signal } : {})
-    await stream.close(signal ? { signal } : {})
+    stream = await libp2p.dialProtocol(peer, DHT_PROTOCOL, { signal })
+    for (const message of messages) await writeFrame(stream, message, { signal })
+    await stream.close({ signal })
     return true
   } catch (err) {
     stream?.abort(err instanceof Error ? err : new Error(String(err)))
-    if (signal?.aborted) throw err
+    if (options.signal?.aborted) throw err
     return false
   }
+}
+
+/** `signal` (if any) or `ms` passing, whichever comes first. */
+function within(signal: AbortSignal | undefined, ms: number): AbortSignal {
+  const deadline = AbortSignal.timeout(ms)
+  return signal ? AbortSignal.any([signal, deadline]) : deadline
 }
 
 /** A key's (or peer's multihash's) position in the DHT's XOR space: its SHA-256, as kad-dht computes it. */
