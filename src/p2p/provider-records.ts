@@ -14,6 +14,7 @@ import { hash } from 'node:crypto'
 import type { AbortOptions, PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import { writeFrame } from './framing.ts'
+import { deadlineIn } from './limits.ts'
 import type { DacnetLibp2p } from './node.ts'
 import { DHT_PROTOCOL } from './protocols.ts'
 import { varintSize, writeVarint } from './varint.ts'
@@ -107,12 +108,15 @@ async function provideByLookup(libp2p: DacnetLibp2p, keys: readonly CID[], optio
   let failed = 0
   for (const key of keys) {
     options.signal?.throwIfAborted()
+    const deadline = deadlineIn(LOOKUP_PROVIDE_TIMEOUT_MS, options.signal)
     try {
-      await libp2p.contentRouting.provide(key, { signal: within(options.signal, LOOKUP_PROVIDE_TIMEOUT_MS) })
+      await libp2p.contentRouting.provide(key, { signal: deadline.signal })
       reached++
     } catch (err) {
       if (options.signal?.aborted) throw err
       failed++
+    } finally {
+      deadline.clear()
     }
   }
   return { how: 'lookup' as const, reached, failed }
@@ -125,7 +129,8 @@ async function sendRecords(
   messages: readonly Uint8Array[],
   options: AbortOptions,
 ): Promise<boolean> {
-  const signal = within(options.signal, DIRECT_PROVIDE_SERVER_TIMEOUT_MS)
+  const deadline = deadlineIn(DIRECT_PROVIDE_SERVER_TIMEOUT_MS, options.signal)
+  const { signal } = deadline
   let stream: Awaited<ReturnType<DacnetLibp2p['dialProtocol']>> | undefined
   try {
     stream = await libp2p.dialProtocol(peer, DHT_PROTOCOL, { signal })
@@ -136,13 +141,9 @@ async function sendRecords(
     stream?.abort(err instanceof Error ? err : new Error(String(err)))
     if (options.signal?.aborted) throw err
     return false
+  } finally {
+    deadline.clear()
   }
-}
-
-/** `signal` (if any) or `ms` passing, whichever comes first. */
-function within(signal: AbortSignal | undefined, ms: number): AbortSignal {
-  const deadline = AbortSignal.timeout(ms)
-  return signal ? AbortSignal.any([signal, deadline]) : deadline
 }
 
 /** A key's (or peer's multihash's) position in the DHT's XOR space: its SHA-256, as kad-dht computes it. */
