@@ -6,8 +6,8 @@
  *   fuzz   100,000 inputs per decoder of outside input (test/fuzz), seeded and replayable
  *   faults members just under and just over a third of the stake paused (SIGSTOP) and killed, on a 16-member
  *          cluster of real processes: dispersal, light-client checks against the healthy figures, every certificate
- *   flood  one peer at 10x the sample quota, ten identities just under it (alternating with the baseline three
- *          times, judged pooled), a burst of new peers, stalled handshakes,
+ *   flood  one peer at 10x the sample quota, ten identities just under it (in turn with the baseline, three
+ *          times each, judged pooled), a burst of new peers, stalled handshakes,
  *          against a node in its own process: the honest client's latency, the flooders' rates, the node's RSS
  *   withholding  10,000 light-client checks of a blob with only k - 1 shards served: false accepts against the bound
  *   crash  1,000 SIGKILLs of a member storing and attesting blobs, its store reopened and verified after each

@@ -1,18 +1,18 @@
 /**
- * The flood suite's rows. The baseline and the ten-identity flood run in alternation, `pairs` times, and each is
- * judged on all its phases' honest requests pooled: a phase's p99 over ~100 requests is its second-slowest
- * request, and the spread between runs of one setting was as large as the effect measured.
+ * The flood suite's rows. The baseline, the heavy peer and the ten-identity flood run in turn, `pairs` times, and
+ * each is judged on all its phases' honest requests pooled: a phase's p99 over ~100 requests is its slowest
+ * request or the one before, and the spread between runs of one setting was as large as the effect measured.
  */
 import { type FloodPhase, type PhaseSummary, runFlood } from '../../test/flood/harness.ts'
 import { pooledHonest } from '../../test/flood/honest.ts'
 import type { SoakRow } from './row.ts'
 
-/** Baseline and identities phases, each run this many times, alternating. */
+/** Baseline, heavy and identities phases, each run this many times, in turn. */
 export const FLOOD_PAIRS = 3
 
 function floodPlan(pairs: number): FloodPhase[] {
-  const plan: FloodPhase[] = ['baseline', 'heavy', 'identities']
-  for (let i = 1; i < pairs; i++) plan.push('baseline', 'identities')
+  const plan: FloodPhase[] = []
+  for (let i = 0; i < pairs; i++) plan.push('baseline', 'heavy', 'identities')
   plan.push('burst', 'stall')
   return plan
 }

@@ -74,7 +74,7 @@ export interface CommitteeNodeOptions extends ProtocolOptions {
   shardReadWaitMs?: number
   /**
    * Shard bytes (with proofs) served per second node-wide, shared fairly between requesters; Infinity turns it off.
-   * Default DEFAULT_SERVING_BYTES_PER_SECOND (16 MiB/s).
+   * Default DEFAULT_SERVING_BYTES_PER_SECOND (8 MiB/s).
    */
   servingBytesPerSecond?: number
 }

@@ -5,12 +5,20 @@
  * just under the per-peer sample rate, asking 64 shards a request, wanted ~29,000 shards (~100 MB) a second of one
  * node holding a 1 MiB blob (3 KiB shards): the node served 100-290 of those requests a second, ran up to a full
  * core, and its garbage collector's pauses made the tail of an honest light client's samples (test/flood). At
- * 16 MiB/s (about 77 such requests a second) it ran at ~40% of a core. Honest traffic is far below: a light
- * client checking a blob takes a few dozen shards from the whole committee, and is within its fair share anyway.
+ * 16 MiB/s (about 77 such requests a second) it ran at 37-50% of a core, with a full collection about every
+ * 0.8 s (started mostly by the external memory of the shard bytes it read, framed and encrypted); at 8 MiB/s at
+ * 26-28%, with half as many collections and the honest client's p99 8-17 ms against 16-28 ms (four alternating
+ * runs each, BENCHMARKS.md). Honest traffic is far below: a light client checking a blob takes a few dozen shards
+ * from the whole committee, and is within its fair share anyway; a retriever alone is within its share up to the
+ * whole budget a second (it reads k shards, ~16 MiB of a 16 MiB blob, from a few members, ~3.3 MiB from each).
  */
-export const DEFAULT_SERVING_BYTES_PER_SECOND = 16 * 1024 * 1024
-/** Bytes the budget lets through at once after a quiet spell: a quarter of a second's worth. */
-export const SERVING_BURST_SECONDS = 0.25
+export const DEFAULT_SERVING_BYTES_PER_SECOND = 8 * 1024 * 1024
+/**
+ * Bytes the budget lets through at once after a quiet spell: half a second's worth, 4 MiB at the default rate, more
+ * than a member's part of a 16 MiB blob on 16 members (~3.3 MiB with its proofs, all of which a retriever may read
+ * from it), so one retrieval after a quiet spell is not held back by the rate. Under a flood the bucket stays empty and the burst does not matter.
+ */
+export const SERVING_BURST_SECONDS = 0.5
 /**
  * A requester's use is the bytes served to it, each forgotten with this time constant (an exponential decay): about
  * what it was served in the last second. One unserved for twice this long no longer counts among the requesters.

@@ -53,7 +53,7 @@ export interface ShardReadsOptions {
   /**
    * Shard bytes (data and proofs) served per second node-wide, shared fairly between requesters: past it, reads of
    * requesters beyond their fair share wait (NODE_BUSY after `shardReadWaitMs`). Infinity: no budget. Default
-   * DEFAULT_SERVING_BYTES_PER_SECOND (16 MiB/s).
+   * DEFAULT_SERVING_BYTES_PER_SECOND (8 MiB/s).
    */
   servingBytesPerSecond?: number
   logger?: Logger

@@ -108,7 +108,7 @@ export interface NodeConfig {
   maxBlobSize: number
   /**
    * Shard bytes (with proofs) served per second node-wide, shared fairly between requesters (at least 1 KiB).
-   * Default DEFAULT_SERVING_BYTES_PER_SECOND (16 MiB).
+   * Default DEFAULT_SERVING_BYTES_PER_SECOND (8 MiB).
    */
   servingBytesPerSecond: number
 }
