@@ -150,6 +150,19 @@ export function decodeCheckedBlob(
   shards: readonly ShardWithProof[],
   leaves: Uint8Array,
 ): DecodeResult {
+  const { valid, leafOf } = checkedShards(header, shards, leaves)
+  return decodeValid(header, valid, leafOf, [])
+}
+
+/**
+ * decodeCheckedBlob's inputs by index: the first copy of each index, and its leaf hash (a view of `leaves`).
+ * Throws what decodeCheckedBlob throws for a bad header or a `leaves` of the wrong length.
+ */
+export function checkedShards(
+  header: BlobHeader,
+  shards: readonly ShardWithProof[],
+  leaves: Uint8Array,
+): { valid: Map<number, ShardWithProof>; leafOf: Map<number, Uint8Array> } {
   validateHeader(header)
   if (leaves.length !== shards.length * HASH_SIZE) {
     throw erasureError(
@@ -165,7 +178,22 @@ export function decodeCheckedBlob(
     valid.set(shard.index, shard)
     leafOf.set(shard.index, leaves.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE))
   })
-  return decodeValid(header, valid, leafOf, [])
+  return { valid, leafOf }
+}
+
+/**
+ * The k lowest indices of the proven shards `valid`, in order: the shards a decoder uses (originals preferred, the
+ * choice deterministic). ERASURE_NOT_ENOUGH_SHARDS with fewer than k.
+ */
+export function chooseShards(header: BlobHeader, valid: ReadonlyMap<number, unknown>, rejected = 0): number[] {
+  if (valid.size < header.k) {
+    throw erasureError(
+      ErasureErrorCode.NOT_ENOUGH_SHARDS,
+      `need ${header.k} shards with valid proofs, have ${valid.size}`,
+      { needed: header.k, valid: valid.size, rejected },
+    )
+  }
+  return [...valid.keys()].sort((a, b) => a - b).slice(0, header.k)
 }
 
 /** The k lowest-indexed of the proven shards `valid`, decoded and re-encoded against the root. */
@@ -175,14 +203,7 @@ function decodeValid(
   leaves: ReadonlyMap<number, Uint8Array>,
   rejected: RejectedShard[],
 ): DecodeResult {
-  if (valid.size < header.k) {
-    throw erasureError(
-      ErasureErrorCode.NOT_ENOUGH_SHARDS,
-      `need ${header.k} shards with valid proofs, have ${valid.size}`,
-      { needed: header.k, valid: valid.size, rejected: rejected.length },
-    )
-  }
-  const chosen = [...valid.keys()].sort((a, b) => a - b).slice(0, header.k)
+  const chosen = chooseShards(header, valid, rejected.length)
   const selected = chosen.map((i) => valid.get(i)!)
   const originals = recoverOriginals(header, selected)
   const reason = reencodeMismatch(header, selected, originals, leaves)

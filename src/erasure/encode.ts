@@ -2,7 +2,7 @@ import { type BlobId, blobIdOf } from './blob-id.ts'
 import { ErasureErrorCode, erasureError } from './errors.ts'
 import { type BlobHeader, encodeHeader, HEADER_VERSION } from './header.ts'
 import { checkBlobSize, shardSizeFor, splitBlob } from './layout.ts'
-import { allProofs, buildMerkleTree, type MerkleTree } from './merkle.ts'
+import { allProofs, buildMerkleTree, buildTreeFromLeaves, type MerkleTree } from './merkle.ts'
 import { DEFAULT_MAX_BLOB_SIZE, MAX_TOTAL_SHARDS } from './params.ts'
 import { rsEncode } from './rs/index.ts'
 
@@ -71,6 +71,24 @@ export function assembleBlob(
   shards: Uint8Array[],
   tree: MerkleTree,
 ): EncodedBlob {
+  const committed = commitTree(dataSize, params, tree)
+  return { ...committed, blobId: blobIdOf(committed.headerBytes), shards }
+}
+
+/** What the tree over a blob's n shards commits to: its header (and bytes) and every shard's proof. */
+export interface CommittedBlob {
+  header: BlobHeader
+  headerBytes: Uint8Array
+  /** proofs[i] proves shard i against header.root (views of one buffer). */
+  proofs: Uint8Array[]
+}
+
+/** commitTree for the tree over `leaves` (n leaf hashes, 32 bytes each, in shard order). */
+export function commitLeaves(dataSize: number, params: EncodeParams, leaves: Uint8Array): CommittedBlob {
+  return commitTree(dataSize, params, buildTreeFromLeaves(leaves))
+}
+
+function commitTree(dataSize: number, params: EncodeParams, tree: MerkleTree): CommittedBlob {
   const header: BlobHeader = {
     version: HEADER_VERSION,
     networkId: params.networkId,
@@ -84,5 +102,5 @@ export function assembleBlob(
   const headerBytes = encodeHeader(header)
   // One buffer for every proof: handed from a worker thread it is one transfer, not n small clones.
   const proofs = allProofs(tree)
-  return { header, headerBytes, blobId: blobIdOf(headerBytes), shards, proofs }
+  return { header, headerBytes, proofs }
 }

@@ -2,19 +2,31 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { DacnetError } from '../errors.ts'
 import { blobIdOf } from './blob-id.ts'
-import type { BadEncodingEvidence, BadEncodingReason, DecodeResult } from './decode.ts'
-import type { EncodedBlob, EncodeParams } from './encode.ts'
+import { type CodewordLayout, columnRange, type finishDecode, partRange, shardViews } from './columns.ts'
+import {
+  type BadEncodingEvidence,
+  type BadEncodingReason,
+  checkedShards,
+  chooseShards,
+  type DecodeResult,
+} from './decode.ts'
+import { type CommittedBlob, type EncodedBlob, type EncodeParams, validateParams } from './encode.ts'
 import { ErasureErrorCode, erasureError } from './errors.ts'
 import type { BlobHeader } from './header.ts'
+import { checkBlobSize, shardSizeFor } from './layout.ts'
+import { HASH_SIZE } from './merkle.ts'
+import { DEFAULT_MAX_BLOB_SIZE } from './params.ts'
 import type { ShardWithProof } from './shard.ts'
 import { holdsSharedView, SharedStaging } from './staging.ts'
 import type { WorkerRequest, WorkerResponse } from './worker-protocol.ts'
 
 /**
- * Leave one core to the event loop (network, storage), use up to four for erasure work: past that a single
- * node gains little, since one blob is one task.
+ * Leave one core to the event loop (network, storage), use up to four for erasure work, and at least two: a
+ * large blob's encoding (and a retriever's check of it) is split between all the workers (SPLIT_ENCODE_MIN_BYTES),
+ * and the event loop mostly waits for it meanwhile. On two cores, 16 MiB at n = 16,384: encode 218 → 171 ms, a
+ * retriever's decode 202 → 115 ms (p50 of seven, one worker against two, memory kept between tasks).
  */
-export const DEFAULT_POOL_SIZE = Math.max(1, Math.min(4, availableParallelism() - 1))
+export const DEFAULT_POOL_SIZE = Math.max(2, Math.min(4, availableParallelism() - 1))
 
 export interface ErasurePoolOptions {
   /** Worker threads. Default DEFAULT_POOL_SIZE. */
@@ -40,11 +52,28 @@ const COPY_CHUNK_BYTES = 1024 * 1024
 async function copyToShared(data: Uint8Array): Promise<Uint8Array> {
   if (!(data instanceof Uint8Array)) return data
   const shared = new Uint8Array(new SharedArrayBuffer(data.length))
+  await copyInChunks(data, shared)
+  return shared
+}
+
+/** `data` copied to the start of `target`, COPY_CHUNK_BYTES a turn of the event loop. */
+async function copyInChunks(data: Uint8Array, target: Uint8Array): Promise<void> {
   for (let offset = 0; offset < data.length; offset += COPY_CHUNK_BYTES) {
     if (offset > 0) await new Promise((resolve) => setImmediate(resolve))
-    shared.set(data.subarray(offset, offset + COPY_CHUNK_BYTES), offset)
+    target.set(data.subarray(offset, offset + COPY_CHUNK_BYTES), offset)
   }
-  return shared
+}
+
+/**
+ * Blobs of at least this many bytes are encoded by all the workers of a pool of two or more, each extending its
+ * columns of the shards and then hashing its range of leaves (src/erasure/columns.ts). Below it one worker does
+ * all: a part's messages and shared buffers cost more than the part saves.
+ */
+export const SPLIT_ENCODE_MIN_BYTES = 1024 * 1024
+
+/** The numbers 0..count-1. */
+function parts(count: number): number[] {
+  return Array.from({ length: count }, (_, i) => i)
 }
 
 /**
@@ -113,6 +142,8 @@ export class ErasurePool {
   readonly staging: SharedStaging
   private readonly slots: Slot[] = []
   private readonly queue: Task[] = []
+  /** Encodings whose shards live in memory the pool keeps once they are released. */
+  readonly #lent = new WeakMap<EncodedBlob, SharedArrayBuffer>()
   private nextId = 1
   private closed = false
 
@@ -121,7 +152,14 @@ export class ErasurePool {
     this.staging = new SharedStaging({ maxKeptBytes: STAGING_KEEP_BYTES, maxKeptBuffers: this.size + 1 })
   }
 
+  /**
+   * encodeBlob in the pool's workers: by one, or split between all of them for a blob of SPLIT_ENCODE_MIN_BYTES or
+   * more when the pool has two or more (the same bytes either way). The shards are views of shared memory.
+   */
   async encodeBlob(data: Uint8Array, params: EncodeParams): Promise<EncodedBlob> {
+    if (this.size >= 2 && data instanceof Uint8Array && data.length >= SPLIT_ENCODE_MIN_BYTES) {
+      return this.#encodeInParts(data, params)
+    }
     const shared = await copyToShared(data)
     const result = (await this.submit({ op: 'encode', data: shared, params: { ...params } }, [])) as Omit<
       EncodedBlob,
@@ -139,6 +177,148 @@ export class ErasurePool {
   }
 
   /**
+   * The encoding split between the pool's workers: the blob is laid out as the codeword's originals in one shared
+   * buffer, each worker extends its columns of every shard, then hashes its range of the leaves, and one builds
+   * the tree and the proofs.
+   */
+  async #encodeInParts(data: Uint8Array, params: EncodeParams): Promise<EncodedBlob> {
+    validateParams(params)
+    checkBlobSize(data.length, params.maxBlobSize ?? DEFAULT_MAX_BLOB_SIZE)
+    const { k, n } = params
+    const layout: CodewordLayout = { k, n, shardSize: shardSizeFor(data.length, k) }
+    const buffer = this.staging.acquire(n * layout.shardSize)
+    try {
+      const codeword = new Uint8Array(buffer, 0, n * layout.shardSize)
+      await copyInChunks(data, codeword)
+      // Kept memory holds an earlier codeword: the originals' padding is zero again; the rest is all overwritten.
+      codeword.fill(0, data.length, k * layout.shardSize)
+      const leaves = new Uint8Array(new SharedArrayBuffer(n * HASH_SIZE))
+      await this.#extendAndHash(codeword, layout, leaves)
+      const committed = (await this.submit(
+        { op: 'commitLeaves', leaves, dataSize: data.length, params: { ...params } },
+        [],
+      )) as CommittedBlob
+      const encoded = { ...committed, blobId: blobIdOf(committed.headerBytes), shards: shardViews(codeword, layout) }
+      this.#lent.set(encoded, buffer)
+      return encoded
+    } catch (err) {
+      this.staging.release(buffer, false)
+      throw err
+    }
+  }
+
+  /**
+   * Says that `encoded`, from this pool's `encodeBlob`, is no longer used, nor any view of its shards: the shared
+   * memory they live in is kept for a later task instead of allocated again (first writes to fresh memory cost a
+   * page fault per 4 KiB, ~3 ms a MiB here). Without this call the memory is simply garbage once unreferenced.
+   */
+  release(encoded: EncodedBlob): void {
+    const buffer = this.#lent.get(encoded)
+    if (buffer === undefined) return
+    this.#lent.delete(encoded)
+    this.staging.release(buffer, false)
+  }
+
+  /**
+   * Every worker extends its columns of `codeword`'s shards; once all have, each hashes its range of the leaves into
+   * `leaves`, but for those flagged in `known`.
+   */
+  async #extendAndHash(
+    codeword: Uint8Array,
+    layout: CodewordLayout,
+    leaves: Uint8Array,
+    known?: Uint8Array,
+  ): Promise<void> {
+    const count = this.size
+    await Promise.all(
+      parts(count).map((part) => {
+        const [from, to] = columnRange(layout.shardSize, part, count)
+        return this.submit({ op: 'extendColumns', codeword, layout, from, to }, [])
+      }),
+    )
+    await Promise.all(
+      parts(count).map((part) => {
+        const [first, end] = partRange(layout.n, 1, part, count)
+        return this.submit({ op: 'hashLeaves', codeword, layout, leaves, first, end, ...(known ? { known } : {}) }, [])
+      }),
+    )
+  }
+
+  /**
+   * decodeCheckedBlob split between the pool's workers, for large blobs: the k chosen shards' originals are put in
+   * place in one shared codeword (copied, or recovered by one worker), then re-encoded and hashed in parts as
+   * `#encodeInParts` does, the chosen shards' leaves taken as checked; one worker compares the root and joins the
+   * blob. The same verdicts as one worker's, with the same evidence.
+   */
+  async #decodeInParts(
+    header: BlobHeader,
+    shards: readonly ShardWithProof[],
+    checkedLeaves: Uint8Array,
+  ): Promise<DecodeResult> {
+    const { valid, leafOf } = checkedShards(header, shards, checkedLeaves)
+    const chosen = chooseShards(header, valid)
+    const { n, shardSize } = header
+    const buffer = this.staging.acquire(n * shardSize)
+    try {
+      return await this.#decodeInto(
+        new Uint8Array(buffer, 0, n * shardSize),
+        header,
+        chosen.map((index) => valid.get(index)!),
+        leafOf,
+      )
+    } finally {
+      // The verdict holds no view of it: its blob is the worker's own buffer, its evidence the caller's shards.
+      this.staging.release(buffer, false)
+    }
+  }
+
+  /** #decodeInParts in `codeword`, memory that may hold an earlier task's bytes (all of them overwritten). */
+  async #decodeInto(
+    codeword: Uint8Array,
+    header: BlobHeader,
+    selected: ShardWithProof[],
+    leafOf: ReadonlyMap<number, Uint8Array>,
+  ): Promise<DecodeResult> {
+    const { k, n, shardSize } = header
+    const layout: CodewordLayout = { k, n, shardSize }
+    const chosen = selected.map((shard) => shard.index)
+    const leaves = new Uint8Array(new SharedArrayBuffer(n * HASH_SIZE))
+    const known = new Uint8Array(new SharedArrayBuffer(n))
+    for (const index of chosen) {
+      leaves.set(leafOf.get(index)!, index * HASH_SIZE)
+      known[index] = 1
+    }
+    if (chosen[k - 1]! < k) {
+      // Every original is at hand: copied into place, a turn of the event loop per COPY_CHUNK_BYTES.
+      const originals = shardViews(codeword, layout)
+      let sinceYield = 0
+      for (const shard of selected) {
+        if (sinceYield >= COPY_CHUNK_BYTES) {
+          await new Promise((resolve) => setImmediate(resolve))
+          sinceYield = 0
+        }
+        originals[shard.index]!.set(shard.data)
+        sinceYield += shardSize
+      }
+    } else {
+      const staged = await shareShards(selected, this.staging)
+      await this.#withStaged(
+        staged.buffer,
+        this.submit({ op: 'recoverInto', codeword, layout, shards: staged.shards }, []),
+      )
+    }
+    await this.#extendAndHash(codeword, layout, leaves, known)
+    const verdict = (await this.submit(
+      { op: 'finishDecode', codeword, layout, leaves, root: header.root, dataSize: header.dataSize },
+      [],
+    )) as ReturnType<typeof finishDecode>
+    if (verdict.reason !== null) {
+      return { kind: 'bad-encoding', reason: verdict.reason, evidence: { shards: selected }, rejected: [] }
+    }
+    return { kind: 'ok', data: verdict.data, used: chosen, rejected: [] }
+  }
+
+  /**
    * decodeCheckedBlob in a worker: for shards the caller has checked with checkShards, with their leaf hashes
    * (32 bytes per shard, in the order of `shards`), so that the worker does not check them again.
    */
@@ -147,6 +327,7 @@ export class ErasurePool {
     shards: readonly ShardWithProof[],
     leaves: Uint8Array,
   ): Promise<DecodeResult> {
+    if (this.size >= 2 && header.dataSize >= SPLIT_ENCODE_MIN_BYTES) return this.#decodeInParts(header, shards, leaves)
     const staged = await shareShards(shards, this.staging)
     return (await this.#withStaged(
       staged.buffer,

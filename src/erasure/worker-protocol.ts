@@ -1,4 +1,5 @@
 import type { SerializedError } from '../errors.ts'
+import type { CodewordLayout } from './columns.ts'
 import type { BadEncodingEvidence } from './decode.ts'
 import type { EncodeParams } from './encode.ts'
 import type { BlobHeader } from './header.ts'
@@ -10,6 +11,29 @@ export type WorkerRequest =
   | { id: number; op: 'decode'; header: BlobHeader; shards: ShardWithProof[] }
   | { id: number; op: 'decodeChecked'; header: BlobHeader; shards: ShardWithProof[]; leaves: Uint8Array }
   | { id: number; op: 'checkBadEncoding'; header: BlobHeader; evidence: BadEncodingEvidence }
+  /** Part of an encoding split between workers (src/erasure/columns.ts); `codeword` and `leaves` are shared memory. */
+  | { id: number; op: 'extendColumns'; codeword: Uint8Array; layout: CodewordLayout; from: number; to: number }
+  | {
+      id: number
+      op: 'hashLeaves'
+      codeword: Uint8Array
+      layout: CodewordLayout
+      leaves: Uint8Array
+      first: number
+      end: number
+      known?: Uint8Array
+    }
+  | { id: number; op: 'commitLeaves'; leaves: Uint8Array; dataSize: number; params: EncodeParams }
+  | { id: number; op: 'recoverInto'; codeword: Uint8Array; layout: CodewordLayout; shards: ShardWithProof[] }
+  | {
+      id: number
+      op: 'finishDecode'
+      codeword: Uint8Array
+      layout: CodewordLayout
+      leaves: Uint8Array
+      root: Uint8Array
+      dataSize: number
+    }
 
 export type WorkerResponse =
   | { id: number; ok: true; result: unknown }

@@ -4,8 +4,9 @@
  */
 import { parentPort } from 'node:worker_threads'
 import { DacnetError } from '../errors.ts'
+import { extendColumns, finishDecode, hashLeaves, recoverInto } from './columns.ts'
 import { checkBadEncoding, decodeBlob, decodeCheckedBlob } from './decode.ts'
-import { encodeBlob } from './encode.ts'
+import { commitLeaves, encodeBlob } from './encode.ts'
 import { ErasureErrorCode } from './errors.ts'
 import type { WorkerRequest, WorkerResponse } from './worker-protocol.ts'
 import { transferablesOf } from './worker-protocol.ts'
@@ -26,6 +27,23 @@ function run(request: WorkerRequest): { result: unknown; transfer: ArrayBuffer[]
     }
     case 'checkBadEncoding':
       return { result: checkBadEncoding(request.header, request.evidence), transfer: [] }
+    case 'extendColumns':
+      extendColumns(request.codeword, request.layout, request.from, request.to)
+      return { result: null, transfer: [] }
+    case 'hashLeaves':
+      hashLeaves(request.codeword, request.layout, request.leaves, request.first, request.end, request.known)
+      return { result: null, transfer: [] }
+    case 'recoverInto':
+      recoverInto(request.codeword, request.layout, request.shards)
+      return { result: null, transfer: [] }
+    case 'finishDecode': {
+      const verdict = finishDecode(request.codeword, request.layout, request.leaves, request.root, request.dataSize)
+      return { result: verdict, transfer: verdict.data === undefined ? [] : transferablesOf([verdict.data]) }
+    }
+    case 'commitLeaves': {
+      const committed = commitLeaves(request.dataSize, request.params, request.leaves)
+      return { result: committed, transfer: transferablesOf(committed.proofs) }
+    }
   }
 }
 

@@ -55,7 +55,8 @@ export class Disperser {
     })
     const encodeMs = performance.now() - encodeStart
     opts.onEncoded?.({ blobId: encoded.blobId.toString(), encodeMs, shards: encoded.shards.length })
-    return this.#certify(committee, encoded, encodeMs, opts)
+    // Once every member's send is done the shards' memory goes back to the pool for the next blob.
+    return this.#certify(committee, encoded, encodeMs, opts, () => this.#pool.release(encoded))
   }
 
   /**
@@ -84,8 +85,13 @@ export class Disperser {
     encoded: EncodedBlob,
     encodeMs: number,
     opts: DisperseOptions,
+    /** Called once nothing of the round uses `encoded` any more. */
+    done?: () => void,
   ): Promise<DispersalResult> {
-    opts.signal?.throwIfAborted()
+    if (opts.signal?.aborted) {
+      done?.()
+      opts.signal.throwIfAborted()
+    }
     const assignment = assignShards(committee, encoded.blobId.bytes, encoded.header.n)
     const round = new DispersalRound({
       libp2p: this.#init.libp2p,
@@ -100,6 +106,7 @@ export class Disperser {
     this.#unsettled++
     void round.settled.then(() => {
       this.#unsettled--
+      done?.()
     })
     const { certificate, receipts, failures, silent, certifyMs } = await round.run()
     const certificateBytes = encodeCertificate(certificate)

@@ -1,9 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import { checkShards } from '../../src/erasure/decode.ts'
-import { encodeBlob } from '../../src/erasure/encode.ts'
+import { columnRange, partRange } from '../../src/erasure/columns.ts'
+import { checkShards, type DecodeResult } from '../../src/erasure/decode.ts'
+import { type EncodedBlob, encodeBlob } from '../../src/erasure/encode.ts'
 import { ErasureErrorCode } from '../../src/erasure/errors.ts'
 import { HASH_SIZE } from '../../src/erasure/merkle.ts'
-import { ErasurePool } from '../../src/erasure/pool.ts'
+import { ErasurePool, SPLIT_ENCODE_MIN_BYTES } from '../../src/erasure/pool.ts'
 import { inconsistentBlob, prng, randomData, withProofs } from './helpers.ts'
 
 const MiB = 1024 * 1024
@@ -171,5 +172,127 @@ describe('ErasurePool', () => {
     expect(await codeOf(closing.encodeBlob(new Uint8Array(1), { networkId: 1, epoch: 0, k: 1, n: 2 }))).toBe(
       ErasureErrorCode.POOL_CLOSED,
     )
+  })
+})
+
+describe('ErasurePool, a blob split between workers', () => {
+  const split = new ErasurePool({ size: 3 })
+  afterAll(() => split.close())
+  const hex = (views: readonly Uint8Array[]) => views.map((v) => Buffer.from(v).toString('hex'))
+
+  it.each([
+    { what: 'shards of many columns, cut unevenly in three', size: 1.5 * MiB + 123, k: 100, n: 300 },
+    { what: 'one-column shards (two parts get no column)', size: MiB, k: 16_384, n: 32_768 },
+  ])('encodes $what to the same bytes as one thread', async ({ size, k, n }) => {
+    const data = randomData(size, prng(k))
+    const params = { networkId: 5, epoch: 2, k, n }
+    expect(size).toBeGreaterThanOrEqual(SPLIT_ENCODE_MIN_BYTES)
+    const [fromParts, inline] = [await split.encodeBlob(data, params), encodeBlob(data, params)]
+    expect(Buffer.from(fromParts.headerBytes).equals(Buffer.from(inline.headerBytes))).toBe(true)
+    expect(fromParts.blobId.toString()).toBe(inline.blobId.toString())
+    expect(hex(fromParts.shards)).toEqual(hex(inline.shards))
+    expect(hex(fromParts.proofs)).toEqual(hex(inline.proofs))
+    const back = await split.decodeBlob(fromParts.header, withProofs(fromParts).slice(n - k))
+    expect(back.kind === 'ok' && Buffer.from(back.data).equals(Buffer.from(data))).toBe(true)
+  })
+
+  it('decodes checked shards to the same blob and the same verdicts as one worker', async () => {
+    const params = { networkId: 5, epoch: 2, k: 64, n: 192 }
+    const size = SPLIT_ENCODE_MIN_BYTES + 1000
+    const checked = (blob: EncodedBlob, shards: ReturnType<typeof withProofs>) => {
+      const { valid, leaves: byIndex } = checkShards(blob.header, shards)
+      const leaves = new Uint8Array(valid.length * HASH_SIZE)
+      valid.forEach((shard, i) => {
+        leaves.set(byIndex.get(shard.index)!, i * HASH_SIZE)
+      })
+      return [valid, leaves] as const
+    }
+    const both = async (
+      blob: EncodedBlob,
+      shards: ReturnType<typeof withProofs>,
+    ): Promise<[DecodeResult, DecodeResult]> => {
+      const [valid, leaves] = checked(blob, shards)
+      return [
+        await split.decodeCheckedBlob(blob.header, valid, leaves),
+        await pool.decodeCheckedBlob(blob.header, valid, leaves),
+      ]
+    }
+    const data = randomData(size, prng(21))
+    const good = await split.encodeBlob(data, params)
+    // Originals only (copied into place), then parity only in no order (recovered by a worker).
+    for (const shards of [withProofs(good).slice(0, 64), withProofs(good).slice(100, 170).reverse()]) {
+      const [fromParts, fromOne] = await both(good, shards)
+      if (fromParts.kind !== 'ok' || fromOne.kind !== 'ok') throw new Error(`${fromParts.kind}, ${fromOne.kind}`)
+      expect(Buffer.from(fromParts.data).equals(Buffer.from(data))).toBe(true)
+      expect(fromParts.used).toEqual(fromOne.used)
+    }
+    const tampered = [
+      inconsistentBlob(data, params, {
+        afterExtend: (shards) => {
+          shards[150]![7]! ^= 1
+        },
+      }),
+      inconsistentBlob(data, params, { beforeExtend: (originals) => void originals[63]!.fill(9, -8) }),
+    ]
+    for (const [bad, reason] of [
+      [tampered[0]!, 'root-mismatch'],
+      [tampered[1]!, 'nonzero-padding'],
+    ] as const) {
+      const [fromParts, fromOne] = await both(bad, withProofs(bad).slice(0, 160))
+      expect([fromParts.kind, fromParts.kind === 'bad-encoding' && fromParts.reason]).toEqual(['bad-encoding', reason])
+      expect(fromOne.kind === 'bad-encoding' && fromOne.reason).toBe(reason)
+      if (fromParts.kind === 'bad-encoding') {
+        expect(fromParts.evidence.shards.map((s) => s.index)).toEqual(Array.from({ length: 64 }, (_, i) => i))
+        expect(await split.checkBadEncoding(bad.header, fromParts.evidence)).toBe(reason)
+      }
+    }
+    expect(
+      await codeOf(split.decodeCheckedBlob(good.header, withProofs(good).slice(0, 63), new Uint8Array(63 * HASH_SIZE))),
+    ).toBe(ErasureErrorCode.NOT_ENOUGH_SHARDS)
+  })
+
+  it('reuses a released encoding’s memory for the next, with the padding zero again', async () => {
+    const params = { networkId: 5, epoch: 2, k: 64, n: 128 }
+    const first = await split.encodeBlob(randomData(SPLIT_ENCODE_MIN_BYTES + 64 * 64, prng(31)), params)
+    const shardSize = first.header.shardSize
+    split.release(first)
+    const reusesBefore = split.staging.reuses
+    // The same shard size with a shorter blob: the last original's tail is padding now, and held bytes before.
+    const data = randomData(64 * shardSize - 1000, prng(32))
+    const second = await split.encodeBlob(data, params)
+    expect(split.staging.reuses).toBe(reusesBefore + 1)
+    expect(second.header.shardSize).toBe(shardSize)
+    const inline = encodeBlob(data, params)
+    expect(Buffer.from(second.headerBytes).equals(Buffer.from(inline.headerBytes))).toBe(true)
+    expect(hex(second.shards)).toEqual(hex(inline.shards))
+    split.release(second)
+    split.release(second) // a second release changes nothing
+    expect(split.staging.reuses).toBe(reusesBefore + 1)
+  })
+
+  it('refuses bad parameters and oversized blobs with the codes one worker gives', async () => {
+    const data = new Uint8Array(SPLIT_ENCODE_MIN_BYTES)
+    expect(await codeOf(split.encodeBlob(data, { networkId: 1, epoch: 0, k: 8, n: 8 }))).toBe(
+      ErasureErrorCode.INVALID_PARAMS,
+    )
+    expect(await codeOf(split.encodeBlob(data, { networkId: 1, epoch: 0, k: 8, n: 16, maxBlobSize: MiB - 1 }))).toBe(
+      ErasureErrorCode.BLOB_TOO_LARGE,
+    )
+  })
+
+  it('cuts columns at 64 bytes and leaves in ranges that cover every shard once', () => {
+    for (const [total, unit, count] of [
+      [3136, 64, 2],
+      [64, 64, 3],
+      [16_384, 1, 3],
+      [7, 1, 4],
+    ] as const) {
+      const ranges = Array.from({ length: count }, (_, part) => partRange(total, unit, part, count))
+      expect(ranges[0]![0]).toBe(0)
+      expect(ranges.at(-1)![1]).toBe(total)
+      for (let i = 1; i < count; i++) expect(ranges[i]![0]).toBe(ranges[i - 1]![1])
+      for (const [from, to] of ranges.slice(0, -1)) expect([from % unit, to % unit, to >= from]).toEqual([0, 0, true])
+    }
+    expect(columnRange(3136, 1, 2)).toEqual([1536, 3136])
   })
 })

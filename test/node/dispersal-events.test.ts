@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { assignShards } from '../../src/committee/assignment.ts'
+import { encodeBlob } from '../../src/erasure/encode.ts'
 import type { DispersalReceipt, DispersalSent } from '../../src/node/dispersal-options.ts'
 import { Disperser } from '../../src/node/disperser.ts'
 import type { DacnetLibp2p } from '../../src/p2p/node.ts'
@@ -72,6 +73,30 @@ describe('dispersal progress events', () => {
       expect(performance.now() - start).toBeLessThan(15_000)
     } finally {
       await disperser.close()
+    }
+  }, 30_000)
+
+  it('gives a large blob’s shard memory back to a pool of two once every member is done, for the next blob', async () => {
+    const split = new ErasurePool({ size: 2 })
+    const disperser = new Disperser({ libp2p: sequencer, committees, pool: split })
+    try {
+      const size = 1024 * 1024 + 5_000
+      const first = await disperser.disperse(randomData(size, prng(403)))
+      await waitFor(() => disperser.unsettled === 0 || undefined, 10_000, 'every member done with the first blob')
+      expect(split.staging.keptBytes).toBeGreaterThanOrEqual(first.blob.header.n * first.blob.header.shardSize)
+      const reuses = split.staging.reuses
+      const data = randomData(size, prng(404))
+      const second = await disperser.disperse(data)
+      expect(split.staging.reuses).toBe(reuses + 1)
+      // The kept memory held the first blob's codeword: the second's commitment is still its own (as one thread
+      // encodes it), and members signed it, so the shards they were sent matched it.
+      const { networkId, epoch, k, n } = second.blob.header
+      expect(second.blob.blobId.toString()).toBe(encodeBlob(data, { networkId, epoch, k, n }).blobId.toString())
+      expect(second.certificate.signedStake).toBeGreaterThanOrEqual(40n)
+      expect(second.failures).toEqual([])
+    } finally {
+      await disperser.close()
+      await split.close()
     }
   }, 30_000)
 

@@ -71,7 +71,7 @@ export class DevnetRoles {
     } else {
       committees = new FileCommitteeSource(layout.committeePath!, { verifier: blsKeyVerifier })
     }
-    const pool = new ErasurePool({ size: 1 })
+    const pool = new ErasurePool()
     const clients: DacnetClient[] = []
     try {
       const shared = { committees, pool, localNetwork: true }

@@ -18,8 +18,13 @@ const TRANSFORM_TARGET_BYTES = 8 * 1024 * 1024
  * Recovery shards for `original` (k shards of equal length, a non-zero multiple of 64 bytes): the same
  * bytes reed-solomon-simd's `ReedSolomonEncoder` produces for k originals and `recoveryCount` recovery
  * shards, so any k of the n = k + recoveryCount shards give back the originals.
+ *
+ * `into`: `recoveryCount` views of the originals' length to write the recovery shards into (returned), instead of
+ * fresh ones. The code works on each 64-byte column of the shards on its own, so the same bytes [a, b) of every
+ * original give bytes [a, b) of every recovery shard: an encoder may split a blob's shards by columns between
+ * threads, each writing its columns of shared recovery shards.
  */
-export function rsEncode(original: Uint8Array[], recoveryCount: number): Uint8Array[] {
+export function rsEncode(original: Uint8Array[], recoveryCount: number, into?: Uint8Array[]): Uint8Array[] {
   if (!Array.isArray(original)) {
     throw rsError(RsErrorCode.INVALID_ARGUMENT, 'original shards must be an array of Uint8Array')
   }
@@ -41,7 +46,7 @@ export function rsEncode(original: Uint8Array[], recoveryCount: number): Uint8Ar
   const stagingIn = DYNAMIC_BASE
   const stagingOut = stagingIn + inputSlots * stride
   const mem = reserveMemory(stagingOut + outputSlots * stride)
-  const recovery = allocShards(r, shardLength!)
+  const recovery = into === undefined ? allocShards(r, shardLength!) : checkInto(into, r, shardLength!)
 
   forEachRange(shardLength!, segment, (offset, length) => {
     for (let i = 0; i < k; i++) mem.set(original[i]!.subarray(offset, offset + length), stagingIn + i * stride)
@@ -58,6 +63,15 @@ export function rsEncode(original: Uint8Array[], recoveryCount: number): Uint8Ar
     else encodeLowRate(staged, copyOut)
   })
   return recovery
+}
+
+/** `into` checked: exactly `count` views of `length` bytes. */
+function checkInto(into: Uint8Array[], count: number, length: number): Uint8Array[] {
+  if (!Array.isArray(into) || into.length !== count) {
+    throw rsError(RsErrorCode.INVALID_ARGUMENT, `recovery shards to write into must be an array of ${count}`)
+  }
+  for (let j = 0; j < count; j++) checkShard(into[j], `recovery shard ${j}`, length)
+  return into
 }
 
 /** One staged segment: `length` bytes of every slot, slots `stride` apart, transformed `window` bytes at a time. */

@@ -1,0 +1,113 @@
+import type { BadEncodingReason } from './decode.ts'
+import { ErasureErrorCode, erasureError } from './errors.ts'
+import { joinBlob, paddingIsZero } from './layout.ts'
+import { buildTreeFromLeaves, bytesEqual, HASH_SIZE, leafHash } from './merkle.ts'
+import { SHARD_ALIGNMENT } from './params.ts'
+import { rsDecode, rsEncode } from './rs/index.ts'
+
+/**
+ * A blob's encoding split between threads. The n shards of a codeword lie one after another in one buffer
+ * (`shardSize` bytes each, originals first), which the threads share. Reed–Solomon works on each 64-byte column of
+ * the shards on its own, so each part extends its own columns of every shard (`extendColumns`); once all have,
+ * each hashes its own range of leaves (`hashLeaves`), and one builds the tree from them. The bytes are the same as
+ * one thread's encoding: only who computes which of them changes. A decoder's check of a commitment is the same
+ * work after its originals are in place (`recoverInto`), and ends with the root and the padding (`finishDecode`).
+ */
+
+/** A codeword laid out in one buffer: shard i is bytes [i * shardSize, (i + 1) * shardSize). */
+export interface CodewordLayout {
+  k: number
+  n: number
+  shardSize: number
+}
+
+/** The n shards of `codeword` as views of it. */
+export function shardViews(codeword: Uint8Array, layout: CodewordLayout): Uint8Array[] {
+  const { n, shardSize } = layout
+  if (codeword.length !== n * shardSize) {
+    throw erasureError(
+      ErasureErrorCode.INVALID_PARAMS,
+      `a codeword of ${n} x ${shardSize} bytes has ${codeword.length}`,
+    )
+  }
+  const shards = new Array<Uint8Array>(n)
+  for (let i = 0; i < n; i++) shards[i] = codeword.subarray(i * shardSize, (i + 1) * shardSize)
+  return shards
+}
+
+/** Part `part` of `parts` of `[0, total)`, cut at multiples of `unit` (the last part takes the remainder). */
+export function partRange(total: number, unit: number, part: number, parts: number): [number, number] {
+  const units = Math.ceil(total / unit)
+  const from = Math.min(total, Math.floor((units * part) / parts) * unit)
+  const to = part === parts - 1 ? total : Math.min(total, Math.floor((units * (part + 1)) / parts) * unit)
+  return [from, to]
+}
+
+/** The shard bytes `[from, to)` that part `part` of `parts` extends: whole 64-byte columns. */
+export function columnRange(shardSize: number, part: number, parts: number): [number, number] {
+  return partRange(shardSize, SHARD_ALIGNMENT, part, parts)
+}
+
+/** Writes bytes `[from, to)` of every recovery shard of `codeword` from the same bytes of its originals. */
+export function extendColumns(codeword: Uint8Array, layout: CodewordLayout, from: number, to: number): void {
+  if (from === to) return
+  const shards = shardViews(codeword, layout)
+  const columns = shards.map((shard) => shard.subarray(from, to))
+  rsEncode(columns.slice(0, layout.k), layout.n - layout.k, columns.slice(layout.k))
+}
+
+/**
+ * Writes leaf(i) at `leaves[32 i]` for every shard i in `[first, end)` of `codeword`, except those whose `known`
+ * flag is set (their leaf hashes are already in place).
+ */
+export function hashLeaves(
+  codeword: Uint8Array,
+  layout: CodewordLayout,
+  leaves: Uint8Array,
+  first: number,
+  end: number,
+  known?: Uint8Array,
+): void {
+  const { shardSize } = layout
+  for (let i = first; i < end; i++) {
+    if (known?.[i] === 1) continue
+    leaves.set(leafHash(codeword.subarray(i * shardSize, (i + 1) * shardSize)), i * HASH_SIZE)
+  }
+}
+
+/**
+ * Writes the k originals into `codeword` from k of its shards (`index`, `data`): copied when they are all
+ * originals, else recovered (Reed–Solomon decode). The shards are trusted to be of one codeword (proofs checked).
+ */
+export function recoverInto(
+  codeword: Uint8Array,
+  layout: CodewordLayout,
+  shards: readonly { index: number; data: Uint8Array }[],
+): void {
+  const views = shardViews(codeword, layout)
+  if (shards.every((shard) => shard.index < layout.k)) {
+    for (const shard of shards) views[shard.index]!.set(shard.data)
+    return
+  }
+  const byIndex = new Map(shards.map((shard) => [shard.index, shard.data] as const))
+  rsDecode(layout.k, layout.n - layout.k, byIndex).forEach((original, i) => {
+    views[i]!.set(original)
+  })
+}
+
+/**
+ * A decoder's verdict once `codeword` is re-encoded and every leaf is in `leaves`: why the commitment to `root`
+ * is no honest encoding of a blob of `dataSize` bytes, or null with the blob's bytes (a fresh buffer).
+ */
+export function finishDecode(
+  codeword: Uint8Array,
+  layout: CodewordLayout,
+  leaves: Uint8Array,
+  root: Uint8Array,
+  dataSize: number,
+): { reason: BadEncodingReason; data?: undefined } | { reason: null; data: Uint8Array } {
+  if (!bytesEqual(buildTreeFromLeaves(leaves).root, root)) return { reason: 'root-mismatch' }
+  const originals = shardViews(codeword, layout).slice(0, layout.k)
+  if (!paddingIsZero(originals, dataSize)) return { reason: 'nonzero-padding' }
+  return { reason: null, data: joinBlob(originals, dataSize) }
+}
