@@ -17,6 +17,7 @@ import { checkBlobSize, shardSizeFor } from './layout.ts'
 import { HASH_SIZE } from './merkle.ts'
 import { DEFAULT_MAX_BLOB_SIZE } from './params.ts'
 import type { ShardWithProof } from './shard.ts'
+import { COPY_CHUNK_BYTES, copyInChunks, copyToShared, shareShards } from './shared-copy.ts'
 import { holdsSharedView, SharedStaging } from './staging.ts'
 import type { WorkerRequest, WorkerResponse } from './worker-protocol.ts'
 
@@ -40,31 +41,6 @@ export interface ErasurePoolOptions {
 export const STAGING_KEEP_BYTES = 80 * 1024 * 1024
 
 /**
- * Bytes copied per turn of the event loop when handing a blob to a worker: one 32 MiB copy in a single turn
- * can take over 100 ms on a loaded machine, 1 MiB takes a few.
- */
-const COPY_CHUNK_BYTES = 1024 * 1024
-
-/**
- * The caller's bytes in a SharedArrayBuffer, copied in chunks with a yield to the event loop between them.
- * The caller's buffer stays untouched and usable; the worker reads the shared copy without another copy.
- */
-async function copyToShared(data: Uint8Array): Promise<Uint8Array> {
-  if (!(data instanceof Uint8Array)) return data
-  const shared = new Uint8Array(new SharedArrayBuffer(data.length))
-  await copyInChunks(data, shared)
-  return shared
-}
-
-/** `data` copied to the start of `target`, COPY_CHUNK_BYTES a turn of the event loop. */
-async function copyInChunks(data: Uint8Array, target: Uint8Array): Promise<void> {
-  for (let offset = 0; offset < data.length; offset += COPY_CHUNK_BYTES) {
-    if (offset > 0) await new Promise((resolve) => setImmediate(resolve))
-    target.set(data.subarray(offset, offset + COPY_CHUNK_BYTES), offset)
-  }
-}
-
-/**
  * Blobs of at least this many bytes are encoded by all the workers of a pool of two or more, each extending its
  * columns of the shards and then hashing its range of leaves (src/erasure/columns.ts). Below it one worker does
  * all: a part's messages and shared buffers cost more than the part saves.
@@ -74,46 +50,6 @@ export const SPLIT_ENCODE_MIN_BYTES = 1024 * 1024
 /** The numbers 0..count-1. */
 function parts(count: number): number[] {
   return Array.from({ length: count }, (_, i) => i)
-}
-
-/**
- * Shards whose data and proofs live in one SharedArrayBuffer from `staging`, copied in chunks like `copyToShared`.
- * Proofs go in it too: a proof is usually a view into a received network chunk, and posting it would clone that
- * whole chunk, once per distinct chunk — for a 16 MiB blob as many bytes again as the shards themselves.
- */
-async function shareShards(
-  shards: Iterable<ShardWithProof>,
-  staging: SharedStaging,
-): Promise<{ shards: ShardWithProof[]; buffer: SharedArrayBuffer }> {
-  const list = [...shards]
-  let total = 0
-  for (const s of list) {
-    if (s.data instanceof Uint8Array) total += s.data.length
-    if (s.proof instanceof Uint8Array) total += s.proof.length
-  }
-  const buffer = staging.acquire(total)
-  const shared = new Uint8Array(buffer, 0, total)
-  let offset = 0
-  let sinceYield = 0
-  const place = (bytes: Uint8Array): Uint8Array => {
-    shared.set(bytes, offset)
-    offset += bytes.length
-    sinceYield += bytes.length
-    return shared.subarray(offset - bytes.length, offset)
-  }
-  const out: ShardWithProof[] = []
-  for (const s of list) {
-    if (sinceYield >= COPY_CHUNK_BYTES) {
-      await new Promise((resolve) => setImmediate(resolve))
-      sinceYield = 0
-    }
-    out.push({
-      index: s.index,
-      data: s.data instanceof Uint8Array ? place(s.data) : s.data,
-      proof: s.proof instanceof Uint8Array ? place(s.proof) : s.proof,
-    })
-  }
-  return { shards: out, buffer }
 }
 
 type Payload = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never
