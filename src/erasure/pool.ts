@@ -52,6 +52,15 @@ function parts(count: number): number[] {
   return Array.from({ length: count }, (_, i) => i)
 }
 
+/**
+ * Waits for every part, then throws the first failure if one failed: a part still running may write into the shared
+ * codeword, which must not go back to the pool for another task before every part is done with it.
+ */
+async function allParts(tasks: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(tasks)).find((outcome) => outcome.status === 'rejected')
+  if (failed !== undefined) throw failed.reason
+}
+
 type Payload = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never
 
 interface Task {
@@ -166,13 +175,13 @@ export class ErasurePool {
     known?: Uint8Array,
   ): Promise<void> {
     const count = this.size
-    await Promise.all(
+    await allParts(
       parts(count).map((part) => {
         const [from, to] = columnRange(layout.shardSize, part, count)
         return this.submit({ op: 'extendColumns', codeword, layout, from, to }, [])
       }),
     )
-    await Promise.all(
+    await allParts(
       parts(count).map((part) => {
         const [first, end] = partRange(layout.n, 1, part, count)
         return this.submit({ op: 'hashLeaves', codeword, layout, leaves, first, end, ...(known ? { known } : {}) }, [])

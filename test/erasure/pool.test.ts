@@ -280,6 +280,16 @@ describe('ErasurePool, a blob split between workers', () => {
     )
   })
 
+  it('rejects a split encoding with ERASURE_POOL_CLOSED when its pool closes part-way', async () => {
+    const closing = new ErasurePool({ size: 2 })
+    const outcome = codeOf(
+      closing.encodeBlob(randomData(8 * MiB, prng(41)), { networkId: 1, epoch: 0, k: 2048, n: 8192 }),
+    )
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    await closing.close()
+    expect(await outcome).toBe(ErasureErrorCode.POOL_CLOSED)
+  })
+
   it('cuts columns at 64 bytes and leaves in ranges that cover every shard once', () => {
     for (const [total, unit, count] of [
       [3136, 64, 2],
