@@ -5,6 +5,7 @@ import { type EncodedBlob, encodeBlob } from '../../src/erasure/encode.ts'
 import { ErasureErrorCode } from '../../src/erasure/errors.ts'
 import { HASH_SIZE } from '../../src/erasure/merkle.ts'
 import { ErasurePool, SPLIT_ENCODE_MIN_BYTES } from '../../src/erasure/pool.ts'
+import { SharedStaging } from '../../src/erasure/staging.ts'
 import { inconsistentBlob, prng, randomData, withProofs } from './helpers.ts'
 
 const MiB = 1024 * 1024
@@ -304,5 +305,25 @@ describe('ErasurePool, a blob split between workers', () => {
       for (const [from, to] of ranges.slice(0, -1)) expect([from % unit, to % unit, to >= from]).toEqual([0, 0, true])
     }
     expect(columnRange(3136, 1, 2)).toEqual([1536, 3136])
+  })
+})
+
+describe('SharedStaging', () => {
+  it('hands kept memory out again, and drops it all once unused for its idle time', async () => {
+    const staging = new SharedStaging({ maxKeptBytes: 1024, maxKeptBuffers: 2, idleDropMs: 50 })
+    const first = staging.acquire(256)
+    staging.release(first, false)
+    expect(staging.acquire(200)).toBe(first)
+    staging.release(first, false)
+    staging.release(staging.acquire(512), false)
+    expect(staging.keptBytes).toBe(768)
+    // A use within the idle time keeps it; then nothing for longer drops everything.
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    staging.release(staging.acquire(100), false)
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    expect(staging.keptBytes).toBe(768)
+    await new Promise((resolve) => setTimeout(resolve, 80))
+    expect(staging.keptBytes).toBe(0)
+    expect(staging.acquire(256)).not.toBe(first)
   })
 })
