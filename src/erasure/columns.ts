@@ -76,8 +76,8 @@ export function hashLeaves(
 }
 
 /**
- * Writes the k originals into `codeword` from k of its shards (`index`, `data`): copied when they are all
- * originals, else recovered (Reed–Solomon decode). The shards are trusted to be of one codeword (proofs checked).
+ * Writes the k originals into `codeword`, recovered (Reed–Solomon decode) from k of its shards (`index`, `data`).
+ * The shards are trusted to be of one codeword (proofs checked). A caller holding every original copies them itself.
  */
 export function recoverInto(
   codeword: Uint8Array,
@@ -85,15 +85,14 @@ export function recoverInto(
   shards: readonly { index: number; data: Uint8Array }[],
 ): void {
   const views = shardViews(codeword, layout)
-  if (shards.every((shard) => shard.index < layout.k)) {
-    for (const shard of shards) views[shard.index]!.set(shard.data)
-    return
-  }
   const byIndex = new Map(shards.map((shard) => [shard.index, shard.data] as const))
   rsDecode(layout.k, layout.n - layout.k, byIndex).forEach((original, i) => {
     views[i]!.set(original)
   })
 }
+
+/** What `finishDecode` finds: why the commitment is no honest encoding, or the blob. */
+export type DecodeVerdict = { reason: BadEncodingReason; data?: undefined } | { reason: null; data: Uint8Array }
 
 /**
  * A decoder's verdict once `codeword` is re-encoded and every leaf is in `leaves`: why the commitment to `root`
@@ -105,7 +104,7 @@ export function finishDecode(
   leaves: Uint8Array,
   root: Uint8Array,
   dataSize: number,
-): { reason: BadEncodingReason; data?: undefined } | { reason: null; data: Uint8Array } {
+): DecodeVerdict {
   if (!bytesEqual(buildTreeFromLeaves(leaves).root, root)) return { reason: 'root-mismatch' }
   const originals = shardViews(codeword, layout).slice(0, layout.k)
   if (!paddingIsZero(originals, dataSize)) return { reason: 'nonzero-padding' }

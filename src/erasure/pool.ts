@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { DacnetError } from '../errors.ts'
 import { blobIdOf } from './blob-id.ts'
-import { type CodewordLayout, columnRange, type finishDecode, partRange, shardViews } from './columns.ts'
+import { type CodewordLayout, columnRange, type DecodeVerdict, partRange, shardViews } from './columns.ts'
 import {
   type BadEncodingEvidence,
   type BadEncodingReason,
@@ -258,7 +258,7 @@ export class ErasurePool {
     const verdict = (await this.submit(
       { op: 'finishDecode', codeword, layout, leaves, root: header.root, dataSize: header.dataSize },
       [],
-    )) as ReturnType<typeof finishDecode>
+    )) as DecodeVerdict
     if (verdict.reason !== null) {
       return { kind: 'bad-encoding', reason: verdict.reason, evidence: { shards: selected }, rejected: [] }
     }

@@ -1,7 +1,6 @@
+/** Copies of a task's input into shared memory for the pool's workers, a slice per turn of the event loop. */
 import type { ShardWithProof } from './shard.ts'
 import type { SharedStaging } from './staging.ts'
-
-/** Copies of a task's input into shared memory for the pool's workers, a slice per turn of the event loop. */
 
 /**
  * Bytes copied per turn of the event loop when handing a blob to a worker: one 32 MiB copy in a single turn

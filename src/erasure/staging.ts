@@ -1,15 +1,15 @@
 /**
- * Shared memory for the inputs of erasure tasks, kept for the next task once one is done. The first write to a
- * fresh buffer pays a page fault per page: on the reference machine (a virtual machine) about 3 ms per MiB, so
- * staging the ~17 MiB of shards that decode a 16 MiB blob took 60-80 ms in a fresh buffer and 2 ms in one written
- * before.
- */
-/**
  * How long kept memory outlives its last use: a process that disperses or retrieves large blobs keeps what their
  * tasks need between them, and an idle one gives it back.
  */
 export const DEFAULT_STAGING_IDLE_DROP_MS = 30_000
 
+/**
+ * Shared memory for the inputs of erasure tasks, kept for the next task once one is done. The first write to a
+ * fresh buffer pays a page fault per page: on the reference machine (a virtual machine) about 3 ms per MiB, so
+ * staging the ~17 MiB of shards that decode a 16 MiB blob took 60-80 ms in a fresh buffer and 2 ms in one written
+ * before.
+ */
 export class SharedStaging {
   readonly maxKeptBytes: number
   readonly maxKeptBuffers: number
