@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { Certificate } from '../../src/attest/certificate.ts'
 import { type Assignment, assignShards } from '../../src/committee/assignment.ts'
 import { DacnetError } from '../../src/errors.ts'
+import { type Logger, silentLogger } from '../../src/logger.ts'
 import { Disperser } from '../../src/node/disperser.ts'
 import { NodeErrorCode } from '../../src/node/errors.ts'
 import {
@@ -129,10 +130,22 @@ async function freshClient(): Promise<LightClient> {
   return (await freshNode()).client
 }
 
-async function freshNode(): Promise<{ client: LightClient; libp2p: DacnetLibp2p }> {
+async function freshNode(logger?: Logger): Promise<{ client: LightClient; libp2p: DacnetLibp2p }> {
   const libp2p = await startClient()
   clients.push(libp2p)
-  return { client: new LightClient({ libp2p, committees }), libp2p }
+  return { client: new LightClient({ libp2p, committees, ...(logger ? { logger } : {}) }), libp2p }
+}
+
+/** A logger that hands `onSilent` each member its client logs as silent (past the hedge delay, or the timeout). */
+function silenceLogger(onSilent: (member: number) => void): Logger {
+  const logger: Logger = {
+    ...silentLogger,
+    debug: (message, fields) => {
+      if (message.startsWith('holder silent')) onSilent(fields?.member as number)
+    },
+    child: () => logger,
+  }
+  return logger
 }
 
 /** Wall-clock p50 of checks by fresh clients. */
@@ -397,15 +410,23 @@ describe('a light client facing silent holders', () => {
   })
 
   it('remembers holders silent past the hedge delay: later checks ask them through one probe, and draw past them', async () => {
-    const { client } = await freshNode()
+    const remembered = new Set<number>()
+    const { client } = await freshNode(silenceLogger((member) => remembered.add(member)))
     expect((await timedSample(client)).failures).toEqual([])
     for (const i of QUIET) await answerLate(i, Number.POSITIVE_INFINITY)
     try {
       const first = await checkDrawing(QUIET, async () => client)
       expect(first.unanswered.some((u) => QUIET.includes(u.member))).toBe(true)
       expect(first.failures, JSON.stringify(first.failures)).toEqual([])
-      // Past the hedge delay (a few hundred ms here) they are remembered silent.
-      await new Promise((resolve) => setTimeout(resolve, 1_000))
+      // Past the hedge delay (a few hundred ms here, more on a loaded machine) they are remembered silent; one the
+      // first check happened not to draw is drawn by another.
+      const asked = new Map(QUIET.map((i) => [i, lateStreams.get(i) ?? 0]))
+      const until = performance.now() + 3 * DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS
+      while (!QUIET.every((i) => remembered.has(i)) && performance.now() < until) {
+        if (QUIET.some((i) => (lateStreams.get(i) ?? 0) === asked.get(i))) await timedSample(client)
+        else await sleep(100)
+      }
+      expect([...remembered].filter((i) => QUIET.includes(i)).sort()).toEqual(QUIET)
       const before = QUIET.map((i) => lateStreams.get(i) ?? 0)
       let drewQuiet = 0
       for (let run = 0; run < 4; run++) {
