@@ -155,6 +155,42 @@ export function decodeCheckedBlob(
 }
 
 /**
+ * Decodes a blob from shards whose proofs were not checked, trusting the root alone: the k lowest indices of those
+ * of the right shape are decoded and re-encoded, and the blob comes back only if the re-encoding's leaves hash up to
+ * the header's root and its padding is zero. That vouches for every shard at once, for one leaf hash per shard in
+ * place of a proof check. Null otherwise: a shard was not the committed one, or the commitment is no honest encoding,
+ * and only shards with checked proofs tell which (decodeBlob, with its evidence). ERASURE_NOT_ENOUGH_SHARDS with
+ * fewer than k of the right shape.
+ */
+export function decodeUnchecked(header: BlobHeader, shards: Iterable<ShardWithProof>): Uint8Array | null {
+  const selected = uncheckedSelection(header, shards)
+  const originals = recoverOriginals(header, selected)
+  if (reencodeMismatch(header, selected, originals, new Map()) !== null) return null
+  return joinBlob(originals, header.dataSize)
+}
+
+/**
+ * The k shards decodeUnchecked decodes: of the first copy of each index, those of the right size and proof length,
+ * the k lowest indices in order. ERASURE_NOT_ENOUGH_SHARDS with fewer.
+ */
+export function uncheckedSelection(header: BlobHeader, shards: Iterable<ShardWithProof>): ShardWithProof[] {
+  validateHeader(header)
+  const usable = new Map<number, ShardWithProof>()
+  let rejected = 0
+  for (const shard of shards) {
+    if (usable.has(shard.index)) continue
+    if (shapeProblem(header, shard) === null) usable.set(shard.index, shard)
+    else rejected++
+  }
+  return chooseShards(header, usable, rejected).map((index) => usable.get(index)!)
+}
+
+/** Whether `shard` has the index range, size and proof length `header` gives its shards (proof not looked at). */
+export function hasShardShape(header: BlobHeader, shard: ShardWithProof): boolean {
+  return shapeProblem(header, shard) === null
+}
+
+/**
  * decodeCheckedBlob's inputs by index: the first copy of each index, and its leaf hash (a view of `leaves`).
  * Throws what decodeCheckedBlob throws for a bad header or a `leaves` of the wrong length.
  */

@@ -9,6 +9,7 @@ import {
   checkedShards,
   chooseShards,
   type DecodeResult,
+  uncheckedSelection,
 } from './decode.ts'
 import { type CommittedBlob, type EncodedBlob, type EncodeParams, validateParams } from './encode.ts'
 import { ErasureErrorCode, erasureError } from './errors.ts'
@@ -203,39 +204,52 @@ export class ErasurePool {
     checkedLeaves: Uint8Array,
   ): Promise<DecodeResult> {
     const { valid, leafOf } = checkedShards(header, shards, checkedLeaves)
-    const chosen = chooseShards(header, valid)
+    const selected = chooseShards(header, valid).map((index) => valid.get(index)!)
+    const verdict = await this.#decodeSelected(header, selected, leafOf)
+    if (verdict.reason !== null) {
+      return { kind: 'bad-encoding', reason: verdict.reason, evidence: { shards: selected }, rejected: [] }
+    }
+    return { kind: 'ok', data: verdict.data, used: selected.map((shard) => shard.index), rejected: [] }
+  }
+
+  /**
+   * The k shards `selected` (in index order) decoded, re-encoded and hashed in parts, in a codeword of kept shared
+   * memory: the verdict of finishDecode. `leafOf`: leaf hashes of selected shards whose proofs were checked; every
+   * other leaf is hashed.
+   */
+  async #decodeSelected(
+    header: BlobHeader,
+    selected: ShardWithProof[],
+    leafOf: ReadonlyMap<number, Uint8Array>,
+  ): Promise<DecodeVerdict> {
     const { n, shardSize } = header
     const buffer = this.staging.acquire(n * shardSize)
     try {
-      return await this.#decodeInto(
-        new Uint8Array(buffer, 0, n * shardSize),
-        header,
-        chosen.map((index) => valid.get(index)!),
-        leafOf,
-      )
+      return await this.#decodeInto(new Uint8Array(buffer, 0, n * shardSize), header, selected, leafOf)
     } finally {
-      // The verdict holds no view of it: its blob is the worker's own buffer, its evidence the caller's shards.
+      // The verdict holds no view of it: its blob is the worker's own buffer.
       this.staging.release(buffer, false)
     }
   }
 
-  /** #decodeInParts in `codeword`, memory that may hold an earlier task's bytes (all of them overwritten). */
+  /** #decodeSelected in `codeword`, memory that may hold an earlier task's bytes (all of them overwritten). */
   async #decodeInto(
     codeword: Uint8Array,
     header: BlobHeader,
     selected: ShardWithProof[],
     leafOf: ReadonlyMap<number, Uint8Array>,
-  ): Promise<DecodeResult> {
+  ): Promise<DecodeVerdict> {
     const { k, n, shardSize } = header
     const layout: CodewordLayout = { k, n, shardSize }
-    const chosen = selected.map((shard) => shard.index)
     const leaves = new Uint8Array(new SharedArrayBuffer(n * HASH_SIZE))
     const known = new Uint8Array(new SharedArrayBuffer(n))
-    for (const index of chosen) {
-      leaves.set(leafOf.get(index)!, index * HASH_SIZE)
+    for (const { index } of selected) {
+      const leaf = leafOf.get(index)
+      if (leaf === undefined) continue
+      leaves.set(leaf, index * HASH_SIZE)
       known[index] = 1
     }
-    if (chosen[k - 1]! < k) {
+    if (selected[k - 1]!.index < k) {
       // Every original is at hand: copied into place, a turn of the event loop per COPY_CHUNK_BYTES.
       const originals = shardViews(codeword, layout)
       let sinceYield = 0
@@ -255,14 +269,27 @@ export class ErasurePool {
       )
     }
     await this.#extendAndHash(codeword, layout, leaves, known)
-    const verdict = (await this.submit(
+    return (await this.submit(
       { op: 'finishDecode', codeword, layout, leaves, root: header.root, dataSize: header.dataSize },
       [],
     )) as DecodeVerdict
-    if (verdict.reason !== null) {
-      return { kind: 'bad-encoding', reason: verdict.reason, evidence: { shards: selected }, rejected: [] }
+  }
+
+  /**
+   * decodeUnchecked in the pool (split between its workers for large blobs): the blob from k shards whose proofs were
+   * not checked, if their re-encoding hashes up to the root; null if it does not (a shard not the committed one, or
+   * no honest encoding: check the proofs, then decodeCheckedBlob, to tell which).
+   */
+  async decodeUncheckedBlob(header: BlobHeader, shards: readonly ShardWithProof[]): Promise<Uint8Array | null> {
+    if (this.size >= 2 && header.dataSize >= SPLIT_ENCODE_MIN_BYTES) {
+      const verdict = await this.#decodeSelected(header, uncheckedSelection(header, shards), new Map())
+      return verdict.reason === null ? verdict.data : null
     }
-    return { kind: 'ok', data: verdict.data, used: chosen, rejected: [] }
+    const staged = await shareShards(shards, this.staging)
+    return (await this.#withStaged(
+      staged.buffer,
+      this.submit({ op: 'decodeUnchecked', header, shards: staged.shards }, []),
+    )) as Uint8Array | null
   }
 
   /**

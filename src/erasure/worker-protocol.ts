@@ -10,6 +10,7 @@ export type WorkerRequest =
   | { id: number; op: 'encode'; data: Uint8Array; params: EncodeParams }
   | { id: number; op: 'decode'; header: BlobHeader; shards: ShardWithProof[] }
   | { id: number; op: 'decodeChecked'; header: BlobHeader; shards: ShardWithProof[]; leaves: Uint8Array }
+  | { id: number; op: 'decodeUnchecked'; header: BlobHeader; shards: ShardWithProof[] }
   | { id: number; op: 'checkBadEncoding'; header: BlobHeader; evidence: BadEncodingEvidence }
   /** Part of an encoding split between workers (src/erasure/columns.ts); `codeword` and `leaves` are shared memory. */
   | { id: number; op: 'extendColumns'; codeword: Uint8Array; layout: CodewordLayout; from: number; to: number }

@@ -5,7 +5,7 @@
 import { parentPort } from 'node:worker_threads'
 import { DacnetError } from '../errors.ts'
 import { extendColumns, finishDecode, hashLeaves, recoverInto } from './columns.ts'
-import { checkBadEncoding, decodeBlob, decodeCheckedBlob } from './decode.ts'
+import { checkBadEncoding, decodeBlob, decodeCheckedBlob, decodeUnchecked } from './decode.ts'
 import { commitLeaves, encodeBlob } from './encode.ts'
 import { ErasureErrorCode } from './errors.ts'
 import type { WorkerRequest, WorkerResponse } from './worker-protocol.ts'
@@ -24,6 +24,10 @@ function run(request: WorkerRequest): { result: unknown; transfer: ArrayBuffer[]
     case 'decodeChecked': {
       const result = decodeCheckedBlob(request.header, request.shards, request.leaves)
       return { result, transfer: result.kind === 'ok' ? transferablesOf([result.data]) : [] }
+    }
+    case 'decodeUnchecked': {
+      const data = decodeUnchecked(request.header, request.shards)
+      return { result: data, transfer: data === null ? [] : transferablesOf([data]) }
     }
     case 'checkBadEncoding':
       return { result: checkBadEncoding(request.header, request.evidence), transfer: [] }

@@ -5,7 +5,7 @@ import { verifyCertificate } from '../attest/verify-certificate.ts'
 import { assignShards } from '../committee/assignment.ts'
 import type { CommitteeSource } from '../committee/source.ts'
 import { type BlobId, blobIdOf, parseBlobId } from '../erasure/blob-id.ts'
-import { type BadEncodingEvidence, type BadEncodingReason, checkShards } from '../erasure/decode.ts'
+import { type BadEncodingEvidence, type BadEncodingReason, checkShards, hasShardShape } from '../erasure/decode.ts'
 import { type BlobHeader, encodeHeader } from '../erasure/header.ts'
 import { HASH_SIZE } from '../erasure/merkle.ts'
 import { DEFAULT_MAX_BLOB_SIZE } from '../erasure/params.ts'
@@ -117,15 +117,28 @@ export class Retriever {
     }
     const holders = header ? await this.#assigned(blobId, header) : await this.#candidates(blobId, opts)
     if (holders.length === 0) throw nodeError(NodeErrorCode.BLOB_NOT_FOUND, `no holder of ${blobId} could be found`)
-    const found = await this.#collect(blobId, header, holders, opts)
-    // Every shard's proof was checked as it arrived: the worker decodes with those leaf hashes, checking nothing twice.
-    const shards = [...found.shards.values()]
+    const received = await this.#collect(blobId, header, holders, opts)
+    // The root vouches for k shards at once: decoded and re-encoded, their leaves hash up to it or they do not.
+    const data = await this.#pool.decodeUncheckedBlob(
+      received.header,
+      [...received.shards.values()].map((r) => r.shard),
+    )
+    if (data !== null) {
+      return { kind: 'ok', blobId: blobId.toString(), header: received.header, data, holders: holdersOf(received) }
+    }
+    // A holder sent a shard that is not the committed one, or the commitment is no honest encoding: only shards
+    // with checked proofs tell which, and only they make portable evidence.
+    this.#logger.warn('shards of a retrieval do not re-encode to the root: checking every proof', {
+      blobId: blobId.toString(),
+    })
+    const found = await this.#collect(blobId, received.header, holders, opts, received.shards)
+    const shards = [...found.shards.values()].map((r) => r.shard)
     const leaves = new Uint8Array(shards.length * HASH_SIZE)
     shards.forEach((shard, i) => {
       leaves.set(found.leaves.get(shard.index)!, i * HASH_SIZE)
     })
     const result = await this.#pool.decodeCheckedBlob(found.header, shards, leaves)
-    const used = [...found.from]
+    const used = holdersOf(found)
     if (result.kind === 'ok') {
       return { kind: 'ok', blobId: blobId.toString(), header: found.header, data: result.data, holders: used }
     }
@@ -212,25 +225,24 @@ export class Retriever {
   }
 
   /**
-   * Streams from holders, a few at a time, until k valid shards are in hand. With a bare BlobId the first
-   * holder's header is checked before any shard is read; once it passes, the members it assigns shards to go
-   * to the front of the queue, and members it assigns nothing are dropped. A refused header ends the
-   * retrieval: every holder must send the same bytes (they hash to the blob id), so no other can do better.
+   * Streams from holders, a few at a time, until k shards are in hand: of the right shape, or with `seed` (the shards
+   * of an earlier pass whose re-encoding missed the root), with valid proofs — the seed's checked first, and holders
+   * that sent one with a bad proof not asked again. With a bare BlobId the first holder's header is checked before
+   * any shard is read; once it passes, the members it assigns shards to go to the front of the queue, and members it
+   * assigns nothing are dropped. A refused header ends the retrieval: every holder must send the same bytes (they
+   * hash to the blob id), so no other can do better.
    */
   async #collect(
     blobId: BlobId,
     knownHeader: BlobHeader | undefined,
     holders: Holder[],
     opts: RetrieveOptions,
-  ): Promise<{
-    header: BlobHeader
-    shards: Map<number, ShardWithProof>
-    leaves: Map<number, Uint8Array>
-    from: Set<string>
-  }> {
-    const shards = new Map<number, ShardWithProof>()
+    seed?: ReadonlyMap<number, Received>,
+  ): Promise<Collected> {
+    const shards = new Map<number, Received>()
     const leaves = new Map<number, Uint8Array>()
-    const from = new Set<string>()
+    const checked = seed !== undefined
+    const distrusted = new Set<string>()
     const errors: string[] = []
     const asked = new Set<string>()
     let header = knownHeader
@@ -239,8 +251,35 @@ export class Retriever {
     const done = new AbortController()
     const signal = opts.signal ? AbortSignal.any([opts.signal, done.signal]) : done.signal
     const enough = () => header !== undefined && shards.size >= header.k
+    /** Keeps what passes of one holder's `run` (its proofs checked as one batch, in a checked pass). */
+    const admit = (run: Received[]) => {
+      if (run.length === 0 || header === undefined) return
+      if (!checked) {
+        for (const received of run)
+          if (hasShardShape(header, received.shard)) shards.set(received.shard.index, received)
+        return
+      }
+      const byIndex = new Map(run.map((r) => [r.shard.index, r] as const))
+      const result = checkShards(
+        header,
+        run.map((r) => r.shard),
+        shards,
+      )
+      for (const shard of result.valid) {
+        shards.set(shard.index, byIndex.get(shard.index)!)
+        leaves.set(shard.index, result.leaves.get(shard.index)!)
+      }
+      for (const rejected of result.rejected) {
+        const holder = byIndex.get(rejected.index)?.holder
+        if (holder !== undefined) distrusted.add(holder)
+      }
+    }
+    if (seed !== undefined) {
+      admit([...seed.values()])
+      queue = queue.filter((h) => !distrusted.has(h.peer.toString()))
+    }
     let admitted: Promise<void> | undefined = knownHeader ? Promise.resolve() : undefined
-    const admit = async (candidate: BlobHeader): Promise<void> => {
+    const admitHeader = async (candidate: BlobHeader): Promise<void> => {
       admitted ??= (async () => {
         try {
           await this.#checkHeader(candidate)
@@ -264,38 +303,32 @@ export class Retriever {
     const worker = async () => {
       while (!enough() && refused === undefined && queue.length > 0) {
         const holder = queue.shift()!
-        asked.add(holder.peer.toString())
-        // Proofs are checked a run at a time: one batched check costs about a node hash per shard. What a holder
-        // sent before its stream broke still counts.
-        let run: ShardWithProof[] = []
-        const admitRun = () => {
-          if (run.length === 0 || header === undefined) return
-          const checked = checkShards(header, run, shards)
-          for (const shard of checked.valid) {
-            shards.set(shard.index, shard)
-            leaves.set(shard.index, checked.leaves.get(shard.index)!)
-            from.add(holder.peer.toString())
-          }
-          run = []
-        }
+        const from = holder.peer.toString()
+        asked.add(from)
+        // In a checked pass proofs are checked a run at a time: one batched check costs about a node hash per
+        // shard. What a holder sent before its stream broke still counts.
+        let run: Received[] = []
         try {
           const session = await openRetrieve(this.#init.libp2p, holder.peer, blobId, {
             signal,
             timeoutMs: opts.holderTimeoutMs ?? DEFAULT_HOLDER_TIMEOUT_MS,
-            checkHeader: admit,
+            checkHeader: admitHeader,
           })
           const k = header!.k
           for await (const shard of session.shards) {
             if (shards.has(shard.index)) continue
-            run.push(shard)
-            if (run.length >= RETRIEVE_CHECK_RUN || shards.size + run.length >= k) admitRun()
+            run.push({ shard, holder: from })
+            if (run.length >= RETRIEVE_CHECK_RUN || shards.size + run.length >= k) {
+              admit(run)
+              run = []
+            }
             if (enough()) break
           }
         } catch (err) {
           if (signal.aborted && (enough() || refused !== undefined)) return
-          errors.push(`${holder.peer}: ${isDacnetError(err) ? err.code : (err as Error).message}`)
+          errors.push(`${from}: ${isDacnetError(err) ? err.code : (err as Error).message}`)
         } finally {
-          admitRun()
+          admit(run)
         }
       }
       if (enough()) done.abort()
@@ -305,14 +338,37 @@ export class Retriever {
     if (refused !== undefined) throw refused
     if (!header) throw nodeError(NodeErrorCode.BLOB_NOT_FOUND, `no holder returned ${blobId}`, { errors })
     if (shards.size < header.k) {
-      throw nodeError(NodeErrorCode.NOT_ENOUGH_SHARDS, `found ${shards.size} of the ${header.k} shards needed`, {
-        found: shards.size,
-        needed: header.k,
-        errors,
-      })
+      const kind = checked ? 'with valid proofs ' : ''
+      throw nodeError(
+        NodeErrorCode.NOT_ENOUGH_SHARDS,
+        `found ${shards.size} of the ${header.k} shards needed ${kind}`.trim(),
+        {
+          found: shards.size,
+          needed: header.k,
+          errors,
+        },
+      )
     }
-    return { header, shards, leaves, from }
+    return { header, shards, leaves }
   }
+}
+
+/** A shard as a holder sent it, and which holder. */
+interface Received {
+  shard: ShardWithProof
+  holder: string
+}
+
+/** What one pass of #collect gathered: k shards or more by index, and (checked pass) their leaf hashes. */
+interface Collected {
+  header: BlobHeader
+  shards: Map<number, Received>
+  leaves: Map<number, Uint8Array>
+}
+
+/** The holders whose shards a pass kept. */
+function holdersOf(collected: Collected): string[] {
+  return [...new Set([...collected.shards.values()].map((r) => r.holder))]
 }
 
 function isBlobIdLike(value: unknown): boolean {

@@ -252,6 +252,54 @@ describe('ErasurePool, a blob split between workers', () => {
     ).toBe(ErasureErrorCode.NOT_ENOUGH_SHARDS)
   })
 
+  it.each([
+    { what: 'one worker, a small blob', size: 120_000, k: 12, n: 40, split: false },
+    { what: 'a large blob split between workers', size: SPLIT_ENCODE_MIN_BYTES + 1000, k: 64, n: 192, split: true },
+  ])(
+    'decodes unchecked shards when they re-encode to the root, and answers null when one is not the committed one ($what)',
+    async ({ size, k, n, split: inParts }) => {
+      const decoder = inParts ? split : pool
+      const params = { networkId: 5, epoch: 2, k, n }
+      const data = randomData(size, prng(k + 1))
+      const good = encodeBlob(data, params)
+      // Originals (copied into place), then parity in no order (recovered), a wrongly sized shard set aside.
+      const wrongSize = { ...withProofs(good)[0]!, data: new Uint8Array(good.header.shardSize + 64) }
+      for (const shards of [
+        withProofs(good).slice(0, k),
+        [
+          wrongSize,
+          ...withProofs(good)
+            .slice(n - k)
+            .reverse(),
+        ],
+      ]) {
+        const back = await decoder.decodeUncheckedBlob(good.header, shards)
+        expect(back !== null && Buffer.from(back).equals(Buffer.from(data))).toBe(true)
+      }
+      // One flipped bit in a shard that is decoded from, or a proof that is garbage: the proof is never looked at.
+      const flipped = withProofs(good).slice(0, k)
+      flipped[k >> 1] = { ...flipped[k >> 1]!, data: flipped[k >> 1]!.data.map((b, i) => (i === 5 ? b ^ 1 : b)) }
+      expect(await decoder.decodeUncheckedBlob(good.header, flipped)).toBeNull()
+      const garbageProof = withProofs(good).slice(0, k)
+      garbageProof[0] = { ...garbageProof[0]!, proof: new Uint8Array(garbageProof[0]!.proof.length) }
+      expect(await decoder.decodeUncheckedBlob(good.header, garbageProof)).not.toBeNull()
+      // A commitment that is no honest encoding, and padding that is not zero: null, whichever shards.
+      for (const bad of [
+        inconsistentBlob(data, params, {
+          afterExtend: (shards) => {
+            shards[n - 1]![7]! ^= 1
+          },
+        }),
+        inconsistentBlob(data, params, { beforeExtend: (originals) => void originals[k - 1]!.fill(9, -8) }),
+      ]) {
+        expect(await decoder.decodeUncheckedBlob(bad.header, withProofs(bad).slice(0, k))).toBeNull()
+      }
+      expect(await codeOf(decoder.decodeUncheckedBlob(good.header, [wrongSize, ...withProofs(good).slice(1, k)]))).toBe(
+        ErasureErrorCode.NOT_ENOUGH_SHARDS,
+      )
+    },
+  )
+
   it('reuses a released encoding’s memory for the next, with the padding zero again', async () => {
     const params = { networkId: 5, epoch: 2, k: 64, n: 128 }
     const first = await split.encodeBlob(randomData(SPLIT_ENCODE_MIN_BYTES + 64 * 64, prng(31)), params)

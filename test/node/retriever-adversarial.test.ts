@@ -17,6 +17,7 @@ import type { DacnetLibp2p } from '../../src/p2p/node.ts'
 import { ReplyKind, RetrieveRequest } from '../../src/p2p/pb/dacnet.js'
 import { RETRIEVE_PROTOCOL } from '../../src/p2p/protocols.ts'
 import { replyFrame } from '../../src/p2p/reply.ts'
+import { handleRetrieveStream, type RetrieveService } from '../../src/p2p/retrieve.ts'
 import { prng, randomData, withProofs } from '../erasure/helpers.ts'
 import {
   ErasurePool,
@@ -294,4 +295,47 @@ describe('retrieval from a bare BlobId with sybil providers', () => {
     },
     30_000,
   )
+})
+
+describe('retrieval from members, one of which lies', () => {
+  it('gets the blob when a member sends shards that are not the committed ones, and asks it no more', async () => {
+    // The first member asked (the committee's first, with a bare BlobId) flips a bit pattern into every shard it
+    // serves: its proofs are right, its data is not. The retriever decodes without checking proofs, misses the
+    // root, then checks every proof, drops that member's shards, and fetches the rest from the others.
+    const liar = members.find((m) => m.identity.peerId === committee.members[0]!.peerId)!
+    const assignment = assignShards(committee, honest.blobId.bytes, n)
+    const held = assignment.shardsOf(committee.members[0]!.index)
+    expect(held.length).toBeGreaterThan(0)
+    const store = liar.node.store
+    let asked = 0
+    const serve = (lie: boolean): RetrieveService => ({
+      holdings: async () => ({ headerBytes: honest.headerBytes, indices: held }),
+      readShard: async (blobId, index) => {
+        const real = await store.getShard(blobId, index)
+        return real && (lie ? { ...real, data: real.data.map((b) => b ^ 0x5a) } : real)
+      },
+    })
+    const swap = async (service: RetrieveService) => {
+      await liar.node.libp2p.unhandle(RETRIEVE_PROTOCOL)
+      await liar.node.libp2p.handle(RETRIEVE_PROTOCOL, async (stream, connection) => {
+        asked++
+        await handleRetrieveStream(service, stream, connection)
+      })
+    }
+    await swap(serve(true))
+    try {
+      const back = await retriever.retrieve(honest.blobId.toString(), {
+        concurrency: 1,
+        signal: AbortSignal.timeout(SETTLES_WITHIN_MS),
+      })
+      expect(back.kind).toBe('ok')
+      if (back.kind === 'ok') {
+        expect(Buffer.from(back.data).equals(Buffer.from(honestData))).toBe(true)
+        expect(back.holders).not.toContain(liar.identity.peerId)
+      }
+      expect(asked).toBe(1)
+    } finally {
+      await swap(serve(false))
+    }
+  }, 30_000)
 })
