@@ -76,18 +76,23 @@ export function hashLeaves(
 }
 
 /**
- * Writes the k originals into `codeword`, recovered (Reed–Solomon decode) from k of its shards (`index`, `data`).
- * The shards are trusted to be of one codeword (proofs checked). A caller holding every original copies them itself.
+ * Writes bytes `[from, to)` (the whole shard by default) of the k originals into `codeword`, recovered
+ * (Reed–Solomon decode) from the same bytes of k of its shards (`index`, `data`): each 64-byte column is a codeword
+ * of its own, so workers can recover ranges of columns apart. The shards are trusted to be of one codeword (proofs
+ * checked, or the root compared after). A caller holding every original copies them itself.
  */
 export function recoverInto(
   codeword: Uint8Array,
   layout: CodewordLayout,
   shards: readonly { index: number; data: Uint8Array }[],
+  from = 0,
+  to = layout.shardSize,
 ): void {
+  if (from === to) return
   const views = shardViews(codeword, layout)
-  const byIndex = new Map(shards.map((shard) => [shard.index, shard.data] as const))
+  const byIndex = new Map(shards.map((shard) => [shard.index, shard.data.subarray(from, to)] as const))
   rsDecode(layout.k, layout.n - layout.k, byIndex).forEach((original, i) => {
-    views[i]!.set(original)
+    views[i]!.set(original, from)
   })
 }
 

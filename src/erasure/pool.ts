@@ -194,7 +194,7 @@ export class ErasurePool {
 
   /**
    * decodeCheckedBlob split between the pool's workers, for large blobs: the k chosen shards' originals are put in
-   * place in one shared codeword (copied, or recovered by one worker), then re-encoded and hashed in parts as
+   * place in one shared codeword (copied, or recovered by every worker, a range of columns each), then re-encoded and hashed in parts as
    * `#encodeInParts` does, the chosen shards' leaves taken as checked; one worker compares the root and joins the
    * blob. The same verdicts as one worker's, with the same evidence.
    */
@@ -262,11 +262,16 @@ export class ErasurePool {
         sinceYield += shardSize
       }
     } else {
+      // The missing originals recovered by every worker, each its range of columns.
       const staged = await shareShards(selected, this.staging)
-      await this.#withStaged(
-        staged.buffer,
-        this.submit({ op: 'recoverInto', codeword, layout, shards: staged.shards }, []),
+      const count = this.size
+      const recovered = allParts(
+        parts(count).map((part) => {
+          const [from, to] = columnRange(shardSize, part, count)
+          return this.submit({ op: 'recoverInto', codeword, layout, shards: staged.shards, from, to }, [])
+        }),
       )
+      await this.#withStaged(staged.buffer, recovered)
     }
     await this.#extendAndHash(codeword, layout, leaves, known)
     return (await this.submit(

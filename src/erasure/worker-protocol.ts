@@ -25,7 +25,15 @@ export type WorkerRequest =
       known?: Uint8Array
     }
   | { id: number; op: 'commitLeaves'; leaves: Uint8Array; dataSize: number; params: EncodeParams }
-  | { id: number; op: 'recoverInto'; codeword: Uint8Array; layout: CodewordLayout; shards: ShardWithProof[] }
+  | {
+      id: number
+      op: 'recoverInto'
+      codeword: Uint8Array
+      layout: CodewordLayout
+      shards: ShardWithProof[]
+      from?: number
+      to?: number
+    }
   | {
       id: number
       op: 'finishDecode'

@@ -38,7 +38,7 @@ function run(request: WorkerRequest): { result: unknown; transfer: ArrayBuffer[]
       hashLeaves(request.codeword, request.layout, request.leaves, request.first, request.end, request.known)
       return { result: null, transfer: [] }
     case 'recoverInto':
-      recoverInto(request.codeword, request.layout, request.shards)
+      recoverInto(request.codeword, request.layout, request.shards, request.from, request.to)
       return { result: null, transfer: [] }
     case 'finishDecode': {
       const verdict = finishDecode(request.codeword, request.layout, request.leaves, request.root, request.dataSize)

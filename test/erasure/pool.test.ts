@@ -255,6 +255,8 @@ describe('ErasurePool, a blob split between workers', () => {
   it.each([
     { what: 'one worker, a small blob', size: 120_000, k: 12, n: 40, split: false },
     { what: 'a large blob split between workers', size: SPLIT_ENCODE_MIN_BYTES + 1000, k: 64, n: 192, split: true },
+    // Recovered in ranges of columns: two columns (128-byte shards) for three workers, so one range is empty.
+    { what: 'two-column shards split between three workers', size: MiB + 100, k: 16_384, n: 32_768, split: true },
   ])(
     'decodes unchecked shards when they re-encode to the root, and answers null when one is not the committed one ($what)',
     async ({ size, k, n, split: inParts }) => {
