@@ -194,9 +194,9 @@ export class ErasurePool {
 
   /**
    * decodeCheckedBlob split between the pool's workers, for large blobs: the k chosen shards' originals are put in
-   * place in one shared codeword (copied, or recovered by every worker, a range of columns each), then re-encoded and hashed in parts as
-   * `#encodeInParts` does, the chosen shards' leaves taken as checked; one worker compares the root and joins the
-   * blob. The same verdicts as one worker's, with the same evidence.
+   * place in one shared codeword (copied, or recovered by every worker, a range of columns each), then re-encoded
+   * and hashed in parts as `#encodeInParts` does, the chosen shards' leaves taken as checked; one worker compares the
+   * root and joins the blob. The same verdicts as one worker's, with the same evidence.
    */
   async #decodeInParts(
     header: BlobHeader,
