@@ -11,7 +11,9 @@ import { rsDecode, rsEncode } from './rs/index.ts'
  * the shards on its own, so each part extends its own columns of every shard (`extendColumns`); once all have,
  * each hashes its own range of leaves (`hashLeaves`), and one builds the tree from them. The bytes are the same as
  * one thread's encoding: only who computes which of them changes. A decoder's check of a commitment is the same
- * work after its originals are in place (`recoverInto`), and ends with the root and the padding (`finishDecode`).
+ * work after its originals are in place (`recoverInto`, by column ranges too), and ends with the root and the
+ * padding (`finishDecode`). A split task's parts are awaited all together (`allParts`) before its shared memory is
+ * given back.
  */
 
 /** A codeword laid out in one buffer: shard i is bytes [i * shardSize, (i + 1) * shardSize). */
@@ -46,6 +48,20 @@ export function partRange(total: number, unit: number, part: number, parts: numb
 /** The shard bytes `[from, to)` that part `part` of `parts` extends: whole 64-byte columns. */
 export function columnRange(shardSize: number, part: number, parts: number): [number, number] {
   return partRange(shardSize, SHARD_ALIGNMENT, part, parts)
+}
+
+/** The part numbers 0..count-1 of a task split in `count`. */
+export function parts(count: number): number[] {
+  return Array.from({ length: count }, (_, i) => i)
+}
+
+/**
+ * Waits for every part, then throws the first failure if one failed: a part still running may write into the shared
+ * codeword, which must not go back to the pool for another task before every part is done with it.
+ */
+export async function allParts(tasks: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(tasks)).find((outcome) => outcome.status === 'rejected')
+  if (failed !== undefined) throw failed.reason
 }
 
 /** Writes bytes `[from, to)` of every recovery shard of `codeword` from the same bytes of its originals. */

@@ -2,7 +2,15 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { DacnetError } from '../errors.ts'
 import { blobIdOf } from './blob-id.ts'
-import { type CodewordLayout, columnRange, type DecodeVerdict, partRange, shardViews } from './columns.ts'
+import {
+  allParts,
+  type CodewordLayout,
+  columnRange,
+  type DecodeVerdict,
+  partRange,
+  parts,
+  shardViews,
+} from './columns.ts'
 import {
   type BadEncodingEvidence,
   type BadEncodingReason,
@@ -49,20 +57,6 @@ export const STAGING_KEEP_BYTES = 160 * 1024 * 1024
  * all: a part's messages and shared buffers cost more than the part saves.
  */
 export const SPLIT_ENCODE_MIN_BYTES = 1024 * 1024
-
-/** The numbers 0..count-1. */
-function parts(count: number): number[] {
-  return Array.from({ length: count }, (_, i) => i)
-}
-
-/**
- * Waits for every part, then throws the first failure if one failed: a part still running may write into the shared
- * codeword, which must not go back to the pool for another task before every part is done with it.
- */
-async function allParts(tasks: Promise<unknown>[]): Promise<void> {
-  const failed = (await Promise.allSettled(tasks)).find((outcome) => outcome.status === 'rejected')
-  if (failed !== undefined) throw failed.reason
-}
 
 type Payload = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never
 
