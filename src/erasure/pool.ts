@@ -26,7 +26,7 @@ import { checkBlobSize, shardSizeFor } from './layout.ts'
 import { HASH_SIZE } from './merkle.ts'
 import { DEFAULT_MAX_BLOB_SIZE } from './params.ts'
 import type { ShardWithProof } from './shard.ts'
-import { COPY_CHUNK_BYTES, copyInChunks, copyToShared, shareShards } from './shared-copy.ts'
+import { copyInChunks, copyShardsInto, copyToShared, shareShards } from './shared-copy.ts'
 import { holdsSharedView, SharedStaging } from './staging.ts'
 import type { WorkerRequest, WorkerResponse } from './worker-protocol.ts'
 
@@ -244,17 +244,8 @@ export class ErasurePool {
       known[index] = 1
     }
     if (selected[k - 1]!.index < k) {
-      // Every original is at hand: copied into place, a turn of the event loop per COPY_CHUNK_BYTES.
-      const originals = shardViews(codeword, layout)
-      let sinceYield = 0
-      for (const shard of selected) {
-        if (sinceYield >= COPY_CHUNK_BYTES) {
-          await new Promise((resolve) => setImmediate(resolve))
-          sinceYield = 0
-        }
-        originals[shard.index]!.set(shard.data)
-        sinceYield += shardSize
-      }
+      // Every original is at hand: copied into place.
+      await copyShardsInto(shardViews(codeword, layout), selected)
     } else {
       // The missing originals recovered by every worker, each its range of columns.
       const staged = await shareShards(selected, this.staging)

@@ -66,3 +66,16 @@ export async function shareShards(
   }
   return { shards: out, buffer }
 }
+
+/** Each shard's data copied into `views[shard.index]`, COPY_CHUNK_BYTES a turn of the event loop. */
+export async function copyShardsInto(views: readonly Uint8Array[], shards: readonly ShardWithProof[]): Promise<void> {
+  let sinceYield = 0
+  for (const shard of shards) {
+    if (sinceYield >= COPY_CHUNK_BYTES) {
+      await new Promise((resolve) => setImmediate(resolve))
+      sinceYield = 0
+    }
+    views[shard.index]!.set(shard.data)
+    sinceYield += shard.data.length
+  }
+}

@@ -338,16 +338,12 @@ export class Retriever {
     if (refused !== undefined) throw refused
     if (!header) throw nodeError(NodeErrorCode.BLOB_NOT_FOUND, `no holder returned ${blobId}`, { errors })
     if (shards.size < header.k) {
-      const kind = checked ? 'with valid proofs ' : ''
-      throw nodeError(
-        NodeErrorCode.NOT_ENOUGH_SHARDS,
-        `found ${shards.size} of the ${header.k} shards needed ${kind}`.trim(),
-        {
-          found: shards.size,
-          needed: header.k,
-          errors,
-        },
-      )
+      const kind = checked ? ' with valid proofs' : ''
+      throw nodeError(NodeErrorCode.NOT_ENOUGH_SHARDS, `found ${shards.size} of the ${header.k} shards needed${kind}`, {
+        found: shards.size,
+        needed: header.k,
+        errors,
+      })
     }
     return { header, shards, leaves }
   }
