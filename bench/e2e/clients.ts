@@ -49,13 +49,13 @@ async function check(client: LightClient, certificate: Certificate, signal: Abor
   return { ms, result }
 }
 
-/** A light client on a libp2p node of its own (no gossip, as `dacnet sample` runs it), started now: nothing dialled, nothing known. */
+/** A light client on a libp2p node of its own (no gossip, no DHT, as `dacnet sample` runs it), started now: nothing dialled, nothing known. */
 export async function freshLightClient(
   committees: CommitteeSource,
 ): Promise<{ client: LightClient; stop(): Promise<void> }> {
   const libp2p = await createDacnetLibp2p({
     privateKey: await generateKeyPair('Ed25519'),
-    dhtMode: 'client',
+    dhtMode: 'off',
     listen: [],
     localNetwork: true,
     gossip: false,

@@ -67,6 +67,13 @@ export interface ClientOptions {
    * not published on the gossip topic (`disperser.publish`). Default true.
    */
   gossip?: boolean
+  /**
+   * The DHT, in client mode: the retriever asks it for a blob's providers before it turns to the committee. Off, the
+   * client runs none, and with gossip off too it does not identify the peers it dials (node.ts,
+   * `identifiesOnConnect`): for a client that only samples, whose holders are in the committee. A retriever without
+   * it asks the committee's members alone. Default true.
+   */
+  dht?: boolean
   /** Time for the start-up dials. Default DEFAULT_CONNECT_TIMEOUT_MS. */
   connectTimeoutMs?: number
   /**
@@ -142,7 +149,7 @@ export class DacnetClient implements AsyncDisposable {
       // Created stopped: the roles check their options before anything touches the network.
       const libp2p = await createDacnetLibp2p({
         privateKey,
-        dhtMode: 'client',
+        dhtMode: opts.dht === false ? 'off' : 'client',
         listen: opts.listen ?? [],
         localNetwork: opts.localNetwork ?? false,
         gossip: opts.gossip ?? true,

@@ -3,8 +3,9 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { certificateBlobId } from '../../src/attest/certificate.ts'
 import { blsKeyVerifier } from '../../src/attest/pop.ts'
 import { verifyCertificate } from '../../src/attest/verify-certificate.ts'
 import { parseCommitteeFile } from '../../src/committee/file.ts'
@@ -12,6 +13,7 @@ import { isDacnetError } from '../../src/errors.ts'
 import { createClient } from '../../src/node/client.ts'
 import { NodeErrorCode } from '../../src/node/errors.ts'
 import { generatePeerKey, parsePeerKey, writePeerKey } from '../../src/p2p/identity.ts'
+import { DHT_PROTOCOL } from '../../src/p2p/protocols.ts'
 import {
   ErasurePool,
   type MemberIdentity,
@@ -25,6 +27,8 @@ import {
 /** createClient against a real committee: four members on loopback (libp2p, LevelDB), a committee file on disk. */
 
 const NETWORK = 4343
+/** libp2p's identify protocol. */
+const IDENTIFY_PROTOCOL = '/ipfs/id/1.0.0'
 const STAKES = [30n, 25n, 25n, 20n]
 const FOUR_LINES = fileURLToPath(new URL('./four-lines.ts', import.meta.url))
 /** Time a finished program may take to exit: Node's own shutdown, never a timer or socket left open. */
@@ -148,6 +152,34 @@ describe('createClient', () => {
     })
     const { certificate } = await client.disperser.disperse(new Uint8Array(50_000).fill(7))
     expect(verifyCertificate(certificate, await committees.getCommittee(0)).signedStake).toBe(certificate.signedStake)
+  }, 60_000)
+
+  it('samples and retrieves without DHT or gossip, identifying no holder it dials', async () => {
+    await using sequencer = await createClient({
+      committees,
+      key: parsePeerKey(await readFile(keyPath), keyPath),
+      localNetwork: true,
+    })
+    const data = new Uint8Array(40_000).map((_, i) => (i * 7) & 0xff)
+    const { certificate } = await sequencer.disperser.disperse(data)
+    await using light = await createClient({ committees, localNetwork: true, gossip: false, dht: false })
+    expect(light.libp2p.services.dht).toBeUndefined()
+    expect(light.libp2p.services.pubsub).toBeUndefined()
+    const sampled = await light.lightClient.sample(certificate)
+    expect(sampled.available).toBe(true)
+    // A bare blob id: with no DHT to ask for providers, the retriever asks the committee.
+    const back = await light.retriever.retrieve(certificateBlobId(certificate).toString())
+    expect(back.kind === 'ok' && Buffer.from(back.data).equals(Buffer.from(data))).toBe(true)
+    const { members: listed } = await committees.getCommittee(0)
+    // The sequencer identified each member on connecting, and so knows all it serves; the light client knows the
+    // protocols it asked for, and identify's, which it answered when the member identified it.
+    const asked = (p: string) => /^\/dacnet\/(sample|retrieve)\//.test(p) || p === IDENTIFY_PROTOCOL
+    for (const member of listed) {
+      const id = peerIdFromString(member.peerId)
+      await expect.poll(async () => (await sequencer.libp2p.peerStore.get(id)).protocols).toContain(DHT_PROTOCOL)
+      const known = (await light.libp2p.peerStore.get(id)).protocols
+      expect(known.filter((p) => !asked(p))).toEqual([])
+    }
   }, 60_000)
 
   it('refuses options that name no committees or two sources, and a committee file that is not there', async () => {

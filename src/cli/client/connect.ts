@@ -38,6 +38,8 @@ export function startClient(
     logger?: Logger | undefined
     /** Certificate gossip: only a command that publishes needs it. Default true. */
     gossip?: boolean | undefined
+    /** The DHT: only a command that may look up providers (retrieval) needs it. Default true. */
+    dht?: boolean | undefined
   } = {},
 ): Promise<DacnetClient> {
   return createClient({
@@ -48,6 +50,7 @@ export function startClient(
     ...(opts.maxBlobSize === undefined ? {} : { maxBlobSize: opts.maxBlobSize }),
     ...(opts.logger ? { logger: opts.logger } : {}),
     gossip: opts.gossip ?? true,
+    dht: opts.dht ?? true,
     connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
     gossipWaitMs: 0,
     stopTimeoutMs: CLIENT_STOP_TIMEOUT_MS,

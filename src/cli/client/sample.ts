@@ -20,6 +20,20 @@ export interface SampleBlobOptions {
   json: boolean
 }
 
+/**
+ * Whether every member of the certificate's epoch is listed with addresses: then the check needs no DHT (it would
+ * only find members listed without any), and the client runs none (PROTOCOL §3.1). An epoch the source cannot
+ * read is left to the light client, which refuses it.
+ */
+async function everyHolderListed(committees: ClientCommittees, certificate: Certificate): Promise<boolean> {
+  try {
+    const committee = await committees.source.getCommittee(certificate.header.epoch)
+    return committee.members.every((member) => member.multiaddrs.length > 0)
+  } catch {
+    return false
+  }
+}
+
 /** `dacnet sample`: a certificate (from a file, or from a node API for a blob id), then a LightClient run. */
 export async function sampleBlob(ctx: CommandContext, opts: SampleBlobOptions): Promise<void> {
   const input = await certificateOrBlobId(opts.target, ctx.io.cwd)
@@ -39,7 +53,11 @@ async function sampleWith(
   certificate: Certificate,
   committees: ClientCommittees,
 ): Promise<void> {
-  const client = await startClient(committees.source, { bootstrap: opts.bootstrap, gossip: false })
+  const client = await startClient(committees.source, {
+    bootstrap: opts.bootstrap,
+    gossip: false,
+    dht: !(await everyHolderListed(committees, certificate)),
+  })
   try {
     const result = await ctx.interruptible((signal) =>
       client.lightClient.sample(certificate, {
