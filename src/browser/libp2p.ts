@@ -1,21 +1,20 @@
 /**
  * libp2p for a light client in a browser: it only dials, over WebSockets (`/ws` from an http page, `/wss` from an
- * https one: browsers refuse plain WebSockets on secure pages), with dacnet's noise, yamux, identify, ping and a
- * kad-dht client under DHT_PROTOCOL: the services of createDacnetLibp2p without certificate gossip (`gossip:
- * false`), which a page that samples has no use for and which would cost it a stream per holder it dials. The result
- * is a DacnetLibp2p that LightClient takes as it is.
+ * https one: browsers refuse plain WebSockets on secure pages), with dacnet's noise, yamux, identify and ping: the
+ * stack of createDacnetLibp2p for a client that only samples (`dhtMode: 'off'`, `gossip: false`). A page finds
+ * every holder in the committee, so it needs neither the DHT nor certificate gossip, and without them it does not
+ * identify the members it dials (it answers their identify): each would cost it a stream per holder. The result is a
+ * DacnetLibp2p that LightClient takes as it is.
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import type { PrivateKey } from '@libp2p/interface'
-import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
 import { webSockets } from '@libp2p/websockets'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import type { DacnetLibp2p, DacnetServices } from '../p2p/node.ts'
-import { DHT_PROTOCOL } from '../p2p/protocols.ts'
 
 export interface BrowserLibp2pOptions {
   /** A peer key; default a fresh Ed25519 key per page load. */
@@ -64,9 +63,8 @@ export async function createBrowserLibp2p(opts: BrowserLibp2pOptions = {}): Prom
       denyDialMultiaddr: (address: Multiaddr) => !insecure && !isSecureWebSocket(address),
     },
     services: {
-      identify: identify(),
+      identify: identify({ runOnConnectionOpen: false }),
       ping: ping(),
-      dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: true, peerInfoMapper: passthroughMapper }),
     },
   })
   return libp2p
