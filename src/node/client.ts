@@ -283,6 +283,12 @@ function checkOptions(opts: ClientOptions): void {
         : `committee, chain and committees exclude each other, got ${given.join(' and ')}`,
     )
   }
+  for (const name of ['gossip', 'dht', 'localNetwork'] as const) {
+    const value: unknown = opts[name]
+    if (value !== undefined && typeof value !== 'boolean') {
+      throw nodeError(NodeErrorCode.INVALID_OPTIONS, `${name} must be true or false, got ${String(value)}`)
+    }
+  }
   for (const name of ['connectTimeoutMs', 'gossipWaitMs', 'stopTimeoutMs'] as const) {
     const value = opts[name]
     if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {

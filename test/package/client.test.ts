@@ -191,6 +191,9 @@ describe('createClient', () => {
     expect(await code(createClient({}))).toBe(NodeErrorCode.INVALID_OPTIONS)
     expect(await code(createClient({ committee: committeePath, committees }))).toBe(NodeErrorCode.INVALID_OPTIONS)
     expect(await code(createClient({ committees, gossipWaitMs: -1 }))).toBe(NodeErrorCode.INVALID_OPTIONS)
+    // A string where a switch belongs would read as "on": refused rather than guessed.
+    const notBoolean = { committees, dht: 'false' } as unknown as Parameters<typeof createClient>[0]
+    expect(await code(createClient(notBoolean))).toBe(NodeErrorCode.INVALID_OPTIONS)
     expect(await code(createClient({ chain: join(dir, 'no-chain.json') }))).toBe(NodeErrorCode.INVALID_OPTIONS)
     expect(await code(createClient({ committee: join(dir, 'missing.json') }))).toMatch(/^COMMITTEE_/)
   })
