@@ -1,4 +1,5 @@
 import type { PrivateKey } from '@libp2p/interface'
+import type { Certificate } from '../../attest/certificate.ts'
 import type { CommitteeSource } from '../../committee/source.ts'
 import type { Logger } from '../../logger.ts'
 import { createClient, type DacnetClient, DEFAULT_CONNECT_TIMEOUT_MS } from '../../node/client.ts'
@@ -9,6 +10,23 @@ import { CliErrorCode, cliError } from '../errors.ts'
 import { pathExists, readFileChecked } from '../files.ts'
 
 export { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_GOSSIP_WAIT_MS, waitForGossipPeers } from '../../node/client.ts'
+
+/**
+ * Whether a command that reads a certified blob needs the DHT: not when every member of the certificate's epoch is
+ * listed with addresses, since the holders are then all dialled from the committee (PROTOCOL §3.1) and a client
+ * without DHT or gossip does not identify them. It does for a bare blob id (`certificate` undefined: its providers
+ * are looked up first), for a member listed without addresses (found through the DHT) and for an epoch the source
+ * cannot read (left to the roles, which refuse it).
+ */
+export async function needsDht(committees: CommitteeSource, certificate: Certificate | undefined): Promise<boolean> {
+  if (certificate === undefined) return true
+  try {
+    const committee = await committees.getCommittee(certificate.header.epoch)
+    return !committee.members.every((member) => member.multiaddrs.length > 0)
+  } catch {
+    return true
+  }
+}
 
 export async function readPeerKey(path: string): Promise<PrivateKey> {
   if (!(await pathExists(path))) {

@@ -8,7 +8,7 @@ import { checkOutputDir, toJson, writeFileAtomic } from '../files.ts'
 import { formatMs } from '../format.ts'
 import { formatBytes } from '../size.ts'
 import { type CertificateOrBlobId, certificateOrBlobId } from './certificate-input.ts'
-import { startClient } from './connect.ts'
+import { needsDht, startClient } from './connect.ts'
 import { type ClientCommittees, type CommitteeChoice, openCommitteeSource } from './source.ts'
 
 export interface RetrieveBlobOptions {
@@ -50,6 +50,7 @@ async function retrieveWith(
     bootstrap: opts.bootstrap,
     maxBlobSize: opts.maxBlobSize,
     gossip: false,
+    dht: await needsDht(committees.source, input.kind === 'certificate' ? input.certificate : undefined),
   })
   const { retriever } = client
   const started = performance.now()

@@ -7,7 +7,7 @@ import { formatConfidence, formatMs } from '../format.ts'
 import { formatBytes } from '../size.ts'
 import { getJson } from './api.ts'
 import { certificateOrBlobId } from './certificate-input.ts'
-import { startClient } from './connect.ts'
+import { needsDht, startClient } from './connect.ts'
 import { type ClientCommittees, type CommitteeChoice, openCommitteeSource } from './source.ts'
 
 export interface SampleBlobOptions {
@@ -18,20 +18,6 @@ export interface SampleBlobOptions {
   confidence?: number | undefined
   maxSamples?: number | undefined
   json: boolean
-}
-
-/**
- * Whether every member of the certificate's epoch is listed with addresses: then the check needs no DHT (it would
- * only find members listed without any), and the client runs none (PROTOCOL §3.1). An epoch the source cannot
- * read is left to the light client, which refuses it.
- */
-async function everyHolderListed(committees: ClientCommittees, certificate: Certificate): Promise<boolean> {
-  try {
-    const committee = await committees.source.getCommittee(certificate.header.epoch)
-    return committee.members.every((member) => member.multiaddrs.length > 0)
-  } catch {
-    return false
-  }
 }
 
 /** `dacnet sample`: a certificate (from a file, or from a node API for a blob id), then a LightClient run. */
@@ -56,7 +42,7 @@ async function sampleWith(
   const client = await startClient(committees.source, {
     bootstrap: opts.bootstrap,
     gossip: false,
-    dht: !(await everyHolderListed(committees, certificate)),
+    dht: await needsDht(committees.source, certificate),
   })
   try {
     const result = await ctx.interruptible((signal) =>
