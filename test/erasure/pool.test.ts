@@ -167,6 +167,19 @@ describe('ErasurePool', () => {
     expect(worstLateness).toBeLessThan(150)
   })
 
+  it('starts its workers ahead when warmed, works as a pool started on first use, and starts none once closed', async () => {
+    const warmed = new ErasurePool({ size: 2 })
+    warmed.warm()
+    warmed.warm() // no more workers than its size
+    const data = randomData(200_000, prng(12))
+    const params = { networkId: 3, epoch: 9, k: 16, n: 48 }
+    const encoded = await warmed.encodeBlob(data, params)
+    expect(encoded.blobId.toString()).toBe(encodeBlob(data, params).blobId.toString())
+    await warmed.close()
+    warmed.warm()
+    expect(await codeOf(warmed.encodeBlob(data, params))).toBe(ErasureErrorCode.POOL_CLOSED)
+  })
+
   it('refuses work once closed', async () => {
     const closing = new ErasurePool({ size: 1 })
     await closing.close()

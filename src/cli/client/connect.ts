@@ -58,6 +58,8 @@ export function startClient(
     gossip?: boolean | undefined
     /** The DHT: only a command that may look up providers (retrieval) needs it. Default true. */
     dht?: boolean | undefined
+    /** Start the erasure workers while connecting: a command that encodes or decodes next. Default false. */
+    warmPool?: boolean | undefined
   } = {},
 ): Promise<DacnetClient> {
   return createClient({
@@ -69,6 +71,7 @@ export function startClient(
     ...(opts.logger ? { logger: opts.logger } : {}),
     gossip: opts.gossip ?? true,
     dht: opts.dht ?? true,
+    warmPool: opts.warmPool ?? false,
     connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
     gossipWaitMs: 0,
     stopTimeoutMs: CLIENT_STOP_TIMEOUT_MS,

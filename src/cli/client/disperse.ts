@@ -70,6 +70,7 @@ async function disperseWith(
     bootstrap: opts.bootstrap,
     privateKey,
     disperser: { maxBlobSize, memberTimeoutMs: opts.memberTimeoutMs, publish: false },
+    warmPool: true,
   })
   const { disperser } = client
   progress.update(`encoding ${formatBytes(bytes.length)}…`, true)

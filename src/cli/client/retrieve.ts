@@ -51,6 +51,7 @@ async function retrieveWith(
     maxBlobSize: opts.maxBlobSize,
     gossip: false,
     dht: await needsDht(committees.source, input.kind === 'certificate' ? input.certificate : undefined),
+    warmPool: true,
   })
   const { retriever } = client
   const started = performance.now()
