@@ -90,7 +90,7 @@ export interface ClientOptions {
   /**
    * Start the pool's workers while the client connects (`ErasurePool.warm`): for a client that encodes or decodes
    * right after it starts (`dacnet disperse`, `dacnet retrieve`), whose first blob would otherwise wait ~0.35 s for
-   * them. Default false: a client that only samples never uses them.
+   * them. A pool of the caller's (`pool`) is left as it is. Default false: a client that only samples never uses them.
    */
   warmPool?: boolean
   /** The disperser's options (member timeout, retries, publishing...), with their defaults. */

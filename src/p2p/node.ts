@@ -200,7 +200,6 @@ function dht(mode: 'server' | 'client', local: boolean): ReturnType<typeof kadDH
  */
 export const CERTIFICATE_MESH = { D: 3, Dlo: 2, Dhi: 4, Dscore: 1, Dout: 1, Dlazy: 3 } as const
 
-/** Gossipsub for the certificate topic, with the scoring that makes invalid certificates cost their forwarder. */
 /**
  * Gossipsub's heartbeat on a node (ms): mesh upkeep and IHAVE gossip, every second by default. Certificates are rare
  * and every member hears each from its sequencer directly, so the mesh only repairs and can be kept up more slowly;
@@ -210,6 +209,7 @@ export const CERTIFICATE_MESH = { D: 3, Dlo: 2, Dhi: 4, Dscore: 1, Dout: 1, Dlaz
  */
 export const CERTIFICATE_HEARTBEAT_MS = 3_000
 
+/** Gossipsub for the certificate topic, with the scoring that makes invalid certificates cost their forwarder. */
 function certificateGossip(local: boolean): ReturnType<typeof gossipsub> {
   return gossipsub({
     ...CERTIFICATE_MESH,
