@@ -1,4 +1,3 @@
-import type { PeerId } from '@libp2p/interface'
 import type { Certificate } from '../attest/certificate.ts'
 import { decodeCertificate } from '../attest/certificate-codec.ts'
 import { verifyCertificate } from '../attest/verify-certificate.ts'
@@ -18,9 +17,15 @@ import { openRetrieve } from '../p2p/retrieve.ts'
 import { NodeErrorCode, nodeError } from './errors.ts'
 import { headerMisfit } from './header-fit.ts'
 import { memberPeer } from './peers.ts'
+import { type Ask, type Holder, OriginalsHedge, originalsFirst, wholeShares } from './retrieve-asks.ts'
 
-/** Holders streamed from at once. */
+/** Holders streamed from at once for parity shards, or for whole shares when the header is not known yet. */
 export const DEFAULT_RETRIEVE_CONCURRENCY = 4
+/**
+ * Holders asked for their original shards at once when the header is known: every holder of some, up to this many
+ * (a committee of more members holds few originals each, and the first to answer complete k).
+ */
+export const MAX_ORIGINALS_STREAMS = 64
 /** Time to find providers in the DHT when only a blob id is known. */
 export const DEFAULT_PROVIDER_LOOKUP_MS = 10_000
 /** Shards of one holder checked together (one batched proof check), or fewer when they complete k. */
@@ -43,6 +48,10 @@ export interface RetrieverInit {
 
 export interface RetrieveOptions {
   signal?: AbortSignal
+  /**
+   * Holders streamed from at once when originals are missing (their parity shards) or the header is not known
+   * yet (whole shares); default DEFAULT_RETRIEVE_CONCURRENCY. Originals are asked of all their holders at once.
+   */
   concurrency?: number
   holderTimeoutMs?: number
 }
@@ -58,20 +67,13 @@ export type RetrieveResult =
       holders: string[]
     }
 
-interface Holder {
-  peer: PeerId
-  /** Original shards it is assigned (used to prefer holders of originals). */
-  originals: number
-  /** Found through a DHT provider record (anyone can publish one), not through the committee. */
-  provider: boolean
-}
-
 /**
  * Gets a blob back from any k of its shards. Holders come from the assignment of the blob's epoch and, with a
- * bare BlobId, from DHT provider records; holders of original shards are asked first (their shards need no
- * arithmetic), a few at a time, each streaming what it holds, until k shards with valid proofs are in hand.
- * Decoding then re-encodes and checks the commitment, so the result is the blob or a BadEncoding verdict with
- * evidence.
+ * bare BlobId, from DHT provider records. With the header known (a certificate) every holder of original shards
+ * sends those alone, all at once, and parity shards are asked for only when that pass drags on (retrieve-asks.ts);
+ * from a bare BlobId holders stream their whole shares, a few at a time, holders of originals first. Once k shards
+ * are in hand, decoding re-encodes and checks the commitment, so the result is the blob or a BadEncoding verdict
+ * with evidence.
  *
  * Provider records are unauthenticated: anyone can announce any blob id. So committee members are always asked
  * before providers that are not members, a header learned from a holder is checked against the committee of its
@@ -117,7 +119,9 @@ export class Retriever {
     }
     const holders = header ? await this.#assigned(blobId, header) : await this.#candidates(blobId, opts)
     if (holders.length === 0) throw nodeError(NodeErrorCode.BLOB_NOT_FOUND, `no holder of ${blobId} could be found`)
-    const received = await this.#collect(blobId, header, holders, opts)
+    const received = header
+      ? await this.#collect(blobId, header, originalsFirst(holders, header.k), opts, { hedged: true })
+      : await this.#collect(blobId, header, wholeShares(holders), opts)
     // The root vouches for k shards at once: decoded and re-encoded, their leaves hash up to it or they do not.
     const data = await this.#pool.decodeUncheckedBlob(
       received.header,
@@ -131,7 +135,9 @@ export class Retriever {
     this.#logger.warn('shards of a retrieval do not re-encode to the root: checking every proof', {
       blobId: blobId.toString(),
     })
-    const found = await this.#collect(blobId, received.header, holders, opts, received.shards)
+    const found = await this.#collect(blobId, received.header, wholeShares(holders), opts, {
+      seed: received.shards,
+    })
     const shards = [...found.shards.values()].map((r) => r.shard)
     const leaves = new Uint8Array(shards.length * HASH_SIZE)
     shards.forEach((shard, i) => {
@@ -161,7 +167,8 @@ export class Retriever {
       const shards = assignment.shardsOf(member.index)
       if (shards.length === 0) continue
       const originals = shards.filter((i) => i < header.k).length
-      holders.push({ peer: await memberPeer(this.#init.libp2p, member), originals, provider: false })
+      const peer = await memberPeer(this.#init.libp2p, member)
+      holders.push({ peer, originals, parity: shards.length - originals, provider: false })
     }
     return holders.sort((a, b) => b.originals - a.originals)
   }
@@ -184,7 +191,7 @@ export class Retriever {
         if (id === self || providers.has(id)) continue
         if (provider.multiaddrs.length > 0)
           await this.#init.libp2p.peerStore.merge(provider.id, { multiaddrs: provider.multiaddrs })
-        providers.set(id, { peer: provider.id, originals: 0, provider: true })
+        providers.set(id, { peer: provider.id, originals: 0, parity: 0, provider: true })
       }
     } catch (err) {
       this.#logger.debug('provider lookup ended', { blobId: blobId.toString(), error: err })
@@ -195,7 +202,7 @@ export class Retriever {
       for (const member of (await this.#init.committees.getCommittee(epoch)).members) {
         if (members.has(member.peerId)) continue
         const peer = await memberPeer(this.#init.libp2p, member)
-        members.set(member.peerId, { peer, originals: 0, provider: providers.has(member.peerId) })
+        members.set(member.peerId, { peer, originals: 0, parity: 0, provider: providers.has(member.peerId) })
       }
     }
     const memberList = [...members.values()]
@@ -225,20 +232,23 @@ export class Retriever {
   }
 
   /**
-   * Streams from holders, a few at a time, until k shards are in hand: of the right shape, or with `seed` (the shards
-   * of an earlier pass whose re-encoding missed the root), with valid proofs — the seed's checked first, and holders
-   * that sent one with a bad proof not asked again. With a bare BlobId the first holder's header is checked before
-   * any shard is read; once it passes, the members it assigns shards to go to the front of the queue, and members it
-   * assigns nothing are dropped. A refused header ends the retrieval: every holder must send the same bytes (they
-   * hash to the blob id), so no other can do better.
+   * Streams from holders until k shards are in hand: of the right shape, or with `seed` (the shards of an earlier
+   * pass whose re-encoding missed the root), with valid proofs — the seed's checked first, and holders that sent one
+   * with a bad proof not asked again. `asks` are taken in order, `concurrency` streams at a time; a `hedged` pass
+   * (originalsFirst) opens every originals stream at once and holds its parity asks until the OriginalsHedge opens,
+   * then takes them from holders whose originals stream has ended first. With a bare BlobId the first holder's
+   * header is checked before any shard is read; once it passes, the members it assigns shards to go to the front of
+   * the queue, and members it assigns nothing are dropped. A refused header ends the retrieval: every holder must
+   * send the same bytes (they hash to the blob id), so no other can do better.
    */
   async #collect(
     blobId: BlobId,
     knownHeader: BlobHeader | undefined,
-    holders: Holder[],
+    asks: Ask[],
     opts: RetrieveOptions,
-    seed?: ReadonlyMap<number, Received>,
+    pass: Pass = {},
   ): Promise<Collected> {
+    const { seed } = pass
     const shards = new Map<number, Received>()
     const leaves = new Map<number, Uint8Array>()
     const checked = seed !== undefined
@@ -246,10 +256,21 @@ export class Retriever {
     const errors: string[] = []
     const asked = new Set<string>()
     let header = knownHeader
-    let queue = [...holders]
+    let queue = [...asks]
     let refused: DacnetError | undefined
     const done = new AbortController()
     const signal = opts.signal ? AbortSignal.any([opts.signal, done.signal]) : done.signal
+    const owners = pass.hedged ? asks.filter((a) => !a.parity) : []
+    const hedge = pass.hedged
+      ? new OriginalsHedge(new Map(owners.map((a) => [a.holder.peer.toString(), a.holder.originals])))
+      : undefined
+    const stopped = new Promise<void>((resolve) =>
+      signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }),
+    )
+    const concurrency = opts.concurrency ?? DEFAULT_RETRIEVE_CONCURRENCY
+    let parityStreams = 0
+    /** Holders whose originals stream is still open: their parity is asked of them last. */
+    const streaming = new Set<string>()
     const enough = () => header !== undefined && shards.size >= header.k
     /** Keeps what passes of one holder's `run` (its proofs checked as one batch, in a checked pass). */
     const admit = (run: Received[]) => {
@@ -276,7 +297,7 @@ export class Retriever {
     }
     if (seed !== undefined) {
       admit([...seed.values()])
-      queue = queue.filter((h) => !distrusted.has(h.peer.toString()))
+      queue = queue.filter((a) => !distrusted.has(a.holder.peer.toString()))
     }
     let admitted: Promise<void> | undefined = knownHeader ? Promise.resolve() : undefined
     const admitHeader = async (candidate: BlobHeader): Promise<void> => {
@@ -286,8 +307,8 @@ export class Retriever {
           const assigned = await this.#assigned(blobId, candidate)
           const ids = new Set(assigned.map((h) => h.peer.toString()))
           queue = [
-            ...assigned.filter((h) => !asked.has(h.peer.toString())),
-            ...queue.filter((h) => h.provider && !ids.has(h.peer.toString())),
+            ...wholeShares(assigned.filter((h) => !asked.has(h.peer.toString()))),
+            ...queue.filter((a) => a.holder.provider && !ids.has(a.holder.peer.toString())),
           ]
           header = candidate
         } catch (err) {
@@ -300,19 +321,40 @@ export class Retriever {
       })()
       return admitted
     }
+    /**
+     * The next ask, or undefined for a worker to stop: parity asks only once the hedge is open and `concurrency` at
+     * a time, from holders not streaming originals first.
+     */
+    const next = async (): Promise<Ask | undefined> => {
+      while (queue[0]?.parity && hedge !== undefined && !hedge.isOpen) {
+        await Promise.race([hedge.opened, stopped])
+        if (signal.aborted || enough()) return undefined
+      }
+      if (queue[0]?.parity && parityStreams >= concurrency) return undefined
+      const free = queue.findIndex((a) => !streaming.has(a.holder.peer.toString()))
+      const ask = queue.splice(Math.max(free, 0), 1)[0]
+      if (ask?.parity) parityStreams++
+      return ask
+    }
     const worker = async () => {
       while (!enough() && refused === undefined && queue.length > 0) {
-        const holder = queue.shift()!
+        const ask = await next()
+        if (ask === undefined) break
+        const { holder, range } = ask
         const from = holder.peer.toString()
+        const originals = hedge !== undefined && !ask.parity
+        if (originals) streaming.add(from)
         asked.add(from)
         // In a checked pass proofs are checked a run at a time: one batched check costs about a node hash per
         // shard. What a holder sent before its stream broke still counts.
         let run: Received[] = []
+        let complete = false
         try {
           const session = await openRetrieve(this.#init.libp2p, holder.peer, blobId, {
             signal,
             timeoutMs: opts.holderTimeoutMs ?? DEFAULT_HOLDER_TIMEOUT_MS,
             checkHeader: admitHeader,
+            ...(range ? { range } : {}),
           })
           const k = header!.k
           for await (const shard of session.shards) {
@@ -324,16 +366,27 @@ export class Retriever {
             }
             if (enough()) break
           }
+          complete = true
         } catch (err) {
           if (signal.aborted && (enough() || refused !== undefined)) return
           errors.push(`${from}: ${isDacnetError(err) ? err.code : (err as Error).message}`)
         } finally {
           admit(run)
+          if (originals) {
+            streaming.delete(from)
+            hedge.ended(from, complete)
+          }
+          if (ask.parity) parityStreams--
         }
       }
       if (enough()) done.abort()
     }
-    await Promise.all(Array.from({ length: opts.concurrency ?? DEFAULT_RETRIEVE_CONCURRENCY }, worker))
+    const streams = Math.min(owners.length, MAX_ORIGINALS_STREAMS) + concurrency
+    try {
+      await Promise.all(Array.from({ length: streams }, worker))
+    } finally {
+      hedge?.close()
+    }
     opts.signal?.throwIfAborted()
     if (refused !== undefined) throw refused
     if (!header) throw nodeError(NodeErrorCode.BLOB_NOT_FOUND, `no holder returned ${blobId}`, { errors })
@@ -347,6 +400,14 @@ export class Retriever {
     }
     return { header, shards, leaves }
   }
+}
+
+/** How one pass of #collect asks and ends. */
+interface Pass {
+  /** The shards of an earlier pass whose re-encoding missed the root: a checked pass, every proof checked. */
+  seed?: ReadonlyMap<number, Received>
+  /** Asks from originalsFirst: parity asks wait for the OriginalsHedge. */
+  hedged?: boolean
 }
 
 /** A shard as a holder sent it, and which holder. */

@@ -83,11 +83,13 @@ export async function handleRetrieveStream(
       .expect(MAX_QUERY_REQUEST_BYTES, 'the retrieve request', first.signal)
       .finally(() => first.clear())
     reader.release()
-    const blobId = parseBlobId(decodeFrame(RetrieveRequest, frame, 'retrieve request').blobId)
+    const request = decodeFrame(RetrieveRequest, frame, 'retrieve request')
+    const blobId = parseBlobId(request.blobId)
+    const range = requestedRange(request)
     const requester = connection.remotePeer.toString()
     const holdings = await service.holdings(blobId, requester)
     if (holdings === null) throw p2pError(P2pErrorCode.BLOB_NOT_HELD, `no shard of ${blobId} is held here`)
-    const indices = [...new Set(holdings.indices)].sort((a, b) => a - b)
+    const indices = [...new Set(holdings.indices)].filter((i) => inRange(range, i)).sort((a, b) => a - b)
     answering = true
     await writeFrame(
       stream,
@@ -136,6 +138,36 @@ export async function handleRetrieveStream(
   }
 }
 
+/** Which shards a retrieve asks for: `from <= index < to`, `to` undefined for no upper bound. */
+export interface ShardRange {
+  from: number
+  to?: number | undefined
+}
+
+/** The range of a RetrieveRequest; one with `to_index` set and not above `from_index` is malformed. */
+function requestedRange(request: RetrieveRequest): ShardRange {
+  const { fromIndex, toIndex } = request
+  if (toIndex !== 0 && toIndex <= fromIndex) {
+    throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, `the requested range ${fromIndex}..${toIndex} is empty`)
+  }
+  return { from: fromIndex, to: toIndex === 0 ? undefined : toIndex }
+}
+
+/** A range a request can carry: indices are uint32, and `to`, when set, is above `from`. */
+function checkRange(range: ShardRange): void {
+  const index = (v: number) => Number.isSafeInteger(v) && v >= 0 && v <= 0xffffffff
+  if (!index(range.from) || (range.to !== undefined && (!index(range.to) || range.to <= range.from))) {
+    throw p2pError(
+      P2pErrorCode.MALFORMED_MESSAGE,
+      `retrieve range ${range.from}..${range.to} is not a range of indices`,
+    )
+  }
+}
+
+function inRange(range: ShardRange | undefined, index: number): boolean {
+  return range === undefined || (index >= range.from && (range.to === undefined || index < range.to))
+}
+
 /** The shard size the holder's own header states; a header it cannot decode makes it read one shard at a time. */
 function shardSizeOf(headerBytes: Uint8Array): number {
   try {
@@ -172,6 +204,8 @@ export interface OpenRetrieveOptions {
    * chose, and its shard size bounds every later frame.
    */
   checkHeader?: (header: BlobHeader) => void | Promise<void>
+  /** Only the held shards in this range (PROTOCOL.md §3.5); default every held shard. */
+  range?: ShardRange
 }
 
 /**
@@ -185,6 +219,7 @@ export async function openRetrieve(
   blobId: BlobId,
   opts: OpenRetrieveOptions = {},
 ): Promise<RetrieveSession> {
+  if (opts.range !== undefined) checkRange(opts.range)
   const timeout = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_RETRIEVE_TIMEOUT_MS)
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout
   let stream: Stream
@@ -203,7 +238,9 @@ export async function openRetrieve(
   let header: BlobHeader
   let first: Reply
   try {
-    await writeFrame(stream, RetrieveRequest.encode({ blobId: blobId.bytes }), { signal })
+    const range = opts.range
+    const request = { blobId: blobId.bytes, fromIndex: range?.from ?? 0, toIndex: range?.to ?? 0 }
+    await writeFrame(stream, RetrieveRequest.encode(request), { signal })
     await stream.close({ signal })
     const headerSignal = AbortSignal.any([
       signal,
@@ -258,6 +295,9 @@ export async function openRetrieve(
             P2pErrorCode.MALFORMED_MESSAGE,
             `shard ${index} ${index >= header.n ? `is outside 0..${header.n - 1}` : `follows shard ${last}`}`,
           )
+        }
+        if (!inRange(opts.range, index)) {
+          throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, `shard ${index} is outside the range asked for`)
         }
         last = index
         yield reply.shard

@@ -10,8 +10,17 @@ import { P2pErrorCode } from '../../src/p2p/errors.ts'
 import { FrameReader, writeFrame } from '../../src/p2p/framing.ts'
 import { replyFrameLimit } from '../../src/p2p/limits.ts'
 import type { DacnetLibp2p } from '../../src/p2p/node.ts'
-import { Reply, ReplyKind, SampleRequest, Shard, StoreRequest, StoreResponse } from '../../src/p2p/pb/dacnet.js'
-import { SAMPLE_PROTOCOL, STORE_PROTOCOL } from '../../src/p2p/protocols.ts'
+import {
+  Reply,
+  ReplyKind,
+  RetrieveRequest,
+  SampleRequest,
+  Shard,
+  StoreRequest,
+  StoreResponse,
+} from '../../src/p2p/pb/dacnet.js'
+import { RETRIEVE_PROTOCOL, SAMPLE_PROTOCOL, STORE_PROTOCOL } from '../../src/p2p/protocols.ts'
+import { replyFrame } from '../../src/p2p/reply.ts'
 import { openRetrieve } from '../../src/p2p/retrieve.ts'
 import { requestSamples } from '../../src/p2p/sample.ts'
 import { registerProtocols } from '../../src/p2p/service.ts'
@@ -275,6 +284,66 @@ describe('retrieve protocol', () => {
     expect(got).toEqual([0, 5, 7])
     const other = encodeBlob(new Uint8Array(10), { networkId: 5, epoch: 1, k: 4, n: 12 })
     expect(await codeOf(openRetrieve(client, server.peerId, other.blobId))).toBe(P2pErrorCode.BLOB_NOT_HELD)
+  })
+
+  it('streams only the held shards of a requested range, and counts only those', async () => {
+    const originals = await openRetrieve(client, server.peerId, blob.blobId, { range: { from: 0, to: 4 } })
+    expect(originals.count).toBe(1)
+    const got: number[] = []
+    for await (const shard of originals.shards) got.push(shard.index)
+    expect(got).toEqual([0])
+    const parity = await openRetrieve(client, server.peerId, blob.blobId, { range: { from: 4 } })
+    expect(parity.count).toBe(2)
+    got.length = 0
+    for await (const shard of parity.shards) got.push(shard.index)
+    expect(got).toEqual([5, 7])
+    const none = await openRetrieve(client, server.peerId, blob.blobId, { range: { from: 8, to: 12 } })
+    expect(none.count).toBe(0)
+    for await (const shard of none.shards) got.push(shard.index)
+    expect(got).toEqual([5, 7])
+  })
+
+  it('refuses an empty range: the holder with P2P_MALFORMED_MESSAGE, the client before sending it', async () => {
+    const stream = await rawClient.dialProtocol(server.peerId, RETRIEVE_PROTOCOL)
+    await writeFrame(stream, RetrieveRequest.encode({ blobId: blob.blobId.bytes, fromIndex: 5, toIndex: 5 }))
+    await stream.close()
+    const reply = Reply.decode(await new FrameReader(stream).expect(1024, 'the reply'))
+    expect(reply.kind).toBe(ReplyKind.ERROR)
+    expect(reply.errorCode).toBe(P2pErrorCode.MALFORMED_MESSAGE)
+    for (const range of [{ from: 5, to: 5 }, { from: -1 }, { from: 1.5 }, { from: 0, to: 2 ** 32 }]) {
+      expect(await codeOf(openRetrieve(client, server.peerId, blob.blobId, { range }))).toBe(
+        P2pErrorCode.MALFORMED_MESSAGE,
+      )
+    }
+  })
+
+  it('a shard outside the range asked for is P2P_MALFORMED_MESSAGE', async () => {
+    // A holder that ignores the range (as one that does not know the field would) and sends shard 5 to a client
+    // that asked for the originals 0..3.
+    const liar = (await startNodes(1))[0]!
+    try {
+      await liar.handle(RETRIEVE_PROTOCOL, async (stream) => {
+        const reader = new FrameReader(stream)
+        await reader.expect(1024, 'the request')
+        await writeFrame(stream, replyFrame({ kind: ReplyKind.HEADER, header: blob.headerBytes, count: 2 }))
+        for (const index of [0, 5]) {
+          await writeFrame(stream, replyFrame({ kind: ReplyKind.SHARD, shard: all[index]! }))
+        }
+        await writeFrame(stream, replyFrame({ kind: ReplyKind.END, count: 2 }))
+        await stream.close()
+      })
+      await client.dial(liar.getMultiaddrs())
+      const session = await openRetrieve(client, liar.peerId, blob.blobId, { range: { from: 0, to: 4 } })
+      const got: number[] = []
+      const err = await (async () => {
+        for await (const shard of session.shards) got.push(shard.index)
+      })().catch((e) => e)
+      expect(got).toEqual([0])
+      expect(isDacnetError(err, P2pErrorCode.MALFORMED_MESSAGE)).toBe(true)
+      expect(err.message).toContain('shard 5 is outside the range asked for')
+    } finally {
+      await liar.stop()
+    }
   })
 
   it('protocol ids are the documented ones', () => {

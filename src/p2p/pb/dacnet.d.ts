@@ -85,6 +85,8 @@ export declare namespace SampleRequest {
 }
 export interface RetrieveRequest {
     blobId: Uint8Array;
+    fromIndex: number;
+    toIndex: number;
 }
 export declare namespace RetrieveRequest {
     const codec: () => Codec<RetrieveRequest>;
@@ -92,9 +94,17 @@ export declare namespace RetrieveRequest {
         field: '$.blobId';
         value: Uint8Array;
     }
+    interface RetrieveRequestFromIndexFieldEvent {
+        field: '$.fromIndex';
+        value: number;
+    }
+    interface RetrieveRequestToIndexFieldEvent {
+        field: '$.toIndex';
+        value: number;
+    }
     function encode(obj: Partial<RetrieveRequest>): Uint8Array;
     function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RetrieveRequest>): RetrieveRequest;
-    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RetrieveRequest>): Generator<RetrieveRequestBlobIdFieldEvent>;
+    function stream(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RetrieveRequest>): Generator<RetrieveRequestBlobIdFieldEvent | RetrieveRequestFromIndexFieldEvent | RetrieveRequestToIndexFieldEvent>;
 }
 export declare enum ReplyKind {
     SHARD = "SHARD",

@@ -402,12 +402,22 @@ export var RetrieveRequest;
                     w.uint32(10);
                     w.bytes(obj.blobId);
                 }
+                if ((obj.fromIndex != null && obj.fromIndex !== 0)) {
+                    w.uint32(16);
+                    w.uint32(obj.fromIndex);
+                }
+                if ((obj.toIndex != null && obj.toIndex !== 0)) {
+                    w.uint32(24);
+                    w.uint32(obj.toIndex);
+                }
                 if (opts.lengthDelimited !== false) {
                     w.ldelim();
                 }
             }, (reader, length, opts = {}) => {
                 const obj = {
-                    blobId: uint8ArrayAlloc(0)
+                    blobId: uint8ArrayAlloc(0),
+                    fromIndex: 0,
+                    toIndex: 0
                 };
                 const end = length == null ? reader.len : reader.pos + length;
                 while (reader.pos < end) {
@@ -415,6 +425,14 @@ export var RetrieveRequest;
                     switch (tag >>> 3) {
                         case 1: {
                             obj.blobId = reader.bytes();
+                            break;
+                        }
+                        case 2: {
+                            obj.fromIndex = reader.uint32();
+                            break;
+                        }
+                        case 3: {
+                            obj.toIndex = reader.uint32();
                             break;
                         }
                         default: {
@@ -433,6 +451,20 @@ export var RetrieveRequest;
                             yield {
                                 field: `${prefix}.blobId`,
                                 value: reader.bytes()
+                            };
+                            break;
+                        }
+                        case 2: {
+                            yield {
+                                field: `${prefix}.fromIndex`,
+                                value: reader.uint32()
+                            };
+                            break;
+                        }
+                        case 3: {
+                            yield {
+                                field: `${prefix}.toIndex`,
+                                value: reader.uint32()
                             };
                             break;
                         }

@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Certificate } from '../../src/attest/certificate.ts'
+import { assignShards } from '../../src/committee/assignment.ts'
+import type { Committee } from '../../src/committee/committee.ts'
+import { blobIdOf } from '../../src/erasure/blob-id.ts'
+import { encodeHeader } from '../../src/erasure/header.ts'
+import { Disperser } from '../../src/node/disperser.ts'
+import { Retriever } from '../../src/node/retriever.ts'
+import { FrameReader, writeFrame } from '../../src/p2p/framing.ts'
+import type { DacnetLibp2p } from '../../src/p2p/node.ts'
+import { ReplyKind } from '../../src/p2p/pb/dacnet.js'
+import { RETRIEVE_PROTOCOL } from '../../src/p2p/protocols.ts'
+import { replyFrame } from '../../src/p2p/reply.ts'
+import { handleRetrieveStream } from '../../src/p2p/retrieve.ts'
+import { prng, randomData } from '../erasure/helpers.ts'
+import {
+  ErasurePool,
+  memberIdentity,
+  type RunningMember,
+  registryOf,
+  removeDirs,
+  SwappableCommitteeSource,
+  startClient,
+  startMember,
+} from './harness.ts'
+
+/**
+ * Retrieval given a certificate, against real members (libp2p on loopback, LevelDB): which shards the members are
+ * asked to read, and what happens when one of them stops sending.
+ */
+
+const NETWORK = 7373
+const STAKES = [35n, 25n, 20n, 12n, 8n]
+/** Far below the 60 s holder timeout: a stalled holder must not be waited for. */
+const SETTLES_WITHIN_MS = 10_000
+
+const committees = new SwappableCommitteeSource()
+const members: RunningMember[] = []
+let sequencer: DacnetLibp2p
+let reader: DacnetLibp2p
+let pool: ErasurePool
+let committee: Committee
+let certificate: Certificate
+const data = randomData(600_000, prng(7373))
+/** Shard indices each member read to serve retrievals, by peer id. */
+const reads = new Map<string, number[]>()
+
+beforeAll(async () => {
+  for (const stake of STAKES) members.push(await startMember(await memberIdentity(stake), committees))
+  sequencer = await startClient()
+  reader = await startClient()
+  committees.registry = registryOf(NETWORK, [
+    {
+      epoch: 0,
+      members: members.map((m) => ({ identity: m.identity, addresses: m.node.addresses() })),
+      sequencers: [sequencer.peerId.toString()],
+    },
+  ])
+  committee = await committees.getCommittee(0)
+  pool = new ErasurePool({ size: 1 })
+  const disperser = new Disperser({ libp2p: sequencer, committees, pool }, { memberTimeoutMs: 15_000 })
+  certificate = (await disperser.disperse(data)).certificate
+  // The certificate comes at the threshold: wait until every member has stored its part.
+  while (disperser.unsettled > 0) await new Promise((resolve) => setTimeout(resolve, 10))
+  // Every member serves retrievals from its own store, noting each shard it reads.
+  for (const m of members) await serveCountingReads(m)
+}, 120_000)
+
+afterAll(async () => {
+  for (const m of members) await m.node.stop().catch(() => {})
+  for (const n of [sequencer, reader]) await n?.stop()
+  await pool?.close()
+  await removeDirs(members.map((m) => m.dir))
+})
+
+async function serveCountingReads(member: RunningMember): Promise<void> {
+  const peer = member.identity.peerId
+  const header = certificate.header
+  const blobId = blobIdOf(encodeHeader(header))
+  const held = assignShards(committee, blobId.bytes, header.n).shardsOf(
+    committee.members.find((c) => c.peerId === peer)!.index,
+  )
+  await member.node.libp2p.unhandle(RETRIEVE_PROTOCOL)
+  await member.node.libp2p.handle(RETRIEVE_PROTOCOL, async (stream, connection) => {
+    await handleRetrieveStream(
+      {
+        holdings: async (id) => (id.equals(blobId) ? { headerBytes: encodeHeader(header), indices: held } : null),
+        readShard: async (id, index) => {
+          reads.set(peer, [...(reads.get(peer) ?? []), index])
+          return member.node.store.getShard(id, index)
+        },
+      },
+      stream,
+      connection,
+    )
+  })
+}
+
+describe('retrieval given a certificate', () => {
+  it('asks every holder for its original shards only, all at once, and reads each original once', async () => {
+    reads.clear()
+    const retriever = new Retriever({ libp2p: reader, committees, pool })
+    const back = await retriever.retrieve(certificate, { signal: AbortSignal.timeout(SETTLES_WITHIN_MS) })
+    expect(back.kind).toBe('ok')
+    if (back.kind !== 'ok') return
+    expect(Buffer.from(back.data).equals(Buffer.from(data))).toBe(true)
+    const { k } = certificate.header
+    const read = [...reads.values()].flat().sort((a, b) => a - b)
+    expect(read).toEqual(Array.from({ length: k }, (_, i) => i))
+    // Every member the assignment gives originals to was asked, and sent them: none was left for later.
+    const blobId = blobIdOf(encodeHeader(certificate.header))
+    const assignment = assignShards(committee, blobId.bytes, certificate.header.n)
+    const owners = committee.members.filter((c) => assignment.shardsOf(c.index).some((i) => i < k)).map((c) => c.peerId)
+    expect(owners.length).toBeGreaterThanOrEqual(2)
+    expect(new Set(back.holders)).toEqual(new Set(owners))
+    expect(new Set([...reads.entries()].filter(([, r]) => r.length > 0).map(([peer]) => peer))).toEqual(new Set(owners))
+  }, 30_000)
+
+  it('takes parity shards from the others when a holder of originals stops sending, without waiting for it', async () => {
+    // The member with the most originals answers the request with its HEADER and then sends nothing, as a
+    // stopped or overloaded process would: its originals must come from parity shards of the others.
+    const header = certificate.header
+    const blobId = blobIdOf(encodeHeader(header))
+    const assignment = assignShards(committee, blobId.bytes, header.n)
+    const originalsOf = (m: RunningMember) =>
+      assignment
+        .shardsOf(committee.members.find((c) => c.peerId === m.identity.peerId)!.index)
+        .filter((i) => i < header.k).length
+    const stalled = [...members].sort((a, b) => originalsOf(b) - originalsOf(a))[0]!
+    await stalled.node.libp2p.unhandle(RETRIEVE_PROTOCOL)
+    await stalled.node.libp2p.handle(RETRIEVE_PROTOCOL, async (stream) => {
+      await new FrameReader(stream).expect(1024, 'the request')
+      await writeFrame(stream, replyFrame({ kind: ReplyKind.HEADER, header: encodeHeader(header), count: 1 }))
+      // ...and nothing more, until the retriever gives up on the stream.
+      await new Promise<void>((resolve) => stream.addEventListener('close', () => resolve(), { once: true }))
+    })
+    reads.clear()
+    const retriever = new Retriever({ libp2p: reader, committees, pool })
+    const started = performance.now()
+    const back = await retriever.retrieve(certificate, { signal: AbortSignal.timeout(SETTLES_WITHIN_MS) })
+    expect(performance.now() - started).toBeLessThan(SETTLES_WITHIN_MS)
+    expect(back.kind).toBe('ok')
+    if (back.kind !== 'ok') return
+    expect(Buffer.from(back.data).equals(Buffer.from(data))).toBe(true)
+    expect(back.holders).not.toContain(stalled.identity.peerId)
+    const parity = [...reads.values()].flat().filter((i) => i >= header.k)
+    expect(parity.length).toBeGreaterThanOrEqual(originalsOf(stalled))
+  }, 30_000)
+})
