@@ -19,7 +19,7 @@ import { BenchCluster, type CommitteeKind, note } from './e2e/cluster.ts'
 import { type Cell, certificateCell, certificateRow, disperseOne, RandomBlobs, sustainedRows } from './e2e/dispersal.ts'
 import { type Plan, planFrom, USAGE } from './e2e/plan.ts'
 import { type PlotLine, timeToCertificatePlot } from './e2e/plot.ts'
-import { type IdleRates, idleCpu, peakRssRows } from './e2e/resources.ts'
+import { type IdleRates, idleCpu, peakRssRows, waitForQuiet } from './e2e/resources.ts'
 import { MiB, sizeLabel } from './e2e/rows.ts'
 import { startSink } from './e2e/sink.ts'
 import type { BenchRow } from './lib.ts'
@@ -79,7 +79,11 @@ async function runCommittee(
     sustained.rows.forEach(emit)
     if (compare) return
     const certificates: Certificate[] = [...referenceCell.dispersed, ...sustained.dispersed].map((d) => d.certificate)
+    // Reading rows start on a quiet committee, as the idle and peak readings do: not inside the LevelDB writes,
+    // gossip and provider records that the sustained run (or the checks) left the members doing.
+    note(`light-client checks after ${await quietSeconds(cluster, signal)} s for the members to go quiet`)
     ;(await lightClientRows(cluster, certificates, plan.warmChecks, plan.coldChecks, signal)).forEach(emit)
+    note(`retrievals after ${await quietSeconds(cluster, signal)} s for the members to go quiet`)
     emit(await retrievalRow(cluster, referenceCell.dispersed, referenceCell.blobs, plan.retrievals, signal))
     const sink = await startSink()
     try {
@@ -90,6 +94,10 @@ async function runCommittee(
   } finally {
     await cluster.stop()
   }
+}
+
+async function quietSeconds(cluster: BenchCluster, signal: AbortSignal): Promise<string> {
+  return ((await waitForQuiet(cluster, signal)) / 1000).toFixed(1)
 }
 
 async function main(): Promise<void> {

@@ -31,7 +31,7 @@ export interface IdleRates {
 }
 
 /** Waits until the members are quiet (see QUIET_WINDOW_MS); returns how long that took, in ms. */
-async function waitForQuiet(cluster: BenchCluster, signal: AbortSignal): Promise<number> {
+export async function waitForQuiet(cluster: BenchCluster, signal: AbortSignal): Promise<number> {
   await cluster.settled(signal)
   const pids = cluster.pids()
   const total = () => pids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0)
