@@ -98,6 +98,11 @@ export class OriginalsHedge {
     return this.#isOpen
   }
 
+  /** Originals streams it waits for. */
+  get streams(): number {
+    return this.#counts.size
+  }
+
   /** The originals stream of `holder` ended: `complete` when it sent all it announced. */
   ended(holder: string, complete: boolean): void {
     if (!this.#open.delete(holder) || this.#isOpen) return

@@ -4,34 +4,30 @@ import { verifyCertificate } from '../attest/verify-certificate.ts'
 import { assignShards } from '../committee/assignment.ts'
 import type { CommitteeSource } from '../committee/source.ts'
 import { type BlobId, blobIdOf, parseBlobId } from '../erasure/blob-id.ts'
-import { type BadEncodingEvidence, type BadEncodingReason, checkShards, hasShardShape } from '../erasure/decode.ts'
+import type { BadEncodingEvidence, BadEncodingReason } from '../erasure/decode.ts'
 import { type BlobHeader, encodeHeader } from '../erasure/header.ts'
 import { HASH_SIZE } from '../erasure/merkle.ts'
 import { DEFAULT_MAX_BLOB_SIZE } from '../erasure/params.ts'
 import { ErasurePool } from '../erasure/pool.ts'
-import type { ShardWithProof } from '../erasure/shard.ts'
-import { type DacnetError, isDacnetError } from '../errors.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import type { DacnetLibp2p } from '../p2p/node.ts'
-import { openRetrieve } from '../p2p/retrieve.ts'
 import { NodeErrorCode, nodeError } from './errors.ts'
 import { headerMisfit } from './header-fit.ts'
 import { memberPeer } from './peers.ts'
-import { type Ask, type Holder, OriginalsHedge, originalsFirst, wholeShares } from './retrieve-asks.ts'
+import { type Holder, originalsFirst, wholeShares } from './retrieve-asks.ts'
+import {
+  collectShards,
+  DEFAULT_HOLDER_TIMEOUT_MS,
+  DEFAULT_RETRIEVE_CONCURRENCY,
+  holdersOf,
+  MAX_ORIGINALS_STREAMS,
+  type PassContext,
+} from './retrieve-pass.ts'
 
-/** Holders streamed from at once for parity shards, or for whole shares when the header is not known yet. */
-export const DEFAULT_RETRIEVE_CONCURRENCY = 4
-/**
- * Holders asked for their original shards at once when the header is known: every holder of some, up to this many
- * (a committee of more members holds few originals each, and the first to answer complete k).
- */
-export const MAX_ORIGINALS_STREAMS = 64
+export { DEFAULT_HOLDER_TIMEOUT_MS, DEFAULT_RETRIEVE_CONCURRENCY, MAX_ORIGINALS_STREAMS }
+
 /** Time to find providers in the DHT when only a blob id is known. */
 export const DEFAULT_PROVIDER_LOOKUP_MS = 10_000
-/** Shards of one holder checked together (one batched proof check), or fewer when they complete k. */
-const RETRIEVE_CHECK_RUN = 256
-/** Time allowed for one holder's whole stream. */
-export const DEFAULT_HOLDER_TIMEOUT_MS = 60_000
 
 export interface RetrieverInit {
   libp2p: DacnetLibp2p
@@ -69,11 +65,10 @@ export type RetrieveResult =
 
 /**
  * Gets a blob back from any k of its shards. Holders come from the assignment of the blob's epoch and, with a
- * bare BlobId, from DHT provider records. With the header known (a certificate) every holder of original shards
- * sends those alone, all at once, and parity shards are asked for only when that pass drags on (retrieve-asks.ts);
- * from a bare BlobId holders stream their whole shares, a few at a time, holders of originals first. Once k shards
- * are in hand, decoding re-encodes and checks the commitment, so the result is the blob or a BadEncoding verdict
- * with evidence.
+ * bare BlobId, from DHT provider records. With the header known (a certificate, or the first holder's answer to a
+ * bare BlobId) every holder of original shards sends those alone, all at once, and parity shards are asked for only
+ * when that pass drags on (retrieve-asks.ts, retrieve-pass.ts). Once k shards are in hand, decoding re-encodes and
+ * checks the commitment, so the result is the blob or a BadEncoding verdict with evidence.
  *
  * Provider records are unauthenticated: anyone can announce any blob id. So committee members are always asked
  * before providers that are not members, a header learned from a holder is checked against the committee of its
@@ -120,8 +115,8 @@ export class Retriever {
     const holders = header ? await this.#assigned(blobId, header) : await this.#candidates(blobId, opts)
     if (holders.length === 0) throw nodeError(NodeErrorCode.BLOB_NOT_FOUND, `no holder of ${blobId} could be found`)
     const received = header
-      ? await this.#collect(blobId, header, originalsFirst(holders, header.k), opts, { hedged: true })
-      : await this.#collect(blobId, header, wholeShares(holders), opts)
+      ? await collectShards(this.#pass(blobId), header, originalsFirst(holders, header.k), opts, { hedged: true })
+      : await collectShards(this.#pass(blobId), header, wholeShares(holders), opts)
     // The root vouches for k shards at once: decoded and re-encoded, their leaves hash up to it or they do not.
     const data = await this.#pool.decodeUncheckedBlob(
       received.header,
@@ -135,7 +130,7 @@ export class Retriever {
     this.#logger.warn('shards of a retrieval do not re-encode to the root: checking every proof', {
       blobId: blobId.toString(),
     })
-    const found = await this.#collect(blobId, received.header, wholeShares(holders), opts, {
+    const found = await collectShards(this.#pass(blobId), received.header, wholeShares(holders), opts, {
       seed: received.shards,
     })
     const shards = [...found.shards.values()].map((r) => r.shard)
@@ -155,6 +150,16 @@ export class Retriever {
       reason: result.reason,
       evidence: result.evidence,
       holders: used,
+    }
+  }
+
+  /** What a pass of collectShards needs of this retriever, for `blobId`. */
+  #pass(blobId: BlobId): PassContext {
+    return {
+      libp2p: this.#init.libp2p,
+      blobId,
+      checkHeader: (header) => this.#checkHeader(header),
+      assigned: (header) => this.#assigned(blobId, header),
     }
   }
 
@@ -230,202 +235,6 @@ export class Retriever {
       dataSize: header.dataSize,
     })
   }
-
-  /**
-   * Streams from holders until k shards are in hand: of the right shape, or with `seed` (the shards of an earlier
-   * pass whose re-encoding missed the root), with valid proofs — the seed's checked first, and holders that sent one
-   * with a bad proof not asked again. `asks` are taken in order, `concurrency` streams at a time; a `hedged` pass
-   * (originalsFirst) opens every originals stream at once and holds its parity asks until the OriginalsHedge opens,
-   * then takes them from holders whose originals stream has ended first. With a bare BlobId the first holder's
-   * header is checked before any shard is read; once it passes, the members it assigns shards to go to the front of
-   * the queue, and members it assigns nothing are dropped. A refused header ends the retrieval: every holder must
-   * send the same bytes (they hash to the blob id), so no other can do better.
-   */
-  async #collect(
-    blobId: BlobId,
-    knownHeader: BlobHeader | undefined,
-    asks: Ask[],
-    opts: RetrieveOptions,
-    pass: Pass = {},
-  ): Promise<Collected> {
-    const { seed } = pass
-    const shards = new Map<number, Received>()
-    const leaves = new Map<number, Uint8Array>()
-    const checked = seed !== undefined
-    const distrusted = new Set<string>()
-    const errors: string[] = []
-    const asked = new Set<string>()
-    let header = knownHeader
-    let queue = [...asks]
-    let refused: DacnetError | undefined
-    const done = new AbortController()
-    const signal = opts.signal ? AbortSignal.any([opts.signal, done.signal]) : done.signal
-    const owners = pass.hedged ? asks.filter((a) => !a.parity) : []
-    const hedge = pass.hedged
-      ? new OriginalsHedge(new Map(owners.map((a) => [a.holder.peer.toString(), a.holder.originals])))
-      : undefined
-    const stopped = new Promise<void>((resolve) =>
-      signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }),
-    )
-    const concurrency = opts.concurrency ?? DEFAULT_RETRIEVE_CONCURRENCY
-    let parityStreams = 0
-    /** Holders whose originals stream is still open: their parity is asked of them last. */
-    const streaming = new Set<string>()
-    const enough = () => header !== undefined && shards.size >= header.k
-    /** Keeps what passes of one holder's `run` (its proofs checked as one batch, in a checked pass). */
-    const admit = (run: Received[]) => {
-      if (run.length === 0 || header === undefined) return
-      if (!checked) {
-        for (const received of run)
-          if (hasShardShape(header, received.shard)) shards.set(received.shard.index, received)
-        return
-      }
-      const byIndex = new Map(run.map((r) => [r.shard.index, r] as const))
-      const result = checkShards(
-        header,
-        run.map((r) => r.shard),
-        shards,
-      )
-      for (const shard of result.valid) {
-        shards.set(shard.index, byIndex.get(shard.index)!)
-        leaves.set(shard.index, result.leaves.get(shard.index)!)
-      }
-      for (const rejected of result.rejected) {
-        const holder = byIndex.get(rejected.index)?.holder
-        if (holder !== undefined) distrusted.add(holder)
-      }
-    }
-    if (seed !== undefined) {
-      admit([...seed.values()])
-      queue = queue.filter((a) => !distrusted.has(a.holder.peer.toString()))
-    }
-    let admitted: Promise<void> | undefined = knownHeader ? Promise.resolve() : undefined
-    const admitHeader = async (candidate: BlobHeader): Promise<void> => {
-      admitted ??= (async () => {
-        try {
-          await this.#checkHeader(candidate)
-          const assigned = await this.#assigned(blobId, candidate)
-          const ids = new Set(assigned.map((h) => h.peer.toString()))
-          queue = [
-            ...wholeShares(assigned.filter((h) => !asked.has(h.peer.toString()))),
-            ...queue.filter((a) => a.holder.provider && !ids.has(a.holder.peer.toString())),
-          ]
-          header = candidate
-        } catch (err) {
-          refused = isDacnetError(err)
-            ? err
-            : nodeError(NodeErrorCode.HEADER_MISMATCH, `a holder's header could not be checked: ${err}`)
-          done.abort()
-          throw refused
-        }
-      })()
-      return admitted
-    }
-    /**
-     * The next ask, or undefined for a worker to stop: parity asks only once the hedge is open and `concurrency` at
-     * a time, from holders not streaming originals first.
-     */
-    const next = async (): Promise<Ask | undefined> => {
-      while (queue[0]?.parity && hedge !== undefined && !hedge.isOpen) {
-        await Promise.race([hedge.opened, stopped])
-        if (signal.aborted || enough()) return undefined
-      }
-      if (queue[0]?.parity && parityStreams >= concurrency) return undefined
-      const free = queue.findIndex((a) => !streaming.has(a.holder.peer.toString()))
-      const ask = queue.splice(Math.max(free, 0), 1)[0]
-      if (ask?.parity) parityStreams++
-      return ask
-    }
-    const worker = async () => {
-      while (!enough() && refused === undefined && queue.length > 0) {
-        const ask = await next()
-        if (ask === undefined) break
-        const { holder, range } = ask
-        const from = holder.peer.toString()
-        const originals = hedge !== undefined && !ask.parity
-        if (originals) streaming.add(from)
-        asked.add(from)
-        // In a checked pass proofs are checked a run at a time: one batched check costs about a node hash per
-        // shard. What a holder sent before its stream broke still counts.
-        let run: Received[] = []
-        let complete = false
-        try {
-          const session = await openRetrieve(this.#init.libp2p, holder.peer, blobId, {
-            signal,
-            timeoutMs: opts.holderTimeoutMs ?? DEFAULT_HOLDER_TIMEOUT_MS,
-            checkHeader: admitHeader,
-            ...(range ? { range } : {}),
-          })
-          const k = header!.k
-          for await (const shard of session.shards) {
-            if (shards.has(shard.index)) continue
-            run.push({ shard, holder: from })
-            if (run.length >= RETRIEVE_CHECK_RUN || shards.size + run.length >= k) {
-              admit(run)
-              run = []
-            }
-            if (enough()) break
-          }
-          complete = true
-        } catch (err) {
-          if (signal.aborted && (enough() || refused !== undefined)) return
-          errors.push(`${from}: ${isDacnetError(err) ? err.code : (err as Error).message}`)
-        } finally {
-          admit(run)
-          if (originals) {
-            streaming.delete(from)
-            hedge.ended(from, complete)
-          }
-          if (ask.parity) parityStreams--
-        }
-      }
-      if (enough()) done.abort()
-    }
-    const streams = Math.min(owners.length, MAX_ORIGINALS_STREAMS) + concurrency
-    try {
-      await Promise.all(Array.from({ length: streams }, worker))
-    } finally {
-      hedge?.close()
-    }
-    opts.signal?.throwIfAborted()
-    if (refused !== undefined) throw refused
-    if (!header) throw nodeError(NodeErrorCode.BLOB_NOT_FOUND, `no holder returned ${blobId}`, { errors })
-    if (shards.size < header.k) {
-      const kind = checked ? ' with valid proofs' : ''
-      throw nodeError(NodeErrorCode.NOT_ENOUGH_SHARDS, `found ${shards.size} of the ${header.k} shards needed${kind}`, {
-        found: shards.size,
-        needed: header.k,
-        errors,
-      })
-    }
-    return { header, shards, leaves }
-  }
-}
-
-/** How one pass of #collect asks and ends. */
-interface Pass {
-  /** The shards of an earlier pass whose re-encoding missed the root: a checked pass, every proof checked. */
-  seed?: ReadonlyMap<number, Received>
-  /** Asks from originalsFirst: parity asks wait for the OriginalsHedge. */
-  hedged?: boolean
-}
-
-/** A shard as a holder sent it, and which holder. */
-interface Received {
-  shard: ShardWithProof
-  holder: string
-}
-
-/** What one pass of #collect gathered: k shards or more by index, and (checked pass) their leaf hashes. */
-interface Collected {
-  header: BlobHeader
-  shards: Map<number, Received>
-  leaves: Map<number, Uint8Array>
-}
-
-/** The holders whose shards a pass kept. */
-function holdersOf(collected: Collected): string[] {
-  return [...new Set([...collected.shards.values()].map((r) => r.holder))]
 }
 
 function isBlobIdLike(value: unknown): boolean {

@@ -30,7 +30,8 @@ import {
  */
 
 const NETWORK = 7373
-const STAKES = [35n, 25n, 20n, 12n, 8n]
+/** Unequal, none above a quarter: the originals (the first third of the indices) always span two members or more. */
+const STAKES = [24n, 22n, 20n, 18n, 16n]
 /** Far below the 60 s holder timeout: a stalled holder must not be waited for. */
 const SETTLES_WITHIN_MS = 10_000
 
@@ -114,6 +115,23 @@ describe('retrieval given a certificate', () => {
     expect(owners.length).toBeGreaterThanOrEqual(2)
     expect(new Set(back.holders)).toEqual(new Set(owners))
     expect(new Set([...reads.entries()].filter(([, r]) => r.length > 0).map(([peer]) => peer))).toEqual(new Set(owners))
+  }, 30_000)
+
+  it('from the blob id alone, asks the members after the first for their originals only', async () => {
+    // The first member asked streams its whole share (its header is what tells the retriever the blob's shape);
+    // every other member is then asked for its originals.
+    reads.clear()
+    const retriever = new Retriever({ libp2p: reader, committees, pool })
+    const blobId = blobIdOf(encodeHeader(certificate.header))
+    const back = await retriever.retrieve(blobId.toString(), { signal: AbortSignal.timeout(SETTLES_WITHIN_MS) })
+    expect(back.kind).toBe('ok')
+    if (back.kind !== 'ok') return
+    expect(Buffer.from(back.data).equals(Buffer.from(data))).toBe(true)
+    const { k } = certificate.header
+    const readParity = [...reads.entries()].filter(([, indices]) => indices.some((i) => i >= k))
+    expect(readParity.length).toBeLessThanOrEqual(1)
+    const read = [...reads.values()].flat()
+    expect(new Set(read.filter((i) => i < k)).size).toBe(read.filter((i) => i < k).length)
   }, 30_000)
 
   it('takes parity shards from the others when a holder of originals stops sending, without waiting for it', async () => {
