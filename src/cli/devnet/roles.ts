@@ -82,8 +82,9 @@ export class DevnetRoles {
         disperser: { memberTimeoutMs: MEMBER_TIMEOUT_MS },
       })
       clients.push(sequencer)
-      // A light client and retriever, as `dacnet sample` and `dacnet retrieve` run: no certificate gossip.
-      const light = await createClient({ ...shared, gossip: false })
+      // A light client and retriever, as `dacnet sample` and `dacnet retrieve` given a certificate run when every
+      // member is listed with addresses (the devnet lists them all): no certificate gossip, no DHT.
+      const light = await createClient({ ...shared, gossip: false, dht: false })
       clients.push(light)
       return new DevnetRoles({
         committees,
