@@ -20,8 +20,8 @@ import { prng } from '../erasure/helpers.ts'
 import {
   ErasurePool,
   memberIdentity,
+  oneEpochRegistry,
   type RunningMember,
-  registryOf,
   removeDirs,
   SwappableCommitteeSource,
   startClient,
@@ -53,13 +53,7 @@ beforeAll(async () => {
   }
   sequencer = await startClient()
   reader = await startClient()
-  committees.registry = registryOf(NETWORK, [
-    {
-      epoch: 0,
-      members: members.map((m) => ({ identity: m.identity, addresses: m.node.addresses() })),
-      sequencers: [sequencer.peerId.toString()],
-    },
-  ])
+  committees.registry = oneEpochRegistry(NETWORK, members, [sequencer])
   committee = await committees.getCommittee(0)
   pool = new ErasurePool({ size: 1 })
   disperser = new Disperser({ libp2p: sequencer, committees, pool }, { memberTimeoutMs: 15_000, retryDelayMs: 100 })

@@ -83,6 +83,24 @@ export function registryOf(networkId: number, epochs: EpochSpec[]): CommitteeReg
   return parseCommitteeFile(JSON.stringify(json), { verifier: blsKeyVerifier })
 }
 
+/**
+ * The usual test registry: epoch 0 with every running member listed with its addresses, and `sequencers` (their
+ * libp2p nodes) registered.
+ */
+export function oneEpochRegistry(
+  networkId: number,
+  members: readonly RunningMember[],
+  sequencers: readonly { peerId: { toString(): string } }[],
+): CommitteeRegistry {
+  return registryOf(networkId, [
+    {
+      epoch: 0,
+      members: members.map((m) => ({ identity: m.identity, addresses: m.node.addresses() })),
+      sequencers: sequencers.map((s) => s.peerId.toString()),
+    },
+  ])
+}
+
 export interface RunningMember {
   identity: MemberIdentity
   node: CommitteeNode

@@ -16,8 +16,8 @@ import { prng, randomData } from '../erasure/helpers.ts'
 import {
   ErasurePool,
   memberIdentity,
+  oneEpochRegistry,
   type RunningMember,
-  registryOf,
   removeDirs,
   SwappableCommitteeSource,
   startClient,
@@ -50,13 +50,7 @@ beforeAll(async () => {
   for (const stake of STAKES) members.push(await startMember(await memberIdentity(stake), committees))
   sequencer = await startClient()
   reader = await startClient()
-  committees.registry = registryOf(NETWORK, [
-    {
-      epoch: 0,
-      members: members.map((m) => ({ identity: m.identity, addresses: m.node.addresses() })),
-      sequencers: [sequencer.peerId.toString()],
-    },
-  ])
+  committees.registry = oneEpochRegistry(NETWORK, members, [sequencer])
   committee = await committees.getCommittee(0)
   pool = new ErasurePool({ size: 1 })
   const disperser = new Disperser({ libp2p: sequencer, committees, pool }, { memberTimeoutMs: 15_000 })
