@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Certificate, certificateSigners } from '../../src/attest/certificate.ts'
 import { decodeCertificate, encodeCertificate } from '../../src/attest/certificate-codec.ts'
+import { AttestErrorCode } from '../../src/attest/errors.ts'
 import { verifyCertificate } from '../../src/attest/verify-certificate.ts'
 import { assignShards } from '../../src/committee/assignment.ts'
 import { blobIdOf } from '../../src/erasure/blob-id.ts'
@@ -153,6 +154,23 @@ describe('a committee of 7 members with unequal stake', () => {
     const fromId = await retriever.retrieve(certified.blob.blobId.toString())
     expect(fromId.kind).toBe('ok')
     if (fromId.kind === 'ok') expect(Buffer.from(fromId.data).equals(Buffer.from(data))).toBe(true)
+  })
+
+  it('a light client and a retriever refuse a certificate that does not verify, with its code', async () => {
+    const cert = certified.certificate
+    // Another blob's header under the same signature: the aggregate no longer verifies.
+    const otherBlob = { ...cert, header: { ...cert.header, dataSize: cert.header.dataSize - 1 } }
+    // A claimed stake the signers do not add up to.
+    const inflated = { ...cert, signedStake: cert.signedStake + 1n }
+    for (const [bad, code] of [
+      [otherBlob, AttestErrorCode.INVALID_SIGNATURE],
+      [inflated, AttestErrorCode.SIGNED_STAKE_MISMATCH],
+    ] as const) {
+      const sampled = await lightClient.sample(bad).catch((e) => e)
+      expect(isDacnetError(sampled, code), `${sampled}`).toBe(true)
+      const retrieved = await retriever.retrieve(bad).catch((e) => e)
+      expect(isDacnetError(retrieved, code), `${retrieved}`).toBe(true)
+    }
   })
 
   it('spreads the certificate by gossip: members verify it and keep it next to their shards', async () => {
