@@ -125,9 +125,10 @@ export function finishDecode(
   leaves: Uint8Array,
   root: Uint8Array,
   dataSize: number,
+  into?: ArrayBuffer,
 ): DecodeVerdict {
   if (!bytesEqual(buildTreeFromLeaves(leaves).root, root)) return { reason: 'root-mismatch' }
   const originals = shardViews(codeword, layout).slice(0, layout.k)
   if (!paddingIsZero(originals, dataSize)) return { reason: 'nonzero-padding' }
-  return { reason: null, data: joinBlob(originals, dataSize) }
+  return { reason: null, data: joinBlob(originals, dataSize, into) }
 }

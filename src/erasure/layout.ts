@@ -45,8 +45,9 @@ export function splitBlob(data: Uint8Array, k: number): Uint8Array[] {
 }
 
 /** Joins k original shards back into the blob's `dataSize` bytes. */
-export function joinBlob(originals: Uint8Array[], dataSize: number): Uint8Array {
-  const out = new Uint8Array(dataSize)
+export function joinBlob(originals: Uint8Array[], dataSize: number, into?: ArrayBuffer): Uint8Array {
+  // A buffer given must be exactly the blob's size (its every byte is written below).
+  const out = into?.byteLength === dataSize ? new Uint8Array(into) : new Uint8Array(dataSize)
   let offset = 0
   for (const shard of originals) {
     if (offset >= dataSize) break

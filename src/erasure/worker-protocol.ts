@@ -42,7 +42,10 @@ export type WorkerRequest =
       leaves: Uint8Array
       root: Uint8Array
       dataSize: number
+      /** Memory for the blob, `dataSize` bytes, its pages already in (see `prefault`); fresh memory if absent. */
+      into?: ArrayBuffer
     }
+  | { id: number; op: 'prefault'; bytes: number }
 
 export type WorkerResponse =
   | { id: number; ok: true; result: unknown }

@@ -41,8 +41,13 @@ function run(request: WorkerRequest): { result: unknown; transfer: ArrayBuffer[]
       recoverInto(request.codeword, request.layout, request.shards, request.from, request.to)
       return { result: null, transfer: [] }
     case 'finishDecode': {
-      const verdict = finishDecode(request.codeword, request.layout, request.leaves, request.root, request.dataSize)
+      const { codeword, layout, leaves, root, dataSize, into } = request
+      const verdict = finishDecode(codeword, layout, leaves, root, dataSize, into)
       return { result: verdict, transfer: verdict.data === undefined ? [] : transferablesOf([verdict.data]) }
+    }
+    case 'prefault': {
+      const buffer = prefaulted(request.bytes)
+      return { result: buffer, transfer: [buffer] }
     }
     case 'commitLeaves': {
       const committed = commitLeaves(request.dataSize, request.params, request.leaves)
@@ -50,6 +55,16 @@ function run(request: WorkerRequest): { result: unknown; transfer: ArrayBuffer[]
     }
   }
 }
+
+/** A zeroed buffer of `bytes` with every page written once, so that the kernel has mapped them all. */
+function prefaulted(bytes: number): ArrayBuffer {
+  const buffer = new ArrayBuffer(bytes)
+  const view = new Uint8Array(buffer)
+  for (let at = 0; at < bytes; at += PAGE_BYTES) view[at] = 0
+  return buffer
+}
+
+const PAGE_BYTES = 4096
 
 parentPort?.on('message', (request: WorkerRequest) => {
   let response: WorkerResponse

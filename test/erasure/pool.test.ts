@@ -315,6 +315,25 @@ describe('ErasurePool, a blob split between workers', () => {
     },
   )
 
+  it('joins a decoded blob into memory a worker prefaulted, or into fresh memory when that is not the blob’s size', async () => {
+    const params = { networkId: 5, epoch: 2, k: 64, n: 192 }
+    const data = randomData(SPLIT_ENCODE_MIN_BYTES + 1000, prng(37))
+    const good = encodeBlob(data, params)
+    const shards = withProofs(good).slice(0, 64)
+    const prepared = await split.prefault(data.length)
+    expect(prepared.byteLength).toBe(data.length)
+    expect(new Uint8Array(prepared).every((b) => b === 0)).toBe(true)
+    for (const into of [Promise.resolve(prepared), split.prefault(data.length - 1), Promise.resolve(undefined)]) {
+      const back = await split.decodeUncheckedBlob(good.header, shards, into)
+      expect(back).not.toBeNull()
+      expect(back!.byteLength).toBe(data.length)
+      expect(back!.buffer.byteLength).toBe(data.length)
+      expect(Buffer.from(back!).equals(Buffer.from(data))).toBe(true)
+    }
+    // The buffer was handed to the worker that joined the blob: it is no longer the caller's.
+    expect(prepared.byteLength).toBe(0)
+  })
+
   it('reuses a released encoding’s memory for the next, with the padding zero again', async () => {
     const params = { networkId: 5, epoch: 2, k: 64, n: 128 }
     const first = await split.encodeBlob(randomData(SPLIT_ENCODE_MIN_BYTES + 64 * 64, prng(31)), params)
