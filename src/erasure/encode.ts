@@ -84,11 +84,16 @@ export interface CommittedBlob {
 }
 
 /** commitTree for the tree over `leaves` (n leaf hashes, 32 bytes each, in shard order). */
-export function commitLeaves(dataSize: number, params: EncodeParams, leaves: Uint8Array): CommittedBlob {
-  return commitTree(dataSize, params, buildTreeFromLeaves(leaves))
+export function commitLeaves(
+  dataSize: number,
+  params: EncodeParams,
+  leaves: Uint8Array,
+  arena?: ArrayBuffer,
+): CommittedBlob {
+  return commitTree(dataSize, params, buildTreeFromLeaves(leaves), arena)
 }
 
-function commitTree(dataSize: number, params: EncodeParams, tree: MerkleTree): CommittedBlob {
+function commitTree(dataSize: number, params: EncodeParams, tree: MerkleTree, arena?: ArrayBuffer): CommittedBlob {
   const header: BlobHeader = {
     version: HEADER_VERSION,
     networkId: params.networkId,
@@ -101,6 +106,6 @@ function commitTree(dataSize: number, params: EncodeParams, tree: MerkleTree): C
   }
   const headerBytes = encodeHeader(header)
   // One buffer for every proof: handed from a worker thread it is one transfer, not n small clones.
-  const proofs = allProofs(tree)
+  const proofs = allProofs(tree, arena)
   return { header, headerBytes, proofs }
 }

@@ -117,9 +117,10 @@ export function merkleProof(tree: MerkleTree, index: number): Uint8Array {
 
 /**
  * Every leaf's proof, in one buffer (leaf 0's first): `proofs[i]` is a view of it. An encoder hands the buffer
- * over as one piece, and writing the siblings straight into it spares a small array per proof.
+ * over as one piece, and writing the siblings straight into it spares a small array per proof. `into`, when at least
+ * as large as the proofs, is that buffer (its bytes past them are left as they are); otherwise a new one is made.
  */
-export function allProofs(tree: MerkleTree): Uint8Array[] {
+export function allProofs(tree: MerkleTree, into?: ArrayBuffer): Uint8Array[] {
   const n = tree.leafCount
   const lengths = new Array<number>(n)
   let total = 0
@@ -127,7 +128,7 @@ export function allProofs(tree: MerkleTree): Uint8Array[] {
     lengths[i] = proofLength(i, n) * HASH_SIZE
     total += lengths[i]!
   }
-  const arena = new Uint8Array(total)
+  const arena = into !== undefined && into.byteLength >= total ? new Uint8Array(into, 0, total) : new Uint8Array(total)
   const proofs = new Array<Uint8Array>(n)
   let offset = 0
   for (let i = 0; i < n; i++) {

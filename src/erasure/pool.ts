@@ -67,6 +67,8 @@ export class ErasurePool {
   readonly #workers: WorkerThreads
   /** Encodings whose shards live in memory the pool keeps once they are released. */
   readonly #lent = new WeakMap<EncodedBlob, SharedArrayBuffer>()
+  /** The proofs' memory of the last released encoding, for the next one's (7 MiB for 16 MiB at n = 16,384). */
+  #proofArena: ArrayBuffer | undefined
 
   constructor(opts: ErasurePoolOptions = {}) {
     this.size = Math.max(1, Math.floor(opts.size ?? DEFAULT_POOL_SIZE))
@@ -125,9 +127,11 @@ export class ErasurePool {
       codeword.fill(0, data.length, k * layout.shardSize)
       const leaves = new Uint8Array(new SharedArrayBuffer(n * HASH_SIZE))
       await this.#extendAndHash(codeword, layout, leaves)
+      const arena = this.#proofArena
+      this.#proofArena = undefined
       const committed = (await this.submit(
-        { op: 'commitLeaves', leaves, dataSize: data.length, params: { ...params } },
-        [],
+        { op: 'commitLeaves', leaves, dataSize: data.length, params: { ...params }, ...(arena ? { arena } : {}) },
+        arena ? [arena] : [],
       )) as CommittedBlob
       const encoded = { ...committed, blobId: blobIdOf(committed.headerBytes), shards: shardViews(codeword, layout) }
       this.#lent.set(encoded, buffer)
@@ -139,15 +143,19 @@ export class ErasurePool {
   }
 
   /**
-   * Says that `encoded`, from this pool's `encodeBlob`, is no longer used, nor any view of its shards: the shared
+   * Says that `encoded`, from this pool's `encodeBlob`, is no longer used, nor any view of its shards or proofs: the
    * memory they live in is kept for a later task instead of allocated again (first writes to fresh memory cost a
-   * page fault per 4 KiB, ~3 ms a MiB here). Without this call the memory is simply garbage once unreferenced.
+   * page fault per 4 KiB, ~3 ms a MiB here); the proofs' buffer goes to the next encoding's worker, which leaves the
+   * old views empty. Without this call the memory is simply garbage once unreferenced. 16 MiB blobs, alternating
+   * with and without the proofs' buffer kept: encode 144 / 155 and 144 / 162 ms p50.
    */
   release(encoded: EncodedBlob): void {
     const buffer = this.#lent.get(encoded)
     if (buffer === undefined) return
     this.#lent.delete(encoded)
     this.staging.release(buffer, false)
+    const arena = encoded.proofs[0]?.buffer
+    if (arena instanceof ArrayBuffer && arena.byteLength > (this.#proofArena?.byteLength ?? 0)) this.#proofArena = arena
   }
 
   /**

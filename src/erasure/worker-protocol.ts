@@ -24,7 +24,15 @@ export type WorkerRequest =
       end: number
       known?: Uint8Array
     }
-  | { id: number; op: 'commitLeaves'; leaves: Uint8Array; dataSize: number; params: EncodeParams }
+  | {
+      id: number
+      op: 'commitLeaves'
+      leaves: Uint8Array
+      dataSize: number
+      params: EncodeParams
+      /** Memory of an earlier encoding's proofs, for these if it is large enough (every byte is written). */
+      arena?: ArrayBuffer
+    }
   | {
       id: number
       op: 'recoverInto'

@@ -50,7 +50,7 @@ function run(request: WorkerRequest): { result: unknown; transfer: ArrayBuffer[]
       return { result: buffer, transfer: [buffer] }
     }
     case 'commitLeaves': {
-      const committed = commitLeaves(request.dataSize, request.params, request.leaves)
+      const committed = commitLeaves(request.dataSize, request.params, request.leaves, request.arena)
       return { result: committed, transfer: transferablesOf(committed.proofs) }
     }
   }

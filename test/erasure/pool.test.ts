@@ -334,7 +334,7 @@ describe('ErasurePool, a blob split between workers', () => {
     expect(prepared.byteLength).toBe(0)
   })
 
-  it('reuses a released encoding’s memory for the next, with the padding zero again', async () => {
+  it('reuses a released encoding’s memory (shards and proofs) for the next, with the padding zero again', async () => {
     const params = { networkId: 5, epoch: 2, k: 64, n: 128 }
     const first = await split.encodeBlob(randomData(SPLIT_ENCODE_MIN_BYTES + 64 * 64, prng(31)), params)
     const shardSize = first.header.shardSize
@@ -348,6 +348,10 @@ describe('ErasurePool, a blob split between workers', () => {
     const inline = encodeBlob(data, params)
     expect(Buffer.from(second.headerBytes).equals(Buffer.from(inline.headerBytes))).toBe(true)
     expect(hex(second.shards)).toEqual(hex(inline.shards))
+    // The first encoding's proofs' memory went to the worker for the second's proofs (so it is no longer the
+    // first's), and holds exactly the proofs a fresh encoding makes.
+    expect(first.proofs[0]!.buffer.byteLength).toBe(0)
+    expect(hex(second.proofs)).toEqual(hex(inline.proofs))
     split.release(second)
     split.release(second) // a second release changes nothing
     expect(split.staging.reuses).toBe(reusesBefore + 1)
