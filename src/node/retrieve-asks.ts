@@ -65,8 +65,8 @@ export function originalsFirst(holders: readonly Holder[], k: number): Ask[] {
  * proportion to its size, so the streams that have ended give a rate (originals a millisecond per stream) and each
  * open one an expected duration. The hedge opens when every originals stream has ended, or once one still open has
  * run HEDGE_FACTOR times its expected duration (and at least HEDGE_MIN_MS): a holder down, stopped, or paced far
- * below the others. Before any stream has ended complete, it opens HEDGE_BLIND_MS after the start. Streams share the retriever's connection capacity, so the first to end set a low rate, and the
- * estimate errs towards waiting.
+ * below the others. Before any stream has ended complete, it opens HEDGE_BLIND_MS after the start. Streams share
+ * the retriever's connection capacity, so the first to end set a low rate, and the estimate errs towards waiting.
  */
 export class OriginalsHedge {
   /** Resolves when parity shards may be asked for. */
