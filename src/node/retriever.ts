@@ -14,17 +14,16 @@ import type { DacnetLibp2p } from '../p2p/node.ts'
 import { NodeErrorCode, nodeError } from './errors.ts'
 import { headerMisfit } from './header-fit.ts'
 import { memberPeer } from './peers.ts'
-import { type Holder, originalsFirst, wholeShares } from './retrieve-asks.ts'
 import {
   collectShards,
   DEFAULT_HOLDER_TIMEOUT_MS,
   DEFAULT_RETRIEVE_CONCURRENCY,
+  type Holder,
   holdersOf,
-  MAX_ORIGINALS_STREAMS,
   type PassContext,
 } from './retrieve-pass.ts'
 
-export { DEFAULT_HOLDER_TIMEOUT_MS, DEFAULT_RETRIEVE_CONCURRENCY, MAX_ORIGINALS_STREAMS }
+export { DEFAULT_HOLDER_TIMEOUT_MS, DEFAULT_RETRIEVE_CONCURRENCY }
 
 /** Time to find providers in the DHT when only a blob id is known. */
 export const DEFAULT_PROVIDER_LOOKUP_MS = 10_000
@@ -44,10 +43,7 @@ export interface RetrieverInit {
 
 export interface RetrieveOptions {
   signal?: AbortSignal
-  /**
-   * Holders streamed from at once when originals are missing (their parity shards) or the header is not known
-   * yet (whole shares); default DEFAULT_RETRIEVE_CONCURRENCY. Originals are asked of all their holders at once.
-   */
+  /** Holders streamed from at once; default DEFAULT_RETRIEVE_CONCURRENCY. */
   concurrency?: number
   holderTimeoutMs?: number
 }
@@ -65,10 +61,10 @@ export type RetrieveResult =
 
 /**
  * Gets a blob back from any k of its shards. Holders come from the assignment of the blob's epoch and, with a
- * bare BlobId, from DHT provider records. With the header known (a certificate, or the first holder's answer to a
- * bare BlobId) every holder of original shards sends those alone, all at once, and parity shards are asked for only
- * when that pass drags on (retrieve-asks.ts, retrieve-pass.ts). Once k shards are in hand, decoding re-encodes and
- * checks the commitment, so the result is the blob or a BadEncoding verdict with evidence.
+ * bare BlobId, from DHT provider records; holders of original shards are asked first (their shards need no
+ * arithmetic), a few at a time, each streaming what it holds, until k shards are in hand (retrieve-pass.ts).
+ * Decoding then re-encodes and checks the commitment, so the result is the blob or a BadEncoding verdict with
+ * evidence.
  *
  * Provider records are unauthenticated: anyone can announce any blob id. So committee members are always asked
  * before providers that are not members, a header learned from a holder is checked against the committee of its
@@ -119,9 +115,7 @@ export class Retriever {
       header && header.dataSize >= SPLIT_ENCODE_MIN_BYTES
         ? this.#pool.prefault(header.dataSize).catch(() => undefined)
         : undefined
-    const received = header
-      ? await collectShards(this.#pass(blobId), header, originalsFirst(holders, header.k), opts, { hedged: true })
-      : await collectShards(this.#pass(blobId), header, wholeShares(holders), opts)
+    const received = await collectShards(this.#pass(blobId), header, holders, opts)
     // The root vouches for k shards at once: decoded and re-encoded, their leaves hash up to it or they do not.
     const data = await this.#pool.decodeUncheckedBlob(
       received.header,
@@ -136,9 +130,7 @@ export class Retriever {
     this.#logger.warn('shards of a retrieval do not re-encode to the root: checking every proof', {
       blobId: blobId.toString(),
     })
-    const found = await collectShards(this.#pass(blobId), received.header, wholeShares(holders), opts, {
-      seed: received.shards,
-    })
+    const found = await collectShards(this.#pass(blobId), received.header, holders, opts, received.shards)
     const shards = [...found.shards.values()].map((r) => r.shard)
     const leaves = new Uint8Array(shards.length * HASH_SIZE)
     shards.forEach((shard, i) => {
@@ -179,7 +171,7 @@ export class Retriever {
       if (shards.length === 0) continue
       const originals = shards.filter((i) => i < header.k).length
       const peer = await memberPeer(this.#init.libp2p, member)
-      holders.push({ peer, originals, parity: shards.length - originals, provider: false })
+      holders.push({ peer, originals, provider: false })
     }
     return holders.sort((a, b) => b.originals - a.originals)
   }
@@ -202,7 +194,7 @@ export class Retriever {
         if (id === self || providers.has(id)) continue
         if (provider.multiaddrs.length > 0)
           await this.#init.libp2p.peerStore.merge(provider.id, { multiaddrs: provider.multiaddrs })
-        providers.set(id, { peer: provider.id, originals: 0, parity: 0, provider: true })
+        providers.set(id, { peer: provider.id, originals: 0, provider: true })
       }
     } catch (err) {
       this.#logger.debug('provider lookup ended', { blobId: blobId.toString(), error: err })
@@ -213,7 +205,7 @@ export class Retriever {
       for (const member of (await this.#init.committees.getCommittee(epoch)).members) {
         if (members.has(member.peerId)) continue
         const peer = await memberPeer(this.#init.libp2p, member)
-        members.set(member.peerId, { peer, originals: 0, parity: 0, provider: providers.has(member.peerId) })
+        members.set(member.peerId, { peer, originals: 0, provider: providers.has(member.peerId) })
       }
     }
     const memberList = [...members.values()]
