@@ -325,9 +325,12 @@ export class ErasurePool {
   /**
    * A zeroed buffer of `bytes` whose pages a worker has already faulted in: handed to decodeUncheckedBlob as `into`,
    * the blob is joined there instead of into fresh memory (16 MiB of which costs 50-84 ms of page faults here).
+   * Undefined when this pool decodes a blob of that size in one worker (under SPLIT_ENCODE_MIN_BYTES, or a pool of
+   * one), which joins it in memory of its own.
    */
-  prefault(bytes: number): Promise<ArrayBuffer> {
-    return this.submit({ op: 'prefault', bytes }, []) as Promise<ArrayBuffer>
+  async prefault(bytes: number): Promise<ArrayBuffer | undefined> {
+    if (this.size < 2 || bytes < SPLIT_ENCODE_MIN_BYTES) return undefined
+    return (await this.submit({ op: 'prefault', bytes }, [])) as ArrayBuffer
   }
 
   /** Rejects queued and running work with ERASURE_POOL_CLOSED and stops every worker. */

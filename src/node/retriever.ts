@@ -8,7 +8,7 @@ import type { BadEncodingEvidence, BadEncodingReason } from '../erasure/decode.t
 import { type BlobHeader, encodeHeader } from '../erasure/header.ts'
 import { HASH_SIZE } from '../erasure/merkle.ts'
 import { DEFAULT_MAX_BLOB_SIZE } from '../erasure/params.ts'
-import { ErasurePool, SPLIT_ENCODE_MIN_BYTES } from '../erasure/pool.ts'
+import { ErasurePool } from '../erasure/pool.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import type { DacnetLibp2p } from '../p2p/node.ts'
 import { NodeErrorCode, nodeError } from './errors.ts'
@@ -111,10 +111,7 @@ export class Retriever {
     const holders = header ? await this.#assigned(blobId, header) : await this.#candidates(blobId, opts)
     if (holders.length === 0) throw nodeError(NodeErrorCode.BLOB_NOT_FOUND, `no holder of ${blobId} could be found`)
     // The blob's memory, its pages faulted in by a worker while the shards are fetched rather than after.
-    const output =
-      header && header.dataSize >= SPLIT_ENCODE_MIN_BYTES
-        ? this.#pool.prefault(header.dataSize).catch(() => undefined)
-        : undefined
+    const output = header ? this.#pool.prefault(header.dataSize).catch(() => undefined) : undefined
     const received = await collectShards(this.#pass(blobId), header, holders, opts)
     // The root vouches for k shards at once: decoded and re-encoded, their leaves hash up to it or they do not.
     const data = await this.#pool.decodeUncheckedBlob(

@@ -320,10 +320,13 @@ describe('ErasurePool, a blob split between workers', () => {
     const data = randomData(SPLIT_ENCODE_MIN_BYTES + 1000, prng(37))
     const good = encodeBlob(data, params)
     const shards = withProofs(good).slice(0, 64)
-    const prepared = await split.prefault(data.length)
+    const prepared = (await split.prefault(data.length))!
     expect(prepared.byteLength).toBe(data.length)
+    // A blob one worker decodes whole needs none: it joins the blob in memory of its own.
+    expect(await split.prefault(SPLIT_ENCODE_MIN_BYTES - 1)).toBeUndefined()
+    expect(await pool.prefault(data.length)).toBeUndefined()
     expect(new Uint8Array(prepared).every((b) => b === 0)).toBe(true)
-    for (const into of [Promise.resolve(prepared), split.prefault(data.length - 1), Promise.resolve(undefined)]) {
+    for (const into of [Promise.resolve(prepared), split.prefault(data.length - 1), pool.prefault(data.length)]) {
       const back = await split.decodeUncheckedBlob(good.header, shards, into)
       expect(back).not.toBeNull()
       expect(back!.byteLength).toBe(data.length)
