@@ -81,8 +81,12 @@ export class ErasurePool {
    * that a caller with other waiting to do first (a client connecting) overlaps the two. Idle workers keep no process alive.
    */
   warm(): void {
-    if (this.#workers.isClosed) return
-    while (this.#workers.spawn() !== null) {}
+    this.#workers.startAll()
+  }
+
+  /** True when this pool works on a blob of `bytes` in parts, all its workers at once (SPLIT_ENCODE_MIN_BYTES). */
+  #splits(bytes: number): boolean {
+    return this.size >= 2 && bytes >= SPLIT_ENCODE_MIN_BYTES
   }
 
   /**
@@ -90,7 +94,7 @@ export class ErasurePool {
    * more when the pool has two or more (the same bytes either way). The shards are views of shared memory.
    */
   async encodeBlob(data: Uint8Array, params: EncodeParams): Promise<EncodedBlob> {
-    if (this.size >= 2 && data instanceof Uint8Array && data.length >= SPLIT_ENCODE_MIN_BYTES) {
+    if (data instanceof Uint8Array && this.#splits(data.length)) {
       return this.#encodeInParts(data, params)
     }
     const shared = await copyToShared(data)
@@ -276,7 +280,7 @@ export class ErasurePool {
     shards: readonly ShardWithProof[],
     into?: Promise<ArrayBuffer | undefined>,
   ): Promise<Uint8Array | null> {
-    if (this.size >= 2 && header.dataSize >= SPLIT_ENCODE_MIN_BYTES) {
+    if (this.#splits(header.dataSize)) {
       const verdict = await this.#decodeSelected(header, uncheckedSelection(header, shards), new Map(), into)
       return verdict.reason === null ? verdict.data : null
     }
@@ -296,7 +300,7 @@ export class ErasurePool {
     shards: readonly ShardWithProof[],
     leaves: Uint8Array,
   ): Promise<DecodeResult> {
-    if (this.size >= 2 && header.dataSize >= SPLIT_ENCODE_MIN_BYTES) return this.#decodeInParts(header, shards, leaves)
+    if (this.#splits(header.dataSize)) return this.#decodeInParts(header, shards, leaves)
     const staged = await shareShards(shards, this.staging)
     return (await this.#withStaged(
       staged.buffer,
@@ -329,7 +333,7 @@ export class ErasurePool {
    * one), which joins it in memory of its own.
    */
   async prefault(bytes: number): Promise<ArrayBuffer | undefined> {
-    if (this.size < 2 || bytes < SPLIT_ENCODE_MIN_BYTES) return undefined
+    if (!this.#splits(bytes)) return undefined
     return (await this.submit({ op: 'prefault', bytes }, [])) as ArrayBuffer
   }
 

@@ -56,6 +56,8 @@ function run(request: WorkerRequest): { result: unknown; transfer: ArrayBuffer[]
   }
 }
 
+const PAGE_BYTES = 4096
+
 /** A zeroed buffer of `bytes` with every page written once, so that the kernel has mapped them all. */
 function prefaulted(bytes: number): ArrayBuffer {
   const buffer = new ArrayBuffer(bytes)
@@ -63,8 +65,6 @@ function prefaulted(bytes: number): ArrayBuffer {
   for (let at = 0; at < bytes; at += PAGE_BYTES) view[at] = 0
   return buffer
 }
-
-const PAGE_BYTES = 4096
 
 parentPort?.on('message', (request: WorkerRequest) => {
   let response: WorkerResponse

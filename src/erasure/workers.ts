@@ -35,8 +35,10 @@ export class WorkerThreads {
     this.size = size
   }
 
-  get isClosed(): boolean {
-    return this.closed
+  /** Starts every worker not running yet (none once closed). */
+  startAll(): void {
+    if (this.closed) return
+    while (this.spawn() !== null) {}
   }
 
   /** Rejects queued and running work with ERASURE_POOL_CLOSED and stops every worker. */
@@ -75,7 +77,7 @@ export class WorkerThreads {
   }
 
   /** Starts one more worker, up to the pool's size; null when all are running. */
-  spawn(): Slot | null {
+  private spawn(): Slot | null {
     if (this.slots.length >= this.size) return null
     const worker = new Worker(new URL('./worker.ts', import.meta.url))
     const slot: Slot = { worker, task: null }
