@@ -6,7 +6,7 @@ import { CorruptValue } from './corruption.ts'
 import { StorageErrorCode, storageError } from './errors.ts'
 import type { CachedBlob } from './header-cache.ts'
 import { type QuarantineTarget, quarantine } from './quarantine.ts'
-import type { ProofCheck } from './repositories/shards.ts'
+import { type ProofCheck, proofFailure } from './repositories/shards.ts'
 
 /**
  * Shard reads. Every value is re-verified against the header root before it is returned. Not held (blob
@@ -55,20 +55,11 @@ export async function getShards(
   const { shards } = core.repos
   const keys = indices.map((index) => shards.key(blobId, index))
   const values = await readMany(core, keys, readsSync(core, blob))
-  const check = proofCheck(core, blobKey, blob)
-  const found: ShardWithProof[] = []
-  const corrupt: QuarantineTarget[] = []
+  const entries: RunEntry[] = []
   values.forEach((value, i) => {
-    const index = indices[i]!
-    if (value === undefined) return
-    try {
-      if (value instanceof CorruptValue) throw value
-      found.push(shards.open(value, index, blob.header, check))
-    } catch (err) {
-      if (!(err instanceof CorruptValue)) throw err
-      corrupt.push(target(blobId, index, keys[i]!, blob, err, value instanceof CorruptValue ? undefined : value))
-    }
+    if (value !== undefined) entries.push({ index: indices[i]!, key: keys[i]!, value })
   })
+  const { found, corrupt } = openRun(core, blobId, blobKey, blob, entries)
   if (corrupt.length > 0) throw await quarantineAll(core, corrupt)
   return found
 }
@@ -79,18 +70,10 @@ export async function getAllShards(core: StoreCore, blobId: Uint8Array): Promise
   const blob = await core.readableBlob(blobId, blobKey)
   if (blob === undefined) return []
   const { shards } = core.repos
-  const check = proofCheck(core, blobKey, blob)
-  const found: ShardWithProof[] = []
-  const corrupt: QuarantineTarget[] = []
+  const entries: RunEntry[] = []
   try {
     for await (const [key, value] of shards.entries(shards.rangeOf(blobId))) {
-      const index = shards.indexOf(key)
-      try {
-        found.push(shards.open(value, index, blob.header, check))
-      } catch (err) {
-        if (!(err instanceof CorruptValue)) throw err
-        corrupt.push(target(blobId, index, key, blob, err, value))
-      }
+      entries.push({ index: shards.indexOf(key), key, value })
     }
   } catch (err) {
     const damaged = asCorrupt(err)
@@ -101,8 +84,57 @@ export async function getAllShards(core: StoreCore, blobId: Uint8Array): Promise
       reason: damaged.reason,
     })
   }
+  const { found, corrupt } = openRun(core, blobId, blobKey, blob, entries)
   if (corrupt.length > 0) throw await quarantineAll(core, corrupt)
   return found
+}
+
+/** A value of one blob read among others: its shard index, its key, and what LevelDB returned. */
+interface RunEntry {
+  index: number
+  key: Uint8Array
+  value: Uint8Array | CorruptValue
+}
+
+/**
+ * The shards of values read together, in their order, with their proofs checked as one run (`verifyRun`: a batch,
+ * one by one only if it fails); the values that fail, by length or proof, become quarantine targets instead.
+ */
+function openRun(
+  core: StoreCore,
+  blobId: Uint8Array,
+  blobKey: string,
+  blob: CachedBlob,
+  entries: readonly RunEntry[],
+): { found: ShardWithProof[]; corrupt: QuarantineTarget[] } {
+  const { shards } = core.repos
+  const opened = entries.map(({ index, value }): ShardWithProof | CorruptValue => {
+    if (value instanceof CorruptValue) return value
+    try {
+      return shards.split(value, index, blob.header)
+    } catch (err) {
+      return asCorrupt(err)
+    }
+  })
+  const split: ShardWithProof[] = []
+  const positions: number[] = []
+  opened.forEach((shard, at) => {
+    if (shard instanceof CorruptValue) return
+    split.push(shard)
+    positions.push(at)
+  })
+  for (const j of core.verifier.verifyRun(blobKey, blob.header, split)) opened[positions[j]!] = proofFailure()
+  const found: ShardWithProof[] = []
+  const corrupt: QuarantineTarget[] = []
+  opened.forEach((shard, at) => {
+    if (!(shard instanceof CorruptValue)) {
+      found.push(shard)
+      return
+    }
+    const { index, key, value } = entries[at]!
+    corrupt.push(target(blobId, index, key, blob, shard, value instanceof CorruptValue ? undefined : value))
+  })
+  return { found, corrupt }
 }
 
 /** Values for `keys`, with entries LevelDB cannot read as CorruptValue in their place. */

@@ -60,6 +60,28 @@ describe('ShardVerifier (proof checks of stored and read shards)', () => {
     expect(off.size).toBe(0)
   })
 
+  it('checks a run of shards together and names exactly the ones that fail, remembered or not', () => {
+    const blob = makeBlob({ k: 16, n: 48, dataSize: 8192 })
+    const key = blobIdKey(blob.blobId.bytes)
+    const verifier = new ShardVerifier(64)
+    const run = blob.shards.slice(10, 30)
+    expect(verifier.verifyRun(key, blob.header, run)).toEqual([])
+    // A run that held is not remembered: runs are read by retrievers and would push out what samples re-use.
+    expect(verifier.size).toBe(0)
+    expect(verify(verifier, blob, 12)).toBe(true)
+    expect(verifier.size).toBe(1)
+    // A changed data byte of a remembered shard, a changed proof byte, another shard's proof, in one run.
+    const bad = run.map((shard) => ({ ...shard }))
+    bad[2] = { ...bad[2]!, data: flipped(bad[2]!.data, 7) }
+    bad[5] = { ...bad[5]!, proof: flipped(bad[5]!.proof, 40) }
+    bad[9] = { ...bad[9]!, proof: run[8]!.proof }
+    expect(verifier.verifyRun(key, blob.header, bad)).toEqual([2, 5, 9])
+    // One shard alone, and the same shard twice (a batch refuses duplicates; each then holds alone).
+    expect(verifier.verifyRun(key, blob.header, [run[3]!])).toEqual([])
+    expect(verifier.verifyRun(key, blob.header, [run[4]!, run[4]!])).toEqual([])
+    expect(verifier.verifyRun(key, blob.header, [{ ...run[4]!, index: 3 }])).toEqual([0])
+  })
+
   it('is an option of the store: 0 turns it off, a negative count is refused', async () => {
     const { dir, cleanup } = await tempDir()
     try {

@@ -54,16 +54,23 @@ export class ShardRepository extends Repository {
    * remembers proofs it has seen hold); throws CorruptValue if it fails.
    */
   open(value: Uint8Array, index: number, header: BlobHeader, check?: ProofCheck): ShardWithProof {
+    const shard = this.split(value, index, header)
+    if (!(check ? check(index, shard.data, shard.proof) : verifyShardProof(header, index, shard.data, shard.proof))) {
+      throw proofFailure()
+    }
+    return shard
+  }
+
+  /**
+   * Splits a stored value into data and proof, checking only its length (throws CorruptValue); the caller checks
+   * the proof (reads of many shards check theirs together) and throws `proofFailure()` for one that fails.
+   */
+  split(value: Uint8Array, index: number, header: Pick<BlobHeader, 'n' | 'shardSize'>): ShardWithProof {
     const expected = header.shardSize + proofBytes(header, index)
     if (value.length !== expected) {
       throw new CorruptValue(CorruptionReason.length, `shard value of ${value.length} bytes, expected ${expected}`)
     }
-    const data = value.subarray(0, header.shardSize)
-    const proof = value.subarray(header.shardSize)
-    if (!(check ? check(index, data, proof) : verifyShardProof(header, index, data, proof))) {
-      throw new CorruptValue(CorruptionReason.proof, 'proof does not verify against the header root')
-    }
-    return { index, data, proof }
+    return { index, data: value.subarray(0, header.shardSize), proof: value.subarray(header.shardSize) }
   }
 
   /** Indices of the shards held for a blob, in order; at most `limit`. */
@@ -75,4 +82,9 @@ export class ShardRepository extends Repository {
   async getMany(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
     return (await this.db.getMany(keys)).map(asView)
   }
+}
+
+/** A stored value whose proof does not hold against the blob's root. */
+export function proofFailure(): CorruptValue {
+  return new CorruptValue(CorruptionReason.proof, 'proof does not verify against the header root')
 }
