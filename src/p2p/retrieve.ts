@@ -22,7 +22,7 @@ import { Reply, ReplyKind, RetrieveRequest } from './pb/dacnet.js'
 import { RETRIEVE_PROTOCOL } from './protocols.ts'
 import { remoteError } from './remote-error.ts'
 import { endFailedExchange, replyFrame } from './reply.ts'
-import { addShardReply } from './shard-frame.ts'
+import { addShardReply, decodeReplyFrame } from './shard-frame.ts'
 import { decodeFrame, type ServedOutcome } from './wire.ts'
 
 /**
@@ -277,7 +277,7 @@ export async function openRetrieve(
     let finished = false
     try {
       while (true) {
-        const reply = decodeFrame(Reply, await reader.expect(limit, 'the end of the retrieve reply', signal), 'reply')
+        const reply = decodeReplyFrame(await reader.expect(limit, 'the end of the retrieve reply', signal))
         if (reply.kind === ReplyKind.END) {
           if (reply.count !== received) {
             throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, `END counts ${reply.count} shards, ${received} came`)

@@ -18,11 +18,11 @@ import {
   replyFrameLimit,
 } from './limits.ts'
 import type { DacnetLibp2p } from './node.ts'
-import { Reply, ReplyKind, SampleRequest } from './pb/dacnet.js'
+import { ReplyKind, SampleRequest } from './pb/dacnet.js'
 import { SAMPLE_PROTOCOL } from './protocols.ts'
 import { remoteError } from './remote-error.ts'
 import { endFailedExchange, replyFrame } from './reply.ts'
-import { addShardReply } from './shard-frame.ts'
+import { addShardReply, decodeReplyFrame } from './shard-frame.ts'
 import { decodeFrame, type ServedOutcome } from './wire.ts'
 
 /**
@@ -302,7 +302,7 @@ export async function readSampleReplies(
   while (true) {
     const frame = await reader.expect(limit, 'the end of the sample reply', opts.signal)
     opts.onReply?.()
-    const reply = decodeFrame(Reply, frame, 'reply')
+    const reply = decodeReplyFrame(frame)
     if (reply.kind === ReplyKind.ERROR) throw remoteError(reply.errorCode, reply.errorMessage, opts.peer)
     if (reply.kind === ReplyKind.END) break
     if (reply.kind === ReplyKind.SHARD && reply.shard !== undefined) opts.onShard?.(reply.shard as ShardWithProof)

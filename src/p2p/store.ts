@@ -15,10 +15,10 @@ import {
   shardFrameLimit,
 } from './limits.ts'
 import type { DacnetLibp2p } from './node.ts'
-import { Shard, StoreRequest, StoreResponse } from './pb/dacnet.js'
+import { StoreRequest, StoreResponse } from './pb/dacnet.js'
 import { STORE_PROTOCOL } from './protocols.ts'
 import { remoteError } from './remote-error.ts'
-import { addShardFrame } from './shard-frame.ts'
+import { addShardFrame, decodeShardFrame } from './shard-frame.ts'
 import { decodeFrame, type ServedExchange, type ServedOutcome, sanitizeCode, truncateMessage } from './wire.ts'
 
 /**
@@ -82,7 +82,7 @@ export async function handleStoreStream(
     const shards: ShardWithProof[] = []
     for (let i = 0; i < request.shardCount; i++) {
       const frame = await reader.expect(limit, `shard ${i + 1} of ${request.shardCount}`, signal)
-      const shard = decodeFrame(Shard, frame, 'shard')
+      const shard = decodeShardFrame(frame)
       shards.push({ index: shard.index, data: shard.data, proof: shard.proof })
     }
     // Any byte after the announced shards is a frame too many, whatever its length prefix says.

@@ -1,8 +1,16 @@
+import fc from 'fast-check'
 import * as varint from 'uint8-varint'
 import { describe, expect, it } from 'vitest'
 import type { ShardWithProof } from '../../src/erasure/shard.ts'
 import { Reply, ReplyKind, Shard } from '../../src/p2p/pb/dacnet.js'
-import { shardMessageSize, shardReplySize, writeShardMessage, writeShardReply } from '../../src/p2p/shard-frame.ts'
+import {
+  decodeReplyFrame,
+  decodeShardFrame,
+  shardMessageSize,
+  shardReplySize,
+  writeShardMessage,
+  writeShardReply,
+} from '../../src/p2p/shard-frame.ts'
 import { varintSize, writeVarint } from '../../src/p2p/varint.ts'
 import { prng } from '../erasure/helpers.ts'
 
@@ -66,5 +74,77 @@ describe('shard frames written in place', () => {
       expect(varintSize(value)).toBe(expected.byteLength)
       expect(written(expected.byteLength, (buf, at) => writeVarint(buf, at, value))).toEqual(expected)
     }
+  })
+})
+
+/** What decoding `bytes` gives: the message with its byte fields as plain arrays, or the error's code. */
+function outcome(decode: () => unknown): unknown {
+  try {
+    return JSON.parse(JSON.stringify(decode(), (_, v) => (v instanceof Uint8Array ? Array.from(v) : v)))
+  } catch (err) {
+    return { code: (err as { code?: string }).code ?? 'thrown' }
+  }
+}
+
+/** The generated codec's verdict on a frame, its errors as the wire layer reports them (P2P_MALFORMED_MESSAGE). */
+function generated(decode: () => unknown): unknown {
+  const result = outcome(decode)
+  return typeof result === 'object' && result !== null && 'code' in result ? { code: 'P2P_MALFORMED_MESSAGE' } : result
+}
+
+describe('shard frames read in place', () => {
+  const rand = prng(5)
+  const frames = INDICES.flatMap((index) =>
+    [0, 3, 3_136].map((dataBytes) => {
+      const shard = shardOf(rand, index, dataBytes, 32 * (index % 15))
+      return { shard, message: Shard.encode(shard), reply: Reply.encode({ kind: ReplyKind.SHARD, shard, index }) }
+    }),
+  )
+
+  it('reads what the writers write: the shard, its bytes as views into the frame', () => {
+    for (const { shard, message, reply } of frames) {
+      const read = decodeShardFrame(message)
+      expect(read).toEqual({ index: shard.index, data: shard.data, proof: shard.proof })
+      if (shard.data.length > 0) expect(read.data.buffer).toBe(message.buffer)
+      const answer = decodeReplyFrame(reply)
+      expect(answer.kind).toBe(ReplyKind.SHARD)
+      expect(answer.index).toBe(shard.index)
+      expect(answer.shard).toEqual({ index: shard.index, data: shard.data, proof: shard.proof })
+    }
+  })
+
+  it('gives what the generated codec gives for other replies and for fields out of order, repeated or unknown', () => {
+    const others = [
+      Reply.encode({ kind: ReplyKind.END, count: 12 }),
+      Reply.encode({ kind: ReplyKind.NOT_HELD, index: 7 }),
+      Reply.encode({ kind: ReplyKind.ERROR, errorCode: 'NODE_BUSY', errorMessage: 'later' }),
+      Reply.encode({ kind: ReplyKind.HEADER, header: new Uint8Array(65).fill(1), count: 3 }),
+      Uint8Array.of(0x08, 0x00, 0x12, 0x02, 0x08, 0x05), // kind SHARD written out
+      Uint8Array.of(0x1a, 0x01, 0xaa, 0x12, 0x01, 0xbb, 0x08, 0x09, 0x12, 0x01, 0xcc), // out of order, data twice
+      Uint8Array.of(0x08, 0x02, 0x22, 0x01, 0x00), // an unknown field (4, bytes)
+      Uint8Array.of(0x08, 0x80, 0x80, 0x80, 0x80, 0x10), // an index past 2^32
+      new Uint8Array(0),
+    ]
+    for (const frame of others) {
+      expect(outcome(() => decodeReplyFrame(frame))).toEqual(generated(() => Reply.decode(frame)))
+      expect(outcome(() => decodeShardFrame(frame))).toEqual(generated(() => Shard.decode(frame)))
+    }
+  })
+
+  it('agrees with the generated codec on any damage to a frame: the same message, or both refuse it', () => {
+    const damaged = fc.record({
+      frame: fc.constantFrom(...frames.flatMap(({ message, reply }) => [message, reply])),
+      cut: fc.nat(),
+      flips: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 3 }),
+    })
+    fc.assert(
+      fc.property(damaged, ({ frame, cut, flips }) => {
+        const bytes = frame.slice(0, frame.length - (cut % Math.max(1, Math.min(frame.length, 8))))
+        for (const [at, value] of flips) if (bytes.length > 0) bytes[at % Math.min(bytes.length, 16)] = value
+        expect(outcome(() => decodeReplyFrame(bytes))).toEqual(generated(() => Reply.decode(bytes)))
+        expect(outcome(() => decodeShardFrame(bytes))).toEqual(generated(() => Shard.decode(bytes)))
+      }),
+      { numRuns: 2_000, seed: 12 },
+    )
   })
 })
