@@ -56,6 +56,12 @@ export interface DisperserOptions {
   graceMs?: number
   /** Quiet time after which a member counts as silent; 0 turns silence off. Default DEFAULT_SILENCE_MS. */
   silenceMs?: number
+  /**
+   * Member exchanges run at once, largest stake first; the next starts as one ends (answered or failed for good) or
+   * falls silent. Default `defaultSendLanes`: the fewest members whose stake reaches q, half as many again
+   * (PROTOCOL.md §3.9). Infinity sends to every member at once.
+   */
+  sendLanes?: number
   maxBlobSize?: number
   /** Publish each certificate on the gossip topic. Default true. */
   publish?: boolean

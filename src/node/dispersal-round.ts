@@ -28,6 +28,7 @@ import {
 import { NodeErrorCode, nodeError } from './errors.ts'
 import { SilenceWatch, watchedOpener } from './member-silence.ts'
 import { memberPeer, refreshPeerAddresses } from './peers.ts'
+import { defaultSendLanes, type FreeLane, SendLanes, sendOrder } from './send-lanes.ts'
 
 /**
  * After the verdict, how long `run` waits for the aborted exchanges to wind down before it rejects, so that the
@@ -115,6 +116,8 @@ export class DispersalRound {
   readonly #signal: AbortSignal
   readonly #verdict = Promise.withResolvers<never>()
   readonly #watches = new Set<SilenceWatch>()
+  /** The lane each running exchange holds, by member index. */
+  readonly #lanes = new Map<number, FreeLane>()
   /** Set at the certificate or the verdict: from then on silence no longer matters. */
   #decided = false
 
@@ -154,7 +157,9 @@ export class DispersalRound {
       this.#ctx.events.onReceipt?.(full)
     })
     const caller = this.#ctx.events.signal
-    const sends = this.#ctx.committee.members.map((member) => this.#sendWithRetry(member))
+    const { committee } = this.#ctx
+    const lanes = new SendLanes(this.#ctx.opts.sendLanes ?? defaultSendLanes(committee))
+    const sends = sendOrder(committee).map((member) => this.#sendInLane(member, lanes))
     const allSettled = Promise.allSettled(sends)
     void allSettled.then(() => this.#settled.resolve())
     const aborted = new Promise<never>((_, rejectAbort) => {
@@ -211,6 +216,8 @@ export class DispersalRound {
   }
 
   #onSilence(member: Member, silent: boolean, watch: SilenceWatch, quietMs: number): void {
+    // A silent member's exchange goes on, but no longer holds back the members after it.
+    if (silent) this.#lanes.get(member.index)?.()
     if (this.#decided) return
     if (silent) {
       this.#ledger.silence({
@@ -269,6 +276,19 @@ export class DispersalRound {
     // The verdict settles the round before the abort reaches the exchanges (and the aggregator's wait).
     this.#verdict.reject(error)
     this.#stop.abort(error)
+  }
+
+  /** A member's exchange once a lane is free (none if the round ends first); its lane frees when it ends or falls silent. */
+  async #sendInLane(member: Member, lanes: SendLanes): Promise<void> {
+    const free = await lanes.take(this.#signal)
+    if (free === undefined) return
+    this.#lanes.set(member.index, free)
+    try {
+      await this.#sendWithRetry(member)
+    } finally {
+      this.#lanes.delete(member.index)
+      free()
+    }
   }
 
   async #sendWithRetry(member: Member): Promise<void> {

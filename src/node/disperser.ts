@@ -12,8 +12,8 @@ import { currentCommittee } from './epochs.ts'
 import { NodeErrorCode, nodeError } from './errors.ts'
 
 /**
- * The sequencer side: encode a blob, send every member its shards in parallel, collect attestations and
- * return a certificate as soon as signed stake reaches q. A failed member is retried once; a slow one never
+ * The sequencer side: encode a blob, send every member its shards (largest stake first, `sendLanes` at once),
+ * collect attestations and return a certificate as soon as signed stake reaches q. A failed member is retried once; a slow one never
  * holds the certificate back (its store goes on in the background). A member whose exchange makes no progress for
  * `silenceMs` counts as silent until it does. When the members that failed or are silent hold so much stake that
  * q is out of reach, dispersal fails at once with NODE_THRESHOLD_UNREACHABLE naming them (`onUnreachable` first),
@@ -31,6 +31,13 @@ export class Disperser {
     const silenceMs = opts.silenceMs
     if (silenceMs !== undefined && !(Number.isFinite(silenceMs) && silenceMs >= 0)) {
       throw nodeError(NodeErrorCode.INVALID_OPTIONS, `silenceMs ${silenceMs} is not a number of milliseconds >= 0`)
+    }
+    const sendLanes = opts.sendLanes
+    if (
+      sendLanes !== undefined &&
+      !(sendLanes === Number.POSITIVE_INFINITY || (Number.isInteger(sendLanes) && sendLanes >= 1))
+    ) {
+      throw nodeError(NodeErrorCode.INVALID_OPTIONS, `sendLanes ${sendLanes} is not a whole number >= 1 (or Infinity)`)
     }
     this.#init = init
     this.#opts = opts

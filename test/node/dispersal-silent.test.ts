@@ -420,6 +420,33 @@ describe('dispersal with silent members', () => {
       relays[0]!.rate = Number.POSITIVE_INFINITY
     }
   }, 20_000)
+  it('one exchange at a time, largest stake first: a silent member frees its lane when counted silent', async () => {
+    // q = 68 of 101: the silent stand-in holds the most stake, so it is sent to first and holds the only lane until
+    // it is counted silent; then the four real members follow one after another, and all four are needed.
+    publish([20n, 20n, 20n, 20n], [['silent0', 21n]])
+    const silenceMs = 800
+    const sent: number[] = []
+    const silence: SilenceChange[] = []
+    const result = await disperser({ silenceMs, sendLanes: 1, memberTimeoutMs: 15_000 }).disperse(
+      randomData(100_000, prng(707)),
+      { onSent: (s) => sent.push(s.member), onSilence: (change) => silence.push(change) },
+    )
+    console.log(`one lane behind a silent member: certified in ${result.certifyMs.toFixed(0)} ms`)
+    expect(silence.map((s) => [s.member, s.silent])).toEqual([[4, true]])
+    expect(sent).toEqual([0, 1, 2, 3])
+    expect(certificateSigners(result.certificate)).toEqual([0, 1, 2, 3])
+    // It waited for the silence deadline, not for the member's timeout.
+    expect(result.certifyMs).toBeGreaterThanOrEqual(silenceMs)
+    expect(result.certifyMs).toBeLessThan(5_000)
+  }, 20_000)
+
+  it('refuses a lane count that is not a whole number of at least one', () => {
+    for (const sendLanes of [0, 1.5, -1, Number.NaN]) {
+      expect(() => disperser({ sendLanes })).toThrow(expect.objectContaining({ code: NodeErrorCode.INVALID_OPTIONS }))
+    }
+    expect(() => disperser({ sendLanes: Number.POSITIVE_INFINITY })).not.toThrow()
+  })
+
   it('a slow link that q needs is never counted silent, however long its share takes', async () => {
     // q = 67 needs member 2 (40 of 100): counting it silent would fail the dispersal at once.
     publish([30n, 30n, 40n, 0n])
