@@ -5,6 +5,7 @@ import { checkShards, hasShardShape } from '../erasure/decode.ts'
 import type { BlobHeader } from '../erasure/header.ts'
 import type { ShardWithProof } from '../erasure/shard.ts'
 import { type DacnetError, isDacnetError } from '../errors.ts'
+import { P2pErrorCode } from '../p2p/errors.ts'
 import type { DacnetLibp2p } from '../p2p/node.ts'
 import { openRetrieve } from '../p2p/retrieve.ts'
 import { NodeErrorCode, nodeError } from './errors.ts'
@@ -15,6 +16,15 @@ export const DEFAULT_RETRIEVE_CONCURRENCY = 4
 export const DEFAULT_HOLDER_TIMEOUT_MS = 60_000
 /** Shards of one holder checked together (one batched proof check), or fewer when they complete k. */
 const RETRIEVE_CHECK_RUN = 256
+/**
+ * Times one pass asks a holder again after it answered P2P_RATE_LIMITED or NODE_BUSY. A holder refuses a request over
+ * its per-peer rate only when the peer's one-second window ends (MAX_REFUSAL_DELAY_MS), and a busy one after its
+ * read wait, so asking again at once is asking after the wait: a retriever taking blobs back to back from a few
+ * living members goes past their ten retrieve requests a second, and must not give them up for it.
+ */
+export const RETRIEVE_BUSY_RETRIES = 3
+/** Codes a holder answers when it will serve, later: ask it again (at the back of the queue). */
+const COME_BACK_CODES: readonly string[] = [P2pErrorCode.RATE_LIMITED, NodeErrorCode.BUSY]
 
 /** A holder the retriever may stream from, as the assignment (or a provider record) gives it. */
 export interface Holder {
@@ -65,6 +75,7 @@ export async function collectShards(
   const distrusted = new Set<string>()
   const errors: string[] = []
   const asked = new Set<string>()
+  const busy = new Map<string, number>()
   let header = knownHeader
   let queue = [...holders]
   let refused: DacnetError | undefined
@@ -145,7 +156,14 @@ export async function collectShards(
         }
       } catch (err) {
         if (signal.aborted && (enough() || refused !== undefined)) return
-        errors.push(`${from}: ${isDacnetError(err) ? err.code : (err as Error).message}`)
+        const code = isDacnetError(err) ? err.code : undefined
+        const retries = busy.get(from) ?? 0
+        if (code !== undefined && COME_BACK_CODES.includes(code) && retries < RETRIEVE_BUSY_RETRIES) {
+          busy.set(from, retries + 1)
+          queue.push(holder)
+          continue
+        }
+        errors.push(`${from}: ${code ?? (err as Error).message}`)
       } finally {
         admit(run)
       }
