@@ -116,6 +116,8 @@ export class DispersalRound {
   readonly #signal: AbortSignal
   readonly #verdict = Promise.withResolvers<never>()
   readonly #watches = new Set<SilenceWatch>()
+  /** How many exchanges run at once until the certificate (largest stake first). */
+  readonly #sendLanes: SendLanes
   /** The lane each running exchange holds, by member index. */
   readonly #lanes = new Map<number, FreeLane>()
   /** Set at the certificate or the verdict: from then on silence no longer matters. */
@@ -133,6 +135,7 @@ export class DispersalRound {
     this.#ctx = ctx
     this.#aggregator = new AttestationAggregator({ committee: ctx.committee, header: ctx.encoded.header })
     this.#ledger = new StakeLedger(ctx.committee)
+    this.#sendLanes = new SendLanes(ctx.opts.sendLanes ?? defaultSendLanes(ctx.committee))
     const caller = ctx.events.signal
     this.#signal = caller ? AbortSignal.any([caller, this.#stop.signal]) : this.#stop.signal
   }
@@ -157,9 +160,7 @@ export class DispersalRound {
       this.#ctx.events.onReceipt?.(full)
     })
     const caller = this.#ctx.events.signal
-    const { committee } = this.#ctx
-    const lanes = new SendLanes(this.#ctx.opts.sendLanes ?? defaultSendLanes(committee))
-    const sends = sendOrder(committee).map((member) => this.#sendInLane(member, lanes))
+    const sends = sendOrder(this.#ctx.committee).map((member) => this.#sendInLane(member))
     const allSettled = Promise.allSettled(sends)
     void allSettled.then(() => this.#settled.resolve())
     const aborted = new Promise<never>((_, rejectAbort) => {
@@ -180,6 +181,8 @@ export class DispersalRound {
     }
     const silent = this.#ledger.silent()
     this.#decide()
+    // Certified: the members still waiting for a lane are stragglers like any other, all sent to now.
+    this.#sendLanes.open()
     const grace = this.#ctx.opts.graceMs ?? DEFAULT_GRACE_MS
     if (grace > 0) {
       await settleWithin(allSettled, grace)
@@ -279,8 +282,8 @@ export class DispersalRound {
   }
 
   /** A member's exchange once a lane is free (none if the round ends first); its lane frees when it ends or falls silent. */
-  async #sendInLane(member: Member, lanes: SendLanes): Promise<void> {
-    const free = await lanes.take(this.#signal)
+  async #sendInLane(member: Member): Promise<void> {
+    const free = await this.#sendLanes.take(this.#signal)
     if (free === undefined) return
     this.#lanes.set(member.index, free)
     try {

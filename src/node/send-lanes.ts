@@ -6,8 +6,9 @@ import type { Member } from '../committee/member.ts'
  *
  * A certificate needs q of the stake, not every member: the members holding the most stake get their shares
  * first, so that the sequencer's upload (n/k times the blob) and, where members share machines (the devnet), the
- * committee's CPU go to the stores that can certify before the others. The rest follow as lanes free up, and every
- * member still gets its share: the stragglers' stores go on after the certificate, as before.
+ * committee's CPU go to the stores that can certify before the others. The rest follow as lanes free up, and all at
+ * once when the certificate is made: every member still gets its share, the stragglers' stores going on after the
+ * certificate as before.
  */
 
 /**
@@ -42,7 +43,7 @@ export function defaultSendLanes(committee: Committee): number {
 /** Frees a lane; calling it again does nothing. */
 export type FreeLane = () => void
 
-/** At most `count` exchanges at once; the others wait their turn in the order they asked. */
+/** At most `count` exchanges at once; the others wait their turn in the order they asked, until `open`. */
 export class SendLanes {
   #free: number
   readonly #waiting: ((free: FreeLane) => void)[] = []
@@ -71,6 +72,12 @@ export class SendLanes {
       this.#waiting.push(grant)
       signal.addEventListener('abort', onAbort, { once: true })
     })
+  }
+
+  /** Every exchange waiting starts now, and any later one at once: the limit is lifted for good. */
+  open(): void {
+    this.#free = Number.POSITIVE_INFINITY
+    for (const grant of this.#waiting.splice(0)) grant(() => {})
   }
 
   /** Exchanges waiting for a lane. */

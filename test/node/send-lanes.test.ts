@@ -56,4 +56,17 @@ describe('send lanes', () => {
     expect(order).toEqual(['third', 'fourth'])
     expect(await lanes.take(AbortSignal.abort())).toBeUndefined()
   })
+
+  it('once opened, lets every waiting exchange and every later one start at once', async () => {
+    const lanes = new SendLanes(1)
+    const signal = new AbortController().signal
+    await lanes.take(signal)
+    const waiting = [lanes.take(signal), lanes.take(signal)]
+    expect(lanes.waiting).toBe(2)
+    lanes.open()
+    expect(await Promise.all(waiting)).toEqual([expect.any(Function), expect.any(Function)])
+    expect(lanes.waiting).toBe(0)
+    expect(await lanes.take(signal)).toEqual(expect.any(Function))
+    expect(lanes.waiting).toBe(0)
+  })
 })
