@@ -29,6 +29,7 @@ import { NodeErrorCode, nodeError } from './errors.ts'
 import { SilenceWatch, watchedOpener } from './member-silence.ts'
 import { memberPeer, refreshPeerAddresses } from './peers.ts'
 import { defaultSendLanes, type FreeLane, SendLanes, sendOrder } from './send-lanes.ts'
+import { StakeLedger } from './stake-ledger.ts'
 
 /**
  * After the verdict, how long `run` waits for the aborted exchanges to wind down before it rejects, so that the
@@ -46,60 +47,6 @@ export interface RoundContext {
   opts: DisperserOptions
   events: DisperseOptions
   logger: Logger
-}
-
-/**
- * The stake counted out of one round: members that failed (for good: their retry is spent) and members that are
- * silent (for now: one that makes progress again counts again). q is reachable while the rest of the stake —
- * signed or still possible — reaches it.
- */
-export class StakeLedger {
-  readonly #committee: Committee
-  readonly #lost = new Map<number, MemberFailure>()
-
-  constructor(committee: Committee) {
-    this.#committee = committee
-  }
-
-  /** The member failed: it is out for the rest of the round. */
-  fail(failure: MemberFailure): void {
-    this.#lost.delete(failure.member)
-    this.#lost.set(failure.member, failure)
-  }
-
-  /** The member is silent: out until it resumes. A member that already failed stays failed. */
-  silence(failure: MemberFailure): void {
-    if (!this.#lost.has(failure.member)) this.#lost.set(failure.member, failure)
-  }
-
-  /** The silent member made progress (or signed): it counts again. A failed member stays failed. */
-  resume(member: number): void {
-    if (this.#lost.get(member)?.code === NodeErrorCode.SILENT) this.#lost.delete(member)
-  }
-
-  isLost(member: number): boolean {
-    return this.#lost.has(member)
-  }
-
-  /** Failed and silent members, in the order they were counted out. */
-  lost(): MemberFailure[] {
-    return [...this.#lost.values()]
-  }
-
-  silent(): MemberFailure[] {
-    return this.lost().filter((f) => f.code === NodeErrorCode.SILENT)
-  }
-
-  get lostStake(): bigint {
-    let sum = 0n
-    for (const f of this.#lost.values()) sum += f.stake
-    return sum
-  }
-
-  /** Whether signed plus still-possible stake (everything not lost) reaches q. */
-  get reachable(): boolean {
-    return this.#committee.reachesThreshold(this.#committee.totalStake - this.lostStake)
-  }
 }
 
 /** One blob's dispersal: per-member sends, the aggregator, and the bookkeeping that decides the outcome. */

@@ -11,10 +11,10 @@ import {
   type SilenceChange,
   type UnreachableVerdict,
 } from '../../src/node/dispersal-options.ts'
-import { StakeLedger } from '../../src/node/dispersal-round.ts'
 import { Disperser } from '../../src/node/disperser.ts'
 import { NodeErrorCode } from '../../src/node/errors.ts'
 import { SilenceWatch } from '../../src/node/member-silence.ts'
+import { StakeLedger } from '../../src/node/stake-ledger.ts'
 import { P2pErrorCode } from '../../src/p2p/errors.ts'
 import type { DacnetLibp2p } from '../../src/p2p/node.ts'
 import { STORE_PROTOCOL } from '../../src/p2p/protocols.ts'
