@@ -82,8 +82,7 @@ export async function handleStoreStream(
     const shards: ShardWithProof[] = []
     for (let i = 0; i < request.shardCount; i++) {
       const frame = await reader.expect(limit, `shard ${i + 1} of ${request.shardCount}`, signal)
-      const shard = decodeShardFrame(frame)
-      shards.push({ index: shard.index, data: shard.data, proof: shard.proof })
+      shards.push(decodeShardFrame(frame))
     }
     // Any byte after the announced shards is a frame too many, whatever its length prefix says.
     await reader.expectEnd('more frames than the announced shard count', signal)
