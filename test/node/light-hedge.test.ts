@@ -586,8 +586,13 @@ describe('a light client facing silent holders', () => {
     // A refusal, not a dropped stream: no retry 200 ms later, and the code says what happened.
     expect(codesOf(first), JSON.stringify(first.failures)).toEqual(['P2P_DIAL_FAILED'])
     expect(first.wall).toBeLessThan(HEDGED_WITHIN_MS)
-    // The next check does not dial them again: their samples fail at once while a probe goes out.
-    const second = await timedSample(client)
+    // The next check does not dial them again: their samples fail at once while a probe goes out. A check may draw
+    // no sample from them (30% of the stake): the same client checks again, up to three times, until one does.
+    let second = await timedSample(client)
+    for (let tries = 1; second.failures.length === 0 && tries < 3; tries++) {
+      expect(second.available).toBe(true)
+      second = await timedSample(client)
+    }
     expect(second.available).toBe(true)
     expect(codesOf(second)).toEqual(['P2P_DIAL_FAILED'])
     // Those the first check found down are not dialled again (one it did not draw is dialled, and refuses).
