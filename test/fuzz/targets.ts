@@ -18,6 +18,7 @@ import { FrameReader } from '../../src/p2p/framing.ts'
 import { MAX_QUERY_REQUEST_BYTES, MAX_STORE_REQUEST_BYTES, replyFrameLimit } from '../../src/p2p/limits.ts'
 import { Reply, ReplyKind, Shard, StoreRequest, StoreResponse } from '../../src/p2p/pb/dacnet.js'
 import { decodeSampleRequest } from '../../src/p2p/sample.ts'
+import { decodeReplyFrame, decodeShardFrame } from '../../src/p2p/shard-frame.ts'
 import { decodeFrame } from '../../src/p2p/wire.ts'
 import { inconsistentBlob, prng, randomData, withProofs } from '../erasure/helpers.ts'
 import type { FuzzTarget } from './fuzz.ts'
@@ -172,7 +173,7 @@ export function fuzzTargets(): FuzzTarget[] {
       name: 'shard frame',
       seeds: [shardSeed],
       run: (input) => {
-        const shard = decodeFrame(Shard, input, 'shard')
+        const shard = decodeShardFrame(input)
         const problem = checkShard(vectorHeader, { index: shard.index, data: shard.data, proof: shard.proof })
         if (problem) throw new DacnetError(problem.code, problem.reason)
       },
@@ -187,7 +188,7 @@ export function fuzzTargets(): FuzzTarget[] {
         Reply.encode({ kind: ReplyKind.HEADER, header: headerSeeds[0]!, count: 4 }),
         Reply.encode({ kind: ReplyKind.ERROR, errorCode: 'NODE_BUSY', errorMessage: 'busy' }),
       ],
-      run: (input) => void decodeFrame(Reply, input, 'reply'),
+      run: (input) => void decodeReplyFrame(input),
     },
     {
       name: 'frame stream',
