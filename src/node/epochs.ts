@@ -1,6 +1,7 @@
 import type { Committee } from '../committee/committee.ts'
 import { CommitteeErrorCode, committeeError } from '../committee/errors.ts'
 import type { CommitteeSource } from '../committee/source.ts'
+import { isDacnetError } from '../errors.ts'
 import { NodeErrorCode, nodeError } from './errors.ts'
 
 /**
@@ -73,13 +74,20 @@ export class StoreEpochs {
     // (the same, unless the member took no store for a whole epoch or its source lists epochs with gaps).
     const inGrace =
       (epoch === this.#previous || epoch === current - 1) && this.#now() - this.#changedAt <= this.#graceMs
-    if (epoch !== current && !inGrace) {
-      throw nodeError(NodeErrorCode.STALE_EPOCH, `stores are accepted for epoch ${current}, not ${epoch}`, {
+    const stale = () =>
+      nodeError(NodeErrorCode.STALE_EPOCH, `stores are accepted for epoch ${current}, not ${epoch}`, {
         epoch,
         current,
       })
+    if (epoch !== current && !inGrace) throw stale()
+    try {
+      return await this.#committees.getCommittee(epoch)
+    } catch (err) {
+      // The epoch before the one in force, in its grace, but with no committee of its own (the source lists epochs
+      // with gaps, or the member's first epoch is the one in force): not an epoch stores are taken for.
+      if (epoch !== current && isDacnetError(err, CommitteeErrorCode.UNKNOWN_EPOCH)) throw stale()
+      throw err
     }
-    return this.#committees.getCommittee(epoch)
   }
 
   /**

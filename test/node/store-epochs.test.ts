@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Committee } from '../../src/committee/committee.ts'
+import { CommitteeErrorCode, committeeError } from '../../src/committee/errors.ts'
 import type { CommitteeSource } from '../../src/committee/source.ts'
 import { StoreEpochs } from '../../src/node/epochs.ts'
 import { fakeCommittee } from '../committee/helpers.ts'
@@ -7,12 +8,17 @@ import { fakeCommittee } from '../committee/helpers.ts'
 /** A source whose epoch in force the test moves, the way a chain source's moves with the head. */
 class MovingSource implements CommitteeSource {
   inForce = 0
+  /** Epochs with no committee (a source listing epochs with gaps): getCommittee refuses them. */
+  missing = new Set<number>()
   /** What a refresh moves the epoch to (the chain had news the last poll missed). */
   onRefresh: number | undefined
   refreshes = 0
   readonly #committees = new Map<number, Committee>()
 
   async getCommittee(epoch: number): Promise<Committee> {
+    if (this.missing.has(epoch)) {
+      throw committeeError(CommitteeErrorCode.UNKNOWN_EPOCH, `no committee is registered for epoch ${epoch}`)
+    }
     let committee = this.#committees.get(epoch)
     if (!committee) {
       committee = fakeCommittee([10n, 20n], { epoch })
@@ -86,6 +92,19 @@ describe('StoreEpochs', () => {
     now += 31_000
     await expect(epochs.committeeFor(3)).rejects.toThrow(staleEpoch)
     expect((await epochs.committeeFor(4)).epoch).toBe(4)
+  })
+
+  it('refuses the epoch before the one in force as stale, within its grace, when it has no committee', async () => {
+    // A committee registered first for epoch 1: a header naming epoch 0 is stale, not a question about the registry.
+    const source = new MovingSource()
+    source.inForce = 1
+    source.missing.add(0)
+    const epochs = new StoreEpochs(source, { previousEpochGraceMs: 30_000, now: () => 0 })
+    await expect(epochs.committeeFor(0)).rejects.toThrow(staleEpoch)
+    expect((await epochs.committeeFor(1)).epoch).toBe(1)
+    // The epoch in force without a committee is the source's fault, and says so.
+    source.missing.add(1)
+    await expect(epochs.committeeFor(1)).rejects.toThrow(expect.objectContaining({ code: 'COMMITTEE_UNKNOWN_EPOCH' }))
   })
 
   it('asks the source for news once when a store names a later epoch', async () => {
