@@ -3,7 +3,6 @@ import {
   bytesEqual,
   HASH_SIZE,
   leafHash,
-  leafHashOfPrefixed,
   type ProofItem,
   proofLength,
   rootFromProof,
@@ -26,48 +25,22 @@ export function verifyShardProof(header: BlobHeader, index: number, data: Uint8A
   return verifyMerkleProof(header.root, index, header.n, data, proof)
 }
 
-/** A shard's stored value `data || proof`, with the views of its two parts. */
-export interface ShardValue {
-  readonly index: number
-  readonly value: Uint8Array
-}
-
 /**
- * The stored values `data || proof` of `shards`, copied into one buffer (a member's share is about a thousand
- * small shards: one allocation instead of a thousand), and `invalid`: the first shard whose proof does not hold
- * against the header's root, if any. What is verified is the copy, so it is exactly what will be written whatever
- * the caller does with its buffers meanwhile. Each value is laid out after a 0x00 byte, so that its leaf hash
- * (SHA-256 over 0x00 || data) is one call over the buffer in place. The proofs are checked together: the paths of
- * a member's run of shards share their upper nodes, so its ~1,000 shards of a 16 MiB blob cost about 1,000 node
- * hashes instead of 14,000; only when that fails are they checked one by one to name the bad one.
+ * The first of `shards` whose proof does not hold against the header's root, or undefined when all hold. The proofs
+ * are checked together: the paths of a member's run of shards share their upper nodes, so its ~1,000 shards of a
+ * 16 MiB blob cost about 1,000 node hashes instead of 14,000; only when that fails are they checked one by one to
+ * name the bad one.
  */
-export function verifiedValues(
-  header: BlobHeader,
-  shards: readonly { index: number; data: Uint8Array; proof: Uint8Array }[],
-): { values: ShardValue[]; invalid: number | undefined } {
-  let total = 0
-  for (const { data, proof } of shards) total += 1 + data.length + proof.length
-  const arena = new Uint8Array(total) // zero-filled: every leaf prefix byte is already 0x00
-  let offset = 0
-  const values: ShardValue[] = []
-  const items: ProofItem[] = []
-  for (const { index, data, proof } of shards) {
-    const value = arena.subarray(offset + 1, offset + 1 + data.length + proof.length)
-    value.set(data)
-    value.set(proof, data.length)
-    const leaf = leafHashOfPrefixed(arena.subarray(offset, offset + 1 + data.length))
-    values.push({ index, value })
-    items.push({ index, leaf, proof: value.subarray(data.length) })
-    offset += 1 + value.length
-  }
-  if (verifyProofBatch(header.root, header.n, items)) return { values, invalid: undefined }
+export function failingShard(header: BlobHeader, shards: readonly ShardWithProof[]): number | undefined {
+  const items: ProofItem[] = shards.map(({ index, data, proof }) => ({ index, leaf: leafHash(data), proof }))
+  if (verifyProofBatch(header.root, header.n, items)) return undefined
   const bad = items.find((item) => {
     const root = rootFromProof(item.leaf, item.index, header.n, item.proof)
     return root === null || !bytesEqual(root, header.root)
   })
   // The batch and the single checks agree by construction; were a batch refused with every item holding alone,
   // the whole store would still be refused rather than written unverified.
-  return { values, invalid: bad?.index ?? shards[0]?.index }
+  return bad?.index ?? shards[0]?.index
 }
 
 /**
@@ -77,7 +50,7 @@ export function verifiedValues(
  * with the remembered ones, which skips the path of node hashes (log2 n of them: 14 for a 16 MiB blob at 16
  * members, n = 16384). The data is still hashed on every read, so a flipped byte anywhere in the value is caught as
  * before; a value that does not match (or a header with another root) falls back to the full check. Stores verify
- * their shards together (`verifiedValues`), and so do reads of many shards at once (`verifyRun`); both leave the
+ * their shards together (`failingShard`), and so do reads of many shards at once (`verifyRun`); both leave the
  * memory to single reads: a member's share is a thousand small shards, and remembering each would cost more than
  * it saves the samples that come back to a few of them. Bounded LRU
  * of `capacity` entries (0 turns it off); an entry holds 64 + proof bytes (512 bytes at n = 16384, at most 576),

@@ -1,4 +1,4 @@
-import type { BatchOp } from './db.ts'
+import { type BatchOp, type LevelBatch, opValueBytes } from './db.ts'
 import { applyDelta, emptyUsage, type Usage, type UsageDelta } from './usage.ts'
 
 /** A group stops taking batches past this many value bytes; the next batch starts a new group. */
@@ -10,7 +10,12 @@ interface Waiter {
 }
 
 interface Group {
-  ops: BatchOp[]
+  /** LevelDB's batch, opened by the group's first op: ops go into it as they are submitted. */
+  batch: LevelBatch | undefined
+  /** Ops in the batch. */
+  ops: number
+  /** Set when an op could not be added: the batch is incomplete, and the whole group fails with this. */
+  broken: { error: unknown } | undefined
   delta: Required<UsageDelta>
   /** Sum of the positive byte deltas of its batches: what the group may add to the store (see `pendingGrowth`). */
   growth: number
@@ -26,17 +31,21 @@ interface Group {
  * write task plans while the disk works. A blob's batch is never split across groups, so every blob is still
  * all-or-nothing, and a batch's promise resolves only once its group is on disk. A group that fails rejects all of
  * its batches and leaves the counters as they were; later groups do not depend on it (see `holds`).
+ *
+ * A batch's ops go into its group's LevelDB batch as it is submitted (LevelDB copies their bytes), so what waits
+ * for the disk is LevelDB's batch alone and not the submitter's buffers as well.
  */
 export class GroupCommitter {
-  readonly #write: (ops: BatchOp[]) => Promise<void>
+  readonly #open: () => LevelBatch
   readonly #usageOp: (usage: Usage) => BatchOp
   readonly #groups: Group[] = []
   #writing: Group | undefined
   #committed: Usage
   #idleWaiters: (() => void)[] = []
 
-  constructor(write: (ops: BatchOp[]) => Promise<void>, usageOp: (usage: Usage) => BatchOp, usage: Usage) {
-    this.#write = write
+  /** `open` starts an empty LevelDB batch, one a group. */
+  constructor(open: () => LevelBatch, usageOp: (usage: Usage) => BatchOp, usage: Usage) {
+    this.#open = open
     this.#usageOp = usageOp
     this.#committed = usage
   }
@@ -69,15 +78,38 @@ export class GroupCommitter {
     return false
   }
 
-  /** Queues `ops` with their usage delta; resolves once they are on disk. */
-  submit(ops: BatchOp[], delta: UsageDelta, blobKey?: string): Promise<void> {
-    const bytes = ops.reduce((sum, op) => sum + (op.type === 'put' ? op.value.length : 0), 0)
+  /**
+   * Queues `ops` with their usage delta; resolves once they are on disk. `check`, given, runs first, synchronously
+   * with the ops' going into LevelDB's batch, so that what it checked is exactly what is written; when it throws,
+   * nothing is queued and submit throws.
+   */
+  submit(ops: BatchOp[], delta: UsageDelta, blobKey?: string, check?: () => void): Promise<void> {
+    check?.()
+    let bytes = 0
+    for (const op of ops) bytes += opValueBytes(op)
     let group = this.#groups.at(-1)
-    if (group === undefined || (group.ops.length > 0 && group.bytes + bytes > MAX_GROUP_BYTES)) {
-      group = { ops: [], delta: emptyUsage(), growth: 0, bytes: 0, blobs: new Set(), waiters: [] }
+    if (group === undefined || (group.ops > 0 && group.bytes + bytes > MAX_GROUP_BYTES)) {
+      group = {
+        batch: undefined,
+        ops: 0,
+        broken: undefined,
+        delta: emptyUsage(),
+        growth: 0,
+        bytes: 0,
+        blobs: new Set(),
+        waiters: [],
+      }
       this.#groups.push(group)
     }
-    for (const op of ops) group.ops.push(op)
+    if (group.broken === undefined) {
+      try {
+        group.batch ??= this.#open()
+        for (const op of ops) group.batch.add(op)
+      } catch (error) {
+        group.broken = { error }
+      }
+    }
+    group.ops += ops.length
     group.bytes += bytes
     group.growth += Math.max(0, delta.bytes ?? 0)
     for (const field of Object.keys(group.delta) as (keyof Usage)[]) group.delta[field] += delta[field] ?? 0
@@ -101,8 +133,13 @@ export class GroupCommitter {
       this.#writing = group
       const usage = applyDelta(this.#committed, group.delta)
       try {
-        group.ops.push(this.#usageOp(usage))
-        await this.#write(group.ops)
+        const batch = group.batch ?? this.#open()
+        if (group.broken !== undefined) {
+          await batch.close()
+          throw group.broken.error
+        }
+        batch.add(this.#usageOp(usage))
+        await batch.write({ sync: true })
         this.#committed = usage
         for (const waiter of group.waiters) waiter.resolve()
       } catch (err) {

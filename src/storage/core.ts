@@ -2,7 +2,7 @@ import { blobIdKey } from './codec.ts'
 import { ShardVerifier } from './commitment.ts'
 import { GroupCommitter } from './committer.ts'
 import { CorruptValue } from './corruption.ts'
-import { type BatchOp, type RawDb, writeBatch } from './db.ts'
+import { type BatchOp, openBatch, type RawDb } from './db.ts'
 import { StorageErrorCode, storageError } from './errors.ts'
 import { type CachedBlob, HeaderCache } from './header-cache.ts'
 import type { ResolvedOptions } from './options.ts'
@@ -46,6 +46,11 @@ export interface BlobWritePlan<T> {
     delta: UsageDelta
     /** Runs as the first reaction to the commit, before any later write task (e.g. to fill a cache). */
     onCommitted?: () => void
+    /**
+     * Runs as the batch is submitted, synchronously with its ops' going into LevelDB's batch; throwing refuses the
+     * write (see GroupCommitter.submit). A store verifies its shards here: what it verified is what is written.
+     */
+    check?: () => void
   }
 }
 
@@ -72,7 +77,7 @@ export class StoreCore {
     this.opts = opts
     this.repos = repositoriesOf(db)
     this.committer = new GroupCommitter(
-      (ops) => writeBatch(db, ops, { sync: true }),
+      () => openBatch(db),
       (next) => this.repos.meta.usageOp(next),
       usage,
     )
@@ -115,7 +120,7 @@ export class StoreCore {
       if (this.committer.holds(blobKey)) await this.committer.idle()
       const { result, batch } = await plan()
       if (batch === undefined) return { result }
-      const committed = this.committer.submit(batch.ops, batch.delta, blobKey).then(batch.onCommitted)
+      const committed = this.committer.submit(batch.ops, batch.delta, blobKey, batch.check).then(batch.onCommitted)
       committed.catch(() => undefined) // awaited below; never an unhandled rejection in between
       return { result, committed }
     })

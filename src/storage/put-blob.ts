@@ -6,7 +6,7 @@ import { isDacnetError } from '../errors.ts'
 import { attestationValue } from './blob-records.ts'
 import { Bucket, SHARD_KEY_SIZE } from './buckets.ts'
 import { blobIdKey } from './codec.ts'
-import { type ShardValue, verifiedValues } from './commitment.ts'
+import { failingShard } from './commitment.ts'
 import type { BlobWritePlan, StoreCore } from './core.ts'
 import type { BatchOp } from './db.ts'
 import { StorageErrorCode, storageError } from './errors.ts'
@@ -38,8 +38,10 @@ export interface PutBlobResult {
 
 /**
  * Stores a node's assigned shards of one blob. Every proof is verified against the header before anything is
- * written; then the blob record, the new shards, the expiry entry and the usage counters go in one LevelDB
- * batch written with sync. When the promise resolves the shards are on disk and the node may attest.
+ * written (as the batch goes into LevelDB's, synchronously with it: what is verified is what is written, and the
+ * shards need no copy of their own meanwhile); the blob record, the new shards, the expiry entry and the usage
+ * counters go in one LevelDB batch written with sync. When the promise resolves the shards are on disk and the node
+ * may attest. The shards' buffers must stay as they are until the promise settles.
  *
  * Same blob again: shards already held are skipped, so the same set is a no-op (`stored: false`), and a
  * different set adds only the missing ones, in one synced batch, keeping the first store's expiry.
@@ -59,7 +61,7 @@ export async function putBlob(
   const header = decodeStoredHeader(headerCopy)
   const blobId = blobIdOf(headerCopy)
   const blobKey = blobIdKey(blobId.bytes)
-  const encoded = encodeVerified(header, shards)
+  checkShards(header, shards)
   const retentionMs = checkRetention(opts.retentionMs ?? core.opts.retentionMs)
   const attestation = opts.attestation === undefined ? undefined : attestationValue(opts.attestation)
   return core.blobWrite(blobKey, async (): Promise<BlobWritePlan<PutBlobResult>> => {
@@ -76,13 +78,15 @@ export async function putBlob(
     }
     // Shards held without a record are left from a record that was quarantined: same id, so same blob; keep them.
     const held = new Set(await shardRepo.indicesOf(id, header.n))
-    const fresh = encoded.filter((shard) => !held.has(shard.index))
+    const fresh = shards.filter((shard) => !held.has(shard.index))
     const ops: BatchOp[] = []
     const delta = new DeltaBuilder()
     const signed = await plannedAttestation(core, id, blobId, attestation, ops, delta)
     if (record !== undefined && fresh.length === 0) {
       // Nothing new to store. An attestation missing next to the record is added on its own, but only if every
       // shard the record counts is there (a quarantined one may not be): never an attestation without its shards.
+      // No shard is written, but a store of bad shards is refused all the same.
+      verifyProofs(header, shards)
       const result = { blobId, stored: false, added: 0, attestation: signed }
       if (ops.length === 0) return { result }
       if (held.size < record.shardCount) {
@@ -113,7 +117,7 @@ export async function putBlob(
       delta.add('blobs', 1)
     }
     for (const shard of fresh) {
-      ops.push(shardRepo.putOp(shardRepo.key(id, shard.index), shard.value))
+      ops.push(shardRepo.putShardOp(shardRepo.key(id, shard.index), shard))
       delta.add('bytes', shardRepo.entryBytes(shard.index, header))
     }
     delta.add('shards', fresh.length)
@@ -123,7 +127,12 @@ export async function putBlob(
     const entry = { header, headerBytes: headerCopy, storedAt: next.storedAt, expiresAt: next.expiresAt }
     return {
       result: { blobId, stored: true, added: fresh.length, attestation: signed },
-      batch: { ops, delta: delta.delta, onCommitted: () => core.cache.set(blobKey, entry) },
+      batch: {
+        ops,
+        delta: delta.delta,
+        onCommitted: () => core.cache.set(blobKey, entry),
+        check: () => verifyProofs(header, shards),
+      },
     }
   })
 }
@@ -215,11 +224,10 @@ function decodeStoredHeader(headerBytes: Uint8Array): BlobHeader {
 }
 
 /**
- * Checks every shard (index in range and not repeated, data of the header's shard size, proof valid against the
- * root) and returns the stored values `data || proof`, copied into one buffer before they are verified, so that
- * what is verified is what is written whatever the caller does with its buffers meanwhile.
+ * Checks every shard's shape: index in range and not repeated, data of the header's shard size, a proof given.
+ * Whether the proofs hold is checked as the batch is submitted (`verifyProofs`).
  */
-function encodeVerified(header: BlobHeader, shards: readonly ShardWithProof[]): ShardValue[] {
+function checkShards(header: BlobHeader, shards: readonly ShardWithProof[]): void {
   if (!Array.isArray(shards) || shards.length === 0) {
     throw storageError(StorageErrorCode.INVALID_SHARD, 'a blob is stored with at least one shard')
   }
@@ -243,11 +251,14 @@ function encodeVerified(header: BlobHeader, shards: readonly ShardWithProof[]): 
       })
     }
   }
-  const { values, invalid } = verifiedValues(header, shards)
+}
+
+/** Refuses the store unless every given shard's proof holds against the header's root. */
+function verifyProofs(header: BlobHeader, shards: readonly ShardWithProof[]): void {
+  const invalid = failingShard(header, shards)
   if (invalid !== undefined) {
     throw storageError(StorageErrorCode.INVALID_PROOF, `shard ${invalid} does not verify against the header root`, {
       index: invalid,
     })
   }
-  return values
 }

@@ -6,18 +6,34 @@ import { emptyUsage, type Usage } from '../../src/storage/usage.ts'
 import { makeBlob, pick, range } from './fixtures/blobs.ts'
 import { tempDir } from './fixtures/temp.ts'
 
-/** A committer over a recording write whose completion the test controls, one write at a time. */
+/**
+ * A committer over recording batches whose writes the test completes, one write at a time. An op with key 0xee
+ * cannot be added (as LevelDB's batch refuses an op once the database is closed).
+ */
 function recorder() {
   const writes: { ops: BatchOp[]; finish: (err?: Error) => void }[] = []
+  const closed: BatchOp[][] = []
   const committer = new GroupCommitter(
-    (ops) =>
-      new Promise<void>((resolve, reject) => {
-        writes.push({ ops, finish: (err) => (err ? reject(err) : resolve()) })
-      }),
+    () => {
+      const ops: BatchOp[] = []
+      return {
+        add: (op) => {
+          if (op.key[0] === 0xee) throw new Error('op refused')
+          ops.push(op)
+        },
+        write: () =>
+          new Promise<void>((resolve, reject) => {
+            writes.push({ ops, finish: (err) => (err ? reject(err) : resolve()) })
+          }),
+        close: async () => {
+          closed.push(ops)
+        },
+      }
+    },
     (usage: Usage) => ({ type: 'put', key: Uint8Array.of(0xff), value: Uint8Array.of(usage.blobs, usage.bytes) }),
     emptyUsage(),
   )
-  return { committer, writes }
+  return { committer, writes, closed }
 }
 
 const put = (tag: number, size = 1): BatchOp => ({ type: 'put', key: Uint8Array.of(tag), value: new Uint8Array(size) })
@@ -79,6 +95,54 @@ describe('GroupCommitter (group commit of planned batches)', () => {
     writes[2]!.finish()
     await next
     expect(committer.usage).toMatchObject({ blobs: 2, bytes: 6 })
+  })
+
+  it('runs a batch check as it is submitted: one that throws queues nothing, the others go on', async () => {
+    const { committer, writes } = recorder()
+    const checked: number[] = []
+    const first = committer.submit([put(1)], { blobs: 1 }, 'a', () => checked.push(1))
+    expect(checked).toEqual([1])
+    expect(() =>
+      committer.submit([put(2)], { blobs: 1 }, 'b', () => {
+        throw new Error('bad proof')
+      }),
+    ).toThrow('bad proof')
+    const third = committer.submit([put(3)], { blobs: 1 }, 'c')
+    expect([committer.pending, committer.holds('b')]).toEqual([2, false])
+    await flush()
+    writes[0]!.finish()
+    await first
+    await flush()
+    writes[1]!.finish()
+    await third
+    expect(writes.map((w) => tags(w.ops))).toEqual([
+      [1, 0xff],
+      [3, 0xff],
+    ])
+    expect(committer.usage).toMatchObject({ blobs: 2 })
+  })
+
+  it('fails the whole group when an op cannot go into its batch, drops that batch, and goes on', async () => {
+    const { committer, writes, closed } = recorder()
+    const first = committer.submit([put(1)], { blobs: 1 })
+    await flush()
+    // The next group: a batch whose second op is refused leaves it incomplete, so no batch of it is written.
+    const group = [
+      committer.submit([put(2)], { blobs: 1 }),
+      committer.submit([put(3), put(0xee), put(4)], { blobs: 1 }),
+      committer.submit([put(5)], { blobs: 1 }),
+    ]
+    writes[0]!.finish()
+    await first
+    for (const p of group) await expect(p).rejects.toThrow('op refused')
+    expect(closed.map(tags)).toEqual([[2, 3]])
+    expect(committer.usage).toMatchObject({ blobs: 1 })
+    const next = committer.submit([put(6)], { blobs: 1 })
+    await flush()
+    expect(tags(writes.at(-1)!.ops)).toEqual([6, 0xff])
+    writes.at(-1)!.finish()
+    await next
+    expect([writes.length, committer.usage.blobs]).toEqual([2, 2])
   })
 
   it('starts a new group rather than pass the group size limit, and never splits a batch', async () => {

@@ -122,6 +122,30 @@ describe('ShardStore put and read', () => {
     expect((await store.getAllShards(blob.blobId)).map((s) => s.index)).toEqual(range(30, 90))
   })
 
+  it('writes only what it verified: a shard changed after the call is refused, and a re-store of bad shards too', async () => {
+    const blob = makeBlob()
+    const shards = pick(blob, [0, 1, 2]).map((s) => ({
+      ...s,
+      data: new Uint8Array(s.data),
+      proof: new Uint8Array(s.proof),
+    }))
+    const put = store.putBlob(blob.headerBytes, shards)
+    // The proofs are checked as the batch is submitted, after the call has returned: what is checked is what is written.
+    shards[1]!.data[0]! ^= 1
+    await expectCode(put, StorageErrorCode.INVALID_PROOF)
+    expect(await store.hasBlob(blob.blobId)).toBe(false)
+    shards[1]!.data[0]! ^= 1
+    expect(await store.putBlob(blob.headerBytes, shards)).toMatchObject({ stored: true, added: 3 })
+    // The buffers are free once the put has settled: changing them changes nothing stored.
+    shards[2]!.data.fill(0)
+    const stored = await store.getShard(blob.blobId, 2)
+    expect(Buffer.from(stored!.data).equals(blob.shards[2]!.data)).toBe(true)
+    // Held already, nothing to write: bad shards are refused all the same.
+    const lying = { ...blob.shards[1]!, proof: blob.shards[2]!.proof }
+    await expectCode(store.putBlob(blob.headerBytes, [lying]), StorageErrorCode.INVALID_PROOF)
+    expect(await store.putBlob(blob.headerBytes, pick(blob, [1]))).toMatchObject({ stored: false, added: 0 })
+  })
+
   it('refuses bad input and writes nothing: bad proof, wrong size, repeated index, bad header, no shards', async () => {
     const blob = makeBlob()
     const other = makeBlob()

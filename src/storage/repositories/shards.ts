@@ -4,7 +4,7 @@ import { BLOB_KEY_SIZE, Bucket, type PrefixRange, prefixRange, SHARD_KEY_SIZE } 
 import { viewOf } from '../codec.ts'
 import { proofBytes, verifyShardProof } from '../commitment.ts'
 import { CorruptionReason, CorruptValue } from '../corruption.ts'
-import type { RawDb } from '../db.ts'
+import type { BatchOp, RawDb } from '../db.ts'
 import { asView, type ReadOptions, Repository } from './repository.ts'
 
 /** Verifies shard `index` of one blob, already known to the caller. */
@@ -42,6 +42,11 @@ export class ShardRepository extends Repository {
     prefix[0] = Bucket.shard
     prefix.set(blobId, 1)
     return prefixRange(prefix)
+  }
+
+  /** The put of a shard's value `data || proof`, joined only as LevelDB's batch takes it. */
+  putShardOp(key: Uint8Array, shard: Pick<ShardWithProof, 'data' | 'proof'>): BatchOp {
+    return { type: 'putParts', key, parts: [shard.data, shard.proof] }
   }
 
   /** Logical bytes of a shard entry (key + value) for quota accounting. */
