@@ -36,7 +36,10 @@ ENV NODE_ENV=production \
     # V8's young generation capped at 4 MiB semi-spaces: about 60 MiB less resident memory per node, at no
     # measurable CPU cost (OPERATORS.md §7). The old generation's 64 MiB start is on the ENTRYPOINT below:
     # NODE_OPTIONS refuses that option.
-    NODE_OPTIONS=--max-semi-space-size=4
+    NODE_OPTIONS=--max-semi-space-size=4 \
+    # glibc's allocator at two arenas instead of up to eight a core: memory freed by one thread is reused by the
+    # others, so a store's peak and the idle memory are lower, and fewer fresh pages are faulted in (OPERATORS.md §7).
+    MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist

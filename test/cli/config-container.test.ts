@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { describe, expect, it } from 'vitest'
 import { CONFIG_KEYS, envName } from '../../src/cli/config/keys.ts'
+import { DEFAULT_NODE_ENV, DEFAULT_NODE_EXEC_ARGV } from '../../src/cli/devnet/children.ts'
 import { buildProgram } from '../../src/cli/main.ts'
 
 /**
@@ -37,6 +38,11 @@ function optionsOf(line: string): { command: string; used: string[]; known: stri
 }
 
 describe('the container files', () => {
+  it("run nodes with the devnet's Node.js options and environment", () => {
+    for (const option of DEFAULT_NODE_EXEC_ARGV) expect(dockerfile).toContain(option)
+    for (const [name, value] of Object.entries(DEFAULT_NODE_ENV)) expect(dockerfile).toContain(`${name}=${value}`)
+  })
+
   it('set only DACNET_* variables that dacnet reads', () => {
     const known = new Set([...CONFIG_KEYS.map((k) => envName(k.path)), ...NOT_CONFIG_KEYS])
     const used = new Set([...`${dockerfile}\n${compose}`.matchAll(/DACNET_[A-Z_]+/g)].map((m) => m[0]))

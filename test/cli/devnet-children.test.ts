@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { nodeExecArgv } from '../../src/cli/devnet/children.ts'
+import { nodeEnv, nodeExecArgv } from '../../src/cli/devnet/children.ts'
 
 const run = promisify(execFile)
 
@@ -25,5 +25,24 @@ describe("a devnet node process's Node.js options", () => {
     expect(capped).toBeGreaterThan(0)
     expect(capped).toBeLessThanOrEqual(12)
     expect(lifted).toBeGreaterThan(2 * capped)
+  })
+})
+
+describe("a devnet node process's environment", () => {
+  it("caps glibc's malloc arenas at two, unless the devnet's own environment says otherwise", async () => {
+    const arenas = async (env: Record<string, string | undefined>) => {
+      const script = 'process.stdout.write(String(process.env.MALLOC_ARENA_MAX))'
+      const { stdout } = await run(process.execPath, ['-e', script], { env: nodeEnv(env), timeout: 30_000 })
+      return stdout
+    }
+    const { MALLOC_ARENA_MAX: _, ...withoutArenas } = process.env
+    expect(await arenas(withoutArenas)).toBe('2')
+    expect(await arenas({ ...withoutArenas, MALLOC_ARENA_MAX: '8' })).toBe('8')
+    // The rest of the environment is passed on.
+    expect(nodeEnv({ PATH: '/bin', DACNET_HOME: '/x' })).toEqual({
+      MALLOC_ARENA_MAX: '2',
+      PATH: '/bin',
+      DACNET_HOME: '/x',
+    })
   })
 })
