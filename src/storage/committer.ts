@@ -133,11 +133,12 @@ export class GroupCommitter {
       this.#writing = group
       const usage = applyDelta(this.#committed, group.delta)
       try {
-        const batch = group.batch ?? this.#open()
         if (group.broken !== undefined) {
-          await batch.close()
+          // Dropped unwritten; what failed is what the group's batches learn, not how the drop went.
+          await group.batch?.close().catch(() => undefined)
           throw group.broken.error
         }
+        const batch = group.batch ?? this.#open()
         batch.add(this.#usageOp(usage))
         await batch.write({ sync: true })
         this.#committed = usage

@@ -62,6 +62,9 @@ export async function putBlob(
   const blobId = blobIdOf(headerCopy)
   const blobKey = blobIdKey(blobId.bytes)
   checkShards(header, shards)
+  // The shards as given now: the ops and the check at submission see the same buffers, whatever the caller does to
+  // its array or its shard objects meanwhile (the buffers' bytes are checked as they go into LevelDB's batch).
+  const given = shards.map(({ index, data, proof }) => ({ index, data, proof }))
   const retentionMs = checkRetention(opts.retentionMs ?? core.opts.retentionMs)
   const attestation = opts.attestation === undefined ? undefined : attestationValue(opts.attestation)
   return core.blobWrite(blobKey, async (): Promise<BlobWritePlan<PutBlobResult>> => {
@@ -78,7 +81,7 @@ export async function putBlob(
     }
     // Shards held without a record are left from a record that was quarantined: same id, so same blob; keep them.
     const held = new Set(await shardRepo.indicesOf(id, header.n))
-    const fresh = shards.filter((shard) => !held.has(shard.index))
+    const fresh = given.filter((shard) => !held.has(shard.index))
     const ops: BatchOp[] = []
     const delta = new DeltaBuilder()
     const signed = await plannedAttestation(core, id, blobId, attestation, ops, delta)
@@ -86,7 +89,7 @@ export async function putBlob(
       // Nothing new to store. An attestation missing next to the record is added on its own, but only if every
       // shard the record counts is there (a quarantined one may not be): never an attestation without its shards.
       // No shard is written, but a store of bad shards is refused all the same.
-      verifyProofs(header, shards)
+      verifyProofs(header, given)
       const result = { blobId, stored: false, added: 0, attestation: signed }
       if (ops.length === 0) return { result }
       if (held.size < record.shardCount) {
@@ -131,7 +134,7 @@ export async function putBlob(
         ops,
         delta: delta.delta,
         onCommitted: () => core.cache.set(blobKey, entry),
-        check: () => verifyProofs(header, shards),
+        check: () => verifyProofs(header, given),
       },
     }
   })

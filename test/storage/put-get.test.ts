@@ -135,7 +135,12 @@ describe('ShardStore put and read', () => {
     await expectCode(put, StorageErrorCode.INVALID_PROOF)
     expect(await store.hasBlob(blob.blobId)).toBe(false)
     shards[1]!.data[0]! ^= 1
-    expect(await store.putBlob(blob.headerBytes, shards)).toMatchObject({ stored: true, added: 3 })
+    const original = shards[0]!
+    const stored3 = store.putBlob(blob.headerBytes, shards)
+    // Shard objects swapped in the caller's array after the call are not what is written either.
+    shards[0] = { ...original, data: new Uint8Array(original.data.length) }
+    expect(await stored3).toMatchObject({ stored: true, added: 3 })
+    expect(Buffer.from((await store.getShard(blob.blobId, 0))!.data).equals(blob.shards[0]!.data)).toBe(true)
     // The buffers are free once the put has settled: changing them changes nothing stored.
     shards[2]!.data.fill(0)
     const stored = await store.getShard(blob.blobId, 2)
