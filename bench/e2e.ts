@@ -12,6 +12,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { Certificate } from '../src/attest/certificate.ts'
+import { applyV8Flags } from '../src/cli/v8-flags.ts'
 import { breakdownRows } from './e2e/breakdown.ts'
 import { EXIT_INTERRUPTED, stopOnSignals } from './e2e/cleanup.ts'
 import { lightClientRows, retrievalRow } from './e2e/clients.ts'
@@ -101,6 +102,8 @@ async function quietSeconds(cluster: BenchCluster, signal: AbortSignal): Promise
 }
 
 async function main(): Promise<void> {
+  // This process is the devnet's sequencer, light client and retriever: it runs with a dacnet process's V8 flags.
+  applyV8Flags()
   if (process.argv.includes('--help')) {
     process.stderr.write(`${USAGE}\n`)
     return
