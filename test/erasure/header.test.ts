@@ -53,6 +53,22 @@ describe('blob layout', () => {
     shards[1]![63] = 9
     expect(paddingIsZero(shards, 100)).toBe(false)
   })
+
+  it('notices one non-zero byte anywhere in the padding, at any alignment of the shards, and nowhere else', () => {
+    // Shards as views at every offset into a larger buffer: the check reads aligned words where it can.
+    for (const shift of [0, 1, 2, 3]) {
+      const backing = new Uint8Array(shift + 3 * 64)
+      const shards = [0, 1, 2].map((i) => backing.subarray(shift + i * 64, shift + (i + 1) * 64))
+      const dataSize = 64 + 13
+      backing.fill(0xff, shift, shift + dataSize)
+      expect(paddingIsZero(shards, dataSize)).toBe(true)
+      for (let at = dataSize; at < 3 * 64; at++) {
+        backing[shift + at] = 0x80
+        expect(paddingIsZero(shards, dataSize)).toBe(false)
+        backing[shift + at] = 0
+      }
+    }
+  })
 })
 
 describe('blob header', () => {
