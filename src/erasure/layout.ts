@@ -70,8 +70,9 @@ export function paddingIsZero(originals: Uint8Array[], dataSize: number): boolea
 }
 
 /**
- * True if bytes `[from, end)` of `bytes` are all zero: four at a time where they are aligned (a decoder checks up
- * to a shard's worth of padding per blob, ~300 KB at n = 16,384, in ~0.1 ms instead of ~1.5 byte by byte).
+ * True if bytes `[from, end)` of `bytes` are all zero: four at a time where they are aligned. A decoder checks every
+ * blob's padding, ~300 KB for 16 MiB at n = 16,384: 0.09 ms instead of 0.31 byte by byte (1.1 against 4.1 ms in a
+ * fresh worker's first call).
  */
 function allZero(bytes: Uint8Array, from: number): boolean {
   const end = bytes.length
