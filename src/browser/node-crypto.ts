@@ -14,7 +14,17 @@ function checkAlgorithm(algorithm: string): void {
   }
 }
 
-/** An incremental SHA-256 with the `update(...).digest()` shape of node:crypto's Hash (bytes in, bytes out). */
+/** Bytes as node:crypto's 'binary' (latin1) output encoding gives them: one character a byte. */
+function binary(bytes: Uint8Array): string {
+  let out = ''
+  for (const byte of bytes) out += String.fromCharCode(byte)
+  return out
+}
+
+/**
+ * An incremental SHA-256 with the `update(...).digest()` shape of node:crypto's Hash: bytes in, bytes out, or a
+ * 'binary' (latin1) string with `digest('binary')`.
+ */
 export class Hash {
   readonly #state: Sha256 = sha256.create()
 
@@ -23,8 +33,11 @@ export class Hash {
     return this
   }
 
-  digest(): Uint8Array {
-    return this.#state.digest()
+  digest(): Uint8Array
+  digest(encoding: 'binary'): string
+  digest(encoding?: 'binary'): Uint8Array | string {
+    const bytes = this.#state.digest()
+    return encoding === 'binary' ? binary(bytes) : bytes
   }
 }
 
@@ -33,10 +46,13 @@ export function createHash(algorithm: string): Hash {
   return new Hash()
 }
 
-/** One-shot digest, as node:crypto's `hash(algorithm, data, 'buffer')`. */
-export function hash(algorithm: string, data: Uint8Array, _encoding?: 'buffer'): Uint8Array {
+/** One-shot digest, as node:crypto's `hash(algorithm, data, 'buffer')`, or `'binary'` for a latin1 string. */
+export function hash(algorithm: string, data: Uint8Array, encoding?: 'buffer'): Uint8Array
+export function hash(algorithm: string, data: Uint8Array, encoding: 'binary'): string
+export function hash(algorithm: string, data: Uint8Array, encoding?: 'buffer' | 'binary'): Uint8Array | string {
   checkAlgorithm(algorithm)
-  return sha256(data)
+  const bytes = sha256(data)
+  return encoding === 'binary' ? binary(bytes) : bytes
 }
 
 export function randomBytes(size: number): Uint8Array {

@@ -1,7 +1,7 @@
 import type { BadEncodingReason } from './decode.ts'
 import { ErasureErrorCode, erasureError } from './errors.ts'
 import { joinBlob, paddingIsZero } from './layout.ts'
-import { buildTreeFromLeaves, bytesEqual, HASH_SIZE, leafHash } from './merkle.ts'
+import { buildTreeFromLeaves, bytesEqual, HASH_SIZE, leafHashInto } from './merkle.ts'
 import { SHARD_ALIGNMENT } from './params.ts'
 import { rsDecode, rsEncode } from './rs/index.ts'
 
@@ -87,7 +87,7 @@ export function hashLeaves(
   const { shardSize } = layout
   for (let i = first; i < end; i++) {
     if (known?.[i] === 1) continue
-    leaves.set(leafHash(codeword.subarray(i * shardSize, (i + 1) * shardSize)), i * HASH_SIZE)
+    leafHashInto(codeword.subarray(i * shardSize, (i + 1) * shardSize), leaves, i * HASH_SIZE)
   }
 }
 

@@ -36,14 +36,32 @@ export interface MerkleTree {
 const SCRATCH_LEAF_MAX_BYTES = 256 * 1024
 let leafScratch = new Uint8Array(1 + 4096)
 
-export function leafHash(shard: Uint8Array): Uint8Array {
+/**
+ * Writes leaf(shard) at `out[offset .. offset + 32)`. The digest comes back from OpenSSL as a 32-character 'binary'
+ * (latin1) string, one character a byte: a small object of V8's heap, rather than as a Buffer, whose backing store outside
+ * the heap costs more to make and to free than the bytes are worth: 1,024 leaves of 3 KiB, 2.63 -> 1.94 ms.
+ */
+export function leafHashInto(shard: Uint8Array, out: Uint8Array, offset: number): void {
   if (shard.length > SCRATCH_LEAF_MAX_BYTES) {
-    return new Uint8Array(createHash('sha256').update(LEAF_PREFIX).update(shard).digest())
+    putDigest(createHash('sha256').update(LEAF_PREFIX).update(shard).digest('binary'), out, offset)
+    return
   }
   if (leafScratch.length < 1 + shard.length) leafScratch = new Uint8Array(1 + shard.length)
   leafScratch[0] = LEAF_PREFIX[0]!
   leafScratch.set(shard, 1)
-  return new Uint8Array(hash('sha256', leafScratch.subarray(0, 1 + shard.length), 'buffer'))
+  putDigest(hash('sha256', leafScratch.subarray(0, 1 + shard.length), 'binary'), out, offset)
+}
+
+/** leaf(shard) as a fresh 32-byte array. */
+export function leafHash(shard: Uint8Array): Uint8Array {
+  const out = new Uint8Array(HASH_SIZE)
+  leafHashInto(shard, out, 0)
+  return out
+}
+
+/** The bytes of a digest given as a 'binary' (latin1) string, at `out[offset ..]`. */
+function putDigest(latin1: string, out: Uint8Array, offset: number): void {
+  for (let b = 0; b < HASH_SIZE; b++) out[offset + b] = latin1.charCodeAt(b)
 }
 
 function nodeHashInto(left: Uint8Array, right: Uint8Array, scratch: Uint8Array): Uint8Array {
@@ -91,7 +109,9 @@ export function buildMerkleTree(
 ): MerkleTree {
   const leaves = new Uint8Array(shards.length * HASH_SIZE)
   shards.forEach((shard, i) => {
-    leaves.set(knownLeaves?.get(i) ?? leafHash(shard), i * HASH_SIZE)
+    const known = knownLeaves?.get(i)
+    if (known === undefined) leafHashInto(shard, leaves, i * HASH_SIZE)
+    else leaves.set(known, i * HASH_SIZE)
   })
   return buildTreeFromLeaves(leaves)
 }

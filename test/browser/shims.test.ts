@@ -17,6 +17,10 @@ describe('browser stand-ins for Node built-ins', () => {
       expect(hash('sha256', data, 'buffer')).toEqual(expected)
       const cut = size >> 1
       expect(createHash('sha256').update(data.subarray(0, cut)).update(data.subarray(cut)).digest()).toEqual(expected)
+      // The 'binary' (latin1) string form, one character a byte, is node:crypto's own string.
+      const binary = node.createHash('sha256').update(data).digest('binary')
+      expect(hash('sha256', data, 'binary')).toBe(binary)
+      expect(createHash('sha256').update(data).digest('binary')).toBe(binary)
     }
     expect(() => createHash('md5')).toThrow(/SHA-256 only/)
   })
