@@ -28,7 +28,7 @@ import { CommandContext } from './context.ts'
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, usageError } from './errors.ts'
 import { exitCodeOf, formatError } from './hints.ts'
 import { type CliIo, flushProcessOutput, processIo } from './io.ts'
-import { applyV8Flags } from './v8-flags.ts'
+import { applyV8Flags, wantsV8Flags } from './v8-flags.ts'
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -125,7 +125,7 @@ export function callerCwd(env: Readonly<Record<string, string | undefined>>, cwd
 
 /** Runs the process's command line and exits with its code: what `dacnet` (main.ts or the installed bin.ts) does. */
 export async function main(): Promise<never> {
-  applyV8Flags()
+  if (wantsV8Flags(process.argv.slice(2))) applyV8Flags()
   // Network deadlines use AbortSignal.timeout, whose timers do not keep Node's event loop alive. In a short-lived
   // client whose connections have all gone, a wait that only such a deadline can end would otherwise end the
   // process with an unsettled await (exit 13) instead of timing out: hold the loop open while the command runs.

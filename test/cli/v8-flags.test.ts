@@ -1,17 +1,19 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
+import { wantsV8Flags } from '../../src/cli/v8-flags.ts'
 
 const run = promisify(execFile)
 const MAIN = new URL('../../src/cli/main.ts', import.meta.url).href
 
 /**
  * Full collections a Node.js process runs while it allocates 4 GiB of 64 KiB buffers holding on to 4 MiB of them
- * (a node's frames and shards: memory outside V8's heap, whose own heap stays small), once it has loaded dacnet's
- * CLI. With `viaMain`, the process first runs dacnet's main (`dacnet --version`), as every dacnet process does, and
- * allocates once main is done.
+ * (a sequencer's frames and shards: memory outside V8's heap, whose own heap stays small), once it has loaded
+ * dacnet's CLI. With `argv`, the process first runs dacnet's main with it (`dacnet disperse --help`), as a dacnet
+ * process does, and allocates once main is done.
  */
-async function fullCollections(viaMain: boolean): Promise<number> {
+async function fullCollections(argv?: string[]): Promise<number> {
+  const viaMain = argv !== undefined
   const script = `
     import { PerformanceObserver, constants } from 'node:perf_hooks'
     const churn = async () => {
@@ -34,7 +36,7 @@ async function fullCollections(viaMain: boolean): Promise<number> {
       process.exit = (code) => {
         churn().then((major) => { process.stderr.write(String(major)); exit(code) })
       }
-      process.argv = [process.argv[0], 'dacnet', '--version']
+      process.argv = [process.argv[0], 'dacnet', ...${JSON.stringify(argv ?? [])}]
       const { main } = await import(${JSON.stringify(MAIN)})
       await main()
     } else {
@@ -46,13 +48,32 @@ async function fullCollections(viaMain: boolean): Promise<number> {
 }
 
 describe("a dacnet process's V8 flags", () => {
-  it('let buffers outside the heap come and go without a full collection every few dozen MiB', async () => {
+  it('let a dispersing process free buffers outside the heap without a full collection every few dozen MiB', async () => {
     // With only dacnet's modules loaded, a process marks its whole heap about every 70 MiB of such buffers (27-31
-    // times for 2 GiB on a quiet machine); once main has run, 1-3 times in all (6 under a full test run's load): the
-    // young generation's collections free them.
-    const bare = await fullCollections(false)
-    const dacnet = await fullCollections(true)
+    // times for 2 GiB on a quiet machine); once main has run a flagged command, 1-3 times in all (6 under a full test
+    // run's load): the young generation's collections free them. A committee node keeps V8's default.
+    const bare = await fullCollections()
+    const disperse = await fullCollections(['disperse', '--help'])
+    const node = await fullCollections(['--debug', 'node', '--help'])
     expect(bare).toBeGreaterThanOrEqual(20)
-    expect(dacnet * 3).toBeLessThan(bare)
+    expect(disperse * 3).toBeLessThan(bare)
+    expect(node * 3).toBeGreaterThan(bare)
   }, 120_000)
+
+  it('are set by the commands that disperse, retrieve or sample, not by a committee node', () => {
+    for (const command of ['devnet', 'disperse', 'retrieve', 'sample', 'da-server']) {
+      expect(wantsV8Flags([command, '--help'])).toBe(true)
+      expect(wantsV8Flags(['--debug', command])).toBe(true)
+    }
+    for (const argv of [
+      ['node'],
+      ['--debug', 'node', '--config', 'x.json'],
+      ['init'],
+      ['db', 'check'],
+      [],
+      ['--version'],
+    ]) {
+      expect(wantsV8Flags(argv)).toBe(false)
+    }
+  })
 })
