@@ -6,6 +6,7 @@ import type { BlobWritePlan, StoreCore } from './core.ts'
 import { StorageErrorCode, storageError } from './errors.ts'
 import { checkQuota } from './quota.ts'
 import { type BlobRecord, BlobState } from './repositories/blobs.ts'
+import { shardPlace } from './repositories/shards.ts'
 import { DeltaBuilder } from './usage.ts'
 
 /** Attestations are one BLS signature plus a few fixed fields; 4 KiB leaves room for any encoding the attest layer picks. */
@@ -28,7 +29,7 @@ export async function putAttestation(core: StoreCore, blobId: BlobId, bytes: Uin
   const id = blobId.bytes
   return core.blobWrite(blobIdKey(id), async (): Promise<BlobWritePlan<{ stored: boolean }>> => {
     const record = await attestableRecord(core, blobId)
-    const present = await core.repos.shards.indicesOf(id, record.shardCount)
+    const present = await core.repos.shards.indicesOf(shardPlace(id, record), record.shardCount)
     if (present.length < record.shardCount) {
       throw storageError(
         StorageErrorCode.BLOB_NOT_HELD,

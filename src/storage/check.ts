@@ -1,18 +1,34 @@
-import { BLOB_KEY_SIZE, Bucket, bucketRange, type KeyRange, SHARD_KEY_SIZE } from './buckets.ts'
+import { BLOB_ID_SIZE } from '../erasure/blob-id.ts'
+import {
+  BLOB_KEY_SIZE,
+  BUCKET_SIZE,
+  Bucket,
+  bucketRange,
+  INDEX_SIZE,
+  type KeyRange,
+  LAST_BUCKET,
+  SHARD_BY_EXPIRY_KEY_SIZE,
+  SHARD_KEY_SIZE,
+  TIME_SIZE,
+} from './buckets.ts'
 import type { CheckOptions, IncompleteBlob, IntegrityReport, ReportList } from './check-report.ts'
-import { blobIdKey } from './codec.ts'
+import { blobIdKey, readU64, viewOf } from './codec.ts'
 import type { StoreCore } from './core.ts'
 import { type CorruptEntry, CorruptValue } from './corruption.ts'
 import type { Snapshot } from './db.ts'
 import { Peekable } from './peekable.ts'
 import { blobIdString, describe, type QuarantineTarget, quarantine } from './quarantine.ts'
-import { type BlobRecord, BlobState } from './repositories/blobs.ts'
+import { type BlobRecord, BlobState, rawRecordState } from './repositories/blobs.ts'
+import { shardPlace } from './repositories/shards.ts'
 import { STORAGE_SCHEMA_VERSION } from './schema.ts'
 
 /** Default length of each list in the report; counts are complete regardless. */
 export const DEFAULT_MAX_LISTED = 100
 
 type Entry = [Uint8Array, Uint8Array]
+
+/** Bucket, expiresAt and blob id: the prefix all shard keys of one schema-2 blob share. */
+const SHARD_BY_EXPIRY_PREFIX_SIZE = SHARD_BY_EXPIRY_KEY_SIZE - INDEX_SIZE
 
 /**
  * Reads every entry of the store from one snapshot, re-verifies every header hash and shard proof, and checks
@@ -90,7 +106,7 @@ class Checker {
       report.certificates = await this.countBucket(Bucket.certificate)
       await this.countBucket(Bucket.expiry)
       // Entries past the last bucket were not written by this schema; they are reported but not accounted.
-      report.unknownEntries += await this.countRange({ gte: Uint8Array.of(Bucket.quarantine + 1) }, false)
+      report.unknownEntries += await this.countRange({ gte: Uint8Array.of(LAST_BUCKET + 1) }, false)
     } catch (err) {
       if (!(err instanceof CorruptValue)) throw err
       report.complete = false
@@ -125,8 +141,9 @@ class Checker {
       this.scannedBytes += key.length + value.length
       this.report.quarantined++
       const original = repo.originalKeyOf(key)
-      if (original.length < BLOB_KEY_SIZE) continue
-      const id = blobIdKey(original.subarray(1, BLOB_KEY_SIZE))
+      const idAt = original[0] === Bucket.shardByExpiry ? BUCKET_SIZE + TIME_SIZE : BUCKET_SIZE
+      if (original.length < idAt + BLOB_ID_SIZE) continue
+      const id = blobIdKey(original.subarray(idAt, idAt + BLOB_ID_SIZE))
       const entry = this.quarantinedBy.get(id) ?? { record: false, shards: 0 }
       if (original[0] === Bucket.blob) entry.record = true
       else entry.shards++
@@ -146,13 +163,14 @@ class Checker {
           continue
         }
         const id = key.subarray(1)
-        if (value[0] !== BlobState.pruning) this.scannedBlobs++
+        if (rawRecordState(value) !== BlobState.pruning) this.scannedBlobs++
         const record = await this.decodeRecord(key, id, value)
         // Shards of blob ids before this one have no record: orphans.
         for await (const e of shardEntries.takeWhile((e) => Buffer.compare(shardBlobId(e), id) < 0)) this.countOrphan(e)
         let present = 0
         for await (const e of shardEntries.takeWhile((e) => Buffer.compare(shardBlobId(e), id) === 0)) {
-          if (record === undefined) {
+          // A blob stored under schema 2 has none here: these are a quarantined schema-1 record's leftovers.
+          if (record === undefined || record.shardsByExpiry) {
             this.countOrphan(e)
             continue
           }
@@ -160,11 +178,64 @@ class Checker {
           present++
           await this.verifyShard(id, record, e)
         }
+        if (record?.shardsByExpiry) present = await this.scanShardsByExpiry(id, record)
         if (record !== undefined) await this.checkBlob(id, record, present)
       }
       for await (const e of shardEntries.takeWhile(() => true)) this.countOrphan(e)
     } finally {
       await shardEntries.close()
+    }
+    await this.scanUnclaimedByExpiry()
+  }
+
+  /** Counts and verifies a schema-2 blob's shards (one range under its expiry); returns how many there are. */
+  async scanShardsByExpiry(id: Uint8Array, record: BlobRecord): Promise<number> {
+    const { shards } = this.core.repos
+    let present = 0
+    for await (const e of shards.entries(shards.rangeOf(shardPlace(id, record)), { snapshot: this.snapshot })) {
+      this.countShard(e)
+      present++
+      await this.verifyShard(id, record, e)
+    }
+    return present
+  }
+
+  /**
+   * Shards keyed by expiry that no record claims: a quarantined record's leftovers (kept until their expiry), or
+   * entries no blob names. A blob's shards share one key prefix (expiry, blob id), so each run of keys costs one
+   * record lookup; only unclaimed entries have their values read, for their size.
+   */
+  async scanUnclaimedByExpiry(): Promise<void> {
+    const { shards } = this.core.repos
+    const opts = { snapshot: this.snapshot }
+    let run: Uint8Array | undefined
+    let claimed = false
+    // From just past the fence, which is no entry (and not counted in usage).
+    const range = { ...bucketRange(Bucket.shardByExpiry), gte: Uint8Array.of(Bucket.shardByExpiry, 0) }
+    for await (const key of shards.keys(range, opts)) {
+      const prefix = key.length > SHARD_BY_EXPIRY_PREFIX_SIZE ? key.subarray(0, SHARD_BY_EXPIRY_PREFIX_SIZE) : key
+      if (run === undefined || Buffer.compare(prefix, run) !== 0) {
+        run = prefix.slice()
+        claimed = await this.claims(run)
+      }
+      if (claimed) continue
+      this.countOrphan([key, (await shards.getRaw(key, opts)) ?? new Uint8Array(0)])
+    }
+  }
+
+  /** Whether `prefix` (bucket, expiresAt, blob id) is the shard range of a record that decodes. */
+  async claims(prefix: Uint8Array): Promise<boolean> {
+    if (prefix.length !== SHARD_BY_EXPIRY_PREFIX_SIZE) return false
+    const { blobs } = this.core.repos
+    const id = prefix.subarray(BUCKET_SIZE + TIME_SIZE)
+    try {
+      const value = await blobs.getRaw(blobs.key(id), { snapshot: this.snapshot })
+      if (value === undefined) return false
+      const record = blobs.decode(id, value)
+      return record.shardsByExpiry && record.expiresAt === readU64(viewOf(prefix), BUCKET_SIZE)
+    } catch (err) {
+      if (!(err instanceof CorruptValue)) throw err
+      return false
     }
   }
 
@@ -250,7 +321,8 @@ class Checker {
   countShard([key, value]: Entry): void {
     this.scannedBytes += key.length + value.length
     this.scannedShards++
-    if (key.length !== SHARD_KEY_SIZE) this.report.unknownEntries++
+    if (key.length !== (key[0] === Bucket.shard ? SHARD_KEY_SIZE : SHARD_BY_EXPIRY_KEY_SIZE))
+      this.report.unknownEntries++
   }
 
   countOrphan(entry: Entry): void {

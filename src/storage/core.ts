@@ -158,6 +158,7 @@ export class StoreCore {
         headerBytes: record.headerBytes,
         storedAt: record.storedAt,
         expiresAt: record.expiresAt,
+        shardsByExpiry: record.shardsByExpiry,
       }
       if (this.cache.generation === generation) this.cache.set(cacheKey, entry)
       return entry

@@ -6,6 +6,8 @@ export interface CachedBlob {
   headerBytes: Uint8Array
   storedAt: number
   expiresAt: number
+  /** Where its shards are keyed (see BlobRecord.shardsByExpiry). */
+  shardsByExpiry: boolean
 }
 
 /**

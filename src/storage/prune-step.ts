@@ -1,10 +1,12 @@
 import { BLOB_ID_SIZE } from '../erasure/blob-id.ts'
+import type { PrefixRange } from './buckets.ts'
 import { blobIdKey } from './codec.ts'
 import type { StoreCore } from './core.ts'
 import { CorruptValue } from './corruption.ts'
 import type { BatchOp } from './db.ts'
-import { type BlobRecord, BlobState } from './repositories/blobs.ts'
+import { type BlobRecord, BlobState, rawRecordState } from './repositories/blobs.ts'
 import type { ExpiryEntry } from './repositories/expiry.ts'
+import { type ShardPlace, shardPlace } from './repositories/shards.ts'
 import { DeltaBuilder } from './usage.ts'
 
 export interface PruneStepResult {
@@ -78,8 +80,13 @@ async function planBlob(core: StoreCore, entry: ExpiryEntry, plan: Plan, budget:
   plan.evict.push(blobIdKey(id))
   const { record, raw } = await readRecord(core, id)
   // The record has a different expiry: this entry is stale (left by a record that was quarantined and the blob
-  // stored afresh under a new entry), and the blob is not due.
+  // stored afresh under a new entry), and the blob is not due. Shards still keyed by this entry's expiry are that
+  // old record's leftovers: they go first, then the entry.
   if (record !== undefined && record.expiresAt !== entry.expiresAt) {
+    const leftovers: ShardPlace = { blobId: id, expiresAt: entry.expiresAt }
+    const done = await planShards(core, leftovers, undefined, plan, budget - ops.length)
+    if (!done) return false
+    await planQuarantineRecords(core, [repos.quarantine.rangeOver(repos.shards.rangeOf(leftovers))], plan)
     dropEntry()
     return true
   }
@@ -97,47 +104,68 @@ async function planBlob(core: StoreCore, entry: ExpiryEntry, plan: Plan, budget:
     delta.add('blobs', -1)
   }
 
-  const room = budget - ops.length
-  if (room <= 0) return false
-  const shardsDone = await planShards(core, id, record, plan, room)
-  if (!shardsDone) return false
-
-  for (const quarantineRange of repos.quarantine.rangesOf(id)) {
-    for (const key of await repos.quarantine.keysIn(quarantineRange, Number.POSITIVE_INFINITY)) {
-      ops.push(repos.quarantine.delOp(key))
-      delta.add('bytes', -repos.quarantine.entryBytes(repos.quarantine.originalKeyOf(key)))
-      delta.add('quarantined', -1)
-    }
+  // Shards are keyed by this expiry (schema 2) or by the blob id (schema 1). Without a readable record the layout is
+  // unknown, and a schema-2 record may follow a quarantined schema-1 one whose shards were left: both are tried
+  // unless the record says schema 1 (a range with nothing in it costs one seek).
+  const places: ShardPlace[] =
+    record !== undefined && !record.shardsByExpiry
+      ? [shardPlace(id, record)]
+      : [
+          { blobId: id, expiresAt: entry.expiresAt },
+          { blobId: id, expiresAt: undefined },
+        ]
+  for (const place of places) {
+    const room = budget - ops.length
+    if (room <= 0) return false
+    const shardsDone = await planShards(core, place, record, plan, room)
+    if (!shardsDone) return false
   }
+
+  const shardRanges = places.map((place) => repos.quarantine.rangeOver(repos.shards.rangeOf(place)))
+  await planQuarantineRecords(core, [repos.quarantine.recordRangeOf(id), ...shardRanges], plan)
   if (raw !== undefined) {
     ops.push(repos.blobs.delOp(repos.blobs.key(id)))
     delta.add('bytes', -raw.accounted)
     // A damaged record still counted as a stored blob unless its state byte said otherwise.
-    if (record === undefined && raw.bytes?.[0] !== BlobState.pruning) delta.add('blobs', -1)
+    if (record === undefined && rawRecordState(raw.bytes) !== BlobState.pruning) delta.add('blobs', -1)
   }
   dropEntry()
   plan.blobs++
   return true
 }
 
+/** Deletes of every quarantine record in `ranges`. */
+async function planQuarantineRecords(core: StoreCore, ranges: readonly PrefixRange[], plan: Plan): Promise<void> {
+  // The common case costs nothing: with no quarantine record anywhere there is nothing to look up.
+  if (core.usage.quarantined === 0) return
+  const { quarantine } = core.repos
+  for (const range of ranges) {
+    for (const key of await quarantine.keysIn(range, Number.POSITIVE_INFINITY)) {
+      plan.ops.push(quarantine.delOp(key))
+      plan.delta.add('bytes', -quarantine.entryBytes(quarantine.originalKeyOf(key)))
+      plan.delta.add('quarantined', -1)
+    }
+  }
+}
+
 /** Adds deletes for up to `room` of the blob's shards; true when none is left. */
 async function planShards(
   core: StoreCore,
-  id: Uint8Array,
+  place: ShardPlace,
   record: BlobRecord | undefined,
   plan: Plan,
   room: number,
 ): Promise<boolean> {
   const { shards } = core.repos
   const { ops, delta } = plan
-  const range = shards.rangeOf(id)
+  const range = shards.rangeOf(place)
   try {
     if (record !== undefined) {
       // Sizes follow from the header, so keys alone are enough.
       const keys = await shards.keysIn(range, room)
       for (const key of keys) {
         ops.push(shards.delOp(key))
-        delta.add('bytes', -shards.entryBytes(shards.indexOf(key), record.header))
+        delta.add('bytes', -shards.entryBytes(place, shards.indexOf(key), record.header))
       }
       delta.add('shards', -keys.length)
       return keys.length < room
@@ -158,7 +186,7 @@ async function planShards(
     // leave the rest (the integrity check reports them) rather than stall every later blob behind this one.
     // With one (keysIn fails before returning any key), go index by index.
     if (record === undefined) return true
-    return planShardsByIndex(core, id, record, plan, room)
+    return planShardsByIndex(core, place, record, plan, room)
   }
 }
 
@@ -170,7 +198,7 @@ async function planShards(
  */
 async function planShardsByIndex(
   core: StoreCore,
-  id: Uint8Array,
+  place: ShardPlace,
   record: BlobRecord,
   plan: Plan,
   room: number,
@@ -178,7 +206,7 @@ async function planShardsByIndex(
   const { shards } = core.repos
   let count = 0
   for (let index = 0; index < record.header.n; index++) {
-    const key = shards.key(id, index)
+    const key = shards.key(place, index)
     let held: boolean
     try {
       held = (await shards.getRaw(key)) !== undefined
@@ -189,7 +217,7 @@ async function planShardsByIndex(
     if (!held) continue
     if (count === room) return false
     plan.ops.push(shards.delOp(key))
-    plan.delta.add('bytes', -shards.entryBytes(index, record.header))
+    plan.delta.add('bytes', -shards.entryBytes(place, index, record.header))
     plan.delta.add('shards', -1)
     count++
   }

@@ -4,7 +4,7 @@ import { bytesEqual } from '../erasure/merkle.ts'
 import type { ShardWithProof } from '../erasure/shard.ts'
 import { isDacnetError } from '../errors.ts'
 import { attestationValue } from './blob-records.ts'
-import { Bucket, SHARD_KEY_SIZE } from './buckets.ts'
+import { Bucket } from './buckets.ts'
 import { blobIdKey } from './codec.ts'
 import { failingShard } from './commitment.ts'
 import type { BlobWritePlan, StoreCore } from './core.ts'
@@ -13,6 +13,7 @@ import { StorageErrorCode, storageError } from './errors.ts'
 import { checkRetention } from './options.ts'
 import { checkQuota } from './quota.ts'
 import { type BlobRecord, BlobState } from './repositories/blobs.ts'
+import { type ShardPlace, shardPlace } from './repositories/shards.ts'
 import { DeltaBuilder } from './usage.ts'
 
 export interface PutBlobOptions {
@@ -79,8 +80,12 @@ export async function putBlob(
         { blobId: blobId.toString(), expiresAt: record.expiresAt },
       )
     }
-    // Shards held without a record are left from a record that was quarantined: same id, so same blob; keep them.
-    const held = new Set(await shardRepo.indicesOf(id, header.n))
+    const expiresAt = record?.expiresAt ?? now + retentionMs
+    // A new blob's shards are keyed by its expiry; a blob stored under schema 1 keeps its shards where they are.
+    const place = record === undefined ? { blobId: id, expiresAt } : shardPlace(id, record)
+    // Shards held without a record are left from a record that was quarantined: same id, so same blob; those under
+    // the same expiry are kept (others are deleted when their old expiry entry comes due).
+    const held = new Set(await shardRepo.indicesOf(place, header.n))
     const fresh = given.filter((shard) => !held.has(shard.index))
     const ops: BatchOp[] = []
     const delta = new DeltaBuilder()
@@ -106,8 +111,9 @@ export async function putBlob(
     const next = {
       state: BlobState.stored,
       storedAt: record?.storedAt ?? now,
-      expiresAt: record?.expiresAt ?? now + retentionMs,
+      expiresAt,
       shardCount: held.size + fresh.length,
+      shardsByExpiry: place.expiresAt !== undefined,
       headerBytes: headerCopy,
     }
     ops.push(blobs.putRecord(id, next))
@@ -120,14 +126,15 @@ export async function putBlob(
       delta.add('blobs', 1)
     }
     for (const shard of fresh) {
-      ops.push(shardRepo.putShardOp(shardRepo.key(id, shard.index), shard))
-      delta.add('bytes', shardRepo.entryBytes(shard.index, header))
+      ops.push(shardRepo.putShardOp(shardRepo.key(place, shard.index), shard))
+      delta.add('bytes', shardRepo.entryBytes(place, shard.index, header))
     }
     delta.add('shards', fresh.length)
-    await clearRepairedQuarantine(core, id, new Set(fresh.map((s) => s.index)), record === undefined, ops, delta)
+    await clearRepairedQuarantine(core, place, new Set(fresh.map((s) => s.index)), record === undefined, ops, delta)
     checkQuota(core, delta.delta.bytes, blobId)
     // Leave the queue with the batch submitted: the next task plans while this one is written (group commit).
-    const entry = { header, headerBytes: headerCopy, storedAt: next.storedAt, expiresAt: next.expiresAt }
+    const { storedAt, shardsByExpiry } = next
+    const entry = { header, headerBytes: headerCopy, storedAt, expiresAt, shardsByExpiry }
     return {
       result: { blobId, stored: true, added: fresh.length, attestation: signed },
       batch: {
@@ -176,7 +183,7 @@ async function plannedAttestation(
  */
 async function clearRepairedQuarantine(
   core: StoreCore,
-  id: Uint8Array,
+  place: ShardPlace,
   shardIndices: ReadonlySet<number>,
   recordRewritten: boolean,
   ops: BatchOp[],
@@ -185,13 +192,14 @@ async function clearRepairedQuarantine(
   // The common case costs nothing: with no quarantine record anywhere there is nothing to look up.
   if (core.usage.quarantined === 0) return
   const { quarantine, shards } = core.repos
-  for (const range of quarantine.rangesOf(id)) {
+  const shardKeyLength = shards.key(place, 0).length
+  for (const range of [quarantine.recordRangeOf(place.blobId), quarantine.rangeOver(shards.rangeOf(place))]) {
     for (const key of await quarantine.keysIn(range, Number.POSITIVE_INFINITY)) {
       const original = quarantine.originalKeyOf(key)
       const repaired =
-        original[0] === Bucket.shard
-          ? original.length === SHARD_KEY_SIZE && shardIndices.has(shards.indexOf(original))
-          : recordRewritten
+        original[0] === Bucket.blob
+          ? recordRewritten
+          : original.length === shardKeyLength && shardIndices.has(shards.indexOf(original))
       if (!repaired) continue
       ops.push(quarantine.delOp(key))
       delta.add('bytes', -quarantine.entryBytes(original))

@@ -2,12 +2,12 @@ import { parseBlobId } from '../erasure/blob-id.ts'
 import type { BlobHeader } from '../erasure/header.ts'
 import { bytesEqual } from '../erasure/merkle.ts'
 import type { DacnetError } from '../errors.ts'
-import { Bucket, bucketName } from './buckets.ts'
+import { Bucket, bucketName, isShardBucket } from './buckets.ts'
 import { blobIdKey } from './codec.ts'
 import type { StoreCore } from './core.ts'
 import { type CorruptEntry, type CorruptionReason, CorruptValue } from './corruption.ts'
 import { StorageErrorCode, storageError } from './errors.ts'
-import { BlobState } from './repositories/blobs.ts'
+import { BlobState, rawRecordState } from './repositories/blobs.ts'
 import { DeltaBuilder } from './usage.ts'
 
 /** A damaged blob record or shard entry, as its reader found it. */
@@ -68,11 +68,11 @@ export async function quarantineLocked(core: StoreCore, target: QuarantineTarget
   if (isBlobRecord) {
     delta.add('bytes', -repos.blobs.entryBytes())
     // A record already in state `pruning` was taken out of the blob count when it entered that state.
-    if (target.badValue?.[0] !== BlobState.pruning) delta.add('blobs', -1)
+    if (rawRecordState(target.badValue) !== BlobState.pruning) delta.add('blobs', -1)
   } else {
     const accounted =
       target.header && target.index !== undefined
-        ? repos.shards.entryBytes(target.index, target.header)
+        ? repos.shards.entryBytesOfKey(target.key.length, target.index, target.header)
         : target.key.length + (target.badValue?.length ?? 0)
     delta.add('bytes', -accounted)
     delta.add('shards', -1)
@@ -102,7 +102,8 @@ function sameBytes(a: Uint8Array, b: Uint8Array | undefined): boolean {
 
 export function describe(target: QuarantineTarget): CorruptEntry {
   const entry: CorruptEntry = {
-    bucket: bucketName(target.key[0] ?? -1),
+    // Both shard layouts are reported as `shard`: where a shard is keyed is the store's business.
+    bucket: isShardBucket(target.key[0]) ? bucketName(Bucket.shard) : bucketName(target.key[0] ?? -1),
     blobId: blobIdString(target.blobId),
     reason: target.reason,
     detail: target.detail,

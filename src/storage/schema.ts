@@ -1,3 +1,4 @@
+import { SHARD_BUCKET_FENCE } from './buckets.ts'
 import { CorruptValue } from './corruption.ts'
 import { type RawDb, writeBatch } from './db.ts'
 import { StorageErrorCode, storageError } from './errors.ts'
@@ -7,8 +8,15 @@ import { emptyUsage, type Usage } from './usage.ts'
 /**
  * Version of the whole on-disk layout (buckets, keys, values, meta). Bump it for any change an older build would
  * misread, and add a migration from the previous version; a build never opens a newer store.
+ *
+ * 2: new blobs' shards are keyed by expiry (bucket `shardByExpiry`), flagged in their records. A schema-1 store is
+ * upgraded by writing the new version alone: its records carry no flag, so their shards are read and pruned under
+ * the blob-id keys they were written with.
  */
-export const STORAGE_SCHEMA_VERSION = 1
+export const STORAGE_SCHEMA_VERSION = 2
+
+/** The oldest schema this build upgrades (in place, without rewriting any entry but the version). */
+export const OLDEST_UPGRADABLE_SCHEMA = 1
 
 /**
  * Checks the schema of a freshly opened database, or writes it (with zeroed usage counters) into an empty one.
@@ -40,6 +48,7 @@ async function readSchema(db: RawDb, dir: string, meta: MetaRepository): Promise
     }
     const usage = emptyUsage()
     await writeBatch(db, [meta.schemaVersionOp(STORAGE_SCHEMA_VERSION), meta.usageOp(usage)], { sync: true })
+    await writeFence(db)
     return usage
   }
   if (version === null) {
@@ -53,7 +62,9 @@ async function readSchema(db: RawDb, dir: string, meta: MetaRepository): Promise
       { dir, version, supported: STORAGE_SCHEMA_VERSION },
     )
   }
-  if (version < STORAGE_SCHEMA_VERSION) {
+  if (version >= OLDEST_UPGRADABLE_SCHEMA && version < STORAGE_SCHEMA_VERSION) {
+    await writeBatch(db, [meta.schemaVersionOp(STORAGE_SCHEMA_VERSION)], { sync: true })
+  } else if (version < STORAGE_SCHEMA_VERSION) {
     throw storageError(
       StorageErrorCode.SCHEMA_UNSUPPORTED,
       `shard store at ${dir} uses storage schema ${version}, and no migration to schema ${STORAGE_SCHEMA_VERSION} exists`,
@@ -64,5 +75,12 @@ async function readSchema(db: RawDb, dir: string, meta: MetaRepository): Promise
   if (usage === undefined) {
     throw storageError(StorageErrorCode.NOT_A_STORE, `${dir}: the usage counters are missing or damaged`, { dir })
   }
+  await writeFence(db)
   return usage
+}
+
+/** Writes SHARD_BUCKET_FENCE unless it is there. */
+async function writeFence(db: RawDb): Promise<void> {
+  if ((await db.get(SHARD_BUCKET_FENCE)) !== undefined) return
+  await writeBatch(db, [{ type: 'put', key: SHARD_BUCKET_FENCE, value: new Uint8Array(0) }], { sync: true })
 }

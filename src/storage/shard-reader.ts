@@ -6,7 +6,7 @@ import { CorruptValue } from './corruption.ts'
 import { StorageErrorCode, storageError } from './errors.ts'
 import type { CachedBlob } from './header-cache.ts'
 import { type QuarantineTarget, quarantine } from './quarantine.ts'
-import { type ProofCheck, proofFailure } from './repositories/shards.ts'
+import { type ProofCheck, proofFailure, shardPlace } from './repositories/shards.ts'
 
 /**
  * Shard reads. Every value is re-verified against the header root before it is returned. Not held (blob
@@ -23,7 +23,7 @@ export async function getShard(
   if (blob === undefined) return undefined
   checkIndex(index, blob)
   const { shards } = core.repos
-  const key = shards.key(blobId, index)
+  const key = shards.key(shardPlace(blobId, blob), index)
   const check = proofCheck(core, blobKey, blob)
   let value: Uint8Array | undefined
   try {
@@ -53,7 +53,8 @@ export async function getShards(
   }
   for (const index of indices) checkIndex(index, blob)
   const { shards } = core.repos
-  const keys = indices.map((index) => shards.key(blobId, index))
+  const place = shardPlace(blobId, blob)
+  const keys = indices.map((index) => shards.key(place, index))
   const values = await readMany(core, keys, readsSync(core, blob))
   const entries: RunEntry[] = []
   values.forEach((value, i) => {
@@ -72,7 +73,7 @@ export async function getAllShards(core: StoreCore, blobId: Uint8Array): Promise
   const { shards } = core.repos
   const entries: RunEntry[] = []
   try {
-    for await (const [key, value] of shards.entries(shards.rangeOf(blobId))) {
+    for await (const [key, value] of shards.entries(shards.rangeOf(shardPlace(blobId, blob)))) {
       entries.push({ index: shards.indexOf(key), key, value })
     }
   } catch (err) {

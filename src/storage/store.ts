@@ -14,8 +14,9 @@ import { StorageErrorCode, storageError } from './errors.ts'
 import { resolveOptions, type ShardStoreOptions } from './options.ts'
 import { type PruneProgress, type PruneResult, Pruner } from './pruner.ts'
 import { type PutBlobOptions, type PutBlobResult, putBlob } from './put-blob.ts'
-import { type BlobRecord, BlobState } from './repositories/blobs.ts'
+import { type BlobRecord, BlobState, rawRecordState } from './repositories/blobs.ts'
 import { MetaRepository } from './repositories/meta.ts'
+import { shardPlace } from './repositories/shards.ts'
 import { openSchema } from './schema.ts'
 import { getAllShards, getShard, getShards } from './shard-reader.ts'
 import type { Usage } from './usage.ts'
@@ -118,7 +119,7 @@ export class ShardStore {
     const id = idBytes(blobId)
     const blob = await this.#core.readableBlob(id)
     if (blob === undefined) return []
-    return this.#core.repos.shards.indicesOf(id, blob.header.n)
+    return this.#core.repos.shards.indicesOf(shardPlace(id, blob), blob.header.n)
   }
 
   async getHeader(blobId: BlobId): Promise<BlobHeader | undefined> {
@@ -169,7 +170,7 @@ export class ShardStore {
         : { gte: concatBytes(blobs.key(idBytes(opts.after)), Uint8Array.of(0)), lt: all.lt }
     const ids: BlobId[] = []
     for await (const [key, value] of blobs.entries(range)) {
-      if (value[0] !== BlobState.stored) continue
+      if (rawRecordState(value) !== BlobState.stored) continue
       ids.push(parseBlobId(key.subarray(1)))
       if (ids.length === limit) break
     }

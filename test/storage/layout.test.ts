@@ -43,12 +43,18 @@ describe('on-disk layout', () => {
     const storedAt = clock.now()
     const expiresAt = storedAt + retentionMs
     const expected: [Uint8Array, Uint8Array][] = [
-      [Uint8Array.of(0x00, 0x01), u32(1)],
-      [blobRecordKey(blob.blobId), concat(Uint8Array.of(1), u64(storedAt), u64(expiresAt), u32(2), blob.headerBytes)],
-      [shardKey(blob.blobId, 1), concat(blob.shards[1]!.data, blob.shards[1]!.proof)],
-      [shardKey(blob.blobId, 6), concat(blob.shards[6]!.data, blob.shards[6]!.proof)],
+      [Uint8Array.of(0x00, 0x01), u32(2)],
+      // State 1 (stored) with 0x80 set: its shards are keyed by expiry.
+      [
+        blobRecordKey(blob.blobId),
+        concat(Uint8Array.of(0x81), u64(storedAt), u64(expiresAt), u32(2), blob.headerBytes),
+      ],
       [Uint8Array.of(0x03, ...blob.blobId.bytes), new Uint8Array(96).fill(3)],
       [concat(Uint8Array.of(0x05), u64(expiresAt), blob.blobId.bytes), new Uint8Array(0)],
+      // The fence before the shards: no entry, not counted.
+      [Uint8Array.of(0x07), new Uint8Array(0)],
+      [shardKey(blob.blobId, 1, expiresAt), concat(blob.shards[1]!.data, blob.shards[1]!.proof)],
+      [shardKey(blob.blobId, 6, expiresAt), concat(blob.shards[6]!.data, blob.shards[6]!.proof)],
     ]
     const dataEntries = entries.filter(([key]) => !(key[0] === 0x00 && key[1] === 0x02))
     expect(dataEntries.map(([k, v]) => [Array.from(k), Array.from(v)])).toEqual(
@@ -58,7 +64,9 @@ describe('on-disk layout', () => {
     // Usage: five u64, the first being the logical bytes of everything outside meta.
     const usage = entries.find(([key]) => key[0] === 0x00 && key[1] === 0x02)![1]
     const view = new DataView(usage.buffer, usage.byteOffset, usage.byteLength)
-    const logical = expected.slice(1).reduce((sum, [k, v]) => sum + k.length + v.length, 0)
+    const logical = expected
+      .filter(([k]) => k[0] !== 0x00 && k.length > 1)
+      .reduce((sum, [k, v]) => sum + k.length + v.length, 0)
     expect(usage.length).toBe(40)
     expect(Number(view.getBigUint64(0))).toBe(logical)
     expect([8, 16, 24, 32].map((offset) => Number(view.getBigUint64(offset)))).toEqual([1, 2, 0, 0])

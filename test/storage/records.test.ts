@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { isDacnetError } from '../../src/errors.ts'
 import { MAX_ATTESTATION_BYTES, ShardStore, StorageErrorCode } from '../../src/storage/index.ts'
 import { makeBlob, pick } from './fixtures/blobs.ts'
+import { storedShardKey } from './fixtures/raw-keys.ts'
 import { openRaw, tempDir } from './fixtures/temp.ts'
 
 async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
@@ -48,11 +49,7 @@ describe('attestations and certificates', () => {
     await store.putBlob(blob.headerBytes, pick(blob, [0, 1, 2]))
     await store.close()
     const raw = await openRaw(dir)
-    const key = new Uint8Array(41)
-    key[0] = 0x02
-    key.set(blob.blobId.bytes, 1)
-    key[40] = 1
-    await raw.del(key)
+    await raw.del(await storedShardKey(raw, blob.blobId, 1))
     await raw.close()
     store = await ShardStore.open(dir, { backgroundPrune: false })
     return blob

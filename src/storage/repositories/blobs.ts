@@ -15,6 +15,14 @@ import { type ReadOptions, Repository } from './repository.ts'
 export const BlobState = { stored: 1, pruning: 2 } as const
 export type BlobState = (typeof BlobState)[keyof typeof BlobState]
 
+/** Set in a record's first byte (beside the state) when its shards are keyed by expiry (bucket `shardByExpiry`). */
+const SHARDS_BY_EXPIRY_FLAG = 0x80
+
+/** The state a raw record value states, without decoding the rest (for the accounting of a damaged record). */
+export function rawRecordState(value: Uint8Array | undefined): number | undefined {
+  return value?.[0] === undefined ? undefined : value[0] & ~SHARDS_BY_EXPIRY_FLAG
+}
+
 export interface BlobRecord {
   state: BlobState
   /** Wall-clock ms when the blob was first stored. */
@@ -23,11 +31,16 @@ export interface BlobRecord {
   expiresAt: number
   /** Shards of this blob that the store holds (the node's assignment, possibly grown by later stores). */
   shardCount: number
+  /**
+   * True for blobs stored under schema 2 and later: their shards are keyed by (expiresAt, blob id, index). False for
+   * blobs stored before, whose shards stay keyed by (blob id, index) until they are pruned.
+   */
+  shardsByExpiry: boolean
   headerBytes: Uint8Array
   header: BlobHeader
 }
 
-/** state u8, storedAt u64, expiresAt u64, shardCount u32; the header bytes follow. */
+/** state u8 (with the shards-by-expiry flag), storedAt u64, expiresAt u64, shardCount u32; the header bytes follow. */
 const RECORD_FIXED_SIZE = 1 + 8 + 8 + 4
 
 /** Blob records: key `0x01 || blobId`, value as above. The header bytes must hash to the key's blob id. */
@@ -48,7 +61,7 @@ export class BlobRepository extends Repository {
   encode(record: Omit<BlobRecord, 'header'>): Uint8Array {
     const out = new Uint8Array(RECORD_FIXED_SIZE + record.headerBytes.length)
     const view = viewOf(out)
-    view.setUint8(0, record.state)
+    view.setUint8(0, record.state | (record.shardsByExpiry ? SHARDS_BY_EXPIRY_FLAG : 0))
     writeU64(view, 1, record.storedAt)
     writeU64(view, 9, record.expiresAt)
     view.setUint32(17, record.shardCount)
@@ -62,7 +75,8 @@ export class BlobRepository extends Repository {
       throw new CorruptValue(CorruptionReason.length, `blob record of ${value.length} bytes`)
     }
     const view = viewOf(value)
-    const state = view.getUint8(0)
+    const first = view.getUint8(0)
+    const state = first & ~SHARDS_BY_EXPIRY_FLAG
     if (state !== BlobState.stored && state !== BlobState.pruning) {
       throw new CorruptValue(CorruptionReason.undecodable, `unknown blob state ${state}`)
     }
@@ -82,6 +96,7 @@ export class BlobRepository extends Repository {
       storedAt: readU64(view, 1),
       expiresAt: readU64(view, 9),
       shardCount: view.getUint32(17),
+      shardsByExpiry: (first & SHARDS_BY_EXPIRY_FLAG) !== 0,
       headerBytes,
       header,
     }

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto'
-import { BLOB_ID_SIZE } from '../../erasure/blob-id.ts'
-import { Bucket, type PrefixRange, prefixRange } from '../buckets.ts'
+import { Bucket, blobKey, type PrefixRange, prefixRange } from '../buckets.ts'
 import { concatBytes, readU64, viewOf, writeU64 } from '../codec.ts'
 import { type CorruptionReason, reasonFromByte, reasonToByte } from '../corruption.ts'
 import type { BatchOp, RawDb } from '../db.ts'
@@ -62,14 +61,13 @@ export class QuarantineRepository extends Repository {
     }
   }
 
-  /** Quarantine keys of one blob: its record's, then its shards' (two ranges, one per original bucket). */
-  rangesOf(blobId: Uint8Array): PrefixRange[] {
-    return [Bucket.blob, Bucket.shard].map((inner) => {
-      const prefix = new Uint8Array(2 + BLOB_ID_SIZE)
-      prefix[0] = Bucket.quarantine
-      prefix[1] = inner
-      prefix.set(blobId, 2)
-      return prefixRange(prefix)
-    })
+  /** Quarantine keys of a blob record's entry: `0x06 || 0x01 || blobId`. */
+  recordRangeOf(blobId: Uint8Array): PrefixRange {
+    return prefixRange(this.key(blobKey(Bucket.blob, blobId)))
+  }
+
+  /** Quarantine keys of the entries once under `original`, a range of original keys given by its prefix. */
+  rangeOver(original: PrefixRange): PrefixRange {
+    return prefixRange(this.key(original.gte))
   }
 }

@@ -70,6 +70,19 @@ export abstract class Repository {
       await iterator.close()
     }
   }
+  /** Streams the keys of `range` in key order, values left unread. */
+  async *keys(range: KeyRange, opts: ReadOptions = {}): AsyncGenerator<Uint8Array> {
+    const iterator = this.db.keys({ ...bounds(range), ...snapshotOpt(opts) })
+    try {
+      for (;;) {
+        const page = await iterator.nextv(ITERATOR_PAGE_ENTRIES).catch(unreadable)
+        if (page.length === 0) return
+        for (const key of page) yield asView(key)
+      }
+    } finally {
+      await iterator.close()
+    }
+  }
 }
 
 /** LevelDB range options must be absent, not undefined, to mean "unbounded". */

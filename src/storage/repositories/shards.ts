@@ -1,7 +1,17 @@
 import type { BlobHeader } from '../../erasure/header.ts'
 import type { ShardWithProof } from '../../erasure/shard.ts'
-import { BLOB_KEY_SIZE, Bucket, type PrefixRange, prefixRange, SHARD_KEY_SIZE } from '../buckets.ts'
-import { viewOf } from '../codec.ts'
+import {
+  BLOB_KEY_SIZE,
+  BUCKET_SIZE,
+  Bucket,
+  INDEX_SIZE,
+  type PrefixRange,
+  prefixRange,
+  SHARD_BY_EXPIRY_KEY_SIZE,
+  SHARD_KEY_SIZE,
+  TIME_SIZE,
+} from '../buckets.ts'
+import { viewOf, writeU64 } from '../codec.ts'
 import { proofBytes, verifyShardProof } from '../commitment.ts'
 import { CorruptionReason, CorruptValue } from '../corruption.ts'
 import type { BatchOp, RawDb } from '../db.ts'
@@ -11,37 +21,59 @@ import { asView, type ReadOptions, Repository } from './repository.ts'
 export type ProofCheck = (index: number, data: Uint8Array, proof: Uint8Array) => boolean
 
 /**
- * Shards: key `0x02 || blobId || index u32`, value `data || proof`. The data length is the header's shard size
- * and the proof length is fixed by (index, n), so the value needs no length fields, and a value of any other
- * length is corrupt.
+ * Where one blob's shards are keyed: by its expiry time (`expiresAt` given: bucket `shardByExpiry`, every blob
+ * stored under schema 2) or by its blob id alone (bucket `shard`, blobs stored under schema 1).
+ */
+export interface ShardPlace {
+  blobId: Uint8Array
+  expiresAt: number | undefined
+}
+
+/** The place of a blob's shards as its record (or cached header) states it. */
+export function shardPlace(blobId: Uint8Array, blob: { shardsByExpiry: boolean; expiresAt: number }): ShardPlace {
+  return { blobId, expiresAt: blob.shardsByExpiry ? blob.expiresAt : undefined }
+}
+
+/**
+ * Shards: key `0x07 || expiresAt u64 || blobId || index u32` (or `0x02 || blobId || index u32` for blobs stored
+ * under schema 1), value `data || proof`. The data length is the header's shard size and the proof length is
+ * fixed by (index, n), so the value needs no length fields, and a value of any other length is corrupt. Both
+ * layouts end in the index, and both keep one blob's shards in one contiguous range.
  */
 export class ShardRepository extends Repository {
   constructor(db: RawDb) {
-    super(db, Bucket.shard)
+    super(db, Bucket.shardByExpiry)
   }
 
-  key(blobId: Uint8Array, index: number): Uint8Array {
-    const key = new Uint8Array(SHARD_KEY_SIZE)
-    key[0] = Bucket.shard
-    key.set(blobId, 1)
-    viewOf(key).setUint32(BLOB_KEY_SIZE, index)
-    return key
+  key(place: ShardPlace, index: number): Uint8Array {
+    const prefix = this.#prefix(place, INDEX_SIZE)
+    viewOf(prefix).setUint32(prefix.length - INDEX_SIZE, index)
+    return prefix
   }
 
+  /** The shard index a key of either layout ends in. */
   indexOf(key: Uint8Array): number {
-    return viewOf(key).getUint32(BLOB_KEY_SIZE)
-  }
-
-  blobIdOf(key: Uint8Array): Uint8Array {
-    return key.subarray(1, BLOB_KEY_SIZE)
+    return viewOf(key).getUint32(key.length - INDEX_SIZE)
   }
 
   /** All shard keys of one blob. */
-  rangeOf(blobId: Uint8Array): PrefixRange {
-    const prefix = new Uint8Array(BLOB_KEY_SIZE)
-    prefix[0] = Bucket.shard
-    prefix.set(blobId, 1)
-    return prefixRange(prefix)
+  rangeOf(place: ShardPlace): PrefixRange {
+    return prefixRange(this.#prefix(place, 0))
+  }
+
+  /** `bucket || [expiresAt] || blobId` followed by `room` zero bytes. */
+  #prefix(place: ShardPlace, room: number): Uint8Array {
+    if (place.expiresAt === undefined) {
+      const key = new Uint8Array(BLOB_KEY_SIZE + room)
+      key[0] = Bucket.shard
+      key.set(place.blobId, BUCKET_SIZE)
+      return key
+    }
+    const key = new Uint8Array(SHARD_BY_EXPIRY_KEY_SIZE - INDEX_SIZE + room)
+    key[0] = Bucket.shardByExpiry
+    writeU64(viewOf(key), BUCKET_SIZE, place.expiresAt)
+    key.set(place.blobId, BUCKET_SIZE + TIME_SIZE)
+    return key
   }
 
   /** The put of a shard's value `data || proof`, joined only as LevelDB's batch takes it. */
@@ -50,8 +82,17 @@ export class ShardRepository extends Repository {
   }
 
   /** Logical bytes of a shard entry (key + value) for quota accounting. */
-  entryBytes(index: number, header: Pick<BlobHeader, 'n' | 'shardSize'>): number {
-    return SHARD_KEY_SIZE + header.shardSize + proofBytes(header, index)
+  entryBytes(place: ShardPlace, index: number, header: Pick<BlobHeader, 'n' | 'shardSize'>): number {
+    return this.entryBytesOfKey(
+      place.expiresAt === undefined ? SHARD_KEY_SIZE : SHARD_BY_EXPIRY_KEY_SIZE,
+      index,
+      header,
+    )
+  }
+
+  /** As entryBytes, for a key of `keyLength` bytes. */
+  entryBytesOfKey(keyLength: number, index: number, header: Pick<BlobHeader, 'n' | 'shardSize'>): number {
+    return keyLength + header.shardSize + proofBytes(header, index)
   }
 
   /**
@@ -79,8 +120,8 @@ export class ShardRepository extends Repository {
   }
 
   /** Indices of the shards held for a blob, in order; at most `limit`. */
-  async indicesOf(blobId: Uint8Array, limit: number, opts?: ReadOptions): Promise<number[]> {
-    const keys = await this.keysIn(this.rangeOf(blobId), limit, opts)
+  async indicesOf(place: ShardPlace, limit: number, opts?: ReadOptions): Promise<number[]> {
+    const keys = await this.keysIn(this.rangeOf(place), limit, opts)
     return keys.map((key) => this.indexOf(key))
   }
 
