@@ -1,9 +1,10 @@
 /**
  * Storage benchmarks: the synced write of one member's share of a 16 MiB blob with its attestation (one fsync) against
- * a bare LevelDB batch of the same bytes, sustained ingest, warm shard read latency, and the open time and integrity
- * check of a 1 GiB store. Run alone with `npm exec -- node bench/storage.ts` (JSON lines).
+ * a bare LevelDB batch of the same bytes, sustained ingest, a long ingest to 3 GiB, warm shard read latency, and the
+ * open time and integrity check of a 1 GiB store. Run alone with `npm exec -- node bench/storage.ts` (JSON lines).
  */
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -28,6 +29,8 @@ const OPEN_RUNS = 9
 /** Sustained ingest: this many blobs in all, stored this many at a time (group commit merges their batches). */
 const SUSTAINED_BLOBS = 48
 const SUSTAINED_IN_FLIGHT = 4
+/** Long ingest: logical bytes stored into one fresh store, where LevelDB's compactions set the pace. */
+const LONG_INGEST_BYTES = 3 * 1024 * MiB
 /** Any 96 bytes: the store keeps an attestation as opaque bytes. */
 const SUSTAINED_ATTESTATION = new Uint8Array(96).fill(7)
 /** A store put must reach this fraction of a bare LevelDB synced batch of the same bytes (issue 12 §4). */
@@ -109,10 +112,11 @@ async function writeRows(fixture: Fixture, label: string): Promise<{ rows: Bench
     batch++
     const chained = raw.batch()
     for (const s of fixture.share) {
-      const key = new Uint8Array(41)
-      key[0] = 2
-      new DataView(key.buffer).setUint32(1, batch)
-      new DataView(key.buffer).setUint32(37, s.index)
+      // The store's shard key width (49: bucket, expiry u64, blob id, index u32), in the same growing order.
+      const key = new Uint8Array(49)
+      key[0] = 7
+      new DataView(key.buffer).setUint32(5, batch)
+      new DataView(key.buffer).setUint32(45, s.index)
       chained.put(key, Buffer.concat([s.data, s.proof]))
     }
     return chained.write({ sync: true })
@@ -276,6 +280,59 @@ async function sustainedWriteRows(fixture: Fixture): Promise<BenchRow[]> {
   return rows
 }
 
+/**
+ * Long ingest: one member's shares (the 3 KiB shape) stored 4 at a time until the store holds LONG_INGEST_BYTES, as
+ * a node that has been up for a while sees it. Once LevelDB holds several levels, its compactions (rewriting tables
+ * into the level below) are the larger part of a store's CPU, and how often they rewrite a byte depends on the key
+ * order (STORAGE.md, "Buckets and keys"). CPU is the whole process's (LevelDB's threads included), per GiB stored;
+ * write amplification is what the process wrote to disk (`/proc/self/io`) over the logical bytes, through close.
+ */
+async function longIngestRows(fixture: Fixture): Promise<BenchRow[]> {
+  return withTempDir(async (dir) => {
+    const store = await ShardStore.open(dir, { backgroundPrune: false })
+    const cpu = () => {
+      const { user, system } = process.cpuUsage()
+      return (user + system) / 1e6
+    }
+    const written0 = diskWrites()
+    const cpu0 = cpu()
+    const start = performance.now()
+    let epoch = 0
+    const worker = async () => {
+      while (store.stats().bytes < LONG_INGEST_BYTES) {
+        await store.putBlob(headerFor(fixture, epoch++), fixture.share, { attestation: SUSTAINED_ATTESTATION })
+      }
+    }
+    await Promise.all(Array.from({ length: SUSTAINED_IN_FLIGHT }, worker))
+    const ms = performance.now() - start
+    const { bytes } = store.stats()
+    await store.close()
+    const cpuSeconds = cpu() - cpu0
+    const written = diskWrites()
+    const gib = bytes / (1024 * MiB)
+    const extra = { logicalBytes: bytes, blobs: epoch, ms: Math.round(ms) }
+    const name = `long ingest to ${Math.round(gib)} GiB (${fixture.share.length} x 3 KiB shards a blob)`
+    const rows = [
+      row(name, mbPerSecond(bytes, ms), 'MB/s', 1, { higherIsBetter: true, extra }),
+      row(`${name}: CPU per GiB stored`, cpuSeconds / gib, 'CPU-s', 1, { higherIsBetter: false, extra }),
+    ]
+    if (written !== undefined && written0 !== undefined) {
+      rows.push(row(`${name}: bytes written to disk / logical`, (written - written0) / bytes, 'x', 1, { extra }))
+    }
+    return rows
+  })
+}
+
+/** Bytes this process has caused to be written to storage (Linux), or undefined where /proc does not say. */
+function diskWrites(): number | undefined {
+  try {
+    const match = /write_bytes: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))
+    return match ? Number(match[1]) : undefined
+  } catch {
+    return undefined
+  }
+}
+
 export const storageBench: BenchSuite = async () => {
   const fixture = makeFixture()
   const large = await writeRows(fixture, `one node's share of a 16 MiB blob (${fixture.share.length} x 64 KiB shards)`)
@@ -299,6 +356,7 @@ export const storageBench: BenchSuite = async () => {
   await rm(large.store, { recursive: true, force: true })
   readRows.push(...asyncRows.map((r) => ({ ...r, impl: 'dacnet-asyncReads', goal: undefined })))
   rows.push(...(await sustainedWriteRows(fixture)))
+  rows.push(...(await longIngestRows(small)))
   return [...rows, ...readRows, ...(await smallShardReadRows()), ...(await largeStoreRows(fixture))]
 }
 
