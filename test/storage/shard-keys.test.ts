@@ -1,8 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { ShardStore } from '../../src/storage/index.ts'
+import { describe, expect, it } from 'vitest'
 import { makeBlob, pick, range, type TestBlob } from './fixtures/blobs.ts'
+import { clockedStore } from './fixtures/clocked-store.ts'
 import { blobRecordKey, schemaOneShardKey, storedShardKey } from './fixtures/raw-keys.ts'
-import { manualClock, openRaw, tempDir } from './fixtures/temp.ts'
+import { openRaw } from './fixtures/temp.ts'
 
 const HOUR = 3_600_000
 const SCHEMA_KEY = Uint8Array.of(0x00, 0x01)
@@ -12,38 +12,24 @@ type Raw = Awaited<ReturnType<typeof openRaw>>
 
 /** Shard keys are led by the blob's expiry (schema 2); stores written before keep theirs by blob id. */
 describe('shard keys in expiry order', () => {
-  let dir: string
-  let cleanup: () => Promise<void>
-  let clock: ReturnType<typeof manualClock>
-  let store: ShardStore
-  const open = () => ShardStore.open(dir, { backgroundPrune: false, now: clock.now, pruneBatchEntries: 4 })
-
-  beforeEach(async () => {
-    ;({ dir, cleanup } = await tempDir())
-    clock = manualClock()
-    store = await open()
-  })
-  afterEach(async () => {
-    await store.close()
-    await cleanup()
-  })
+  const t = clockedStore()
 
   async function withRaw<T>(edit: (raw: Raw) => Promise<T>): Promise<T> {
-    await store.close()
-    const raw = await openRaw(dir)
+    await t.store.close()
+    const raw = await openRaw(t.dir)
     try {
       return await edit(raw)
     } finally {
       await raw.close()
-      store = await open()
+      t.store = await t.open()
     }
   }
 
   it('keys a blob stored later after one stored earlier, whatever their ids', async () => {
     const blobs = range(0, 6).map((epoch) => makeBlob({ epoch: epoch + 1 }))
     for (const blob of blobs) {
-      await store.putBlob(blob.headerBytes, pick(blob, [0, 1]), { retentionMs: HOUR })
-      clock.advance(1_000)
+      await t.store.putBlob(blob.headerBytes, pick(blob, [0, 1]), { retentionMs: HOUR })
+      t.clock.advance(1_000)
     }
     // The ids themselves are in no particular order.
     const byId = blobs.map((b) => b.blobId.toString()).sort()
@@ -52,28 +38,28 @@ describe('shard keys in expiry order', () => {
     const idAt = (key: Uint8Array) => Buffer.from(key.subarray(9, 45)).toString('hex')
     const order = [...new Set(keys.map(idAt))]
     expect(order).toEqual(blobs.map((b) => Buffer.from(b.blobId.bytes).toString('hex')))
-    for (const blob of blobs) expect((await store.getAllShards(blob.blobId)).map((s) => s.index)).toEqual([0, 1])
+    for (const blob of blobs) expect((await t.store.getAllShards(blob.blobId)).map((s) => s.index)).toEqual([0, 1])
   })
 
-  it('opens a schema-1 store in place: its blobs are served, checked and pruned where they are, new ones by expiry', async () => {
+  it('opens a schema-1 t.store in place: its blobs are served, checked and pruned where they are, new ones by expiry', async () => {
     const old = makeBlob({ k: 4, n: 8, dataSize: 4_096 })
-    await store.putBlob(old.headerBytes, pick(old, range(0, 5)), { retentionMs: HOUR })
-    await store.putAttestation(old.blobId, new Uint8Array(96).fill(7))
-    const before = store.stats()
+    await t.store.putBlob(old.headerBytes, pick(old, range(0, 5)), { retentionMs: HOUR })
+    await t.store.putAttestation(old.blobId, new Uint8Array(96).fill(7))
+    const before = t.store.stats()
     await withRaw((raw) => rewriteAsSchemaOne(raw, old, range(0, 5)))
 
-    expect(store.stats()).toMatchObject({ blobs: 1, shards: 5, bytes: before.bytes - 5 * 8 })
-    expect((await store.getAllShards(old.blobId)).map((s) => s.index)).toEqual(range(0, 5))
-    expect((await store.getShards(old.blobId, [4, 1])).map((s) => s.index)).toEqual([4, 1])
-    expect(await store.listShardIndices(old.blobId)).toEqual(range(0, 5))
-    expect(await store.check()).toMatchObject({ ok: true, blobs: 1, shards: 5, orphanShards: 0 })
+    expect(t.store.stats()).toMatchObject({ blobs: 1, shards: 5, bytes: before.bytes - 5 * 8 })
+    expect((await t.store.getAllShards(old.blobId)).map((s) => s.index)).toEqual(range(0, 5))
+    expect((await t.store.getShards(old.blobId, [4, 1])).map((s) => s.index)).toEqual([4, 1])
+    expect(await t.store.listShardIndices(old.blobId)).toEqual(range(0, 5))
+    expect(await t.store.check()).toMatchObject({ ok: true, blobs: 1, shards: 5, orphanShards: 0 })
 
     // A new blob goes under its expiry; the old one stays under its id; the check walks both.
     const next = makeBlob({ k: 4, n: 8, dataSize: 4_096, epoch: 2 })
-    await store.putBlob(next.headerBytes, pick(next, [0, 7]), { retentionMs: 2 * HOUR })
+    await t.store.putBlob(next.headerBytes, pick(next, [0, 7]), { retentionMs: 2 * HOUR })
     // Growing the old blob's assignment adds to its schema-1 range.
-    expect(await store.putBlob(old.headerBytes, pick(old, [5]))).toMatchObject({ added: 1 })
-    expect(await store.check()).toMatchObject({ ok: true, blobs: 2, shards: 8, orphanShards: 0 })
+    expect(await t.store.putBlob(old.headerBytes, pick(old, [5]))).toMatchObject({ added: 1 })
+    expect(await t.store.check()).toMatchObject({ ok: true, blobs: 2, shards: 8, orphanShards: 0 })
     const buckets = await withRaw(async (raw) => {
       const version = await raw.get(SCHEMA_KEY)
       const first = (await raw.keys({ gte: Uint8Array.of(0x02), lt: Uint8Array.of(0x03) }).all()).length
@@ -82,43 +68,43 @@ describe('shard keys in expiry order', () => {
     })
     expect(buckets).toEqual({ version: [0, 0, 0, 2], first: 6, second: 2 })
 
-    clock.advance(HOUR)
-    expect((await store.prune()).blobs).toBe(1)
-    expect(await store.hasBlob(old.blobId)).toBe(false)
-    expect(await store.check()).toMatchObject({ ok: true, blobs: 1, shards: 2 })
-    clock.advance(HOUR)
-    expect((await store.prune()).blobs).toBe(1)
-    expect(store.stats()).toMatchObject({ blobs: 0, shards: 0, bytes: 0 })
-    expect((await store.check()).usage.scanned.bytes).toBe(0)
+    t.clock.advance(HOUR)
+    expect((await t.store.prune()).blobs).toBe(1)
+    expect(await t.store.hasBlob(old.blobId)).toBe(false)
+    expect(await t.store.check()).toMatchObject({ ok: true, blobs: 1, shards: 2 })
+    t.clock.advance(HOUR)
+    expect((await t.store.prune()).blobs).toBe(1)
+    expect(t.store.stats()).toMatchObject({ blobs: 0, shards: 0, bytes: 0 })
+    expect((await t.store.check()).usage.scanned.bytes).toBe(0)
   })
 
   it('deletes the shards a quarantined record left under its old expiry when that expiry comes', async () => {
     const blob = makeBlob({ k: 4, n: 8, dataSize: 4_096 })
-    await store.putBlob(blob.headerBytes, pick(blob, [0, 1]), { retentionMs: HOUR })
+    await t.store.putBlob(blob.headerBytes, pick(blob, [0, 1]), { retentionMs: HOUR })
     await withRaw(async (raw) => {
       const value = (await raw.get(blobRecordKey(blob.blobId)))!.slice()
       value[value.length - 1]! ^= 0xff
       await raw.put(blobRecordKey(blob.blobId), value)
     })
-    await expect(store.getShard(blob.blobId, 0)).rejects.toMatchObject({ code: 'STORAGE_CORRUPT_ENTRY' })
+    await expect(t.store.getShard(blob.blobId, 0)).rejects.toMatchObject({ code: 'STORAGE_CORRUPT_ENTRY' })
 
-    clock.advance(HOUR / 2)
-    expect(await store.putBlob(blob.headerBytes, pick(blob, [0, 1, 2]), { retentionMs: HOUR })).toMatchObject({
+    t.clock.advance(HOUR / 2)
+    expect(await t.store.putBlob(blob.headerBytes, pick(blob, [0, 1, 2]), { retentionMs: HOUR })).toMatchObject({
       added: 3,
     })
-    expect(await store.check()).toMatchObject({ ok: true, shards: 3, orphanShards: 2, quarantined: 0 })
-    expect(store.stats()).toMatchObject({ blobs: 1, shards: 5 })
+    expect(await t.store.check()).toMatchObject({ ok: true, shards: 3, orphanShards: 2, quarantined: 0 })
+    expect(t.store.stats()).toMatchObject({ blobs: 1, shards: 5 })
 
     // The old expiry: its entry is stale (the record has another), and the shards under it go with it.
-    clock.advance(HOUR / 2)
-    expect(await store.prune()).toMatchObject({ blobs: 0 })
-    expect(store.stats()).toMatchObject({ blobs: 1, shards: 3 })
-    expect(await store.check()).toMatchObject({ ok: true, shards: 3, orphanShards: 0 })
-    expect((await store.getAllShards(blob.blobId)).map((s) => s.index)).toEqual([0, 1, 2])
+    t.clock.advance(HOUR / 2)
+    expect(await t.store.prune()).toMatchObject({ blobs: 0 })
+    expect(t.store.stats()).toMatchObject({ blobs: 1, shards: 3 })
+    expect(await t.store.check()).toMatchObject({ ok: true, shards: 3, orphanShards: 0 })
+    expect((await t.store.getAllShards(blob.blobId)).map((s) => s.index)).toEqual([0, 1, 2])
 
-    clock.advance(HOUR / 2)
-    expect((await store.prune()).blobs).toBe(1)
-    expect(store.stats()).toMatchObject({ blobs: 0, shards: 0, bytes: 0, quarantined: 0 })
+    t.clock.advance(HOUR / 2)
+    expect((await t.store.prune()).blobs).toBe(1)
+    expect(t.store.stats()).toMatchObject({ blobs: 0, shards: 0, bytes: 0, quarantined: 0 })
   })
 })
 
