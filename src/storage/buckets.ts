@@ -2,9 +2,9 @@ import { BLOB_ID_SIZE } from '../erasure/blob-id.ts'
 
 /**
  * Every key starts with one bucket byte naming the stored type, followed by fixed-width big-endian parts, so
- * that one bucket is one contiguous key range and iteration order is (blob id), (time, blob id) or (time, blob id, shard index).
- * A retired number is never reused: a store written by an older build must never have its old entries read as
- * a new type. Key and value layouts are documented in docs/STORAGE.md.
+ * that one bucket is one contiguous key range and iteration order is (blob id), (time, blob id) or (time, blob id,
+ * shard index). A retired number is never reused: a store written by an older build must never have its old
+ * entries read as a new type. Key and value layouts are documented in docs/STORAGE.md.
  */
 export const Bucket = {
   /** Schema version and the usage counters. */

@@ -33,9 +33,10 @@ const SHARD_BY_EXPIRY_PREFIX_SIZE = SHARD_BY_EXPIRY_KEY_SIZE - INDEX_SIZE
 /**
  * Reads every entry of the store from one snapshot, re-verifies every header hash and shard proof, and checks
  * the cross-entry invariants: an attestation implies all shards present, every stored blob is complete and
- * indexed for expiry, and the usage counters equal what the data adds up to. Blob records and shards are both
- * sorted by blob id, so they are merged in one pass with constant memory; only quarantine records (a handful)
- * are held in memory.
+ * indexed for expiry, and the usage counters equal what the data adds up to. Constant memory: blob records are
+ * walked in blob-id order, each blob's schema-2 shards read as its one range (expiry, blob id), schema-1 shards
+ * merged in (they sort by blob id too), and a last pass over the schema-2 keys finds the shards no record
+ * claims; only quarantine records (a handful) are held in memory.
  */
 export async function checkStore(core: StoreCore, opts: CheckOptions = {}): Promise<IntegrityReport> {
   core.assertOpen()
