@@ -12,10 +12,11 @@ import { Level } from 'level'
 import { type BlobHeader, encodeHeader, HEADER_VERSION } from '../src/erasure/header.ts'
 import { buildMerkleTree, merkleProof } from '../src/erasure/merkle.ts'
 import type { ShardWithProof } from '../src/erasure/shard.ts'
-import { ShardStore } from '../src/storage/index.ts'
+import { DEFAULT_RETENTION_MS, ShardStore } from '../src/storage/index.ts'
 import { type BenchRow, type BenchSuite, mbPerSecond, median, quantile, timeRuns } from './lib.ts'
 
 const MiB = 1024 * 1024
+const DAY_MS = 86_400_000
 /** 16 MiB blob at rate 1/3 with 64 KiB shards: k = 256 originals, n = 768 shards in all. */
 const BLOB_BYTES = 16 * MiB
 const K = 256
@@ -214,7 +215,7 @@ async function readLatencyRows(store: ShardStore, fixture: Fixture, blobs: numbe
   ]
 }
 
-/** Fills a store to 1 GiB of logical bytes, then times reopening it; also times a full integrity check. */
+/** Fills a store to 1 GiB of logical bytes, then times reopening it, a full integrity check, and pruning it whole. */
 async function largeStoreRows(fixture: Fixture): Promise<BenchRow[]> {
   return withTempDir(async (dir) => {
     let store = await ShardStore.open(dir, { backgroundPrune: false })
@@ -237,12 +238,25 @@ async function largeStoreRows(fixture: Fixture): Promise<BenchRow[]> {
     const check = await store.check()
     await store.close()
     if (!check.ok) throw new Error('integrity check of the benchmark store failed')
+    // Every blob past its retention: the pruner deletes the whole store, in its bounded steps.
+    const later = Date.now() + DEFAULT_RETENTION_MS + DAY_MS
+    store = await ShardStore.open(dir, { backgroundPrune: false, now: () => later })
+    const pruneStart = performance.now()
+    const pruned = await store.prune()
+    const pruneMs = performance.now() - pruneStart
+    const left = store.stats().bytes
+    await store.close()
+    if (pruned.blobs !== blobs || left !== 0) throw new Error('the benchmark store was not pruned whole')
     const extra = { logicalBytes: bytes, blobs, shards, buildMs: Math.round(buildMs) }
     return [
       row('open a 1 GiB store', median(times), 'ms', OPEN_RUNS, { higherIsBetter: false, extra }),
       row('integrity check of a 1 GiB store', mbPerSecond(bytes, check.durationMs), 'MB/s', 1, {
         higherIsBetter: true,
         extra: { durationMs: Math.round(check.durationMs) },
+      }),
+      row('prune a 1 GiB store whole', mbPerSecond(bytes, pruneMs), 'MB/s', 1, {
+        higherIsBetter: true,
+        extra: { durationMs: Math.round(pruneMs), blobs: pruned.blobs, entries: pruned.entries },
       }),
     ]
   })
