@@ -57,6 +57,11 @@ export interface IntegrityReport {
   incompleteBlobs: ReportList<IncompleteBlob>
   /** Shard entries without a readable blob record (left by a quarantined record; removed at expiry). */
   orphanShards: number
+  /**
+   * Shard entries still under schema 1's blob-id keys (of the shards counted above): blobs stored before the store
+   * was upgraded to schema 2 keep them until they expire, so this falls to zero within one retention period.
+   */
+  schemaOneShards: number
   /** Stored blobs without their expiry entry: they would never be pruned. */
   missingExpiry: number
   /** Entries in no known bucket, or with a key of the wrong width. */

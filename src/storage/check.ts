@@ -87,6 +87,7 @@ class Checker {
       attestedMissingShards: list(),
       incompleteBlobs: list(),
       orphanShards: 0,
+      schemaOneShards: 0,
       missingExpiry: 0,
       unknownEntries: 0,
       usage: {
@@ -322,6 +323,7 @@ class Checker {
   countShard([key, value]: Entry): void {
     this.scannedBytes += key.length + value.length
     this.scannedShards++
+    if (key[0] === Bucket.shard) this.report.schemaOneShards++
     if (key.length !== (key[0] === Bucket.shard ? SHARD_KEY_SIZE : SHARD_BY_EXPIRY_KEY_SIZE))
       this.report.unknownEntries++
   }

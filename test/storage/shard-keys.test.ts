@@ -52,14 +52,14 @@ describe('shard keys in expiry order', () => {
     expect((await t.store.getAllShards(old.blobId)).map((s) => s.index)).toEqual(range(0, 5))
     expect((await t.store.getShards(old.blobId, [4, 1])).map((s) => s.index)).toEqual([4, 1])
     expect(await t.store.listShardIndices(old.blobId)).toEqual(range(0, 5))
-    expect(await t.store.check()).toMatchObject({ ok: true, blobs: 1, shards: 5, orphanShards: 0 })
+    expect(await t.store.check()).toMatchObject({ ok: true, blobs: 1, shards: 5, orphanShards: 0, schemaOneShards: 5 })
 
     // A new blob goes under its expiry; the old one stays under its id; the check walks both.
     const next = makeBlob({ k: 4, n: 8, dataSize: 4_096, epoch: 2 })
     await t.store.putBlob(next.headerBytes, pick(next, [0, 7]), { retentionMs: 2 * HOUR })
     // Growing the old blob's assignment adds to its schema-1 range.
     expect(await t.store.putBlob(old.headerBytes, pick(old, [5]))).toMatchObject({ added: 1 })
-    expect(await t.store.check()).toMatchObject({ ok: true, blobs: 2, shards: 8, orphanShards: 0 })
+    expect(await t.store.check()).toMatchObject({ ok: true, blobs: 2, shards: 8, orphanShards: 0, schemaOneShards: 6 })
     const buckets = await withRaw(async (raw) => {
       const version = await raw.get(SCHEMA_KEY)
       const first = (await raw.keys({ gte: Uint8Array.of(0x02), lt: Uint8Array.of(0x03) }).all()).length
@@ -71,7 +71,7 @@ describe('shard keys in expiry order', () => {
     t.clock.advance(HOUR)
     expect((await t.store.prune()).blobs).toBe(1)
     expect(await t.store.hasBlob(old.blobId)).toBe(false)
-    expect(await t.store.check()).toMatchObject({ ok: true, blobs: 1, shards: 2 })
+    expect(await t.store.check()).toMatchObject({ ok: true, blobs: 1, shards: 2, schemaOneShards: 0 })
     t.clock.advance(HOUR)
     expect((await t.store.prune()).blobs).toBe(1)
     expect(t.store.stats()).toMatchObject({ blobs: 0, shards: 0, bytes: 0 })

@@ -60,7 +60,7 @@ function humanReport(dir: string, r: IntegrityReport): string {
     `  ${r.blobs} blobs (${r.pruningBlobs} being pruned, ${r.expiredBlobs} expired), ${r.shards} shards, ${r.attestations} attestations, ${r.certificates} certificates`,
     `  ${formatBytes(r.usage.scanned.bytes)} scanned; counters ${r.usage.consistent ? 'consistent' : 'INCONSISTENT with the data'}`,
     `  corrupt ${r.corrupt.count} (quarantined now ${r.quarantinedNow}, earlier ${r.quarantined}); attested missing shards ${r.attestedMissingShards.count}; incomplete ${r.incompleteBlobs.count}`,
-    `  orphan shards ${r.orphanShards}, missing expiry ${r.missingExpiry}, unknown entries ${r.unknownEntries}`,
+    `  orphan shards ${r.orphanShards}, schema-1 shards ${r.schemaOneShards}, missing expiry ${r.missingExpiry}, unknown entries ${r.unknownEntries}`,
   ]
   for (const c of r.corrupt.items)
     lines.push(
