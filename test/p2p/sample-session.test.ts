@@ -35,14 +35,21 @@ function bytesOf(shard: { data: Uint8Array } | null | undefined): string | null 
 let holder: DacnetLibp2p
 /** Holder that only speaks /dacnet/sample/1.0.0, as a second implementation may. */
 let oldHolder: DacnetLibp2p
+/**
+ * Holder for the client's tests: sessions reset after 600 ms idle, 6 requests a second, request frames due within
+ * the default deadline (300 ms, right for the wire tests above, is less than a loaded machine may take between a
+ * client's opening a stream and its writing the request).
+ */
+let sessionHolder: DacnetLibp2p
 const clients: DacnetLibp2p[] = []
 const served: { protocol: string; outcome: ServedOutcome }[] = []
 
 beforeAll(async () => {
-  const nodes = await startNodes(11)
+  const nodes = await startNodes(12)
   holder = nodes[0]!
   oldHolder = nodes[1]!
-  clients.push(...nodes.slice(2))
+  sessionHolder = nodes[2]!
+  clients.push(...nodes.slice(3))
   await registerProtocols(
     holder,
     { sample: service },
@@ -53,13 +60,25 @@ beforeAll(async () => {
       onServed: (protocol, _ms, outcome) => served.push({ protocol, outcome }),
     },
   )
+  await registerProtocols(
+    sessionHolder,
+    { sample: service },
+    {
+      sampleRatePerSecond: 6,
+      sampleSessionIdleMs: 600,
+      onServed: (protocol, _ms, outcome) => served.push({ protocol, outcome }),
+    },
+  )
   await oldHolder.handle(SAMPLE_PROTOCOL, async (stream, connection) => {
     await handleSampleStream(service, stream, connection)
   })
-  for (const client of clients) await client.dial(holder.getMultiaddrs())
+  for (const client of clients) {
+    await client.dial(holder.getMultiaddrs())
+    await client.dial(sessionHolder.getMultiaddrs())
+  }
 })
 
-afterAll(() => stopAll([holder, oldHolder, ...clients]))
+afterAll(() => stopAll([holder, oldHolder, sessionHolder, ...clients]))
 
 /** The holder's inbound session streams from `client` still open. */
 function sessionsFrom(client: DacnetLibp2p, at = holder): Stream[] {
@@ -165,6 +184,11 @@ describe('/dacnet/sample/2.0.0 on the wire', () => {
 })
 
 describe('SampleStreams', () => {
+  let holder: DacnetLibp2p
+  beforeAll(() => {
+    holder = sessionHolder
+  })
+
   it('asks a holder on one kept stream across requests, and reports each request to the holder', async () => {
     const client = clients[3]!
     const streams = new SampleStreams(client)
@@ -174,11 +198,11 @@ describe('SampleStreams', () => {
       for (const index of indices) expect(bytesOf(answers.get(index))).toEqual(bytesOf(held.get(index)))
     }
     expect(streams.keptFor(holder.peerId)).toBe(1)
-    expect(sessionsFrom(client)).toHaveLength(1)
+    expect(sessionsFrom(client, holder)).toHaveLength(1)
     expect(served).toEqual(Array(3).fill({ protocol: SAMPLE_SESSION_PROTOCOL, outcome: 'ok' }))
     streams.close()
     expect(streams.keptFor(holder.peerId)).toBe(0)
-    await waitFor(() => sessionsFrom(client).length === 0, 'the session to end on the holder')
+    await waitFor(() => sessionsFrom(client, holder).length === 0, 'the session to end on the holder')
   })
 
   it('keeps a stream per request in parallel, up to two a holder, and closes the rest', async () => {
@@ -186,7 +210,7 @@ describe('SampleStreams', () => {
     const streams = new SampleStreams(client)
     await Promise.all([[1], [2], [3]].map((indices) => streams.request(holder.peerId, blob.blobId, indices, opts)))
     expect(streams.keptFor(holder.peerId)).toBe(2)
-    await waitFor(() => sessionsFrom(client).length <= 2, 'the third session to close')
+    await waitFor(() => sessionsFrom(client, holder).length <= 2, 'the third session to close')
     streams.close()
   })
 
@@ -194,11 +218,11 @@ describe('SampleStreams', () => {
     const client = clients[5]!
     const streams = new SampleStreams(client, { idleMs: 60_000 })
     await streams.request(holder.peerId, blob.blobId, [1], opts)
-    const first = sessionsFrom(client)[0]!
+    const first = sessionsFrom(client, holder)[0]!
     await waitFor(() => first.status !== 'open', 'the idle reset', 5_000)
     const answers = await streams.request(holder.peerId, blob.blobId, [2], opts)
     expect(bytesOf(answers.get(2))).toEqual(bytesOf(all[2]))
-    expect(sessionsFrom(client)).toHaveLength(1)
+    expect(sessionsFrom(client, holder)).toHaveLength(1)
     streams.close()
   })
 
@@ -206,7 +230,7 @@ describe('SampleStreams', () => {
     const client = clients[6]!
     const streams = new SampleStreams(client, { idleMs: 50 })
     await streams.request(holder.peerId, blob.blobId, [1], opts)
-    await waitFor(() => streams.keptFor(holder.peerId) === 0 && sessionsFrom(client).length === 0, 'the close')
+    await waitFor(() => streams.keptFor(holder.peerId) === 0 && sessionsFrom(client, holder).length === 0, 'the close')
   })
 
   it('falls back to a stream per request with a holder that only speaks /dacnet/sample/1.0.0', async () => {
