@@ -1,6 +1,6 @@
 import { SHARD_BUCKET_FENCE } from './buckets.ts'
 import { CorruptValue } from './corruption.ts'
-import { type RawDb, writeBatch } from './db.ts'
+import { type BatchOp, type RawDb, writeBatch } from './db.ts'
 import { StorageErrorCode, storageError } from './errors.ts'
 import type { MetaRepository } from './repositories/meta.ts'
 import { emptyUsage, type Usage } from './usage.ts'
@@ -47,8 +47,7 @@ async function readSchema(db: RawDb, dir: string, meta: MetaRepository): Promise
       )
     }
     const usage = emptyUsage()
-    await writeBatch(db, [meta.schemaVersionOp(STORAGE_SCHEMA_VERSION), meta.usageOp(usage)], { sync: true })
-    await writeFence(db)
+    await writeBatch(db, [meta.schemaVersionOp(STORAGE_SCHEMA_VERSION), meta.usageOp(usage), FENCE_OP], { sync: true })
     return usage
   }
   if (version === null) {
@@ -63,7 +62,7 @@ async function readSchema(db: RawDb, dir: string, meta: MetaRepository): Promise
     )
   }
   if (version >= OLDEST_UPGRADABLE_SCHEMA && version < STORAGE_SCHEMA_VERSION) {
-    await writeBatch(db, [meta.schemaVersionOp(STORAGE_SCHEMA_VERSION)], { sync: true })
+    await writeBatch(db, [meta.schemaVersionOp(STORAGE_SCHEMA_VERSION), FENCE_OP], { sync: true })
   } else if (version < STORAGE_SCHEMA_VERSION) {
     throw storageError(
       StorageErrorCode.SCHEMA_UNSUPPORTED,
@@ -79,8 +78,10 @@ async function readSchema(db: RawDb, dir: string, meta: MetaRepository): Promise
   return usage
 }
 
-/** Writes SHARD_BUCKET_FENCE unless it is there. */
+const FENCE_OP: BatchOp = { type: 'put', key: SHARD_BUCKET_FENCE, value: new Uint8Array(0) }
+
+/** Writes SHARD_BUCKET_FENCE unless it is there (a store written before the fence, or one that lost it). */
 async function writeFence(db: RawDb): Promise<void> {
   if ((await db.get(SHARD_BUCKET_FENCE)) !== undefined) return
-  await writeBatch(db, [{ type: 'put', key: SHARD_BUCKET_FENCE, value: new Uint8Array(0) }], { sync: true })
+  await writeBatch(db, [FENCE_OP], { sync: true })
 }

@@ -1,7 +1,7 @@
+import { BLOB_ID_SIZE } from '../../erasure/blob-id.ts'
 import type { BlobHeader } from '../../erasure/header.ts'
 import type { ShardWithProof } from '../../erasure/shard.ts'
 import {
-  BLOB_KEY_SIZE,
   BUCKET_SIZE,
   Bucket,
   INDEX_SIZE,
@@ -46,9 +46,7 @@ export class ShardRepository extends Repository {
   }
 
   key(place: ShardPlace, index: number): Uint8Array {
-    const prefix = this.#prefix(place, INDEX_SIZE)
-    viewOf(prefix).setUint32(prefix.length - INDEX_SIZE, index)
-    return prefix
+    return this.#keyOf(place, index)
   }
 
   /** The shard index a key of either layout ends in. */
@@ -58,21 +56,20 @@ export class ShardRepository extends Repository {
 
   /** All shard keys of one blob. */
   rangeOf(place: ShardPlace): PrefixRange {
-    return prefixRange(this.#prefix(place, 0))
+    return prefixRange(this.#keyOf(place))
   }
 
-  /** `bucket || [expiresAt] || blobId` followed by `room` zero bytes. */
-  #prefix(place: ShardPlace, room: number): Uint8Array {
-    if (place.expiresAt === undefined) {
-      const key = new Uint8Array(BLOB_KEY_SIZE + room)
-      key[0] = Bucket.shard
-      key.set(place.blobId, BUCKET_SIZE)
-      return key
-    }
-    const key = new Uint8Array(SHARD_BY_EXPIRY_KEY_SIZE - INDEX_SIZE + room)
-    key[0] = Bucket.shardByExpiry
-    writeU64(viewOf(key), BUCKET_SIZE, place.expiresAt)
-    key.set(place.blobId, BUCKET_SIZE + TIME_SIZE)
+  /** `bucket || [expiresAt] || blobId`, then `index u32` when given: one allocation, one view. */
+  #keyOf(place: ShardPlace, index?: number): Uint8Array {
+    const { expiresAt } = place
+    const idAt = expiresAt === undefined ? BUCKET_SIZE : BUCKET_SIZE + TIME_SIZE
+    const key = new Uint8Array(idAt + BLOB_ID_SIZE + (index === undefined ? 0 : INDEX_SIZE))
+    key[0] = expiresAt === undefined ? Bucket.shard : Bucket.shardByExpiry
+    key.set(place.blobId, idAt)
+    if (expiresAt === undefined && index === undefined) return key
+    const view = viewOf(key)
+    if (expiresAt !== undefined) writeU64(view, BUCKET_SIZE, expiresAt)
+    if (index !== undefined) view.setUint32(idAt + BLOB_ID_SIZE, index)
     return key
   }
 
