@@ -1,13 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { closeSync, openSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
 import { settleWithin } from '../../timing.ts'
 import type { NodeReadyMessage } from '../commands/node.ts'
 import { CliErrorCode, cliError } from '../errors.ts'
 import type { DevnetNode } from './layout.ts'
 
-const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url))
 /** Start-up of a node process: module loading, keystore unlock, LevelDB open, libp2p listen. */
 export const DEFAULT_READY_TIMEOUT_MS = 60_000
 /** A clean stop finishes stores under way; past this the node is killed. */
@@ -75,15 +73,20 @@ export class NodeProcess {
   #exit: Exit | undefined
   #ready = false
 
-  constructor(node: DevnetNode) {
+  /** `program`: the module the process runs (nodeProgram: the bundled CLI, or its entry module). */
+  constructor(node: DevnetNode, program: string) {
     this.node = node
     const log = openSync(node.logPath, 'a')
     try {
-      this.#child = spawn(process.execPath, [...nodeExecArgv(process.env), MAIN, 'node', '--config', node.configPath], {
-        stdio: ['ignore', log, log, 'ipc'],
-        detached: true,
-        env: nodeEnv(process.env),
-      })
+      this.#child = spawn(
+        process.execPath,
+        [...nodeExecArgv(process.env), program, 'node', '--config', node.configPath],
+        {
+          stdio: ['ignore', log, log, 'ipc'],
+          detached: true,
+          env: nodeEnv(process.env),
+        },
+      )
     } finally {
       closeSync(log)
     }

@@ -19,6 +19,7 @@ import {
 } from './chain.ts'
 import { NodeProcess } from './children.ts'
 import { createDevnetLayout, DEVNET_FILE, type DevnetLayout, followNewChain, readDevnetLayout } from './layout.ts'
+import { nodeProgram } from './node-bundle.ts'
 import { blobJsonLine, blobRow, blobTableHeader, devnetBanner, liveLine, tally, tallyLine } from './report.ts'
 import { DevnetRoles } from './roles.ts'
 import { type BlobOutcome, runBlob } from './workload.ts'
@@ -284,8 +285,11 @@ export async function startNodes(
   stopping: AbortSignal,
   readyTimeoutMs?: number,
 ): Promise<void> {
+  const program = await nodeProgram(process.env)
+  if (program.builtMs !== undefined) ctx.note(`node program bundled in ${formatMs(program.builtMs)}`)
+  if (program.buildError !== undefined) ctx.note(`node processes run from the sources: ${program.reason}`)
   const started = performance.now()
-  for (const node of layout.nodes) children.push(new NodeProcess(node))
+  for (const node of layout.nodes) children.push(new NodeProcess(node, program.path))
   const aborted = new Promise<never>((_, reject) =>
     signal.addEventListener('abort', () => reject(signal.reason), { once: true }),
   )

@@ -1,0 +1,158 @@
+import { createHash } from 'node:crypto'
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
+import { dirname, join, relative } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+
+/**
+ * The program a devnet's node processes run. From a checkout, dacnet's CLI bundled into one ES module (plus a chunk
+ * for each command loaded on demand), built from the sources with rolldown and kept in a cache keyed by their
+ * content, so it is built once per change of the sources or the lockfile; otherwise the CLI's own entry module.
+ *
+ * Why: a committee node started from the TypeScript sources loads 1,719 modules, each read, type-stripped and kept as
+ * source in V8's heap. Loading a node's code took 37.0 MB of heap, 174 MB resident and 0.84-0.94 s from the sources,
+ * 15.4 MB, 113 MB and 0.25 s from the bundle; sixteen nodes were ready in 6.3-6.9 s instead of 14.4-14.9, and idled
+ * at 207-213 MiB a node instead of 231-238 (BENCHMARKS.md). A smaller heap also leaves more room under the node's
+ * old-generation limit, so full collections come less often.
+ *
+ * The bundle is the same code: every `import.meta.url` (and `dirname`, `filename`) keeps the location of the module
+ * it is written in, so files found next to a module (the Reed–Solomon WebAssembly, package.json, the erasure
+ * worker, which then runs from the sources) are found as before; native add-ons stay outside it. A stack trace of
+ * a bundled node points into the bundle: `DACNET_NODE_BUNDLE=0` runs the nodes from the sources instead.
+ */
+export interface NodeProgram {
+  /** The module a node process runs (`node <path> node --config …`). */
+  path: string
+  bundled: boolean
+  /** Why the nodes do not run from a bundle, when they do not. */
+  reason?: string
+  /** Set when building the bundle failed (the nodes then run from the sources): the error's message. */
+  buildError?: string
+  /** Set when this call built the bundle: how long it took. */
+  builtMs?: number
+}
+
+export interface NodeProgramOptions {
+  /** Where bundles are kept, one directory per content hash. Default: node_modules/.cache/dacnet-node of the checkout. */
+  cacheDir?: string
+  /** Builds the bundle into a directory (tests inject failures). Default: rolldown, as described above. */
+  build?: (outDir: string) => Promise<void>
+}
+
+const SRC = fileURLToPath(new URL('../..', import.meta.url))
+const ROOT = dirname(SRC)
+/** The CLI's entry module: what nodes run from the sources (main.js in a built package). */
+const SOURCE_MAIN = fileURLToPath(new URL(`../main.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url))
+/** Bundles kept besides the newest: one per recent state of the sources. */
+const KEEP_BUNDLES = 3
+/** Changes when the way a bundle is built changes, so older bundles are not reused. */
+const BUNDLE_FORMAT = '1'
+/** Packages with native add-ons, loaded from node_modules as they are. */
+const NATIVE_PACKAGES = ['classic-level', '@chainsafe/blst']
+const ENTRY = '\0dacnet-node-entry'
+
+/** The node program for `env` (DACNET_NODE_BUNDLE=0 asks for the sources), building the bundle if needed. */
+export async function nodeProgram(
+  env: Readonly<Record<string, string | undefined>>,
+  options: NodeProgramOptions = {},
+): Promise<NodeProgram> {
+  const fromSources = (reason: string): NodeProgram => ({ path: SOURCE_MAIN, bundled: false, reason })
+  if (env.DACNET_NODE_BUNDLE === '0') return fromSources('DACNET_NODE_BUNDLE=0')
+  if (!SOURCE_MAIN.endsWith('.ts')) return fromSources('a built package runs its compiled modules')
+  const cacheDir = options.cacheDir ?? join(ROOT, 'node_modules', '.cache', 'dacnet-node')
+  const dir = join(cacheDir, await sourcesHash())
+  const main = join(dir, 'main.mjs')
+  if (await exists(main)) return { path: main, bundled: true }
+  const started = performance.now()
+  const building = `${dir}.building-${process.pid}-${Math.random().toString(36).slice(2)}`
+  try {
+    await (options.build ?? buildBundle)(building)
+    await rename(building, dir).catch(async (err) => {
+      // Another devnet built the same bundle meanwhile: use theirs.
+      if (!(await exists(main))) throw err
+    })
+  } catch (err) {
+    const message = (err as Error).message
+    return { ...fromSources(`building the node bundle failed: ${message}`), buildError: message }
+  } finally {
+    await rm(building, { recursive: true, force: true })
+  }
+  await pruneBundles(cacheDir, dir)
+  return { path: main, bundled: true, builtMs: performance.now() - started }
+}
+
+/** SHA-256 over every file under src (path and bytes), the lockfile and BUNDLE_FORMAT. */
+async function sourcesHash(): Promise<string> {
+  const hash = createHash('sha256').update(`dacnet-node-bundle ${BUNDLE_FORMAT}\0`)
+  const entries = await readdir(SRC, { recursive: true, withFileTypes: true })
+  const files = entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name))
+  files.push(join(ROOT, 'package-lock.json'))
+  for (const file of files.sort()) {
+    hash.update(`${relative(ROOT, file)}\0`)
+    hash.update(await readFile(file).catch(() => new Uint8Array()))
+    hash.update('\0')
+  }
+  return hash.digest('hex').slice(0, 32)
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  )
+}
+
+/** Removes the cache's older bundles, keeping `current` and the KEEP_BUNDLES - 1 most recent others. */
+async function pruneBundles(cacheDir: string, current: string): Promise<void> {
+  const names = (await readdir(cacheDir)).filter((name) => /^[0-9a-f]{32}$/.test(name))
+  const dated = await Promise.all(
+    names.map(async (name) => ({ path: join(cacheDir, name), mtime: (await stat(join(cacheDir, name))).mtimeMs })),
+  )
+  const others = dated.filter((d) => d.path !== current).sort((a, b) => b.mtime - a.mtime)
+  for (const old of others.slice(KEEP_BUNDLES - 1)) await rm(old.path, { recursive: true, force: true })
+}
+
+/** Replaces the `import.meta` properties that name a module's location by that module's own location. */
+function keepLocations(code: string, id: string): string {
+  return code.replace(/\bimport\.meta\.(url|dirname|filename|main)\b/g, (_, property: string) => {
+    if (property === 'url') return JSON.stringify(pathToFileURL(id).href)
+    if (property === 'dirname') return JSON.stringify(dirname(id))
+    if (property === 'filename') return JSON.stringify(id)
+    // Only the bundle's own entry runs the CLI: main.ts's `if (import.meta.main)` is false inside it.
+    return 'false'
+  })
+}
+
+/** The CLI bundled into `outDir`: main.mjs, which runs it, and the chunks it loads on demand. */
+async function buildBundle(outDir: string): Promise<void> {
+  const { rolldown } = await import('rolldown')
+  await mkdir(outDir, { recursive: true })
+  const bundle = await rolldown({
+    input: { main: ENTRY },
+    platform: 'node',
+    external: [/^node:/, ...NATIVE_PACKAGES.map((name) => new RegExp(`^${name}(/|$)`))],
+    logLevel: 'silent',
+    plugins: [
+      {
+        name: 'dacnet-node-entry',
+        resolveId: (id) => (id === ENTRY ? ENTRY : null),
+        load: (id) =>
+          id === ENTRY ? `import { main } from ${JSON.stringify(join(SRC, 'cli', 'main.ts'))}\nawait main()\n` : null,
+      },
+      {
+        name: 'dacnet-module-locations',
+        transform: (code, id) =>
+          id.startsWith('\0') || !code.includes('import.meta') ? null : keepLocations(code, id),
+      },
+    ],
+  })
+  try {
+    await bundle.write({
+      dir: outDir,
+      format: 'esm',
+      entryFileNames: '[name].mjs',
+      chunkFileNames: '[name]-[hash].mjs',
+    })
+  } finally {
+    await bundle.close()
+  }
+}
