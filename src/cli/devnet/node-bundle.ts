@@ -42,7 +42,7 @@ const SRC = fileURLToPath(new URL('../..', import.meta.url))
 const ROOT = dirname(SRC)
 /** The CLI's entry module: what nodes run from the sources (main.js in a built package). */
 const SOURCE_MAIN = fileURLToPath(new URL(`../main.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url))
-/** Bundles kept besides the newest: one per recent state of the sources. */
+/** Bundles the cache keeps, the one just used among them: one per recent state of the sources. */
 const KEEP_BUNDLES = 3
 /** Changes when the way a bundle is built changes, so older bundles are not reused. */
 const BUNDLE_FORMAT = '1'

@@ -275,7 +275,8 @@ function restartNote(layout: DevnetLayout, opts: DevnetOptions, chain: boolean):
 
 /**
  * Starts every node of the layout as its own process (pushed to `children` at once, so a caller can stop them
- * whatever happens) and waits until all are ready; `readyTimeoutMs` defaults to NodeProcess's.
+ * whatever happens), running the program nodeProgram gives (built first if the sources changed), and waits until
+ * all are ready; `readyTimeoutMs` defaults to NodeProcess's.
  */
 export async function startNodes(
   ctx: CommandContext,
