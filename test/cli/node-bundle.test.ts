@@ -33,6 +33,11 @@ describe('the program devnet nodes run', () => {
     expect(version.stdout.trim()).toBe(pkg.version)
     const help = await run(process.execPath, [first.path, 'node', '--help'], { timeout: 30_000 })
     expect(help.stdout).toContain('--config')
+    // Its source map leads back to the sources (for `--enable-source-maps`).
+    const map = JSON.parse(await readFile(`${first.path}.map`, 'utf8')) as { sources: string[] }
+    expect(map.sources.length).toBeGreaterThan(0)
+    expect(map.sources.every((source) => /(^|\/)(src|node_modules)\/.+\.[cm]?[jt]s$/.test(source))).toBe(true)
+    expect(map.sources.some((source) => /(^|\/)src\/cli\/commands\/node\.ts$/.test(source))).toBe(true)
     const again = await nodeProgram({}, { cacheDir: cache })
     expect(again).toEqual({ path: first.path, bundled: true })
     expect((await readdir(cache)).length).toBe(1)
