@@ -9,8 +9,9 @@
 import { spawnSync } from 'node:child_process'
 import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import { dirname, join, relative } from 'node:path'
+import { dirname, join, relative, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { bundleCli, CLI_BUNDLE_DIR } from '../src/cli/cli-bundle.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const src = join(root, 'src')
@@ -88,6 +89,24 @@ async function checkNoTsReferences(): Promise<void> {
   if (offenders.length > 0) throw new Error(`built files still name .ts modules:\n  ${offenders.join('\n  ')}`)
 }
 
+/**
+ * The `dacnet` command bundled from dist/ into dist/cli-bundle/ (src/cli/cli-bundle.ts), which dist/cli/bin.js runs:
+ * each of dacnet's modules keeps its place in dist/ (its `import.meta.url` is its dist/ file's, relative to the
+ * bundle), so the files it finds next to itself are found there.
+ */
+async function bundleCommand(): Promise<void> {
+  const out = join(dist, CLI_BUNDLE_DIR)
+  await bundleCli(out, {
+    main: join(dist, 'cli', 'main.js'),
+    urlOf: (id) => {
+      if (!id.startsWith(dist + sep)) return undefined
+      const path = relative(out, id).split(sep).join('/')
+      return `new URL(${JSON.stringify(path)}, import.meta.url).href`
+    },
+    sourcemap: false,
+  })
+}
+
 const started = performance.now()
 try {
   await clean()
@@ -95,6 +114,7 @@ try {
   const assets = await copyAssets()
   await rewriteSpecifiers()
   await checkNoTsReferences()
+  await bundleCommand()
   await chmod(join(dist, 'cli', 'bin.js'), 0o755)
   const files = (await filesUnder(dist)).length
   console.log(`dist/: ${files} files (${assets} copied from src) in ${Math.round(performance.now() - started)} ms`)

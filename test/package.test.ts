@@ -166,6 +166,7 @@ describe('the packed package', () => {
       'dist/index.d.ts',
       'dist/cli/bin.js',
       'dist/cli/main.js',
+      'dist/cli-bundle/main.mjs',
       'dist/erasure/worker.js',
       'dist/erasure/rs/rs.wasm',
       'dist/p2p/pb/dacnet.js',
@@ -190,11 +191,14 @@ describe('the packed package', () => {
     const builtins = new Set(builtinModules)
     const undeclared = new Map<string, string>()
     for (const entry of await readdir(dist, { recursive: true, withFileTypes: true })) {
-      if (!entry.isFile() || !entry.name.endsWith('.js')) continue
+      if (!entry.isFile() || !/\.m?js$/.test(entry.name)) continue
       const text = await readFile(join(entry.parentPath, entry.name), 'utf8')
-      for (const [, , specifier] of text.matchAll(
-        /(?:\bfrom\s+|\bimport\s*\(\s*|^import\s+)(['"])([^'"./][^'"]*)\1/gm,
-      )) {
+      // The command bundle (.mjs) holds its dependencies' code, comments and all: only its own imports count there,
+      // the statements the bundler writes at the start of a line and the requires it writes for CommonJS modules.
+      const imports = entry.name.endsWith('.mjs')
+        ? /(?:^import\s[^;]*?\bfrom\s*|^import\s*|\bimport\(\s*|\b__require\(\s*)(['"])([^'"./][^'"]*)\1/gm
+        : /(?:\bfrom\s+|\bimport\s*\(\s*|^import\s+)(['"])([^'"./][^'"]*)\1/gm
+      for (const [, , specifier] of text.matchAll(imports)) {
         const name = specifier!.startsWith('@')
           ? specifier!.split('/').slice(0, 2).join('/')
           : specifier!.split('/')[0]!
@@ -202,7 +206,7 @@ describe('the packed package', () => {
         undeclared.set(name, join(entry.parentPath, entry.name).slice(dist.length + 1))
       }
     }
-    for (const [name, reason] of Object.entries(DEVELOPMENT_ONLY)) {
+    for (const [name, reason] of Object.entries({ ...DEVELOPMENT_ONLY, ...OPTIONAL_IN_BUNDLE })) {
       expect(reason).not.toBe('')
       undeclared.delete(name)
     }
@@ -216,7 +220,17 @@ describe('the packed package', () => {
  */
 const DEVELOPMENT_ONLY: Record<string, string> = {
   rolldown:
-    'browser/build.js builds the browser bundle in memory (scripts/build-browser.ts; `dacnet web` without --bundle)',
+    'browser/build.js builds the browser bundle in memory (scripts/build-browser.ts; `dacnet web` without --bundle), ' +
+    'and cli/cli-bundle.js the command bundle (scripts/build.ts; the devnet from a checkout)',
+}
+
+/**
+ * Packages the command bundle asks for that are no dependency at all, each with why: optional add-ons a bundled
+ * dependency tries to load and does without (as it does from its own place in node_modules).
+ */
+const OPTIONAL_IN_BUNDLE: Record<string, string> = {
+  bufferutil: "ws's optional native masking, loaded in a try (libp2p's WebSockets transport)",
+  'utf-8-validate': "ws's optional native UTF-8 check, loaded in a try (libp2p's WebSockets transport)",
 }
 
 describe('installed into a fresh project', () => {
@@ -298,6 +312,21 @@ describe('installed into a fresh project', () => {
     expect(help.stdout).toContain('disperse')
     const version = await run(process.execPath, [bin, '--version'], { cwd: consumer })
     expect(version.stdout.trim()).toBe(pkg.version)
+  })
+
+  it('runs the installed `dacnet` from the bundle it ships, not from dist/ one module at a time', async () => {
+    // A module hook that reports, at exit, which of the package's files the process loaded.
+    const hook = `data:text/javascript,${encodeURIComponent(`
+      import { registerHooks } from 'node:module'
+      const urls = []
+      registerHooks({ load(url, context, next) { urls.push(url); return next(url, context) } })
+      process.on('exit', () => process.stderr.write(JSON.stringify(urls.filter((u) => u.includes('/dacnet/dist/')))))`)}`
+    const bin = join(consumer, 'node_modules', 'dacnet', 'dist', 'cli', 'bin.js')
+    const help = await run(process.execPath, ['--import', hook, bin, '--help'], { cwd: consumer })
+    expect(help.code, help.stderr).toBe(0)
+    const loaded = (JSON.parse(help.stderr) as string[]).map((url) => url.slice(url.indexOf('/dacnet/dist/') + 13))
+    expect(loaded).toContain('cli-bundle/main.mjs')
+    expect(loaded.filter((path) => !path.startsWith('cli-bundle/'))).toEqual(['cli/bin.js'])
   })
 
   it('says in one line which Node.js the installed `dacnet` needs when an old one runs it', async (ctx) => {

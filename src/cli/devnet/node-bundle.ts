@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto'
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
+import { readdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { bundleCli, CLI_BUNDLE_DIR } from '../cli-bundle.ts'
 
 /**
  * The program a devnet's node processes run. From a checkout, dacnet's CLI bundled into one ES module (plus a chunk
  * for each command loaded on demand), built from the sources with rolldown and kept in a cache keyed by their
- * content, so it is built once per change of the sources or the lockfile; otherwise the CLI's own entry module.
+ * content, so it is built once per change of the sources or the lockfile; in a built package, the bundle it ships.
  *
  * Why: a committee node started from the TypeScript sources loads 1,719 modules, each read, type-stripped and kept as
  * source in V8's heap. Loading a node's code took 37.0 MB of heap, 174 MB resident and 0.84-0.94 s from the sources,
@@ -14,9 +15,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
  * at 207-213 MiB a node instead of 231-238 (BENCHMARKS.md). A smaller heap also leaves more room under the node's
  * old-generation limit, so full collections come less often.
  *
- * The bundle is the same code: every `import.meta.url` (and `dirname`, `filename`) keeps the location of the module
- * it is written in, so files found next to a module (the Reed–Solomon WebAssembly, package.json, the erasure
- * worker, which then runs from the sources) are found as before; native add-ons stay outside it. A stack trace of
+ * The bundle is the same code (src/cli/cli-bundle.ts): each of dacnet's modules keeps its location, so the files
+ * found next to one (the Reed–Solomon WebAssembly, package.json, the erasure worker, which then runs from the
+ * sources) are found as before; native add-ons stay outside it. A stack trace of
  * a bundled node points into the bundle unless the node runs with `--enable-source-maps` (`DACNET_NODE_EXEC_ARGV`;
  * the bundle's maps are written beside it), and `DACNET_NODE_BUNDLE=0` runs the nodes from the sources instead.
  */
@@ -46,10 +47,7 @@ const SOURCE_MAIN = fileURLToPath(new URL(`../main.${import.meta.url.endsWith('.
 /** Bundles the cache keeps, the one just used among them: one per recent state of the sources. */
 const KEEP_BUNDLES = 3
 /** Changes when the way a bundle is built changes, so older bundles are not reused. */
-const BUNDLE_FORMAT = '2'
-/** Packages with native add-ons, loaded from node_modules as they are. */
-const NATIVE_PACKAGES = ['classic-level', '@chainsafe/blst']
-const ENTRY = '\0dacnet-node-entry'
+const BUNDLE_FORMAT = '4'
 
 /** The node program for `env` (DACNET_NODE_BUNDLE=0 asks for the sources), building the bundle if needed. */
 export async function nodeProgram(
@@ -58,7 +56,12 @@ export async function nodeProgram(
 ): Promise<NodeProgram> {
   const fromSources = (reason: string): NodeProgram => ({ path: SOURCE_MAIN, bundled: false, reason })
   if (env.DACNET_NODE_BUNDLE === '0') return fromSources('DACNET_NODE_BUNDLE=0')
-  if (!SOURCE_MAIN.endsWith('.ts')) return fromSources('a built package runs its compiled modules')
+  if (!SOURCE_MAIN.endsWith('.ts')) {
+    // A built package: the bundle it ships (scripts/build.ts), if it has one.
+    const shipped = fileURLToPath(new URL(`../../${CLI_BUNDLE_DIR}/main.mjs`, import.meta.url))
+    if (await exists(shipped)) return { path: shipped, bundled: true }
+    return fromSources('a built package without its bundle runs its compiled modules')
+  }
   const cacheDir = options.cacheDir ?? join(ROOT, 'node_modules', '.cache', 'dacnet-node')
   const dir = join(cacheDir, await sourcesHash())
   const main = join(dir, 'main.mjs')
@@ -112,50 +115,11 @@ async function pruneBundles(cacheDir: string, current: string): Promise<void> {
   for (const old of others.slice(KEEP_BUNDLES - 1)) await rm(old.path, { recursive: true, force: true })
 }
 
-/** Replaces the `import.meta` properties that name a module's location by that module's own location. */
-function keepLocations(code: string, id: string): string {
-  return code.replace(/\bimport\.meta\.(url|dirname|filename|main)\b/g, (_, property: string) => {
-    if (property === 'url') return JSON.stringify(pathToFileURL(id).href)
-    if (property === 'dirname') return JSON.stringify(dirname(id))
-    if (property === 'filename') return JSON.stringify(id)
-    // Only the bundle's own entry runs the CLI: main.ts's `if (import.meta.main)` is false inside it.
-    return 'false'
+/** The devnet's layout: bundled from the sources, each of dacnet's modules keeping its absolute location. */
+function buildBundle(outDir: string): Promise<void> {
+  return bundleCli(outDir, {
+    main: join(SRC, 'cli', 'main.ts'),
+    urlOf: (id) => (id.startsWith(SRC) ? JSON.stringify(pathToFileURL(id).href) : undefined),
+    sourcemap: true,
   })
-}
-
-/** The CLI bundled into `outDir`: main.mjs, which runs it, and the chunks it loads on demand. */
-async function buildBundle(outDir: string): Promise<void> {
-  const { rolldown } = await import('rolldown')
-  await mkdir(outDir, { recursive: true })
-  const bundle = await rolldown({
-    input: { main: ENTRY },
-    platform: 'node',
-    external: [/^node:/, ...NATIVE_PACKAGES.map((name) => new RegExp(`^${name}(/|$)`))],
-    logLevel: 'silent',
-    plugins: [
-      {
-        name: 'dacnet-node-entry',
-        resolveId: (id) => (id === ENTRY ? ENTRY : null),
-        load: (id) =>
-          id === ENTRY ? `import { main } from ${JSON.stringify(join(SRC, 'cli', 'main.ts'))}\nawait main()\n` : null,
-      },
-      {
-        name: 'dacnet-module-locations',
-        transform: (code, id) =>
-          id.startsWith('\0') || !code.includes('import.meta') ? null : keepLocations(code, id),
-      },
-    ],
-  })
-  try {
-    await bundle.write({
-      dir: outDir,
-      format: 'esm',
-      entryFileNames: '[name].mjs',
-      chunkFileNames: '[name]-[hash].mjs',
-      // Read only under --enable-source-maps, which costs a node 13 MB of heap; on disk they cost nothing.
-      sourcemap: true,
-    })
-  } finally {
-    await bundle.close()
-  }
 }
