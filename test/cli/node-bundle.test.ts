@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
+import { type CliBundleLayout, keepLocation } from '../../src/cli/cli-bundle.ts'
 import { nodeProgram } from '../../src/cli/devnet/node-bundle.ts'
 
 const run = promisify(execFile)
@@ -80,6 +81,28 @@ describe('the program devnet nodes run', () => {
     expect(failed.path).toBe(asked.path)
     // Nothing half-built is left to be taken for a bundle later.
     expect(await readdir(cache)).toEqual([])
+  })
+})
+
+describe("a bundled module's location", () => {
+  const layout: CliBundleLayout = {
+    main: '/pkg/dist/cli/main.js',
+    urlOf: (id) =>
+      id.startsWith('/pkg/dist/') ? `new URL(${JSON.stringify(`..${id.slice(9)}`)}, import.meta.url).href` : undefined,
+    sourcemap: false,
+  }
+
+  it("is its own file's for dacnet's modules, and main is false: only the bundle's entry runs the command", () => {
+    const code = "const wasm = new URL('./rs.wasm', import.meta.url)\nif (import.meta.main) run()"
+    expect(keepLocation(code, '/pkg/dist/erasure/rs/wasm.js', layout)).toBe(
+      'const wasm = new URL(\'./rs.wasm\', new URL("../erasure/rs/wasm.js", import.meta.url).href)\nif (false) run()',
+    )
+  })
+
+  it("leaves a dependency's code as it is, and refuses any other property in dacnet's", () => {
+    const code = 'const here = import.meta.dirname'
+    expect(keepLocation(code, '/pkg/node_modules/x/index.js', layout)).toBe(code)
+    expect(() => keepLocation(code, '/pkg/dist/cli/x.js', layout)).toThrow(/import\.meta\.dirname/)
   })
 })
 
