@@ -11,9 +11,8 @@ import { mkdir } from 'node:fs/promises'
  * `layout.urlOf` says, so the files found next to a module (the Reed–Solomon WebAssembly, package.json, the erasure
  * worker's module) are found as before; a module of dacnet's that reads another `import.meta` property fails the
  * build. Native add-ons and rolldown itself (reached only by `dacnet web` building the browser bundle) stay outside
- * (CLI_BUNDLE_EXTERNAL).
- * Dependencies are bundled as they are: none of those the CLI reaches reads files next to itself, which a bundle
- * would move (the devnet's tests run every node from a bundle).
+ * (CLI_BUNDLE_EXTERNAL). Dependencies are bundled as they are: none of those the CLI reaches reads files next to
+ * itself, which a bundle would move (the devnet's tests run every node from a bundle).
  */
 export interface CliBundleLayout {
   /** The CLI's entry module (it exports `main`). */
