@@ -44,7 +44,7 @@ describe('the program devnet nodes run', () => {
     expect((await readdir(cache)).length).toBe(1)
   }, 120_000)
 
-  it('keeps the newest bundles in its cache and removes older ones', async () => {
+  it('keeps the newest bundles in its cache and removes older ones, and what killed builds left', async () => {
     const cache = await cacheDir()
     const old = ['a', 'b', 'c', 'd'].map((c) => join(cache, c.repeat(32)))
     for (const [i, dir] of old.entries()) {
@@ -53,11 +53,22 @@ describe('the program devnet nodes run', () => {
       const when = new Date(Date.now() - (i + 1) * 60_000)
       await utimes(dir, when, when)
     }
+    // What a killed build left an hour ago goes; a build under way (a minute old) stays.
+    const abandoned = join(cache, `${'e'.repeat(32)}.building-1-x`)
+    const underWay = join(cache, `${'f'.repeat(32)}.building-2-y`)
+    for (const [dir, age] of [
+      [abandoned, 3_600_000],
+      [underWay, 60_000],
+    ] as const) {
+      await fakeBundle(dir)
+      const when = new Date(Date.now() - age)
+      await utimes(dir, when, when)
+    }
     const built = await nodeProgram({}, { cacheDir: cache, build: (out) => fakeBundle(out) })
     expect(built.bundled).toBe(true)
     // The one just built and the two most recent others.
     expect((await readdir(cache)).sort()).toEqual(
-      [built.path.split('/').at(-2)!, 'a'.repeat(32), 'b'.repeat(32)].sort(),
+      [built.path.split('/').at(-2)!, 'a'.repeat(32), 'b'.repeat(32), `${'f'.repeat(32)}.building-2-y`].sort(),
     )
   })
 

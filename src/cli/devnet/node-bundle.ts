@@ -46,6 +46,8 @@ const ROOT = dirname(SRC)
 const SOURCE_MAIN = fileURLToPath(new URL(`../main.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url))
 /** Bundles the cache keeps, the one just used among them: one per recent state of the sources. */
 const KEEP_BUNDLES = 3
+/** A build directory older than this was left by a build that did not finish. */
+const ABANDONED_BUILD_MS = 10 * 60_000
 /** Changes when the way a bundle is built changes, so older bundles are not reused. */
 const BUNDLE_FORMAT = '4'
 
@@ -105,14 +107,28 @@ async function exists(path: string): Promise<boolean> {
   )
 }
 
-/** Removes the cache's older bundles, keeping `current` and the KEEP_BUNDLES - 1 most recent others. */
+/**
+ * Removes the cache's older bundles, keeping `current` and the KEEP_BUNDLES - 1 most recent others, and what builds
+ * that were killed midway left (a build under way is younger than ABANDONED_BUILD_MS).
+ */
 async function pruneBundles(cacheDir: string, current: string): Promise<void> {
-  const names = (await readdir(cacheDir)).filter((name) => /^[0-9a-f]{32}$/.test(name))
   const dated = await Promise.all(
-    names.map(async (name) => ({ path: join(cacheDir, name), mtime: (await stat(join(cacheDir, name))).mtimeMs })),
+    (await readdir(cacheDir)).map(async (name) => {
+      const path = join(cacheDir, name)
+      return {
+        name,
+        path,
+        mtime: await stat(path).then(
+          (s) => s.mtimeMs,
+          () => Date.now(),
+        ),
+      }
+    }),
   )
-  const others = dated.filter((d) => d.path !== current).sort((a, b) => b.mtime - a.mtime)
-  for (const old of others.slice(KEEP_BUNDLES - 1)) await rm(old.path, { recursive: true, force: true })
+  const bundles = dated.filter((d) => /^[0-9a-f]{32}$/.test(d.name) && d.path !== current)
+  const abandoned = dated.filter((d) => d.name.includes('.building-') && Date.now() - d.mtime > ABANDONED_BUILD_MS)
+  const old = bundles.sort((a, b) => b.mtime - a.mtime).slice(KEEP_BUNDLES - 1)
+  for (const entry of [...old, ...abandoned]) await rm(entry.path, { recursive: true, force: true })
 }
 
 /** The devnet's layout: bundled from the sources, each of dacnet's modules keeping its absolute location. */
