@@ -176,15 +176,20 @@ export class DevnetChain {
   }
 
   /**
-   * Mines at once to where `epoch` is in force for a party `confirmations` blocks behind (its first block plus
-   * the confirmations), then turns to one block a second, so that epochs pass with time from then on.
+   * Mines at once to where the epoch after the latest block's is in force for a party `confirmations` blocks behind
+   * (its first block plus the confirmations), then turns to one block a second, so that epochs pass with time from
+   * then on. Registry changes take effect from the epoch after the one they were made in, so every change made so
+   * far is in force in that epoch, whatever number of blocks they took (short epochs may end while members
+   * register). Returns that epoch.
    */
-  async beginEpoch(epoch: number, confirmations: number): Promise<void> {
-    const target = BigInt(this.file.deploymentBlock + epoch * this.file.epochBlocks + confirmations)
+  async beginNextEpoch(confirmations: number): Promise<number> {
     const latest = await this.publicClient.getBlockNumber()
+    const epoch = (await this.epochOf(latest)) + 1
+    const target = BigInt(this.file.deploymentBlock + epoch * this.file.epochBlocks + confirmations)
     if (target > latest) await this.#test.mine({ blocks: Number(target - latest) })
     await this.#test.setAutomine(false)
     await this.#test.setIntervalMining({ interval: DEVNET_BLOCK_SECONDS })
+    return epoch
   }
 }
 

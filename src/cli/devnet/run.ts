@@ -171,8 +171,8 @@ export async function runDevnet(ctx: CommandContext, opts: DevnetOptions): Promi
 /**
  * Puts the committee on the chain: an Ethereum account per node funded with its stake (its key in the node's
  * eth.key), every member registered from its node directory's keys, both sequencer keys added by the registry's
- * owner; then the chain is mined to where epoch 1 — the first with this committee — is in force, and from then on
- * makes a block a second. Returns each node's account (the spare's too, registered later).
+ * owner; then the chain is mined to where the first epoch with this committee is in force (epoch 1, or a later one
+ * when short epochs ended while the members registered), and from then on makes a block a second. Returns each node's account (the spare's too, registered later).
  */
 export async function stakeAndRegister(
   ctx: CommandContext,
@@ -187,10 +187,10 @@ export async function stakeAndRegister(
     layout.nodes.filter((n) => n.member).map((n) => chain.register(n, operators.get(n.name)!, n.stake * DEVNET_TOKEN)),
   )
   await chain.addSequencers(layout.sequencers)
-  await chain.beginEpoch(1, DEVNET_CONFIRMATIONS)
+  const first = await chain.beginNextEpoch(DEVNET_CONFIRMATIONS)
   await chain.writeFile(layout.chainPath!)
   ctx.note(
-    `chain ${chain.file.rpcUrl}: registry ${chain.file.registry}, ${layout.nodes.filter((n) => n.member).length} members registered and staked in ${formatMs(performance.now() - started)}; epochs of ${chain.file.epochBlocks} blocks (${DEVNET_BLOCK_SECONDS} s each)`,
+    `chain ${chain.file.rpcUrl}: registry ${chain.file.registry}, ${layout.nodes.filter((n) => n.member).length} members registered and staked in ${formatMs(performance.now() - started)}, in force from epoch ${first}; epochs of ${chain.file.epochBlocks} blocks (${DEVNET_BLOCK_SECONDS} s each)`,
   )
   return operators
 }
