@@ -13,6 +13,7 @@ import { type BlobHeader, encodeHeader, HEADER_VERSION } from '../src/erasure/he
 import { buildMerkleTree, merkleProof } from '../src/erasure/merkle.ts'
 import type { ShardWithProof } from '../src/erasure/shard.ts'
 import { DEFAULT_RETENTION_MS, ShardStore } from '../src/storage/index.ts'
+import { ownCpuSeconds } from './e2e/proc.ts'
 import { type BenchRow, type BenchSuite, mbPerSecond, median, quantile, timeRuns } from './lib.ts'
 
 const MiB = 1024 * 1024
@@ -304,12 +305,8 @@ async function sustainedWriteRows(fixture: Fixture): Promise<BenchRow[]> {
 async function longIngestRows(fixture: Fixture): Promise<BenchRow[]> {
   return withTempDir(async (dir) => {
     const store = await ShardStore.open(dir, { backgroundPrune: false })
-    const cpu = () => {
-      const { user, system } = process.cpuUsage()
-      return (user + system) / 1e6
-    }
     const written0 = diskWrites()
-    const cpu0 = cpu()
+    const cpu0 = ownCpuSeconds()
     const start = performance.now()
     let epoch = 0
     const worker = async () => {
@@ -321,7 +318,7 @@ async function longIngestRows(fixture: Fixture): Promise<BenchRow[]> {
     const ms = performance.now() - start
     const { bytes } = store.stats()
     await store.close()
-    const cpuSeconds = cpu() - cpu0
+    const cpuSeconds = ownCpuSeconds() - cpu0
     const written = diskWrites()
     const gib = bytes / (1024 * MiB)
     const extra = { logicalBytes: bytes, blobs: epoch, ms: Math.round(ms) }

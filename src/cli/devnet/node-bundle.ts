@@ -3,6 +3,7 @@ import { readdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { bundleCli, CLI_BUNDLE_DIR } from '../cli-bundle.ts'
+import { pathExists } from '../files.ts'
 
 /**
  * The program a devnet's node processes run. From a checkout, dacnet's CLI bundled into one ES module (plus a chunk
@@ -61,20 +62,20 @@ export async function nodeProgram(
   if (!SOURCE_MAIN.endsWith('.ts')) {
     // A built package: the bundle it ships (scripts/build.ts), if it has one.
     const shipped = fileURLToPath(new URL(`../../${CLI_BUNDLE_DIR}/main.mjs`, import.meta.url))
-    if (await exists(shipped)) return { path: shipped, bundled: true }
+    if (await pathExists(shipped)) return { path: shipped, bundled: true }
     return fromSources('a built package without its bundle runs its compiled modules')
   }
   const cacheDir = options.cacheDir ?? join(ROOT, 'node_modules', '.cache', 'dacnet-node')
   const dir = join(cacheDir, await sourcesHash())
   const main = join(dir, 'main.mjs')
-  if (await exists(main)) return { path: main, bundled: true }
+  if (await pathExists(main)) return { path: main, bundled: true }
   const started = performance.now()
   const building = `${dir}.building-${process.pid}-${Math.random().toString(36).slice(2)}`
   try {
     await (options.build ?? buildBundle)(building)
     await rename(building, dir).catch(async (err) => {
       // Another devnet built the same bundle meanwhile: use theirs.
-      if (!(await exists(main))) throw err
+      if (!(await pathExists(main))) throw err
     })
   } catch (err) {
     const message = (err as Error).message
@@ -98,13 +99,6 @@ async function sourcesHash(): Promise<string> {
     hash.update('\0')
   }
   return hash.digest('hex').slice(0, 32)
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  )
 }
 
 /**
