@@ -1,7 +1,8 @@
 import type { Stream } from '@libp2p/interface'
 import * as varint from 'uint8-varint'
-import { Uint8ArrayList } from 'uint8arraylist'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import { allocUnsafe } from 'uint8arrays/alloc'
+import { ByteQueue } from './byte-queue.ts'
 import { P2pErrorCode, p2pError, toWireError } from './errors.ts'
 import { varintSize, writeVarint } from './varint.ts'
 
@@ -19,7 +20,7 @@ export const DEFAULT_WRITE_HIGH_WATER = 1024 * 1024
 
 export class FrameReader {
   private readonly stream: Stream
-  private readonly buffer = new Uint8ArrayList()
+  private readonly buffer = new ByteQueue()
   private readonly highWater: number
   private ended = false
   private failure: unknown = null
@@ -65,6 +66,15 @@ export class FrameReader {
         throw p2pError(P2pErrorCode.STREAM_ENDED, `stream ended inside a frame (${this.buffer.byteLength} bytes left)`)
       }
     }
+  }
+
+  /**
+   * The next frame if all of it is here already, taken at once; undefined if not (then `next` or `expect` waits for
+   * it). Throws as `next` does for a frame above `maxLength` or a malformed length prefix. A reader of many frames
+   * takes what has arrived without a promise per frame, and awaits only when the buffer runs dry.
+   */
+  nextBuffered(maxLength: number): Uint8Array | undefined {
+    return this.take(maxLength, varint.encodingLength(maxLength))
   }
 
   /** Like next(), but a clean end is an error too: the protocol needs this frame. */
@@ -123,8 +133,8 @@ export class FrameReader {
       })
     }
     if (this.buffer.byteLength < prefix + length) return undefined
-    const frame = this.buffer.subarray(prefix, prefix + length)
-    this.buffer.consume(prefix + length)
+    this.buffer.skip(prefix)
+    const frame = this.buffer.take(length)
     if (this.stream.readStatus === 'paused' && this.buffer.byteLength < this.highWater) this.stream.resume()
     return frame
   }
@@ -138,7 +148,7 @@ export class FrameReader {
     const available = Math.min(this.buffer.byteLength, maxPrefix)
     let length = 0
     for (let i = 0; i < available; i++) {
-      const byte = this.buffer.get(i)
+      const byte = this.buffer.byteAt(i)!
       length += (byte & 0x7f) * 2 ** (7 * i)
       if (byte < 0x80) {
         if (byte === 0 && i > 0) {

@@ -277,7 +277,9 @@ export async function openRetrieve(
     let finished = false
     try {
       while (true) {
-        const reply = decodeReplyFrame(await reader.expect(limit, 'the end of the retrieve reply', signal))
+        const frame =
+          reader.nextBuffered(limit) ?? (await reader.expect(limit, 'the end of the retrieve reply', signal))
+        const reply = decodeReplyFrame(frame)
         if (reply.kind === ReplyKind.END) {
           if (reply.count !== received) {
             throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, `END counts ${reply.count} shards, ${received} came`)

@@ -107,17 +107,17 @@ function readShardReply(frame: Uint8Array): Reply | undefined {
     const tag = frame[at++]
     if (tag === REPLY_SHARD_TAG) {
       const length = readUint32(frame, at)
-      if (length === undefined) return undefined
-      at = length.end
-      if (length.value > frame.length - at) return undefined
-      shard = readShardMessage(frame, at, at + length.value)
+      if (length < 0) return undefined
+      at = varintEnd
+      if (length > frame.length - at) return undefined
+      shard = readShardMessage(frame, at, at + length)
       if (shard === undefined) return undefined
-      at += length.value
+      at += length
     } else if (tag === REPLY_INDEX_TAG) {
       const value = readUint32(frame, at)
-      if (value === undefined) return undefined
-      index = value.value
-      at = value.end
+      if (value < 0) return undefined
+      index = value
+      at = varintEnd
     } else return undefined
   }
   if (shard === undefined) return undefined
@@ -133,29 +133,38 @@ function readShardMessage(frame: Uint8Array, from: number, to: number): ShardWit
   while (at < to) {
     const tag = frame[at++]
     const value = readUint32(frame, at, to)
-    if (value === undefined) return undefined
-    at = value.end
+    if (value < 0) return undefined
+    at = varintEnd
     if (tag === SHARD_INDEX_TAG) {
-      index = value.value
+      index = value
       continue
     }
     if (tag !== SHARD_DATA_TAG && tag !== SHARD_PROOF_TAG) return undefined
-    if (value.value > to - at) return undefined
-    const bytes = frame.subarray(at, at + value.value)
-    at += value.value
+    if (value > to - at) return undefined
+    const bytes = frame.subarray(at, at + value)
+    at += value
     if (tag === SHARD_DATA_TAG) data = bytes
     else proof = bytes
   }
   return { index, data, proof }
 }
 
-/** A varint of at most five bytes holding a value below 2^32, ending before `to`; else undefined. */
-function readUint32(frame: Uint8Array, from: number, to = frame.length): { value: number; end: number } | undefined {
+/** Where the varint read last by readUint32 ended: kept here so that a read allocates no result object. */
+let varintEnd = 0
+
+/**
+ * A varint of at most five bytes holding a value below 2^32, ending before `to`, its end left in `varintEnd`; -1
+ * if there is none.
+ */
+function readUint32(frame: Uint8Array, from: number, to = frame.length): number {
   let value = 0
   for (let i = 0; i < 5 && from + i < to; i++) {
     const byte = frame[from + i]!
     value += (byte & 0x7f) * 2 ** (7 * i)
-    if (byte < 0x80) return value <= 0xffffffff ? { value, end: from + i + 1 } : undefined
+    if (byte < 0x80) {
+      varintEnd = from + i + 1
+      return value <= 0xffffffff ? value : -1
+    }
   }
-  return undefined
+  return -1
 }

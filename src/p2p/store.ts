@@ -81,7 +81,9 @@ export async function handleStoreStream(
     const limit = shardFrameLimit(header.shardSize)
     const shards: ShardWithProof[] = []
     for (let i = 0; i < request.shardCount; i++) {
-      const frame = await reader.expect(limit, `shard ${i + 1} of ${request.shardCount}`, signal)
+      // Frames already here are taken without a promise each; the reader is waited on only when it runs dry.
+      const frame =
+        reader.nextBuffered(limit) ?? (await reader.expect(limit, `shard ${i + 1} of ${request.shardCount}`, signal))
       shards.push(decodeShardFrame(frame))
     }
     // Any byte after the announced shards is a frame too many, whatever its length prefix says.

@@ -98,6 +98,30 @@ describe('frame length prefixes', { timeout: 10_000 }, () => {
   })
 })
 
+describe('frames already received', { timeout: 10_000 }, () => {
+  it('are taken at once while whole, undefined for one not yet whole, then read on by waiting', async () => {
+    // Three frames and the first byte of a fourth's body: two bytes announced, one sent before the end.
+    const bytes = Uint8Array.of(2, 1, 2, 0, 3, 7, 8, 9, 2, 5)
+    const outcome = await serverReads(bytes, async (reader) => {
+      await reader.started()
+      while (reader.buffered < bytes.length) await reader.started().then(() => new Promise((r) => setImmediate(r)))
+      const taken: (number[] | undefined)[] = []
+      for (let i = 0; i < 4; i++) taken.push(((f) => (f === undefined ? undefined : [...f]))(reader.nextBuffered(16)))
+      const last = await reader.next(16).catch((err: { code?: string }) => err.code)
+      return { taken, last }
+    })
+    expect(outcome.value).toEqual({ taken: [[1, 2], [], [7, 8, 9], undefined], last: P2pErrorCode.STREAM_ENDED })
+  })
+
+  it('a frame above the limit is refused as it would be by next(), without waiting', async () => {
+    const outcome = await serverReads(Uint8Array.of(5, 1, 2, 3, 4, 5), async (reader) => {
+      while (reader.buffered < 6) await reader.started().then(() => new Promise((r) => setImmediate(r)))
+      return reader.nextBuffered(4)
+    })
+    expect(outcome.code).toBe(P2pErrorCode.FRAME_TOO_LARGE)
+  })
+})
+
 describe('the end of a frame sequence', { timeout: 10_000 }, () => {
   const endAfterOne = async (reader: FrameReader) => {
     const frame = await reader.expect(16, 'the one frame')

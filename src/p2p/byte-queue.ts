@@ -1,0 +1,114 @@
+import type { Uint8ArrayList } from 'uint8arraylist'
+
+/** Taken chunks kept in the array before it is compacted (a shift per chunk would move the rest every time). */
+const COMPACT_AFTER_CHUNKS = 64
+
+/**
+ * The bytes a stream has delivered and a reader has not taken yet, as the chunks they came in: taking bytes from
+ * the head moves an offset instead of allocating (a Uint8ArrayList makes a view on every consume and an array on
+ * every sublist). A frame within one chunk is taken as a view into it, one that spans chunks as a copy.
+ *
+ * A store stream carries a member's share as thousands of frames of 3-4 KiB in chunks of up to 64 KiB: what the
+ * reader allocates per frame is garbage the member's collector pays for (PROTOCOL.md §2.3, BENCHMARKS.md).
+ */
+export class ByteQueue {
+  #chunks: Uint8Array[] = []
+  /** Index in #chunks of the chunk holding the first untaken byte. */
+  #head = 0
+  /** Offset of the first untaken byte in that chunk. */
+  #offset = 0
+  #length = 0
+
+  /** Bytes held. */
+  get byteLength(): number {
+    return this.#length
+  }
+
+  append(data: Uint8Array | Uint8ArrayList): void {
+    if (data instanceof Uint8Array) this.#push(data)
+    else for (const chunk of data) this.#push(chunk)
+  }
+
+  /** The byte at `index` from the head; undefined past the end. */
+  byteAt(index: number): number | undefined {
+    if (index < 0 || index >= this.#length) return undefined
+    let at = this.#offset + index
+    for (let c = this.#head; c < this.#chunks.length; c++) {
+      const chunk = this.#chunks[c]!
+      if (at < chunk.byteLength) return chunk[at]
+      at -= chunk.byteLength
+    }
+    return undefined
+  }
+
+  /** Drops `count` bytes from the head (at most what is held). */
+  skip(count: number): void {
+    let left = Math.min(count, this.#length)
+    this.#length -= left
+    while (left > 0) {
+      const chunk = this.#chunks[this.#head]!
+      const rest = chunk.byteLength - this.#offset
+      if (left < rest) {
+        this.#offset += left
+        return
+      }
+      left -= rest
+      this.#dropHead()
+    }
+  }
+
+  /**
+   * The next `count` bytes, taken from the queue: a view into the chunk that holds them all, else a copy joining
+   * the chunks they span. The caller checks that `count` bytes are held.
+   */
+  take(count: number): Uint8Array {
+    if (count > this.#length) throw new RangeError(`${count} bytes asked of a queue holding ${this.#length}`)
+    if (count === 0) return new Uint8Array(0)
+    const first = this.#chunks[this.#head]!
+    const start = this.#offset
+    if (start + count <= first.byteLength) {
+      const view = first.subarray(start, start + count)
+      this.skip(count)
+      return view
+    }
+    const joined = new Uint8Array(count)
+    let filled = 0
+    while (filled < count) {
+      const chunk = this.#chunks[this.#head]!
+      const piece = Math.min(chunk.byteLength - this.#offset, count - filled)
+      joined.set(chunk.subarray(this.#offset, this.#offset + piece), filled)
+      filled += piece
+      this.skip(piece)
+    }
+    return joined
+  }
+
+  /** Drops everything held. */
+  clear(): void {
+    this.#chunks = []
+    this.#head = 0
+    this.#offset = 0
+    this.#length = 0
+  }
+
+  #push(chunk: Uint8Array): void {
+    if (chunk.byteLength === 0) return
+    this.#chunks.push(chunk)
+    this.#length += chunk.byteLength
+  }
+
+  #dropHead(): void {
+    this.#chunks[this.#head] = EMPTY
+    this.#head++
+    this.#offset = 0
+    if (this.#head === this.#chunks.length) {
+      this.#chunks.length = 0
+      this.#head = 0
+    } else if (this.#head >= COMPACT_AFTER_CHUNKS) {
+      this.#chunks = this.#chunks.slice(this.#head)
+      this.#head = 0
+    }
+  }
+}
+
+const EMPTY = new Uint8Array(0)
