@@ -35,6 +35,8 @@ export interface MerkleTree {
  */
 const SCRATCH_LEAF_MAX_BYTES = 256 * 1024
 let leafScratch = new Uint8Array(1 + 4096)
+/** `0x00 || shard` in leafScratch for the last shard size hashed: kept, as shards of one blob are all one size. */
+let leafInput = leafScratch.subarray(0, 1)
 
 /**
  * Writes leaf(shard) at `out[offset .. offset + 32)`. The digest comes back from OpenSSL as a 32-character
@@ -47,10 +49,13 @@ export function leafHashInto(shard: Uint8Array, out: Uint8Array, offset: number)
     putDigest(createHash('sha256').update(LEAF_PREFIX).update(shard).digest('binary'), out, offset)
     return
   }
-  if (leafScratch.length < 1 + shard.length) leafScratch = new Uint8Array(1 + shard.length)
-  leafScratch[0] = LEAF_PREFIX[0]!
-  leafScratch.set(shard, 1)
-  putDigest(hash('sha256', leafScratch.subarray(0, 1 + shard.length), 'binary'), out, offset)
+  if (leafInput.length !== 1 + shard.length) {
+    if (leafScratch.length < 1 + shard.length) leafScratch = new Uint8Array(1 + shard.length)
+    leafScratch[0] = LEAF_PREFIX[0]!
+    leafInput = leafScratch.subarray(0, 1 + shard.length)
+  }
+  leafInput.set(shard, 1)
+  putDigest(hash('sha256', leafInput, 'binary'), out, offset)
 }
 
 /** leaf(shard) as a fresh 32-byte array. */
@@ -215,8 +220,30 @@ export interface ProofItem {
 
 /**
  * True iff every item's proof shows its leaf at its index under `root`: the same verdict as `rootFromProof` for
- * each item, with far fewer hashes when the items are many. The paths of a member's shards share their upper
- * nodes, so the union of the paths is computed once, level by level, and each node of it is hashed once.
+ * each item, with far fewer hashes when the items are many. Items in any order; see verifyProofRun.
+ */
+export function verifyProofBatch(root: Uint8Array, leafCount: number, items: readonly ProofItem[]): boolean {
+  const m = items.length
+  const sorted = isSortedByIndex(items) ? items : [...items].sort((a, b) => a.index - b.index)
+  const indices = new Int32Array(m)
+  const leaves = new Uint8Array(m * HASH_SIZE)
+  const proofs = new Array<Uint8Array>(m)
+  for (let t = 0; t < m; t++) {
+    const { index, leaf, proof } = sorted[t]!
+    if (!Number.isInteger(index) || index < 0 || index >= leafCount || leaf.length !== HASH_SIZE) return false
+    indices[t] = index
+    leaves.set(leaf, t * HASH_SIZE)
+    proofs[t] = proof
+  }
+  return verifyProofRun(root, leafCount, indices, leaves, proofs)
+}
+
+/**
+ * True iff every proof shows its leaf at its index under `root`, for shards given as parallel arrays in strictly
+ * increasing index order (leaf t at `leaves[32 t ..]`, e.g. a member's run of shards): the same verdict as
+ * `rootFromProof` for each, with far fewer hashes when they are many. The paths of a member's shards share their
+ * upper nodes, so the union of the paths is computed once, level by level, and each node of it is hashed once.
+ * Indices out of order or repeated are false.
  *
  * Why it is the same verdict: at every level, every item whose path passes through a node claims the same sibling
  * for it (its proof's entry for that level); those claims must be byte-equal to each other and, where the sibling
@@ -224,77 +251,93 @@ export interface ProofItem {
  * used here at every level and reaches the root computed here. A false result says only that some item fails;
  * callers find which one by checking each alone.
  */
-export function verifyProofBatch(root: Uint8Array, leafCount: number, items: readonly ProofItem[]): boolean {
-  const m = items.length
-  if (m === 0 || root.length !== HASH_SIZE) return false
-  const sorted = [...items].sort((a, b) => a.index - b.index)
-  // The frontier: the distinct path nodes of the current level, ascending. Entry j stands for the items
-  // sorted[starts[j]] .. sorted[starts[j + 1] - 1], whose paths pass through it.
-  let positions: number[] = []
-  let nodes = new Uint8Array(m * HASH_SIZE)
-  let starts: number[] = []
-  const used = new Int32Array(m) // sibling entries consumed so far, per sorted item
+export function verifyProofRun(
+  root: Uint8Array,
+  leafCount: number,
+  indices: Int32Array,
+  leaves: Uint8Array,
+  proofs: readonly Uint8Array[],
+): boolean {
+  const m = indices.length
+  if (m === 0 || root.length !== HASH_SIZE || leaves.length !== m * HASH_SIZE || proofs.length !== m) return false
+  // The frontier: the distinct path nodes of the current level, ascending, `size` of them. Entry j stands for the
+  // items starts[j] .. starts[j + 1] - 1, whose paths pass through it. Two buffers of each, swapped level by level.
+  let positions = new Int32Array(m)
+  let nextPositions = new Int32Array(m)
+  let starts = new Int32Array(m + 1)
+  let nextStarts = new Int32Array(m + 1)
+  let nodes = leaves.slice()
+  let nextNodes = new Uint8Array(m * HASH_SIZE)
+  const used = new Int32Array(m) // sibling entries consumed so far, per item
   for (let t = 0; t < m; t++) {
-    const { index, leaf, proof } = sorted[t]!
-    if (!Number.isInteger(index) || index < 0 || index >= leafCount) return false
-    if (t > 0 && index === sorted[t - 1]!.index) return false
-    if (leaf.length !== HASH_SIZE || proof.length !== proofLength(index, leafCount) * HASH_SIZE) return false
-    positions.push(index)
-    nodes.set(leaf, t * HASH_SIZE)
-    starts.push(t)
+    const index = indices[t]!
+    if (index < 0 || index >= leafCount || (t > 0 && index <= indices[t - 1]!)) return false
+    if (proofs[t]!.length !== proofLength(index, leafCount) * HASH_SIZE) return false
+    positions[t] = index
+    starts[t] = t
   }
-  starts.push(m)
+  starts[m] = m
+  let size = m
   const scratch = new Uint8Array(1 + 2 * HASH_SIZE)
   scratch[0] = NODE_PREFIX
   for (let count = leafCount; count > 1; count = Math.ceil(count / 2)) {
-    const nextPositions: number[] = []
-    const nextNodes = new Uint8Array(positions.length * HASH_SIZE)
-    const nextStarts: number[] = []
+    let next = 0
     let j = 0
-    while (j < positions.length) {
+    while (j < size) {
       const pos = positions[j]!
-      const out = nextPositions.length * HASH_SIZE
-      nextStarts.push(starts[j]!)
-      nextPositions.push(pos >> 1)
+      const out = next * HASH_SIZE
+      nextStarts[next] = starts[j]!
+      nextPositions[next] = pos >> 1
       if (pos % 2 === 0 && pos + 1 >= count) {
         // The last node of an odd level moves up unchanged; no proof has an entry for this level.
-        nextNodes.set(nodes.subarray(j * HASH_SIZE, (j + 1) * HASH_SIZE), out)
+        copyBytes(nextNodes, out, nodes, j * HASH_SIZE, HASH_SIZE)
         j++
-      } else if (pos % 2 === 0 && positions[j + 1] === pos + 1) {
+      } else if (pos % 2 === 0 && j + 1 < size && positions[j + 1] === pos + 1) {
         // Both children are on the union of paths: each side's claims must equal the other's computed node.
-        if (!claimsEqual(sorted, used, starts[j]!, starts[j + 1]!, nodes, (j + 1) * HASH_SIZE)) return false
-        if (!claimsEqual(sorted, used, starts[j + 1]!, starts[j + 2]!, nodes, j * HASH_SIZE)) return false
-        scratch.set(nodes.subarray(j * HASH_SIZE, (j + 2) * HASH_SIZE), 1)
+        if (!claimsEqual(proofs, used, starts[j]!, starts[j + 1]!, nodes, (j + 1) * HASH_SIZE)) return false
+        if (!claimsEqual(proofs, used, starts[j + 1]!, starts[j + 2]!, nodes, j * HASH_SIZE)) return false
+        copyBytes(scratch, 1, nodes, j * HASH_SIZE, 2 * HASH_SIZE)
         nextNodes.set(digest(scratch), out)
         j += 2
       } else {
         // The sibling is off the union: every item below claims it, and all claims must agree.
-        const first = sorted[starts[j]!]!
-        const at = used[starts[j]!]! * HASH_SIZE
-        if (!claimsEqual(sorted, used, starts[j]! + 1, starts[j + 1]!, first.proof, at)) return false
-        used[starts[j]!]!++
-        const sibling = first.proof.subarray(at, at + HASH_SIZE)
-        const node = nodes.subarray(j * HASH_SIZE, (j + 1) * HASH_SIZE)
-        scratch.set(pos % 2 === 1 ? sibling : node, 1)
-        scratch.set(pos % 2 === 1 ? node : sibling, 1 + HASH_SIZE)
+        const first = starts[j]!
+        const proof = proofs[first]!
+        const at = used[first]! * HASH_SIZE
+        if (!claimsEqual(proofs, used, first + 1, starts[j + 1]!, proof, at)) return false
+        used[first]!++
+        copyBytes(scratch, pos % 2 === 1 ? 1 : 1 + HASH_SIZE, proof, at, HASH_SIZE)
+        copyBytes(scratch, pos % 2 === 1 ? 1 + HASH_SIZE : 1, nodes, j * HASH_SIZE, HASH_SIZE)
         nextNodes.set(digest(scratch), out)
         j++
       }
+      next++
     }
-    nextStarts.push(m)
-    positions = nextPositions
-    nodes = nextNodes
-    starts = nextStarts
+    nextStarts[next] = m
+    ;[positions, nextPositions] = [nextPositions, positions]
+    ;[starts, nextStarts] = [nextStarts, starts]
+    ;[nodes, nextNodes] = [nextNodes, nodes]
+    size = next
   }
   return bytesEqual(nodes.subarray(0, HASH_SIZE), root)
 }
 
+function isSortedByIndex(items: readonly ProofItem[]): boolean {
+  for (let t = 1; t < items.length; t++) if (items[t]!.index < items[t - 1]!.index) return false
+  return true
+}
+
+/** `length` bytes of `src` from `from` into `dst` at `at`: for a few dozen bytes, cheaper than a view to `set`. */
+function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, from: number, length: number): void {
+  for (let b = 0; b < length; b++) dst[at + b] = src[from + b]!
+}
+
 /**
- * True iff the next unconsumed proof entry of each of sorted[from..to) equals the 32 bytes of `ref` at `refAt`;
+ * True iff the next unconsumed proof entry of each of proofs[from..to) equals the 32 bytes of `ref` at `refAt`;
  * consumes those entries.
  */
 function claimsEqual(
-  sorted: readonly ProofItem[],
+  proofs: readonly Uint8Array[],
   used: Int32Array,
   from: number,
   to: number,
@@ -302,7 +345,7 @@ function claimsEqual(
   refAt: number,
 ): boolean {
   for (let t = from; t < to; t++) {
-    const proof = sorted[t]!.proof
+    const proof = proofs[t]!
     const at = used[t]! * HASH_SIZE
     for (let b = 0; b < HASH_SIZE; b++) if (proof[at + b] !== ref[refAt + b]) return false
     used[t]!++

@@ -3,11 +3,13 @@ import {
   bytesEqual,
   HASH_SIZE,
   leafHash,
+  leafHashInto,
   type ProofItem,
   proofLength,
   rootFromProof,
   verifyMerkleProof,
   verifyProofBatch,
+  verifyProofRun,
 } from '../erasure/merkle.ts'
 import type { ShardWithProof } from '../erasure/shard.ts'
 
@@ -32,6 +34,20 @@ export function verifyShardProof(header: BlobHeader, index: number, data: Uint8A
  * name the bad one.
  */
 export function failingShard(header: BlobHeader, shards: readonly ShardWithProof[]): number | undefined {
+  if (isRun(shards)) {
+    // The usual store, a run in index order: leaf hashes written into one buffer, no object per shard.
+    const m = shards.length
+    const indices = new Int32Array(m)
+    const leaves = new Uint8Array(m * HASH_SIZE)
+    const proofs = new Array<Uint8Array>(m)
+    for (let t = 0; t < m; t++) {
+      const { index, data, proof } = shards[t]!
+      indices[t] = index
+      leafHashInto(data, leaves, t * HASH_SIZE)
+      proofs[t] = proof
+    }
+    if (verifyProofRun(header.root, header.n, indices, leaves, proofs)) return undefined
+  }
   const items: ProofItem[] = shards.map(({ index, data, proof }) => ({ index, leaf: leafHash(data), proof }))
   if (verifyProofBatch(header.root, header.n, items)) return undefined
   const bad = items.find((item) => {
@@ -41,6 +57,16 @@ export function failingShard(header: BlobHeader, shards: readonly ShardWithProof
   // The batch and the single checks agree by construction; were a batch refused with every item holding alone,
   // the whole store would still be refused rather than written unverified.
   return bad?.index ?? shards[0]?.index
+}
+
+/** Whether the shards' indices are integers that strictly increase, as verifyProofRun takes them. */
+function isRun(shards: readonly ShardWithProof[]): boolean {
+  for (let t = 0; t < shards.length; t++) {
+    const index = shards[t]!.index
+    if (!Number.isInteger(index) || index < 0 || index > 0x7fffffff) return false
+    if (t > 0 && index <= shards[t - 1]!.index) return false
+  }
+  return true
 }
 
 /**

@@ -125,10 +125,8 @@ export async function putBlob(
       if ((await expiry.getRaw(expiry.key(next.expiresAt, id))) === undefined) delta.add('bytes', expiry.entryBytes)
       delta.add('blobs', 1)
     }
-    for (const shard of fresh) {
-      ops.push(shardRepo.putShardOp(shardRepo.key(place, shard.index), shard))
-      delta.add('bytes', shardRepo.entryBytes(place, shard.index, header))
-    }
+    ops.push(shardRepo.putShardsOp(place, fresh))
+    for (const shard of fresh) delta.add('bytes', shardRepo.entryBytes(place, shard.index, header))
     delta.add('shards', fresh.length)
     await clearRepairedQuarantine(core, place, new Set(fresh.map((s) => s.index)), record === undefined, ops, delta)
     checkQuota(core, delta.delta.bytes, blobId)

@@ -9,6 +9,7 @@ import {
   proofLength,
   verifyMerkleProof,
   verifyProofBatch,
+  verifyProofRun,
 } from '../../src/erasure/merkle.ts'
 
 const sha256 = (...parts: Uint8Array[]) => {
@@ -146,5 +147,62 @@ describe('verifyProofBatch', () => {
     expect(verifyProofBatch(otherRoot, n, good)).toBe(false)
     // The same proofs under another leaf count have another shape.
     expect(verifyProofBatch(tree.root, n + 1, good)).toBe(false)
+  })
+
+  it('takes its items in any order: a shuffled batch has the verdict of the sorted one', () => {
+    const n = 1000
+    const shards = shardsOf(n, 16)
+    const tree = buildMerkleTree(shards)
+    const indices = [999, 3, 500, 4, 250, 998, 0, 501]
+    expect(verifyProofBatch(tree.root, n, itemsOf(shards, tree, indices))).toBe(true)
+    const bad = itemsOf(shards, tree, indices)
+    bad[2] = { ...bad[2]!, leaf: bad[3]!.leaf }
+    expect(verifyProofBatch(tree.root, n, bad)).toBe(false)
+  })
+})
+
+describe('verifyProofRun', () => {
+  const runOf = (shards: Uint8Array[], tree: ReturnType<typeof buildMerkleTree>, indices: number[]) => {
+    const leaves = new Uint8Array(indices.length * HASH_SIZE)
+    indices.forEach((index, t) => {
+      leaves.set(leafHash(shards[index]!), t * HASH_SIZE)
+    })
+    return {
+      indices: Int32Array.from(indices),
+      leaves,
+      proofs: indices.map((index) => merkleProof(tree, index)),
+    }
+  }
+
+  it('accepts a member-sized run and every contiguous or scattered run, as each shard alone would', () => {
+    for (const n of [1, 2, 7, 100, 4096]) {
+      const shards = shardsOf(n, 16)
+      const tree = buildMerkleTree(shards)
+      const runs = [[0], [n - 1], Array.from({ length: Math.min(n, 1300) }, (_, i) => i + (n > 1300 ? 1000 : 0))]
+      if (n > 3) runs.push([1, 2, n - 2])
+      for (const indices of runs) {
+        const { indices: at, leaves, proofs } = runOf(shards, tree, indices)
+        expect(verifyProofRun(tree.root, n, at, leaves, proofs), `n=${n} ${indices.length}`).toBe(true)
+      }
+    }
+  })
+
+  it('refuses indices out of order or repeated, a leaf buffer of another length, and leaves the given ones as they were', () => {
+    const n = 100
+    const shards = shardsOf(n, 16)
+    const tree = buildMerkleTree(shards)
+    const run = runOf(shards, tree, [10, 11, 12, 60])
+    const leavesBefore = run.leaves.slice()
+    expect(verifyProofRun(tree.root, n, run.indices, run.leaves, run.proofs)).toBe(true)
+    expect(run.leaves).toEqual(leavesBefore)
+    const outOfOrder = runOf(shards, tree, [11, 10, 12, 60])
+    expect(verifyProofRun(tree.root, n, outOfOrder.indices, outOfOrder.leaves, outOfOrder.proofs)).toBe(false)
+    const repeated = runOf(shards, tree, [10, 11, 11, 60])
+    expect(verifyProofRun(tree.root, n, repeated.indices, repeated.leaves, repeated.proofs)).toBe(false)
+    expect(verifyProofRun(tree.root, n, run.indices, run.leaves.subarray(HASH_SIZE), run.proofs)).toBe(false)
+    expect(verifyProofRun(tree.root, n, run.indices, run.leaves, run.proofs.slice(1))).toBe(false)
+    const flipped = run.leaves.slice()
+    flipped[3 * HASH_SIZE]! ^= 1
+    expect(verifyProofRun(tree.root, n, run.indices, flipped, run.proofs)).toBe(false)
   })
 })

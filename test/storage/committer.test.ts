@@ -18,7 +18,7 @@ function recorder() {
       const ops: BatchOp[] = []
       return {
         add: (op) => {
-          if (op.key[0] === 0xee) throw new Error('op refused')
+          if (keyOf(op)[0] === 0xee) throw new Error('op refused')
           ops.push(op)
         },
         write: () =>
@@ -37,7 +37,8 @@ function recorder() {
 }
 
 const put = (tag: number, size = 1): BatchOp => ({ type: 'put', key: Uint8Array.of(tag), value: new Uint8Array(size) })
-const tags = (ops: BatchOp[]) => ops.map((op) => op.key[0])
+const keyOf = (op: BatchOp) => (op.type === 'putShards' ? op.keyPrefix : op.key)
+const tags = (ops: BatchOp[]) => ops.map((op) => keyOf(op)[0])
 const flush = () => new Promise((resolve) => setImmediate(resolve))
 
 describe('GroupCommitter (group commit of planned batches)', () => {

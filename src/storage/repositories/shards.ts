@@ -14,7 +14,7 @@ import {
 import { viewOf, writeU64 } from '../codec.ts'
 import { proofBytes, verifyShardProof } from '../commitment.ts'
 import { CorruptionReason, CorruptValue } from '../corruption.ts'
-import type { BatchOp, RawDb } from '../db.ts'
+import type { BatchOp, RawDb, ShardParts } from '../db.ts'
 import { asView, type ReadOptions, Repository } from './repository.ts'
 
 /** Verifies shard `index` of one blob, already known to the caller. */
@@ -73,9 +73,9 @@ export class ShardRepository extends Repository {
     return key
   }
 
-  /** The put of a shard's value `data || proof`, joined only as LevelDB's batch takes it. */
-  putShardOp(key: Uint8Array, shard: Pick<ShardWithProof, 'data' | 'proof'>): BatchOp {
-    return { type: 'putParts', key, parts: [shard.data, shard.proof] }
+  /** The puts of shards of one blob, each value `data || proof`: one op, keys and values made as LevelDB takes them. */
+  putShardsOp(place: ShardPlace, shards: readonly ShardParts[]): BatchOp {
+    return { type: 'putShards', keyPrefix: this.#keyOf(place), shards }
   }
 
   /** Logical bytes of a shard entry (key + value) for quota accounting. */
