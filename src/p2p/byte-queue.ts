@@ -1,6 +1,10 @@
 import type { Uint8ArrayList } from 'uint8arraylist'
 
-/** Taken chunks kept in the array before it is compacted (a shift per chunk would move the rest every time). */
+/**
+ * Taken chunks kept in the array before it is compacted (a shift per chunk would move the rest every time): at
+ * least this many, and at least half the array, so that compacting stays linear in the chunks a queue ever held
+ * even when a peer sends a flood of tiny ones.
+ */
 const COMPACT_AFTER_CHUNKS = 64
 
 /**
@@ -104,7 +108,7 @@ export class ByteQueue {
     if (this.#head === this.#chunks.length) {
       this.#chunks.length = 0
       this.#head = 0
-    } else if (this.#head >= COMPACT_AFTER_CHUNKS) {
+    } else if (this.#head >= COMPACT_AFTER_CHUNKS && this.#head * 2 >= this.#chunks.length) {
       this.#chunks = this.#chunks.slice(this.#head)
       this.#head = 0
     }

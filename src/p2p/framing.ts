@@ -70,10 +70,12 @@ export class FrameReader {
 
   /**
    * The next frame if all of it is here already, taken at once; undefined if not (then `next` or `expect` waits for
-   * it). Throws as `next` does for a frame above `maxLength` or a malformed length prefix. A reader of many frames
-   * takes what has arrived without a promise per frame, and awaits only when the buffer runs dry.
+   * it). Throws as `next` does for a frame above `maxLength`, a malformed length prefix or an aborted `signal`. A
+   * reader of many frames takes what has arrived without a promise per frame, and awaits only when the buffer runs
+   * dry.
    */
-  nextBuffered(maxLength: number): Uint8Array | undefined {
+  nextBuffered(maxLength: number, signal?: AbortSignal): Uint8Array | undefined {
+    signal?.throwIfAborted()
     return this.take(maxLength, varint.encodingLength(maxLength))
   }
 

@@ -278,7 +278,7 @@ export async function openRetrieve(
     try {
       while (true) {
         const frame =
-          reader.nextBuffered(limit) ?? (await reader.expect(limit, 'the end of the retrieve reply', signal))
+          reader.nextBuffered(limit, signal) ?? (await reader.expect(limit, 'the end of the retrieve reply', signal))
         const reply = decodeReplyFrame(frame)
         if (reply.kind === ReplyKind.END) {
           if (reply.count !== received) {

@@ -83,7 +83,8 @@ export async function handleStoreStream(
     for (let i = 0; i < request.shardCount; i++) {
       // Frames already here are taken without a promise each; the reader is waited on only when it runs dry.
       const frame =
-        reader.nextBuffered(limit) ?? (await reader.expect(limit, `shard ${i + 1} of ${request.shardCount}`, signal))
+        reader.nextBuffered(limit, signal) ??
+        (await reader.expect(limit, `shard ${i + 1} of ${request.shardCount}`, signal))
       shards.push(decodeShardFrame(frame))
     }
     // Any byte after the announced shards is a frame too many, whatever its length prefix says.

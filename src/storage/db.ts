@@ -54,7 +54,9 @@ let keyScratch = new Uint8Array(64)
  * form held the event loop 13.5-14.7 ms and took 34 ms to the end of the fsync; the chained form 1.8-2.4 ms and 27
  * ms. Since the bytes are copied as ops are added, a store's shards need no copy of their own to wait in until
  * the batch is written: each shard's key and value (`putShards`) are written into scratch buffers that LevelDB
- * copies from at once. (The database has no 'write' listeners or prewrite hooks, which would keep the buffers.)
+ * copies from at once. That holds for classic-level's own chained batch, which `db` (a Level, never a sublevel) gives,
+ * with no 'write' listeners or prewrite hooks on the database: abstract-level's default batch, or those, would keep
+ * the buffers and see them overwritten.
  */
 export function openBatch(db: RawDb): LevelBatch {
   const batch = db.batch()

@@ -113,6 +113,22 @@ describe('frames already received', { timeout: 10_000 }, () => {
     expect(outcome.value).toEqual({ taken: [[1, 2], [], [7, 8, 9], undefined], last: P2pErrorCode.STREAM_ENDED })
   })
 
+  it('an aborted signal is thrown before a buffered frame is taken, and the frame stays for the next read', async () => {
+    const outcome = await serverReads(Uint8Array.of(2, 1, 2), async (reader) => {
+      while (reader.buffered < 3) await reader.started().then(() => new Promise((r) => setImmediate(r)))
+      const aborted = (() => {
+        try {
+          reader.nextBuffered(16, AbortSignal.abort())
+          return false
+        } catch {
+          return true
+        }
+      })()
+      return { aborted, buffered: reader.buffered, frame: [...(reader.nextBuffered(16) ?? [])] }
+    })
+    expect(outcome.value).toEqual({ aborted: true, buffered: 3, frame: [1, 2] })
+  })
+
   it('a frame above the limit is refused as it would be by next(), without waiting', async () => {
     const outcome = await serverReads(Uint8Array.of(5, 1, 2, 3, 4, 5), async (reader) => {
       while (reader.buffered < 6) await reader.started().then(() => new Promise((r) => setImmediate(r)))
