@@ -79,13 +79,14 @@ export async function handleStoreStream(
     if (opts.exchange) opts.exchange.blobId = blobIdOf(request.header).toString()
     await service.admit(connection.remotePeer, header, request.header, request.shardCount)
     const limit = shardFrameLimit(header.shardSize)
-    const shards: ShardWithProof[] = []
+    // The count is the member's assignment (admit checked it), at most n: the array is made at its size at once.
+    const shards = new Array<ShardWithProof>(request.shardCount)
     for (let i = 0; i < request.shardCount; i++) {
       // Frames already here are taken without a promise each; the reader is waited on only when it runs dry.
       const frame =
         reader.nextBuffered(limit, signal) ??
         (await reader.expect(limit, `shard ${i + 1} of ${request.shardCount}`, signal))
-      shards.push(decodeShardFrame(frame))
+      shards[i] = decodeShardFrame(frame)
     }
     // Any byte after the announced shards is a frame too many, whatever its length prefix says.
     await reader.expectEnd('more frames than the announced shard count', signal)

@@ -29,7 +29,8 @@ export function opValueBytes(op: BatchOp): number {
   if (op.type === 'put') return op.value.length
   if (op.type === 'del') return 0
   let bytes = 0
-  for (const shard of op.shards) bytes += shard.data.length + shard.proof.length
+  const { shards } = op
+  for (let t = 0; t < shards.length; t++) bytes += shards[t]!.data.length + shards[t]!.proof.length
   return bytes
 }
 
@@ -78,7 +79,8 @@ function addShards(batch: ReturnType<RawDb['batch']>, keyPrefix: Uint8Array, sha
   const key = keyScratch.subarray(0, keyLength)
   const keyView = new DataView(key.buffer, key.byteOffset, keyLength)
   let value = valueScratch.subarray(0, 0)
-  for (const { index, data, proof } of shards) {
+  for (let t = 0; t < shards.length; t++) {
+    const { index, data, proof } = shards[t]!
     keyView.setUint32(keyPrefix.length, index)
     const bytes = data.length + proof.length
     if (value.length !== bytes) {
