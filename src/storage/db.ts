@@ -1,4 +1,5 @@
 import { Level } from 'level'
+import { INDEX_SIZE } from './buckets.ts'
 import { StorageErrorCode, storageError } from './errors.ts'
 
 /** The raw LevelDB handle: byte keys, byte values. Only src/storage touches it. */
@@ -72,8 +73,9 @@ export function openBatch(db: RawDb): LevelBatch {
   }
 }
 
+/** The shard key layout's tail (ShardRepository): `keyPrefix || index`, the index a big-endian u32. */
 function addShards(batch: ReturnType<RawDb['batch']>, keyPrefix: Uint8Array, shards: readonly ShardParts[]): void {
-  const keyLength = keyPrefix.length + 4
+  const keyLength = keyPrefix.length + INDEX_SIZE
   if (keyScratch.length < keyLength) keyScratch = new Uint8Array(keyLength)
   keyScratch.set(keyPrefix)
   const key = keyScratch.subarray(0, keyLength)
