@@ -14,6 +14,8 @@ interface Group {
   batch: LevelBatch | undefined
   /** Ops in the batch. */
   ops: number
+  /** A batch filled before it was submitted (see `submit`'s `into`): its group takes no other batch. */
+  sealed: boolean
   /** Set when an op could not be added: the batch is incomplete, and the whole group fails with this. */
   broken: { error: unknown } | undefined
   delta: Required<UsageDelta>
@@ -82,15 +84,25 @@ export class GroupCommitter {
    * Queues `ops` with their usage delta; resolves once they are on disk. `check`, given, runs first, synchronously
    * with the ops' going into LevelDB's batch, so that what it checked is exactly what is written; when it throws,
    * nothing is queued and submit throws.
+   *
+   * `into`, given, is a LevelDB batch the caller filled before (a blob intake's shards, put as they arrived): `ops`
+   * are added to it and it is committed as a group of its own, in its turn; its bytes are not counted against
+   * MAX_GROUP_BYTES, being there already.
    */
-  submit(ops: BatchOp[], delta: UsageDelta, blobKey?: string, check?: () => void): Promise<void> {
+  submit(ops: BatchOp[], delta: UsageDelta, blobKey?: string, check?: () => void, into?: LevelBatch): Promise<void> {
     check?.()
     let bytes = 0
     for (const op of ops) bytes += opValueBytes(op)
     let group = this.#groups.at(-1)
-    if (group === undefined || (group.ops > 0 && group.bytes + bytes > MAX_GROUP_BYTES)) {
+    if (
+      into !== undefined ||
+      group === undefined ||
+      group.sealed ||
+      (group.ops > 0 && group.bytes + bytes > MAX_GROUP_BYTES)
+    ) {
       group = {
-        batch: undefined,
+        batch: into,
+        sealed: into !== undefined,
         ops: 0,
         broken: undefined,
         delta: emptyUsage(),

@@ -2,7 +2,7 @@ import { blobIdKey } from './codec.ts'
 import { ShardVerifier } from './commitment.ts'
 import { GroupCommitter } from './committer.ts'
 import { CorruptValue } from './corruption.ts'
-import { type BatchOp, openBatch, type RawDb } from './db.ts'
+import { type BatchOp, type LevelBatch, openBatch, type RawDb } from './db.ts'
 import { StorageErrorCode, storageError } from './errors.ts'
 import { type CachedBlob, HeaderCache } from './header-cache.ts'
 import type { ResolvedOptions } from './options.ts'
@@ -51,6 +51,8 @@ export interface BlobWritePlan<T> {
      * write (see GroupCommitter.submit). A store verifies its shards here: what it verified is what is written.
      */
     check?: () => void
+    /** A LevelDB batch already holding some of the write (a blob intake's shards): the ops go into it. */
+    into?: LevelBatch
   }
 }
 
@@ -91,6 +93,11 @@ export class StoreCore {
     return this.committer.usage
   }
 
+  /** A LevelDB batch for a blob intake to fill, later committed through `blobWrite` (its plan's `into`). */
+  openIntakeBatch(): LevelBatch {
+    return openBatch(this.db)
+  }
+
   assertOpen(): void {
     if (this.closed) throw storageError(StorageErrorCode.CLOSED, `shard store at ${this.dir} is closed`)
   }
@@ -120,7 +127,9 @@ export class StoreCore {
       if (this.committer.holds(blobKey)) await this.committer.idle()
       const { result, batch } = await plan()
       if (batch === undefined) return { result }
-      const committed = this.committer.submit(batch.ops, batch.delta, blobKey, batch.check).then(batch.onCommitted)
+      const committed = this.committer
+        .submit(batch.ops, batch.delta, blobKey, batch.check, batch.into)
+        .then(batch.onCommitted)
       committed.catch(() => undefined) // awaited below; never an unhandled rejection in between
       return { result, committed }
     })

@@ -18,6 +18,13 @@ export const StorageErrorCode = {
   CLOSED: 'STORAGE_CLOSED',
   /** Too many writes are queued; the caller should retry later. */
   BUSY: 'STORAGE_BUSY',
+  /**
+   * Another store of the same blob was written while this one's shards were being received, keyed under another
+   * expiry, and it lacks some of this one's shards; nothing of this one was written. Sending again succeeds.
+   */
+  CONCURRENT_STORE: 'STORAGE_CONCURRENT_STORE',
+  /** A blob intake was used after its commit, or after it refused a run of shards or was aborted. */
+  INTAKE_CLOSED: 'STORAGE_INTAKE_CLOSED',
   /** Options are out of range. */
   INVALID_OPTIONS: 'STORAGE_INVALID_OPTIONS',
   /** Header bytes do not decode as a blob header. */

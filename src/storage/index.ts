@@ -1,4 +1,5 @@
 /** The shard store: what the node, the API and the CLI use. Everything else in src/storage is internal. */
+export type { BlobIntake, IntakeCommitOptions, IntakeOptions } from './blob-intake.ts'
 export { MAX_ATTESTATION_BYTES } from './blob-records.ts'
 export { DEFAULT_MAX_LISTED } from './check.ts'
 export type { CheckOptions, IncompleteBlob, IntegrityReport, ReportList } from './check-report.ts'

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises'
 import { BLOB_ID_SIZE, type BlobId, parseBlobId } from '../erasure/blob-id.ts'
 import type { BlobHeader } from '../erasure/header.ts'
 import type { ShardWithProof } from '../erasure/shard.ts'
+import { BlobIntake, type IntakeOptions } from './blob-intake.ts'
 import { putAttestation, putCertificate } from './blob-records.ts'
 import { Bucket, bucketRange } from './buckets.ts'
 import { checkStore } from './check.ts'
@@ -90,6 +91,14 @@ export class ShardStore {
     opts?: PutBlobOptions,
   ): Promise<PutBlobResult> {
     return putBlob(this.#core, headerBytes, shards, opts)
+  }
+
+  /**
+   * Opens an intake for one blob's shards, which takes them as they arrive and writes them at its commit: what a
+   * member receiving a share uses, so that the received buffers need not wait for the whole share (BlobIntake).
+   */
+  async openIntake(headerBytes: Uint8Array, opts?: IntakeOptions): Promise<BlobIntake> {
+    return BlobIntake.open(this.#core, headerBytes, opts)
   }
 
   /** One shard with its proof, re-verified; undefined if not held. */
