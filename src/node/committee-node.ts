@@ -12,6 +12,7 @@ import { joinCertificateGossip } from '../p2p/gossip.ts'
 import type { DacnetLibp2p } from '../p2p/node.ts'
 import { STORE_PROTOCOL } from '../p2p/protocols.ts'
 import { type ProtocolOptions, registerProtocols, type StopServing } from '../p2p/service.ts'
+import { intakeAll } from '../p2p/store.ts'
 import { CANCELLED, type ServedExchange } from '../p2p/wire.ts'
 import type { ShardStore, StoreStats } from '../storage/store.ts'
 import { CertificateJudge } from './certificates.ts'
@@ -268,8 +269,7 @@ export class CommitteeNode {
       peerId: self.toString(),
       storeOwnShare: async (headerBytes, shards) => {
         const header = decodeHeader(headerBytes)
-        await this.#member.admit(self, header, headerBytes, shards.length)
-        return this.#member.store(self, header, headerBytes, shards)
+        return intakeAll(await this.#member.admit(self, header, headerBytes, shards.length), shards)
       },
       keepCertificate: (bytes) => this.#keepCertificate(bytes),
     }

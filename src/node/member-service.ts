@@ -2,22 +2,23 @@ import type { PeerId } from '@libp2p/interface'
 import { signAttestation } from '../attest/attestation.ts'
 import type { SecretKey } from '../attest/bls.ts'
 import { attestationContextOf } from '../attest/message.ts'
-import { type Assignment, assignShards } from '../committee/assignment.ts'
+import { assignShards } from '../committee/assignment.ts'
 import type { Committee } from '../committee/committee.ts'
 import type { Member } from '../committee/member.ts'
 import type { CommitteeSource } from '../committee/source.ts'
 import { type BlobId, blobIdOf } from '../erasure/blob-id.ts'
 import type { BlobHeader } from '../erasure/header.ts'
-import { bytesEqual } from '../erasure/merkle.ts'
 import type { ShardWithProof } from '../erasure/shard.ts'
 import type { Logger } from '../logger.ts'
 import type { RetrieveService } from '../p2p/retrieve.ts'
 import type { SampleService } from '../p2p/sample.ts'
-import type { StoreService } from '../p2p/store.ts'
+import type { StoreIntake, StoreService } from '../p2p/store.ts'
+import type { BlobIntake } from '../storage/index.ts'
 import type { ShardStore } from '../storage/store.ts'
 import { StoreEpochs } from './epochs.ts'
 import { NodeErrorCode, nodeError } from './errors.ts'
 import { headerMisfit } from './header-fit.ts'
+import { MemberIntake } from './member-intake.ts'
 import { ShardReads } from './shard-reads.ts'
 
 export interface MemberServiceInit {
@@ -75,8 +76,6 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
   readonly #reads: ShardReads
   readonly #epochs: StoreEpochs
   readonly #providersPerBlob: number
-  /** The assignment of the latest store admitted, reused by its store (admit and store come in pairs). */
-  #lastAssignment: { committee: Committee; headerBytes: Uint8Array; assignment: Assignment } | undefined
   #accepting = true
   #inFlight = new Set<Promise<unknown>>()
 
@@ -119,7 +118,16 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
     )
   }
 
-  async admit(remotePeer: PeerId, header: BlobHeader, headerBytes: Uint8Array, shardCount: number): Promise<void> {
+  /**
+   * Admits a store (the sender is a sequencer of the header's epoch, the header fits the committee, the count is
+   * this member's assignment) and opens the shard store's intake for it: the shards go to disk as they arrive.
+   */
+  async admit(
+    remotePeer: PeerId,
+    header: BlobHeader,
+    headerBytes: Uint8Array,
+    shardCount: number,
+  ): Promise<StoreIntake> {
     if (!this.#accepting) throw nodeError(NodeErrorCode.SHUTTING_DOWN, 'this node is shutting down')
     const committee = await this.#currentCommittee(header.epoch)
     const peer = remotePeer.toString()
@@ -132,25 +140,38 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
     const member = this.#self(committee)
     const misfit = headerMisfit(header, committee, this.#init.maxBlobSize)
     if (misfit !== undefined) throw nodeError(NodeErrorCode.HEADER_MISMATCH, misfit)
-    const expected = this.#assignment(committee, header, headerBytes).counts[member.index]!
-    if (shardCount !== expected) {
+    const assignment = assignShards(committee, blobIdOf(headerBytes).bytes, header.n)
+    const assigned = assignment.shardsOf(member.index)
+    if (shardCount !== assigned.length) {
       throw nodeError(
         NodeErrorCode.WRONG_SHARDS,
-        `member ${member.index} is assigned ${expected} shards, got ${shardCount}`,
+        `member ${member.index} is assigned ${assigned.length} shards, got ${shardCount}`,
       )
     }
     this.#init.onStoreAdmitted?.()
+    const intake = await this.#init.store.openIntake(headerBytes, {
+      retentionMs: committee.retentionSeconds * 1000,
+      expectedShards: shardCount,
+    })
+    const announcer = assignment.announcers(this.#providersPerBlob).includes(member.index)
+    return new MemberIntake(intake, assigned, member.index, (taken, counts) =>
+      this.#finish(remotePeer, header, taken, { ...counts, announcer }),
+    )
   }
 
-  async store(
+  /** Every shard is in the intake: commit it, and sign once it is on disk. */
+  async #finish(
     remotePeer: PeerId,
     header: BlobHeader,
-    headerBytes: Uint8Array,
-    shards: ShardWithProof[],
+    intake: BlobIntake,
+    taken: { shards: number; bytes: number; announcer: boolean },
   ): Promise<Uint8Array> {
-    // Admitted before the drain began, but arriving after it: the store may be closing, so refuse cleanly.
-    if (!this.#accepting) throw nodeError(NodeErrorCode.SHUTTING_DOWN, 'this node is shutting down')
-    const work = this.#store(remotePeer, header, headerBytes, shards)
+    // Admitted before the drain began, but done after it: the store may be closing, so refuse cleanly.
+    if (!this.#accepting) {
+      intake.abort()
+      throw nodeError(NodeErrorCode.SHUTTING_DOWN, 'this node is shutting down')
+    }
+    const work = this.#commit(remotePeer, header, intake, taken)
     this.#inFlight.add(work)
     try {
       return await work
@@ -159,41 +180,26 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
     }
   }
 
-  async #store(
+  async #commit(
     remotePeer: PeerId,
     header: BlobHeader,
-    headerBytes: Uint8Array,
-    shards: ShardWithProof[],
+    intake: BlobIntake,
+    taken: { shards: number; bytes: number; announcer: boolean },
   ): Promise<Uint8Array> {
-    const committee = await this.#currentCommittee(header.epoch)
-    const member = this.#self(committee)
-    const assignment = this.#assignment(committee, header, headerBytes)
-    const assigned = assignment.shardsOf(member.index)
-    const given = shards.map((s) => s.index).sort((a, b) => a - b)
-    if (given.length !== assigned.length || given.some((index, i) => index !== assigned[i])) {
-      throw nodeError(NodeErrorCode.WRONG_SHARDS, `shards sent are not member ${member.index}'s assignment`, {
-        expected: assigned.length,
-      })
-    }
-    const { store } = this.#init
-    // Durable first: putBlob verifies every proof and resolves only after one synced batch put the shards and the
-    // attestation on disk together; only then does the signature leave this node. BLS signatures are deterministic,
-    // so signing before the write gives the bytes any earlier store of this blob kept.
+    // Durable first: the commit resolves only after one synced batch put the shards (each proof verified as it
+    // arrived) and the attestation on disk together; only then does the signature leave this node. BLS signatures
+    // are deterministic, so signing before the write gives the bytes any earlier store of this blob kept.
     const signed = signAttestation(this.#init.secretKey, attestationContextOf(header)).signature
-    const { blobId, stored, attestation } = await store.putBlob(headerBytes, shards, {
-      retentionMs: committee.retentionSeconds * 1000,
-      attestation: signed,
-    })
+    const { blobId, stored, attestation } = await intake.commit({ attestation: signed })
     const signature = attestation ?? signed
     this.#init.logger.info('stored and attested', {
       blobId: blobId.toString(),
-      shards: shards.length,
+      shards: taken.shards,
       sequencer: remotePeer.toString(),
       fresh: stored,
     })
-    const bytes = shards.reduce((sum, s) => sum + s.data.length + s.proof.length, 0)
-    const announce = stored && assignment.announcers(this.#providersPerBlob).includes(member.index)
-    this.#init.onStored?.(blobId, header, { shards: shards.length, bytes, fresh: stored, announce })
+    const announce = stored && taken.announcer
+    this.#init.onStored?.(blobId, header, { shards: taken.shards, bytes: taken.bytes, fresh: stored, announce })
     return signature
   }
 
@@ -234,14 +240,5 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
     const member = committee.memberByPublicKey(this.#init.publicKey)
     if (!member) throw nodeError(NodeErrorCode.NOT_A_MEMBER, `this node is not a member of epoch ${committee.epoch}`)
     return member
-  }
-
-  /** The blob's assignment for the header's n (PROTOCOL.md §2.4); the store after its admit reuses the admit's. */
-  #assignment(committee: Committee, header: BlobHeader, headerBytes: Uint8Array): Assignment {
-    const last = this.#lastAssignment
-    if (last && last.committee === committee && bytesEqual(last.headerBytes, headerBytes)) return last.assignment
-    const assignment = assignShards(committee, blobIdOf(headerBytes).bytes, header.n)
-    this.#lastAssignment = { committee, headerBytes: headerBytes.slice(), assignment }
-    return assignment
   }
 }

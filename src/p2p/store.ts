@@ -38,12 +38,35 @@ export interface StoreService {
   acceptsFrom?(remotePeer: PeerId): void | Promise<void>
   /**
    * Checks a request before any shard is read: the sender may store, the header is one this node accepts,
-   * and the count is its assignment. Throws a DacnetError to refuse.
+   * and the count is its assignment. Throws a DacnetError to refuse; else returns where the shards go as they
+   * are read.
    */
-  admit(remotePeer: PeerId, header: BlobHeader, headerBytes: Uint8Array, shardCount: number): void | Promise<void>
-  /** Checks the shards, stores them durably, signs; returns the 96-byte signature. Throws to refuse. */
-  store(remotePeer: PeerId, header: BlobHeader, headerBytes: Uint8Array, shards: ShardWithProof[]): Promise<Uint8Array>
+  admit(
+    remotePeer: PeerId,
+    header: BlobHeader,
+    headerBytes: Uint8Array,
+    shardCount: number,
+  ): StoreIntake | Promise<StoreIntake>
 }
+
+/** Where an admitted store's shards go as they are read (a member stores them as they arrive). */
+export interface StoreIntake {
+  /**
+   * Takes a run of shards read, in the order sent; throws a DacnetError to refuse the store. It keeps nothing of
+   * the shards' buffers past its return.
+   */
+  add(shards: ShardWithProof[]): void
+  /** Every announced shard was read, and nothing more: stores them durably and signs; returns the signature. */
+  finish(): Promise<Uint8Array>
+  /** The exchange ends without `finish` (a refusal, a broken stream, a timeout): drops what was taken. */
+  abort(): void
+}
+
+/**
+ * Shards handed to the intake in runs of at most this many: whatever is already buffered when the reader runs dry,
+ * so the member checks and copies a run while the next frames travel.
+ */
+const MAX_INTAKE_RUN = 256
 
 export interface StoreServerOptions {
   /** Deadline for a whole exchange. Default DEFAULT_STORE_TIMEOUT_MS. */
@@ -77,20 +100,14 @@ export async function handleStoreStream(
     )
     const header = decodeHeader(request.header)
     if (opts.exchange) opts.exchange.blobId = blobIdOf(request.header).toString()
-    await service.admit(connection.remotePeer, header, request.header, request.shardCount)
-    const limit = shardFrameLimit(header.shardSize)
-    // The count is the member's assignment (admit checked it), at most n: the array is made at its size at once.
-    const shards = new Array<ShardWithProof>(request.shardCount)
-    for (let i = 0; i < request.shardCount; i++) {
-      // Frames already here are taken without a promise each; the reader is waited on only when it runs dry.
-      const frame =
-        reader.nextBuffered(limit, signal) ??
-        (await reader.expect(limit, `shard ${i + 1} of ${request.shardCount}`, signal))
-      shards[i] = decodeShardFrame(frame)
+    const intake = await service.admit(connection.remotePeer, header, request.header, request.shardCount)
+    let signature: Uint8Array
+    try {
+      signature = await receiveShards(reader, intake, request.shardCount, shardFrameLimit(header.shardSize), signal)
+    } catch (err) {
+      intake.abort()
+      throw err
     }
-    // Any byte after the announced shards is a frame too many, whatever its length prefix says.
-    await reader.expectEnd('more frames than the announced shard count', signal)
-    const signature = await service.store(connection.remotePeer, header, request.header, shards)
     response = { errorCode: '', errorMessage: '', signature }
   } catch (err) {
     const failure = toWireError(err, 'store')
@@ -115,6 +132,44 @@ export async function handleStoreStream(
     return toWireError(err, 'store').code
   }
   return response.errorCode === '' ? 'ok' : response.errorCode
+}
+
+/** Hands shards already in memory to an intake as one run and finishes it (a member storing its own share). */
+export async function intakeAll(intake: StoreIntake, shards: ShardWithProof[]): Promise<Uint8Array> {
+  try {
+    intake.add(shards)
+    return await intake.finish()
+  } catch (err) {
+    intake.abort()
+    throw err
+  }
+}
+
+/**
+ * Reads the announced shards into the intake, run by run: the frames already buffered are taken without a promise
+ * each, and handed over when the reader runs dry (or MAX_INTAKE_RUN are taken), before waiting for more.
+ */
+async function receiveShards(
+  reader: FrameReader,
+  intake: StoreIntake,
+  count: number,
+  limit: number,
+  signal: AbortSignal,
+): Promise<Uint8Array> {
+  let run: ShardWithProof[] = []
+  for (let i = 0; i < count; i++) {
+    let frame = reader.nextBuffered(limit, signal)
+    if (frame === undefined || run.length === MAX_INTAKE_RUN) {
+      if (run.length > 0) intake.add(run)
+      run = []
+      frame ??= await reader.expect(limit, `shard ${i + 1} of ${count}`, signal)
+    }
+    run.push(decodeShardFrame(frame))
+  }
+  if (run.length > 0) intake.add(run)
+  // Any byte after the announced shards is a frame too many, whatever its length prefix says.
+  await reader.expectEnd('more frames than the announced shard count', signal)
+  return intake.finish()
 }
 
 export interface StoreClientOptions {

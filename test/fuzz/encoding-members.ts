@@ -28,6 +28,7 @@ import type { ShardWithProof } from '../../src/erasure/shard.ts'
 import { isDacnetError } from '../../src/errors.ts'
 import { silentLogger } from '../../src/logger.ts'
 import { MemberService } from '../../src/node/member-service.ts'
+import { intakeAll } from '../../src/p2p/store.ts'
 import { ShardStore } from '../../src/storage/store.ts'
 
 /** Largest blob the fuzzed members take: big enough for n = 64 at four members, small enough for 10,000 cases. */
@@ -191,8 +192,8 @@ export class FuzzMembers {
     const service = this.#services.get(committee)![member]!
     try {
       const header = decodeHeader(headerBytes)
-      await service.admit(this.sequencer, header, headerBytes, shardCount)
-      const signature = await service.store(this.sequencer, header, headerBytes, shards)
+      const intake = await service.admit(this.sequencer, header, headerBytes, shardCount)
+      const signature = await intakeAll(intake, shards)
       this.#signed.add(this.#key(committee, member, headerBytes))
       return { signature }
     } catch (err) {

@@ -1,6 +1,8 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Stream, StreamHandler } from '@libp2p/interface'
+import type { ShardWithProof } from '../../src/erasure/shard.ts'
 import { createDacnetLibp2p, type DacnetLibp2p } from '../../src/p2p/node.ts'
+import type { StoreIntake } from '../../src/p2p/store.ts'
 
 /** Started libp2p nodes on loopback; stop them with stopAll. */
 export async function startNodes(count: number, dhtMode: 'server' | 'client' = 'server'): Promise<DacnetLibp2p[]> {
@@ -93,3 +95,28 @@ export function untilClosed(stream: Stream): Promise<void> {
 
 /** A handler that accepts the stream, reads nothing and never answers; it returns once the stream is gone. */
 export const silentHandler: StreamHandler = (stream) => untilClosed(stream)
+
+/**
+ * A store intake without a shard store, for tests of the wire: keeps every shard it is handed (copied: the handler's
+ * buffers are its own again after `add`) and answers `finish` with what `sign` returns for them. `aborted` says
+ * whether the handler dropped it.
+ */
+export function collectingIntake(
+  sign: (shards: ShardWithProof[]) => Uint8Array | Promise<Uint8Array> = () => new Uint8Array(96),
+): StoreIntake & { readonly shards: ShardWithProof[]; readonly aborted: boolean } {
+  const shards: ShardWithProof[] = []
+  let aborted = false
+  return {
+    shards,
+    get aborted() {
+      return aborted
+    },
+    add(run) {
+      for (const { index, data, proof } of run) shards.push({ index, data: data.slice(), proof: proof.slice() })
+    },
+    finish: async () => sign(shards),
+    abort() {
+      aborted = true
+    },
+  }
+}

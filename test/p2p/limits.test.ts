@@ -24,10 +24,11 @@ import { replyFrame } from '../../src/p2p/reply.ts'
 import { MAX_FIRST_RETRIEVE_REPLY_BYTES, openRetrieve, type RetrieveService } from '../../src/p2p/retrieve.ts'
 import { handleSampleStream, requestSamples, type SampleService } from '../../src/p2p/sample.ts'
 import { type ProtocolOptions, type ProtocolServices, registerProtocols } from '../../src/p2p/service.ts'
-import { sendStore } from '../../src/p2p/store.ts'
+import { type StoreIntake, sendStore } from '../../src/p2p/store.ts'
 import { truncateMessage } from '../../src/p2p/wire.ts'
 import { prng, randomData, withProofs } from '../erasure/helpers.ts'
 import {
+  collectingIntake,
   failureOf,
   type Gate,
   gate,
@@ -172,7 +173,7 @@ describe('a client that drips its request', { timeout: HANG_TEST_TIMEOUT_MS }, (
     const outcomes: string[] = []
     return serving(
       {
-        store: { admit: async () => {}, store: async () => new Uint8Array(96) },
+        store: { admit: async () => collectingIntake() },
         sample: { readShard: async () => undefined },
         retrieve: retrieveServiceOf(all, blob.headerBytes, blob.blobId),
       },
@@ -226,8 +227,8 @@ describe('a store from a peer that may not store', { timeout: HANG_TEST_TIMEOUT_
       },
       admit: async () => {
         admitted++
+        return collectingIntake()
       },
-      store: async () => new Uint8Array(96),
     }
     const { ms, err } = await serving({ store: refusing }, { storeTimeoutMs: 60_000 }, () =>
       timed(sendStore(client, server.peerId, big.headerBytes, share, { timeoutMs: 30_000 })),
@@ -305,9 +306,7 @@ describe('inbound streams per connection, per protocol', { timeout: HANG_TEST_TI
           async admit() {
             entered()
             await release.promise
-          },
-          async store() {
-            return new Uint8Array(96).fill(1)
+            return collectingIntake(() => new Uint8Array(96).fill(1))
           },
         },
       }),
@@ -436,11 +435,8 @@ describe('ERROR replies with long messages', { timeout: HANG_TEST_TIMEOUT_MS }, 
         },
       },
       store: {
-        async admit() {
+        async admit(): Promise<StoreIntake> {
           throw longError('NODE_UNREGISTERED_SEQUENCER', longest)
-        },
-        async store() {
-          return new Uint8Array(96)
         },
       },
     }

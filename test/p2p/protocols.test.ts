@@ -26,7 +26,7 @@ import { requestSamples } from '../../src/p2p/sample.ts'
 import { registerProtocols } from '../../src/p2p/service.ts'
 import { sendStore } from '../../src/p2p/store.ts'
 import { prng, randomData, withProofs } from '../erasure/helpers.ts'
-import { startNodes, stopAll } from './helpers.ts'
+import { collectingIntake, startNodes, stopAll, waitFor } from './helpers.ts'
 
 const blob = encodeBlob(randomData(300_000, prng(21)), { networkId: 5, epoch: 1, k: 4, n: 12 })
 const all = withProofs(blob)
@@ -36,6 +36,8 @@ let client: DacnetLibp2p
 /** A second client for the hand-made sample requests: the rate limit is per peer, so they leave `client`'s alone. */
 let rawClient: DacnetLibp2p
 let stored: { from: string; header: BlobHeader; shards: ShardWithProof[] }[] = []
+/** Every intake the member opened, in order. */
+const intakes: ReturnType<typeof collectingIntake>[] = []
 const sequencerAllowed = new Set<string>()
 
 async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
@@ -57,14 +59,16 @@ beforeAll(async () => {
     server,
     {
       store: {
-        admit(peer: PeerId, _header, _bytes, count) {
+        admit(peer: PeerId, header, _bytes, count) {
           if (!sequencerAllowed.has(peer.toString()))
             throw new DacnetError('NODE_UNREGISTERED_SEQUENCER', 'not a sequencer')
           if (count !== 3) throw new DacnetError('NODE_WRONG_SHARDS', 'expected 3 shards')
-        },
-        async store(peer, header, _bytes, shards) {
-          stored.push({ from: peer.toString(), header, shards })
-          return new Uint8Array(96).fill(7)
+          const intake = collectingIntake((shards) => {
+            stored.push({ from: peer.toString(), header, shards })
+            return new Uint8Array(96).fill(7)
+          })
+          intakes.push(intake)
+          return intake
         },
       },
       sample: {
@@ -122,12 +126,19 @@ describe('store protocol', () => {
   })
 })
 
-/** A store exchange by hand: the request, the shards, then `trailer` raw bytes; the member's StoreResponse. */
-async function rawStore(shards: readonly ShardWithProof[], trailer: Uint8Array): Promise<StoreResponse> {
+/**
+ * A store exchange by hand: the request announcing `announced` shards, the shards, then `trailer` raw bytes; the
+ * member's StoreResponse.
+ */
+async function rawStore(
+  shards: readonly ShardWithProof[],
+  trailer: Uint8Array,
+  announced = shards.length,
+): Promise<StoreResponse> {
   const stream = await client.dialProtocol(server.peerId, STORE_PROTOCOL)
   const reader = new FrameReader(stream)
   try {
-    await writeFrame(stream, StoreRequest.encode({ header: blob.headerBytes, shardCount: shards.length }))
+    await writeFrame(stream, StoreRequest.encode({ header: blob.headerBytes, shardCount: announced }))
     for (const s of shards) await writeFrame(stream, Shard.encode(s))
     if (trailer.length > 0) stream.send(trailer)
     await stream.close()
@@ -157,11 +168,27 @@ describe('store protocol: the frame sequence', () => {
       ])
       expect(response.errorMessage).toContain('more frames than the announced shard count')
       expect(stored).toEqual([])
+      // The member's intake had taken the three shards: it is dropped, not left holding them.
+      expect(intakes.at(-1)!.shards.map((s) => s.index)).toEqual([1, 4, 9])
+      expect(intakes.at(-1)!.aborted).toBe(true)
     }
     // The same exchange without a trailer is stored and signed.
     const response = await rawStore(shards, new Uint8Array())
     expect([response.errorCode, [...response.signature]]).toEqual(['', Array(96).fill(7)])
     expect(stored).toHaveLength(1)
+    expect(intakes.at(-1)!.aborted).toBe(false)
+  })
+
+  it('a share cut short drops what the intake took, and nothing is stored or signed', async () => {
+    sequencerAllowed.add(client.peerId.toString())
+    stored = []
+    const opened = intakes.length
+    // Two of the three announced shards, then the sender closes: no answer can be owed for an incomplete share.
+    const response = await rawStore([all[1]!, all[4]!], new Uint8Array(), 3).catch((err: unknown) => err)
+    expect(response).toBeInstanceOf(Error)
+    await waitFor(() => intakes.length > opened && intakes.at(-1)!.aborted, 'the intake dropped')
+    expect(intakes.at(-1)!.shards.map((s) => s.index)).toEqual([1, 4])
+    expect(stored).toEqual([])
   })
 })
 

@@ -8,7 +8,7 @@ import { RetrieveRequest } from '../../src/p2p/pb/dacnet.js'
 import { RETRIEVE_PROTOCOL, STORE_PROTOCOL } from '../../src/p2p/protocols.ts'
 import { openRetrieve } from '../../src/p2p/retrieve.ts'
 import { registerProtocols } from '../../src/p2p/service.ts'
-import { sendStore } from '../../src/p2p/store.ts'
+import { type StoreIntake, sendStore } from '../../src/p2p/store.ts'
 import { CANCELLED, type ServedExchange } from '../../src/p2p/wire.ts'
 import { prng, randomData, withProofs } from '../erasure/helpers.ts'
 import { failureOf, startNodes, stopAll, waitFor } from './helpers.ts'
@@ -32,11 +32,8 @@ beforeAll(async () => {
     server,
     {
       store: {
-        admit() {
+        admit(): StoreIntake {
           throw new DacnetError('NODE_HEADER_MISMATCH', 'blob above the maximum')
-        },
-        async store() {
-          return new Uint8Array(96)
         },
       },
       retrieve: {

@@ -77,6 +77,43 @@ describe('GroupCommitter (group commit of planned batches)', () => {
     expect([committer.pending, committer.holds('b')]).toEqual([0, false])
   })
 
+  it('commits a batch filled beforehand in its turn, as a group of its own, with its counters', async () => {
+    const { committer, writes } = recorder()
+    const prefilledOps: BatchOp[] = [put(7)]
+    const prefilled = {
+      add: (op: BatchOp) => {
+        prefilledOps.push(op)
+      },
+      write: () => new Promise<void>((resolve) => writes.push({ ops: prefilledOps, finish: () => resolve() })),
+      close: async () => undefined,
+    }
+    const settled: string[] = []
+    const a = committer.submit([put(1)], { blobs: 1, bytes: 10 }, 'a').then(() => settled.push('a'))
+    const b = committer
+      .submit([put(2)], { blobs: 1, bytes: 20 }, 'b', undefined, prefilled)
+      .then(() => settled.push('b'))
+    const c = committer.submit([put(3)], { blobs: 1, bytes: 30 }, 'c').then(() => settled.push('c'))
+    const d = committer.submit([put(4)], { blobs: 1, bytes: 40 }, 'd').then(() => settled.push('d'))
+    await flush()
+    expect(tags(writes[0]!.ops)).toEqual([1, 0xff])
+    writes[0]!.finish()
+    await a
+    await flush()
+    // The filled batch alone, its shards first, then its ops and the counters as of it.
+    expect(tags(writes[1]!.ops)).toEqual([7, 2, 0xff])
+    expect(writes[1]!.ops.at(-1)).toMatchObject({ value: Uint8Array.of(2, 30) })
+    expect(committer.holds('b')).toBe(true)
+    writes[1]!.finish()
+    await b
+    await flush()
+    // The batches submitted after it did not join it: they go together next.
+    expect(tags(writes[2]!.ops)).toEqual([3, 4, 0xff])
+    writes[2]!.finish()
+    await Promise.all([c, d])
+    expect(settled).toEqual(['a', 'b', 'c', 'd'])
+    expect(committer.usage).toMatchObject({ blobs: 4, bytes: 100 })
+  })
+
   it('rejects every batch of a failed group, keeps the counters, and goes on with the next', async () => {
     const { committer, writes } = recorder()
     const first = committer.submit([put(1)], { blobs: 1, bytes: 5 })
