@@ -26,8 +26,16 @@ export function signAttestation(secretKey: SecretKey, context: AttestationContex
     epoch: context.epoch,
     blobId: context.blobId.slice(),
     publicKey: publicKeyOf(secretKey),
-    signature: sign(secretKey, attestationMessage(context)),
+    signature: attestationSignature(secretKey, context),
   }
+}
+
+/**
+ * The 96-byte signature of an attestation alone: what a member that knows its own key returns for each store,
+ * without deriving the public key from the secret one again (a G1 multiplication, ~0.15 ms).
+ */
+export function attestationSignature(secretKey: SecretKey, context: AttestationContext): Uint8Array {
+  return sign(secretKey, attestationMessage(context))
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { PeerId } from '@libp2p/interface'
-import { signAttestation } from '../attest/attestation.ts'
+import { attestationSignature } from '../attest/attestation.ts'
 import type { SecretKey } from '../attest/bls.ts'
 import { attestationContextOf } from '../attest/message.ts'
 import { assignShards } from '../committee/assignment.ts'
@@ -189,7 +189,7 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
     // Durable first: the commit resolves only after one synced batch put the shards (each proof verified as it
     // arrived) and the attestation on disk together; only then does the signature leave this node. BLS signatures
     // are deterministic, so signing before the write gives the bytes any earlier store of this blob kept.
-    const signed = signAttestation(this.#init.secretKey, attestationContextOf(header)).signature
+    const signed = attestationSignature(this.#init.secretKey, attestationContextOf(header))
     const { blobId, stored, attestation } = await intake.commit({ attestation: signed })
     const signature = attestation ?? signed
     this.#init.logger.info('stored and attested', {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { signAttestation, verifyAttestation } from '../../src/attest/attestation.ts'
+import { attestationSignature, signAttestation, verifyAttestation } from '../../src/attest/attestation.ts'
 import { AttestErrorCode } from '../../src/attest/errors.ts'
 import { attestationContextOf } from '../../src/attest/message.ts'
 import { headerFor, memberSecretKey, realCommittee } from './helpers.ts'
@@ -22,6 +22,16 @@ describe('a single attestation', () => {
     )
     expect(() => verifyAttestation(attestation, realCommittee([1n, 1n, 1n], { epoch: 5 }), context)).toThrow(
       code(AttestErrorCode.WRONG_EPOCH),
+    )
+  })
+
+  it('the signature a member returns alone is the attestation’s, and verifies as one', () => {
+    const signature = attestationSignature(memberSecretKey(1), context)
+    const attestation = signAttestation(memberSecretKey(1), context)
+    expect(signature).toEqual(attestation.signature)
+    expect(verifyAttestation({ ...attestation, signature }, committee, context).index).toBe(1)
+    expect(attestationSignature(memberSecretKey(1), attestationContextOf(headerFor(committee, 'other')))).not.toEqual(
+      signature,
     )
   })
 })
