@@ -46,12 +46,13 @@ type IntakeState = 'open' | 'committing' | 'done'
  * garbage again while the rest of the share is still on its way; `commit` adds the blob record, the expiry entry,
  * the attestation and the usage counters to that batch and writes it with sync, in the write queue's order, as
  * `putBlob` writes its batch. Nothing is visible, or on disk, before the commit: an intake that is aborted (or
- * never committed) leaves no trace. Shards already held when it opened are skipped.
+ * never committed) leaves no trace. What is held already is decided at the commit, in the write queue.
  *
  * The shards' keys hold the blob's expiry, fixed when the intake opens. A store of the same blob committed in the
- * meantime may have fixed another (another request to this node): the commit then refuses with
- * STORAGE_CONCURRENT_STORE, unless the blob as stored holds every shard given here, in which case it keeps its
- * attestation alone as `putBlob` does for a re-store (`stored: false`).
+ * meantime may have fixed another (another request to this node), or the record may have been quarantined: the
+ * commit then refuses with STORAGE_CONCURRENT_STORE (a blob pruned meanwhile: STORAGE_BLOB_EXPIRED), unless the
+ * blob as stored holds every shard given here, in which case it keeps its attestation alone as `putBlob` does for
+ * a re-store (`stored: false`).
  */
 export class BlobIntake {
   readonly blobId: BlobId
@@ -61,11 +62,9 @@ export class BlobIntake {
   readonly #blobKey: string
   readonly #place: ShardPlace
   readonly #opened: BlobRecord | undefined
-  /** Indices held when the intake opened (only for a blob already stored): those are not written again. */
-  readonly #heldAtOpen: Uint8Array | undefined
   readonly #seen: Uint8Array
+  /** Indices taken, in order; every one of them is in the batch (see `add`). */
   readonly #given: number[] = []
-  readonly #written: number[] = []
   #batch: LevelBatch | undefined
   #state: IntakeState = 'open'
   #failure: unknown
@@ -76,7 +75,6 @@ export class BlobIntake {
     headerBytes: Uint8Array,
     place: ShardPlace,
     opened: BlobRecord | undefined,
-    heldAtOpen: Uint8Array | undefined,
   ) {
     this.#core = core
     this.header = header
@@ -85,7 +83,6 @@ export class BlobIntake {
     this.#blobKey = blobIdKey(this.blobId.bytes)
     this.#place = place
     this.#opened = opened
-    this.#heldAtOpen = heldAtOpen
     this.#seen = new Uint8Array(header.n)
   }
 
@@ -105,14 +102,9 @@ export class BlobIntake {
       }
       if (record === undefined) checkQuota(core, opts.expectedShards * header.shardSize, blobId)
     }
-    let place: ShardPlace = { blobId: id, expiresAt: now + retentionMs }
-    let heldAtOpen: Uint8Array | undefined
-    if (record !== undefined) {
-      place = shardPlace(id, record)
-      heldAtOpen = new Uint8Array(header.n)
-      for (const index of await core.repos.shards.indicesOf(place, header.n)) heldAtOpen[index] = 1
-    }
-    return new BlobIntake(core, header, copy, place, record, heldAtOpen)
+    // A held blob's shards go where its record keys them; a new blob's under the expiry it gets now.
+    const place = record === undefined ? { blobId: id, expiresAt: now + retentionMs } : shardPlace(id, record)
+    return new BlobIntake(core, header, copy, place, record)
   }
 
   /** Shards taken so far. */
@@ -132,14 +124,13 @@ export class BlobIntake {
       this.#core.assertOpen()
       checkShards(this.header, shards, this.#seen)
       verifyProofs(this.header, shards)
-      const held = this.#heldAtOpen
-      const fresh = held === undefined ? shards : shards.filter((shard) => held[shard.index] !== 1)
-      if (fresh.length > 0) {
+      // Every shard goes into the batch, held or not: what is held is known only in the write queue, at the commit
+      // (a held shard may be quarantined meanwhile), and one held already is rewritten with the same bytes.
+      if (shards.length > 0) {
         this.#batch ??= this.#core.openIntakeBatch()
-        this.#batch.add(this.#core.repos.shards.putShardsOp(this.#place, fresh))
+        this.#batch.add(this.#core.repos.shards.putShardsOp(this.#place, shards))
       }
       for (let t = 0; t < shards.length; t++) this.#given.push(shards[t]!.index)
-      for (let t = 0; t < fresh.length; t++) this.#written.push(fresh[t]!.index)
     } catch (err) {
       this.#fail(err)
       throw err
@@ -185,15 +176,18 @@ export class BlobIntake {
     const common = { header, headerBytes: this.#headerBytes, blobId, blobKey: this.#blobKey, record, now }
     const verify = () => undefined // every run was verified as it went into the batch
     if (!samePlace(record, this.#opened, this.#place)) {
-      // Another store of this blob committed since the intake opened, and its shards are keyed elsewhere: this
-      // batch cannot join them. It is not needed if the blob as stored holds every shard given here.
+      // The record changed since the intake opened (another store of this blob committed, keyed under another
+      // expiry, or the record was quarantined or pruned): this batch cannot join its shards. It is not needed if
+      // the blob as stored holds every shard given here.
+      const opened = this.#opened
+      if (record === undefined && opened !== undefined && opened.expiresAt <= now) refuseExpired(opened, blobId, now)
       const stored = record === undefined || record.state !== BlobState.stored ? undefined : record
       const place = stored === undefined ? undefined : shardPlace(id, stored)
       const held = place === undefined ? [] : await core.repos.shards.indicesOf(place, header.n)
       if (stored === undefined || place === undefined || !coversAll(held, this.#given, header.n)) {
         throw storageError(
           StorageErrorCode.CONCURRENT_STORE,
-          `another store of blob ${blobId} was written while this one was received; send it again`,
+          `the record of blob ${blobId} changed while this store was received; send it again`,
           { blobId: blobId.toString() },
         )
       }
@@ -205,8 +199,9 @@ export class BlobIntake {
     const held = await core.repos.shards.indicesOf(place, header.n)
     const heldNow = new Uint8Array(header.n)
     for (let t = 0; t < held.length; t++) heldNow[held[t]!] = 1
-    const fresh = this.#written.filter((index) => heldNow[index] !== 1)
-    // Shards written here that are held already are rewritten with the same bytes (same blob, proofs checked).
+    const fresh = this.#given.filter((index) => heldNow[index] !== 1)
+    // The batch holds every shard given. Written, it rewrites those held already with the same bytes (same blob,
+    // proofs checked); dropped, when all of them are held now, nothing is lost.
     const into = fresh.length > 0 || record === undefined ? batch : undefined
     return planStore(core, { ...common, place, expiresAt, heldCount: held.length, fresh, attestation, verify, into })
   }

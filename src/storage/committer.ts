@@ -14,8 +14,6 @@ interface Group {
   batch: LevelBatch | undefined
   /** Ops in the batch. */
   ops: number
-  /** A batch filled before it was submitted (see `submit`'s `into`): its group takes no other batch. */
-  sealed: boolean
   /** Set when an op could not be added: the batch is incomplete, and the whole group fails with this. */
   broken: { error: unknown } | undefined
   delta: Required<UsageDelta>
@@ -85,24 +83,25 @@ export class GroupCommitter {
    * with the ops' going into LevelDB's batch, so that what it checked is exactly what is written; when it throws,
    * nothing is queued and submit throws.
    *
-   * `into`, given, is a LevelDB batch the caller filled before (a blob intake's shards, put as they arrived): `ops`
-   * are added to it and it is committed as a group of its own, in its turn; its bytes are not counted against
-   * MAX_GROUP_BYTES, being there already.
+   * `into`, given, is a LevelDB batch the caller filled before (a blob intake's shards, put as they arrived): it
+   * starts a group, in its turn, with `ops` added to it. Batches submitted after it may join that group as usual;
+   * another filled batch cannot (LevelDB's batches do not merge), so two intakes committed at once cost two
+   * fsyncs. Its bytes already in it are not counted against MAX_GROUP_BYTES.
    */
   submit(ops: BatchOp[], delta: UsageDelta, blobKey?: string, check?: () => void, into?: LevelBatch): Promise<void> {
-    check?.()
+    try {
+      check?.()
+    } catch (err) {
+      // Refused before it was queued: a batch handed over is this committer's to drop.
+      void into?.close().catch(() => undefined)
+      throw err
+    }
     let bytes = 0
     for (const op of ops) bytes += opValueBytes(op)
     let group = this.#groups.at(-1)
-    if (
-      into !== undefined ||
-      group === undefined ||
-      group.sealed ||
-      (group.ops > 0 && group.bytes + bytes > MAX_GROUP_BYTES)
-    ) {
+    if (into !== undefined || group === undefined || (group.ops > 0 && group.bytes + bytes > MAX_GROUP_BYTES)) {
       group = {
         batch: into,
-        sealed: into !== undefined,
         ops: 0,
         broken: undefined,
         delta: emptyUsage(),

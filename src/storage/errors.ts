@@ -19,8 +19,9 @@ export const StorageErrorCode = {
   /** Too many writes are queued; the caller should retry later. */
   BUSY: 'STORAGE_BUSY',
   /**
-   * Another store of the same blob was written while this one's shards were being received, keyed under another
-   * expiry, and it lacks some of this one's shards; nothing of this one was written. Sending again succeeds.
+   * The blob's record changed while this store's shards were being received (another store of the same blob written
+   * under another expiry, or the record quarantined), and the blob as stored lacks some of them; nothing of this one
+   * was written. Sending again succeeds.
    */
   CONCURRENT_STORE: 'STORAGE_CONCURRENT_STORE',
   /** A blob intake was used after its commit, or after it refused a run of shards or was aborted. */

@@ -77,41 +77,73 @@ describe('GroupCommitter (group commit of planned batches)', () => {
     expect([committer.pending, committer.holds('b')]).toEqual([0, false])
   })
 
-  it('commits a batch filled beforehand in its turn, as a group of its own, with its counters', async () => {
+  it('commits a batch filled beforehand in its turn, starting a group that later batches join, not another filled one', async () => {
     const { committer, writes } = recorder()
-    const prefilledOps: BatchOp[] = [put(7)]
-    const prefilled = {
-      add: (op: BatchOp) => {
-        prefilledOps.push(op)
-      },
-      write: () => new Promise<void>((resolve) => writes.push({ ops: prefilledOps, finish: () => resolve() })),
-      close: async () => undefined,
+    const filled = (tag: number) => {
+      const ops: BatchOp[] = [put(tag)]
+      const closed = { value: false }
+      const batch = {
+        add: (op: BatchOp) => {
+          ops.push(op)
+        },
+        write: () => new Promise<void>((resolve) => writes.push({ ops, finish: () => resolve() })),
+        close: async () => {
+          closed.value = true
+        },
+      }
+      return { batch, closed }
     }
+    const first = filled(7)
+    const second = filled(8)
     const settled: string[] = []
     const a = committer.submit([put(1)], { blobs: 1, bytes: 10 }, 'a').then(() => settled.push('a'))
-    const b = committer
-      .submit([put(2)], { blobs: 1, bytes: 20 }, 'b', undefined, prefilled)
-      .then(() => settled.push('b'))
-    const c = committer.submit([put(3)], { blobs: 1, bytes: 30 }, 'c').then(() => settled.push('c'))
-    const d = committer.submit([put(4)], { blobs: 1, bytes: 40 }, 'd').then(() => settled.push('d'))
+    const b = committer.submit([put(2)], { blobs: 1, bytes: 20 }, 'b', undefined, first.batch)
+    const c = committer.submit([put(3)], { blobs: 1, bytes: 30 }, 'c')
+    const d = committer.submit([put(4)], { blobs: 1, bytes: 40 }, 'd', undefined, second.batch)
+    const e = committer.submit([put(5)], { blobs: 1, bytes: 50 }, 'e')
+    for (const [name, done] of [
+      ['b', b],
+      ['c', c],
+      ['d', d],
+      ['e', e],
+    ] as const)
+      void done.then(() => settled.push(name))
     await flush()
     expect(tags(writes[0]!.ops)).toEqual([1, 0xff])
     writes[0]!.finish()
     await a
     await flush()
-    // The filled batch alone, its shards first, then its ops and the counters as of it.
-    expect(tags(writes[1]!.ops)).toEqual([7, 2, 0xff])
-    expect(writes[1]!.ops.at(-1)).toMatchObject({ value: Uint8Array.of(2, 30) })
-    expect(committer.holds('b')).toBe(true)
+    // The filled batch, its shards first, then its ops, the batch submitted after it, and the counters as of both.
+    expect(tags(writes[1]!.ops)).toEqual([7, 2, 3, 0xff])
+    expect(writes[1]!.ops.at(-1)).toMatchObject({ value: Uint8Array.of(3, 60) })
+    expect(committer.holds('d')).toBe(true)
     writes[1]!.finish()
-    await b
+    await Promise.all([b, c])
     await flush()
-    // The batches submitted after it did not join it: they go together next.
-    expect(tags(writes[2]!.ops)).toEqual([3, 4, 0xff])
+    // The second filled batch could not join the first's group: it went next, with the batch after it.
+    expect(tags(writes[2]!.ops)).toEqual([8, 4, 5, 0xff])
     writes[2]!.finish()
-    await Promise.all([c, d])
-    expect(settled).toEqual(['a', 'b', 'c', 'd'])
-    expect(committer.usage).toMatchObject({ blobs: 4, bytes: 100 })
+    await Promise.all([d, e])
+    await flush()
+    expect(settled).toEqual(['a', 'b', 'c', 'd', 'e'])
+    expect(committer.usage).toMatchObject({ blobs: 5, bytes: 150 })
+
+    // A filled batch refused by its check before it is queued is dropped by the committer.
+    const refused = filled(9)
+    expect(() =>
+      committer.submit(
+        [put(6)],
+        { blobs: 1 },
+        'f',
+        () => {
+          throw new Error('no')
+        },
+        refused.batch,
+      ),
+    ).toThrow('no')
+    await flush()
+    expect(refused.closed.value).toBe(true)
+    expect(writes).toHaveLength(3)
   })
 
   it('rejects every batch of a failed group, keeps the counters, and goes on with the next', async () => {

@@ -3,7 +3,8 @@ import { bytesEqual } from '../../src/erasure/merkle.ts'
 import { isDacnetError } from '../../src/errors.ts'
 import { ShardStore, StorageErrorCode } from '../../src/storage/index.ts'
 import { makeBlob, pick, range } from './fixtures/blobs.ts'
-import { tempDir } from './fixtures/temp.ts'
+import { storedShardKey } from './fixtures/raw-keys.ts'
+import { openRaw, tempDir } from './fixtures/temp.ts'
 
 async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   const err = await promise.then(
@@ -141,7 +142,8 @@ describe('a blob intake: shards stored as they arrive', () => {
     try {
       const blob = makeBlob({ k: 4, n: 16, dataSize: 5000 })
       const attestation = new Uint8Array(96).fill(3)
-      // Two intakes of the blob open a millisecond apart: their shards are keyed under different expiries.
+      // Three intakes of a blob not held yet, opened a millisecond apart: each keys its shards under its own expiry,
+      // so the first to commit fixes where the blob's shards are and the others cannot join them.
       const first = await clocked.openIntake(blob.headerBytes)
       now += 1
       const covered = await clocked.openIntake(blob.headerBytes)
@@ -170,6 +172,38 @@ describe('a blob intake: shards stored as they arrive', () => {
       await clocked.close()
       await clockedCleanup()
     }
+  })
+
+  it('writes again a held shard quarantined between its opening and its commit: never an attestation without it', async () => {
+    const blob = makeBlob({ k: 4, n: 16, dataSize: 5000 })
+    const attestation = new Uint8Array(96).fill(5)
+    await store.putBlob(blob.headerBytes, pick(blob, [0, 1, 2]), { attestation })
+    // Shard 1's bytes rot on disk.
+    await store.close()
+    const raw = await openRaw(dir)
+    const key = await storedShardKey(raw, blob.blobId, 1)
+    const value = (await raw.get(key))!.slice()
+    value[10]! ^= 0x01
+    await raw.put(key, value)
+    await raw.close()
+    store = await ShardStore.open(dir, { backgroundPrune: false })
+
+    for (const given of [
+      [0, 1, 2],
+      [0, 1, 2, 3],
+    ]) {
+      const intake = await store.openIntake(blob.headerBytes)
+      intake.add(pick(blob, given))
+      // A read finds shard 1 damaged and quarantines it before the intake commits.
+      if (given.length === 3) expect(await codeOf(store.getShard(blob.blobId, 1))).toBe(StorageErrorCode.CORRUPT_ENTRY)
+      const result = await intake.commit({ attestation })
+      expect(result.attestation).toEqual(attestation)
+      expect(await store.listShardIndices(blob.blobId)).toEqual(given)
+    }
+    const shard = await store.getShard(blob.blobId, 1)
+    expect(bytesEqual(shard!.data, blob.shards[1]!.data)).toBe(true)
+    expect(store.stats()).toMatchObject({ blobs: 1, shards: 4, quarantined: 0 })
+    expect((await store.check()).ok).toBe(true)
   })
 
   it('refuses once the store is closed', async () => {
