@@ -89,7 +89,7 @@ export async function breakdownRows(
     runs,
     1,
   )
-  const store = await putBlobTimes(share, header, cluster.committee.retentionSeconds * 1000, runs)
+  const store = await intakeTimes(share, header, cluster.committee.retentionSeconds * 1000, runs)
 
   const keys = await cluster.secretKeys()
   const context = attestationContextOf(header)
@@ -139,7 +139,10 @@ export async function breakdownRows(
       MBps: round(transferBytes / 1e6 / (median(transfer) / 1e3)),
     }),
     part('verify (proofs of the largest share; inside store, not added)', verify, { shards: largestShards }),
-    part('store (putBlob of the largest share, synced)', store, { shards: largestShards, bytes: shareBytes }),
+    part('store (the largest share through a shard-store intake, synced)', store, {
+      shards: largestShards,
+      bytes: shareBytes,
+    }),
     part('sign (one attestation)', sign, {}),
     part('aggregate (attestations to the threshold, checked in one batch)', aggregate, {
       attestations: signersToThreshold,
@@ -156,8 +159,11 @@ export async function breakdownRows(
   ]
 }
 
-/** `putBlob` of one share into a fresh store, synced, as a member stores it; each run under another blob id. */
-async function putBlobTimes(
+/**
+ * One share into a fresh store as a member stores it: an intake opened, the share added (one run: proofs checked,
+ * shards copied into the batch), committed with sync; each run under another blob id.
+ */
+async function intakeTimes(
   share: ShardWithProof[],
   header: BlobHeader,
   retentionMs: number,
@@ -171,7 +177,11 @@ async function putBlobTimes(
       // Another epoch in the header is another blob id with the same root, so the same proofs hold.
       let epoch = header.epoch
       return await timeRuns(
-        () => store.putBlob(encodeHeader({ ...header, epoch: ++epoch }), share, { retentionMs }),
+        async () => {
+          const intake = await store.openIntake(encodeHeader({ ...header, epoch: ++epoch }), { retentionMs })
+          intake.add(share)
+          await intake.commit()
+        },
         runs,
         1,
       )
