@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { isDacnetError } from '../../src/errors.ts'
 import { type CorruptEntry, ShardStore, StorageErrorCode } from '../../src/storage/index.ts'
 import { makeBlob, pick, range, type TestBlob } from './fixtures/blobs.ts'
-import { attestationKey, blobRecordKey, storedShardKey } from './fixtures/raw-keys.ts'
+import { attestationKey, blobRecordKey, flipStoredShardByte, storedShardKey } from './fixtures/raw-keys.ts'
 import { compactAll, manualClock, openRaw, tempDir } from './fixtures/temp.ts'
 
 async function caught(promise: Promise<unknown>): Promise<{ code: string; meta: Record<string, unknown> }> {
@@ -34,12 +34,9 @@ describe.each([false, true, 'recent'] as const)('corruption (syncReads: %s)', (s
   }
 
   async function flipValueByte(blob: TestBlob, index: number, offset: number): Promise<void> {
-    await tamper(async (raw) => {
-      const key = await storedShardKey(raw, blob.blobId, index)
-      const value = (await raw.get(key))!.slice()
-      value[offset]! ^= 0x01
-      await raw.put(key, value)
-    })
+    await store.close()
+    await flipStoredShardByte(dir, blob.blobId, index, offset)
+    store = await open()
   }
 
   beforeEach(async () => {
@@ -268,12 +265,7 @@ describe('corruption and the rest of the store', () => {
       await store.putBlob(blob.headerBytes, pick(blob, [0, 1, 2]))
       const damage = async () => {
         await store.close()
-        const raw = await openRaw(dir)
-        const key = await storedShardKey(raw, blob.blobId, 1)
-        const value = (await raw.get(key))!.slice()
-        value[10]! ^= 0x01
-        await raw.put(key, value)
-        await raw.close()
+        await flipStoredShardByte(dir, blob.blobId, 1, 10)
         store = await open()
         await expect(store.getShard(blob.blobId, 1)).rejects.toMatchObject({ code: StorageErrorCode.CORRUPT_ENTRY })
       }

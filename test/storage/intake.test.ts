@@ -3,8 +3,8 @@ import { bytesEqual } from '../../src/erasure/merkle.ts'
 import { isDacnetError } from '../../src/errors.ts'
 import { ShardStore, StorageErrorCode } from '../../src/storage/index.ts'
 import { makeBlob, pick, range } from './fixtures/blobs.ts'
-import { storedShardKey } from './fixtures/raw-keys.ts'
-import { openRaw, tempDir } from './fixtures/temp.ts'
+import { flipStoredShardByte } from './fixtures/raw-keys.ts'
+import { tempDir } from './fixtures/temp.ts'
 
 async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   const err = await promise.then(
@@ -180,12 +180,7 @@ describe('a blob intake: shards stored as they arrive', () => {
     await store.putBlob(blob.headerBytes, pick(blob, [0, 1, 2]), { attestation })
     // Shard 1's bytes rot on disk.
     await store.close()
-    const raw = await openRaw(dir)
-    const key = await storedShardKey(raw, blob.blobId, 1)
-    const value = (await raw.get(key))!.slice()
-    value[10]! ^= 0x01
-    await raw.put(key, value)
-    await raw.close()
+    await flipStoredShardByte(dir, blob.blobId, 1, 10)
     store = await ShardStore.open(dir, { backgroundPrune: false })
 
     for (const given of [
