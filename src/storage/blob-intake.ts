@@ -15,6 +15,7 @@ import { type ShardPlace, shardPlace } from './repositories/shards.ts'
 import {
   checkShards,
   existingRecord,
+  heldIndices,
   type PutBlobResult,
   planStore,
   refuseEmpty,
@@ -196,7 +197,7 @@ export class BlobIntake {
     }
     const place = this.#place
     const expiresAt = record?.expiresAt ?? (place.expiresAt as number)
-    const held = await core.repos.shards.indicesOf(place, header.n)
+    const held = await heldIndices(core, record, place, header.n)
     const heldNow = new Uint8Array(header.n)
     for (let t = 0; t < held.length; t++) heldNow[held[t]!] = 1
     const fresh = this.#given.filter((index) => heldNow[index] !== 1)

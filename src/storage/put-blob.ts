@@ -9,6 +9,7 @@ import { shardPlace } from './repositories/shards.ts'
 import {
   checkShards,
   existingRecord,
+  heldIndices,
   type PutBlobResult,
   planStore,
   refuseEmpty,
@@ -73,7 +74,7 @@ export async function putBlob(
     const place = record === undefined ? { blobId: id, expiresAt } : shardPlace(id, record)
     // Shards held without a record are left from a record that was quarantined: same id, so same blob; those under
     // the same expiry are kept (others are deleted when their old expiry entry comes due).
-    const held = new Set(await core.repos.shards.indicesOf(place, header.n))
+    const held = new Set(await heldIndices(core, record, place, header.n))
     const fresh = given.filter((shard) => !held.has(shard.index))
     return planStore(core, {
       header,

@@ -59,7 +59,8 @@ export async function planStore(core: StoreCore, input: StorePlanInput): Promise
   const id = blobId.bytes
   const ops: BatchOp[] = []
   const delta = new DeltaBuilder()
-  const signed = await plannedAttestation(core, id, blobId, input.attestation, ops, delta)
+  const leftovers = mayHaveLeftovers(core, record)
+  const signed = await plannedAttestation(core, id, blobId, input.attestation, ops, delta, leftovers)
   if (record !== undefined && fresh.length === 0) {
     // Nothing new to store. An attestation missing next to the record is added on its own, but only if every
     // shard the record counts is there (a quarantined one may not be): never an attestation without its shards.
@@ -92,7 +93,8 @@ export async function planStore(core: StoreCore, input: StorePlanInput): Promise
     delta.add('bytes', blobs.entryBytes(headerBytes.length))
     // After a quarantined record, the old expiry entry may have this very key (same store time and retention):
     // it is rewritten, not added.
-    if ((await expiry.getRaw(expiry.key(next.expiresAt, id))) === undefined) delta.add('bytes', expiry.entryBytes)
+    const rewritten = leftovers && (await expiry.getRaw(expiry.key(next.expiresAt, id))) !== undefined
+    if (!rewritten) delta.add('bytes', expiry.entryBytes)
     delta.add('blobs', 1)
   }
   if (input.shardsOp !== undefined) ops.push(input.shardsOp)
@@ -129,6 +131,26 @@ export function refuseExpired(record: BlobRecord | undefined, blobId: BlobId, no
 }
 
 /**
+ * Whether entries of a blob may be on disk beside `record` (the record as the write task read it): with a record,
+ * its own; without one, only those a quarantined record left (an attestation, shards, an expiry entry), which can
+ * be there only while a quarantine record is (their repair or their pruning deletes both). A new blob in a store
+ * that holds no quarantine record needs no lookup of any of them.
+ */
+export function mayHaveLeftovers(core: StoreCore, record: BlobRecord | undefined): boolean {
+  return record !== undefined || core.usage.quarantined > 0
+}
+
+/** The indices of the blob's shards under `place`; none to look for when nothing can be left there. */
+export async function heldIndices(
+  core: StoreCore,
+  record: BlobRecord | undefined,
+  place: ShardPlace,
+  n: number,
+): Promise<number[]> {
+  return mayHaveLeftovers(core, record) ? core.repos.shards.indicesOf(place, n) : []
+}
+
+/**
  * The attestation to keep next to the blob, given one: the one already stored (which must be the same bytes), or
  * the given one, whose put is added to `ops`.
  */
@@ -139,10 +161,11 @@ async function plannedAttestation(
   attestation: Uint8Array | undefined,
   ops: BatchOp[],
   delta: DeltaBuilder,
+  leftovers: boolean,
 ): Promise<Uint8Array | undefined> {
   if (attestation === undefined) return undefined
   const { attestations } = core.repos
-  const existing = await attestations.get(id)
+  const existing = leftovers ? await attestations.get(id) : undefined
   if (existing !== undefined) {
     if (bytesEqual(existing, attestation)) return existing
     throw storageError(
