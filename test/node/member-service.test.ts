@@ -13,7 +13,10 @@ import { createLogger } from '../../src/logger.ts'
 import { NodeErrorCode } from '../../src/node/errors.ts'
 import { MemberService } from '../../src/node/member-service.ts'
 import { ShardReads } from '../../src/node/shard-reads.ts'
+import { FrameReader, writeFrame } from '../../src/p2p/framing.ts'
 import type { DacnetLibp2p } from '../../src/p2p/node.ts'
+import { Shard, StoreRequest, StoreResponse } from '../../src/p2p/pb/dacnet.js'
+import { STORE_PROTOCOL } from '../../src/p2p/protocols.ts'
 import { openRetrieve } from '../../src/p2p/retrieve.ts'
 import { requestSamples } from '../../src/p2p/sample.ts'
 import { registerProtocols } from '../../src/p2p/service.ts'
@@ -203,6 +206,24 @@ describe('a member checks every Merkle proof before it stores or signs', () => {
     // The refusals left nothing behind that gets in the way of the honest store.
     expect(await storeOutcome(blob.headerBytes, share)).toBe('ok')
     expect((await member.node.store.getAllShards(blob.blobId)).map((s) => s.index)).toEqual(share.map((s) => s.index))
+  })
+  it('a bad proof is refused before the rule on bytes after the last shard: STORAGE_INVALID_PROOF, nothing stored', async () => {
+    const blob = freshBlob()
+    const share = shareOf(blob)
+    const bad = share.map((s, i) => (i === 1 ? { ...s, proof: s.proof.slice().fill(9) } : s))
+    // By hand: the request, the share with shard 2's proof broken, then a frame too many (PROTOCOL.md §3.3).
+    const stream = await sequencer.dialProtocol(member.node.libp2p.getMultiaddrs(), STORE_PROTOCOL)
+    const reader = new FrameReader(stream)
+    try {
+      await writeFrame(stream, StoreRequest.encode({ header: blob.headerBytes, shardCount: bad.length }))
+      for (const shard of [...bad, share[0]!]) await writeFrame(stream, Shard.encode(shard))
+      await stream.close()
+      const response = StoreResponse.decode(await reader.expect(4096, 'the store response'))
+      expect([response.errorCode, response.signature.length]).toEqual(['STORAGE_INVALID_PROOF', 0])
+    } finally {
+      reader.release()
+    }
+    await expectNothingStored(blob)
   })
 })
 
