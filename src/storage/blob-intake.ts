@@ -74,14 +74,15 @@ export class BlobIntake {
     core: StoreCore,
     header: BlobHeader,
     headerBytes: Uint8Array,
+    blobId: BlobId,
     place: ShardPlace,
     opened: BlobRecord | undefined,
   ) {
     this.#core = core
     this.header = header
     this.#headerBytes = headerBytes
-    this.blobId = blobIdOf(headerBytes)
-    this.#blobKey = blobIdKey(this.blobId.bytes)
+    this.blobId = blobId
+    this.#blobKey = blobIdKey(blobId.bytes)
     this.#place = place
     this.#opened = opened
     this.#seen = new Uint8Array(header.n)
@@ -105,7 +106,7 @@ export class BlobIntake {
     }
     // A held blob's shards go where its record keys them; a new blob's under the expiry it gets now.
     const place = record === undefined ? { blobId: id, expiresAt: now + retentionMs } : shardPlace(id, record)
-    return new BlobIntake(core, header, copy, place, record)
+    return new BlobIntake(core, header, copy, blobId, place, record)
   }
 
   /** Shards taken so far. */
