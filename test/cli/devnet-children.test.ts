@@ -29,18 +29,26 @@ describe("a devnet node process's Node.js options", () => {
 })
 
 describe("a devnet node process's environment", () => {
-  it("caps glibc's malloc arenas at two, unless the devnet's own environment says otherwise", async () => {
-    const arenas = async (env: Record<string, string | undefined>) => {
-      const script = 'process.stdout.write(String(process.env.MALLOC_ARENA_MAX))'
+  it("sets glibc's allocator to one arena and fixed thresholds, unless the devnet's own environment says otherwise", async () => {
+    const malloc = async (env: Record<string, string | undefined>) => {
+      const names = ['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_']
+      const script = `process.stdout.write(${JSON.stringify(names)}.map((name) => process.env[name]).join(' '))`
       const { stdout } = await run(process.execPath, ['-e', script], { env: nodeEnv(env), timeout: 30_000 })
       return stdout
     }
-    const { MALLOC_ARENA_MAX: _, ...withoutArenas } = process.env
-    expect(await arenas(withoutArenas)).toBe('2')
-    expect(await arenas({ ...withoutArenas, MALLOC_ARENA_MAX: '8' })).toBe('8')
+    const {
+      MALLOC_ARENA_MAX: _a,
+      MALLOC_MMAP_THRESHOLD_: _m,
+      MALLOC_TRIM_THRESHOLD_: _t,
+      ...withoutMalloc
+    } = process.env
+    expect(await malloc(withoutMalloc)).toBe('1 4194304 33554432')
+    expect(await malloc({ ...withoutMalloc, MALLOC_ARENA_MAX: '8' })).toBe('8 4194304 33554432')
     // The rest of the environment is passed on.
     expect(nodeEnv({ PATH: '/bin', DACNET_HOME: '/x' })).toEqual({
-      MALLOC_ARENA_MAX: '2',
+      MALLOC_ARENA_MAX: '1',
+      MALLOC_MMAP_THRESHOLD_: '4194304',
+      MALLOC_TRIM_THRESHOLD_: '33554432',
       PATH: '/bin',
       DACNET_HOME: '/x',
     })

@@ -34,18 +34,29 @@ export function nodeExecArgv(env: Readonly<Record<string, string | undefined>>):
 }
 
 /**
- * Environment every node process starts with, under the devnet's own (a variable set there wins):
+ * Environment every node process starts with, under the devnet's own (a variable set there wins). glibc's allocator
+ * otherwise keeps what a store frees where the next store's memory cannot come from:
  *
- * - `MALLOC_ARENA_MAX=2`: glibc's allocator otherwise gives threads that allocate at once arenas of their own (up to
- *   eight a core): LevelDB's writes and compactions on libuv's pool and their own thread, V8's helpers, the main
- *   thread, and memory one arena frees is not reused by another. On the 16-member devnet (file committee, the
- *   first 32 MiB dispersal after start-up, three alternating pairs) the peak above the idle memory went from 4.1-4.4
- *   to 3.4-3.5 shares held (median node) and 4.7-5.3 to 4.2-4.6 (worst), and the idle memory from 166-168 to
- *   157-160 MiB a node; eight 16 MiB blobs back to back, two pairs: members' CPU 11.3 / 9.5 CPU-s without, 8.7 / 9.0
- *   with, 16.3 / 18.7 against 19.6 / 19.5 MB/s (fresh memory costs a page fault per 4 KiB, which fewer arenas
- *   reuse more).
+ * - `MALLOC_ARENA_MAX=1`: one arena for every thread, instead of up to eight a core. A store's memory is freed on
+ *   one thread and wanted on another: the received buffers and LevelDB's batch, grown by doubling, on the main
+ *   thread; the memtable's copy of the share on libuv's pool, where the batch is written; the flushed memtable on
+ *   LevelDB's compaction thread. With an arena per thread each reuses only its own frees.
+ * - `MALLOC_MMAP_THRESHOLD_=4194304`, `MALLOC_TRIM_THRESHOLD_=33554432`: blocks from 4 MiB up (a large share's
+ *   batch as it grows) come from the kernel and go back to it when freed, and free memory above 32 MiB at the top of
+ *   the heap is returned. By default glibc raises its threshold to the largest block freed (up to 32 MiB), so after
+ *   the first large store every batch came from the arenas and what it left stayed resident.
+ *
+ * On the 16-member devnet (chain committee, the 32 MiB dispersal of `npm run bench -- e2e`, two alternating full
+ * plans) the peak above idle went from 4.20 and 5.35 to 2.94 and 3.14 shares held on the worst node, 3.44 and 3.16
+ * to 2.16 and 2.21 on the median one, for members' CPU per MiB stored within the noise on the chain committee
+ * (0.0346 / 0.0330, 0.0332 / 0.0346) and 9-10% more on the file committee; eight 16 MiB blobs back to back, six
+ * pairs: 9.78 against 10.16 CPU-s (medians), 20.2 against 19.9 MB/s (BENCHMARKS.md).
  */
-export const DEFAULT_NODE_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' }
+export const DEFAULT_NODE_ENV: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: '1',
+  MALLOC_MMAP_THRESHOLD_: '4194304',
+  MALLOC_TRIM_THRESHOLD_: '33554432',
+}
 
 /** The environment of every node process: DEFAULT_NODE_ENV under `env`. */
 export function nodeEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string | undefined> {
