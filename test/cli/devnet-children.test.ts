@@ -29,6 +29,40 @@ describe("a devnet node process's Node.js options", () => {
 })
 
 describe("a devnet node process's environment", () => {
+  /** MiB a process gives back when it frees a second 16 MiB block it had filled (the first sets glibc's state). */
+  async function returnedOnFree(env: Record<string, string | undefined>): Promise<number> {
+    const script = `
+      const rss = () => Number(require('node:fs').readFileSync('/proc/self/statm', 'utf8').split(' ')[1]) * 4096
+      // Collections until the block's memory is gone, or 30 at most (V8 frees it after a collection).
+      const settle = async (until) => {
+        for (let i = 0; i < 30 && !(until?.() ?? false); i++) { gc(); await new Promise((r) => setTimeout(r, 10)) }
+      }
+      ;(async () => {
+        let block = Buffer.allocUnsafeSlow(16 << 20).fill(1)
+        block = undefined
+        await settle()
+        block = Buffer.allocUnsafeSlow(16 << 20).fill(2)
+        const held = rss()
+        block = undefined
+        await settle(() => held - rss() > 12 * 2 ** 20)
+        process.stdout.write(String((held - rss()) / 2 ** 20))
+      })()`
+    const { stdout } = await run(process.execPath, ['--expose-gc', '-e', script], { env, timeout: 30_000 })
+    return Number(stdout)
+  }
+
+  it.runIf(process.platform === 'linux')(
+    'gives a freed large block back to the system, which glibc by default keeps',
+    async () => {
+      const { MALLOC_ARENA_MAX: _a, MALLOC_MMAP_THRESHOLD_: _m, MALLOC_TRIM_THRESHOLD_: _t, ...plain } = process.env
+      // What a store's batch leaves once freed: with the node environment it is no longer resident.
+      expect(await returnedOnFree(nodeEnv(plain))).toBeGreaterThan(12)
+      // glibc's defaults raise the mmap threshold past the first freed block, so the second stays in the heap.
+      const glibc = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header
+      if (glibc?.glibcVersionRuntime !== undefined) expect(await returnedOnFree(plain)).toBeLessThan(4)
+    },
+  )
+
   it("sets glibc's allocator to one arena and fixed thresholds, unless the devnet's own environment says otherwise", async () => {
     const malloc = async (env: Record<string, string | undefined>) => {
       const names = ['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_']
