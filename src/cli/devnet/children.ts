@@ -47,10 +47,10 @@ export function nodeExecArgv(env: Readonly<Record<string, string | undefined>>):
  *   the first large store every batch came from the arenas and what it left stayed resident.
  *
  * On the 16-member devnet (chain committee, the 32 MiB dispersal of `npm run bench -- e2e`, two alternating full
- * plans) the peak above idle went from 4.20 and 5.35 to 2.94 and 3.14 shares held on the worst node, 3.44 and 3.16
- * to 2.16 and 2.21 on the median one, for members' CPU per MiB stored within the noise on the chain committee
- * (0.0346 / 0.0330, 0.0332 / 0.0346) and 9-10% more on the file committee; eight 16 MiB blobs back to back, six
- * pairs: 9.78 against 10.16 CPU-s (medians), 20.2 against 19.9 MB/s (BENCHMARKS.md).
+ * plans) the peak above idle went from 4.20 and 5.35 to 2.94 and 3.14 shares held on the worst node (2.88 and 3.18
+ * in two later plans), 3.44 and 3.16 to 2.16 and 2.21 on the median one, for members' CPU per MiB stored within the
+ * noise on the chain committee (0.0346 / 0.0330, 0.0332 / 0.0346) and 9-11% more on the file committee; eight 16 MiB
+ * blobs back to back, six pairs: 9.78 against 10.16 CPU-s (medians), 20.2 against 19.9 MB/s (BENCHMARKS.md).
  */
 export const DEFAULT_NODE_ENV: Readonly<Record<string, string>> = {
   MALLOC_ARENA_MAX: '1',
