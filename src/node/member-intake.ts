@@ -9,7 +9,7 @@ export type IntakeFinish = (intake: BlobIntake, taken: { shards: number; bytes: 
 /**
  * A member's side of one admitted store: each run of shards read is checked against the member's assignment and
  * handed to the shard store's intake (which verifies the proofs and copies the shards into its batch at once);
- * `finish` runs once all of them are in.
+ * `finish` runs once all of them are in. A refusal leaves the intake open: the caller aborts it (StoreIntake).
  */
 export class MemberIntake implements StoreIntake {
   readonly #intake: BlobIntake
@@ -34,7 +34,6 @@ export class MemberIntake implements StoreIntake {
     for (let t = 0; t < shards.length; t++) {
       const { index, data, proof } = shards[t]!
       if (this.#assigned[index] !== 1) {
-        this.#intake.abort()
         const what = this.#assigned[index] === 2 ? 'came twice' : `is not member ${this.#memberIndex}'s assignment`
         throw nodeError(NodeErrorCode.WRONG_SHARDS, `shard ${index} ${what}`, { index })
       }
@@ -48,7 +47,6 @@ export class MemberIntake implements StoreIntake {
   finish(): Promise<Uint8Array> {
     // The handler reads exactly the admitted count, and `add` refused a shard given twice.
     if (this.#intake.count !== this.#expected) {
-      this.#intake.abort()
       return Promise.reject(
         nodeError(NodeErrorCode.WRONG_SHARDS, `shards sent are not member ${this.#memberIndex}'s assignment`, {
           expected: this.#expected,

@@ -167,10 +167,7 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
     taken: { shards: number; bytes: number; announcer: boolean },
   ): Promise<Uint8Array> {
     // Admitted before the drain began, but done after it: the store may be closing, so refuse cleanly.
-    if (!this.#accepting) {
-      intake.abort()
-      throw nodeError(NodeErrorCode.SHUTTING_DOWN, 'this node is shutting down')
-    }
+    if (!this.#accepting) throw nodeError(NodeErrorCode.SHUTTING_DOWN, 'this node is shutting down')
     const work = this.#commit(remotePeer, header, intake, taken)
     this.#inFlight.add(work)
     try {

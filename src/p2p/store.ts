@@ -58,7 +58,10 @@ export interface StoreIntake {
   add(shards: ShardWithProof[]): void
   /** Every announced shard was read, and nothing more: stores them durably and signs; returns the signature. */
   finish(): Promise<Uint8Array>
-  /** The exchange ends without `finish` (a refusal, a broken stream, a timeout): drops what was taken. */
+  /**
+   * The exchange ends without a signature (`add` or `finish` refused, the stream broke, the deadline passed): drops
+   * what was taken. Every caller of `add` and `finish` calls it then; calling it again, or after `finish`, is harmless.
+   */
   abort(): void
 }
 
