@@ -16,7 +16,8 @@ import {
 import { initTables, mulLut } from './gf'
 import { copyBytes, mulInPlace, xorInto } from './simd'
 
-export { fft, fftMoved, ifft, ifftMoved } from './transform'
+export { fft, fftMoved } from './fft'
+export { ifft, ifftMoved } from './ifft'
 export { evalErasureLocator }
 
 /** Builds the field, skew and Walsh tables; call once after instantiation. */
