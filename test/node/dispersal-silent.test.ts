@@ -1,7 +1,5 @@
-import { connect, createServer, type Server, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { certificateSigners } from '../../src/attest/certificate.ts'
-import { committeeOf } from '../../src/committee/source.ts'
 import { parseBlobId } from '../../src/erasure/blob-id.ts'
 import { isDacnetError } from '../../src/errors.ts'
 import {
@@ -13,12 +11,11 @@ import {
 } from '../../src/node/dispersal-options.ts'
 import { Disperser } from '../../src/node/disperser.ts'
 import { NodeErrorCode } from '../../src/node/errors.ts'
-import { SilenceWatch } from '../../src/node/member-silence.ts'
-import { StakeLedger } from '../../src/node/stake-ledger.ts'
 import { P2pErrorCode } from '../../src/p2p/errors.ts'
 import type { DacnetLibp2p } from '../../src/p2p/node.ts'
 import { STORE_PROTOCOL } from '../../src/p2p/protocols.ts'
 import { prng, randomData } from '../erasure/helpers.ts'
+import { closedPort, type Relay, type SilentServer, startRelay, startSilent, tcpPortOf } from './dispersal-silent.ts'
 import {
   ErasurePool,
   type MemberIdentity,
@@ -57,125 +54,6 @@ const disperserOf: Disperser[] = []
 let sequencer: DacnetLibp2p
 let pool: ErasurePool
 let closedPorts: number[] = []
-
-/** A TCP relay in front of a real member: `rate` paces the sequencer's bytes (bytes/s); `freeze` stops all traffic. */
-interface Relay {
-  port: number
-  rate: number
-  frozen: boolean
-  freeze(): void
-  thaw(): void
-  close(): Promise<void>
-}
-
-async function startRelay(targetPort: number): Promise<Relay> {
-  const pumps = new Set<() => void>()
-  const sockets = new Set<Socket>()
-  const relay: Relay = {
-    port: 0,
-    rate: Number.POSITIVE_INFINITY,
-    frozen: false,
-    freeze() {
-      relay.frozen = true
-      for (const s of sockets) s.pause()
-    },
-    thaw() {
-      relay.frozen = false
-      for (const s of sockets) s.resume()
-      for (const pump of pumps) pump()
-    },
-    async close() {
-      for (const s of sockets) s.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    },
-  }
-  const server: Server = createServer((inbound) => {
-    const outbound = connect(targetPort, '127.0.0.1')
-    for (const s of [inbound, outbound]) {
-      sockets.add(s)
-      s.on('error', () => {})
-      s.on('close', () => {
-        sockets.delete(s)
-        inbound.destroy()
-        outbound.destroy()
-      })
-    }
-    outbound.on('data', (chunk) => inbound.write(chunk))
-    // Sequencer to member: paced by `rate`, held back while frozen, with TCP backpressure past 64 KiB.
-    const queue: Buffer[] = []
-    let queued = 0
-    let timer: NodeJS.Timeout | undefined
-    const pump = () => {
-      if (timer || relay.frozen) return
-      let budget = Number.isFinite(relay.rate) ? Math.max(1, Math.floor(relay.rate / 20)) : Number.POSITIVE_INFINITY
-      while (queue.length > 0 && budget > 0) {
-        const head = queue[0]!
-        const take = Math.min(head.length, budget)
-        outbound.write(head.subarray(0, take))
-        budget -= take
-        queued -= take
-        if (take === head.length) queue.shift()
-        else queue[0] = head.subarray(take)
-      }
-      if (queued < 64 * KiB && !relay.frozen) inbound.resume()
-      if (queue.length > 0) {
-        timer = setTimeout(() => {
-          timer = undefined
-          pump()
-        }, 50)
-      }
-    }
-    pumps.add(pump)
-    inbound.on('close', () => {
-      pumps.delete(pump)
-      clearTimeout(timer)
-    })
-    inbound.on('data', (chunk) => {
-      queue.push(chunk)
-      queued += chunk.length
-      if (queued >= 64 * KiB) inbound.pause()
-      pump()
-    })
-    if (relay.frozen) {
-      inbound.pause()
-      outbound.pause()
-    }
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  relay.port = (server.address() as { port: number }).port
-  return relay
-}
-
-/** A TCP listener that accepts every connection and never writes: a stopped process, seen from outside. */
-interface SilentServer {
-  port: number
-  server: Server
-  open: Set<Socket>
-}
-
-async function startSilent(): Promise<SilentServer> {
-  const open = new Set<Socket>()
-  const server = createServer((socket) => {
-    open.add(socket)
-    socket.on('error', () => {})
-    socket.on('close', () => open.delete(socket))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return { port: (server.address() as { port: number }).port, server, open }
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
-
-function tcpPortOf(member: RunningMember): number {
-  const tcp = member.node.addresses().find((a) => a.startsWith('/ip4/127.0.0.1/tcp/') && !a.includes('/ws'))
-  return Number(tcp!.split('/')[4])
-}
 
 type Listed = 'silent0' | 'silent1' | 'down0' | 'down1'
 
@@ -464,88 +342,4 @@ describe('dispersal with silent members', () => {
       relays[0]!.rate = Number.POSITIVE_INFINITY
     }
   }, 20_000)
-})
-
-describe('the stake ledger', () => {
-  const stakes = [30n, 30n, 20n, 20n]
-  const failure = (member: number, code: string = NodeErrorCode.SILENT): MemberFailure => ({
-    member,
-    peerId: `member-${member}`,
-    stake: stakes[member]!,
-    code,
-    message: '',
-  })
-  let ledger: StakeLedger
-
-  beforeAll(async () => {
-    const identities = await Promise.all(stakes.map((s) => memberIdentity(s)))
-    const registry = registryOf(NETWORK, [
-      { epoch: 0, members: identities.map((identity) => ({ identity })), sequencers: [] },
-    ])
-    ledger = new StakeLedger(committeeOf(registry, 0))
-  })
-
-  it('q is out of reach once failed plus silent stake passes a third, and back in reach when a silent one resumes', () => {
-    ledger.silence(failure(2))
-    expect(ledger.reachable).toBe(true)
-    ledger.resume(2)
-    ledger.silence(failure(3))
-    expect(ledger.reachable).toBe(true)
-    ledger.silence(failure(2))
-    expect(ledger.lostStake).toBe(40n)
-    expect(ledger.reachable).toBe(false)
-    ledger.resume(3)
-    expect(ledger.reachable).toBe(true)
-  })
-
-  it('a failure is final: resuming does not undo it, and a later silence does not replace its code', () => {
-    ledger.resume(2)
-    ledger.fail(failure(2, 'P2P_DIAL_FAILED'))
-    ledger.resume(2)
-    ledger.silence(failure(2))
-    expect(ledger.lost().map((f) => [f.member, f.code])).toEqual([[2, 'P2P_DIAL_FAILED']])
-    ledger.silence(failure(3))
-    expect(ledger.reachable).toBe(false)
-    expect(ledger.silent().map((f) => f.member)).toEqual([3])
-  })
-})
-
-describe('the silence watch', () => {
-  it('reports silence after the deadline, progress resets it, and a stopped watch reports nothing', async () => {
-    const changes: [boolean, string][] = []
-    const watch = new SilenceWatch(150, (silent, phase) => changes.push([silent, phase]))
-    await new Promise((r) => setTimeout(r, 100))
-    watch.progress('sending')
-    await new Promise((r) => setTimeout(r, 100))
-    expect(changes).toEqual([])
-    await new Promise((r) => setTimeout(r, 150))
-    expect(changes).toEqual([[true, 'sending']])
-    watch.progress('answering')
-    expect(changes).toEqual([
-      [true, 'sending'],
-      [false, 'answering'],
-    ])
-    watch.stop()
-    await new Promise((r) => setTimeout(r, 250))
-    expect(changes).toHaveLength(2)
-  })
-
-  it('holds a flowing share to its own pace, and gives the answer the silence deadline again on top', async () => {
-    const changes: [boolean, string][] = []
-    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-    const watch = new SilenceWatch(500, (silent, phase) => changes.push([silent, phase]))
-    watch.progress('sending')
-    await sleep(300)
-    // A step of 300 ms: while sending, the member may now stay quiet for 4 × 300 = 1,200 ms, more than 500.
-    watch.progress()
-    await sleep(800)
-    expect(changes).toEqual([])
-    // The whole share handed over: its answer is due within 1,200 + 500 ms of the last progress.
-    watch.enter('answering')
-    await sleep(650)
-    expect(changes).toEqual([])
-    await sleep(850)
-    expect(changes).toEqual([[true, 'answering']])
-    watch.stop()
-  })
 })
