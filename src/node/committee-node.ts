@@ -324,6 +324,7 @@ export class CommitteeNode {
       code,
       peer: exchange.peer,
       ...(exchange.blobId === undefined ? {} : { blobId: exchange.blobId }),
+      ...(exchange.reason === undefined ? {} : { reason: exchange.reason }),
       ...(last?.left ? { refusedSinceLastLine: last.left } : {}),
     })
   }

@@ -114,6 +114,7 @@ export async function handleStoreStream(
     response = { errorCode: '', errorMessage: '', signature }
   } catch (err) {
     const failure = toWireError(err, 'store')
+    if (opts.exchange) opts.exchange.reason = failure.message
     // A stream that broke cannot carry an answer; anything else is refused with its code.
     if (failure.code === P2pErrorCode.STREAM_ENDED || failure.code === P2pErrorCode.TIMEOUT) {
       reader.release()

@@ -39,6 +39,8 @@ export interface ServedExchange {
   readonly peer: string
   /** Set by the store handler once the request's header decoded. */
   blobId?: string
+  /** Set by the store handler when the store fails: the refusal's message (what the peer is sent, untruncated). */
+  reason?: string
 }
 
 export function truncateMessage(message: string): string {

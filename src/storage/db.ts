@@ -61,14 +61,26 @@ let keyScratch = new Uint8Array(64)
  * the buffers and see them overwritten.
  */
 export function openBatch(db: RawDb): LevelBatch {
-  const batch = db.batch()
+  let batch: ReturnType<RawDb['batch']>
+  try {
+    batch = db.batch()
+  } catch (err) {
+    throw levelFailure(err, 'opening a batch')
+  }
   return {
     add(op) {
-      if (op.type === 'del') batch.del(op.key)
-      else if (op.type === 'put') batch.put(op.key, op.value)
-      else addShards(batch, op.keyPrefix, op.shards)
+      try {
+        if (op.type === 'del') batch.del(op.key)
+        else if (op.type === 'put') batch.put(op.key, op.value)
+        else addShards(batch, op.keyPrefix, op.shards)
+      } catch (err) {
+        throw levelFailure(err, 'adding to a batch')
+      }
     },
-    write: (opts) => batch.write({ sync: opts.sync }),
+    write: (opts) =>
+      batch.write({ sync: opts.sync }).catch((err: unknown) => {
+        throw levelFailure(err, 'writing a batch')
+      }),
     close: () => batch.close(),
   }
 }
@@ -139,6 +151,33 @@ export async function openLevel(dir: string, tuning: LevelTuning): Promise<RawDb
     )
   }
   return db
+}
+
+/** LevelDB's codes for an operation on a database, batch or iterator that was closed meanwhile. */
+const CLOSED_CODES: ReadonlySet<string> = new Set([
+  'LEVEL_DATABASE_NOT_OPEN',
+  'LEVEL_BATCH_NOT_OPEN',
+  'LEVEL_ITERATOR_NOT_OPEN',
+])
+
+/**
+ * A LevelDB failure as the store's typed error: an operation on a database, batch or iterator closed meanwhile is
+ * STORAGE_CLOSED; any other LevelDB error (an I/O error from a full or failing disk, and the like) is
+ * STORAGE_IO_FAILED, with LevelDB's code in `meta.level` and the error as its cause. Anything that is not a LevelDB
+ * error comes back as it is; damaged blocks (LEVEL_CORRUPTION) are the caller's to tell apart first (isLevelCorruption).
+ */
+export function levelFailure(err: unknown, what: string): unknown {
+  const code = (err as { code?: unknown } | null)?.code
+  if (typeof code !== 'string' || !code.startsWith('LEVEL_')) return err
+  const detail = (err as { message?: unknown }).message
+  if (CLOSED_CODES.has(code))
+    return storageError(StorageErrorCode.CLOSED, `${what}: the store was closed`, {}, { cause: err })
+  return storageError(
+    StorageErrorCode.IO_FAILED,
+    `${what}: LevelDB failed (${code}${typeof detail === 'string' && detail !== '' ? `: ${detail}` : ''})`,
+    { level: code },
+    { cause: err },
+  )
 }
 
 /** True when LevelDB reported damaged files (a block that does not decode), as opposed to a missing key. */

@@ -16,6 +16,11 @@ export const StorageErrorCode = {
   OPEN_FAILED: 'STORAGE_OPEN_FAILED',
   /** The store was closed. */
   CLOSED: 'STORAGE_CLOSED',
+  /**
+   * LevelDB failed a read or a write for a reason other than a damaged block (a full or failing disk, and the like);
+   * a write that fails this way wrote nothing. The node's operator must look at the disk.
+   */
+  IO_FAILED: 'STORAGE_IO_FAILED',
   /** Too many writes are queued; the caller should retry later. */
   BUSY: 'STORAGE_BUSY',
   /**

@@ -118,7 +118,7 @@ describe('refused stores', () => {
     expect(err?.meta?.['remote']).toBe(true)
   }, 30_000)
 
-  it('are counted by code, not as served, and each is one log line with its code, peer and blob', async () => {
+  it('are counted by code, not as served, and each is one log line with its code, reason, peer and blob', async () => {
     const body = await status()
     expect(body.served.store).toBe(1)
     expect(body.refused).toEqual({ NODE_HEADER_MISMATCH: 1, NODE_UNREGISTERED_SEQUENCER: 1 })
@@ -135,6 +135,7 @@ describe('refused stores', () => {
     expect(refusedLines).toContainEqual(
       expect.objectContaining({
         code: 'NODE_HEADER_MISMATCH',
+        reason: expect.stringContaining(`above the maximum of ${MAX_BLOB}`),
         peer: sequencer.peerId.toString(),
         blobId: oversizedBlobId,
       }),

@@ -1,6 +1,6 @@
 import { type Bucket, type KeyRange, prefixRange } from '../buckets.ts'
 import { CorruptionReason, CorruptValue } from '../corruption.ts'
-import { type BatchOp, isLevelCorruption, type RawDb, type Snapshot } from '../db.ts'
+import { type BatchOp, isLevelCorruption, levelFailure, type RawDb, type Snapshot } from '../db.ts'
 
 /** Reads may pin an explicit snapshot, so that the integrity check sees one consistent state. */
 export interface ReadOptions {
@@ -103,8 +103,11 @@ export function asView<T extends Uint8Array | undefined>(bytes: T): T {
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) as T
 }
 
-/** LevelDB reports a damaged block as LEVEL_CORRUPTION; the store handles it like any other corrupt value. */
+/**
+ * LevelDB reports a damaged block as LEVEL_CORRUPTION; the store handles it like any other corrupt value. Other
+ * LevelDB failures become STORAGE_IO_FAILED or STORAGE_CLOSED (levelFailure).
+ */
 function unreadable(err: unknown): never {
   if (isLevelCorruption(err)) throw new CorruptValue(CorruptionReason.unreadable, (err as Error).message)
-  throw err
+  throw levelFailure(err, 'reading the store')
 }
