@@ -74,6 +74,8 @@ export class ChainCommitteeSource implements CommitteeSource {
   #lastSyncAt: number | undefined
   #lastError: string | undefined
   #deepReorgs = 0
+  /** A deep reorg was found and the registry's full re-read has not completed yet (the old state serves meanwhile). */
+  #rereading = false
 
   constructor(options: ChainCommitteeSourceOptions) {
     const resolved = resolveSourceOptions(options)
@@ -246,27 +248,36 @@ export class ChainCommitteeSource implements CommitteeSource {
     if (safe === this.#syncedBlock) return
     const block = await this.#chain.block(safe)
     const synced = this.#syncedBlock
+    let reread = false
     if (synced !== undefined) {
       // A block that is gone, or has another hash, means the chain reorganised below the confirmation depth. One
       // block on (the usual poll), the new block's parent hash says it without another request.
       const seenHash = safe === synced + 1n ? block.parentHash : (await this.#chain.blockIfAny(synced))?.hash
+      // A head below the synced block, or no block at its height, is as often an RPC backend a few blocks behind
+      // (load-balanced providers) as a reorg to a shorter chain: nothing to conclude until the chain is read past
+      // that height again, which tells the two apart.
+      if (seenHash === undefined) return
       if (seenHash !== this.#syncedHash) {
-        this.#deepReorgs++
-        this.#logger.error('reorg below the confirmation depth: reading the registry again', {
-          block: Number(synced),
-          confirmations: this.#options.confirmations,
-        })
-        this.#reset()
+        reread = true
+        if (!this.#rereading) {
+          this.#deepReorgs++
+          this.#logger.error('reorg below the confirmation depth: reading the registry again', {
+            block: Number(synced),
+            confirmations: this.#options.confirmations,
+          })
+        }
+        this.#rereading = true
+      } else if (safe <= synced) {
+        return
       }
     }
-    if (this.#syncedBlock !== undefined && safe <= this.#syncedBlock) return
-    const resume = this.#syncedBlock !== undefined
+    // After a deep reorg the registry is read again from its deployment into a fresh state, which replaces the one
+    // serving only once it is complete: a read that fails leaves the committees known so far in service, and the
+    // next poll finds the reorg again and retries.
+    const resume = synced !== undefined && !reread
     // One new block whose logs bloom rules out the registry (the usual case) has no registry event: no getLogs.
-    const quiet =
-      resume && safe === this.#syncedBlock! + 1n && !bloomMayContainAddress(block.logsBloom!, this.#options.registry)
-    const events = quiet
-      ? []
-      : await this.#chain.events(resume ? this.#syncedBlock! + 1n : constants.genesisBlock, safe)
+    const quiet = resume && safe === synced + 1n && !bloomMayContainAddress(block.logsBloom!, this.#options.registry)
+    const events = quiet ? [] : await this.#chain.events(resume ? synced + 1n : constants.genesisBlock, safe)
     // Applied to copies, so that a failure below leaves the last good state serving.
     const previous = resume
       ? { replay: this.#replay, ranges: this.#ranges, lastChangeEpoch: this.#lastChangeEpoch }
@@ -277,6 +288,12 @@ export class ChainCommitteeSource implements CommitteeSource {
     )
     const inForce = epochOf(safe, constants)
     await this.#checkRanges(state.ranges, inForce, safe)
+    if (reread) {
+      // Committees and record indices cached from the abandoned branch go with it.
+      this.#committees.clear()
+      this.#records.clear()
+      this.#rereading = false
+    }
     this.#replay = state.replay
     this.#ranges = state.ranges
     this.#lastChangeEpoch = state.lastChangeEpoch
@@ -321,15 +338,5 @@ export class ChainCommitteeSource implements CommitteeSource {
       }
       range.checked = true
     }
-  }
-
-  #reset(): void {
-    this.#replay = new RegistryReplay()
-    this.#ranges = []
-    this.#lastChangeEpoch = undefined
-    this.#syncedBlock = undefined
-    this.#syncedHash = undefined
-    this.#committees.clear()
-    this.#records.clear()
   }
 }

@@ -340,6 +340,67 @@ describe('ChainCommitteeSource', () => {
     expect(s.status().deepReorgs).toBe(1)
     expect((await s.getCommittee(start + 1)).size).toBe(3)
   })
+
+  it('takes an RPC backend a few blocks behind for what it is, not a reorg: it keeps its state and goes on', async () => {
+    const proxy = await startRelay(chain.anvil.rpcUrl)
+    try {
+      const s = source(proxy.url)
+      await chain.testClient.mine({ blocks: 3 })
+      await s.refresh()
+      const epoch = await s.currentEpoch()
+      const logs = proxy.calls('eth_getLogs')
+      // Its head three blocks lower and no block above it: neither the synced block nor a sign of a reorg.
+      proxy.lagBlocks = 3
+      await s.refresh()
+      await chain.testClient.mine({ blocks: 1 })
+      await s.refresh()
+      expect(s.status()).toMatchObject({ state: 'synced', deepReorgs: 0 })
+      expect((await s.getCommittee(epoch)).size).toBeGreaterThan(0)
+      proxy.lagBlocks = 0
+      await chain.testClient.mine({ blocks: 1 })
+      await s.refresh()
+      expect(s.status()).toMatchObject({ state: 'synced', deepReorgs: 0 })
+      // Caught up block by block: the registry was not read again from its deployment.
+      expect(proxy.calls('eth_getLogs') - logs).toBeLessThanOrEqual(1)
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('after a deep reorg, serves what it knew until the registry is read again in full', async () => {
+    const proxy = await startRelay(chain.anvil.rpcUrl)
+    try {
+      const s = source(proxy.url)
+      await s.refresh()
+      const start = await s.currentEpoch()
+      const before = (await s.getCommittee(start)).size
+      const snapshot = await chain.testClient.snapshot()
+      await chain.testClient.mine({ blocks: 2 })
+      await s.refresh()
+      await chain.testClient.revert({ id: snapshot })
+      await mined(
+        chain,
+        await d.token.write.approve([d.deployment.registry, 10n ** 30n + 2n], { account: b.operator, chain: null }),
+      )
+      await chain.testClient.mine({ blocks: 2 })
+      // The re-read fails: the reorg is counted once, and the committees known so far stay in service.
+      proxy.failing.add('eth_getLogs')
+      const unavailable = expect.objectContaining({ code: 'CHAIN_UNAVAILABLE' })
+      await expect(s.refresh()).rejects.toThrow(unavailable)
+      await chain.testClient.mine({ blocks: 1 })
+      await expect(s.refresh()).rejects.toThrow(unavailable)
+      expect(s.status()).toMatchObject({ deepReorgs: 1, lastError: 'CHAIN_UNAVAILABLE' })
+      expect((await s.getCommittee(start)).size).toBe(before)
+      // The next poll that can read it completes the re-read.
+      proxy.failing.clear()
+      await chain.testClient.mine({ blocks: 1 })
+      await s.refresh()
+      expect(s.status()).toMatchObject({ state: 'synced', deepReorgs: 1, lastError: undefined })
+      expect((await s.getCommittee(start)).size).toBe(before)
+    } finally {
+      await proxy.close()
+    }
+  })
 })
 
 async function until(done: () => boolean, timeoutMs = 10_000): Promise<void> {

@@ -1,13 +1,63 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
-/** A JSON-RPC relay in front of anvil that a test can take down (its connections are cut) and bring back. */
+/**
+ * A JSON-RPC relay in front of anvil that a test can take down (its connections are cut) and bring back, make
+ * answer like a backend some blocks behind, or make fail one method.
+ */
 export interface Relay {
   readonly url: string
   down: boolean
+  /** Answers as a backend this many blocks behind: `eth_blockNumber` that much lower, no block above it. */
+  lagBlocks: number
+  /** Methods answered with a JSON-RPC error instead of being relayed. */
+  readonly failing: Set<string>
   /** JSON-RPC requests relayed so far with this method (batches counted per request). */
   calls(method: string): number
   close(): Promise<void>
+}
+
+interface RpcRequest {
+  id: unknown
+  method: string
+  params?: unknown[]
+}
+
+/** One request's answer: relayed, or made up as the relay's settings say. */
+async function answer(target: string, request: RpcRequest, relay: Relay): Promise<unknown> {
+  const { id, method } = request
+  if (relay.failing.has(method)) return { jsonrpc: '2.0', id, error: { code: -32000, message: `${method} failed` } }
+  const reply = (await (
+    await fetch(target, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+    })
+  ).json()) as { result?: unknown }
+  if (relay.lagBlocks === 0) return reply
+  const head = BigInt(
+    (
+      (await (
+        await fetch(target, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'eth_blockNumber', params: [] }),
+        })
+      ).json()) as { result: string }
+    ).result,
+  )
+  const behind = head - BigInt(relay.lagBlocks)
+  if (method === 'eth_blockNumber') return { ...reply, result: `0x${behind.toString(16)}` }
+  const asked = request.params?.[0]
+  if (
+    method === 'eth_getBlockByNumber' &&
+    typeof asked === 'string' &&
+    asked.startsWith('0x') &&
+    BigInt(asked) > behind
+  ) {
+    return { ...reply, result: null }
+  }
+  return reply
 }
 
 export async function startRelay(target: string): Promise<Relay> {
@@ -20,18 +70,15 @@ export async function startRelay(target: string): Promise<Relay> {
     }
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
-    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { method: string } | { method: string }[]
-    for (const { method } of Array.isArray(body) ? body : [body]) calls.set(method, (calls.get(method) ?? 0) + 1)
-    const reply = await fetch(target, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: Buffer.concat(chunks),
-    })
-    res.writeHead(reply.status, { 'content-type': 'application/json' })
-    res.end(Buffer.from(await reply.arrayBuffer()))
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as RpcRequest | RpcRequest[]
+    const requests = Array.isArray(body) ? body : [body]
+    for (const { method } of requests) calls.set(method, (calls.get(method) ?? 0) + 1)
+    const answers = await Promise.all(requests.map((request) => answer(target, request, relay)))
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.end(JSON.stringify(Array.isArray(body) ? answers : answers[0]))
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
+  const relay: Relay = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     calls: (method) => calls.get(method) ?? 0,
     get down() {
@@ -40,10 +87,13 @@ export async function startRelay(target: string): Promise<Relay> {
     set down(value: boolean) {
       down = value
     },
+    lagBlocks: 0,
+    failing: new Set(),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()
         server.close(() => resolve())
       }),
   }
+  return relay
 }

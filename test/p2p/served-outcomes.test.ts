@@ -59,14 +59,14 @@ async function nextServed(protocol: string) {
 }
 
 describe('served outcomes', () => {
-  it('a refused store carries its code, the peer and the blob id', async () => {
+  it('a refused store carries its code, the reason it was sent, the peer and the blob id', async () => {
     const seen = nextServed(STORE_PROTOCOL)
     const err = await failureOf(sendStore(client, server.peerId, blob.headerBytes, all.slice(0, 4)))
     expect(err?.code).toBe('NODE_HEADER_MISMATCH')
     expect((await seen)()).toEqual({
       protocol: STORE_PROTOCOL,
       outcome: 'NODE_HEADER_MISMATCH',
-      exchange: { peer: client.peerId.toString(), blobId: blob.blobId.toString() },
+      exchange: { peer: client.peerId.toString(), blobId: blob.blobId.toString(), reason: 'blob above the maximum' },
     })
   })
 
