@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { PeerId } from '@libp2p/interface'
 import type { Member } from '../committee/member.ts'
 import { checkShard } from '../erasure/decode.ts'
-import { DacnetError } from '../errors.ts'
+import { DacnetError, isDacnetError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import { P2pErrorCode, p2pError } from '../p2p/errors.ts'
 import { MAX_SAMPLE_INDICES } from '../p2p/limits.ts'
@@ -12,6 +12,7 @@ import type { SampleStreams } from '../p2p/sample-streams.ts'
 import { NodeErrorCode, nodeError } from './errors.ts'
 import { type RecentSlowest, silenceIn, silenceReason, silentPastTimeout } from './hedge.ts'
 import { dialFailure, dialHolder, untilAborted } from './holder-dial.ts'
+import { refusedByHolder, worthAskingAgain } from './holder-replies.ts'
 import { type Session, startWaiting } from './light-session.ts'
 import type { SampleOptions } from './light-types.ts'
 import { memberPeer } from './peers.ts'
@@ -19,7 +20,7 @@ import type { SilentHolders } from './silent-holders.ts'
 
 /** Time allowed for one holder to answer one request. */
 export const DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS = 5_000
-/** Pause before asking a holder again after a dropped stream or NODE_BUSY. */
+/** Pause before asking a holder again after a dropped stream, NODE_BUSY or P2P_RATE_LIMITED. */
 export const SAMPLE_RETRY_DELAY_MS = 200
 /** A retry is only worth making with at least this much of the request's time left. */
 const MIN_RETRY_TIME_MS = 250
@@ -277,18 +278,34 @@ export class HolderRequests {
     }
   }
 
-  /** One request to a remembered silent holder, outside any check: it resolves only if the holder answers. */
+  /**
+   * One request to a remembered silent holder, outside any check: it resolves if the holder answers, with its
+   * shard or with an ERROR of its own (NODE_BUSY, P2P_RATE_LIMITED, …: a holder that refuses is not silent), and
+   * is sent once more on a stream that ended before any reply, as any request is.
+   */
   async #probe(session: Session, member: Member, index: number, opts: SampleOptions): Promise<void> {
     const peer = await memberPeer(this.#libp2p, member)
-    await this.#streams.request(peer, session.blobId, [index], {
-      shardSize: session.header.shardSize,
-      timeoutMs: opts.requestTimeoutMs ?? DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS,
+    const ask = () =>
+      this.#streams
+        .request(peer, session.blobId, [index], {
+          shardSize: session.header.shardSize,
+          timeoutMs: opts.requestTimeoutMs ?? DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS,
+        })
+        .then(
+          () => undefined,
+          (err: unknown) => {
+            if (!refusedByHolder(err)) throw err
+          },
+        )
+    await ask().catch((err: unknown) => {
+      if (isDacnetError(err, P2pErrorCode.STREAM_ENDED)) return ask()
+      throw err
     })
   }
 
   /**
-   * One sample request to a holder, asked once more after a failure that says nothing about the holder's data: a
-   * stream that ended (a connection dropped under it) or NODE_BUSY (every shard-read slot taken), after a pause.
+   * One sample request to a holder, asked once more after a pause after a failure that says nothing about the
+   * holder's data (worthAskingAgain: a dropped stream, NODE_BUSY, P2P_RATE_LIMITED).
    * Both attempts share the one request timeout, so a holder never costs more than it did without the retry. A
    * timeout, a refused dial, silence or a bad answer is not retried: the holder counts as failed for the session.
    */
@@ -299,11 +316,9 @@ export class HolderRequests {
       try {
         return await this.#attempt(session, member, indices, { deadline, timeoutMs }, opts)
       } catch (err) {
-        const code = (err as { code?: unknown }).code
-        const retryable = code === P2pErrorCode.STREAM_ENDED || code === NodeErrorCode.BUSY
         const timeLeft = deadline - performance.now() - SAMPLE_RETRY_DELAY_MS
-        if (attempt > 0 || !retryable || timeLeft < MIN_RETRY_TIME_MS) throw err
-        this.#logger.debug('sample request retried', { member: member.index, code })
+        if (attempt > 0 || !worthAskingAgain(err) || timeLeft < MIN_RETRY_TIME_MS) throw err
+        this.#logger.debug('sample request retried', { member: member.index, code: (err as DacnetError).code })
         // It spoke: not silent. The retry is timed from its own start, as the hedge times it.
         session.waiting.delete(member.index)
         try {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Logger, silentLogger } from '../../src/logger.ts'
-import { NodeErrorCode } from '../../src/node/errors.ts'
+import { NodeErrorCode, nodeError } from '../../src/node/errors.ts'
 import { DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS } from '../../src/node/light-client.ts'
 import { handleSampleStream } from '../../src/p2p/sample.ts'
 import { serveCorruptSamples, serveSamplesPerStream } from './harness.ts'
@@ -174,5 +174,47 @@ describe('a light client facing silent holders', () => {
       if (!back) await new Promise((r) => setTimeout(r, 250))
     }
     expect(back).toBe(true)
+  })
+
+  it('takes a remembered holder back when its probe is refused: a refusal is an answer, not silence', async () => {
+    const remembered = new Set<number>()
+    const { client } = await freshNode(silenceLogger((member) => remembered.add(member)))
+    expect((await timedSample(client)).failures).toEqual([])
+    const quiet = QUIET[0]!
+    await answerLate(quiet, Number.POSITIVE_INFINITY)
+    const until = performance.now() + 3 * DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS
+    while (!remembered.has(quiet) && performance.now() < until) await timedSample(client)
+    expect(remembered.has(quiet)).toBe(true)
+    // From now on the holder refuses the first shard it is asked for (the probe's) NODE_BUSY, and serves the rest.
+    const node = members[quiet]!.node
+    let reads = 0
+    await serveSamplesPerStream(node, async (stream, connection) => {
+      await handleSampleStream(
+        {
+          async readShard(id, index) {
+            if (++reads === 1) throw nodeError(NodeErrorCode.BUSY, 'every shard-read slot is taken')
+            return node.store.getShard(id, index)
+          },
+        },
+        stream,
+        connection,
+      )
+    })
+    try {
+      let served = false
+      const deadline = performance.now() + 3 * DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS
+      while (!served && performance.now() < deadline) {
+        const result = await timedSample(client, {
+          onOutcome: (o) => {
+            if (o.member === quiet && o.ok) served = true
+          },
+        })
+        expect(result.failures.filter((f) => f.member === quiet)).toEqual([])
+      }
+      expect(served).toBe(true)
+      expect(reads).toBeGreaterThan(1)
+    } finally {
+      await answerNormally(quiet)
+    }
   })
 })

@@ -13,6 +13,7 @@ import {
   type SampleOptions,
   type SampleResult,
 } from '../../src/node/light-client.ts'
+import { P2pErrorCode, p2pError } from '../../src/p2p/errors.ts'
 import type { DacnetLibp2p } from '../../src/p2p/node.ts'
 import { handleSampleStream } from '../../src/p2p/sample.ts'
 import { prng, randomData } from '../erasure/helpers.ts'
@@ -159,39 +160,48 @@ describe('a blob whose shards are no longer retrievable', () => {
     expect(result.failures).toEqual([])
   })
 
-  it('samples available when every holder drops its first request or answers it NODE_BUSY (one retry each)', async () => {
-    const calls = members.map(() => 0)
-    for (const [i, member] of members.entries()) {
-      const node = member.node
-      await serveSamplesPerStream(node, async (stream, connection) => {
-        const call = (calls[i] ?? 0) + 1
-        calls[i] = call
-        if (call === 1 && i % 2 === 0) {
-          stream.abort(new Error('connection dropped')) // the stream ends under the client
-          return
-        }
-        const first = call === 1
-        await handleSampleStream(
-          {
-            async readShard(id, index) {
-              if (first) throw nodeError(NodeErrorCode.BUSY, 'every shard-read slot is taken')
-              return node.store.getShard(id, index)
+  it.each([
+    { code: NodeErrorCode.BUSY, refusal: () => nodeError(NodeErrorCode.BUSY, 'every shard-read slot is taken') },
+    {
+      code: P2pErrorCode.RATE_LIMITED,
+      refusal: () => p2pError(P2pErrorCode.RATE_LIMITED, 'more than 50 sample requests in a second'),
+    },
+  ])(
+    'samples available when every holder drops its first request or answers it $code (one retry each)',
+    async ({ refusal }) => {
+      const calls = members.map(() => 0)
+      for (const [i, member] of members.entries()) {
+        const node = member.node
+        await serveSamplesPerStream(node, async (stream, connection) => {
+          const call = (calls[i] ?? 0) + 1
+          calls[i] = call
+          if (call === 1 && i % 2 === 0) {
+            stream.abort(new Error('connection dropped')) // the stream ends under the client
+            return
+          }
+          const first = call === 1
+          await handleSampleStream(
+            {
+              async readShard(id, index) {
+                if (first) throw refusal()
+                return node.store.getShard(id, index)
+              },
             },
-          },
-          stream,
-          connection,
-        )
-      })
-    }
-    const result = await sample()
-    expect(result.failures).toEqual([])
-    expect(result.available).toBe(true)
-    // Every holder asked was asked again after its first request failed, and the retry was served. (A holder can be
-    // asked once more for indices of a round drawn while its retry was pending: they go in a request of their own.)
-    expect(calls.filter((c) => c > 0).length).toBeGreaterThan(0)
-    for (const c of calls) expect(c === 0 || c >= 2, `calls ${JSON.stringify(calls)}`).toBe(true)
-    for (const member of members) await serveCorruptSamples(member.node, 0) // a plain, honest handler again
-  })
+            stream,
+            connection,
+          )
+        })
+      }
+      const result = await sample()
+      expect(result.failures).toEqual([])
+      expect(result.available).toBe(true)
+      // Every holder asked was asked again after its first request failed, and the retry was served. (A holder can be
+      // asked once more for indices of a round drawn while its retry was pending: they go in a request of their own.)
+      expect(calls.filter((c) => c > 0).length).toBeGreaterThan(0)
+      for (const c of calls) expect(c === 0 || c >= 2, `calls ${JSON.stringify(calls)}`).toBe(true)
+      for (const member of members) await serveCorruptSamples(member.node, 0) // a plain, honest handler again
+    },
+  )
 
   it('samples available, never unavailable, when the holders it needs answer far slower than the others', async () => {
     // The members that hold all but k - 1 shards answer 1.5 s late, ten times the hedge delay the fast member sets:
