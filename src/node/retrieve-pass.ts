@@ -33,6 +33,11 @@ export interface Holder {
   originals: number
   /** Found through a DHT provider record (anyone can publish one), not through the committee. */
   provider: boolean
+  /**
+   * The run of shard indices the assignment gives this member, [from, to) (PROTOCOL.md §2.4); absent for a provider
+   * that is no member, or before the header is known. A pass keeps from a member only shards of its own run.
+   */
+  run?: { from: number; to: number }
 }
 
 /** What a pass needs of its retriever. */
@@ -82,11 +87,25 @@ export async function collectShards(
   const done = new AbortController()
   const signal = opts.signal ? AbortSignal.any([opts.signal, done.signal]) : done.signal
   const enough = () => header !== undefined && shards.size >= header.k
+  // Each member's run, so that no member can supply another's indices: the first copy of an index would win, and a
+  // member sending bytes for indices it does not hold could make every retrieval miss the root and run the checked
+  // pass (for nothing it has to store).
+  const runs = new Map<string, { from: number; to: number }>()
+  const learnRuns = (list: readonly Holder[]) => {
+    for (const h of list) if (h.run !== undefined) runs.set(h.peer.toString(), h.run)
+  }
+  learnRuns(holders)
+  const ownRun = (received: Received) => {
+    const run = runs.get(received.holder)
+    return run === undefined || (received.shard.index >= run.from && received.shard.index < run.to)
+  }
   /** Keeps what passes of one holder's `run` (its proofs checked as one batch, in a checked pass). */
   const admit = (run: Received[]) => {
     if (run.length === 0 || header === undefined) return
     if (!checked) {
-      for (const received of run) if (hasShardShape(header, received.shard)) shards.set(received.shard.index, received)
+      for (const received of run) {
+        if (ownRun(received) && hasShardShape(header, received.shard)) shards.set(received.shard.index, received)
+      }
       return
     }
     const byIndex = new Map(run.map((r) => [r.shard.index, r] as const))
@@ -114,6 +133,7 @@ export async function collectShards(
       try {
         await ctx.checkHeader(candidate)
         const assigned = await ctx.assigned(candidate)
+        learnRuns(assigned)
         const ids = new Set(assigned.map((h) => h.peer.toString()))
         queue = [
           ...assigned.filter((h) => !asked.has(h.peer.toString())),

@@ -164,11 +164,12 @@ export class Retriever {
     const assignment = assignShards(committee, blobId.bytes, header.n)
     const holders: Holder[] = []
     for (const member of committee.members) {
-      const shards = assignment.shardsOf(member.index)
-      if (shards.length === 0) continue
-      const originals = shards.filter((i) => i < header.k).length
+      const count = assignment.counts[member.index]!
+      if (count === 0) continue
+      const from = assignment.starts[member.index]!
+      const originals = Math.max(0, Math.min(from + count, header.k) - from)
       const peer = await memberPeer(this.#init.libp2p, member)
-      holders.push({ peer, originals, provider: false })
+      holders.push({ peer, originals, provider: false, run: { from, to: from + count } })
     }
     return holders.sort((a, b) => b.originals - a.originals)
   }

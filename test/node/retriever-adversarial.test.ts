@@ -9,6 +9,7 @@ import { type BlobId, blobIdOf, parseBlobId } from '../../src/erasure/blob-id.ts
 import { type EncodedBlob, encodeBlob } from '../../src/erasure/encode.ts'
 import { type BlobHeader, encodeHeader } from '../../src/erasure/header.ts'
 import { shardSizeFor } from '../../src/erasure/layout.ts'
+import { type Logger, silentLogger } from '../../src/logger.ts'
 import { NodeErrorCode } from '../../src/node/errors.ts'
 import { Retriever } from '../../src/node/retriever.ts'
 import { FrameReader, writeFrame } from '../../src/p2p/framing.ts'
@@ -336,6 +337,46 @@ describe('retrieval from members, one of which lies', () => {
       expect(asked).toBe(1)
     } finally {
       await swap(serve(false))
+    }
+  }, 30_000)
+
+  it("keeps from a member only its own run: one that sends other members' indices first costs no checked pass", async () => {
+    // The committee's first member, asked first, streams bytes that are not the committed ones for k indices of
+    // other members' runs ahead of its own honest shards. Kept, they would miss the root and make the retriever
+    // check every proof and fetch again; dropped, the first decode is the blob.
+    const liar = members.find((m) => m.identity.peerId === committee.members[0]!.peerId)!
+    const own = assignShards(committee, honest.blobId.bytes, n).shardsOf(committee.members[0]!.index)
+    const foreign = Array.from({ length: n }, (_, i) => i)
+      .filter((i) => !own.includes(i))
+      .slice(0, k)
+    const all = withProofs(honest)
+    const store = liar.node.store
+    const service = (lie: boolean): RetrieveService => ({
+      holdings: async () => ({ headerBytes: honest.headerBytes, indices: lie ? [...foreign, ...own] : own }),
+      readShard: async (blobId, index) =>
+        own.includes(index)
+          ? store.getShard(blobId, index)
+          : { ...all[index]!, data: all[index]!.data.map((b) => b ^ 0x5a) },
+    })
+    await liar.node.libp2p.unhandle(RETRIEVE_PROTOCOL)
+    await liar.node.libp2p.handle(RETRIEVE_PROTOCOL, async (stream, connection) => {
+      await handleRetrieveStream(service(true), stream, connection)
+    })
+    const warnings: string[] = []
+    const logger: Logger = { ...silentLogger, warn: (message) => warnings.push(message), child: () => logger }
+    try {
+      const back = await new Retriever({ libp2p: client, committees, pool, logger }).retrieve(
+        honest.blobId.toString(),
+        { concurrency: 1, signal: AbortSignal.timeout(SETTLES_WITHIN_MS) },
+      )
+      expect(back.kind).toBe('ok')
+      if (back.kind === 'ok') expect(Buffer.from(back.data).equals(Buffer.from(honestData))).toBe(true)
+      expect(warnings).toEqual([])
+    } finally {
+      await liar.node.libp2p.unhandle(RETRIEVE_PROTOCOL)
+      await liar.node.libp2p.handle(RETRIEVE_PROTOCOL, async (stream, connection) => {
+        await handleRetrieveStream(service(false), stream, connection)
+      })
     }
   }, 30_000)
 })
