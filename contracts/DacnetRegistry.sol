@@ -24,6 +24,8 @@ contract DacnetRegistry is IDacnetRegistryRecords, Ownable {
     /// The bitmap and the member tree index members with u16 positions: at most 2^16 of them.
     uint256 public constant MAX_MEMBERS = 65536;
     uint256 private constant OPEN_END = type(uint64).max;
+    /// Largest retention: 2^53 − 1 s, the largest whole number every off-chain reader holds exactly.
+    uint64 private constant MAX_RETENTION_SECONDS = 2 ** 53 - 1;
     /// "dacnet/proof-of-possession/v1", the preimage tag of §2.6.
     bytes private constant POP_TAG = "dacnet/proof-of-possession/v1";
 
@@ -70,6 +72,9 @@ contract DacnetRegistry is IDacnetRegistryRecords, Ownable {
 
     Thresholds private _thresholds;
     uint64 public retentionSeconds;
+    /// retentionSeconds as it was when the current epoch began: what its committee serves under (a change counts
+    /// from the next epoch, as the events' readers apply it).
+    uint64 private _retentionInForce;
     uint256 public minStake;
 
     uint32 private _memberCount;
@@ -127,6 +132,7 @@ contract DacnetRegistry is IDacnetRegistryRecords, Ownable {
     error KeyAlreadyUsed();
     error PeerIdAlreadyUsed();
     error InvalidThresholds();
+    error InvalidRetention();
     error SequencerAlreadyAdded();
     error UnknownSequencer();
     error UnknownEpoch(uint64 epoch);
@@ -151,6 +157,7 @@ contract DacnetRegistry is IDacnetRegistryRecords, Ownable {
         epochBlocks = epochBlocks_;
         maxMembers = maxMembers_;
         minStake = minStake_;
+        _checkRetention(retentionSeconds_);
         retentionSeconds = retentionSeconds_;
         _thresholds = Thresholds(2, 3, 1, 3);
         _touchEpoch();
@@ -236,7 +243,10 @@ contract DacnetRegistry is IDacnetRegistryRecords, Ownable {
         entry.amount = total;
         entry.lastServedEpoch = epoch;
         entry.releaseAt = 0;
-        entry.retentionSeconds = retentionSeconds;
+        // The epoch's committee serves under the retention in force when it began; a change made since counts only
+        // from the next epoch. The lock takes the longer of the two.
+        uint64 inForce = _retentionInForce;
+        entry.retentionSeconds = retentionSeconds > inForce ? retentionSeconds : inForce;
         emit UnbondingStarted(msg.sender, total, epoch);
     }
 
@@ -293,7 +303,9 @@ contract DacnetRegistry is IDacnetRegistryRecords, Ownable {
         emit ThresholdsChanged(qNum, qDen, fNum, fDen);
     }
 
+    /// @notice Sets the retention, 1 s to 2^53 − 1 s; it applies from the next epoch.
     function setRetention(uint64 seconds_) external onlyOwner {
+        _checkRetention(seconds_);
         _touchEpoch();
         retentionSeconds = seconds_;
         emit RetentionChanged(seconds_);
@@ -471,9 +483,17 @@ contract DacnetRegistry is IDacnetRegistryRecords, Ownable {
     // Internals
 
     /// The current epoch, recording its start time if this is the first registry transaction seen in it.
+    /// Also takes the retention in force for the epoch then: the setting as the epoch began.
     function _touchEpoch() private returns (uint64 epoch) {
         epoch = currentEpoch();
-        if (_epochStartTime[epoch] == 0) _epochStartTime[epoch] = uint64(block.timestamp);
+        if (_epochStartTime[epoch] == 0) {
+            _epochStartTime[epoch] = uint64(block.timestamp);
+            _retentionInForce = retentionSeconds;
+        }
+    }
+
+    function _checkRetention(uint64 seconds_) private pure {
+        if (seconds_ == 0 || seconds_ > MAX_RETENTION_SECONDS) revert InvalidRetention();
     }
 
     function _memberOfSender() private view returns (Member storage member) {

@@ -104,6 +104,23 @@ describe('unbonding', () => {
     expect((await withdrawCall()).result).toBe(2n * TOKEN)
   })
 
+  it('locks what unbonds in an epoch for the retention in force in it, though the owner lowered it since', async () => {
+    const other = registration('unbond-b', 10n * TOKEN)
+    await register(chain, d, other)
+    const e = await epochNow()
+    await mineToEpoch(chain, d, e + 1n)
+    const inForce = await d.registry.read.retentionSeconds()
+    // Lowered in epoch e + 1: its committee still serves under `inForce`; the new value counts from e + 2.
+    await write(d.registry.write.setRetention([1n], { account: chain.deployer, chain: null }))
+    await write(d.registry.write.unstake([TOKEN], { account: other.operator, chain: null }))
+    await mineToEpoch(chain, d, e + 2n)
+    await write(d.registry.write.withdraw({ account: other.operator, chain: null }))
+    const [, served, releaseAt] = await d.registry.read.unbonding([other.operator.address])
+    expect(served).toBe(e + 1n)
+    expect(releaseAt - (await d.registry.read.epochStartTime([e + 2n]))).toBe(inForce)
+    await write(d.registry.write.setRetention([inForce], { account: chain.deployer, chain: null }))
+  })
+
   it('unbonds the whole stake of a member that leaves', async () => {
     const [, , stake] = await d.registry.read.memberOf([member.operator.address])
     await write(d.registry.write.withdraw(op()))
@@ -174,6 +191,14 @@ describe('governance', () => {
     const retention = await write(d.registry.write.setRetention([77n], owner()))
     expect(events(retention, 'RetentionChanged')[0]?.args).toEqual({ retentionSeconds: 77n })
     expect(await d.registry.read.retentionSeconds()).toBe(77n)
+    // 1 s to 2^53 − 1 s: what every off-chain reader holds exactly, and a committee accepts.
+    for (const bad of [0n, 2n ** 53n]) {
+      expect(await revertName(d.registry.simulate.setRetention([bad], { account: chain.deployer }))).toBe(
+        'InvalidRetention',
+      )
+    }
+    await d.registry.simulate.setRetention([2n ** 53n - 1n], { account: chain.deployer })
+    await expect(deploy(chain, { retentionSeconds: 0n })).rejects.toThrow()
     const minStake = await write(d.registry.write.setMinStake([5n * TOKEN], owner()))
     expect(events(minStake, 'MinStakeChanged')[0]?.args).toEqual({ minStake: 5n * TOKEN })
     expect(await d.registry.read.minStake()).toBe(5n * TOKEN)
