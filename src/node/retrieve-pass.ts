@@ -135,8 +135,11 @@ export async function collectShards(
         const assigned = await ctx.assigned(candidate)
         learnRuns(assigned)
         const ids = new Set(assigned.map((h) => h.peer.toString()))
+        // Members not asked yet, then those asked already that said to come back (rate-limited or busy, queued
+        // again before this header came), then providers that are no members.
         queue = [
           ...assigned.filter((h) => !asked.has(h.peer.toString())),
+          ...queue.filter((h) => ids.has(h.peer.toString()) && asked.has(h.peer.toString())),
           ...queue.filter((h) => h.provider && !ids.has(h.peer.toString())),
         ]
         header = candidate

@@ -283,8 +283,8 @@ export async function requestSamples(
 
 /**
  * Reads a holder's replies to one sample request, up to its END: an answer for every index in `indices`. An ERROR
- * reply throws its code (as a remote error naming `peer`); a reply for an index not asked, or asked twice, or an
- * END before every index is answered, throws P2P_MALFORMED_MESSAGE. `onReply` hears of each frame as it is read.
+ * reply throws its code (as a remote error naming `peer`); a reply for an index not asked, or asked twice, an END
+ * before every index is answered, or one whose count is not the SHARD replies sent, throws P2P_MALFORMED_MESSAGE. `onReply` hears of each frame as it is read.
  */
 export async function readSampleReplies(
   reader: FrameReader,
@@ -298,13 +298,22 @@ export async function readSampleReplies(
   },
 ): Promise<Map<number, SampleAnswer>> {
   const answers = new Map<number, SampleAnswer>()
+  let shards = 0
   const limit = replyFrameLimit(opts.shardSize)
   while (true) {
     const frame = await reader.expect(limit, 'the end of the sample reply', opts.signal)
     opts.onReply?.()
     const reply = decodeReplyFrame(frame)
     if (reply.kind === ReplyKind.ERROR) throw remoteError(reply.errorCode, reply.errorMessage, opts.peer)
-    if (reply.kind === ReplyKind.END) break
+    if (reply.kind === ReplyKind.END) {
+      if (reply.count !== shards) {
+        throw p2pError(
+          P2pErrorCode.MALFORMED_MESSAGE,
+          `the END counts ${reply.count} SHARD replies where ${shards} came`,
+        )
+      }
+      break
+    }
     if (reply.kind === ReplyKind.SHARD && reply.shard !== undefined) opts.onShard?.(reply.shard as ShardWithProof)
     const index =
       reply.kind === ReplyKind.SHARD ? reply.shard?.index : reply.kind === ReplyKind.NOT_HELD ? reply.index : undefined
@@ -312,6 +321,7 @@ export async function readSampleReplies(
       throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, `unexpected ${reply.kind} reply for index ${index}`)
     }
     answers.set(index, reply.kind === ReplyKind.SHARD ? (reply.shard as ShardWithProof) : null)
+    if (reply.kind === ReplyKind.SHARD) shards++
   }
   if (answers.size !== indices.length) {
     throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, `holder answered ${answers.size} of ${indices.length} indices`)

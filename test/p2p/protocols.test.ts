@@ -373,6 +373,27 @@ describe('retrieve protocol', () => {
     }
   })
 
+  it('a sample reply whose END does not count the SHARD replies sent is P2P_MALFORMED_MESSAGE', async () => {
+    const liar = (await startNodes(1))[0]!
+    try {
+      await liar.handle(SAMPLE_PROTOCOL, async (stream) => {
+        const reader = new FrameReader(stream)
+        await reader.expect(1024, 'the request')
+        await writeFrame(stream, replyFrame({ kind: ReplyKind.SHARD, shard: all[0]! }))
+        await writeFrame(stream, replyFrame({ kind: ReplyKind.END, count: 2 }))
+        await stream.close()
+      })
+      await client.dial(liar.getMultiaddrs())
+      const err = await requestSamples(client, liar.peerId, blob.blobId, [0], {
+        shardSize: blob.header.shardSize,
+      }).catch((e) => e)
+      expect(isDacnetError(err, P2pErrorCode.MALFORMED_MESSAGE)).toBe(true)
+      expect(err.message).toContain('the END counts 2 SHARD replies where 1 came')
+    } finally {
+      await liar.stop()
+    }
+  })
+
   it('protocol ids are the documented ones', () => {
     expect(STORE_PROTOCOL).toBe('/dacnet/store/1.0.0')
   })
