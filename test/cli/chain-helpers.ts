@@ -142,6 +142,22 @@ export function runDeploy(): ReturnType<typeof cli> {
   )
 }
 
+/** `dacnet init --chain` of node `name` as the tests run it, in DIR/node-NAME (set as `node.dir`). */
+export function runInit(name: string, node: { dir: string }): ReturnType<typeof dacnet> {
+  node.dir = join(dir, `node-${name}`)
+  return dacnet([
+    'init',
+    '--dir',
+    node.dir,
+    '--password-file',
+    'password.txt',
+    '--chain',
+    'chain.json',
+    '--announce',
+    `/dns4/${name}.example.org/tcp/5381`,
+  ])
+}
+
 /**
  * What the deploy, init and register tests in chain.test.ts do, as set-up for the tests that need a registered
  * committee: `chain deploy` with the same parameters, both node directories made with `init --chain`, and operator
@@ -152,18 +168,7 @@ export async function deployAndRegister(): Promise<void> {
   expect(deployed.code, deployed.stderr).toBe(0)
   file = parseChainFile(JSON.parse(await readFile(chainPath, 'utf8')), chainPath)
   for (const [name, node] of Object.entries(nodes)) {
-    node.dir = join(dir, `node-${name}`)
-    const made = await dacnet([
-      'init',
-      '--dir',
-      node.dir,
-      '--password-file',
-      'password.txt',
-      '--chain',
-      'chain.json',
-      '--announce',
-      `/dns4/${name}.example.org/tcp/5381`,
-    ])
+    const made = await runInit(name, node)
     expect(made.code, made.stderr).toBe(0)
     node.peerId = (JSON.parse(made.stdout) as { peerId: string }).peerId
     node.secretKey = await decryptKeystore(await readFile(join(node.dir, 'keystore.json'), 'utf8'), PASSWORD)

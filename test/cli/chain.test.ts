@@ -26,6 +26,7 @@ import {
   PASSWORD,
   RETENTION,
   runDeploy,
+  runInit,
   setChainFile,
   startChainDir,
   stopChainDir,
@@ -145,18 +146,7 @@ describe('dacnet chain deploy', () => {
 describe('init --chain and register', () => {
   it('writes the chain section into the node config', async () => {
     for (const [name, node] of Object.entries(nodes)) {
-      node.dir = join(dir, `node-${name}`)
-      const r = await dacnet([
-        'init',
-        '--dir',
-        node.dir,
-        '--password-file',
-        'password.txt',
-        '--chain',
-        'chain.json',
-        '--announce',
-        `/dns4/${name}.example.org/tcp/5381`,
-      ])
+      const r = await runInit(name, node)
       expect(r.code, r.stderr).toBe(0)
       node.peerId = (JSON.parse(r.stdout) as { peerId: string }).peerId
       expect(r.stderr).toContain('dacnet register --config')
