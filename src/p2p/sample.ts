@@ -284,7 +284,8 @@ export async function requestSamples(
 /**
  * Reads a holder's replies to one sample request, up to its END: an answer for every index in `indices`. An ERROR
  * reply throws its code (as a remote error naming `peer`); a reply for an index not asked, or asked twice, an END
- * before every index is answered, or one whose count is not the SHARD replies sent, throws P2P_MALFORMED_MESSAGE. `onReply` hears of each frame as it is read.
+ * before every index is answered, or one whose count is not the SHARD replies that came, throws
+ * P2P_MALFORMED_MESSAGE. `onReply` hears of each frame as it is read.
  */
 export async function readSampleReplies(
   reader: FrameReader,

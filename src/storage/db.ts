@@ -164,7 +164,8 @@ const CLOSED_CODES: ReadonlySet<string> = new Set([
  * A LevelDB failure as the store's typed error: an operation on a database, batch or iterator closed meanwhile is
  * STORAGE_CLOSED; any other LevelDB error (an I/O error from a full or failing disk, and the like) is
  * STORAGE_IO_FAILED, with LevelDB's code in `meta.level` and the error as its cause. Anything that is not a LevelDB
- * error comes back as it is; damaged blocks (LEVEL_CORRUPTION) are the caller's to tell apart first (isLevelCorruption).
+ * error comes back as it is; damaged blocks (LEVEL_CORRUPTION) are the caller's to tell apart first
+ * (isLevelCorruption).
  */
 export function levelFailure(err: unknown, what: string): unknown {
   const code = (err as { code?: unknown } | null)?.code
