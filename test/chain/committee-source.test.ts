@@ -1,84 +1,38 @@
 /**
  * ChainCommitteeSource against a real anvil and the real registry: committees per epoch rebuilt from the events,
  * each checked against the registry's summary hash; certificates of those committees verified by the contract;
- * an RPC that goes away and comes back; a reorg below the confirmation depth.
+ * an RPC that goes away and comes back; following the chain block by block. Reorgs and lagging RPC backends:
+ * committee-source-reorg.test.ts; the shared set-up: committee-source-setup.ts.
  */
-import type { LocalAccount } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Certificate } from '../../src/attest/certificate.ts'
 import { blsKeyVerifier } from '../../src/attest/pop.ts'
 import { verifyCertificate } from '../../src/attest/verify-certificate.ts'
 import { ChainCommitteeSource } from '../../src/chain/committee-source.ts'
 import { encodeOnchainCertificate } from '../../src/chain/onchain-certificate.ts'
-import {
-  addStake,
-  type RegistryWriter,
-  registerMember,
-  unstake,
-  verifyOnchain,
-} from '../../src/chain/registry-client.ts'
+import { addStake, registerMember, unstake, verifyOnchain } from '../../src/chain/registry-client.ts'
 import type { Committee } from '../../src/committee/committee.ts'
 import { memberSecretKey, signedCertificate } from '../attest/helpers.ts'
-import { peerIdFor } from '../committee/helpers.ts'
 import {
-  account,
-  type Chain,
-  type Deployed,
-  deploy,
-  fundAll,
-  mined,
-  mineToEpoch,
-  startChain,
-  TOKEN,
-} from './helpers.ts'
+  a,
+  b,
+  byPeer,
+  c,
+  chain,
+  d,
+  dd,
+  EPOCH_BLOCKS,
+  join,
+  member,
+  source,
+  startSourceChain,
+  stopSourceChain,
+  tracked,
+  until,
+  writer,
+} from './committee-source-setup.ts'
+import { deploy, fundAll, mined, mineToEpoch, TOKEN } from './helpers.ts'
 import { startRelay } from './relay.ts'
-
-const EPOCH_BLOCKS = 20n
-let chain: Chain
-let d: Deployed
-const sources: ChainCommitteeSource[] = []
-
-interface TestMember {
-  label: string
-  operator: LocalAccount
-  peerId: string
-  stake: bigint
-}
-
-function member(label: string, stake: bigint): TestMember {
-  return { label, operator: account(`source-${label}`), peerId: peerIdFor(`source-${label}`), stake }
-}
-
-function writer(m: TestMember): RegistryWriter {
-  return {
-    publicClient: chain.publicClient,
-    walletClient: chain.walletClient,
-    account: m.operator,
-    registry: d.deployment.registry,
-  }
-}
-
-async function join(m: TestMember): Promise<void> {
-  await registerMember(writer(m), {
-    secretKey: memberSecretKey(`source-${m.label}`),
-    peerId: m.peerId,
-    multiaddrs: [`/dns4/${m.label}.example.org/tcp/4001`],
-    stake: m.stake,
-  })
-}
-
-function source(rpcUrl = chain.anvil.rpcUrl, confirmations = 0): ChainCommitteeSource {
-  const s = new ChainCommitteeSource({
-    rpcUrl,
-    registry: d.deployment.registry,
-    verifier: blsKeyVerifier,
-    confirmations,
-    pollIntervalMs: 50,
-    rpcTimeoutMs: 2_000,
-  })
-  sources.push(s)
-  return s
-}
 
 /** A certificate of `committee` signed by the members with these labels (their keys are memberSecretKey). */
 function certify(committee: Committee, labels: string[], byPeer: Map<string, string>): Certificate {
@@ -89,26 +43,9 @@ function certify(committee: Committee, labels: string[], byPeer: Map<string, str
   })
 }
 
-const a = member('a', 30n * TOKEN)
-const b = member('b', 20n * TOKEN)
-const c = member('c', 10n * TOKEN)
-const dd = member('d', 25n * TOKEN)
-const byPeer = new Map([a, b, c, dd].map((m) => [m.peerId, m.label]))
+beforeAll(startSourceChain)
 
-beforeAll(async () => {
-  chain = await startChain()
-  d = await deploy(chain, { epochBlocks: EPOCH_BLOCKS, networkId: 9, retentionSeconds: 7200n })
-  await fundAll(
-    chain,
-    d,
-    [a, b, c, dd].map((m) => ({ operator: m.operator, stake: 100n * TOKEN })),
-  )
-})
-
-afterAll(async () => {
-  for (const s of sources) await s.stop()
-  await chain?.anvil.stop()
-})
+afterAll(stopSourceChain)
 
 describe('ChainCommitteeSource', () => {
   it('serves each epoch the committee the registry held when it began, confirmed by its summary hash', async () => {
@@ -248,13 +185,14 @@ describe('ChainCommitteeSource', () => {
     const owner = { account: chain.deployer, chain: null, gas: 1_000_000n } as const
     await mined(chain, await other.registry.write.setThresholds([1n, 2n, 32767n, 65536n], owner))
     await mineToEpoch(chain, other, 1n)
-    const s = new ChainCommitteeSource({
-      rpcUrl: chain.anvil.rpcUrl,
-      registry: other.deployment.registry,
-      verifier: blsKeyVerifier,
-      confirmations: 0,
-    })
-    sources.push(s)
+    const s = tracked(
+      new ChainCommitteeSource({
+        rpcUrl: chain.anvil.rpcUrl,
+        registry: other.deployment.registry,
+        verifier: blsKeyVerifier,
+        confirmations: 0,
+      }),
+    )
     await s.refresh()
     await expect(s.getCommittee(1)).rejects.toThrow(
       expect.objectContaining({ code: 'COMMITTEE_ENCODING_UNSATISFIABLE' }),
@@ -300,113 +238,4 @@ describe('ChainCommitteeSource', () => {
       await proxy.close()
     }
   })
-
-  it('finds a one-block reorg below the confirmation depth by the parent hash', async () => {
-    const s = source()
-    await s.refresh()
-    const snapshot = await chain.testClient.snapshot()
-    await chain.testClient.mine({ blocks: 1 })
-    await s.refresh()
-    await chain.testClient.revert({ id: snapshot })
-    // Another block at the height the source synced, then one more: one block on, its parent is not the block
-    // the source saw.
-    await mined(
-      chain,
-      await d.token.write.approve([d.deployment.registry, 10n ** 30n + 1n], { account: b.operator, chain: null }),
-    )
-    await s.refresh() // same height: nothing to see yet
-    expect(s.status().deepReorgs).toBe(0)
-    await chain.testClient.mine({ blocks: 1 })
-    await s.refresh()
-    expect(s.status().deepReorgs).toBe(1)
-    expect(s.status().state).toBe('synced')
-  })
-
-  it('finds a reorg below the confirmation depth and reads the registry again', async () => {
-    const s = source()
-    await s.refresh()
-    const snapshot = await chain.testClient.snapshot()
-    const start = await s.currentEpoch()
-    // On one branch c leaves; the source reads it once its epoch begins.
-    await unstake(writer(c), c.stake)
-    await mineToEpoch(chain, d, BigInt(start + 1))
-    await s.refresh()
-    expect((await s.getCommittee(start + 1)).size).toBe(2)
-
-    // The chain goes back and takes another branch on which c stays.
-    await chain.testClient.revert({ id: snapshot })
-    await mineToEpoch(chain, d, BigInt(start + 2))
-    await s.refresh()
-    expect(s.status().deepReorgs).toBe(1)
-    expect((await s.getCommittee(start + 1)).size).toBe(3)
-  })
-
-  it('takes an RPC backend a few blocks behind for what it is, not a reorg: it keeps its state and goes on', async () => {
-    const proxy = await startRelay(chain.anvil.rpcUrl)
-    try {
-      const s = source(proxy.url)
-      await chain.testClient.mine({ blocks: 3 })
-      await s.refresh()
-      const epoch = await s.currentEpoch()
-      const logs = proxy.calls('eth_getLogs')
-      // Its head three blocks lower and no block above it: neither the synced block nor a sign of a reorg.
-      proxy.lagBlocks = 3
-      await s.refresh()
-      await chain.testClient.mine({ blocks: 1 })
-      await s.refresh()
-      expect(s.status()).toMatchObject({ state: 'synced', deepReorgs: 0 })
-      expect((await s.getCommittee(epoch)).size).toBeGreaterThan(0)
-      proxy.lagBlocks = 0
-      await chain.testClient.mine({ blocks: 1 })
-      await s.refresh()
-      expect(s.status()).toMatchObject({ state: 'synced', deepReorgs: 0 })
-      // Caught up block by block: the registry was not read again from its deployment.
-      expect(proxy.calls('eth_getLogs') - logs).toBeLessThanOrEqual(1)
-    } finally {
-      await proxy.close()
-    }
-  })
-
-  it('after a deep reorg, serves what it knew until the registry is read again in full', async () => {
-    const proxy = await startRelay(chain.anvil.rpcUrl)
-    try {
-      const s = source(proxy.url)
-      await s.refresh()
-      const start = await s.currentEpoch()
-      const before = (await s.getCommittee(start)).size
-      const snapshot = await chain.testClient.snapshot()
-      await chain.testClient.mine({ blocks: 2 })
-      await s.refresh()
-      await chain.testClient.revert({ id: snapshot })
-      await mined(
-        chain,
-        await d.token.write.approve([d.deployment.registry, 10n ** 30n + 2n], { account: b.operator, chain: null }),
-      )
-      await chain.testClient.mine({ blocks: 2 })
-      // The re-read fails: the reorg is counted once, and the committees known so far stay in service.
-      proxy.failing.add('eth_getLogs')
-      const unavailable = expect.objectContaining({ code: 'CHAIN_UNAVAILABLE' })
-      await expect(s.refresh()).rejects.toThrow(unavailable)
-      await chain.testClient.mine({ blocks: 1 })
-      await expect(s.refresh()).rejects.toThrow(unavailable)
-      expect(s.status()).toMatchObject({ deepReorgs: 1, lastError: 'CHAIN_UNAVAILABLE' })
-      expect((await s.getCommittee(start)).size).toBe(before)
-      // The next poll that can read it completes the re-read.
-      proxy.failing.clear()
-      await chain.testClient.mine({ blocks: 1 })
-      await s.refresh()
-      expect(s.status()).toMatchObject({ state: 'synced', deepReorgs: 1, lastError: undefined })
-      expect((await s.getCommittee(start)).size).toBe(before)
-    } finally {
-      await proxy.close()
-    }
-  })
 })
-
-async function until(done: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for the condition')
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}

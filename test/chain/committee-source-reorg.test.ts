@@ -1,0 +1,131 @@
+/**
+ * ChainCommitteeSource on a chain that reorganises below its confirmation depth, and through an RPC backend that
+ * lags behind or fails: a real anvil and the real registry (committee-source-setup.ts), a JSON-RPC relay in front.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { unstake } from '../../src/chain/registry-client.ts'
+import {
+  b,
+  c,
+  chain,
+  d,
+  dd,
+  join,
+  source,
+  startSourceChain,
+  stopSourceChain,
+  writer,
+} from './committee-source-setup.ts'
+import { mined, mineToEpoch } from './helpers.ts'
+import { startRelay } from './relay.ts'
+
+beforeAll(async () => {
+  await startSourceChain()
+  for (const m of [b, c, dd]) await join(m)
+  await mineToEpoch(chain, d, 1n)
+})
+
+afterAll(stopSourceChain)
+
+describe('ChainCommitteeSource through reorgs and lagging RPC backends', () => {
+  it('finds a one-block reorg below the confirmation depth by the parent hash', async () => {
+    const s = source()
+    await s.refresh()
+    const snapshot = await chain.testClient.snapshot()
+    await chain.testClient.mine({ blocks: 1 })
+    await s.refresh()
+    await chain.testClient.revert({ id: snapshot })
+    // Another block at the height the source synced, then one more: one block on, its parent is not the block
+    // the source saw.
+    await mined(
+      chain,
+      await d.token.write.approve([d.deployment.registry, 10n ** 30n + 1n], { account: b.operator, chain: null }),
+    )
+    await s.refresh() // same height: nothing to see yet
+    expect(s.status().deepReorgs).toBe(0)
+    await chain.testClient.mine({ blocks: 1 })
+    await s.refresh()
+    expect(s.status().deepReorgs).toBe(1)
+    expect(s.status().state).toBe('synced')
+  })
+
+  it('finds a reorg below the confirmation depth and reads the registry again', async () => {
+    const s = source()
+    await s.refresh()
+    const snapshot = await chain.testClient.snapshot()
+    const start = await s.currentEpoch()
+    // On one branch c leaves; the source reads it once its epoch begins.
+    await unstake(writer(c), c.stake)
+    await mineToEpoch(chain, d, BigInt(start + 1))
+    await s.refresh()
+    expect((await s.getCommittee(start + 1)).size).toBe(2)
+
+    // The chain goes back and takes another branch on which c stays.
+    await chain.testClient.revert({ id: snapshot })
+    await mineToEpoch(chain, d, BigInt(start + 2))
+    await s.refresh()
+    expect(s.status().deepReorgs).toBe(1)
+    expect((await s.getCommittee(start + 1)).size).toBe(3)
+  })
+
+  it('takes an RPC backend a few blocks behind for what it is, not a reorg: it keeps its state and goes on', async () => {
+    const proxy = await startRelay(chain.anvil.rpcUrl)
+    try {
+      const s = source(proxy.url)
+      await chain.testClient.mine({ blocks: 3 })
+      await s.refresh()
+      const epoch = await s.currentEpoch()
+      const logs = proxy.calls('eth_getLogs')
+      // Its head three blocks lower and no block above it: neither the synced block nor a sign of a reorg.
+      proxy.lagBlocks = 3
+      await s.refresh()
+      await chain.testClient.mine({ blocks: 1 })
+      await s.refresh()
+      expect(s.status()).toMatchObject({ state: 'synced', deepReorgs: 0 })
+      expect((await s.getCommittee(epoch)).size).toBeGreaterThan(0)
+      proxy.lagBlocks = 0
+      await chain.testClient.mine({ blocks: 1 })
+      await s.refresh()
+      expect(s.status()).toMatchObject({ state: 'synced', deepReorgs: 0 })
+      // Caught up block by block: the registry was not read again from its deployment.
+      expect(proxy.calls('eth_getLogs') - logs).toBeLessThanOrEqual(1)
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('after a deep reorg, serves what it knew until the registry is read again in full', async () => {
+    const proxy = await startRelay(chain.anvil.rpcUrl)
+    try {
+      const s = source(proxy.url)
+      await s.refresh()
+      const start = await s.currentEpoch()
+      const before = (await s.getCommittee(start)).size
+      const snapshot = await chain.testClient.snapshot()
+      await chain.testClient.mine({ blocks: 2 })
+      await s.refresh()
+      await chain.testClient.revert({ id: snapshot })
+      await mined(
+        chain,
+        await d.token.write.approve([d.deployment.registry, 10n ** 30n + 2n], { account: b.operator, chain: null }),
+      )
+      await chain.testClient.mine({ blocks: 2 })
+      // The re-read fails: the reorg is counted once, and the committees known so far stay in service.
+      proxy.failing.add('eth_getLogs')
+      const unavailable = expect.objectContaining({ code: 'CHAIN_UNAVAILABLE' })
+      await expect(s.refresh()).rejects.toThrow(unavailable)
+      await chain.testClient.mine({ blocks: 1 })
+      await expect(s.refresh()).rejects.toThrow(unavailable)
+      expect(s.status()).toMatchObject({ deepReorgs: 1, lastError: 'CHAIN_UNAVAILABLE' })
+      expect((await s.getCommittee(start)).size).toBe(before)
+      // The next poll that can read it completes the re-read.
+      proxy.failing.clear()
+      await chain.testClient.mine({ blocks: 1 })
+      await s.refresh()
+      expect(s.status()).toMatchObject({ state: 'synced', deepReorgs: 1, lastError: undefined })
+      expect((await s.getCommittee(start)).size).toBe(before)
+    } finally {
+      await proxy.close()
+    }
+  })
+})
