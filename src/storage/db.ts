@@ -139,8 +139,8 @@ export async function openLevel(dir: string, tuning: LevelTuning): Promise<RawDb
   try {
     await db.open()
   } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause
-    const locked = cause?.code === 'LEVEL_LOCKED'
+    const cause = (err as { cause?: { message?: string } }).cause
+    const locked = levelCodes(err).includes('LEVEL_LOCKED')
     throw storageError(
       StorageErrorCode.OPEN_FAILED,
       locked
@@ -161,15 +161,26 @@ const CLOSED_CODES: ReadonlySet<string> = new Set([
 ])
 
 /**
+ * LevelDB's codes on an error, outermost first: abstract-level wraps the binding's error (its `cause`) in one of
+ * its own (a failed open is LEVEL_DATABASE_NOT_OPEN caused by LEVEL_LOCKED, say).
+ */
+function levelCodes(err: unknown): string[] {
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | null
+  return [e?.code, e?.cause?.code].filter(
+    (code): code is string => typeof code === 'string' && code.startsWith('LEVEL_'),
+  )
+}
+
+/**
  * A LevelDB failure as the store's typed error: an operation on a database, batch or iterator closed meanwhile is
  * STORAGE_CLOSED; any other LevelDB error (an I/O error from a full or failing disk, and the like) is
- * STORAGE_IO_FAILED, with LevelDB's code in `meta.level` and the error as its cause. Anything that is not a LevelDB
- * error comes back as it is; damaged blocks (LEVEL_CORRUPTION) are the caller's to tell apart first
+ * STORAGE_IO_FAILED, with LevelDB's innermost code in `meta.level` and the error as its cause. Anything that is not
+ * a LevelDB error comes back as it is; damaged blocks (LEVEL_CORRUPTION) are the caller's to tell apart first
  * (isLevelCorruption).
  */
 export function levelFailure(err: unknown, what: string): unknown {
-  const code = (err as { code?: unknown } | null)?.code
-  if (typeof code !== 'string' || !code.startsWith('LEVEL_')) return err
+  const code = levelCodes(err).at(-1)
+  if (code === undefined) return err
   const detail = (err as { message?: unknown }).message
   if (CLOSED_CODES.has(code))
     return storageError(StorageErrorCode.CLOSED, `${what}: the store was closed`, {}, { cause: err })
@@ -183,7 +194,5 @@ export function levelFailure(err: unknown, what: string): unknown {
 
 /** True when LevelDB reported damaged files (a block that does not decode), as opposed to a missing key. */
 export function isLevelCorruption(err: unknown): boolean {
-  const code = (err as { code?: unknown; cause?: { code?: unknown } } | null)?.code
-  const causeCode = (err as { cause?: { code?: unknown } } | null)?.cause?.code
-  return code === 'LEVEL_CORRUPTION' || causeCode === 'LEVEL_CORRUPTION'
+  return levelCodes(err).includes('LEVEL_CORRUPTION')
 }
