@@ -48,6 +48,7 @@ export interface ShardStoreOptions {
   /** Quota in logical bytes (keys + values, see docs/STORAGE.md); default DEFAULT_QUOTA_BYTES. */
   quotaBytes?: number
   pruneBatchEntries?: number
+  /** Default DEFAULT_PRUNE_INTERVAL_MS; at most 2^31 - 1 (a timer's longest delay). */
   pruneIntervalMs?: number
   /** Run the background pruner (default true). Off for tools that only read, and for tests that prune by hand. */
   backgroundPrune?: boolean
@@ -80,6 +81,9 @@ export interface ShardStoreOptions {
   /** Called when a background prune fails; it is retried at the next interval. */
   onBackgroundError?: (err: unknown) => void
 }
+
+/** The longest delay a Node.js timer takes; a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 export type ResolvedOptions = Required<Omit<ShardStoreOptions, 'onCorruptEntry' | 'onBackgroundError'>> &
   Pick<ShardStoreOptions, 'onCorruptEntry' | 'onBackgroundError'>
@@ -128,6 +132,13 @@ function validateOptions(o: ResolvedOptions): void {
         option: name,
       })
     }
+  }
+  if (o.pruneIntervalMs > MAX_TIMER_MS) {
+    throw storageError(
+      StorageErrorCode.INVALID_OPTIONS,
+      `pruneIntervalMs must be at most ${MAX_TIMER_MS} (a timer's longest delay), got ${o.pruneIntervalMs}`,
+      { option: 'pruneIntervalMs' },
+    )
   }
   const memo = o.verifiedProofEntries
   if (typeof memo !== 'number' || !Number.isSafeInteger(memo) || memo < 0) {

@@ -178,6 +178,48 @@ describe('config keys as flags and environment variables', () => {
     expect(merged({ api: { port: 'x' } }, {}, [['api.port', '2']]).api.port).toBe(2)
   })
 
+  it('refuses values that would pass a bare type check but break the node later, naming the source', () => {
+    const refused = (env: Record<string, string>) => refusal(() => merged({}, env))
+    // Past a day, Node's timer would overflow and the pruner would run every millisecond.
+    expect(refused({ DACNET_STORAGE_PRUNE_INTERVAL_SECONDS: '3000000' })).toMatchObject({
+      code: CliErrorCode.CONFIG_INVALID,
+      message: 'DACNET_STORAGE_PRUNE_INTERVAL_SECONDS: must be a whole number of seconds in 1..86400 (a day)',
+    })
+    expect(refused({ DACNET_STORAGE_RETENTION_SECONDS: '99999999999999' }).message).toMatch(
+      /^DACNET_STORAGE_RETENTION_SECONDS: must be a whole number of seconds in 1\.\.3155760000/,
+    )
+    expect(
+      refused({
+        DACNET_CHAIN_RPC_URL: 'http://eth:8545',
+        DACNET_CHAIN_REGISTRY: `0x${'1'.repeat(40)}`,
+        DACNET_CHAIN_CONFIRMATIONS: `1${'0'.repeat(30)}`,
+      }).message,
+    ).toBe('DACNET_CHAIN_CONFIRMATIONS: must be a whole number of blocks in 0..10000')
+    // Sizes: a number or a text, held to the key's range either way.
+    for (const quota of ['99999999999999999999', '99999999TiB']) {
+      expect(refused({ DACNET_STORAGE_QUOTA_BYTES: quota })).toMatchObject({
+        code: CliErrorCode.CONFIG_INVALID,
+        field: 'storage.quotaBytes',
+      })
+    }
+    for (const rate of ['1', '1000', '0.5KiB']) {
+      expect(refused({ DACNET_SERVING_BYTES_PER_SECOND: rate }).message).toBe(
+        'DACNET_SERVING_BYTES_PER_SECOND: must be bytes or a size like "8MiB" (at least 1KiB)',
+      )
+    }
+    expect(merged({}, { DACNET_SERVING_BYTES_PER_SECOND: '1KiB' }).servingBytesPerSecond).toBe(1024)
+    for (const blob of ['2GiB', String(2 * 1024 ** 3)]) {
+      expect(refused({ DACNET_MAX_BLOB_SIZE: blob }).message).toBe(
+        'DACNET_MAX_BLOB_SIZE: must be bytes or a size like "32MiB", from 1 byte to 1GiB',
+      )
+    }
+    expect(refusal(() => merged({ maxBlobSize: 2 * 1024 ** 3 })).message).toMatch(/^config field maxBlobSize must be /)
+    expect(merged({ maxBlobSize: '1GiB', storage: { pruneIntervalSeconds: 86_400 } })).toMatchObject({
+      maxBlobSize: 1024 ** 3,
+      storage: { pruneIntervalSeconds: 86_400 },
+    })
+  })
+
   it('opens the chain section from the environment, and then asks for the registry by every name', () => {
     const r = refusal(() => merged({}, { DACNET_CHAIN_RPC_URL: 'http://eth:8545' }))
     expect(r.field).toBe('chain.registry')

@@ -249,7 +249,7 @@ describe('ShardStore point-read modes', () => {
     }
   })
 
-  it('refuses an unknown read mode or window', async () => {
+  it('refuses an unknown read mode or window, and a prune interval no timer can hold', async () => {
     const { dir, cleanup } = await tempDir()
     try {
       await expectCode(
@@ -257,6 +257,8 @@ describe('ShardStore point-read modes', () => {
         StorageErrorCode.INVALID_OPTIONS,
       )
       await expectCode(ShardStore.open(dir, { syncReadWindowMs: -1 }), StorageErrorCode.INVALID_OPTIONS)
+      // Past 2^31 - 1 ms a timer fires at once: the pruner would run without pause.
+      await expectCode(ShardStore.open(dir, { pruneIntervalMs: 2 ** 31 }), StorageErrorCode.INVALID_OPTIONS)
     } finally {
       await cleanup()
     }

@@ -33,12 +33,29 @@ export type ConfigKeyKind =
 
 const path = { type: 'string', minLength: 1 }
 const optionalPath = { type: ['string', 'null'], minLength: 1 }
-const size = { type: ['integer', 'string'], minimum: 1, format: 'size' }
+/** The prefix of a size format's name. */
+export const SIZE_FORMAT = 'size'
+/**
+ * A byte size in `min..max`, as a number or as text like "1GiB": its format (`size:min:max`, registered by
+ * schema.ts for every range used here) holds text to the same range as `minimum` and `maximum` hold a number.
+ */
+const size = (min: number, max: number) => ({
+  type: ['integer', 'string'],
+  minimum: min,
+  maximum: max,
+  format: `${SIZE_FORMAT}:${min}:${max}`,
+})
+/** The largest blob a node may be configured to take: far above the protocol's default 32 MiB, and memory-safe. */
+export const MAX_CONFIG_BLOB_SIZE = 1024 ** 3
+/** A hundred years, in seconds: any retention beyond it is a typo, and it stays a safe integer in milliseconds. */
+export const MAX_RETENTION_SECONDS = 3_155_760_000
 const multiaddrs = (minItems: number) => ({ type: 'array', minItems, items: { type: 'string', format: 'multiaddr' } })
 const multiaddrEntry = (entry: unknown) =>
   `is not a multiaddr like /ip4/1.2.3.4/tcp/5381: ${JSON.stringify(entry) ?? String(entry)}`
 const PATH_RULE = 'must be a non-empty file path'
 const SIZE_RULE = 'must be bytes or a size like "1GiB" (at least 1 byte)'
+/** What a whole number in `min..max` is, for a rule. */
+const range = (min: number, max: number) => `${min}..${max}`
 
 /** Sections of the file; `chain` may also be null (committees from the committee file). */
 export const CONFIG_SECTIONS = ['keystore', 'chain', 'network', 'storage', 'api', 'log'] as const
@@ -92,9 +109,9 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   {
     path: 'chain.confirmations',
     kind: 'integer',
-    schema: { type: 'integer', minimum: 0 },
-    rule: 'must be a whole number of blocks (0 or more)',
-    summary: 'blocks below the head that count as final',
+    schema: { type: 'integer', minimum: 0, maximum: 10_000 },
+    rule: `must be a whole number of blocks in ${range(0, 10_000)}`,
+    summary: 'blocks below the head that count as final (0..10000)',
   },
   {
     path: 'chain.pollIntervalSeconds',
@@ -151,23 +168,23 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   {
     path: 'storage.quotaBytes',
     kind: 'size',
-    schema: size,
+    schema: size(1, Number.MAX_SAFE_INTEGER),
     rule: SIZE_RULE,
     summary: 'logical bytes the store may hold',
   },
   {
     path: 'storage.retentionSeconds',
     kind: 'integer',
-    schema: { type: 'integer', minimum: 1 },
-    rule: 'must be a positive whole number',
+    schema: { type: 'integer', minimum: 1, maximum: MAX_RETENTION_SECONDS },
+    rule: `must be a whole number of seconds in ${range(1, MAX_RETENTION_SECONDS)} (a hundred years)`,
     summary: "fallback only: blobs keep the retention of their epoch's committee",
   },
   {
     path: 'storage.pruneIntervalSeconds',
     kind: 'integer',
-    schema: { type: 'integer', minimum: 1 },
-    rule: 'must be a positive whole number',
-    summary: 'how often expired blobs are looked for',
+    schema: { type: 'integer', minimum: 1, maximum: 86_400 },
+    rule: `must be a whole number of seconds in ${range(1, 86_400)} (a day)`,
+    summary: 'how often expired blobs are looked for (1..86400)',
   },
   {
     path: 'storage.syncReads',
@@ -237,15 +254,15 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   {
     path: 'maxBlobSize',
     kind: 'size',
-    schema: size,
-    rule: SIZE_RULE,
-    summary: 'largest blob the node stores a share of, and accepts on POST /v1/blobs',
+    schema: size(1, MAX_CONFIG_BLOB_SIZE),
+    rule: 'must be bytes or a size like "32MiB", from 1 byte to 1GiB',
+    summary: 'largest blob the node stores a share of, and accepts on POST /v1/blobs; at most 1GiB',
   },
   {
     path: 'servingBytesPerSecond',
     kind: 'size',
-    schema: size,
-    rule: SIZE_RULE,
+    schema: size(1024, Number.MAX_SAFE_INTEGER),
+    rule: 'must be bytes or a size like "8MiB" (at least 1KiB)',
     summary: 'shard bytes served per second node-wide (sample, retrieve, HTTP API), shared fairly; at least 1KiB',
   },
 ]

@@ -2,7 +2,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { invalidAllowedHost } from '../../api/hosts.ts'
 import { parseSize } from '../size.ts'
-import { CONFIG_KEYS, CONFIG_SECTIONS, type ConfigKey, NULLABLE_SECTIONS } from './keys.ts'
+import { CONFIG_KEYS, CONFIG_SECTIONS, type ConfigKey, NULLABLE_SECTIONS, SIZE_FORMAT } from './keys.ts'
 import { CONFIG_VERSION } from './types.ts'
 
 /** Documentation, allowed in every object of the file (JSON has no comments). */
@@ -56,18 +56,32 @@ function validator(): ValidateFunction {
     type: 'string',
     validate: (value: string) => invalidAllowedHost(value) === undefined,
   })
-  ajv.addFormat('size', {
-    type: 'string',
-    validate: (value: string) => {
-      try {
-        return parseSize(value) >= 1
-      } catch {
-        return false
-      }
-    },
-  })
+  for (const format of sizeFormats()) {
+    const [, min, max] = format.split(':').map(Number) as [number, number, number]
+    ajv.addFormat(format, {
+      type: 'string',
+      validate: (value: string) => {
+        try {
+          const bytes = parseSize(value)
+          return bytes >= min && bytes <= max
+        } catch {
+          return false
+        }
+      },
+    })
+  }
   compiled = ajv.compile(configSchema())
   return compiled
+}
+
+/** The size formats the keys use (`size:min:max`, see keys.ts), each once. */
+function sizeFormats(): Set<string> {
+  const formats = new Set<string>()
+  for (const key of CONFIG_KEYS) {
+    const format = key.schema['format']
+    if (typeof format === 'string' && format.startsWith(`${SIZE_FORMAT}:`)) formats.add(format)
+  }
+  return formats
 }
 
 /** Where a config value is wrong: the key path as the file spells it (`network.listen[0]`), and why. */
