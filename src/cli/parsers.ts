@@ -1,11 +1,14 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { InvalidArgumentError } from 'commander'
-import { parseSize } from './size.ts'
+import { formatBytes, parseSize } from './size.ts'
 
 /**
  * Option parsers for commander: a bad value becomes commander's "option '--x <n>' argument 'y' is invalid"
  * usage error (exit code 2), naming the option.
  */
+/** The longest time limit a command takes in seconds: a day (a timer holds at most ~24.8 days). */
+export const MAX_TIMEOUT_SECONDS = 86_400
+
 export function integer(min = 0, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
   return (value) => {
     if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected a whole number, got "${value}"`)
@@ -20,6 +23,19 @@ export function size(value: string): number {
     return parseSize(value)
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message)
+  }
+}
+
+/** A size in `min..max` bytes; the bounds are named as sizes in the error. */
+export function sizeIn(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const bytes = size(value)
+    if (bytes < min || bytes > max) {
+      throw new InvalidArgumentError(
+        `must be from ${formatBytes(min)} to ${formatBytes(max)}, got ${formatBytes(bytes)}`,
+      )
+    }
+    return bytes
   }
 }
 

@@ -6,6 +6,7 @@ import { DEFAULT_MAX_BLOB_SIZE } from '../erasure/params.ts'
 import { ErasurePool } from '../erasure/pool.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import { publishCertificate } from '../p2p/gossip.ts'
+import { isTimerDelay, MAX_TIMER_MS } from '../timer-limit.ts'
 import type { DispersalResult, DisperseOptions, DisperserInit, DisperserOptions } from './dispersal-options.ts'
 import { DispersalRound } from './dispersal-round.ts'
 import { currentCommittee } from './epochs.ts'
@@ -29,8 +30,24 @@ export class Disperser {
 
   constructor(init: DisperserInit, opts: DisperserOptions = {}) {
     const silenceMs = opts.silenceMs
-    if (silenceMs !== undefined && !(Number.isFinite(silenceMs) && silenceMs >= 0)) {
-      throw nodeError(NodeErrorCode.INVALID_OPTIONS, `silenceMs ${silenceMs} is not a number of milliseconds >= 0`)
+    if (silenceMs !== undefined && !(Number.isFinite(silenceMs) && silenceMs >= 0 && silenceMs <= MAX_TIMER_MS)) {
+      throw nodeError(
+        NodeErrorCode.INVALID_OPTIONS,
+        `silenceMs ${silenceMs} is not a number of milliseconds in 0..${MAX_TIMER_MS}`,
+      )
+    }
+    for (const [name, min] of [
+      ['memberTimeoutMs', 1],
+      ['retryDelayMs', 0],
+      ['graceMs', 0],
+    ] as const) {
+      const ms = opts[name]
+      if (ms !== undefined && !isTimerDelay(ms, min)) {
+        throw nodeError(
+          NodeErrorCode.INVALID_OPTIONS,
+          `${name} ${ms} is not a whole number of milliseconds in ${min}..${MAX_TIMER_MS}`,
+        )
+      }
     }
     const sendLanes = opts.sendLanes
     if (

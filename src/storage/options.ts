@@ -1,3 +1,4 @@
+import { MAX_TIMER_MS } from '../timer-limit.ts'
 import type { CorruptEntry } from './corruption.ts'
 import { StorageErrorCode, storageError } from './errors.ts'
 
@@ -81,9 +82,6 @@ export interface ShardStoreOptions {
   /** Called when a background prune fails; it is retried at the next interval. */
   onBackgroundError?: (err: unknown) => void
 }
-
-/** The longest delay a Node.js timer takes; a longer one fires at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1
 
 export type ResolvedOptions = Required<Omit<ShardStoreOptions, 'onCorruptEntry' | 'onBackgroundError'>> &
   Pick<ShardStoreOptions, 'onCorruptEntry' | 'onBackgroundError'>

@@ -53,6 +53,12 @@ describe('the dacnet command', () => {
       ['retrieve', 'bafk'],
       ['devnet', '--nodes', '0'],
       ['devnet', '--blob-size', 'big'],
+      // Above what the devnet's nodes take: refused before anything starts, not blob after blob.
+      ['devnet', '--blob-size', '33MiB'],
+      // Past a day a time limit is a typo (and past ~24.8 days no timer holds it).
+      ['da-server', '--key', 'k', '--put-timeout', '3000000'],
+      ['disperse', 'f', '--key', 'k', '--member-timeout', '86401'],
+      ['committee', 'create', '--network-id', '1', '--retention-seconds', '99999999999999'],
       ['sample', 'x', '--confidence', '2'],
       ['status', '--api', 'ftp://x'],
       ['db', 'check'],

@@ -325,6 +325,18 @@ describe('dispersal with silent members', () => {
     expect(() => disperser({ sendLanes: Number.POSITIVE_INFINITY })).not.toThrow()
   })
 
+  it('refuses time limits no timer holds: past 2^31 - 1 ms one would fire at once', () => {
+    for (const opts of [
+      { memberTimeoutMs: 2 ** 31 },
+      { memberTimeoutMs: 0 },
+      { graceMs: -1 },
+      { silenceMs: 2 ** 31 },
+    ]) {
+      expect(() => disperser(opts)).toThrow(expect.objectContaining({ code: NodeErrorCode.INVALID_OPTIONS }))
+    }
+    expect(() => disperser({ memberTimeoutMs: 2 ** 31 - 1, retryDelayMs: 0, graceMs: 0 })).not.toThrow()
+  })
+
   it('a slow link that q needs is never counted silent, however long its share takes', async () => {
     // q = 67 needs member 2 (40 of 100): counting it silent would fail the dispersal at once.
     publish([30n, 30n, 40n, 0n])

@@ -4,6 +4,7 @@ import type { Logger } from '../../logger.ts'
 import type { Disperser } from '../../node/disperser.ts'
 import type { Retriever } from '../../node/retriever.ts'
 import type { DacnetLibp2p } from '../../p2p/node.ts'
+import { isTimerDelay, MAX_TIMER_MS } from '../../timer-limit.ts'
 import { ApiErrorCode, apiError } from '../errors.ts'
 import { DEFAULT_ALLOWED_HOSTS, invalidAllowedHost } from '../hosts.ts'
 import {
@@ -89,8 +90,14 @@ export function resolveDaServerOptions(opts: DaServerOptions): ResolvedDaServerO
     throw apiError(ApiErrorCode.INVALID_OPTIONS, `port must be an integer in 0..65535, got ${resolved.port}`)
   }
   positive('maxBlobSize', resolved.maxBlobSize)
-  positive('putTimeoutMs', resolved.putTimeoutMs)
-  positive('getTimeoutMs', resolved.getTimeoutMs)
+  for (const name of ['putTimeoutMs', 'getTimeoutMs'] as const) {
+    if (!isTimerDelay(resolved[name])) {
+      throw apiError(
+        ApiErrorCode.INVALID_OPTIONS,
+        `${name} must be a whole number of milliseconds in 1..${MAX_TIMER_MS}, got ${resolved[name]}`,
+      )
+    }
+  }
   positive('maxConcurrentPuts', resolved.maxConcurrentPuts)
   positive('maxConcurrentGets', resolved.maxConcurrentGets)
   for (const entry of resolved.allowedHosts) {

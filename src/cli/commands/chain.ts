@@ -4,6 +4,7 @@ import type { Address } from 'viem'
 import { MAX_MEMBERS } from '../../committee/validate.ts'
 import { type Amount, amountArg } from '../chain/amount.ts'
 import { addChainOptions, addEthKeyOption, type ChainOptions, type EthKeyOptions } from '../chain/options.ts'
+import { MAX_RETENTION_SECONDS } from '../config/keys.ts'
 import type { CommandContext } from '../context.ts'
 import { usageError } from '../errors.ts'
 import { collect, integer, url } from '../parsers.ts'
@@ -71,8 +72,8 @@ export function registerChainCommands(program: Command, ctx: CommandContext): vo
     )
     .option(
       '--retention <seconds>',
-      'how long members keep shards, and the unbonding lock (1209600: 14 days)',
-      integer(1),
+      'how long members keep shards, and the unbonding lock (1209600: 14 days; at most a hundred years)',
+      integer(1, MAX_RETENTION_SECONDS),
       DEFAULT_RETENTION_SECONDS,
     )
     .option('--token <address>', 'an existing ERC-20 staking token instead of a new stand-in', address)

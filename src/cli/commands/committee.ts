@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
+import { MAX_RETENTION_SECONDS } from '../config/keys.ts'
 import type { CommandContext } from '../context.ts'
 import { usageError } from '../errors.ts'
 import { toJson } from '../files.ts'
@@ -25,7 +26,11 @@ export function registerCommitteeCommands(program: Command, ctx: CommandContext)
     .option('--sequencer <peerId>', 'peer id allowed to disperse (repeat for several)', collect)
     .option('--threshold <q>', 'signing threshold: fraction of stake a certificate needs', '2/3')
     .option('--adversary <f>', 'adversary bound: stake that may be offline or faulty', '1/3')
-    .option('--retention-seconds <s>', 'how long members keep shards (default 14 days)', integer(1))
+    .option(
+      '--retention-seconds <s>',
+      'how long members keep shards (default 14 days; at most a hundred years)',
+      integer(1, MAX_RETENTION_SECONDS),
+    )
     .option('--total-shards <n>', 'erasure n (default: derived from the member count)', integer(2, 65536))
     .requiredOption('--out <file>', 'committee file to write')
     .option('--append', 'add this epoch to the existing committee file at --out')

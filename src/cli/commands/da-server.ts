@@ -3,7 +3,7 @@ import type { Command } from 'commander'
 import { addBootstrapOption, addCommitteeOption, type CommitteeOptions } from '../client/options.ts'
 import type { CommandContext } from '../context.ts'
 import { addLogOptions, checkLogOptions, commandLogger, type LogOptions } from '../log-options.ts'
-import { collect, integer, size } from '../parsers.ts'
+import { collect, integer, MAX_TIMEOUT_SECONDS, size } from '../parsers.ts'
 
 interface DaServerCommandOptions extends CommitteeOptions, LogOptions {
   key: string
@@ -37,14 +37,24 @@ export function registerDaServer(program: Command, ctx: CommandContext): void {
       'largest put body; larger ones get 413 before they are read (default: 32MiB)',
       size,
     )
-    .option('--put-timeout <seconds>', 'time for a put, from its body received to the commitment', integer(1), 180)
+    .option(
+      '--put-timeout <seconds>',
+      'time for a put, from its body received to the commitment (at most a day)',
+      integer(1, MAX_TIMEOUT_SECONDS),
+      180,
+    )
     .option(
       '--get-timeout <seconds>',
-      'time for a get, from the certificate checked to the last byte retrieved',
-      integer(1),
+      'time for a get, from the certificate checked to the last byte retrieved (at most a day)',
+      integer(1, MAX_TIMEOUT_SECONDS),
       120,
     )
-    .option('--member-timeout <seconds>', 'time for one member to store and sign', integer(1), 60)
+    .option(
+      '--member-timeout <seconds>',
+      'time for one member to store and sign (at most a day)',
+      integer(1, MAX_TIMEOUT_SECONDS),
+      60,
+    )
   addLogOptions(command)
   addCommitteeOption(command)
   addBootstrapOption(command)

@@ -1,7 +1,8 @@
 import { resolve } from 'node:path'
 import { type Command, Option } from 'commander'
+import { DEFAULT_MAX_BLOB_SIZE } from '../../erasure/params.ts'
 import type { CommandContext } from '../context.ts'
-import { integer, size } from '../parsers.ts'
+import { integer, sizeIn } from '../parsers.ts'
 
 /** Six members is the smallest committee where unequal stakes and a third offline are both interesting. */
 export const DEFAULT_DEVNET_NODES = 6
@@ -35,7 +36,9 @@ export function registerDevnet(program: Command, ctx: CommandContext): void {
       integer(0, 100_000),
     )
     .addOption(
-      new Option('--blob-size <size>', 'size of each blob, e.g. 256KiB or 1MiB').argParser(size).default(MiB, '1MiB'),
+      new Option('--blob-size <size>', 'size of each blob, e.g. 256KiB or 1MiB (at most 32MiB, what the nodes take)')
+        .argParser(sizeIn(1, DEFAULT_MAX_BLOB_SIZE))
+        .default(MiB, '1MiB'),
     )
     .option(
       '--once',

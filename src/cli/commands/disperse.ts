@@ -2,7 +2,7 @@ import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { addBootstrapOption, addCommitteeOption, type CommitteeOptions } from '../client/options.ts'
 import type { CommandContext } from '../context.ts'
-import { integer, size } from '../parsers.ts'
+import { integer, MAX_TIMEOUT_SECONDS, size } from '../parsers.ts'
 
 interface DisperseOptions extends CommitteeOptions {
   key: string
@@ -27,7 +27,12 @@ export function registerDisperse(program: Command, ctx: CommandContext): void {
       'refuse larger files; members refuse above their own maximum (default: 32MiB)',
       size,
     )
-    .option('--member-timeout <seconds>', 'time for one member to store and sign', integer(1), 60)
+    .option(
+      '--member-timeout <seconds>',
+      'time for one member to store and sign (at most a day)',
+      integer(1, MAX_TIMEOUT_SECONDS),
+      60,
+    )
   addCommitteeOption(command)
   addBootstrapOption(command)
   command.action(async (file: string, opts: DisperseOptions) => {
