@@ -140,7 +140,8 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
     const member = this.#self(committee)
     const misfit = headerMisfit(header, committee, this.#init.maxBlobSize)
     if (misfit !== undefined) throw nodeError(NodeErrorCode.HEADER_MISMATCH, misfit)
-    const assignment = assignShards(committee, blobIdOf(headerBytes).bytes, header.n)
+    const blobId = blobIdOf(headerBytes)
+    const assignment = assignShards(committee, blobId.bytes, header.n)
     const assigned = assignment.shardsOf(member.index)
     if (shardCount !== assigned.length) {
       throw nodeError(
@@ -149,6 +150,7 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
       )
     }
     this.#init.onStoreAdmitted?.()
+    if (assigned.length === 0) return this.#emptyShare(remotePeer, header, blobId)
     const intake = await this.#init.store.openIntake(headerBytes, {
       retentionMs: committee.retentionSeconds * 1000,
       expectedShards: shardCount,
@@ -157,6 +159,29 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
     return new MemberIntake(intake, assigned, member.index, (taken, counts) =>
       this.#finish(remotePeer, header, taken, { ...counts, announcer }),
     )
+  }
+
+  /**
+   * A member whose stake is under S/n may be assigned no shard of a blob (PROTOCOL.md §2.4: c_i = ⌊n·s_i/S⌋ = 0 and
+   * no leftover shard). It holds nothing of the blob, so it stores nothing, and it signs, so that its stake counts:
+   * the certificate's bound (§2.6) already takes a signer's count to be as low as ⌊n·s_i/S⌋, here 0.
+   */
+  #emptyShare(remotePeer: PeerId, header: BlobHeader, blobId: BlobId): StoreIntake {
+    return {
+      add: (shards) => {
+        if (shards.length > 0) throw nodeError(NodeErrorCode.WRONG_SHARDS, 'this member is assigned no shard')
+      },
+      finish: async () => {
+        if (!this.#accepting) throw nodeError(NodeErrorCode.SHUTTING_DOWN, 'this node is shutting down')
+        const signature = attestationSignature(this.#init.secretKey, attestationContextOf(header))
+        this.#init.logger.debug('attested a blob of which it is assigned no shard', {
+          blobId: blobId.toString(),
+          sequencer: remotePeer.toString(),
+        })
+        return signature
+      },
+      abort: () => undefined,
+    }
   }
 
   /** Every shard is in the intake: commit it, and sign once it is on disk. */
