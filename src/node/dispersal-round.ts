@@ -62,13 +62,18 @@ export class DispersalRound {
   readonly #stop = new AbortController()
   readonly #signal: AbortSignal
   readonly #verdict = Promise.withResolvers<never>()
-  readonly #watches = new Set<SilenceWatch>()
+  /** The silence watch of each remote exchange still running, and its member. */
+  readonly #watches = new Map<SilenceWatch, Member>()
+  /** Each running exchange's own abort: a straggler silent after the certificate is let go (see `#letGo`). */
+  readonly #exchanges = new Map<number, AbortController>()
   /** How many exchanges run at once until the certificate (largest stake first). */
   readonly #sendLanes: SendLanes
   /** The lane each running exchange holds, by member index. */
   readonly #lanes = new Map<number, FreeLane>()
-  /** Set at the certificate or the verdict: from then on silence no longer matters. */
+  /** Set at the certificate or the verdict: from then on silence no longer counts against q. */
   #decided = false
+  /** Set at the certificate: from then on a silent straggler is let go rather than waited for. */
+  #certified = false
 
   /**
    * Resolves once every member's send has finished (answered, failed or timed out), which may be after the
@@ -127,7 +132,7 @@ export class DispersalRound {
       throw err
     }
     const silent = this.#ledger.silent()
-    this.#decide()
+    this.#certify()
     // Certified: the members still waiting for a lane are stragglers like any other, all sent to now.
     this.#sendLanes.open()
     const grace = this.#ctx.opts.graceMs ?? DEFAULT_GRACE_MS
@@ -148,11 +153,29 @@ export class DispersalRound {
     return performance.now() - this.#start
   }
 
-  /** The outcome is known: silence stops mattering and every watch ends. */
+  /** The round failed: silence stops mattering and every watch ends (the exchanges are aborted anyway). */
   #decide(): void {
     this.#decided = true
-    for (const watch of this.#watches) watch.stop()
+    for (const watch of this.#watches.keys()) watch.stop()
     this.#watches.clear()
+  }
+
+  /**
+   * Certified: silence no longer counts against q, and the stragglers' exchanges go on (each member that stores
+   * its share is one more holder), each still watched. One that is silent now, or falls silent later, is let go:
+   * waiting out its timeout, and a retry, would only hold the encoded blob (and a caller's dispersal slot) for
+   * minutes for a member that is not there.
+   */
+  #certify(): void {
+    this.#decided = true
+    this.#certified = true
+    for (const [watch, member] of this.#watches) if (watch.silent) this.#letGo(member, watch)
+  }
+
+  #letGo(member: Member, watch: SilenceWatch): void {
+    this.#exchanges
+      .get(member.index)
+      ?.abort(nodeError(NodeErrorCode.SILENT, `no progress while ${watch.phase}, after the certificate: let go`))
   }
 
   #onFailure(failure: MemberFailure): void {
@@ -168,6 +191,10 @@ export class DispersalRound {
   #onSilence(member: Member, silent: boolean, watch: SilenceWatch, quietMs: number): void {
     // A silent member's exchange goes on, but no longer holds back the members after it.
     if (silent) this.#lanes.get(member.index)?.()
+    if (this.#certified) {
+      if (silent) this.#letGo(member, watch)
+      return
+    }
     if (this.#decided) return
     if (silent) {
       this.#ledger.silence({
@@ -257,15 +284,25 @@ export class DispersalRound {
     const local = this.#ctx.localMember
     const remote = local?.peerId !== member.peerId
     const watch = remote ? this.#watch(member) : undefined
-    const signal = this.#signal
+    const exchange = new AbortController()
+    this.#exchanges.set(member.index, exchange)
+    const signal = AbortSignal.any([this.#signal, exchange.signal])
     let last: DacnetError | undefined
+    /** Whether the exchange ends here: the round's end returns at once, a straggler let go is a failure. */
+    const ended = (): boolean => {
+      if (!exchange.signal.aborted) return false
+      last = exchange.signal.reason as DacnetError
+      return true
+    }
     try {
       for (let attempt = 0; attempt < 2; attempt++) {
-        if (signal.aborted) return
+        if (this.#signal.aborted) return
+        if (ended()) break
         if (attempt > 0) {
           watch?.enter('connecting')
           await sleep(this.#ctx.opts.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS, undefined, { signal }).catch(() => {})
-          if (signal.aborted) return
+          if (this.#signal.aborted) return
+          if (ended()) break
           // The member may have moved: look its addresses up afresh before the retry.
           if (isDialFailure(last)) await refreshPeerAddresses(this.#ctx.libp2p, member, signal)
         }
@@ -305,13 +342,15 @@ export class DispersalRound {
           last = new DacnetError(outcome.rejection.code, outcome.rejection.reason)
           break
         } catch (err) {
-          if (signal.aborted) return
+          if (this.#signal.aborted) return
+          if (ended()) break
           last =
             err instanceof DacnetError ? err : nodeError(NodeErrorCode.STORE_FAILED, String((err as Error).message))
           this.#ctx.logger.debug('store to member failed', { member: member.index, attempt, error: last })
         }
       }
     } finally {
+      this.#exchanges.delete(member.index)
       if (watch) {
         watch.stop()
         this.#watches.delete(watch)
@@ -329,11 +368,11 @@ export class DispersalRound {
   /** A silence watch over one member's exchange, while the outcome is open and silence is on. */
   #watch(member: Member): SilenceWatch | undefined {
     const silenceMs = this.#ctx.opts.silenceMs ?? DEFAULT_SILENCE_MS
-    if (silenceMs <= 0 || this.#decided) return undefined
+    if (silenceMs <= 0 || (this.#decided && !this.#certified)) return undefined
     const watch: SilenceWatch = new SilenceWatch(silenceMs, (silent, _phase, quietMs) =>
       this.#onSilence(member, silent, watch, quietMs),
     )
-    this.#watches.add(watch)
+    this.#watches.set(watch, member)
     return watch
   }
 }

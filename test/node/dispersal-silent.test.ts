@@ -251,6 +251,36 @@ describe('dispersal with silent members', () => {
     expect(result.silent).toEqual([])
   }, 20_000)
 
+  it('a straggler stopped with the connection open is let go once silent after the certificate, not waited for', async () => {
+    // q = 67 without member 3, which is stopped: the default member timeout (60 s) and its retry would otherwise
+    // hold the encoded blob, and a caller's dispersal slot, for two minutes.
+    publish([30n, 30n, 30n, 10n])
+    expect(sequencer.getConnections(members[3]!.node.libp2p.peerId).length).toBeGreaterThan(0)
+    relays[1]!.freeze()
+    try {
+      const d = disperser()
+      const failures: MemberFailure[] = []
+      const start = performance.now()
+      let encodeMs = 0
+      const result = await d.disperse(randomData(100_000, prng(708)), {
+        onEncoded: (info) => (encodeMs = info.encodeMs),
+        onFailure: (failure) => failures.push(failure),
+      })
+      expect(result.certificate.signedStake).toBe(90n)
+      expect(d.unsettled).toBe(1)
+      while (d.unsettled > 0 && performance.now() - start < 20_000) await new Promise((r) => setTimeout(r, 50))
+      const settledMs = performance.now() - start - encodeMs
+      console.log(`a stopped straggler let go ${settledMs.toFixed(0)} ms after sending began`)
+      expect(d.unsettled).toBe(0)
+      expect(settledMs).toBeLessThan(SILENT_BOUND_MS)
+      expect(failures.map((f) => [f.member, f.code])).toEqual([[3, NodeErrorCode.SILENT]])
+      expect(failures[0]!.message).toContain('after the certificate')
+      expect(openStoreStreams()).toBe(0)
+    } finally {
+      relays[1]!.thaw()
+    }
+  }, 30_000)
+
   it('a member stopped with the connection open: silent while negotiating, and the dispersal fails in bound', async () => {
     publish([22n, 22n, 22n, 34n])
     // The sequencer already has a connection to member 3 (through its relay) from the cases before.
