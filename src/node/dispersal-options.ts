@@ -128,6 +128,7 @@ export interface DispersalSent {
   ms: number
 }
 
+/** A dispersal's progress, as it happens. A handler that throws is logged as a warning and otherwise ignored. */
 export interface DispersalEvents {
   onEncoded?: (info: { blobId: string; encodeMs: number; shards: number }) => void
   /** Once per member, the first time its share has been sent in full (a retry does not report it again). */

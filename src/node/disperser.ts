@@ -11,6 +11,7 @@ import type { DispersalResult, DisperseOptions, DisperserInit, DisperserOptions 
 import { DispersalRound } from './dispersal-round.ts'
 import { currentCommittee } from './epochs.ts'
 import { NodeErrorCode, nodeError } from './errors.ts'
+import { guardedEvents } from './guarded-events.ts'
 
 /**
  * The sequencer side: encode a blob, send every member its shards (largest stake first, `sendLanes` at once),
@@ -63,7 +64,8 @@ export class Disperser {
     this.#logger = init.logger ?? silentLogger
   }
 
-  async disperse(bytes: Uint8Array, opts: DisperseOptions = {}): Promise<DispersalResult> {
+  async disperse(bytes: Uint8Array, given: DisperseOptions = {}): Promise<DispersalResult> {
+    const opts = guardedEvents(given, this.#logger)
     opts.signal?.throwIfAborted()
     const committee = await currentCommittee(this.#init.committees)
     const encodeStart = performance.now()
@@ -89,7 +91,8 @@ export class Disperser {
    * (dispersal policy, stricter than the safety rule certificates are checked against), and check shards
    * against its root.
    */
-  async disperseEncoded(encoded: EncodedBlob, opts: DisperseOptions = {}): Promise<DispersalResult> {
+  async disperseEncoded(encoded: EncodedBlob, given: DisperseOptions = {}): Promise<DispersalResult> {
+    const opts = guardedEvents(given, this.#logger)
     const committee = await currentCommittee(this.#init.committees)
     const { header } = encoded
     const shape = committee.shapeFor(header.dataSize)

@@ -76,6 +76,26 @@ describe('dispersal progress events', () => {
     }
   }, 30_000)
 
+  it('goes on when an event handler throws: the certificate comes, and the round settles', async () => {
+    const disperser = new Disperser({ libp2p: sequencer, committees, pool }, { graceMs: 20_000 })
+    try {
+      const boom = () => {
+        throw new Error('a handler that throws')
+      }
+      const result = await disperser.disperse(randomData(50_000, prng(409)), {
+        onEncoded: boom,
+        onSent: boom,
+        onReceipt: boom,
+      })
+      // Every receipt was counted though each handler threw: all three signed within the grace.
+      expect(result.certificate.signedStake).toBe(60n)
+      expect(result.receipts).toHaveLength(3)
+      await waitFor(() => disperser.unsettled === 0 || undefined, 10_000, 'the round settled')
+    } finally {
+      await disperser.close()
+    }
+  }, 30_000)
+
   it('gives a large blob’s shard memory back to a pool of two once every member is done, for the next blob', async () => {
     const split = new ErasurePool({ size: 2 })
     const disperser = new Disperser({ libp2p: sequencer, committees, pool: split })
