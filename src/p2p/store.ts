@@ -5,7 +5,7 @@ import { blobIdOf } from '../erasure/blob-id.ts'
 import { type BlobHeader, decodeHeader } from '../erasure/header.ts'
 import type { ShardWithProof } from '../erasure/shard.ts'
 import { DacnetError } from '../errors.ts'
-import { asError, P2pErrorCode, toWireError } from './errors.ts'
+import { asError, P2pErrorCode, p2pError, toWireError } from './errors.ts'
 import { FrameBatch, FrameReader, writeFrame } from './framing.ts'
 import {
   DEFAULT_STORE_TIMEOUT_MS,
@@ -149,6 +149,10 @@ export async function intakeAll(intake: StoreIntake, shards: ShardWithProof[]): 
   }
 }
 
+function throwMalformed(message: string): never {
+  throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, message)
+}
+
 /**
  * Reads the announced shards into the intake, run by run: the frames already buffered are taken without a promise
  * each, and handed over when the reader runs dry (or MAX_INTAKE_RUN are taken), before waiting for more.
@@ -166,7 +170,11 @@ async function receiveShards(
     if (frame === undefined || run.length === MAX_INTAKE_RUN) {
       if (run.length > 0) intake.add(run)
       run = []
-      frame ??= await reader.expect(limit, `shard ${i + 1} of ${count}`, signal)
+      // A sender that closes its side before the last announced shard broke the protocol, and the stream can still
+      // carry the answer that says so; only a reset (thrown by the reader) goes unanswered.
+      frame ??=
+        (await reader.next(limit, signal)) ??
+        throwMalformed(`the stream ended after ${i} of the ${count} announced shards`)
     }
     run.push(decodeShardFrame(frame))
   }

@@ -179,13 +179,15 @@ describe('store protocol: the frame sequence', () => {
     expect(intakes.at(-1)!.aborted).toBe(false)
   })
 
-  it('a share cut short drops what the intake took, and nothing is stored or signed', async () => {
+  it('a share cut short is answered P2P_MALFORMED_MESSAGE, drops what the intake took, and nothing is stored', async () => {
     sequencerAllowed.add(client.peerId.toString())
     stored = []
     const opened = intakes.length
-    // Two of the three announced shards, then the sender closes: no answer can be owed for an incomplete share.
-    const response = await rawStore([all[1]!, all[4]!], new Uint8Array(), 3).catch((err: unknown) => err)
-    expect(response).toBeInstanceOf(Error)
+    // Two of the three announced shards, then the sender closes its side cleanly: the stream can still carry the
+    // answer, so the member says what was wrong rather than resetting it.
+    const response = await rawStore([all[1]!, all[4]!], new Uint8Array(), 3)
+    expect([response.errorCode, response.signature.length]).toEqual([P2pErrorCode.MALFORMED_MESSAGE, 0])
+    expect(response.errorMessage).toContain('the stream ended after 2 of the 3 announced shards')
     await waitFor(() => intakes.length > opened && intakes.at(-1)!.aborted, 'the intake dropped')
     expect(intakes.at(-1)!.shards.map((s) => s.index)).toEqual([1, 4])
     expect(stored).toEqual([])
