@@ -6,6 +6,13 @@ import type { Uint8ArrayList } from 'uint8arraylist'
  * even when a peer sends a flood of tiny ones.
  */
 const COMPACT_AFTER_CHUNKS = 64
+/**
+ * Chunks shorter than this are copied into a buffer of the queue's own, TAIL_BYTES at a time, instead of being kept
+ * as they came: each chunk kept costs an object and its view (~100 bytes), so a peer sending its bytes one at a time
+ * (1-byte muxer frames) would make the reader's 1 MiB of buffered bytes cost over 100 MB of heap.
+ */
+export const SMALL_CHUNK_BYTES = 1024
+const TAIL_BYTES = 16 * 1024
 
 /**
  * The bytes a stream has delivered and a reader has not taken yet, as the chunks they came in: taking bytes from
@@ -22,6 +29,11 @@ export class ByteQueue {
   /** Offset of the first untaken byte in that chunk. */
   #offset = 0
   #length = 0
+  /** Where small chunks are copied (see SMALL_CHUNK_BYTES): bytes up to #tailUsed are written. */
+  #tail: Uint8Array | undefined
+  #tailUsed = 0
+  /** Where the last chunk held, a view of #tail, starts in it; -1 when the last chunk is not such a view. */
+  #tailStart = -1
 
   /** Bytes held. */
   get byteLength(): number {
@@ -87,18 +99,45 @@ export class ByteQueue {
     return joined
   }
 
+  /** Chunks held: bounded by bytes held / SMALL_CHUNK_BYTES, however small the pieces the bytes came in. */
+  get chunkCount(): number {
+    return this.#chunks.length - this.#head
+  }
+
   /** Drops everything held. */
   clear(): void {
     this.#chunks = []
     this.#head = 0
     this.#offset = 0
     this.#length = 0
+    this.#tailStart = -1
   }
 
   #push(chunk: Uint8Array): void {
-    if (chunk.byteLength === 0) return
-    this.#chunks.push(chunk)
-    this.#length += chunk.byteLength
+    const length = chunk.byteLength
+    if (length === 0) return
+    this.#length += length
+    if (length >= SMALL_CHUNK_BYTES) {
+      this.#chunks.push(chunk)
+      this.#tailStart = -1
+      return
+    }
+    // A small chunk: appended to the last chunk held when that is a view of the tail with room after it (the bytes
+    // past a view are never part of another), else starting a new view there, in a fresh tail when it is full.
+    if (this.#tail === undefined || this.#tailUsed + length > TAIL_BYTES) {
+      this.#tail = new Uint8Array(TAIL_BYTES)
+      this.#tailUsed = 0
+      this.#tailStart = -1
+    }
+    const tail = this.#tail
+    tail.set(chunk, this.#tailUsed)
+    this.#tailUsed += length
+    if (this.#tailStart >= 0) {
+      this.#chunks[this.#chunks.length - 1] = tail.subarray(this.#tailStart, this.#tailUsed)
+    } else {
+      this.#tailStart = this.#tailUsed - length
+      this.#chunks.push(tail.subarray(this.#tailStart, this.#tailUsed))
+    }
   }
 
   #dropHead(): void {
@@ -108,6 +147,7 @@ export class ByteQueue {
     if (this.#head === this.#chunks.length) {
       this.#chunks.length = 0
       this.#head = 0
+      this.#tailStart = -1
     } else if (this.#head >= COMPACT_AFTER_CHUNKS && this.#head * 2 >= this.#chunks.length) {
       this.#chunks = this.#chunks.slice(this.#head)
       this.#head = 0

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { describe, expect, it } from 'vitest'
-import { ByteQueue } from '../../src/p2p/byte-queue.ts'
+import { ByteQueue, SMALL_CHUNK_BYTES } from '../../src/p2p/byte-queue.ts'
 
 /** A deterministic generator, so that a failing split can be replayed from its seed. */
 function random(seed: number): () => number {
@@ -44,18 +44,40 @@ describe('ByteQueue', () => {
   })
 
   it('takes a frame within one chunk as a view into it, one across chunks as a copy', () => {
-    const first = Uint8Array.of(1, 2, 3, 4, 5)
+    const first = new Uint8Array(randomBytes(SMALL_CHUNK_BYTES + 5))
+    const second = new Uint8Array(randomBytes(SMALL_CHUNK_BYTES))
     const queue = new ByteQueue()
     queue.append(first)
-    queue.append(Uint8Array.of(6, 7, 8))
-    const view = queue.take(2)
-    expect(view).toEqual(Uint8Array.of(1, 2))
+    queue.append(second)
+    const view = queue.take(SMALL_CHUNK_BYTES)
+    expect(view).toEqual(first.subarray(0, SMALL_CHUNK_BYTES))
     expect(view.buffer).toBe(first.buffer)
-    const joined = queue.take(4)
-    expect(joined).toEqual(Uint8Array.of(3, 4, 5, 6))
+    const joined = queue.take(10)
+    expect(joined).toEqual(Uint8Array.of(...first.subarray(SMALL_CHUNK_BYTES), ...second.subarray(0, 5)))
     expect(joined.buffer).not.toBe(first.buffer)
-    expect(queue.byteLength).toBe(2)
-    expect([queue.byteAt(0), queue.byteAt(1), queue.byteAt(2), queue.byteAt(-1)]).toEqual([7, 8, undefined, undefined])
+    expect(queue.byteLength).toBe(SMALL_CHUNK_BYTES - 5)
+    expect([queue.byteAt(0), queue.byteAt(queue.byteLength), queue.byteAt(-1)]).toEqual([
+      second[5],
+      undefined,
+      undefined,
+    ])
+  })
+
+  it('holds bytes sent one at a time in a few buffers of its own, not an object per byte', () => {
+    const bytes = new Uint8Array(randomBytes(100_000))
+    const queue = new ByteQueue()
+    const taken: Uint8Array[] = []
+    for (let i = 0; i < bytes.length; i++) {
+      queue.append(bytes.subarray(i, i + 1))
+      // Frames taken as views of the queue's buffer stay as they were while more bytes are copied in after them.
+      if (i % 10_000 === 9_999) taken.push(queue.take(5_000))
+    }
+    expect(queue.chunkCount).toBeLessThanOrEqual(Math.ceil(queue.byteLength / (16 * 1024)) + 1)
+    const rest = queue.take(queue.byteLength)
+    const out = Uint8Array.from([...taken.flatMap((t) => [...t]), ...rest])
+    // The views were taken at every 10,000th byte: 5,000 each, then what was left, in order.
+    expect(out.length).toBe(bytes.length)
+    expect(out).toEqual(bytes)
   })
 
   it('refuses to take more than it holds, and holds nothing once cleared', () => {
