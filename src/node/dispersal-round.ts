@@ -377,8 +377,12 @@ export class DispersalRound {
   }
 }
 
-/** Failures a fresh address lookup may cure: the member could not be reached at all. */
+/**
+ * Failures a fresh address lookup may cure: the member could not be reached at all. Only this node's own reading of
+ * the wire counts: a member that answers with one of these codes was reached (and chose its code).
+ */
 function isDialFailure(err: DacnetError | undefined): boolean {
+  if (err?.meta['remote'] === true) return false
   return (
     err?.code === P2pErrorCode.DIAL_FAILED ||
     err?.code === P2pErrorCode.TIMEOUT ||
