@@ -18,6 +18,7 @@ import { toCommitteeFile } from '../committee/file.ts'
 import type { CommitteeSource } from '../committee/source.ts'
 import { parseBlobId } from '../erasure/blob-id.ts'
 import { isDacnetError } from '../errors.ts'
+import { readAtMost } from '../http-body.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import { CERTIFICATE_PATH, COMMITTEE_PATH, COMMITTEES_PATH } from './paths.ts'
 
@@ -220,21 +221,4 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         server.close(() => done())
       }),
   }
-}
-
-/** The body as text, or undefined once it passes `max` bytes (the rest is not read). */
-async function readAtMost(response: Response, max: number): Promise<string | undefined> {
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN)
-  if (declared > max) {
-    await response.body?.cancel()
-    return undefined
-  }
-  const chunks: Uint8Array[] = []
-  let total = 0
-  for await (const chunk of response.body ?? []) {
-    total += chunk.byteLength
-    if (total > max) return undefined
-    chunks.push(chunk)
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks))
 }
