@@ -258,6 +258,21 @@ describe('db check', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, blobs: 0, corrupt: { count: 0 } })
   })
 
+  it('reads --config as the node does: DACNET_DATA_DIR over the file', async () => {
+    const data = join(dir, 'store-of-config')
+    const store = await ShardStore.open(data)
+    await store.close()
+    const config = join(dir, 'db-config.json')
+    await writeFile(config, JSON.stringify({ version: 1, dataDir: data }))
+    expect((await cli(['db', 'check', '--config', config])).code).toBe(0)
+    // A container's volume set by the environment is the store checked, not the file's.
+    const elsewhere = await cli(['db', 'check', '--config', config], {
+      env: { DACNET_DATA_DIR: join(dir, 'no-volume') },
+    })
+    expect(errorCode(elsewhere.stderr)).toBe('CLI_FILE_NOT_FOUND')
+    expect(elsewhere.stderr).toContain(join(dir, 'no-volume'))
+  })
+
   it('refuses a directory that is not a shard store', async () => {
     const r = await cli(['db', 'check', '--data-dir', join(dir, 'blob.bin')])
     expect(r.code).toBe(1)

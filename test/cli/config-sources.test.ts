@@ -235,6 +235,7 @@ describe('config keys as flags and environment variables', () => {
       {
         DACNET_API_PROT: '1',
         DACNET_STORAGE_QUOTA: '1GiB',
+        DACNET_DATADIR: '/srv/data',
         DACNET_KEYSTORE_PASSWORD: 'secret',
         DACNET_CHAIN: 'chain.json',
         DACNET_HOME: '/x',
@@ -243,7 +244,8 @@ describe('config keys as flags and environment variables', () => {
       },
       CWD,
     )
-    expect(unknown).toEqual(['DACNET_API_PROT', 'DACNET_STORAGE_QUOTA'])
+    // Root keys' typos too: every DACNET_* name that is neither a key nor one of dacnet's other variables.
+    expect(unknown).toEqual(['DACNET_API_PROT', 'DACNET_DATADIR', 'DACNET_STORAGE_QUOTA'])
     expect(overrides).toEqual([])
   })
 })
@@ -266,6 +268,16 @@ describe('dacnet node, from the file, the environment and flags', () => {
     })
     expect(path).toBe(join(dir, 'config.json'))
     expect([config.api.port, config.log.level]).toEqual([7002, 'debug'])
+  })
+
+  it('warns about a misspelt variable first, even when the node then fails to start', async () => {
+    // The config names no keystore that exists: the start fails, and the warning has been written before.
+    const r = await cli(['node', '--config', 'config.json'], { cwd: dir, env: { DACNET_DATADIR: '/srv/data' } })
+    expect(r.code).toBe(1)
+    const warning = r.stderr.indexOf('environment variable is not a config key')
+    expect(warning).toBeGreaterThanOrEqual(0)
+    expect(r.stderr.slice(warning)).toContain('DACNET_DATADIR')
+    expect(r.stderr.indexOf('error CLI_FILE_NOT_FOUND')).toBeGreaterThan(warning)
   })
 
   it('refuses a bad variable or flag before anything starts, as one error line naming it', async () => {

@@ -3,7 +3,7 @@ import type { Address } from 'viem'
 import { decryptKeystore, MAX_KEYSTORE_FILE_BYTES } from '../../attest/keystore.ts'
 import { operatorStatus, registerMember } from '../../chain/registry-client.ts'
 import { MAX_PEER_KEY_FILE_BYTES, parsePeerKey } from '../../p2p/identity.ts'
-import { loadConfig } from '../config/load.ts'
+import { loadNodeConfig } from '../config/load.ts'
 import type { CommandContext } from '../context.ts'
 import { CliErrorCode, cliError, usageError } from '../errors.ts'
 import { readFileChecked, toJson } from '../files.ts'
@@ -33,7 +33,13 @@ export interface RegisterOptions {
  * multiaddrs; the Ethereum key's account approves the stake and registers, and owns the stake from then on.
  */
 export async function registerNode(ctx: CommandContext, opts: RegisterOptions): Promise<void> {
-  const { config, path: configPath } = await loadConfig(opts.config, ctx.io.cwd)
+  // As `dacnet node` reads it: DACNET_* variables over the file, so the member registered is the one that runs.
+  const { config, path: configPath } = await loadNodeConfig({
+    configFile: opts.config,
+    env: ctx.io.env,
+    flags: new Map(),
+    cwd: ctx.io.cwd,
+  })
   const target = await registryTarget(config.chain, opts)
   if (config.chain === null) {
     ctx.note(

@@ -35,8 +35,15 @@ export function registerDbCommands(program: Command, ctx: CommandContext): void 
       let dir: string
       if (opts.dataDir !== undefined) dir = resolve(ctx.io.cwd, opts.dataDir)
       else {
-        const { loadConfig } = await import('../config/load.ts')
-        dir = (await loadConfig(opts.config!, ctx.io.cwd)).config.dataDir
+        // As `dacnet node` reads it: DACNET_* variables over the file (a container sets dataDir that way).
+        const { loadNodeConfig } = await import('../config/load.ts')
+        const loaded = await loadNodeConfig({
+          configFile: opts.config,
+          env: ctx.io.env,
+          flags: new Map(),
+          cwd: ctx.io.cwd,
+        })
+        dir = loaded.config.dataDir
       }
       if (!(await pathExists(dir))) throw cliError(CliErrorCode.FILE_NOT_FOUND, `data directory ${dir} does not exist`)
       const { checkShardStore } = await import('../../storage/index.ts')

@@ -39,12 +39,9 @@ export function registerNode(program: Command, ctx: CommandContext): void {
     // nothing to reload (start-up reads the committee file anyway).
     let reload = () => {}
     process.on('SIGHUP', () => reload())
-    const daemon = await startDaemon(config, ctx.io, { passwordFile })
+    const daemon = await startDaemon(config, ctx.io, { passwordFile, unknownEnv })
     const { node, api, logger, committees } = daemon
     logger.info('config loaded', { path })
-    for (const name of unknownEnv) {
-      logger.warn('environment variable is not a config key: ignored (check its spelling)', { name })
-    }
     reload = () => {
       if (!committees.file) {
         // On a chain there is no file to reload: read new blocks now instead.

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { CONFIG_KEYS, CONFIG_SECTIONS, type ConfigKey, ENV_PREFIX, envName, flagName } from './keys.ts'
+import { CONFIG_KEYS, type ConfigKey, ENV_PREFIX, envName, flagName } from './keys.ts'
 
 /**
  * Where a config value came from. Precedence, highest first: a `--flag`, a `DACNET_*` environment variable,
@@ -23,12 +23,15 @@ const NOT_CONFIG_KEYS = new Set([
   'DACNET_COMMITTEE',
   'DACNET_NODE_EXEC_ARGV',
   'DACNET_NODE_BUNDLE',
+  'DACNET_BENCH_E2E',
+  'DACNET_FUZZ_PATH',
+  'DACNET_FUZZ_SEED',
 ])
 
 /**
  * The config keys the environment sets. An empty variable counts as unset (a compose file's `${VAR:-}`).
- * `unknown` lists variables that look like config keys (a section's prefix) but are none: most likely typos,
- * which the node logs instead of ignoring silently.
+ * `unknown` lists the DACNET_* variables that are neither a config key nor one of dacnet's other variables (its
+ * home, the keystore password, …): most likely typos, which the node logs instead of ignoring silently.
  */
 export function envOverrides(
   env: Readonly<Record<string, string | undefined>>,
@@ -42,10 +45,8 @@ export function envOverrides(
     overrides.push({ key, value: textValue(key, text, cwd), source: { kind: 'env', name } })
   }
   const known = new Set(CONFIG_KEYS.map((k) => envName(k.path)))
-  const prefixes = CONFIG_SECTIONS.map((s) => `${envName(s)}_`)
   const unknown = Object.keys(env)
     .filter((name) => name.startsWith(ENV_PREFIX) && !known.has(name) && !NOT_CONFIG_KEYS.has(name))
-    .filter((name) => prefixes.some((p) => name.startsWith(p)))
     .sort()
   return { overrides, unknown }
 }

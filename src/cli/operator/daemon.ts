@@ -24,6 +24,8 @@ const MAX_TOKEN_BYTES = 4096
 
 export interface DaemonOverrides {
   passwordFile?: string | undefined
+  /** DACNET_* variables that are no config key (loadNodeConfig's `unknownEnv`): warned about before anything starts. */
+  unknownEnv?: readonly string[]
 }
 
 export interface RunningDaemon {
@@ -46,6 +48,9 @@ export async function startDaemon(
   overrides: DaemonOverrides = {},
 ): Promise<RunningDaemon> {
   const logger = createLogger({ level: config.log.level, json: config.log.json, write: (line) => io.err(`${line}\n`) })
+  for (const name of overrides.unknownEnv ?? []) {
+    logger.warn('environment variable is not a config key: ignored (check its spelling)', { name })
+  }
   // Every file first, so a missing one is reported before the password is asked for.
   const keystore = await readFileChecked(config.keystore.path, 'keystore', MAX_KEYSTORE_FILE_BYTES)
   const peerKey = parsePeerKey(
