@@ -71,7 +71,23 @@ export function describeError(err: unknown, routeSchema?: RouteSchema): ErrorRep
       }
     }
   }
+  if (clientHungUp(err)) {
+    // The client closed its connection while its request was read (an upload cut short): nothing failed here, and
+    // no answer will reach it.
+    return {
+      status: 400,
+      code: ApiErrorCode.BAD_REQUEST,
+      message: 'the client closed the connection before its request was read',
+      serverSide: false,
+    }
+  }
   return { status: 500, code: ApiErrorCode.INTERNAL, message: 'internal error; see the node log', serverSide: true }
+}
+
+/** Node's error for a request body whose connection the client closed before the end ('aborted', ECONNRESET). */
+function clientHungUp(err: unknown): boolean {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown }
+  return code === 'ECONNRESET' || (err instanceof Error && message === 'aborted')
 }
 
 /** Whole seconds until a rate-limited or busy read may succeed; undefined for other errors. */

@@ -253,6 +253,20 @@ describe('dacnet da-server (OP Stack Alt-DA)', () => {
     }
   })
 
+  it("takes a client hanging up mid-upload as the client's doing: no warning in the log", async () => {
+    const before = logLines.length
+    const cut = httpRequest(`${server.url}/put`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', 'content-length': 100_000 },
+    })
+    cut.on('error', () => {})
+    cut.write(Buffer.alloc(1_000))
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    cut.destroy()
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(logLines.slice(before).filter((line) => line.includes('request failed'))).toEqual([])
+  })
+
   it('reports its health', async () => {
     const res = await fetch(`${server.url}/health`)
     expect(res.status).toBe(200)
