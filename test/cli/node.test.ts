@@ -170,6 +170,14 @@ describe('dacnet node', () => {
       cwd: dir,
     })
     expect([noCommittee.code, errorCode(noCommittee.stderr)]).toEqual([1, 'CLI_FILE_NOT_FOUND'])
+    // A token with a space in it is named with its file, before the keystore is opened or libp2p started.
+    await writeFile(join(dir, 'token'), 'two words\n')
+    const token = await runCliProcess(
+      ['node', '--config', join(nodeDir, 'config.json'), '--api-token-file', 'token', '--password-file', 'wrong'],
+      { cwd: dir },
+    )
+    expect([token.code, errorCode(token.stderr)]).toEqual([1, 'CLI_CONFIG_INVALID'])
+    expect(token.stderr).toContain(`API token file ${join(dir, 'token')} must hold one word`)
   }, 30_000)
 
   it('reloads the committee file on SIGHUP, and keeps the old committees when the new file is broken', async () => {

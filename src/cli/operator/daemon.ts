@@ -220,5 +220,13 @@ async function readToken(path: string): Promise<string> {
   const token = (await readFileChecked(path, 'API token file', MAX_TOKEN_BYTES)).toString('utf8').trim()
   if (token.length === 0)
     throw cliError(CliErrorCode.CONFIG_INVALID, `API token file ${path} is empty`, { field: 'api.tokenFile' })
+  // Checked here, before anything starts, as the API checks it (a bearer token is one word of visible ASCII).
+  if (!/^[\x21-\x7e]+$/.test(token)) {
+    throw cliError(
+      CliErrorCode.CONFIG_INVALID,
+      `API token file ${path} must hold one word of visible ASCII characters (no spaces, no other characters)`,
+      { field: 'api.tokenFile' },
+    )
+  }
   return token
 }
