@@ -1,7 +1,10 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { nodeEnv, nodeExecArgv } from '../../src/cli/devnet/children.ts'
+import type { CommandContext } from '../../src/cli/context.ts'
+import { type NodeProcess, nodeEnv, nodeExecArgv } from '../../src/cli/devnet/children.ts'
+import type { DevnetLayout } from '../../src/cli/devnet/layout.ts'
+import { startNodes } from '../../src/cli/devnet/run.ts'
 
 const run = promisify(execFile)
 
@@ -86,5 +89,19 @@ describe("a devnet node process's environment", () => {
       PATH: '/bin',
       DACNET_HOME: '/x',
     })
+  })
+})
+
+describe('starting the devnet nodes', () => {
+  it('starts none once Ctrl-C came during the set-up before it: no listener waits on a signal already aborted', async () => {
+    const reason = new Error('stopped by SIGINT')
+    const children: NodeProcess[] = []
+    const notes: string[] = []
+    const ctx = { note: (line: string) => notes.push(line) } as unknown as CommandContext
+    const layout = { nodes: [{ name: 'node-1' }] } as unknown as DevnetLayout
+    const started = startNodes(ctx, layout, children, AbortSignal.abort(reason), new AbortController().signal)
+    await expect(started).rejects.toBe(reason)
+    expect(children).toEqual([])
+    expect(notes).toEqual([])
   })
 })

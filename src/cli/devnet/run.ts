@@ -106,6 +106,9 @@ export async function runDevnet(ctx: CommandContext, opts: DevnetOptions): Promi
       confirmations: DEVNET_CONFIRMATIONS,
       pollIntervalSeconds: DEVNET_POLL_SECONDS,
     }
+    // A signal during set-up ends it at the next step (each step is seconds at most): the finally below stops
+    // whatever was started.
+    stop.signal.throwIfAborted()
     let layout: DevnetLayout
     if (earlier === undefined) {
       layout = await createDevnetLayout(root, {
@@ -119,9 +122,12 @@ export async function runDevnet(ctx: CommandContext, opts: DevnetOptions): Promi
       if (chainConfig) await followNewChain(layout, chainConfig)
       ctx.note(restartNote(layout, opts, chain !== undefined))
     }
+    stop.signal.throwIfAborted()
     const operators = chain ? await stakeAndRegister(ctx, chain, layout) : undefined
+    stop.signal.throwIfAborted()
     ctx.note(devnetBanner(layout, opts.out !== undefined, chain?.file))
     await startNodes(ctx, layout, children, stop.signal, stopping.signal)
+    stop.signal.throwIfAborted()
     roles = await DevnetRoles.start(layout, chain)
     if (!opts.json) ctx.io.out(blobTableHeader(chain !== undefined))
     const rotateAfter = Math.max(1, Math.floor((continuous ? DEFAULT_ONCE_BLOBS : total) / 2))
@@ -286,9 +292,12 @@ export async function startNodes(
   stopping: AbortSignal,
   readyTimeoutMs?: number,
 ): Promise<void> {
+  // An abort listener added to a signal already aborted never fires: look first, and again after the bundling.
+  signal.throwIfAborted()
   const program = await nodeProgram(process.env)
   if (program.builtMs !== undefined) ctx.note(`node program bundled in ${formatMs(program.builtMs)}`)
   if (program.buildError !== undefined) ctx.note(`node processes run from the sources: ${program.reason}`)
+  signal.throwIfAborted()
   const started = performance.now()
   for (const node of layout.nodes) children.push(new NodeProcess(node, program.path))
   const aborted = new Promise<never>((_, reject) =>
