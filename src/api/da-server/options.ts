@@ -15,8 +15,8 @@ import {
 
 /** Loopback: the batcher and op-node usually run next to the server; exposing it is the operator's choice. */
 export const DEFAULT_DA_SERVER_HOST = '127.0.0.1'
-/** Next to the node API's 5380. */
-export const DEFAULT_DA_SERVER_PORT = 5381
+/** The port OP Stack Alt-DA servers use, clear of a node's own (API 5380, libp2p 5381 and 5382). */
+export const DEFAULT_DA_SERVER_PORT = 3100
 /** A put is a dispersal: the node API's limit for one (a member attempt may take a minute, plus its retry). */
 export const DEFAULT_PUT_TIMEOUT_MS = DEFAULT_DISPERSE_TIMEOUT_MS
 /** A get fetches k shards from the holders (60 s per holder at most) and decodes them. */

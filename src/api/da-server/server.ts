@@ -20,7 +20,7 @@ import { type DaServerContext, registerDaRoutes } from './routes.ts'
 const UNREAD_BODY_CODES: readonly string[] = [ApiErrorCode.PAYLOAD_TOO_LARGE, ApiErrorCode.UNSUPPORTED_MEDIA_TYPE]
 
 export interface DaServer {
-  /** Base URL, e.g. http://127.0.0.1:5381: what the batcher's and op-node's `altda.da-server` flag takes. */
+  /** Base URL, e.g. http://127.0.0.1:3100: what the batcher's and op-node's `altda.da-server` flag takes. */
   url: string
   /** Stops taking requests, ends those under way, closes the listener. Idempotent. The libp2p node stays up. */
   close(): Promise<void>

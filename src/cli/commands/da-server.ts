@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
+import { DEFAULT_DA_SERVER_PORT } from '../../api/da-server/options.ts'
 import { addBootstrapOption, addCommitteeOption, type CommitteeOptions } from '../client/options.ts'
 import type { CommandContext } from '../context.ts'
 import { addLogOptions, checkLogOptions, commandLogger, type LogOptions } from '../log-options.ts'
@@ -26,7 +27,12 @@ export function registerDaServer(program: Command, ctx: CommandContext): void {
     )
     .requiredOption('--key <file>', "the sequencer's peer key; its peer id must be a registered sequencer")
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <port>', 'port to listen on (0 picks a free one)', integer(0, 65535), 5381)
+    .option(
+      '--port <port>',
+      "port to listen on (0 picks a free one; 3100, the port OP Stack Alt-DA servers use, is clear of a node's 5380-5382)",
+      integer(0, 65535),
+      DEFAULT_DA_SERVER_PORT,
+    )
     .option(
       '--allowed-host <name>',
       'a Host name clients may use besides loopback names and --host (repeatable; "*" for any, only behind a proxy that checks Host)',
