@@ -31,7 +31,17 @@ export async function readFileChecked(
         ...opts,
       })
     }
-    return await handle.readFile()
+    // Read to the limit and no further: a device or a pipe (`/dev/zero`, a process substitution) has no size to
+    // stat, and a file may grow after the stat.
+    const bytes = await readUpTo(handle, maxBytes + 1)
+    if (bytes.length > maxBytes) {
+      throw cliError(CliErrorCode.FILE_TOO_LARGE, `${what} ${path} has more than ${maxBytes} bytes`, {
+        path,
+        maxBytes,
+        ...opts,
+      })
+    }
+    return bytes
   } catch (err) {
     if (err instanceof DacnetError) throw err
     throw fileError(err, path, what)
@@ -104,4 +114,18 @@ function fileError(err: unknown, path: string, what: string) {
   const code = (err as NodeJS.ErrnoException).code
   if (code === 'ENOENT') return cliError(CliErrorCode.FILE_NOT_FOUND, `${what} ${path} does not exist`, { path })
   return cliError(CliErrorCode.READ_FAILED, `cannot read ${what} ${path}: ${(err as Error).message}`, { path })
+}
+
+/** At most `limit` bytes from the handle's current position to its end. */
+async function readUpTo(handle: Awaited<ReturnType<typeof open>>, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let total = 0
+  while (total < limit) {
+    const chunk = Buffer.allocUnsafe(Math.min(64 * 1024, limit - total))
+    const { bytesRead } = await handle.read(chunk, 0, chunk.length, null)
+    if (bytesRead === 0) break
+    chunks.push(chunk.subarray(0, bytesRead))
+    total += bytesRead
+  }
+  return Buffer.concat(chunks, total)
 }
