@@ -330,6 +330,9 @@ export class DispersalRound {
             )
           }
           watch?.stop()
+          // It answered: no longer silent while its signature waits to be verified (up to a batch's wait), so
+          // that another member failing meanwhile is not judged against stake that has in fact come back.
+          if (!this.#decided) this.#ledger.resume(member.index)
           const outcome = await this.#aggregator.add({
             networkId: this.#ctx.committee.networkId,
             epoch: this.#ctx.committee.epoch,
