@@ -12,7 +12,9 @@ import {
   verifyMerkleProof,
   verifyProofBatch,
 } from './merkle.ts'
+import { DEFAULT_MAX_BLOB_SIZE, MAX_CODEWORD_FACTOR } from './params.ts'
 import { rsDecode } from './rs/index.ts'
+import { GF_ORDER, nextPow2 } from './rs/rate.ts'
 import type { ShardWithProof } from './shard.ts'
 
 /** Why a shard offered to the decoder was set aside. */
@@ -282,15 +284,21 @@ function reencodeMismatch(
  * Checks BadEncoding evidence and returns what it shows; throws ERASURE_INVALID_EVIDENCE if it shows
  * nothing (wrong count, duplicate indices, a bad proof, or shards that do re-encode to the root).
  */
-export function checkBadEncoding(header: BlobHeader, evidence: BadEncodingEvidence): BadEncodingReason {
+export function checkBadEncoding(
+  header: BlobHeader,
+  evidence: BadEncodingEvidence,
+  opts: EvidenceCheckOptions = {},
+): BadEncodingReason {
   validateHeader(header)
   const invalid = (message: string, meta = {}) => erasureError(ErasureErrorCode.INVALID_EVIDENCE, message, meta)
+  checkEvidenceShape(header, opts.maxBlobSize ?? DEFAULT_MAX_BLOB_SIZE)
   const shards = evidence?.shards
   if (!Array.isArray(shards) || shards.length !== header.k) {
     throw invalid(`evidence must hold exactly k = ${header.k} shards`)
   }
   const seen = new Set<number>()
   for (const shard of shards) {
+    if (typeof shard !== 'object' || shard === null) throw invalid('every shard is an object { index, data, proof }')
     if (seen.has(shard.index)) throw invalid(`shard ${shard.index} appears twice`, { index: shard.index })
     seen.add(shard.index)
   }
@@ -303,10 +311,43 @@ export function checkBadEncoding(header: BlobHeader, evidence: BadEncodingEviden
   return reason
 }
 
+/** Limits of an evidence check: what it is willing to re-encode. */
+export interface EvidenceCheckOptions {
+  /** The largest blob whose encoding is checked (default DEFAULT_MAX_BLOB_SIZE, 32 MiB). */
+  maxBlobSize?: number
+}
+
+/**
+ * Refuses, before any hashing or decoding, evidence for a blob this checker does not take: above `maxBlobSize`, a
+ * codeword above MAX_CODEWORD_FACTOR times that, or a shape the Reed–Solomon code cannot encode (no certificate
+ * can name one: §2.3). The evidence names its own header, so these bounds are all that keep a small file from
+ * making its checker allocate and hash gigabytes.
+ */
+function checkEvidenceShape(header: BlobHeader, maxBlobSize: number): void {
+  const invalid = (message: string) => erasureError(ErasureErrorCode.INVALID_EVIDENCE, message)
+  if (header.dataSize > maxBlobSize) {
+    throw invalid(`evidence for a blob of ${header.dataSize} bytes, above the maximum of ${maxBlobSize}`)
+  }
+  const codeword = header.n * header.shardSize
+  if (codeword > MAX_CODEWORD_FACTOR * maxBlobSize) {
+    throw invalid(
+      `evidence for a codeword of ${codeword} bytes (n = ${header.n}), above ${MAX_CODEWORD_FACTOR} times the maximum blob size`,
+    )
+  }
+  const r = header.n - header.k
+  if (Math.min(nextPow2(header.k), nextPow2(r)) + Math.max(header.k, r) > GF_ORDER) {
+    throw invalid(`evidence for k = ${header.k}, n = ${header.n}: a shape the Reed–Solomon code cannot encode`)
+  }
+}
+
 /** True iff the evidence proves the blob behind `header` was badly encoded. */
-export function verifyBadEncoding(header: BlobHeader, evidence: BadEncodingEvidence): boolean {
+export function verifyBadEncoding(
+  header: BlobHeader,
+  evidence: BadEncodingEvidence,
+  opts: EvidenceCheckOptions = {},
+): boolean {
   try {
-    checkBadEncoding(header, evidence)
+    checkBadEncoding(header, evidence, opts)
     return true
   } catch (err) {
     if ((err as { code?: string }).code === ErasureErrorCode.INVALID_EVIDENCE) return false

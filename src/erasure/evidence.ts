@@ -39,9 +39,16 @@ export function encodeEvidence(header: BlobHeader, evidence: BadEncodingEvidence
 
 export function decodeEvidence(bytes: Uint8Array): { header: BlobHeader; evidence: BadEncodingEvidence } {
   const invalid = (message: string) => erasureError(ErasureErrorCode.INVALID_EVIDENCE, message)
+  if (!(bytes instanceof Uint8Array)) throw invalid('evidence is given as bytes')
   if (bytes.length < 1 + HEADER_SIZE + 4) throw invalid(`evidence of ${bytes.length} bytes is truncated`)
   if (bytes[0] !== EVIDENCE_VERSION) throw invalid(`unknown evidence version ${bytes[0]}`)
-  const header = decodeHeader(bytes.subarray(1, 1 + HEADER_SIZE))
+  let header: BlobHeader
+  try {
+    header = decodeHeader(bytes.subarray(1, 1 + HEADER_SIZE))
+  } catch (err) {
+    // Whatever is wrong in it, a header that does not decode makes the evidence invalid (PROTOCOL.md §1.6).
+    throw invalid(`the evidence's header does not decode: ${(err as Error).message}`)
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const count = view.getUint32(1 + HEADER_SIZE)
   if (count !== header.k) throw invalid(`evidence holds ${count} shards, k is ${header.k}`)

@@ -6,6 +6,7 @@ export {
   checkShard,
   type DecodeResult,
   decodeBlob,
+  type EvidenceCheckOptions,
   type RejectedShard,
   verifyBadEncoding,
 } from './decode.ts'

@@ -15,6 +15,7 @@ import {
   checkedShards,
   chooseShards,
   type DecodeResult,
+  type EvidenceCheckOptions,
   uncheckedSelection,
 } from './decode.ts'
 import { type CommittedBlob, type EncodedBlob, type EncodeParams, validateParams } from './encode.ts'
@@ -308,9 +309,13 @@ export class ErasurePool {
     )) as DecodeResult
   }
 
-  async checkBadEncoding(header: BlobHeader, evidence: BadEncodingEvidence): Promise<BadEncodingReason> {
+  async checkBadEncoding(
+    header: BlobHeader,
+    evidence: BadEncodingEvidence,
+    opts: EvidenceCheckOptions = {},
+  ): Promise<BadEncodingReason> {
     const staged = await shareShards(evidence.shards, this.staging)
-    const task = this.submit({ op: 'checkBadEncoding', header, evidence: { shards: staged.shards } }, [])
+    const task = this.submit({ op: 'checkBadEncoding', header, evidence: { shards: staged.shards }, opts }, [])
     return (await this.#withStaged(staged.buffer, task)) as BadEncodingReason
   }
 

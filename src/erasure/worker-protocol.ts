@@ -1,6 +1,6 @@
 import type { SerializedError } from '../errors.ts'
 import type { CodewordLayout } from './columns.ts'
-import type { BadEncodingEvidence } from './decode.ts'
+import type { BadEncodingEvidence, EvidenceCheckOptions } from './decode.ts'
 import type { EncodeParams } from './encode.ts'
 import type { BlobHeader } from './header.ts'
 import type { ShardWithProof } from './shard.ts'
@@ -11,7 +11,13 @@ export type WorkerRequest =
   | { id: number; op: 'decode'; header: BlobHeader; shards: ShardWithProof[] }
   | { id: number; op: 'decodeChecked'; header: BlobHeader; shards: ShardWithProof[]; leaves: Uint8Array }
   | { id: number; op: 'decodeUnchecked'; header: BlobHeader; shards: ShardWithProof[] }
-  | { id: number; op: 'checkBadEncoding'; header: BlobHeader; evidence: BadEncodingEvidence }
+  | {
+      id: number
+      op: 'checkBadEncoding'
+      header: BlobHeader
+      evidence: BadEncodingEvidence
+      opts?: EvidenceCheckOptions
+    }
   /** Part of an encoding split between workers (src/erasure/columns.ts); `codeword` and `leaves` are shared memory. */
   | { id: number; op: 'extendColumns'; codeword: Uint8Array; layout: CodewordLayout; from: number; to: number }
   | {

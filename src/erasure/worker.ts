@@ -30,7 +30,7 @@ function run(request: WorkerRequest): { result: unknown; transfer: ArrayBuffer[]
       return { result: data, transfer: data === null ? [] : transferablesOf([data]) }
     }
     case 'checkBadEncoding':
-      return { result: checkBadEncoding(request.header, request.evidence), transfer: [] }
+      return { result: checkBadEncoding(request.header, request.evidence, request.opts), transfer: [] }
     case 'extendColumns':
       extendColumns(request.codeword, request.layout, request.from, request.to)
       return { result: null, transfer: [] }

@@ -3,6 +3,8 @@ import { checkBadEncoding, decodeBlob, verifyBadEncoding } from '../../src/erasu
 import { encodeBlob } from '../../src/erasure/encode.ts'
 import { ErasureErrorCode } from '../../src/erasure/errors.ts'
 import { decodeEvidence, encodeEvidence } from '../../src/erasure/evidence.ts'
+import { HEADER_VERSION } from '../../src/erasure/header.ts'
+import { HASH_SIZE, leafHash, proofLength, rootFromProof } from '../../src/erasure/merkle.ts'
 import { inconsistentBlob, prng, randomData, subsets, withProofs } from './helpers.ts'
 
 const params = { networkId: 7, epoch: 3, k: 3, n: 7 }
@@ -193,5 +195,41 @@ describe('BadEncoding', () => {
     const otherVersion = wire.slice()
     otherVersion[0] = 9
     expect(codeOf(() => decodeEvidence(otherVersion))).toBe(ErasureErrorCode.INVALID_EVIDENCE)
+    // A header that does not decode (a header version no one knows) makes the evidence invalid, not the header.
+    const wrongHeader = wire.slice()
+    wrongHeader[1] = 0xee
+    expect(codeOf(() => decodeEvidence(wrongHeader))).toBe(ErasureErrorCode.INVALID_EVIDENCE)
+    expect(codeOf(() => decodeEvidence(undefined as unknown as Uint8Array))).toBe(ErasureErrorCode.INVALID_EVIDENCE)
+    expect(codeOf(() => checkBadEncoding(bad.header, { shards: [null, null, null] as never }))).toBe(
+      ErasureErrorCode.INVALID_EVIDENCE,
+    )
+  })
+
+  it('refuses evidence whose own header asks for a huge codeword, before any hashing or decoding', () => {
+    // k = 1, n = 65536: one 8 KiB shard whose proof is 16 made-up siblings, the root computed from them. Checking
+    // it would re-encode 65,535 shards of 8 KiB (512 MiB): the evidence names its own header, so nothing else stops it.
+    const rand = prng(77)
+    const data = randomData(8192, rand)
+    const proof = randomData(proofLength(0, 65536) * HASH_SIZE, rand)
+    const root = rootFromProof(leafHash(data), 0, 65536, proof)!
+    const header = {
+      version: HEADER_VERSION,
+      networkId: 1,
+      epoch: 0,
+      dataSize: 8192,
+      k: 1,
+      n: 65536,
+      shardSize: 8192,
+      root,
+    }
+    const evidence = { shards: [{ index: 0, data, proof }] }
+    const start = performance.now()
+    expect(codeOf(() => checkBadEncoding(header, evidence))).toBe(ErasureErrorCode.INVALID_EVIDENCE)
+    expect(verifyBadEncoding(header, evidence)).toBe(false)
+    expect(performance.now() - start).toBeLessThan(100)
+    // A checker that takes larger blobs sets its own limit; a blob above it is refused the same way.
+    expect(codeOf(() => checkBadEncoding(header, evidence, { maxBlobSize: 4096 }))).toBe(
+      ErasureErrorCode.INVALID_EVIDENCE,
+    )
   })
 })
