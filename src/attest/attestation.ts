@@ -24,7 +24,7 @@ export function signAttestation(secretKey: SecretKey, context: AttestationContex
   return {
     networkId: context.networkId,
     epoch: context.epoch,
-    blobId: context.blobId.slice(),
+    blobId: new Uint8Array(context.blobId),
     publicKey: publicKeyOf(secretKey),
     signature: attestationSignature(secretKey, context),
   }

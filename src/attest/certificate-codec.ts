@@ -75,8 +75,9 @@ export function decodeCertificate(bytes: Uint8Array): Certificate {
     epoch: Number(epoch),
     header,
     memberCount,
-    signers: bytes.slice(CERTIFICATE_FIXED_SIZE),
-    signature: bytes.slice(OFFSET_SIGNATURE, OFFSET_MEMBERS),
+    // Copies of the caller's bytes (a Buffer's slice would be a view): a certificate checked stays as checked.
+    signers: new Uint8Array(bytes.subarray(CERTIFICATE_FIXED_SIZE)),
+    signature: new Uint8Array(bytes.subarray(OFFSET_SIGNATURE, OFFSET_MEMBERS)),
     signedStake,
   }
   checkCertificateShape(certificate)

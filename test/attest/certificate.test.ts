@@ -46,6 +46,11 @@ describe('certificate layout', () => {
       const json = certificateToJson(certificate)
       expect(certificateFromJson(JSON.parse(JSON.stringify(json)))).toEqual(certificate)
       expect(certificateFromJson(JSON.stringify(json))).toEqual(certificate)
+      // Decoded from a Buffer the caller then reuses (a socket's, a file's): the certificate keeps its own bytes.
+      const buffer = Buffer.from(encoded)
+      const decoded = decodeCertificate(buffer)
+      buffer.fill(0xff)
+      expect(encodeCertificate(decoded)).toEqual(encoded)
     }
     expect(MAX_CERTIFICATE_SIZE).toBe(206 + 8192)
   })
