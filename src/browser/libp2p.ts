@@ -11,6 +11,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import type { PrivateKey } from '@libp2p/interface'
 import { ping } from '@libp2p/ping'
+import { isPrivateIp } from '@libp2p/utils'
 import { webSockets } from '@libp2p/websockets'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
@@ -60,7 +61,10 @@ export async function createBrowserLibp2p(opts: BrowserLibp2pOptions = {}): Prom
       }),
     ],
     connectionGater: {
-      denyDialMultiaddr: (address: Multiaddr) => !insecure && !isSecureWebSocket(address),
+      // This gater replaces libp2p's browser default, so it keeps that default's refusal of private and loopback
+      // addresses too: anyone who registers could otherwise have visitors' browsers dial into their own network.
+      denyDialMultiaddr: (address: Multiaddr) =>
+        !insecure && (!isSecureWebSocket(address) || isPrivateAddress(address)),
     },
     services: {
       identify: identify({ runOnConnectionOpen: false }),
@@ -68,6 +72,14 @@ export async function createBrowserLibp2p(opts: BrowserLibp2pOptions = {}): Prom
     },
   })
   return libp2p
+}
+
+/** An address whose IP is private, loopback or link-local (a DNS name is judged by nobody here). */
+function isPrivateAddress(address: Multiaddr): boolean {
+  for (const { name, value } of address.getComponents()) {
+    if ((name === 'ip4' || name === 'ip6') && value !== undefined) return isPrivateIp(value) === true
+  }
+  return false
 }
 
 function isSecureWebSocket(address: Multiaddr): boolean {

@@ -11,7 +11,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { hostChecker, isWildcardHost } from '../api/hosts.ts'
+import { ApiErrorCode, apiError } from '../api/errors.ts'
+import { hostChecker, invalidAllowedHost, isWildcardHost } from '../api/hosts.ts'
 import { isLoopbackHost } from '../api/options.ts'
 import { CommitteeErrorCode } from '../committee/errors.ts'
 import { toCommitteeFile } from '../committee/file.ts'
@@ -142,6 +143,12 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     return { status: 404, body: JSON.stringify({ error: `no certificate is known for ${blobId}` }) }
   }
 
+  for (const entry of opts.allowedHosts ?? []) {
+    const why = invalidAllowedHost(entry)
+    if (why !== undefined) {
+      throw apiError(ApiErrorCode.INVALID_OPTIONS, `allowedHosts entry ${JSON.stringify(entry)} ${why}`)
+    }
+  }
   const hostAllowed = hostChecker(opts.host ?? '127.0.0.1', opts.allowedHosts ?? [])
   if (!isLoopbackHost(opts.host ?? '127.0.0.1')) {
     logger.warn(

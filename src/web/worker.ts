@@ -8,6 +8,7 @@ import { certificateFromJson, decodeCertificate } from '../attest/certificate-co
 import { HttpCommitteeSource } from '../browser/committees.ts'
 import { createBrowserLibp2p } from '../browser/libp2p.ts'
 import { fromHex } from '../committee/hex.ts'
+import { blobIdEquals, parseBlobId } from '../erasure/blob-id.ts'
 import { DacnetError } from '../errors.ts'
 import { DEFAULT_TARGET_CONFIDENCE, LightClient } from '../node/light-client.ts'
 import type { CheckEvent, CheckRequest, CheckSummary } from './messages.ts'
@@ -49,6 +50,9 @@ async function fetchJson(path: string, what: string): Promise<unknown> {
 
 class FetchError extends Error {}
 
+/** The code of a certificate fetched for one blob that is another blob's. */
+const WRONG_BLOB = 'WEB_CERTIFICATE_OF_ANOTHER_BLOB'
+
 /** A pasted certificate: JSON, or hex of the binary layout. */
 function parsePasted(text: string): Certificate {
   const trimmed = text.trim()
@@ -72,6 +76,17 @@ async function check(request: CheckRequest): Promise<void> {
       post({ type: 'stage', text: `fetching the certificate of ${request.blob}` })
       certificate = certificateFromJson(
         await fetchJson(`${CERTIFICATE_PATH}${encodeURIComponent(request.blob ?? '')}`, 'the certificate'),
+      )
+    }
+    // The server, or a file in its certificate directory, may answer another blob's certificate: it verifies, and
+    // the check would then sample that blob and call the one asked for available.
+    if (
+      request.certificate === undefined &&
+      !blobIdEquals(certificateBlobId(certificate), parseBlobId(request.blob ?? ''))
+    ) {
+      throw new DacnetError(
+        WRONG_BLOB,
+        `the server answered the certificate of ${certificateBlobId(certificate)}, not of ${request.blob}`,
       )
     }
     post({ type: 'stage', text: 'verifying the certificate' })

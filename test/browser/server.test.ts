@@ -93,6 +93,15 @@ describe('the web server', () => {
     expect(await statusFor(new URL(server.url).host)).toBe(200)
     expect(await statusFor('localhost')).toBe(200)
   })
+
+  it('refuses an allowedHosts entry that is no host name at start, instead of answering 421 to it ever after', async () => {
+    const started = startWebServer({
+      committees: new StaticCommitteeSource({ networkId: committee.networkId, committees: [committee] }),
+      certificateDir: dir,
+      allowedHosts: ['dac.example.org:8080'],
+    })
+    await expect(started).rejects.toMatchObject({ code: 'API_INVALID_OPTIONS' })
+  })
 })
 
 describe('dacnet web', () => {
