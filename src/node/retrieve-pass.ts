@@ -79,6 +79,11 @@ export async function collectShards(
   const checked = seed !== undefined
   const distrusted = new Set<string>()
   const errors: string[] = []
+  /**
+   * Shards of members that could not be asked in full (unreachable, timed out, busy): they may well exist, so a
+   * retrieval short of k with these counted is "not reached" rather than "not there" (see NOT_ENOUGH_SHARDS).
+   */
+  let unreachedShards = 0
   const asked = new Set<string>()
   const busy = new Map<string, number>()
   let header = knownHeader
@@ -187,6 +192,13 @@ export async function collectShards(
           continue
         }
         errors.push(`${from}: ${code ?? (err as Error).message}`)
+        // A member that answered it holds nothing of the blob was reached; any other failure left its run unread.
+        const own = runs.get(from)
+        if (own !== undefined && code !== P2pErrorCode.BLOB_NOT_HELD) {
+          let received = run.length
+          for (const r of shards.values()) if (r.holder === from) received++
+          unreachedShards += Math.max(0, own.to - own.from - received)
+        }
       } finally {
         admit(run)
       }
@@ -199,11 +211,13 @@ export async function collectShards(
   if (!header) throw nodeError(NodeErrorCode.BLOB_NOT_FOUND, `no holder returned ${blobId}`, { errors })
   if (shards.size < header.k) {
     const kind = checked ? ' with valid proofs' : ''
-    throw nodeError(NodeErrorCode.NOT_ENOUGH_SHARDS, `found ${shards.size} of the ${header.k} shards needed${kind}`, {
-      found: shards.size,
-      needed: header.k,
-      errors,
-    })
+    const reach =
+      unreachedShards > 0 ? `; ${unreachedShards} more are with members that could not be asked in full` : ''
+    throw nodeError(
+      NodeErrorCode.NOT_ENOUGH_SHARDS,
+      `found ${shards.size} of the ${header.k} shards needed${kind}${reach}`,
+      { found: shards.size, needed: header.k, unreachedShards, errors },
+    )
   }
   return { header, shards, leaves }
 }

@@ -16,7 +16,7 @@ import { decodeCertificate } from '../../src/attest/certificate-codec.ts'
 import { verifyCertificate } from '../../src/attest/verify-certificate.ts'
 import { createLogger } from '../../src/logger.ts'
 import { Disperser } from '../../src/node/disperser.ts'
-import { NodeErrorCode } from '../../src/node/errors.ts'
+import { NodeErrorCode, nodeError } from '../../src/node/errors.ts'
 import { Retriever } from '../../src/node/retriever.ts'
 import type { DacnetLibp2p } from '../../src/p2p/node.ts'
 import { signedCertificate } from '../attest/helpers.ts'
@@ -171,6 +171,41 @@ describe('dacnet da-server (OP Stack Alt-DA)', () => {
     const res = await fetch(`${server.url}/get/0x${Buffer.from(unknown).toString('hex')}`)
     expect(await errorOf(res)).toEqual({ status: 404, code: DaServerErrorCode.NOT_FOUND })
   }, 30_000)
+
+  it('answers 503 when members holding enough shards could not be reached, 404 only when the shards are not there', async () => {
+    // A retriever short of k: with the shards of members it could not reach counted, k is (503) or is not (404)
+    // within reach. op-node takes a 404 past the challenge window for data gone for good, and halts.
+    let unreachedShards = 0
+    const shortRetriever = {
+      retrieve: async () => {
+        throw nodeError(NodeErrorCode.NOT_ENOUGH_SHARDS, 'found 2 of the 6 shards needed', {
+          found: 2,
+          needed: 6,
+          unreachedShards,
+          errors: [],
+        })
+      },
+      close: async () => undefined,
+    } as unknown as Retriever
+    const disperser = new Disperser({ libp2p: libp2ps[1]!, committees, pool })
+    const short = await startDaServer({
+      libp2p: libp2ps[1]!,
+      committees,
+      disperser,
+      retriever: shortRetriever,
+      port: 0,
+    })
+    try {
+      const url = `${short.url}/get/0x${Buffer.concat([Buffer.from([first.type]), first.data]).toString('hex')}`
+      unreachedShards = 4
+      expect(await errorOf(await fetch(url))).toEqual({ status: 503, code: DaServerErrorCode.UNREACHABLE })
+      unreachedShards = 3
+      expect(await errorOf(await fetch(url))).toEqual({ status: 404, code: DaServerErrorCode.NOT_FOUND })
+    } finally {
+      await short.close()
+      await disperser.close()
+    }
+  })
 
   it('answers 422 for a commitment whose certificate does not verify against the committee', async () => {
     const tampered = Buffer.concat([Buffer.from([first.type]), first.data])

@@ -122,4 +122,49 @@ describe('retrieval given a certificate', () => {
     const parity = [...reads.values()].flat().filter((i) => i >= header.k)
     expect(parity.length).toBeGreaterThanOrEqual(originalsOf(stalled))
   }, 30_000)
+
+  it('short of k, tells shards it could not reach from shards nobody holds', async () => {
+    const header = certificate.header
+    const blobId = blobIdOf(encodeHeader(header))
+    const assignment = assignShards(committee, blobId.bytes, header.n)
+    const countOf = (m: RunningMember) =>
+      assignment.shardsOf(committee.members.find((c) => c.peerId === m.identity.peerId)!.index).length
+    // All but the smallest member (16% of the stake, fewer than the k of a third of n): no retrieval reaches k.
+    const gone = [...members].sort((a, b) => countOf(b) - countOf(a)).slice(0, 4)
+    const retriever = new Retriever({ libp2p: reader, committees, pool })
+    const shortOf = async () => {
+      const err = await retriever.retrieve(certificate, { holderTimeoutMs: 1_000 }).then(
+        () => undefined,
+        (e: unknown) => e as { code: string; meta: { found: number; needed: number; unreachedShards: number } },
+      )
+      expect(err?.code).toBe('NODE_NOT_ENOUGH_SHARDS')
+      return err!.meta
+    }
+    try {
+      // They answer that they hold nothing of the blob (their shards are lost): nothing was left unread.
+      for (const m of gone) {
+        await m.node.libp2p.unhandle(RETRIEVE_PROTOCOL)
+        await m.node.libp2p.handle(RETRIEVE_PROTOCOL, async (stream, connection) => {
+          await handleRetrieveStream(
+            { holdings: async () => null, readShard: async () => undefined, readShards: async () => [] } as never,
+            stream,
+            connection,
+          )
+        })
+      }
+      expect((await shortOf()).unreachedShards).toBe(0)
+      // They take the request and never answer (a stopped process): their shards were never read, and may exist.
+      for (const m of gone) {
+        await m.node.libp2p.unhandle(RETRIEVE_PROTOCOL)
+        await m.node.libp2p.handle(RETRIEVE_PROTOCOL, async (stream) => {
+          await new Promise<void>((resolve) => stream.addEventListener('close', () => resolve(), { once: true }))
+        })
+      }
+      const unreached = await shortOf()
+      expect(unreached.unreachedShards).toBe(gone.reduce((sum, m) => sum + countOf(m), 0))
+      expect(unreached.found + unreached.unreachedShards).toBeGreaterThanOrEqual(unreached.needed)
+    } finally {
+      for (const m of gone) await serveCountingReads(m)
+    }
+  }, 60_000)
 })

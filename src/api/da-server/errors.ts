@@ -11,8 +11,14 @@ export const DaServerErrorCode = {
   UNSUPPORTED_COMMITMENT: 'API_DA_UNSUPPORTED_COMMITMENT',
   /** The commitment's certificate decodes but does not verify against the committee of its epoch. */
   CERTIFICATE_INVALID: 'API_DA_CERTIFICATE_INVALID',
-  /** The certified blob could not be retrieved from the network: no holder answered, or fewer than k shards. */
+  /** The certified blob is not there: fewer than k of its shards are held by the members that answered. */
   NOT_FOUND: 'API_DA_NOT_FOUND',
+  /**
+   * The certified blob could not be retrieved now: members holding enough of its shards to make k could not be
+   * reached (down, timed out, busy). Retry: a 404 would tell op-node the data is gone, which past the challenge
+   * window halts its derivation.
+   */
+  UNREACHABLE: 'API_DA_UNREACHABLE',
   /** The certified blob decodes to a provable BadEncoding verdict: there are no bytes to return. */
   BAD_ENCODING: 'API_DA_BAD_ENCODING',
   /** POST /put with an empty body: there is nothing to disperse. */
@@ -42,6 +48,7 @@ const DA_STATUS: Record<DaServerErrorCode, number> = {
   API_DA_UNSUPPORTED_COMMITMENT: 400,
   API_DA_CERTIFICATE_INVALID: 422,
   API_DA_NOT_FOUND: 404,
+  API_DA_UNREACHABLE: 503,
   API_DA_BAD_ENCODING: 422,
   API_DA_EMPTY_BODY: 400,
   API_DA_PRECOMPUTED_COMMITMENT: 400,

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { certificateBlobId } from '../../attest/certificate.ts'
 import { verifyCertificate } from '../../attest/verify-certificate.ts'
 import type { CommitteeSource } from '../../committee/source.ts'
-import { isDacnetError } from '../../errors.ts'
+import { type DacnetError, isDacnetError } from '../../errors.ts'
 import type { Logger } from '../../logger.ts'
 import type { Disperser } from '../../node/disperser.ts'
 import { currentCommittee } from '../../node/epochs.ts'
@@ -72,7 +72,7 @@ export function registerDaRoutes(app: FastifyInstance, ctx: DaServerContext): vo
   app.get<{ Params: CommitmentParams }>(
     '/get/:commitment',
     { onRequest: gets.gate, handlerTimeout: ctx.opts.getTimeoutMs + BACKSTOP_MARGIN_MS },
-    (request, reply) => handleGet(ctx, request.params.commitment, reply),
+    (request, reply) => gets.held(request, () => handleGet(ctx, request.params.commitment, reply)),
   )
 
   app.get('/health', { handlerTimeout: ctx.opts.getTimeoutMs }, async (_request, reply) => {
@@ -181,9 +181,16 @@ async function handleGet(ctx: DaServerContext, text: string, reply: FastifyReply
   try {
     result = await ctx.retriever.retrieve(certificate, { signal }).finally(() => orphaned.settle())
   } catch (err) {
+    if (ctx.closing.aborted) throw apiError(ApiErrorCode.CLOSING, 'the server is stopping')
     if (deadline.aborted && !orphaned.signal.aborted) {
       log.warn('get: timed out', { ms: ctx.opts.getTimeoutMs })
       throw apiError(ApiErrorCode.TIMEOUT, `the blob was not retrieved within ${ctx.opts.getTimeoutMs} ms`)
+    }
+    if (isDacnetError(err) && notReached(err)) {
+      log.warn('get: holders not reached', { code: err.code, message: err.message })
+      throw daServerError(DaServerErrorCode.UNREACHABLE, `${blobId} could not be retrieved now: ${err.message}`, {
+        reason: err.code,
+      })
     }
     if (isDacnetError(err) && NOT_FOUND_CODES.includes(err.code)) {
       log.warn('get: not found', { code: err.code, message: err.message })
@@ -219,6 +226,25 @@ async function handleGet(ctx: DaServerContext, text: string, reply: FastifyReply
 }
 
 /**
+ * Whether a retrieval short of k shards was short because members could not be reached: the shards found and those
+ * of members not asked in full could make k (the retriever's `unreachedShards`).
+ */
+function notReached(err: DacnetError): boolean {
+  if (err.code !== NodeErrorCode.NOT_ENOUGH_SHARDS) return false
+  const { found, needed, unreachedShards } = err.meta as {
+    found?: unknown
+    needed?: unknown
+    unreachedShards?: unknown
+  }
+  return (
+    typeof found === 'number' &&
+    typeof needed === 'number' &&
+    typeof unreachedShards === 'number' &&
+    found + unreachedShards >= needed
+  )
+}
+
+/**
  * Aborts when the response closes before the work it waits for settled: the client went away (or fastify's
  * backstop answered), so nobody is left to answer.
  */
@@ -236,18 +262,46 @@ function orphanSignal(reply: FastifyReply): { signal: AbortSignal; settle(): voi
   }
 }
 
-/** A bounded number of requests of one kind at once; the next is refused with 429 before its body is read. */
+/**
+ * A bounded number of requests of one kind at once; the next is refused with 429 before its body is read. A slot
+ * is held until the response has closed and the work `held` wraps has ended, whichever comes last: a client that
+ * hangs up does not free its slot while a retrieval (whose decode cannot be stopped) still runs for it.
+ */
 function slots(max: number, what: string, alsoBusy: () => number = () => 0) {
   let inFlight = 0
-  const gate = async (_request: FastifyRequest, reply: FastifyReply) => {
+  const states = new WeakMap<FastifyRequest, { working: boolean; closed: boolean; released: boolean }>()
+  const release = (state: { released: boolean }) => {
+    if (state.released) return
+    state.released = true
+    inFlight--
+  }
+  const gate = async (request: FastifyRequest, reply: FastifyReply) => {
     const busy = Math.max(inFlight, alsoBusy())
     if (busy >= max) {
       reply.header('retry-after', String(BUSY_RETRY_AFTER_SECONDS)).header('connection', 'close')
       throw daServerError(DaServerErrorCode.BUSY, `${busy} ${what} are under way; retry later`)
     }
     inFlight++
+    const state = { working: false, closed: false, released: false }
+    states.set(request, state)
     // 'close' comes once per response, however it ends (sent, failed, or the client gone).
-    reply.raw.once('close', () => inFlight--)
+    reply.raw.once('close', () => {
+      state.closed = true
+      if (!state.working) release(state)
+    })
   }
-  return { gate, inFlight: () => inFlight }
+  /** Runs the request's work holding its slot past a close that comes first. */
+  const held = async <T>(request: FastifyRequest, work: () => Promise<T>): Promise<T> => {
+    const state = states.get(request)
+    if (state) state.working = true
+    try {
+      return await work()
+    } finally {
+      if (state) {
+        state.working = false
+        if (state.closed) release(state)
+      }
+    }
+  }
+  return { gate, held, inFlight: () => inFlight }
 }
