@@ -41,3 +41,15 @@ export type NodeErrorCode = (typeof NodeErrorCode)[keyof typeof NodeErrorCode]
 export function nodeError(code: NodeErrorCode, message: string, meta?: ErrorMeta): DacnetError<NodeErrorCode> {
   return new DacnetError(code, message, meta)
 }
+
+/**
+ * What a public call rejects with when it failed because its caller's signal aborted: NODE_ABORTED, with the
+ * signal's reason named (a timeout or an abort), rather than the DOMException the signal carries. Other errors, and
+ * typed ones, pass through.
+ */
+export function typedAbort(err: unknown, signal: AbortSignal | undefined, what: string): unknown {
+  if (err instanceof DacnetError || signal?.aborted !== true) return err
+  const reason = signal.reason as { name?: unknown; message?: unknown } | undefined
+  const why = reason?.name === 'TimeoutError' ? 'its time limit passed' : 'it was aborted'
+  return nodeError(NodeErrorCode.ABORTED, `${what} stopped: ${why}`, { cause: String(reason?.name ?? 'AbortError') })
+}

@@ -11,7 +11,7 @@ import { type Logger, silentLogger } from '../logger.ts'
 import type { DacnetLibp2p } from '../p2p/node.ts'
 import { SampleStreams } from '../p2p/sample-streams.ts'
 import { availabilityConfidence, roundAllowance, roundEnds, samplesForTarget } from './confidence.ts'
-import { NodeErrorCode, nodeError } from './errors.ts'
+import { NodeErrorCode, nodeError, typedAbort } from './errors.ts'
 import { Hedge, RecentSlowest } from './hedge.ts'
 import { HolderRequests } from './holder-requests.ts'
 import { type Session, suspect, untilProgress } from './light-session.ts'
@@ -109,6 +109,14 @@ export class LightClient {
   }
 
   async sample(certificate: Certificate | Uint8Array, opts: SampleOptions = {}): Promise<SampleResult> {
+    try {
+      return await this.#sample(certificate, opts)
+    } catch (err) {
+      throw typedAbort(err, opts.signal, 'the check')
+    }
+  }
+
+  async #sample(certificate: Certificate | Uint8Array, opts: SampleOptions): Promise<SampleResult> {
     const start = performance.now()
     const target = opts.confidence ?? DEFAULT_TARGET_CONFIDENCE
     if (!(target > 0 && target < 1)) {

@@ -11,19 +11,20 @@ import { DEFAULT_MAX_BLOB_SIZE } from '../erasure/params.ts'
 import { ErasurePool } from '../erasure/pool.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import type { DacnetLibp2p } from '../p2p/node.ts'
-import { NodeErrorCode, nodeError } from './errors.ts'
+import { isTimerDelay, MAX_TIMER_MS } from '../timer-limit.ts'
+import { NodeErrorCode, nodeError, typedAbort } from './errors.ts'
 import { headerMisfit } from './header-fit.ts'
 import { memberPeer } from './peers.ts'
 import {
   collectShards,
-  DEFAULT_HOLDER_TIMEOUT_MS,
-  DEFAULT_RETRIEVE_CONCURRENCY,
+  type DEFAULT_HOLDER_TIMEOUT_MS,
+  type DEFAULT_RETRIEVE_CONCURRENCY,
   type Holder,
   holdersOf,
   type PassContext,
 } from './retrieve-pass.ts'
 
-export { DEFAULT_HOLDER_TIMEOUT_MS, DEFAULT_RETRIEVE_CONCURRENCY }
+export type { DEFAULT_HOLDER_TIMEOUT_MS, DEFAULT_RETRIEVE_CONCURRENCY }
 
 /** Time to find providers in the DHT when only a blob id is known. */
 export const DEFAULT_PROVIDER_LOOKUP_MS = 10_000
@@ -98,6 +99,27 @@ export class Retriever {
     target: BlobId | string | Certificate | Uint8Array,
     opts: RetrieveOptions = {},
   ): Promise<RetrieveResult> {
+    const { concurrency, holderTimeoutMs } = opts
+    if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1)) {
+      throw nodeError(
+        NodeErrorCode.INVALID_OPTIONS,
+        `concurrency must be a whole number of at least 1, got ${concurrency}`,
+      )
+    }
+    if (holderTimeoutMs !== undefined && !isTimerDelay(holderTimeoutMs)) {
+      throw nodeError(
+        NodeErrorCode.INVALID_OPTIONS,
+        `holderTimeoutMs must be a whole number of milliseconds in 1..${MAX_TIMER_MS}, got ${holderTimeoutMs}`,
+      )
+    }
+    try {
+      return await this.#retrieve(target, opts)
+    } catch (err) {
+      throw typedAbort(err, opts.signal, 'the retrieval')
+    }
+  }
+
+  async #retrieve(target: BlobId | string | Certificate | Uint8Array, opts: RetrieveOptions): Promise<RetrieveResult> {
     let header: BlobHeader | undefined
     let blobId: BlobId
     if (typeof target === 'string' || isBlobIdLike(target)) {

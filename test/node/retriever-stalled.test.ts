@@ -123,6 +123,21 @@ describe('retrieval given a certificate', () => {
     expect(parity.length).toBeGreaterThanOrEqual(originalsOf(stalled))
   }, 30_000)
 
+  it('rejects an aborted or timed-out call with NODE_ABORTED, and options that would fetch nothing', async () => {
+    const retriever = new Retriever({ libp2p: reader, committees, pool })
+    const codeOf = (opts: Parameters<Retriever['retrieve']>[1]) =>
+      retriever.retrieve(certificate, opts).then(
+        () => undefined,
+        (e: { code?: string; name?: string }) => e.code ?? e.name,
+      )
+    expect(await codeOf({ signal: AbortSignal.abort() })).toBe('NODE_ABORTED')
+    expect(await codeOf({ signal: AbortSignal.timeout(0) })).toBe('NODE_ABORTED')
+    // Zero holders at a time would ask nobody and call the blob unavailable.
+    for (const concurrency of [0, -1, Number.NaN, 1.5])
+      expect(await codeOf({ concurrency })).toBe('NODE_INVALID_OPTIONS')
+    expect(await codeOf({ holderTimeoutMs: 2 ** 31 })).toBe('NODE_INVALID_OPTIONS')
+  })
+
   it('short of k, tells shards it could not reach from shards nobody holds', async () => {
     const header = certificate.header
     const blobId = blobIdOf(encodeHeader(header))
