@@ -76,6 +76,8 @@ export class LightClient {
   readonly #silent: SilentHolders
   readonly #holders: HolderRequests
   readonly #streams: SampleStreams
+  /** Aborted by close(): calls after it are refused, and calls under way end (NODE_SHUTTING_DOWN). */
+  readonly #closing = new AbortController()
 
   constructor(init: LightClientInit) {
     this.#init = init
@@ -97,6 +99,7 @@ export class LightClient {
 
   /** Closes the sample streams kept open between checks. The client can still sample after: it opens new ones. */
   close(): void {
+    this.#closing.abort(nodeError(NodeErrorCode.SHUTTING_DOWN, 'the light client was closed'))
     this.#streams.close()
   }
 
@@ -109,9 +112,14 @@ export class LightClient {
   }
 
   async sample(certificate: Certificate | Uint8Array, opts: SampleOptions = {}): Promise<SampleResult> {
+    // A closed client has no connections left: a check now would find every holder silent and call the blob
+    // unavailable. It is refused, and a check under way when the client closes ends with it.
+    this.#closing.signal.throwIfAborted()
+    const signal = opts.signal ? AbortSignal.any([opts.signal, this.#closing.signal]) : this.#closing.signal
     try {
-      return await this.#sample(certificate, opts)
+      return await this.#sample(certificate, { ...opts, signal })
     } catch (err) {
+      if (this.#closing.signal.aborted) throw this.#closing.signal.reason
       throw typedAbort(err, opts.signal, 'the check')
     }
   }

@@ -75,6 +75,8 @@ export type RetrieveResult =
 export class Retriever {
   readonly #init: RetrieverInit
   readonly #pool: ErasurePool
+  /** Aborted by close(): calls after it are refused, and calls under way end (NODE_SHUTTING_DOWN). */
+  readonly #closing = new AbortController()
   readonly #ownsPool: boolean
   readonly #logger: Logger
   readonly #maxBlobSize: number
@@ -92,6 +94,7 @@ export class Retriever {
   }
 
   async close(): Promise<void> {
+    this.#closing.abort(nodeError(NodeErrorCode.SHUTTING_DOWN, 'the retriever was closed'))
     if (this.#ownsPool) await this.#pool.close()
   }
 
@@ -112,9 +115,13 @@ export class Retriever {
         `holderTimeoutMs must be a whole number of milliseconds in 1..${MAX_TIMER_MS}, got ${holderTimeoutMs}`,
       )
     }
+    // Closed, its pool and connections are gone: a retrieval now would find too few shards and call the blob gone.
+    this.#closing.signal.throwIfAborted()
+    const signal = opts.signal ? AbortSignal.any([opts.signal, this.#closing.signal]) : this.#closing.signal
     try {
-      return await this.#retrieve(target, opts)
+      return await this.#retrieve(target, { ...opts, signal })
     } catch (err) {
+      if (this.#closing.signal.aborted) throw this.#closing.signal.reason
       throw typedAbort(err, opts.signal, 'the retrieval')
     }
   }

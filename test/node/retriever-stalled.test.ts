@@ -136,6 +136,15 @@ describe('retrieval given a certificate', () => {
     for (const concurrency of [0, -1, Number.NaN, 1.5])
       expect(await codeOf({ concurrency })).toBe('NODE_INVALID_OPTIONS')
     expect(await codeOf({ holderTimeoutMs: 2 ** 31 })).toBe('NODE_INVALID_OPTIONS')
+    // Closed while a retrieval runs, and after: its pool and connections are gone, which is not "the blob is gone".
+    const closing = new Retriever({ libp2p: reader, committees, pool })
+    const under = closing.retrieve(certificate).then(
+      () => 'retrieved',
+      (e: { code?: string }) => e.code,
+    )
+    await closing.close()
+    expect(await under).toBe('NODE_SHUTTING_DOWN')
+    expect(await closing.retrieve(certificate).catch((e: { code?: string }) => e.code)).toBe('NODE_SHUTTING_DOWN')
   })
 
   it('short of k, tells shards it could not reach from shards nobody holds', async () => {
