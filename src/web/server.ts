@@ -87,6 +87,22 @@ async function loadBundle(bundleDir: string | undefined): Promise<Map<string, st
   return files
 }
 
+/**
+ * What the page may load and reach: its own files (scripts, the worker, the BLS WebAssembly), the server's API, and
+ * members over WebSockets; no inline script, no framing, no form posting elsewhere.
+ */
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self'",
+  "connect-src 'self' ws: wss:",
+  "img-src 'self' data:",
+  "style-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ')
+
 export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
   const logger = opts.logger ?? silentLogger
   const bundle = await loadBundle(opts.bundleDir)
@@ -99,6 +115,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       'content-type': type,
       'cache-control': 'no-store',
       'x-content-type-options': 'nosniff',
+      'content-security-policy': CONTENT_SECURITY_POLICY,
+      'referrer-policy': 'no-referrer',
     })
     res.end(body)
   }

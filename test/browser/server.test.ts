@@ -55,6 +55,11 @@ describe('the web server', () => {
       expect((await get(path)).status, path).toBe(200)
     }
     expect((await get('/web/app.js')).headers.get('content-type')).toContain('text/javascript')
+    // No inline script, no framing, nothing sent elsewhere: the page in a real browser (web.test.ts) runs under it.
+    const policy = page.headers.get('content-security-policy') ?? ''
+    expect(policy).toContain("script-src 'self' 'wasm-unsafe-eval'")
+    expect(policy).toContain("frame-ancestors 'none'")
+    expect(page.headers.get('referrer-policy')).toBe('no-referrer')
   })
 
   it('serves each epoch’s committee as a committee file that parses to the same committee', async () => {
