@@ -53,3 +53,23 @@ export function typedAbort(err: unknown, signal: AbortSignal | undefined, what: 
   const why = reason?.name === 'TimeoutError' ? 'its time limit passed' : 'it was aborted'
   return nodeError(NodeErrorCode.ABORTED, `${what} stopped: ${why}`, { cause: String(reason?.name ?? 'AbortError') })
 }
+
+/**
+ * A public call of a role that can be closed (a light client, a retriever): refused once `closing` has aborted
+ * (its reason, NODE_SHUTTING_DOWN), ended by it while under way, and an abort of the caller's own `signal` typed
+ * (typedAbort). `call` gets the signal of both.
+ */
+export async function closableCall<T>(
+  closing: AbortSignal,
+  signal: AbortSignal | undefined,
+  what: string,
+  call: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  closing.throwIfAborted()
+  try {
+    return await call(signal ? AbortSignal.any([signal, closing]) : closing)
+  } catch (err) {
+    if (closing.aborted) throw closing.reason
+    throw typedAbort(err, signal, what)
+  }
+}

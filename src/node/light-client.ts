@@ -11,7 +11,7 @@ import { type Logger, silentLogger } from '../logger.ts'
 import type { DacnetLibp2p } from '../p2p/node.ts'
 import { SampleStreams } from '../p2p/sample-streams.ts'
 import { availabilityConfidence, roundAllowance, roundEnds, samplesForTarget } from './confidence.ts'
-import { NodeErrorCode, nodeError, typedAbort } from './errors.ts'
+import { closableCall, NodeErrorCode, nodeError } from './errors.ts'
 import { Hedge, RecentSlowest } from './hedge.ts'
 import { HolderRequests } from './holder-requests.ts'
 import { type Session, suspect, untilProgress } from './light-session.ts'
@@ -114,14 +114,9 @@ export class LightClient {
   async sample(certificate: Certificate | Uint8Array, opts: SampleOptions = {}): Promise<SampleResult> {
     // A closed client has no connections left: a check now would find every holder silent and call the blob
     // unavailable. It is refused, and a check under way when the client closes ends with it.
-    this.#closing.signal.throwIfAborted()
-    const signal = opts.signal ? AbortSignal.any([opts.signal, this.#closing.signal]) : this.#closing.signal
-    try {
-      return await this.#sample(certificate, { ...opts, signal })
-    } catch (err) {
-      if (this.#closing.signal.aborted) throw this.#closing.signal.reason
-      throw typedAbort(err, opts.signal, 'the check')
-    }
+    return closableCall(this.#closing.signal, opts.signal, 'the check', (signal) =>
+      this.#sample(certificate, { ...opts, signal }),
+    )
   }
 
   async #sample(certificate: Certificate | Uint8Array, opts: SampleOptions): Promise<SampleResult> {

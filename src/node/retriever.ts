@@ -12,7 +12,7 @@ import { ErasurePool } from '../erasure/pool.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import type { DacnetLibp2p } from '../p2p/node.ts'
 import { isTimerDelay, MAX_TIMER_MS } from '../timer-limit.ts'
-import { NodeErrorCode, nodeError, typedAbort } from './errors.ts'
+import { closableCall, NodeErrorCode, nodeError } from './errors.ts'
 import { headerMisfit } from './header-fit.ts'
 import { memberPeer } from './peers.ts'
 import {
@@ -116,14 +116,9 @@ export class Retriever {
       )
     }
     // Closed, its pool and connections are gone: a retrieval now would find too few shards and call the blob gone.
-    this.#closing.signal.throwIfAborted()
-    const signal = opts.signal ? AbortSignal.any([opts.signal, this.#closing.signal]) : this.#closing.signal
-    try {
-      return await this.#retrieve(target, { ...opts, signal })
-    } catch (err) {
-      if (this.#closing.signal.aborted) throw this.#closing.signal.reason
-      throw typedAbort(err, opts.signal, 'the retrieval')
-    }
+    return closableCall(this.#closing.signal, opts.signal, 'the retrieval', (signal) =>
+      this.#retrieve(target, { ...opts, signal }),
+    )
   }
 
   async #retrieve(target: BlobId | string | Certificate | Uint8Array, opts: RetrieveOptions): Promise<RetrieveResult> {
