@@ -185,7 +185,6 @@ export class DacnetClient implements AsyncDisposable {
       owned.add(async () => {
         await disperser.close()
         await retriever.close()
-        lightClient.close()
       })
       // Released first: in-flight exchanges end with the connections, before the pool and the source go.
       owned.add(async () => {
@@ -195,6 +194,12 @@ export class DacnetClient implements AsyncDisposable {
             Promise.resolve().then(() => libp2p.stop()),
             opts.stopTimeoutMs,
           )
+      })
+      // Released before libp2p stops: a check or a retrieval under way ends with NODE_SHUTTING_DOWN, not with a
+      // verdict of "unavailable" drawn from holders it could no longer reach.
+      owned.add(async () => {
+        lightClient.close()
+        retriever.stopCalls()
       })
       await libp2p.start()
       const addresses = [...new Set([...(await memberAddresses(committees)), ...(opts.bootstrap ?? [])])]

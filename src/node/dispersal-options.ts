@@ -150,7 +150,10 @@ export interface DispersalResult {
   blob: Omit<EncodedBlob, 'shards' | 'proofs'>
   receipts: DispersalReceipt[]
   failures: MemberFailure[]
-  /** Members counted silent when the certificate was made (code NODE_SILENT); their exchanges go on. */
+  /**
+   * Members counted silent when the certificate was made (code NODE_SILENT): their exchanges are let go then (see
+   * PROTOCOL.md §3.9), each reported to `onFailure` as it ends.
+   */
   silent: MemberFailure[]
   encodeMs: number
   /** Milliseconds from the start of sending to the certificate. */

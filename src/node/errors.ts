@@ -10,6 +10,8 @@ export const NodeErrorCode = {
   NOT_A_MEMBER: 'NODE_NOT_A_MEMBER',
   /** The header's network or (k, n) differ from the committee's, or the blob is larger than allowed. */
   HEADER_MISMATCH: 'NODE_HEADER_MISMATCH',
+  /** A certificate fetched for one blob (the browser page asks its server by blob id) is another blob's. */
+  CERTIFICATE_OF_ANOTHER_BLOB: 'NODE_CERTIFICATE_OF_ANOTHER_BLOB',
   /** The shards sent are not exactly this member's assignment. */
   WRONG_SHARDS: 'NODE_WRONG_SHARDS',
   /** The node is shutting down and takes no new stores. */

@@ -14,11 +14,15 @@ export function guardedEvents(events: DisperseOptions, logger: Logger): Disperse
   for (const name of EVENT_NAMES) {
     const handler = events[name] as ((arg: never) => void) | undefined
     if (handler === undefined) continue
+    const warn = (error: unknown) =>
+      logger.warn('a dispersal event handler threw; the dispersal goes on', { event: name, error })
     const safe = (arg: never) => {
       try {
-        handler(arg)
+        // An async handler's rejection would be unhandled, and end the process, as surely as a throw would escape.
+        const returned: unknown = handler(arg)
+        if (returned instanceof Promise) returned.catch(warn)
       } catch (error) {
-        logger.warn('a dispersal event handler threw; the dispersal goes on', { event: name, error })
+        warn(error)
       }
     }
     guarded[name] = safe as never

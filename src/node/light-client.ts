@@ -97,7 +97,10 @@ export class LightClient {
     })
   }
 
-  /** Closes the sample streams kept open between checks. The client can still sample after: it opens new ones. */
+  /**
+   * Closes the client: the sample streams kept open between checks close at once, a check under way ends, and later
+   * checks are refused, each with NODE_SHUTTING_DOWN (a closed client would otherwise find every holder silent).
+   */
   close(): void {
     this.#closing.abort(nodeError(NodeErrorCode.SHUTTING_DOWN, 'the light client was closed'))
     this.#streams.close()

@@ -192,9 +192,12 @@ export async function collectShards(
           continue
         }
         errors.push(`${from}: ${code ?? (err as Error).message}`)
-        // A member that answered it holds nothing of the blob was reached; any other failure left its run unread.
+        // Not reached: the member could not be asked in full (no connection, a timeout, a broken stream) or said to
+        // come back (busy). A member that answered with any other refusal (it holds nothing, or sends what it must
+        // not) was reached: its shards are not to be waited for.
         const own = runs.get(from)
-        if (own !== undefined && code !== P2pErrorCode.BLOB_NOT_HELD) {
+        const refusal = isDacnetError(err) && err.meta['remote'] === true
+        if (own !== undefined && (!refusal || (code !== undefined && COME_BACK_CODES.includes(code)))) {
           let received = run.length
           for (const r of shards.values()) if (r.holder === from) received++
           unreachedShards += Math.max(0, own.to - own.from - received)

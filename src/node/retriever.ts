@@ -15,16 +15,9 @@ import { isTimerDelay, MAX_TIMER_MS } from '../timer-limit.ts'
 import { closableCall, NodeErrorCode, nodeError } from './errors.ts'
 import { headerMisfit } from './header-fit.ts'
 import { memberPeer } from './peers.ts'
-import {
-  collectShards,
-  type DEFAULT_HOLDER_TIMEOUT_MS,
-  type DEFAULT_RETRIEVE_CONCURRENCY,
-  type Holder,
-  holdersOf,
-  type PassContext,
-} from './retrieve-pass.ts'
+import { collectShards, type Holder, holdersOf, type PassContext } from './retrieve-pass.ts'
 
-export type { DEFAULT_HOLDER_TIMEOUT_MS, DEFAULT_RETRIEVE_CONCURRENCY }
+export { DEFAULT_HOLDER_TIMEOUT_MS, DEFAULT_RETRIEVE_CONCURRENCY } from './retrieve-pass.ts'
 
 /** Time to find providers in the DHT when only a blob id is known. */
 export const DEFAULT_PROVIDER_LOOKUP_MS = 10_000
@@ -93,8 +86,13 @@ export class Retriever {
     this.#logger = init.logger ?? silentLogger
   }
 
-  async close(): Promise<void> {
+  /** Refuses new retrievals and ends those under way (NODE_SHUTTING_DOWN); close() does it too. */
+  stopCalls(): void {
     this.#closing.abort(nodeError(NodeErrorCode.SHUTTING_DOWN, 'the retriever was closed'))
+  }
+
+  async close(): Promise<void> {
+    this.stopCalls()
     if (this.#ownsPool) await this.#pool.close()
   }
 

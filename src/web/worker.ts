@@ -10,6 +10,7 @@ import { createBrowserLibp2p } from '../browser/libp2p.ts'
 import { fromHex } from '../committee/hex.ts'
 import { blobIdEquals, parseBlobId } from '../erasure/blob-id.ts'
 import { DacnetError } from '../errors.ts'
+import { NodeErrorCode } from '../node/errors.ts'
 import { DEFAULT_TARGET_CONFIDENCE, LightClient } from '../node/light-client.ts'
 import type { CheckEvent, CheckRequest, CheckSummary } from './messages.ts'
 import { CERTIFICATE_PATH, COMMITTEES_PATH } from './paths.ts'
@@ -50,9 +51,6 @@ async function fetchJson(path: string, what: string): Promise<unknown> {
 
 class FetchError extends Error {}
 
-/** The code of a certificate fetched for one blob that is another blob's. */
-const WRONG_BLOB = 'WEB_CERTIFICATE_OF_ANOTHER_BLOB'
-
 /** A pasted certificate: JSON, or hex of the binary layout. */
 function parsePasted(text: string): Certificate {
   const trimmed = text.trim()
@@ -85,7 +83,7 @@ async function check(request: CheckRequest): Promise<void> {
       !blobIdEquals(certificateBlobId(certificate), parseBlobId(request.blob ?? ''))
     ) {
       throw new DacnetError(
-        WRONG_BLOB,
+        NodeErrorCode.CERTIFICATE_OF_ANOTHER_BLOB,
         `the server answered the certificate of ${certificateBlobId(certificate)}, not of ${request.blob}`,
       )
     }

@@ -180,6 +180,19 @@ describe('createClient', () => {
       const known = (await light.libp2p.peerStore.get(id)).protocols
       expect(known.filter((p) => !asked(p))).toEqual([])
     }
+    // Stopped while a check runs, and checked after: never a verdict that the blob is unavailable.
+    const checking = light.lightClient.sample(certificate, { confidence: 1 - 1e-12 }).then(
+      (r) => (r.available ? 'available' : 'unavailable'),
+      (e: { code?: string }) => e.code,
+    )
+    await light.stop()
+    expect(['available', 'NODE_SHUTTING_DOWN']).toContain(await checking)
+    expect(await light.lightClient.sample(certificate).catch((e: { code?: string }) => e.code)).toBe(
+      'NODE_SHUTTING_DOWN',
+    )
+    expect(await light.retriever.retrieve(certificate).catch((e: { code?: string }) => e.code)).toBe(
+      'NODE_SHUTTING_DOWN',
+    )
   }, 60_000)
 
   it('refuses options that name no committees or two sources, and a committee file that is not there', async () => {
