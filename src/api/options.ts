@@ -107,11 +107,15 @@ export function resolveApiOptions(opts: ApiServerOptions): ResolvedApiOptions {
   for (const field of ['maxUploadBytes', 'readTimeoutMs', 'disperseTimeoutMs', 'maxConcurrentDispersals'] as const) {
     if (!Number.isSafeInteger(resolved[field]) || resolved[field] < 1) throw bad(field, 'must be a positive integer')
   }
-  // A bearer token is one word of visible ASCII (RFC 6750); an empty one would be no secret at all.
-  if (opts.token !== undefined && (typeof opts.token !== 'string' || !/^[\x21-\x7e]+$/.test(opts.token))) {
+  if (opts.token !== undefined && !isBearerToken(opts.token)) {
     throw bad('token', 'must be a non-empty string of visible ASCII characters without spaces')
   }
   return resolved
+}
+
+/** A bearer token: one word of visible ASCII (RFC 6750); an empty one would be no secret at all. */
+export function isBearerToken(token: unknown): token is string {
+  return typeof token === 'string' && /^[\x21-\x7e]+$/.test(token)
 }
 
 /** True for names and addresses that only this machine can reach. */

@@ -14,7 +14,7 @@ import {
 } from './merkle.ts'
 import { DEFAULT_MAX_BLOB_SIZE, MAX_CODEWORD_FACTOR } from './params.ts'
 import { rsDecode } from './rs/index.ts'
-import { GF_ORDER, nextPow2 } from './rs/rate.ts'
+import { fitsChunkLayout } from './rs/rate.ts'
 import type { ShardWithProof } from './shard.ts'
 
 /** Why a shard offered to the decoder was set aside. */
@@ -334,8 +334,7 @@ function checkEvidenceShape(header: BlobHeader, maxBlobSize: number): void {
       `evidence for a codeword of ${codeword} bytes (n = ${header.n}), above ${MAX_CODEWORD_FACTOR} times the maximum blob size`,
     )
   }
-  const r = header.n - header.k
-  if (Math.min(nextPow2(header.k), nextPow2(r)) + Math.max(header.k, r) > GF_ORDER) {
+  if (!fitsChunkLayout(header.k, header.n - header.k)) {
     throw invalid(`evidence for k = ${header.k}, n = ${header.n}: a shape the Reed–Solomon code cannot encode`)
   }
 }

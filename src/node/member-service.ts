@@ -164,7 +164,7 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
   /**
    * A member whose stake is under S/n may be assigned no shard of a blob (PROTOCOL.md §2.4: c_i = ⌊n·s_i/S⌋ = 0 and
    * no leftover shard). It holds nothing of the blob, so it stores nothing, and it signs, so that its stake counts:
-   * the certificate's bound (§2.6) already takes a signer's count to be as low as ⌊n·s_i/S⌋, here 0.
+   * the certificate's bound (§2.3) already takes a signer's count to be as low as ⌊n·s_i/S⌋, here 0.
    */
   #emptyShare(remotePeer: PeerId, header: BlobHeader, blobId: BlobId): StoreIntake {
     return {

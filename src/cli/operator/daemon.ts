@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Registry } from 'prom-client'
 import { type ApiServer, startApiServer } from '../../api/index.ts'
+import { isBearerToken } from '../../api/options.ts'
 import type { SecretKey } from '../../attest/bls.ts'
 import { publicKeyOf } from '../../attest/keys.ts'
 import { decryptKeystore, MAX_KEYSTORE_FILE_BYTES } from '../../attest/keystore.ts'
@@ -220,8 +221,8 @@ async function readToken(path: string): Promise<string> {
   const token = (await readFileChecked(path, 'API token file', MAX_TOKEN_BYTES)).toString('utf8').trim()
   if (token.length === 0)
     throw cliError(CliErrorCode.CONFIG_INVALID, `API token file ${path} is empty`, { field: 'api.tokenFile' })
-  // Checked here, before anything starts, as the API checks it (a bearer token is one word of visible ASCII).
-  if (!/^[\x21-\x7e]+$/.test(token)) {
+  // Checked here, before anything starts, by the API's own rule.
+  if (!isBearerToken(token)) {
     throw cliError(
       CliErrorCode.CONFIG_INVALID,
       `API token file ${path} must hold one word of visible ASCII characters (no spaces, no other characters)`,

@@ -21,6 +21,14 @@ export function useHighRate(originalCount: number, recoveryCount: number): boole
   return originalCount <= recoveryCount
 }
 
+/**
+ * Whether k originals and r recovery shards fit the chunked layout: the smaller count rounded up to a power of two
+ * next to the larger, within GF_ORDER (then k + r <= GF_ORDER too).
+ */
+export function fitsChunkLayout(k: number, r: number): boolean {
+  return Math.min(nextPow2(k), nextPow2(r)) + Math.max(k, r) <= GF_ORDER
+}
+
 /** Throws unless (originalCount, recoveryCount) is a code reed-solomon-simd supports. */
 export function checkShardCounts(originalCount: unknown, recoveryCount: unknown): void {
   for (const [name, value] of [
@@ -41,8 +49,7 @@ export function checkShardCounts(originalCount: unknown, recoveryCount: unknown)
       recoveryCount: r,
     })
   }
-  // The chunked layout needs room for the smaller count rounded up to a power of two next to the larger.
-  if (Math.min(nextPow2(k), nextPow2(r)) + Math.max(k, r) > GF_ORDER) {
+  if (!fitsChunkLayout(k, r)) {
     throw rsError(
       RsErrorCode.UNSUPPORTED_SHARD_COUNT,
       `${k} original + ${r} recovery shards do not fit the power-of-two chunk layout of GF(2^16)`,
