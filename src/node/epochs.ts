@@ -27,8 +27,9 @@ export async function currentCommittee(committees: CommitteeSource): Promise<Com
 }
 
 /**
- * Least time between two source refreshes asked for by `anyAccepted` (a store stream from a peer the member does
- * not know as a sequencer): a peer opening streams cannot make the member ask its chain RPC more often than this.
+ * Least time between two source refreshes a store asks for (a stream from a peer the member does not know as a
+ * sequencer, `anyAccepted`, or a header naming a later epoch than the one in force, `committeeFor`): peers opening
+ * streams cannot make the member ask its chain RPC more often than this.
  */
 export const MIN_SENDER_REFRESH_INTERVAL_MS = 2_000
 
@@ -41,8 +42,8 @@ export interface StoreEpochsOptions {
 
 /**
  * Which epochs a member takes stores for: the epoch in force and, for a grace period after it changed, the one
- * in force before it. A store for a later epoch than the member knows makes it ask its source for news once
- * (the sequencer may have seen the new epoch first) before refusing.
+ * in force before it. A store for a later epoch than the member knows makes it ask its source for news (the
+ * sequencer may have seen the new epoch first) before refusing, at most once per MIN_SENDER_REFRESH_INTERVAL_MS.
  */
 export class StoreEpochs {
   readonly #committees: CommitteeSource
@@ -51,7 +52,7 @@ export class StoreEpochs {
   #current: number | undefined
   #previous: number | undefined
   #changedAt = 0
-  #lastSenderRefresh = Number.NEGATIVE_INFINITY
+  #lastRefresh = Number.NEGATIVE_INFINITY
 
   constructor(committees: CommitteeSource, options: StoreEpochsOptions = {}) {
     const grace = options.previousEpochGraceMs ?? DEFAULT_PREVIOUS_EPOCH_GRACE_MS
@@ -66,10 +67,7 @@ export class StoreEpochs {
   /** The committee of `epoch` if stores for it are taken now; NODE_STALE_EPOCH otherwise. */
   async committeeFor(epoch: number): Promise<Committee> {
     let current = await this.#observe()
-    if (epoch > current && this.#committees.refresh) {
-      await this.#committees.refresh()
-      current = await this.#observe()
-    }
+    if (epoch > current && (await this.#refresh())) current = await this.#observe()
     // The grace covers the epoch just before the one in force, and the one this member saw in force before it
     // (the same, unless the member took no store for a whole epoch or its source lists epochs with gaps).
     const inGrace =
@@ -109,12 +107,15 @@ export class StoreEpochs {
       return false
     }
     if (await check()) return true
-    if (!this.#committees.refresh || this.#now() - this.#lastSenderRefresh < MIN_SENDER_REFRESH_INTERVAL_MS) {
-      return false
-    }
-    this.#lastSenderRefresh = this.#now()
+    return (await this.#refresh()) && check()
+  }
+
+  /** Asks the source for news unless it was asked less than MIN_SENDER_REFRESH_INTERVAL_MS ago; whether it was. */
+  async #refresh(): Promise<boolean> {
+    if (!this.#committees.refresh || this.#now() - this.#lastRefresh < MIN_SENDER_REFRESH_INTERVAL_MS) return false
+    this.#lastRefresh = this.#now()
     await this.#committees.refresh()
-    return check()
+    return true
   }
 
   async #observe(): Promise<number> {

@@ -107,15 +107,24 @@ describe('StoreEpochs', () => {
     await expect(epochs.committeeFor(1)).rejects.toThrow(expect.objectContaining({ code: 'COMMITTEE_UNKNOWN_EPOCH' }))
   })
 
-  it('asks the source for news once when a store names a later epoch', async () => {
+  it('asks the source for news when a store names a later epoch, at most every 2 s', async () => {
     const source = new MovingSource()
-    const epochs = new StoreEpochs(source)
+    let now = 0
+    const epochs = new StoreEpochs(source, { now: () => now })
     source.onRefresh = 1
     expect((await epochs.committeeFor(1)).epoch).toBe(1)
     expect(source.refreshes).toBe(1)
     source.onRefresh = undefined
+    now += 2_000
     await expect(epochs.committeeFor(5)).rejects.toThrow(staleEpoch)
     expect(source.refreshes).toBe(2)
+    // A sequencer naming a far epoch store after store cannot make the member poll its chain for each.
+    for (let i = 0; i < 20; i++) await expect(epochs.committeeFor(6 + i)).rejects.toThrow(staleEpoch)
+    expect(source.refreshes).toBe(2)
+    now += 2_000
+    source.onRefresh = 7
+    expect((await epochs.committeeFor(7)).epoch).toBe(7)
+    expect(source.refreshes).toBe(3)
   })
 
   it('a source that goes back (a reloaded file, a deep reorg) leaves no grace behind', async () => {
