@@ -8,6 +8,7 @@ import type { BlobId } from '../erasure/blob-id.ts'
 import { decodeHeader } from '../erasure/header.ts'
 import { DEFAULT_MAX_BLOB_SIZE } from '../erasure/params.ts'
 import { type Logger, silentLogger } from '../logger.ts'
+import { P2pErrorCode } from '../p2p/errors.ts'
 import { joinCertificateGossip } from '../p2p/gossip.ts'
 import type { DacnetLibp2p } from '../p2p/node.ts'
 import { STORE_PROTOCOL } from '../p2p/protocols.ts'
@@ -305,7 +306,7 @@ export class CommitteeNode {
   }
 
   /**
-   * One info line per refused store, but at most one per peer and code a minute: a peer that opens store streams
+   * One info line per refused store (a warning for P2P_SERVICE_FAILED, a fault of this node), but at most one per peer and code a minute: a peer that opens store streams
    * in a loop (a refusal costs it next to nothing) cannot flood the log. The counters above count every one; the
    * next line says how many were left out.
    */
@@ -320,7 +321,9 @@ export class CommitteeNode {
     // Bounded memory: many identities at once only cost the rule its memory, never the node its.
     if (last === undefined && this.#refusalLines.size >= MAX_REFUSAL_LINE_KEYS) this.#refusalLines.clear()
     this.#refusalLines.set(key, { at: now, left: 0 })
-    this.#memberLogger.info('store refused', {
+    // A store failed by this node's own fault is its operator's business, not the peer's.
+    const log = code === P2pErrorCode.SERVICE_FAILED ? this.#memberLogger.warn : this.#memberLogger.info
+    log.call(this.#memberLogger, 'store refused', {
       code,
       peer: exchange.peer,
       ...(exchange.blobId === undefined ? {} : { blobId: exchange.blobId }),

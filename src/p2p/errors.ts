@@ -34,6 +34,12 @@ export const P2pErrorCode = {
   LISTEN_FAILED: 'P2P_LISTEN_FAILED',
   /** A key file exists but is not a valid libp2p private key. */
   INVALID_KEY_FILE: 'P2P_INVALID_KEY_FILE',
+  /**
+   * The serving node failed for a reason of its own, not the request's or the stream's (a fault in its handling,
+   * an error its storage or chain client threw untyped): the exchange is answered with this code and a generic
+   * message, and the cause is logged where it happened. Worth a retry later or elsewhere.
+   */
+  SERVICE_FAILED: 'P2P_SERVICE_FAILED',
   /** (local) Certificate gossip was asked of a libp2p node created without it (`gossip: false`). */
   NO_GOSSIP: 'P2P_NO_GOSSIP',
 } as const
@@ -61,6 +67,17 @@ export function toWireError(err: unknown, what: string): DacnetError {
     return p2pError(P2pErrorCode.DIAL_FAILED, `${what}: ${message}`, { cause: name })
   }
   return p2pError(P2pErrorCode.STREAM_ENDED, `${what}: ${message}`, { cause: name })
+}
+
+/**
+ * What a serving node's own step (its service: admission, storage) threw, typed: a DacnetError passes through;
+ * anything else is this node's fault, P2P_SERVICE_FAILED, with the cause's text in `meta.detail` for the local log
+ * only (the peer gets the generic message).
+ */
+export function toServiceError(err: unknown, what: string): DacnetError {
+  if (err instanceof DacnetError) return err
+  const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
+  return p2pError(P2pErrorCode.SERVICE_FAILED, `the node failed to handle ${what}`, { detail })
 }
 
 /** An Error for stream.abort(), which wants a real Error. */

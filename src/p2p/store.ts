@@ -5,7 +5,7 @@ import { blobIdOf } from '../erasure/blob-id.ts'
 import { type BlobHeader, decodeHeader } from '../erasure/header.ts'
 import type { ShardWithProof } from '../erasure/shard.ts'
 import { DacnetError } from '../errors.ts'
-import { asError, P2pErrorCode, p2pError, toWireError } from './errors.ts'
+import { asError, P2pErrorCode, p2pError, toServiceError, toWireError } from './errors.ts'
 import { FrameBatch, FrameReader, writeFrame } from './framing.ts'
 import {
   DEFAULT_STORE_TIMEOUT_MS,
@@ -91,7 +91,7 @@ export async function handleStoreStream(
   let response: StoreResponse
   try {
     // A peer that may not store here is answered before anything it sent is read.
-    await service.acceptsFrom?.(connection.remotePeer)
+    await ofService(() => service.acceptsFrom?.(connection.remotePeer))
     const request = decodeFrame(
       StoreRequest,
       await reader.expect(
@@ -103,7 +103,9 @@ export async function handleStoreStream(
     )
     const header = decodeHeader(request.header)
     if (opts.exchange) opts.exchange.blobId = blobIdOf(request.header).toString()
-    const intake = await service.admit(connection.remotePeer, header, request.header, request.shardCount)
+    const intake = await ofService(() =>
+      service.admit(connection.remotePeer, header, request.header, request.shardCount),
+    )
     let signature: Uint8Array
     try {
       signature = await receiveShards(reader, intake, request.shardCount, shardFrameLimit(header.shardSize), signal)
@@ -114,7 +116,7 @@ export async function handleStoreStream(
     response = { errorCode: '', errorMessage: '', signature }
   } catch (err) {
     const failure = toWireError(err, 'store')
-    if (opts.exchange) opts.exchange.reason = failure.message
+    if (opts.exchange) opts.exchange.reason = withDetail(failure)
     // A stream that broke cannot carry an answer; anything else is refused with its code.
     if (failure.code === P2pErrorCode.STREAM_ENDED || failure.code === P2pErrorCode.TIMEOUT) {
       reader.release()
@@ -149,6 +151,34 @@ export async function intakeAll(intake: StoreIntake, shards: ShardWithProof[]): 
   }
 }
 
+/**
+ * Runs a step of the service's (admission, the intake): what it throws untyped is this node's fault, not the
+ * stream's, so the store is answered P2P_SERVICE_FAILED instead of reset (which a sender would take for a broken
+ * connection, and a store handler's untyped throws would otherwise all become).
+ */
+async function ofService<T>(step: () => T | Promise<T>): Promise<T> {
+  try {
+    return await step()
+  } catch (err) {
+    throw toServiceError(err, 'the store')
+  }
+}
+
+/** The intake's `add`, its untyped throws typed as the service's (see ofService). */
+function addRun(intake: StoreIntake, run: ShardWithProof[]): void {
+  try {
+    intake.add(run)
+  } catch (err) {
+    throw toServiceError(err, 'the store')
+  }
+}
+
+/** A refusal's message, with the cause of a service failure for the local log (the peer is sent the message). */
+function withDetail(failure: DacnetError): string {
+  const detail = failure.meta['detail']
+  return typeof detail === 'string' ? `${failure.message} (${detail})` : failure.message
+}
+
 function throwMalformed(message: string): never {
   throw p2pError(P2pErrorCode.MALFORMED_MESSAGE, message)
 }
@@ -168,7 +198,7 @@ async function receiveShards(
   for (let i = 0; i < count; i++) {
     let frame = reader.nextBuffered(limit, signal)
     if (frame === undefined || run.length === MAX_INTAKE_RUN) {
-      if (run.length > 0) intake.add(run)
+      if (run.length > 0) addRun(intake, run)
       run = []
       // A sender that closes its side before the last announced shard broke the protocol, and the stream can still
       // carry the answer that says so; only a reset (thrown by the reader) goes unanswered.
@@ -178,10 +208,10 @@ async function receiveShards(
     }
     run.push(decodeShardFrame(frame))
   }
-  if (run.length > 0) intake.add(run)
+  if (run.length > 0) addRun(intake, run)
   // Any byte after the announced shards is a frame too many, whatever its length prefix says.
   await reader.expectEnd('more frames than the announced shard count', signal)
-  return intake.finish()
+  return ofService(() => intake.finish())
 }
 
 export interface StoreClientOptions {

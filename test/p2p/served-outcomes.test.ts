@@ -20,6 +20,9 @@ import { failureOf, startNodes, stopAll, waitFor } from './helpers.ts'
 
 const blob = encodeBlob(randomData(2_000_000, prng(71)), { networkId: 5, epoch: 1, k: 4, n: 16 })
 const all = withProofs(blob)
+/** Blobs whose stores fail inside the server with an untyped error: in admission (epoch 2), in the intake (epoch 3). */
+const faultyAdmit = encodeBlob(randomData(100_000, prng(72)), { networkId: 5, epoch: 2, k: 4, n: 16 })
+const faultyIntake = encodeBlob(randomData(100_000, prng(73)), { networkId: 5, epoch: 3, k: 4, n: 16 })
 
 let server: DacnetLibp2p
 let client: DacnetLibp2p
@@ -32,7 +35,15 @@ beforeAll(async () => {
     server,
     {
       store: {
-        admit(): StoreIntake {
+        admit(_peer, header): StoreIntake {
+          if (header.epoch === 2) throw new TypeError("Cannot read properties of undefined (reading 'members')")
+          if (header.epoch === 3) {
+            return {
+              add: () => undefined,
+              finish: () => Promise.reject(new Error('database exploded')),
+              abort: () => undefined,
+            }
+          }
           throw new DacnetError('NODE_HEADER_MISMATCH', 'blob above the maximum')
         },
       },
@@ -68,6 +79,30 @@ describe('served outcomes', () => {
       outcome: 'NODE_HEADER_MISMATCH',
       exchange: { peer: client.peerId.toString(), blobId: blob.blobId.toString(), reason: 'blob above the maximum' },
     })
+  })
+
+  it('a store the server fails by a fault of its own is answered P2P_SERVICE_FAILED, its cause only in its log', async () => {
+    for (const [faulty, cause] of [
+      [faultyAdmit, "TypeError: Cannot read properties of undefined (reading 'members')"],
+      [faultyIntake, 'Error: database exploded'],
+    ] as const) {
+      const seen = nextServed(STORE_PROTOCOL)
+      const err = await failureOf(sendStore(client, server.peerId, faulty.headerBytes, withProofs(faulty).slice(0, 4)))
+      // Answered, not reset: the sender learns the member's fault rather than a broken connection.
+      expect(err?.code).toBe(P2pErrorCode.SERVICE_FAILED)
+      expect(err?.meta?.['remote']).toBe(true)
+      expect(err?.message).toContain('the node failed to handle the store')
+      expect(err?.message).not.toContain(cause)
+      expect((await seen)()).toEqual({
+        protocol: STORE_PROTOCOL,
+        outcome: P2pErrorCode.SERVICE_FAILED,
+        exchange: {
+          peer: client.peerId.toString(),
+          blobId: faulty.blobId.toString(),
+          reason: `the node failed to handle the store (${cause})`,
+        },
+      })
+    }
   })
 
   it('a retrieval read to its end is ok; one the client stops after its first shard is cancelled, not an error', async () => {
