@@ -135,8 +135,19 @@ function shapeProblem(header: BlobHeader, shard: ShardWithProof): RejectedShard 
  * of the rest, the k with the lowest indices are used, so original shards are preferred and the choice is
  * deterministic. The result is the blob's bytes, or a BadEncoding verdict with its evidence.
  */
-export function decodeBlob(header: BlobHeader, shards: Iterable<ShardWithProof>): DecodeResult {
+export function decodeBlob(
+  header: BlobHeader,
+  shards: Iterable<ShardWithProof>,
+  opts: DecodeOptions = {},
+): DecodeResult {
   validateHeader(header)
+  const beyond = beyondShapeLimits(header, opts.maxBlobSize ?? DEFAULT_MAX_BLOB_SIZE)
+  if (beyond !== undefined) {
+    throw erasureError(
+      beyond.tooLarge ? ErasureErrorCode.BLOB_TOO_LARGE : ErasureErrorCode.HEADER_INVALID,
+      beyond.message,
+    )
+  }
   const checked = checkShards(header, shards)
   const valid = new Map(checked.valid.map((s) => [s.index, s] as const))
   return decodeValid(header, valid, checked.leaves, checked.rejected)
@@ -317,26 +328,47 @@ export interface EvidenceCheckOptions {
   maxBlobSize?: number
 }
 
+/** Limits of decodeBlob: what it is willing to decode and re-encode. */
+export interface DecodeOptions {
+  /** The largest blob decoded (default DEFAULT_MAX_BLOB_SIZE, 32 MiB); a larger one is ERASURE_BLOB_TOO_LARGE. */
+  maxBlobSize?: number
+}
+
 /**
- * Refuses, before any hashing or decoding, evidence for a blob this checker does not take: above `maxBlobSize`, a
- * codeword above MAX_CODEWORD_FACTOR times that, or a shape the Reed–Solomon code cannot encode (no certificate
- * can name one: §2.3). The evidence names its own header, so these bounds are all that keep a small file from
- * making its checker allocate and hash gigabytes.
+ * Refuses, before any hashing or decoding, evidence for a blob this checker does not take (beyondShapeLimits). The
+ * evidence names its own header, so these bounds are all that keep a small file from making its checker allocate
+ * and hash gigabytes.
  */
 function checkEvidenceShape(header: BlobHeader, maxBlobSize: number): void {
-  const invalid = (message: string) => erasureError(ErasureErrorCode.INVALID_EVIDENCE, message)
+  const beyond = beyondShapeLimits(header, maxBlobSize)
+  if (beyond !== undefined) throw erasureError(ErasureErrorCode.INVALID_EVIDENCE, `evidence ${beyond.message}`)
+}
+
+/**
+ * Why a header (valid as such) names a blob that a decoder or an evidence check does not take, or undefined: a blob
+ * above `maxBlobSize` (`tooLarge`), a codeword above MAX_CODEWORD_FACTOR times that, or a shape the Reed–Solomon code
+ * cannot encode (no certificate can name one: §2.3). Re-encoding builds the whole codeword, so without these bounds a
+ * header of k = 1 and n = 65536 and one small shard would make it allocate and hash gigabytes.
+ */
+export function beyondShapeLimits(
+  header: BlobHeader,
+  maxBlobSize: number,
+): { message: string; tooLarge: boolean } | undefined {
   if (header.dataSize > maxBlobSize) {
-    throw invalid(`evidence for a blob of ${header.dataSize} bytes, above the maximum of ${maxBlobSize}`)
+    return { message: `for a blob of ${header.dataSize} bytes, above the maximum of ${maxBlobSize}`, tooLarge: true }
   }
   const codeword = header.n * header.shardSize
   if (codeword > MAX_CODEWORD_FACTOR * maxBlobSize) {
-    throw invalid(
-      `evidence for a codeword of ${codeword} bytes (n = ${header.n}), above ${MAX_CODEWORD_FACTOR} times the maximum blob size`,
-    )
+    const message = `for a codeword of ${codeword} bytes (n = ${header.n}), above ${MAX_CODEWORD_FACTOR} times the maximum blob size`
+    return { message, tooLarge: false }
   }
   if (!fitsChunkLayout(header.k, header.n - header.k)) {
-    throw invalid(`evidence for k = ${header.k}, n = ${header.n}: a shape the Reed–Solomon code cannot encode`)
+    return {
+      message: `for k = ${header.k}, n = ${header.n}: a shape the Reed–Solomon code cannot encode`,
+      tooLarge: false,
+    }
   }
+  return undefined
 }
 
 /** True iff the evidence proves the blob behind `header` was badly encoded. */

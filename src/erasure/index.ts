@@ -4,6 +4,7 @@ export {
   type BadEncodingReason,
   checkBadEncoding,
   checkShard,
+  type DecodeOptions,
   type DecodeResult,
   decodeBlob,
   type EvidenceCheckOptions,

@@ -14,6 +14,7 @@ import {
   type BadEncodingReason,
   checkedShards,
   chooseShards,
+  type DecodeOptions,
   type DecodeResult,
   type EvidenceCheckOptions,
   uncheckedSelection,
@@ -106,11 +107,16 @@ export class ErasurePool {
     return { ...result, blobId: blobIdOf(result.headerBytes) }
   }
 
-  async decodeBlob(header: BlobHeader, shards: Iterable<ShardWithProof>): Promise<DecodeResult> {
+  /** decodeBlob in a worker, with its limits (`opts`). */
+  async decodeBlob(
+    header: BlobHeader,
+    shards: Iterable<ShardWithProof>,
+    opts: DecodeOptions = {},
+  ): Promise<DecodeResult> {
     const staged = await shareShards(shards, this.staging)
     return (await this.#withStaged(
       staged.buffer,
-      this.submit({ op: 'decode', header, shards: staged.shards }, []),
+      this.submit({ op: 'decode', header, shards: staged.shards, opts: { ...opts } }, []),
     )) as DecodeResult
   }
 

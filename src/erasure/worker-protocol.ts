@@ -1,6 +1,6 @@
 import type { SerializedError } from '../errors.ts'
 import type { CodewordLayout } from './columns.ts'
-import type { BadEncodingEvidence, EvidenceCheckOptions } from './decode.ts'
+import type { BadEncodingEvidence, DecodeOptions, EvidenceCheckOptions } from './decode.ts'
 import type { EncodeParams } from './encode.ts'
 import type { BlobHeader } from './header.ts'
 import type { ShardWithProof } from './shard.ts'
@@ -8,7 +8,7 @@ import type { ShardWithProof } from './shard.ts'
 /** Messages between the ErasurePool and its workers. */
 export type WorkerRequest =
   | { id: number; op: 'encode'; data: Uint8Array; params: EncodeParams }
-  | { id: number; op: 'decode'; header: BlobHeader; shards: ShardWithProof[] }
+  | { id: number; op: 'decode'; header: BlobHeader; shards: ShardWithProof[]; opts?: DecodeOptions }
   | { id: number; op: 'decodeChecked'; header: BlobHeader; shards: ShardWithProof[]; leaves: Uint8Array }
   | { id: number; op: 'decodeUnchecked'; header: BlobHeader; shards: ShardWithProof[] }
   | {

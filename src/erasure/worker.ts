@@ -18,7 +18,7 @@ function run(request: WorkerRequest): { result: unknown; transfer: ArrayBuffer[]
       return { result: { header, headerBytes, shards, proofs }, transfer: transferablesOf([...shards, ...proofs]) }
     }
     case 'decode': {
-      const result = decodeBlob(request.header, request.shards)
+      const result = decodeBlob(request.header, request.shards, request.opts)
       return { result, transfer: result.kind === 'ok' ? transferablesOf([result.data]) : [] }
     }
     case 'decodeChecked': {

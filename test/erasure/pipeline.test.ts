@@ -223,13 +223,21 @@ describe('BadEncoding', () => {
       root,
     }
     const evidence = { shards: [{ index: 0, data, proof }] }
-    const start = performance.now()
+    let start = performance.now()
     expect(codeOf(() => checkBadEncoding(header, evidence))).toBe(ErasureErrorCode.INVALID_EVIDENCE)
     expect(verifyBadEncoding(header, evidence)).toBe(false)
     expect(performance.now() - start).toBeLessThan(100)
     // A checker that takes larger blobs sets its own limit; a blob above it is refused the same way.
     expect(codeOf(() => checkBadEncoding(header, evidence, { maxBlobSize: 4096 }))).toBe(
       ErasureErrorCode.INVALID_EVIDENCE,
+    )
+    // Decoding the same shard under that header would re-encode the same codeword: refused alike, as a header no
+    // blob this decoder takes has; a blob above the decoder's maximum is too large.
+    start = performance.now()
+    expect(codeOf(() => decodeBlob(header, evidence.shards))).toBe(ErasureErrorCode.HEADER_INVALID)
+    expect(performance.now() - start).toBeLessThan(100)
+    expect(codeOf(() => decodeBlob(header, evidence.shards, { maxBlobSize: 4096 }))).toBe(
+      ErasureErrorCode.BLOB_TOO_LARGE,
     )
   })
 })
