@@ -261,10 +261,12 @@ describe('a blob whose shards are no longer retrievable', () => {
     }
     // The check stops waiting for each silent holder once the others have answered and draws past it, but it
     // says "unavailable" only once no round could pass even if they answered: a holder is failed by its request
-    // timeout, never for being slower than the others. About one request timeout in all.
+    // timeout, never for being slower than the others. About one request timeout in all on a quiet machine; on a
+    // loaded one a later round can first reach a silent holder the earlier ones did not draw, seconds in, and
+    // that request runs its own timeout from then. Bounded all the same: no wait outlives its request timeout.
     const started = performance.now()
     const result = await sample()
-    expect(performance.now() - started).toBeLessThan(DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS + 2_000)
+    expect(performance.now() - started).toBeLessThan(2 * DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS + 2_000)
     expectUnavailable(result, (code) => code === NodeErrorCode.SILENT)
     // With hedging off, the request timeout ends the wait, and the failure still reads as silence.
     const unhedged = await sample({ requestTimeoutMs: 1_000, hedgeDelayMs: 0 })
