@@ -88,7 +88,13 @@ export function hintFor(err: DacnetError): string | undefined {
 }
 
 export function exitCodeOf(err: unknown): number {
-  return err instanceof DacnetError && err.code === CliErrorCode.USAGE ? EXIT_USAGE : EXIT_FAILURE
+  if (!(err instanceof DacnetError)) return EXIT_FAILURE
+  if (err.code === CliErrorCode.USAGE) return EXIT_USAGE
+  // A config value given as a flag is a bad value on the command line, whichever check refused it.
+  const source = err.meta['source']
+  if (err.code === CliErrorCode.CONFIG_INVALID && typeof source === 'string' && source.startsWith('--'))
+    return EXIT_USAGE
+  return EXIT_FAILURE
 }
 
 /**

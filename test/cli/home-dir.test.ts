@@ -164,7 +164,7 @@ describe('init with config flags', () => {
       cwd: dir,
       env: { HOME: dir },
     })
-    expect([r.code, errorCode(r.stderr)]).toEqual([1, 'CLI_CONFIG_INVALID'])
+    expect([r.code, errorCode(r.stderr)]).toEqual([2, 'CLI_CONFIG_INVALID'])
     expect(r.stderr).toContain('--storage-quota-bytes: must be bytes or a size')
     expect(r.stderr).not.toContain('encrypting the keystore')
     await expect(stat(join(dir, 'refused'))).rejects.toMatchObject({ code: 'ENOENT' })

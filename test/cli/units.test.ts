@@ -93,6 +93,14 @@ describe('errors', () => {
     expect(exitCodeOf(usageError('x'))).toBe(2)
     expect(exitCodeOf(cliError(CliErrorCode.READ_FAILED, 'x'))).toBe(1)
     expect(exitCodeOf(new Error('x'))).toBe(1)
+    // A node option's bad value is refused by the config schema, but given as a flag it is a usage error.
+    const flag = cliError(CliErrorCode.CONFIG_INVALID, '--max-blob-size: must be …', { source: '--max-blob-size' })
+    expect(exitCodeOf(flag)).toBe(2)
+    const env = cliError(CliErrorCode.CONFIG_INVALID, 'DACNET_MAX_BLOB_SIZE: must be …', {
+      source: 'DACNET_MAX_BLOB_SIZE',
+    })
+    expect(exitCodeOf(env)).toBe(1)
+    expect(exitCodeOf(cliError(CliErrorCode.CONFIG_INVALID, 'config field maxBlobSize must be …'))).toBe(1)
   })
 })
 
