@@ -6,7 +6,7 @@ export const CommitteeErrorCode = {
   MALFORMED_FILE: 'COMMITTEE_MALFORMED_FILE',
   /** The committee file's `version` is not one this implementation reads. */
   UNSUPPORTED_VERSION: 'COMMITTEE_UNSUPPORTED_VERSION',
-  /** The committee file could not be read. */
+  /** The committee file could not be read (or, in the browser, fetched from the page's server). */
   READ_FAILED: 'COMMITTEE_READ_FAILED',
   /** Network id is not a u32, or a source returned a committee of another network. */
   INVALID_NETWORK_ID: 'COMMITTEE_INVALID_NETWORK_ID',

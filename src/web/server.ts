@@ -138,19 +138,29 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       }
     }
     if (opts.apiUrl !== undefined) {
-      const response = await fetch(new URL(`/v1/blobs/${blobId}`, opts.apiUrl), {
-        signal: AbortSignal.timeout(DEFAULT_API_TIMEOUT_MS),
-      })
+      const badGateway = (error: string) => ({ status: 502, body: JSON.stringify({ error }) })
+      let response: Response
+      let text: string | undefined
+      try {
+        response = await fetch(new URL(`/v1/blobs/${blobId}`, opts.apiUrl), {
+          signal: AbortSignal.timeout(DEFAULT_API_TIMEOUT_MS),
+        })
+        text = response.ok ? await readAtMost(response, MAX_API_ANSWER_BYTES) : undefined
+      } catch (err) {
+        // The node's address and the reason stay in this server's log; the page learns only that it failed.
+        logger.warn('the node API did not answer a certificate request', { blobId, error: err })
+        const timedOut = (err as { name?: string })?.name === 'TimeoutError'
+        return badGateway(timedOut ? "the node's API did not answer in time" : "the node's API could not be reached")
+      }
       if (response.ok) {
-        const text = await readAtMost(response, MAX_API_ANSWER_BYTES)
-        if (text === undefined) {
-          return {
-            status: 502,
-            body: JSON.stringify({ error: `the node's API answered more than ${MAX_API_ANSWER_BYTES} bytes` }),
-          }
+        if (text === undefined) return badGateway(`the node's API answered more than ${MAX_API_ANSWER_BYTES} bytes`)
+        let view: { certificate?: unknown }
+        try {
+          view = JSON.parse(text) as { certificate?: unknown }
+        } catch {
+          return badGateway("the node's API answered something that is not JSON")
         }
-        const view = JSON.parse(text) as { certificate?: unknown }
-        if (view.certificate) return { status: 200, body: JSON.stringify(view.certificate) }
+        if (view?.certificate) return { status: 200, body: JSON.stringify(view.certificate) }
       } else {
         await response.body?.cancel()
         if (response.status !== 404) {
@@ -227,8 +237,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
+      // What failed (a chain RPC's URL and answer, a path on this machine) is for the log, not for the page.
       logger.warn('web request failed', { url: req.url, error: err })
-      if (!res.headersSent) sendError(res, 500, (err as Error).message)
+      if (!res.headersSent) sendError(res, 500, "this server failed to answer; its operator's log says why")
       else res.destroy()
     })
   })

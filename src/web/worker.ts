@@ -5,7 +5,7 @@
  */
 import { type Certificate, certificateBlobId, certificateSigners } from '../attest/certificate.ts'
 import { certificateFromJson, decodeCertificate } from '../attest/certificate-codec.ts'
-import { HttpCommitteeSource } from '../browser/committees.ts'
+import { fetchFromServer, HttpCommitteeSource } from '../browser/committees.ts'
 import { createBrowserLibp2p } from '../browser/libp2p.ts'
 import { fromHex } from '../committee/hex.ts'
 import { blobIdEquals, parseBlobId } from '../erasure/blob-id.ts'
@@ -41,12 +41,21 @@ function lightClient(): Promise<{ light: LightClient }> {
 }
 
 async function fetchJson(path: string, what: string): Promise<unknown> {
-  const response = await fetch(path)
+  let answer: { response: Response; text: string }
+  try {
+    answer = await fetchFromServer(path, what)
+  } catch (err) {
+    throw new FetchError((err as Error).message)
+  }
+  const { response, text } = answer
   if (!response.ok) {
-    const text = await response.text().catch(() => '')
     throw new FetchError(`${what} could not be fetched: HTTP ${response.status}${text ? ` ${text.slice(0, 200)}` : ''}`)
   }
-  return response.json()
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new FetchError(`${what} could not be fetched: the server's answer is not JSON`)
+  }
 }
 
 class FetchError extends Error {}

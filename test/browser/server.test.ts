@@ -5,13 +5,16 @@
 import { once } from 'node:events'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { request as httpRequest } from 'node:http'
+import { type AddressInfo, createServer as createTcpServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { certificateBlobId } from '../../src/attest/certificate.ts'
 import { certificateToJson } from '../../src/attest/certificate-codec.ts'
 import { blsKeyVerifier } from '../../src/attest/pop.ts'
+import { HttpCommitteeSource } from '../../src/browser/committees.ts'
 import { parseCommitteeFile, toCommitteeFile } from '../../src/committee/file.ts'
+import type { CommitteeSource } from '../../src/committee/source.ts'
 import { StaticCommitteeSource } from '../../src/committee/source.ts'
 import { startWebServer, type WebServer } from '../../src/web/server.ts'
 import { realCommittee, signedCertificate } from '../attest/helpers.ts'
@@ -106,6 +109,62 @@ describe('the web server', () => {
       allowedHosts: ['dac.example.org:8080'],
     })
     await expect(started).rejects.toMatchObject({ code: 'API_INVALID_OPTIONS' })
+  })
+})
+
+describe('the web server when what it asks fails', () => {
+  it('tells the page what failed, not the node API’s address nor a chain client’s error', async () => {
+    const secret = 'https://rpc.example/v3/SECRET-KEY'
+    const broken: CommitteeSource = {
+      getCommittee: () => Promise.reject(new Error(`HTTP request failed. URL: ${secret}`)),
+      epochs: () => Promise.reject(new Error(`HTTP request failed. URL: ${secret}`)),
+    }
+    // A port nothing listens on, for the node's API.
+    const closed = createTcpServer()
+    closed.listen(0, '127.0.0.1')
+    await once(closed, 'listening')
+    const apiUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`
+    await new Promise((done) => closed.close(done))
+    const failing = await startWebServer({ committees: broken, apiUrl })
+    try {
+      const at = (path: string) => fetch(new URL(path, failing.url))
+      const listed = await at('/api/committees')
+      expect(listed.status).toBe(500)
+      const body = await listed.text()
+      expect(body).not.toContain('SECRET')
+      expect(JSON.parse(body).error).toContain("operator's log")
+      const unreachable = await at(`/api/certificates/${blobId}`)
+      expect(unreachable.status).toBe(502)
+      const text = await unreachable.text()
+      expect(JSON.parse(text).error).toBe("the node's API could not be reached")
+      expect(text).not.toContain(apiUrl)
+    } finally {
+      await failing.close()
+    }
+  })
+
+  it('a page server that never answers fails the browser’s committee fetch in its timeout, typed', async () => {
+    const sockets = new Set<Socket>()
+    const silent = createTcpServer((socket) => {
+      // Accepts, reads, answers nothing.
+      sockets.add(socket.on('error', () => undefined))
+    })
+    silent.listen(0, '127.0.0.1')
+    await once(silent, 'listening')
+    try {
+      const base = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/api/committees`
+      const source = new HttpCommitteeSource(base, { timeoutMs: 300 })
+      const started = performance.now()
+      await expect(source.getCommittee(0)).rejects.toMatchObject({
+        code: 'COMMITTEE_READ_FAILED',
+        message: 'the committee of epoch 0 could not be fetched: the server did not answer within 0.3 s',
+      })
+      await expect(source.epochs()).rejects.toMatchObject({ code: 'COMMITTEE_READ_FAILED' })
+      expect(performance.now() - started).toBeLessThan(3_000)
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      silent.close()
+    }
   })
 })
 
