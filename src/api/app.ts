@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import type { ApiContext } from './context.ts'
-import { describeError } from './error-reply.ts'
+import { clientGoneOf, describeError } from './error-reply.ts'
 import { ApiErrorCode, errorBody, httpStatusOf } from './errors.ts'
 import { hostChecker } from './hosts.ts'
 import { openApiDocument } from './openapi/document.ts'
@@ -115,7 +115,11 @@ export async function buildApiApp(ctx: ApiContext): Promise<{ app: FastifyInstan
   })
 
   app.setErrorHandler((err, request, reply) => {
-    const described = describeError(err, request.routeOptions.schema as RouteSchema | undefined)
+    const described = describeError(
+      err,
+      request.routeOptions.schema as RouteSchema | undefined,
+      clientGoneOf(request.raw),
+    )
     if (described.serverSide) {
       ctx.logger.warn('http request failed', {
         method: request.method,

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http'
 import { DacnetError } from '../errors.ts'
 import { NodeErrorCode } from '../node/errors.ts'
 import { ApiErrorCode, httpStatusOf } from './errors.ts'
@@ -35,9 +36,10 @@ interface ValidationFailure {
 /**
  * What any thrown value becomes on the wire. dacnet errors keep their code; a value the route's schema refused gets
  * the code its schema names (e.g. ERASURE_INVALID_BLOB_ID for a path's blob id); fastify's other client-side errors
- * get API codes; anything else is API_INTERNAL with a generic message (the details go to the log only).
+ * get API codes; a connection reset while the client's own connection is gone (`clientGone`, clientGoneOf) is the
+ * client hanging up; anything else is API_INTERNAL with a generic message (the details go to the log only).
  */
-export function describeError(err: unknown, routeSchema?: RouteSchema): ErrorReply {
+export function describeError(err: unknown, routeSchema?: RouteSchema, clientGone = false): ErrorReply {
   if (err instanceof DacnetError) {
     const status = httpStatusOf(err.code)
     const reply: ErrorReply = { status, code: err.code, message: truncate(err.message), serverSide: status >= 500 }
@@ -71,7 +73,7 @@ export function describeError(err: unknown, routeSchema?: RouteSchema): ErrorRep
       }
     }
   }
-  if (clientHungUp(err)) {
+  if (clientGone && clientHungUp(err)) {
     // The client closed its connection while its request was read (an upload cut short): nothing failed here, and
     // no answer will reach it.
     return {
@@ -82,6 +84,14 @@ export function describeError(err: unknown, routeSchema?: RouteSchema): ErrorRep
     }
   }
   return { status: 500, code: ApiErrorCode.INTERNAL, message: 'internal error; see the node log', serverSide: true }
+}
+
+/**
+ * Whether the client's own connection is gone (`request.raw`): only then is a connection reset the client's doing.
+ * A reset of a connection the handler opened itself (a chain RPC, a member) is a failure here, worth its warning.
+ */
+export function clientGoneOf(raw: IncomingMessage): boolean {
+  return raw.readableAborted || raw.socket?.destroyed === true
 }
 
 /** Node's error for a request body whose connection the client closed before the end ('aborted', ECONNRESET). */

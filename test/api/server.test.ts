@@ -134,6 +134,15 @@ describe('errors on the wire', () => {
       serverSide: true,
     })
     expect(describeError(apiError('API_BLOB_NOT_FOUND', 'x'.repeat(5000))).message.length).toBe(1024)
+    // A reset is the client hanging up only when its own connection is gone; one the handler met on a connection
+    // of its own (a chain RPC) is this node's failure, logged.
+    const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })
+    expect(describeError(reset, undefined, true)).toMatchObject({ status: 400, serverSide: false })
+    expect(describeError(reset, undefined, false)).toMatchObject({
+      status: 500,
+      code: 'API_INTERNAL',
+      serverSide: true,
+    })
   })
 })
 

@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { DacnetError } from '../../errors.ts'
 import { silentLogger } from '../../logger.ts'
 import { gracefulClose } from '../closing.ts'
-import { describeError, type ErrorReply } from '../error-reply.ts'
+import { clientGoneOf, describeError, type ErrorReply } from '../error-reply.ts'
 import { ApiErrorCode, apiError, errorBody, httpStatusOf } from '../errors.ts'
 import { hostChecker, isWildcardHost } from '../hosts.ts'
 import { baseUrl, isLoopbackHost, KEEP_ALIVE_TIMEOUT_MS, MAX_OTHER_BODY_BYTES } from '../options.ts'
@@ -144,7 +144,7 @@ export async function createDaServerApp(opts: DaServerOptions): Promise<DaServer
             message: (err as DacnetError).message,
             serverSide: own >= 500,
           }
-        : describeError(err)
+        : describeError(err, undefined, clientGoneOf(request.raw))
     if (described.retryAfterSeconds !== undefined) reply.header('retry-after', String(described.retryAfterSeconds))
     // A body refused unread (too large, or of another type): closing spares receiving the rest only to drop it.
     if (UNREAD_BODY_CODES.includes(described.code)) reply.header('connection', 'close')
