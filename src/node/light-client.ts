@@ -10,6 +10,7 @@ import { encodeHeader } from '../erasure/header.ts'
 import { type Logger, silentLogger } from '../logger.ts'
 import type { DacnetLibp2p } from '../p2p/node.ts'
 import { SampleStreams } from '../p2p/sample-streams.ts'
+import { isTimerDelay, MAX_TIMER_MS } from '../timer-limit.ts'
 import { availabilityConfidence, roundAllowance, roundEnds, samplesForTarget } from './confidence.ts'
 import { closableCall, NodeErrorCode, nodeError } from './errors.ts'
 import { Hedge, RecentSlowest } from './hedge.ts'
@@ -135,9 +136,22 @@ export class LightClient {
         `maxSamples must be a whole number from 1 to ${MAX_MAX_SAMPLES}, got ${maxSamples}`,
       )
     }
-    const { hedgeDelayMs } = opts
-    if (hedgeDelayMs !== undefined && !(hedgeDelayMs >= 0)) {
-      throw nodeError(NodeErrorCode.INVALID_OPTIONS, `hedgeDelayMs must be 0 or more, got ${hedgeDelayMs}`)
+    const { hedgeDelayMs, requestTimeoutMs } = opts
+    // A timer past MAX_TIMER_MS fires at once: such a delay would cut (or hedge) every request on the spot.
+    if (
+      hedgeDelayMs !== undefined &&
+      !(hedgeDelayMs === 0 || hedgeDelayMs === Infinity || isTimerDelay(hedgeDelayMs))
+    ) {
+      throw nodeError(
+        NodeErrorCode.INVALID_OPTIONS,
+        `hedgeDelayMs must be 0, a whole number of milliseconds up to ${MAX_TIMER_MS}, or Infinity, got ${hedgeDelayMs}`,
+      )
+    }
+    if (requestTimeoutMs !== undefined && !isTimerDelay(requestTimeoutMs)) {
+      throw nodeError(
+        NodeErrorCode.INVALID_OPTIONS,
+        `requestTimeoutMs must be a whole number of milliseconds in 1..${MAX_TIMER_MS}, got ${requestTimeoutMs}`,
+      )
     }
     const dialAhead = opts.dialAhead ?? DEFAULT_DIAL_AHEAD
     if (!(Number.isInteger(dialAhead) && dialAhead >= 0)) {

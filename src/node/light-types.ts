@@ -4,7 +4,7 @@ export interface SampleOptions {
   /** Target confidence in (0, 1). Default DEFAULT_TARGET_CONFIDENCE (light-client.ts). */
   confidence?: number
   maxSamples?: number
-  /** Time allowed for one holder to answer one request. Default DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS (holder-requests.ts). */
+  /** Time allowed for one holder to answer one request, whole ms up to 2^31 − 1. Default DEFAULT_SAMPLE_REQUEST_TIMEOUT_MS (holder-requests.ts). */
   requestTimeoutMs?: number
   /**
    * How long a holder may stay silent before the client remembers it silent, so that its later checks skip it

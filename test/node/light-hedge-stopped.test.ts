@@ -220,7 +220,7 @@ describe('a light client facing silent holders', () => {
     expect((await timedSample(client)).available).toBe(true)
   })
 
-  it('refuses a negative hedge delay, a dial-ahead or a sample cap that is no whole number in range', async () => {
+  it('refuses a hedge delay, a request timeout, a dial-ahead or a sample cap that is no whole number in range', async () => {
     for (const maxSamples of [0, 10.5, Number.NaN, Number.POSITIVE_INFINITY, 100_001]) {
       await expect((await freshClient()).sample(certificate, { maxSamples })).rejects.toMatchObject({
         code: NodeErrorCode.INVALID_OPTIONS,
@@ -231,9 +231,17 @@ describe('a light client facing silent holders', () => {
         code: NodeErrorCode.INVALID_OPTIONS,
       })
     }
-    await expect((await freshClient()).sample(certificate, { hedgeDelayMs: -1 })).rejects.toMatchObject({
-      code: NodeErrorCode.INVALID_OPTIONS,
-    })
+    // Delays past what a timer keeps would cut (or hedge) every request at once, and call a healthy blob unavailable.
+    for (const hedgeDelayMs of [-1, 2 ** 31, 1.5]) {
+      await expect((await freshClient()).sample(certificate, { hedgeDelayMs })).rejects.toMatchObject({
+        code: NodeErrorCode.INVALID_OPTIONS,
+      })
+    }
+    for (const requestTimeoutMs of [0, -1, 3_000_000_000, Number.POSITIVE_INFINITY, 2.5]) {
+      await expect((await freshClient()).sample(certificate, { requestTimeoutMs })).rejects.toMatchObject({
+        code: NodeErrorCode.INVALID_OPTIONS,
+      })
+    }
   })
 
   it('concludes unavailable, without hanging, when too much is silent; a refused dial keeps its code', async () => {
