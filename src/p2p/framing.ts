@@ -223,6 +223,23 @@ export class FrameReader {
   }
 }
 
+/** How long a peer has, after the last frame of its answer, to close its side of the stream (ms). */
+export const REMOTE_CLOSE_GRACE_MS = 1_000
+
+/**
+ * Ends a client's finished exchange in the background. The peer, its answer complete, must close its side within
+ * REMOTE_CLOSE_GRACE_MS and send nothing more; a byte more, or no close in time, resets the stream. A stream whose
+ * write side this node closed stays open until the peer closes too, and what the peer sends then piles up in the
+ * stream's read buffer with nobody reading: a holder that answered and never closed could pin up to that buffer's
+ * limit (4 MiB) per stream, dozens of streams per connection, for as long as the connection lives.
+ */
+export function settleFinished(stream: Stream, reader: FrameReader): void {
+  reader
+    .expectEnd('bytes after the end of the answer', AbortSignal.timeout(REMOTE_CLOSE_GRACE_MS))
+    .catch((err: unknown) => stream.abort(err instanceof Error ? err : new Error(String(err))))
+    .finally(() => reader.release())
+}
+
 export interface WriteOptions {
   signal?: AbortSignal
   /** Bytes queued locally past which a writer waits for the stream to drain. Default DEFAULT_WRITE_HIGH_WATER. */

@@ -5,7 +5,7 @@ import { type BlobHeader, decodeHeader, HEADER_SIZE } from '../erasure/header.ts
 import type { ShardWithProof } from '../erasure/shard.ts'
 import { DacnetError } from '../errors.ts'
 import { asError, P2pErrorCode, p2pError, toWireError } from './errors.ts'
-import { DEFAULT_SEND_BATCH_BYTES, FrameBatch, FrameReader, writeFrame } from './framing.ts'
+import { DEFAULT_SEND_BATCH_BYTES, FrameBatch, FrameReader, settleFinished, writeFrame } from './framing.ts'
 import {
   DEFAULT_REQUEST_FRAME_TIMEOUT_MS,
   DEFAULT_RETRIEVE_HEADER_TIMEOUT_MS,
@@ -311,7 +311,7 @@ export async function openRetrieve(
       if (!finished) {
         reader.release()
         stream.abort(new Error('retrieve stopped by the client'))
-      } else reader.release()
+      } else settleFinished(stream, reader)
     }
   }
   return { header, headerBytes: first.header, count, shards: shards() }

@@ -3,7 +3,7 @@ import type { BlobId } from '../erasure/blob-id.ts'
 import type { ShardWithProof } from '../erasure/shard.ts'
 import { DacnetError } from '../errors.ts'
 import { asError, P2pErrorCode, p2pError, toWireError } from './errors.ts'
-import { FrameReader, writeFrame } from './framing.ts'
+import { FrameReader, settleFinished, writeFrame } from './framing.ts'
 import { DEFAULT_SAMPLE_STREAM_IDLE_MS, MAX_IDLE_SAMPLE_STREAMS_PER_PEER } from './limits.ts'
 import type { DacnetLibp2p } from './node.ts'
 import { SampleRequest } from './pb/dacnet.js'
@@ -135,7 +135,7 @@ export class SampleStreams {
         onReply,
       })
       if (session.reusable) this.#keep(key, session)
-      else reader.release()
+      else settleFinished(stream, reader)
       return answers
     } catch (err) {
       reader.release()

@@ -7,7 +7,7 @@ import { type BlobId, parseBlobId } from '../erasure/blob-id.ts'
 import type { ShardWithProof } from '../erasure/shard.ts'
 import { DacnetError } from '../errors.ts'
 import { asError, P2pErrorCode, p2pError, toWireError } from './errors.ts'
-import { DEFAULT_SEND_BATCH_BYTES, FrameBatch, FrameReader, writeFrame } from './framing.ts'
+import { DEFAULT_SEND_BATCH_BYTES, FrameBatch, FrameReader, settleFinished, writeFrame } from './framing.ts'
 import {
   DEFAULT_REQUEST_FRAME_TIMEOUT_MS,
   DEFAULT_SAMPLE_TIMEOUT_MS,
@@ -271,13 +271,14 @@ export async function requestSamples(
   try {
     await writeFrame(stream, SampleRequest.encode({ blobId: blobId.bytes, indices }), { signal })
     await stream.close({ signal })
-    return await readSampleReplies(reader, indices, { ...opts, signal, peer: String(peer) })
+    const answers = await readSampleReplies(reader, indices, { ...opts, signal, peer: String(peer) })
+    settleFinished(stream, reader)
+    return answers
   } catch (err) {
+    reader.release()
     const failure = err instanceof DacnetError ? err : toWireError(err, 'sample')
     stream.abort(asError(failure))
     throw failure
-  } finally {
-    reader.release()
   }
 }
 

@@ -120,6 +120,34 @@ describe('retrieve: the SHARD frames', () => {
     expect(isDacnetError(err, P2pErrorCode.MALFORMED_MESSAGE)).toBe(true)
   })
 
+  it('resets a stream whose holder, its answer complete, sends more and never closes (it would pin the bytes)', async () => {
+    const lingering = async (stream: Stream) => {
+      const reader = new FrameReader(stream)
+      await reader.expect(MAX_QUERY_REQUEST_BYTES, 'the request')
+      reader.release()
+      for (const frame of [HEADER(1), SHARD(all[0]!), END(1)]) await writeFrame(stream, replyFrame(frame))
+      stream.send(new Uint8Array(64 * 1024)) // junk after END, and no close
+      await untilClosed(stream)
+    }
+    await withHandler(server, RETRIEVE_PROTOCOL, lingering, async (streams) => {
+      const session = await openRetrieve(client, server.peerId, blob.blobId, { timeoutMs: 5_000 })
+      const indices: number[] = []
+      for await (const shard of session.shards) indices.push(shard.index)
+      expect(indices).toEqual([0])
+      const started = performance.now()
+      await untilClosed(streams[0]!)
+      expect(streams[0]!.status).not.toBe('closed') // reset, not ended cleanly
+      expect(performance.now() - started).toBeLessThan(3_000)
+    })
+    // An honest holder closes after its END: its stream ends cleanly.
+    await withHandler(server, RETRIEVE_PROTOCOL, scripted([HEADER(1), SHARD(all[0]!), END(1)]), async (streams) => {
+      const session = await openRetrieve(client, server.peerId, blob.blobId, { timeoutMs: 5_000 })
+      for await (const _ of session.shards);
+      await untilClosed(streams[0]!)
+      expect(streams[0]!.status).toBe('closed')
+    })
+  })
+
   it('a holder whose store lists an index twice serves it once', async () => {
     const service = {
       async holdings() {
