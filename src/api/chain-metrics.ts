@@ -38,6 +38,13 @@ export function registerChainMetrics(set: MetricSet, chain: { status(): ChainSou
     },
   })
   set.gauge({
+    name: 'dacnet_chain_registry_rereads',
+    help: 'Times the registry was read again in full because the events read did not match its records (a log the RPC left out)',
+    collect() {
+      this.set(chain.status().registryRereads)
+    },
+  })
+  set.gauge({
     name: 'dacnet_chain_deep_reorgs',
     help: 'Reorgs found deeper than the confirmation depth since the node started',
     collect() {

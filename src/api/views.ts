@@ -210,5 +210,6 @@ export function chainView(status: ChainSourceStatus) {
     lastSyncAt: status.lastSyncAt === undefined ? null : new Date(status.lastSyncAt).toISOString(),
     lastError: status.lastError ?? null,
     deepReorgs: status.deepReorgs,
+    registryRereads: status.registryRereads,
   }
 }

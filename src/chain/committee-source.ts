@@ -40,6 +40,11 @@ export interface ChainSourceStatus {
   readonly lastError: string | undefined
   /** Reorgs found deeper than the confirmation depth since start. */
   readonly deepReorgs: number
+  /**
+   * Times since start that the registry's events, read block by block, did not add up to its own records (a log an
+   * RPC backend left out of its answer) and the registry was read again from its deployment.
+   */
+  readonly registryRereads: number
 }
 
 /**
@@ -76,6 +81,12 @@ export class ChainCommitteeSource implements CommitteeSource {
   #deepReorgs = 0
   /** A deep reorg was found and the registry's full re-read has not completed yet (the old state serves meanwhile). */
   #rereading = false
+  /**
+   * The events read so far did not add up to the registry's own records (an RPC backend that answered getLogs
+   * before it had indexed a block): the next sync reads the registry again from its deployment.
+   */
+  #suspect = false
+  #rereads = 0
 
   constructor(options: ChainCommitteeSourceOptions) {
     const resolved = resolveSourceOptions(options)
@@ -127,6 +138,7 @@ export class ChainCommitteeSource implements CommitteeSource {
       lastSyncAt: this.#lastSyncAt,
       lastError: this.#lastError,
       deepReorgs: this.#deepReorgs,
+      registryRereads: this.#rereads,
     }
   }
 
@@ -245,11 +257,11 @@ export class ChainCommitteeSource implements CommitteeSource {
     }
     // Nothing new: most polls end here, after one request. (A reorg that keeps the head's height is found with the
     // next block.)
-    if (safe === this.#syncedBlock) return
+    if (safe === this.#syncedBlock && !this.#suspect) return
     const block = await this.#chain.block(safe)
     const synced = this.#syncedBlock
-    let reread = false
-    if (synced !== undefined) {
+    let reread = this.#suspect
+    if (synced !== undefined && !reread) {
       // A block that is gone, or has another hash, means the chain reorganised below the confirmation depth. One
       // block on (the usual poll), the new block's parent hash says it without another request.
       const seenHash = safe === synced + 1n ? block.parentHash : (await this.#chain.blockIfAny(synced))?.hash
@@ -282,17 +294,32 @@ export class ChainCommitteeSource implements CommitteeSource {
     const previous = resume
       ? { replay: this.#replay, ranges: this.#ranges, lastChangeEpoch: this.#lastChangeEpoch }
       : undefined
-    const state = advance(
-      previous,
-      events.map(({ block, event }) => ({ epoch: epochOf(block, constants), event })),
-    )
     const inForce = epochOf(safe, constants)
-    await this.#checkRanges(state.ranges, inForce, safe)
+    let state: ReturnType<typeof advance>
+    try {
+      state = advance(
+        previous,
+        events.map(({ block, event }) => ({ epoch: epochOf(block, constants), event })),
+      )
+      await this.#checkRanges(state.ranges, inForce, safe, resume)
+    } catch (err) {
+      if (!resume || !isInconsistency(err)) throw err
+      // What was read block by block does not add up to the registry's records: a log left out of an answer. The
+      // committees known so far may be wrong from that block on; read everything again, now.
+      this.#suspect = true
+      this.#rereads++
+      this.#logger.error('the registry events read so far do not match its records: reading the registry again', {
+        block: Number(safe),
+        error: err,
+      })
+      return this.#syncOnce()
+    }
     if (reread) {
-      // Committees and record indices cached from the abandoned branch go with it.
+      // Committees and record indices cached from the abandoned branch (or the inconsistent state) go with it.
       this.#committees.clear()
       this.#records.clear()
       this.#rereading = false
+      this.#suspect = false
     }
     this.#replay = state.replay
     this.#ranges = state.ranges
@@ -304,39 +331,88 @@ export class ChainCommitteeSource implements CommitteeSource {
   }
 
   /**
-   * Every committee in force so far must have the summary hash the registry holds for its epochs. A committee the
-   * off-chain checks refuse, or whose hash differs, is marked with that problem (its epochs then throw it) while
-   * the others stay in service; only an RPC failure fails the sync.
+   * Every committee in force so far must have the summary hash the registry holds for its epochs: checked at the
+   * first and the last of its epochs in force, and the live committee again at each new epoch in force (an event
+   * the RPC left out changes the registry's committee from the next epoch on, which the replay never learns). A
+   * committee the off-chain checks refuse, or whose hash differs, is marked with that problem (its epochs then
+   * throw it) while the others stay in service; only an RPC failure fails the sync. While `resume`-ing (reading
+   * on from the state of earlier syncs), a mismatch or a record the registry does not have is thrown instead
+   * (CHAIN_COMMITTEE_MISMATCH): the caller reads the registry again in full before concluding anything.
    */
-  async #checkRanges(ranges: CommitteeRange[], inForce: number, safe: bigint): Promise<void> {
+  async #checkRanges(ranges: CommitteeRange[], inForce: number, safe: bigint, resume: boolean): Promise<void> {
     const { networkId } = await this.#chain.constants()
     for (const range of ranges) {
-      if (range.checked || range.problem || range.from > inForce) continue
-      let committee: Committee
-      try {
-        committee = new Committee(committeeInputOf(range.snapshot, networkId, range.from), {
-          verifier: this.#keyChecks,
-        })
-      } catch (err) {
-        if (!(err instanceof DacnetError)) throw err
-        range.problem = err
-        this.#logger.error('the registry holds a committee that fails the off-chain checks', {
-          epoch: range.from,
-          error: err,
-        })
-        continue
+      if (range.problem || range.from > inForce) continue
+      const last = range.to === undefined ? inForce : Math.min(range.to, inForce)
+      if (range.checked && range.checkedTo !== undefined && range.checkedTo >= last) continue
+      if (range.summaryHash === undefined) {
+        let committee: Committee
+        try {
+          committee = new Committee(committeeInputOf(range.snapshot, networkId, range.from), {
+            verifier: this.#keyChecks,
+          })
+        } catch (err) {
+          if (!(err instanceof DacnetError)) throw err
+          range.problem = err
+          this.#logger.error('the registry holds a committee that fails the off-chain checks', {
+            epoch: range.from,
+            error: err,
+          })
+          continue
+        }
+        range.summaryHash = bytesToHex(summaryHash(committeeSummary(committee)))
       }
-      const record = await this.#chain.record(range.from, safe)
-      if (record.summaryHash.toLowerCase() !== bytesToHex(summaryHash(committeeSummary(committee)))) {
-        range.problem = chainError(
-          ChainErrorCode.COMMITTEE_MISMATCH,
-          `the committee rebuilt from the registry's events for epoch ${range.from} does not match its record ${record.recordIndex}`,
-          { epoch: range.from, recordIndex: record.recordIndex },
-        )
-        this.#logger.error('committee does not match the registry record', { epoch: range.from, error: range.problem })
-        continue
+      const epochs = range.checked || last === range.from ? [last] : [range.from, last]
+      for (const epoch of epochs) {
+        const problem = await this.#recordMismatch(range, epoch, safe)
+        if (problem === undefined) continue
+        if (resume) throw problem
+        range.problem = problem
+        this.#logger.error('committee does not match the registry record', { epoch, error: problem })
+        break
       }
+      if (range.problem) continue
       range.checked = true
+      range.checkedTo = last
     }
   }
+
+  /** Why the registry's record for `epoch` is not `range`'s committee, or undefined when it is. */
+  async #recordMismatch(range: CommitteeRange, epoch: number, safe: bigint): Promise<DacnetError | undefined> {
+    let record: { recordIndex: number; summaryHash: Hex }
+    try {
+      record = await this.#chain.record(epoch, safe)
+    } catch (err) {
+      // The registry refusing `committeeFor` (no record for that epoch) is an answer about the state, not an outage.
+      if (!isRevert(err)) throw err
+      return chainError(
+        ChainErrorCode.COMMITTEE_MISMATCH,
+        `the registry has no committee record for epoch ${epoch}, though its events replayed give one`,
+        { epoch },
+      )
+    }
+    if (record.summaryHash.toLowerCase() === range.summaryHash) return undefined
+    return chainError(
+      ChainErrorCode.COMMITTEE_MISMATCH,
+      `the committee rebuilt from the registry's events for epoch ${epoch} does not match its record ${record.recordIndex}`,
+      { epoch, recordIndex: record.recordIndex },
+    )
+  }
+}
+
+/** A failure that says the replayed state is wrong (events missing), not that the RPC failed. */
+function isInconsistency(err: unknown): boolean {
+  return (
+    err instanceof DacnetError &&
+    (err.code === ChainErrorCode.INCONSISTENT_EVENTS || err.code === ChainErrorCode.COMMITTEE_MISMATCH)
+  )
+}
+
+/** Whether a contract read failed because the contract reverted (viem's ContractFunctionRevertedError, anywhere in the cause chain). */
+function isRevert(err: unknown): boolean {
+  for (let e = err as { name?: string; cause?: unknown } | undefined, depth = 0; e && depth < 8; depth++) {
+    if (e.name === 'ContractFunctionRevertedError') return true
+    e = e.cause as typeof e
+  }
+  return false
 }

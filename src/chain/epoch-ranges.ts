@@ -13,6 +13,13 @@ export interface CommitteeRange {
   snapshot: CommitteeSnapshot
   /** True once its summary hash matched the registry's record. */
   checked: boolean
+  /**
+   * The latest of its epochs whose record it was checked against (its first and, at each new epoch in force while
+   * it is live, that one): a log the RPC left out of its answers shows as a record that no longer matches.
+   */
+  checkedTo?: number
+  /** Its summary hash (hex), once computed for a check. */
+  summaryHash?: string
   /** Why its epochs cannot be served (off-chain checks refused it, or its hash differs from the record). */
   problem?: DacnetError
 }

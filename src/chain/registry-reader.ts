@@ -92,12 +92,27 @@ export class RegistryReader {
     return { recordIndex: Number(recordIndex), summaryHash: hash }
   }
 
+  /**
+   * The registry's events of blocks `from..to`, in windows of at most `logRangeBlocks` blocks. A window whose answer
+   * is too large (over the client's response limit, or a provider's own cap on results or range) is asked again
+   * in halves, down to one block: a stretch of blocks busy with registry logs, which any member can make, would
+   * otherwise fail the same window on every read, and no new or restarted node could ever sync.
+   */
   async events(from: bigint, to: bigint): Promise<{ block: bigint; event: RegistryEvent }[]> {
     const out: { block: bigint; event: RegistryEvent }[] = []
-    const step = this.#logRangeBlocks
-    for (let start = from; start <= to; start += step) {
+    let step = this.#logRangeBlocks
+    for (let start = from; start <= to; ) {
       const end = start + step - 1n < to ? start + step - 1n : to
-      const logs = await this.#client.getLogs({ address: this.registry, fromBlock: start, toBlock: end })
+      const logs = await this.#getLogsOf(start, end).catch((err: unknown) => {
+        if (step === 1n || !isAnswerTooLarge(err)) throw err
+        return undefined // asked again in halves
+      })
+      if (logs === undefined) {
+        const half = (end - start + 1n) / 2n
+        step = half > 0n ? half : 1n
+        continue
+      }
+      start = end + 1n
       for (const log of logs) {
         if (log.removed || log.blockNumber === null) continue
         const event = decodeRegistryEvent(log.data, log.topics)
@@ -105,6 +120,11 @@ export class RegistryReader {
       }
     }
     return out
+  }
+
+  /** One eth_getLogs of the registry over `from..to`. */
+  #getLogsOf(from: bigint, to: bigint) {
+    return this.#client.getLogs({ address: this.registry, fromBlock: from, toBlock: to })
   }
 
   async #readConstants(): Promise<ChainConstants> {
@@ -126,4 +146,27 @@ export class RegistryReader {
       )
     }
   }
+}
+
+/**
+ * Whether a getLogs failed for the size of what it asked: the answer over the client's response limit, or a
+ * provider refusing too many results or too wide a range (their messages differ; these are the common ones).
+ */
+function isAnswerTooLarge(err: unknown): boolean {
+  for (
+    let e = err as { name?: string; message?: string; cause?: unknown } | undefined, depth = 0;
+    e && depth < 8;
+    depth++
+  ) {
+    if (e.name === 'ResponseBodyTooLargeError') return true
+    if (
+      /more than \d+ (results|logs)|too many (results|logs)|range (is )?too (large|wide)|exceeds? (the )?max(imum)? block range|response size (exceeded|is larger)/i.test(
+        e.message ?? '',
+      )
+    ) {
+      return true
+    }
+    e = e.cause as typeof e
+  }
+  return false
 }

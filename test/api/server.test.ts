@@ -170,6 +170,7 @@ describe('startApiServer', () => {
       lastSyncAt: Date.now(),
       lastError: undefined,
       deepReorgs: 0,
+      registryRereads: 0,
     }
     const server = await startApiServer({ node: member.node, port: 0, chain: { status: () => status } })
     try {

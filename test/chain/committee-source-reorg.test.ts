@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { unstake } from '../../src/chain/registry-client.ts'
 import {
+  a,
   b,
   c,
   chain,
@@ -124,6 +125,54 @@ describe('ChainCommitteeSource through reorgs and lagging RPC backends', () => {
       await s.refresh()
       expect(s.status()).toMatchObject({ state: 'synced', deepReorgs: 1, lastError: undefined })
       expect((await s.getCommittee(start)).size).toBe(before)
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('a log the RPC left out of an answer is found at the next epoch by its record, and the registry read again', async () => {
+    const proxy = await startRelay(chain.anvil.rpcUrl)
+    try {
+      const s = source(proxy.url)
+      await s.refresh()
+      const start = await s.currentEpoch()
+      const before = (await s.getCommittee(start)).size
+      // a registers, and the backend answers the getLogs that would have shown it with nothing.
+      proxy.emptyLogs = 1
+      await join(a)
+      await s.refresh()
+      expect(proxy.emptyLogs).toBe(0)
+      expect(s.status().registryRereads).toBe(0)
+      // From the next epoch the registry's committee has a; the follower's does not, and its record says so.
+      await mineToEpoch(chain, d, BigInt(start + 1))
+      await s.refresh()
+      expect(s.status()).toMatchObject({ state: 'synced', registryRereads: 1, lastError: undefined })
+      const next = await s.getCommittee(start + 1)
+      expect(next.size).toBe(before + 1)
+      expect(next.members.map((m) => m.peerId)).toContain(a.peerId)
+      // Read on block by block from there, with nothing more to repair.
+      await chain.testClient.mine({ blocks: 2 })
+      await s.refresh()
+      expect(s.status().registryRereads).toBe(1)
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('asks for the logs of a busy stretch of blocks in halves when the answer is too large for the provider', async () => {
+    const proxy = await startRelay(chain.anvil.rpcUrl)
+    try {
+      const direct = source()
+      await direct.refresh()
+      const epoch = await direct.currentEpoch()
+      // A fresh node reads from the deployment: every window over three blocks is refused, as too many results.
+      proxy.maxLogRange = 3
+      const s = source(proxy.url)
+      await s.refresh()
+      expect(s.status()).toMatchObject({ state: 'synced', lastError: undefined })
+      expect(await s.currentEpoch()).toBe(epoch)
+      const [ours, theirs] = [await s.getCommittee(epoch), await direct.getCommittee(epoch)]
+      expect(ours.members.map((m) => m.peerId)).toEqual(theirs.members.map((m) => m.peerId))
     } finally {
       await proxy.close()
     }

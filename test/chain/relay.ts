@@ -12,6 +12,16 @@ export interface Relay {
   lagBlocks: number
   /** Methods answered with a JSON-RPC error instead of being relayed. */
   readonly failing: Set<string>
+  /**
+   * The next this many `eth_getLogs` are answered with no log at all, as a load-balanced backend that has not indexed
+   * the blocks yet does.
+   */
+  emptyLogs: number
+  /**
+   * An `eth_getLogs` over more blocks than this is refused the way providers refuse too many results (-32005,
+   * "query returned more than 10000 results"). Infinity: no cap.
+   */
+  maxLogRange: number
   /** JSON-RPC requests relayed so far with this method (batches counted per request). */
   calls(method: string): number
   close(): Promise<void>
@@ -27,6 +37,16 @@ interface RpcRequest {
 async function answer(target: string, request: RpcRequest, relay: Relay): Promise<unknown> {
   const { id, method } = request
   if (relay.failing.has(method)) return { jsonrpc: '2.0', id, error: { code: -32000, message: `${method} failed` } }
+  const filter = request.params?.[0] as { fromBlock?: string; toBlock?: string } | undefined
+  if (method === 'eth_getLogs' && filter?.fromBlock?.startsWith('0x') && filter.toBlock?.startsWith('0x')) {
+    if (Number(BigInt(filter.toBlock) - BigInt(filter.fromBlock)) + 1 > relay.maxLogRange) {
+      return { jsonrpc: '2.0', id, error: { code: -32005, message: 'query returned more than 10000 results' } }
+    }
+  }
+  if (method === 'eth_getLogs' && relay.emptyLogs > 0) {
+    relay.emptyLogs--
+    return { jsonrpc: '2.0', id, result: [] }
+  }
   const reply = (await (
     await fetch(target, {
       method: 'POST',
@@ -89,6 +109,8 @@ export async function startRelay(target: string): Promise<Relay> {
     },
     lagBlocks: 0,
     failing: new Set(),
+    emptyLogs: 0,
+    maxLogRange: Number.POSITIVE_INFINITY,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()

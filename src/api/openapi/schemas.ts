@@ -103,6 +103,11 @@ export const SCHEMAS = {
         description: 'The code of the last failed read since then.',
       },
       deepReorgs: { ...uint, description: 'Reorgs deeper than the confirmation depth found since start.' },
+      registryRereads: {
+        ...uint,
+        description:
+          'Times the registry was read again from its deployment since start, because the events read block by block did not match its records (a log the RPC left out).',
+      },
     },
     "How current the node's view of the chain is.",
   ),
