@@ -73,6 +73,27 @@ export function roundEnds(first: number, maxSamples: number): number[] {
 }
 
 /**
+ * The confidence a check reports when it concludes on round `round`'s evidence (`samples` draws, `successes` of
+ * them, `distinct` indices held): one minus everything the check may have spent to get there — the allowance of
+ * every round before, each looked at and each able to pass by chance (roundAllowance), and this round's own bound.
+ * Reporting this round's bound alone would claim, for a check that needed eight rounds, an error some hundred times
+ * smaller than the procedure guarantees. 1 once the successes cover k distinct indices (the client held k shards).
+ */
+export function checkConfidence(
+  target: number,
+  round: number,
+  samples: number,
+  successes: number,
+  distinct: number,
+  k: number,
+  n: number,
+): number {
+  if (distinct >= k) return 1
+  const spentBefore = (1 - target) * (1 - 2 ** -(round - 1))
+  return Math.max(0, 1 - spentBefore - binomialUpperTail(samples, successes, (k - 1) / n))
+}
+
+/**
  * The error a check may spend at round `round` (1-based) for an overall `1 - target`: (1 - target) / 2^round, so
  * that over every round together the chance of a false "available" stays below 1 - target.
  */

@@ -11,7 +11,7 @@ import { type Logger, silentLogger } from '../logger.ts'
 import type { DacnetLibp2p } from '../p2p/node.ts'
 import { SampleStreams } from '../p2p/sample-streams.ts'
 import { isTimerDelay, MAX_TIMER_MS } from '../timer-limit.ts'
-import { availabilityConfidence, roundAllowance, roundEnds, samplesForTarget } from './confidence.ts'
+import { availabilityConfidence, checkConfidence, roundAllowance, roundEnds, samplesForTarget } from './confidence.ts'
 import { closableCall, NodeErrorCode, nodeError } from './errors.ts'
 import { Hedge, RecentSlowest } from './hedge.ts'
 import { HolderRequests } from './holder-requests.ts'
@@ -207,8 +207,14 @@ export class LightClient {
       }
       for (const [index, ok] of session.outcomes) if (ok) distinct.add(index)
       for (const index of session.pending.keys()) if (count(index)) distinct.add(index)
-      const confidence = availabilityConfidence(samples, successes, distinct.size, header.k, header.n)
-      return { round, samples, successes, confidence, passes: 1 - confidence <= roundAllowance(target, round) }
+      const bound = availabilityConfidence(samples, successes, distinct.size, header.k, header.n)
+      return {
+        round,
+        samples,
+        successes,
+        confidence: checkConfidence(target, round, samples, successes, distinct.size, header.k, header.n),
+        passes: 1 - bound <= roundAllowance(target, round),
+      }
     }
     /** The first round drawn whose evidence passes, counting as successes those indices `count` says. */
     const passing = (count: (index: number) => boolean) => {

@@ -60,7 +60,10 @@ export interface SampleUnanswered {
 export interface SampleResult {
   blobId: string
   available: boolean
-  /** 1 - P[seeing this many successes | fewer than k shards retrievable] (see confidence.ts). */
+  /**
+   * 1 − the error the check may have spent: the allowance of the rounds before the one it concluded on, and that
+   * round's bound on seeing this many successes with fewer than k shards retrievable (checkConfidence, PROTOCOL §3.9).
+   */
   confidence: number
   /**
    * Samples the verdict rests on: the first `samples` indices drawn (with replacement, so an index may count more

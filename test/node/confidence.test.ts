@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { availabilityConfidence, binomialUpperTail, samplesForTarget } from '../../src/node/confidence.ts'
+import {
+  availabilityConfidence,
+  binomialUpperTail,
+  checkConfidence,
+  roundAllowance,
+  samplesForTarget,
+} from '../../src/node/confidence.ts'
 
 /**
  * The oracle: P[Bin(s, a/b) >= x] as an exact fraction, summed term by term in BigInt, independently of the
@@ -173,6 +179,29 @@ describe('binomialUpperTail', () => {
         }
       }
     }
+  })
+})
+
+describe('checkConfidence: what a check reports on the round it concluded', () => {
+  it('is the bound itself on the first round, and less by the error the rounds before it were allowed', () => {
+    const target = 1 - 1e-6
+    expect(checkConfidence(target, 1, 13, 13, 13, 81, 256)).toBe(availabilityConfidence(13, 13, 13, 81, 256))
+    // Round 8 of k = 81, n = 256: 243 draws. Its own bound alone would claim ~3e-9; the check spent up to
+    // (1 - target)(1 - 2^-7) on rounds 1..7 getting there.
+    const tail = binomialUpperTail(243, 90, 80 / 256)
+    const spent = (1 - target) * (1 - 2 ** -7)
+    expectRelativelyClose(1 - checkConfidence(target, 8, 243, 90, 70, 81, 256), spent + tail)
+    // Still at or above the target whenever the round passed (its tail within its allowance).
+    for (let round = 1; round <= 9; round++) {
+      const atThreshold = (1 - target) * (1 - 2 ** -(round - 1)) + roundAllowance(target, round)
+      expect(1 - atThreshold).toBeGreaterThanOrEqual(target)
+    }
+  })
+
+  it('is 1 once k distinct shards were held, and never below 0', () => {
+    expect(checkConfidence(1 - 1e-6, 9, 256, 81, 81, 81, 256)).toBe(1)
+    expect(checkConfidence(1 - 1e-6, 9, 256, 0, 0, 81, 256)).toBe(0)
+    expect(checkConfidence(0.5, 9, 256, 1, 1, 81, 256)).toBe(0)
   })
 })
 

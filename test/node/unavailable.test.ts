@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Certificate } from '../../src/attest/certificate.ts'
 import { type Assignment, assignShards } from '../../src/committee/assignment.ts'
 import type { BlobId } from '../../src/erasure/blob-id.ts'
-import { availabilityConfidence } from '../../src/node/confidence.ts'
+import { checkConfidence, roundAllowance, roundEnds, samplesForTarget } from '../../src/node/confidence.ts'
 import { Disperser } from '../../src/node/disperser.ts'
 import { NodeErrorCode, nodeError } from '../../src/node/errors.ts'
 import {
@@ -119,8 +119,9 @@ function expectUnavailable(result: SampleResult, codes: (code: string) => boolea
   expect(result.confidence).toBeLessThan(TARGET)
   // It kept drawing up to the cap before giving up, and reports the bound for exactly what it saw.
   expect(result.samples).toBe(DEFAULT_MAX_SAMPLES)
+  const rounds = roundEnds(samplesForTarget(1 - roundAllowance(TARGET, 1), k, n), DEFAULT_MAX_SAMPLES).length
   expect(result.confidence).toBe(
-    availabilityConfidence(result.samples, result.successes, result.distinctSuccesses, k, n),
+    checkConfidence(TARGET, rounds, result.samples, result.successes, result.distinctSuccesses, k, n),
   )
   // The members still up answered: with 256 draws, missing all of their shards is out of the question.
   expect(result.successes).toBeGreaterThan(0)
