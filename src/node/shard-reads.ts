@@ -230,6 +230,11 @@ export class ShardReads implements RequesterReads {
       return use(shards)
     } catch (err) {
       if (shards !== undefined) throw err
+      // Only a bad entry among them is worth reading around; a failing disk, a closing store or a full queue would
+      // fail each single read alike, and the holder would look as if it held nothing.
+      if (!isDacnetError(err, StorageErrorCode.INVALID_SHARD) && !isDacnetError(err, StorageErrorCode.CORRUPT_ENTRY)) {
+        throw err
+      }
       if (!isDacnetError(err, StorageErrorCode.INVALID_SHARD)) {
         this.#logger.warn('multi-shard read failed; reading one at a time', { blobId: blobId.toString(), error: err })
       }

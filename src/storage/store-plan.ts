@@ -6,6 +6,7 @@ import { isDacnetError } from '../errors.ts'
 import { Bucket } from './buckets.ts'
 import { failingShard } from './commitment.ts'
 import type { BlobWritePlan, StoreCore } from './core.ts'
+import { CorruptValue } from './corruption.ts'
 import type { BatchOp, LevelBatch } from './db.ts'
 import { StorageErrorCode, storageError } from './errors.ts'
 import { checkQuota } from './quota.ts'
@@ -147,7 +148,19 @@ export async function heldIndices(
   place: ShardPlace,
   n: number,
 ): Promise<number[]> {
-  return mayHaveLeftovers(core, record) ? core.repos.shards.indicesOf(place, n) : []
+  if (!mayHaveLeftovers(core, record)) return []
+  try {
+    return await core.repos.shards.indicesOf(place, n)
+  } catch (err) {
+    if (!(err instanceof CorruptValue)) throw err
+    // A damaged block under the blob's shards: which are held cannot be told, so nothing is written over them. The
+    // store is refused with a code, not an error of this store's own making; `check()` finds and repairs them.
+    throw storageError(
+      StorageErrorCode.CORRUPT_ENTRY,
+      `the shards held of this blob cannot be listed: ${err.message}; run the integrity check`,
+      { reason: err.reason },
+    )
+  }
 }
 
 /**

@@ -128,7 +128,16 @@ export class ShardStore {
     const id = idBytes(blobId)
     const blob = await this.#core.readableBlob(id)
     if (blob === undefined) return []
-    return this.#core.repos.shards.indicesOf(shardPlace(id, blob), blob.header.n)
+    const { shards } = this.#core.repos
+    const place = shardPlace(id, blob)
+    try {
+      return await shards.indicesOf(place, blob.header.n)
+    } catch (err) {
+      if (!(err instanceof CorruptValue)) throw err
+      // A damaged block under the blob's shards fails the range scan; the shards outside it are still good to
+      // serve. Their reads check each one (and quarantine the damaged ones as they meet them).
+      return (await shards.indicesByPoint(place, blob.header.n)).held
+    }
   }
 
   async getHeader(blobId: BlobId): Promise<BlobHeader | undefined> {
@@ -178,12 +187,14 @@ export class ShardStore {
         ? all
         : { gte: concatBytes(blobs.key(idBytes(opts.after)), Uint8Array.of(0)), lt: all.lt }
     const ids: BlobId[] = []
-    for await (const [key, value] of blobs.entries(range)) {
-      if (rawRecordState(value) !== BlobState.stored) continue
-      ids.push(parseBlobId(key.subarray(1)))
-      if (ids.length === limit) break
-    }
-    return ids
+    return typedCorruption('listing the blobs', async () => {
+      for await (const [key, value] of blobs.entries(range)) {
+        if (rawRecordState(value) !== BlobState.stored) continue
+        ids.push(parseBlobId(key.subarray(1)))
+        if (ids.length === limit) break
+      }
+      return ids
+    })
   }
 
   /** Stores this node's attestation; refused unless every shard of the blob is held. Written with sync. */
@@ -195,7 +206,8 @@ export class ShardStore {
 
   async getAttestation(blobId: BlobId): Promise<Uint8Array | undefined> {
     this.#core.assertOpen()
-    return this.#core.repos.attestations.get(idBytes(blobId))
+    const id = idBytes(blobId)
+    return typedCorruption(`the attestation of blob ${blobId}`, () => this.#core.repos.attestations.get(id))
   }
 
   /** Stores (or replaces) the certificate of a held blob. Written with sync. */
@@ -207,7 +219,8 @@ export class ShardStore {
 
   async getCertificate(blobId: BlobId): Promise<Uint8Array | undefined> {
     this.#core.assertOpen()
-    return this.#core.repos.certificates.get(idBytes(blobId))
+    const id = idBytes(blobId)
+    return typedCorruption(`the certificate of blob ${blobId}`, () => this.#core.repos.certificates.get(id))
   }
 
   /** Counters from memory: no I/O. */
@@ -273,5 +286,18 @@ export async function checkShardStore(
     return await store.check(checkOpts)
   } finally {
     await store.close()
+  }
+}
+
+/**
+ * A read that meets a damaged value it does not quarantine itself (small records, listings): STORAGE_CORRUPT_ENTRY
+ * naming `what`, never the store's internal CorruptValue. `check()` reports and repairs such entries.
+ */
+async function typedCorruption<T>(what: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read()
+  } catch (err) {
+    if (!(err instanceof CorruptValue)) throw err
+    throw storageError(StorageErrorCode.CORRUPT_ENTRY, `${what} is unreadable: ${err.message}`, { reason: err.reason })
   }
 }

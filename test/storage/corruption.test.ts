@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -182,6 +183,9 @@ describe.each([false, true, 'recent'] as const)('corruption (syncReads: %s)', (s
     const blockEnd = Uint8Array.of(...proof, 0, 0, 0, 0, 1, 0, 0, 0)
     await patchTables(dir, blockEnd, proof.length + 4, Uint8Array.of(0xff, 0xff, 0xff, 0x7f))
     store = await open()
+    // The range scan of the blob's shards fails on the block; the listing falls back to point reads and leaves out
+    // only the shard it cannot read, so the others are still served.
+    expect(await store.listShardIndices(blob.blobId)).toEqual([0, 1, 2, 4, 5, 6, 7])
 
     const err = await caught(store.getShard(blob.blobId, 3))
     expect(err.code).toBe(StorageErrorCode.CORRUPT_ENTRY)
@@ -250,6 +254,52 @@ describe('corruption and the rest of the store', () => {
       const stats = store.stats()
       expect([stats.blobs, stats.shards]).toEqual([0, 0])
       expect(await store.prune()).toMatchObject({ blobs: 0 })
+      await store.close()
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('prunes past a certificate in a block LevelDB cannot parse, which reads as STORAGE_CORRUPT_ENTRY', async () => {
+    const { dir, cleanup } = await tempDir()
+    const clock = manualClock()
+    const open = () => ShardStore.open(dir, { backgroundPrune: false, now: clock.now })
+    try {
+      let store = await open()
+      // Three blobs with certificates of 6,000 random bytes (stored uncompressed): in key order, the middle one
+      // fills a LevelDB block of its own, between the block the first one ends and the one the last begins.
+      const blobs = [1, 2, 3].map((epoch) => makeBlob({ k: 4, n: 8, dataSize: 16_384, epoch }))
+      const certificates = new Map(blobs.map((blob) => [blob, new Uint8Array(randomBytes(6_000))]))
+      for (const [blob, certificate] of certificates) {
+        await store.putBlob(blob.headerBytes, pick(blob, [0, 1]), { retentionMs: 1_000 })
+        await store.putCertificate(blob.blobId, certificate)
+      }
+      const byKey = [...blobs].sort((a, b) => Buffer.compare(a.blobId.bytes, b.blobId.bytes))
+      const damaged = byKey[1]!
+      await store.close()
+      const raw = await openRaw(dir)
+      await compactAll(raw)
+      await raw.close()
+      const tail = certificates.get(damaged)!.subarray(5_976)
+      await patchTables(
+        dir,
+        Uint8Array.of(...tail, 0, 0, 0, 0, 1, 0, 0, 0),
+        tail.length + 4,
+        Uint8Array.of(0xff, 0xff, 0xff, 0x7f),
+      )
+      store = await open()
+      await expect(store.getCertificate(damaged.blobId)).rejects.toMatchObject({
+        code: StorageErrorCode.CORRUPT_ENTRY,
+      })
+      expect(await store.getCertificate(byKey[0]!.blobId)).toEqual(certificates.get(byKey[0]!))
+
+      // Were the damaged one to stop the prune, it would stay at the head of the expiry index and nothing behind it
+      // would ever go.
+      clock.advance(5_000)
+      await store.prune()
+      for (const blob of blobs) expect(await store.hasBlob(blob.blobId)).toBe(false)
+      expect(await store.getCertificate(damaged.blobId)).toBeUndefined()
+      expect([store.stats().blobs, store.stats().shards]).toEqual([0, 0])
       await store.close()
     } finally {
       await cleanup()

@@ -122,6 +122,24 @@ export class ShardRepository extends Repository {
     return keys.map((key) => this.indexOf(key))
   }
 
+  /**
+   * indicesOf by point reads of each index below `n`, for when a damaged LevelDB block under the blob's range makes
+   * the range scan fail (CorruptValue): the readable indices held, and those whose read failed on the damage.
+   */
+  async indicesByPoint(place: ShardPlace, n: number): Promise<{ held: number[]; unreadable: number[] }> {
+    const held: number[] = []
+    const unreadable: number[] = []
+    for (let index = 0; index < n; index++) {
+      try {
+        if ((await this.getRaw(this.key(place, index))) !== undefined) held.push(index)
+      } catch (err) {
+        if (!(err instanceof CorruptValue)) throw err
+        unreadable.push(index)
+      }
+    }
+    return { held, unreadable }
+  }
+
   async getMany(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
     return (await this.db.getMany(keys)).map(asView)
   }
