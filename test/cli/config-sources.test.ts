@@ -285,7 +285,7 @@ describe('dacnet node, from the file, the environment and flags', () => {
     expect(env.code).toBe(1)
     expect(env.stderr).toMatch(/^error CLI_CONFIG_INVALID: DACNET_API_PORT: must be a port number in 0\.\.65535/)
     const flag = await cli(['node', '--config', 'config.json', '--network-listen', 'nope'], { cwd: dir })
-    expect(flag.code).toBe(1)
+    expect(flag.code).toBe(2) // a bad value on the command line: a usage error
     expect(flag.stderr).toMatch(/^error CLI_CONFIG_INVALID: --network-listen: entry 1 is not a multiaddr/)
   })
 })

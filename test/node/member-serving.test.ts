@@ -11,6 +11,7 @@ import type { DacnetLibp2p } from '../../src/p2p/node.ts'
 import { openRetrieve } from '../../src/p2p/retrieve.ts'
 import { requestSamples } from '../../src/p2p/sample.ts'
 import { registerProtocols } from '../../src/p2p/service.ts'
+import { StorageErrorCode, storageError } from '../../src/storage/errors.ts'
 import { ShardStore } from '../../src/storage/store.ts'
 import { withProofs } from '../erasure/helpers.ts'
 import { failureOf, type Gate, gate, startNodes } from '../p2p/helpers.ts'
@@ -135,9 +136,10 @@ describe('a member serving samples and retrievals', { timeout: 15_000 }, () => {
     for (const shard of run) expect(Buffer.from(shard.data).equals(Buffer.from(all[shard.index]!.data))).toBe(true)
     const getShards = store.getShards
     let multiGets = 0
+    let failure = storageError(StorageErrorCode.CORRUPT_ENTRY, 'a damaged block')
     store.getShards = async () => {
       multiGets++
-      throw new Error('a damaged block')
+      throw failure
     }
     try {
       lines = []
@@ -146,6 +148,11 @@ describe('a member serving samples and retrievals', { timeout: 15_000 }, () => {
       expect(lines.filter((l) => l.level === 'warn').map((l) => l.msg)).toEqual([
         'multi-shard read failed; reading one at a time',
       ])
+      // A failing disk is not read around: one at a time, every read would fail alike and the holder look empty.
+      failure = storageError(StorageErrorCode.IO_FAILED, 'the disk failed')
+      await expect(service.readShards(blob.blobId, [0, 1, 2])).rejects.toMatchObject({
+        code: StorageErrorCode.IO_FAILED,
+      })
     } finally {
       store.getShards = getShards
     }
