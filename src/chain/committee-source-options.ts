@@ -11,6 +11,11 @@ export const DEFAULT_POLL_INTERVAL_MS = 4_000
 export const DEFAULT_LOG_RANGE_BLOCKS = 2_000
 /** One JSON-RPC request: past this the RPC is treated as down for this poll. */
 export const DEFAULT_RPC_TIMEOUT_MS = 10_000
+/**
+ * A head that has not moved for this long is a stalled RPC node (its chain stopped, or it lost its peers), not a
+ * quiet chain: ten Ethereum slots. Its answers then stop counting as syncs (CHAIN_HEAD_STALLED).
+ */
+export const DEFAULT_MAX_HEAD_STALL_MS = 120_000
 /** Committee objects kept built (each epoch has its own; epochs between changes share their members). */
 export const DEFAULT_CACHED_COMMITTEES = 64
 
@@ -31,6 +36,8 @@ export interface ChainCommitteeSourceOptions {
   rpcTimeoutMs?: number
   /** Default DEFAULT_CACHED_COMMITTEES. */
   cachedCommittees?: number
+  /** Default DEFAULT_MAX_HEAD_STALL_MS; set it above the chain's longest expected gap between blocks. */
+  maxHeadStallMs?: number
   logger?: Logger
 }
 
@@ -47,6 +54,7 @@ export function resolveSourceOptions(options: ChainCommitteeSourceOptions): Reso
     logRangeBlocks: options.logRangeBlocks ?? DEFAULT_LOG_RANGE_BLOCKS,
     rpcTimeoutMs: options.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS,
     cachedCommittees: options.cachedCommittees ?? DEFAULT_CACHED_COMMITTEES,
+    maxHeadStallMs: options.maxHeadStallMs ?? DEFAULT_MAX_HEAD_STALL_MS,
   }
   validate(resolved)
   return resolved
@@ -62,6 +70,7 @@ function validate(o: ResolvedSourceOptions): void {
     ['logRangeBlocks', o.logRangeBlocks, 1],
     ['rpcTimeoutMs', o.rpcTimeoutMs, 100],
     ['cachedCommittees', o.cachedCommittees, 1],
+    ['maxHeadStallMs', o.maxHeadStallMs, 100],
   ] as const) {
     if (!Number.isSafeInteger(value) || value < min) throw bad(`${name} must be an integer >= ${min}, got ${value}`)
   }

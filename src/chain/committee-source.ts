@@ -87,6 +87,9 @@ export class ChainCommitteeSource implements CommitteeSource {
    */
   #suspect = false
   #rereads = 0
+  /** The highest safe block the RPC has shown, and when it first showed it (ms since the epoch). */
+  #headSafe: bigint | undefined
+  #headAdvancedAt = 0
 
   constructor(options: ChainCommitteeSourceOptions) {
     const resolved = resolveSourceOptions(options)
@@ -231,6 +234,18 @@ export class ChainCommitteeSource implements CommitteeSource {
   async #sync(): Promise<void> {
     try {
       await this.#syncOnce()
+      const stalledMs = Date.now() - this.#headAdvancedAt
+      if (stalledMs > this.#options.maxHeadStallMs) {
+        // The RPC answers, but its chain stopped: what it says is no news, and must not look like a fresh sync.
+        if (this.#lastError !== ChainErrorCode.HEAD_STALLED) {
+          this.#logger.warn('the chain RPC answers but its head has not moved; serving the committees known so far', {
+            block: Number(this.#headSafe),
+            stalledSeconds: Math.round(stalledMs / 1000),
+          })
+        }
+        this.#lastError = ChainErrorCode.HEAD_STALLED
+        return
+      }
       this.#lastSyncAt = Date.now()
       this.#lastError = undefined
     } catch (err) {
@@ -252,6 +267,10 @@ export class ChainCommitteeSource implements CommitteeSource {
     const constants = await this.#chain.constants()
     const head = await this.#chain.head()
     const safe = head - BigInt(this.#options.confirmations)
+    if (this.#headSafe === undefined || safe > this.#headSafe) {
+      this.#headSafe = safe
+      this.#headAdvancedAt = Date.now()
+    }
     if (safe < constants.genesisBlock) {
       throw chainError(ChainErrorCode.UNAVAILABLE, 'the chain has no confirmed block since the registry was deployed')
     }

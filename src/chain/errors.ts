@@ -26,6 +26,11 @@ export const ChainErrorCode = {
   DEPLOY_FAILED: 'CHAIN_DEPLOY_FAILED',
   /** The registry's events do not replay (a member index out of order, a departure of an unknown member). */
   INCONSISTENT_EVENTS: 'CHAIN_INCONSISTENT_EVENTS',
+  /**
+   * The RPC answers, but its head has not moved for `maxHeadStallMs`: a stalled node. The committees known so far
+   * keep serving; the source reports itself stale until the head moves again.
+   */
+  HEAD_STALLED: 'CHAIN_HEAD_STALLED',
 } as const
 
 export type ChainErrorCode = (typeof ChainErrorCode)[keyof typeof ChainErrorCode]

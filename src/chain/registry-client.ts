@@ -34,11 +34,15 @@ import { ChainErrorCode, chainError, rpcFailure } from './errors.ts'
 import { publicKeyY, signatureY } from './points.ts'
 
 /**
- * Gas limit of registry transactions. An estimate runs the call in the latest block, but a transaction that lands
- * as the first of a new epoch also records the epoch's start and may archive a record (about 90k more); a
- * registration with its on-chain pairing stays under 1M. Unused gas is not paid.
+ * The least gas limit of registry transactions, which get 1.2 times their estimate plus EPOCH_FIRST_GAS when that is
+ * more (a registration with many long multiaddrs). An estimate runs the call in the latest block, but a transaction
+ * that lands as the first of a new epoch also records the epoch's start and may archive a record (about 90k more);
+ * a registration with its on-chain pairing stays under 1M. Unused gas is not paid.
  */
 export const REGISTRY_GAS_LIMIT = 1_500_000n
+
+/** Gas added to an estimate for what an epoch's first registry transaction pays on top (recording the epoch, archiving a record). */
+const EPOCH_FIRST_GAS = 100_000n
 
 /** A registry and the account that sends transactions to it. */
 export interface RegistryWriter {
@@ -211,6 +215,17 @@ async function send(
       args,
       account: w.account,
     } as never)
+    // Estimated, with room for an epoch's first transaction (which archives a record: the estimate, made in the
+    // block before, may not have paid for it); never below REGISTRY_GAS_LIMIT. A fixed limit ran registrations
+    // with long multiaddr lists out of gas on-chain after their simulation passed.
+    const estimate = await w.publicClient.estimateContractGas({
+      address: w.registry,
+      abi: dacnetRegistryAbi,
+      functionName,
+      args,
+      account: w.account,
+    } as never)
+    const gas = (estimate * 12n) / 10n + EPOCH_FIRST_GAS
     hash = await w.walletClient.writeContract({
       address: w.registry,
       abi: dacnetRegistryAbi,
@@ -218,7 +233,7 @@ async function send(
       args,
       account: w.account,
       chain: null,
-      gas: REGISTRY_GAS_LIMIT,
+      gas: gas > REGISTRY_GAS_LIMIT ? gas : REGISTRY_GAS_LIMIT,
     } as never)
   } catch (err) {
     throw transactionError(functionName, err)

@@ -177,4 +177,20 @@ describe('ChainCommitteeSource through reorgs and lagging RPC backends', () => {
       await proxy.close()
     }
   })
+
+  it('reports an RPC whose head stopped moving as stale (CHAIN_HEAD_STALLED), not as freshly synced', async () => {
+    const s = source(chain.anvil.rpcUrl, 0, { maxHeadStallMs: 300 })
+    await chain.testClient.mine({ blocks: 1 })
+    await s.refresh()
+    expect(s.status()).toMatchObject({ state: 'synced', lastError: undefined })
+    const synced = s.status().lastSyncAt!
+    // No block for longer than the limit: the RPC still answers, but nothing it says is news.
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    await s.refresh()
+    expect(s.status()).toMatchObject({ state: 'stale', lastError: 'CHAIN_HEAD_STALLED', lastSyncAt: synced })
+    expect((await s.getCommittee(await s.currentEpoch())).size).toBeGreaterThan(0) // still serving what it knows
+    await chain.testClient.mine({ blocks: 1 })
+    await s.refresh()
+    expect(s.status()).toMatchObject({ state: 'synced', lastError: undefined })
+  })
 })

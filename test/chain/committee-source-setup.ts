@@ -4,7 +4,7 @@
  */
 import type { LocalAccount } from 'viem'
 import { blsKeyVerifier } from '../../src/attest/pop.ts'
-import { ChainCommitteeSource } from '../../src/chain/committee-source.ts'
+import { ChainCommitteeSource, type ChainCommitteeSourceOptions } from '../../src/chain/committee-source.ts'
 import { type RegistryWriter, registerMember } from '../../src/chain/registry-client.ts'
 import { memberSecretKey } from '../attest/helpers.ts'
 import { peerIdFor } from '../committee/helpers.ts'
@@ -45,7 +45,11 @@ export async function join(m: TestMember): Promise<void> {
 }
 
 /** A source of the registry `d` through `rpcUrl`, polling every 50 ms; stopped by stopSourceChain. */
-export function source(rpcUrl = chain.anvil.rpcUrl, confirmations = 0): ChainCommitteeSource {
+export function source(
+  rpcUrl = chain.anvil.rpcUrl,
+  confirmations = 0,
+  extra: Partial<ChainCommitteeSourceOptions> = {},
+): ChainCommitteeSource {
   const s = new ChainCommitteeSource({
     rpcUrl,
     registry: d.deployment.registry,
@@ -53,6 +57,7 @@ export function source(rpcUrl = chain.anvil.rpcUrl, confirmations = 0): ChainCom
     confirmations,
     pollIntervalMs: 50,
     rpcTimeoutMs: 2_000,
+    ...extra,
   })
   sources.push(s)
   return s
