@@ -104,14 +104,18 @@ export class StoreCore {
 
   /**
    * A write task that sees every batch planned before it on disk (it runs in the write queue once the committer
-   * is idle). For tasks that may touch any blob: prune steps and quarantines; blob writes use `blobWrite`.
+   * is idle). For tasks that may touch any blob: prune steps and quarantines; blob writes use `blobWrite`. Not
+   * refused when the queue is full (stores at `maxPendingWrites` would otherwise keep expired data on disk).
    */
   exclusive<T>(task: () => Promise<T>): Promise<T> {
-    return this.writer.run(async () => {
-      await this.committer.idle()
-      this.assertOpen()
-      return task()
-    })
+    return this.writer.run(
+      async () => {
+        await this.committer.idle()
+        this.assertOpen()
+        return task()
+      },
+      { unbounded: true },
+    )
   }
 
   /**

@@ -24,10 +24,15 @@ export class WriteQueue {
     return this.#pending + this.#committing()
   }
 
-  /** Queues `task`; refuses with STORAGE_BUSY when `maxPending` tasks already wait (bounded memory). */
-  run<T>(task: () => Promise<T>): Promise<T> {
+  /**
+   * Queues `task`; refuses with STORAGE_BUSY when `maxPending` tasks already wait (bounded memory). `unbounded`
+   * tasks are queued whatever waits: upkeep that holds no buffers of its own and is bounded elsewhere (one prune step
+   * at a time; quarantines, by the reads that find what to quarantine), which stores keeping the queue full must
+   * not starve.
+   */
+  run<T>(task: () => Promise<T>, opts: { unbounded?: boolean } = {}): Promise<T> {
     const pending = this.pending
-    if (pending >= this.#maxPending) {
+    if (pending >= this.#maxPending && !opts.unbounded) {
       return Promise.reject(
         storageError(StorageErrorCode.BUSY, `${pending} writes are queued; retry later`, { pending }),
       )
