@@ -19,7 +19,7 @@ import {
 } from './artifacts/DacnetCertificateVerifier.ts'
 import { dacnetRegistryAbi, dacnetRegistryBytecode } from './artifacts/DacnetRegistry.ts'
 import { dacnetTokenAbi, dacnetTokenBytecode } from './artifacts/DacnetToken.ts'
-import { ChainErrorCode, chainError } from './errors.ts'
+import { ChainErrorCode, chainError, rpcFailure } from './errors.ts'
 
 /** Supply of a freshly deployed stand-in token: 10^9 whole tokens of 18 decimals, all to the deployer. */
 export const DEFAULT_TOKEN_SUPPLY = 10n ** 27n
@@ -77,41 +77,59 @@ export async function deployDacnet(options: DeployDacnetOptions): Promise<Dacnet
   const account = options.account
   const deployerAddress = typeof account === 'string' ? account : account.address
 
-  const deployed = async (what: string, hash: Hash) => {
-    const receipt = await publicClient.waitForTransactionReceipt({ hash })
-    if (receipt.status !== 'success' || !receipt.contractAddress) {
-      throw chainError(ChainErrorCode.DEPLOY_FAILED, `deploying ${what} failed`, { what, hash })
+  /** Sends one deployment and waits for it; any failure (refused, reverted, no receipt) is CHAIN_DEPLOY_FAILED. */
+  const deploy = async (what: string, send: () => Promise<Hash>) => {
+    let hash: Hash | undefined
+    try {
+      hash = await send()
+      const receipt = await publicClient.waitForTransactionReceipt({ hash })
+      if (receipt.status === 'success' && receipt.contractAddress) {
+        return { address: receipt.contractAddress, block: receipt.blockNumber }
+      }
+    } catch (err) {
+      throw chainError(
+        ChainErrorCode.DEPLOY_FAILED,
+        `deploying ${what} failed: ${rpcFailure(err)}`,
+        { what, hash: hash ?? null },
+        { cause: err },
+      )
     }
-    return { address: receipt.contractAddress, block: receipt.blockNumber }
+    throw chainError(ChainErrorCode.DEPLOY_FAILED, `deploying ${what} failed`, { what, hash })
   }
 
   let token = options.token
   if (token === undefined) {
-    const hash = await walletClient.deployContract({
-      abi: dacnetTokenAbi,
-      bytecode: dacnetTokenBytecode,
-      args: [deployerAddress, options.tokenSupply ?? DEFAULT_TOKEN_SUPPLY],
+    const supply = options.tokenSupply ?? DEFAULT_TOKEN_SUPPLY
+    const deployedToken = await deploy('DacnetToken', () =>
+      walletClient.deployContract({
+        abi: dacnetTokenAbi,
+        bytecode: dacnetTokenBytecode,
+        args: [deployerAddress, supply],
+        account,
+        chain: null,
+      }),
+    )
+    token = deployedToken.address
+  }
+  const registryToken = token
+  const registry = await deploy('DacnetRegistry', () =>
+    walletClient.deployContract({
+      abi: dacnetRegistryAbi,
+      bytecode: dacnetRegistryBytecode,
+      args: [registryToken, options.networkId, epochBlocks, options.minStake, options.maxMembers, retentionSeconds],
       account,
       chain: null,
-    })
-    token = (await deployed('DacnetToken', hash)).address
-  }
-  const registryHash = await walletClient.deployContract({
-    abi: dacnetRegistryAbi,
-    bytecode: dacnetRegistryBytecode,
-    args: [token, options.networkId, epochBlocks, options.minStake, options.maxMembers, retentionSeconds],
-    account,
-    chain: null,
-  })
-  const registry = await deployed('DacnetRegistry', registryHash)
-  const verifierHash = await walletClient.deployContract({
-    abi: dacnetCertificateVerifierAbi,
-    bytecode: dacnetCertificateVerifierBytecode,
-    args: [registry.address],
-    account,
-    chain: null,
-  })
-  const verifier = await deployed('DacnetCertificateVerifier', verifierHash)
+    }),
+  )
+  const verifier = await deploy('DacnetCertificateVerifier', () =>
+    walletClient.deployContract({
+      abi: dacnetCertificateVerifierAbi,
+      bytecode: dacnetCertificateVerifierBytecode,
+      args: [registry.address],
+      account,
+      chain: null,
+    }),
+  )
   return {
     token,
     registry: registry.address,

@@ -112,12 +112,17 @@ export async function unstake(w: RegistryWriter, amount: bigint): Promise<{ hash
 
 /** Pays out an unbonded entry whose lock has ended; 0 while it is locked (the call then fixes its release time). */
 export async function withdraw(w: RegistryWriter): Promise<bigint> {
-  const { result } = await w.publicClient.simulateContract({
-    address: w.registry,
-    abi: dacnetRegistryAbi,
-    functionName: 'withdraw',
-    account: w.account,
-  })
+  let result: bigint
+  try {
+    ;({ result } = await w.publicClient.simulateContract({
+      address: w.registry,
+      abi: dacnetRegistryAbi,
+      functionName: 'withdraw',
+      account: w.account,
+    }))
+  } catch (err) {
+    throw transactionError('withdraw', err)
+  }
   await send(w, 'withdraw', [])
   return result
 }
@@ -158,7 +163,9 @@ export async function operatorStatus(
   const [member, unbonding] = await Promise.all([
     client.readContract({ address: registry, abi: dacnetRegistryAbi, functionName: 'memberOf', args: [operator] }),
     client.readContract({ address: registry, abi: dacnetRegistryAbi, functionName: 'unbonding', args: [operator] }),
-  ])
+  ]).catch((err: unknown) => {
+    throw readError(`the standing of ${operator}`, registry, err)
+  })
   return {
     registered: member[0],
     index: Number(member[1]),
@@ -176,11 +183,11 @@ export async function setMultiaddrs(w: RegistryWriter, multiaddrs: readonly stri
 }
 
 async function approveStake(w: RegistryWriter, amount: bigint): Promise<void> {
-  const token = await w.publicClient.readContract({
-    address: w.registry,
-    abi: dacnetRegistryAbi,
-    functionName: 'token',
-  })
+  const token = await w.publicClient
+    .readContract({ address: w.registry, abi: dacnetRegistryAbi, functionName: 'token' })
+    .catch((err: unknown) => {
+      throw readError("the registry's staking token", w.registry, err)
+    })
   let hash: Hash
   try {
     hash = await w.walletClient.writeContract({
@@ -242,11 +249,32 @@ async function send(
 }
 
 async function mined(client: PublicClient, hash: Hash, what: string): Promise<bigint> {
-  const receipt = await client.waitForTransactionReceipt({ hash })
+  let receipt: Awaited<ReturnType<PublicClient['waitForTransactionReceipt']>>
+  try {
+    receipt = await client.waitForTransactionReceipt({ hash })
+  } catch (err) {
+    // Sent, but not seen mined in time (or the RPC failed meanwhile): it may still land; the hash says where to look.
+    throw chainError(
+      ChainErrorCode.TRANSACTION_FAILED,
+      `${what} was sent (${hash}) but its receipt could not be read: ${rpcFailure(err)}`,
+      { hash },
+      { cause: err },
+    )
+  }
   if (receipt.status !== 'success') {
     throw chainError(ChainErrorCode.TRANSACTION_FAILED, `${what} reverted in block ${receipt.blockNumber}`, { hash })
   }
   return receipt.blockNumber
+}
+
+/** A registry read that failed: CHAIN_UNAVAILABLE naming what was read, and why. */
+function readError(what: string, registry: Address, err: unknown) {
+  return chainError(
+    ChainErrorCode.UNAVAILABLE,
+    `cannot read ${what} from the registry at ${registry}: ${rpcFailure(err)}`,
+    { registry },
+    { cause: err },
+  )
 }
 
 function transactionError(what: string, err: unknown) {
