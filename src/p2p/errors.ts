@@ -70,14 +70,30 @@ export function toWireError(err: unknown, what: string): DacnetError {
 }
 
 /**
- * What a serving node's own step (its service: admission, storage) threw, typed: a DacnetError passes through;
- * anything else is this node's fault, P2P_SERVICE_FAILED, with the cause's text in `meta.detail` for the local log
- * only (the peer gets the generic message).
+ * What a serving node's own step (its service: admission, storage) threw, typed: a DacnetError passes through, a
+ * timeout or abort is the wire's (toWireError); anything else is this node's fault, P2P_SERVICE_FAILED, with the
+ * cause's text in `meta.detail` for the local log only (the peer gets the generic message).
  */
 export function toServiceError(err: unknown, what: string): DacnetError {
   if (err instanceof DacnetError) return err
+  // The exchange's own deadline or abort, reached inside the service's step (a signal it was handed): the wire's.
+  const name = (err as { name?: string })?.name
+  if (name === 'TimeoutError' || name === 'AbortError') return toWireError(err, what)
   const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
   return p2pError(P2pErrorCode.SERVICE_FAILED, `the node failed to handle ${what}`, { detail })
+}
+
+/**
+ * Runs a step of the serving node's own (its service: admission, storage reads, the intake): what it throws untyped
+ * is this node's fault, not the stream's, so the exchange is answered P2P_SERVICE_FAILED (toServiceError) instead
+ * of being taken for a broken stream and reset, or counted as a client that stopped reading.
+ */
+export async function ofService<T>(step: () => T | Promise<T>, what: string): Promise<T> {
+  try {
+    return await step()
+  } catch (err) {
+    throw toServiceError(err, what)
+  }
 }
 
 /** An Error for stream.abort(), which wants a real Error. */

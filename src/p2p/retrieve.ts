@@ -4,7 +4,7 @@ import { type BlobId, blobIdOf, parseBlobId } from '../erasure/blob-id.ts'
 import { type BlobHeader, decodeHeader, HEADER_SIZE } from '../erasure/header.ts'
 import type { ShardWithProof } from '../erasure/shard.ts'
 import { DacnetError } from '../errors.ts'
-import { asError, P2pErrorCode, p2pError, toWireError } from './errors.ts'
+import { asError, ofService, P2pErrorCode, p2pError, toWireError } from './errors.ts'
 import { DEFAULT_SEND_BATCH_BYTES, FrameBatch, FrameReader, settleFinished, writeFrame } from './framing.ts'
 import {
   DEFAULT_REQUEST_FRAME_TIMEOUT_MS,
@@ -87,7 +87,7 @@ export async function handleRetrieveStream(
     const blobId = parseBlobId(request.blobId)
     const range = requestedRange(request)
     const requester = connection.remotePeer.toString()
-    const holdings = await service.holdings(blobId, requester)
+    const holdings = await ofService(() => service.holdings(blobId, requester), 'the retrieve request')
     if (holdings === null) throw p2pError(P2pErrorCode.BLOB_NOT_HELD, `no shard of ${blobId} is held here`)
     const indices = [...new Set(holdings.indices)].filter((i) => inRange(range, i)).sort((a, b) => a - b)
     answering = true
@@ -105,23 +105,27 @@ export async function handleRetrieveStream(
       return addShardReply(batch, shard, 0)
     }
     const run = Math.max(1, Math.floor(RETRIEVE_READ_BYTES / shardFrameLimit(shardSizeOf(holdings.headerBytes))))
+    const what = 'the retrieve request'
     if (service.withShards) {
+      const withShards = service.withShards.bind(service)
       for (let from = 0; from < indices.length; from += run) {
         // Framed and handed to the stream under the run's read slot; the drain is awaited after it.
-        const sending = await service.withShards(blobId, indices.slice(from, from + run), requester, (shards) =>
-          Promise.all([...shards.map(send), batch.flush()]),
+        const part = indices.slice(from, from + run)
+        const sending = await ofService(
+          () => withShards(blobId, part, requester, (shards) => Promise.all([...shards.map(send), batch.flush()])),
+          what,
         )
         await sending
       }
     } else if (service.readShards) {
+      const readShards = service.readShards.bind(service)
       for (let from = 0; from < indices.length; from += run) {
-        for (const shard of await service.readShards(blobId, indices.slice(from, from + run), requester)) {
-          await send(shard)
-        }
+        const part = indices.slice(from, from + run)
+        for (const shard of await ofService(() => readShards(blobId, part, requester), what)) await send(shard)
       }
     } else {
       for (const index of indices) {
-        const shard = await service.readShard(blobId, index, requester)
+        const shard = await ofService(() => service.readShard(blobId, index, requester), what)
         if (shard) await send(shard)
       }
     }

@@ -6,7 +6,7 @@ import { concat } from 'uint8arrays/concat'
 import { type BlobId, parseBlobId } from '../erasure/blob-id.ts'
 import type { ShardWithProof } from '../erasure/shard.ts'
 import { DacnetError } from '../errors.ts'
-import { asError, P2pErrorCode, p2pError, toWireError } from './errors.ts'
+import { asError, ofService, P2pErrorCode, p2pError, toWireError } from './errors.ts'
 import { DEFAULT_SEND_BATCH_BYTES, FrameBatch, FrameReader, settleFinished, writeFrame } from './framing.ts'
 import {
   DEFAULT_REQUEST_FRAME_TIMEOUT_MS,
@@ -120,20 +120,25 @@ export async function answerSampleRequest(
       from += part.length
       let shardBytes = 0
       // Framed and handed to the stream under the run's read slot; the drain is awaited after it.
-      const sending = await service.withShards(blobId, part, requester, (shards) => {
-        const held = new Map(shards.map((shard) => [shard.index, shard]))
-        for (const shard of shards) {
-          shardBytes = Math.max(shardBytes, shard.data.length + shard.proof.length + FRAME_OVERHEAD_BYTES)
-        }
-        return Promise.all([...part.map((index) => answer(index, held.get(index))), batch.flush()])
-      })
+      const withShards = service.withShards.bind(service)
+      const sending = await ofService(
+        () =>
+          withShards(blobId, part, requester, (shards) => {
+            const held = new Map(shards.map((shard) => [shard.index, shard]))
+            for (const shard of shards) {
+              shardBytes = Math.max(shardBytes, shard.data.length + shard.proof.length + FRAME_OVERHEAD_BYTES)
+            }
+            return Promise.all([...part.map((index) => answer(index, held.get(index))), batch.flush()])
+          }),
+        'the sample request',
+      )
       await sending
       if (shardBytes > 0) run = Math.max(1, Math.floor(SAMPLE_RUN_BYTES / shardBytes))
     }
   } else {
     for (const index of indices) {
       signal.throwIfAborted()
-      await answer(index, await service.readShard(blobId, index, requester))
+      await answer(index, await ofService(() => service.readShard(blobId, index, requester), 'the sample request'))
     }
   }
   await batch.add(replyFrame({ kind: ReplyKind.END, count: sent }))

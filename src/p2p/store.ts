@@ -5,7 +5,7 @@ import { blobIdOf } from '../erasure/blob-id.ts'
 import { type BlobHeader, decodeHeader } from '../erasure/header.ts'
 import type { ShardWithProof } from '../erasure/shard.ts'
 import { DacnetError } from '../errors.ts'
-import { asError, P2pErrorCode, p2pError, toServiceError, toWireError } from './errors.ts'
+import { asError, ofService, P2pErrorCode, p2pError, toServiceError, toWireError } from './errors.ts'
 import { FrameBatch, FrameReader, writeFrame } from './framing.ts'
 import {
   DEFAULT_STORE_TIMEOUT_MS,
@@ -91,7 +91,7 @@ export async function handleStoreStream(
   let response: StoreResponse
   try {
     // A peer that may not store here is answered before anything it sent is read.
-    await ofService(() => service.acceptsFrom?.(connection.remotePeer))
+    await ofService(() => service.acceptsFrom?.(connection.remotePeer), 'the store')
     const request = decodeFrame(
       StoreRequest,
       await reader.expect(
@@ -103,8 +103,9 @@ export async function handleStoreStream(
     )
     const header = decodeHeader(request.header)
     if (opts.exchange) opts.exchange.blobId = blobIdOf(request.header).toString()
-    const intake = await ofService(() =>
-      service.admit(connection.remotePeer, header, request.header, request.shardCount),
+    const intake = await ofService(
+      () => service.admit(connection.remotePeer, header, request.header, request.shardCount),
+      'the store',
     )
     let signature: Uint8Array
     try {
@@ -148,19 +149,6 @@ export async function intakeAll(intake: StoreIntake, shards: ShardWithProof[]): 
   } catch (err) {
     intake.abort()
     throw err
-  }
-}
-
-/**
- * Runs a step of the service's (admission, the intake): what it throws untyped is this node's fault, not the
- * stream's, so the store is answered P2P_SERVICE_FAILED instead of reset (which a sender would take for a broken
- * connection, and a store handler's untyped throws would otherwise all become).
- */
-async function ofService<T>(step: () => T | Promise<T>): Promise<T> {
-  try {
-    return await step()
-  } catch (err) {
-    throw toServiceError(err, 'the store')
   }
 }
 
@@ -211,7 +199,7 @@ async function receiveShards(
   if (run.length > 0) addRun(intake, run)
   // Any byte after the announced shards is a frame too many, whatever its length prefix says.
   await reader.expectEnd('more frames than the announced shard count', signal)
-  return ofService(() => intake.finish())
+  return ofService(() => intake.finish(), 'the store')
 }
 
 export interface StoreClientOptions {

@@ -49,9 +49,11 @@ beforeAll(async () => {
       },
       retrieve: {
         async holdings(id) {
+          if (id.equals(faultyAdmit.blobId)) return { headerBytes: faultyAdmit.headerBytes, indices: [0, 1] }
           return id.equals(blob.blobId) ? { headerBytes: blob.headerBytes, indices: [...held.keys()] } : null
         },
-        async readShard(_id, index) {
+        async readShard(id, index) {
+          if (id.equals(faultyAdmit.blobId)) throw new TypeError("Cannot read properties of undefined (reading 'data')")
           return held.get(index)
         },
       },
@@ -121,6 +123,19 @@ describe('served outcomes', () => {
       outcome: CANCELLED,
       exchange: { peer: client.peerId.toString() },
     })
+  })
+
+  it('a retrieval the holder fails by a fault of its own is answered ERROR P2P_SERVICE_FAILED, not cut', async () => {
+    const seen = nextServed(RETRIEVE_PROTOCOL)
+    const err = await failureOf(
+      (async () => {
+        const session = await openRetrieve(client, server.peerId, faultyAdmit.blobId)
+        for await (const _ of session.shards);
+      })(),
+    )
+    expect(err?.code).toBe(P2pErrorCode.SERVICE_FAILED)
+    expect(err?.meta?.['remote']).toBe(true)
+    expect((await seen)().outcome).toBe(P2pErrorCode.SERVICE_FAILED)
   })
 
   it('a stream that ends before its request is complete is still P2P_STREAM_ENDED', async () => {
