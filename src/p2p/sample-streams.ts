@@ -54,6 +54,7 @@ export class SampleStreams {
   readonly #libp2p: DacnetLibp2p
   readonly #idleMs: number
   readonly #idle = new Map<string, Session[]>()
+  #closed = false
 
   constructor(libp2p: DacnetLibp2p, opts: SampleStreamsOptions = {}) {
     const idleMs = opts.idleMs ?? DEFAULT_SAMPLE_STREAM_IDLE_MS
@@ -94,6 +95,7 @@ export class SampleStreams {
 
   /** Closes every kept stream. Requests under way finish on theirs, which are then closed too. */
   close(): void {
+    this.#closed = true
     const sessions = [...this.#idle.values()].flat()
     this.#idle.clear()
     for (const session of sessions) this.#end(session)
@@ -165,7 +167,7 @@ export class SampleStreams {
 
   #keep(key: string, session: Session): void {
     const sessions = this.#idle.get(key) ?? []
-    if (sessions.length >= MAX_IDLE_SAMPLE_STREAMS_PER_PEER) {
+    if (this.#closed || sessions.length >= MAX_IDLE_SAMPLE_STREAMS_PER_PEER) {
       this.#end(session)
       return
     }

@@ -214,6 +214,16 @@ describe('SampleStreams', () => {
     streams.close()
   })
 
+  it('keeps no stream of a request that finishes after close()', async () => {
+    const client = clients[4]!
+    const streams = new SampleStreams(client)
+    const pending = streams.request(holder.peerId, blob.blobId, [5], opts)
+    streams.close()
+    expect((await pending).size).toBe(1)
+    expect(streams.keptFor(holder.peerId)).toBe(0)
+    await waitFor(() => sessionsFrom(client, holder).length === 0, 'the session to end')
+  })
+
   it('asks again on a new stream when the holder reset the kept one as idle', async () => {
     const client = clients[5]!
     const streams = new SampleStreams(client, { idleMs: 60_000 })
