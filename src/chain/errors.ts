@@ -20,9 +20,9 @@ export const ChainErrorCode = {
   ANVIL_NOT_INSTALLED: 'CHAIN_ANVIL_NOT_INSTALLED',
   /** anvil could not be spawned, exited early, or did not answer JSON-RPC in time. */
   ANVIL_START_FAILED: 'CHAIN_ANVIL_START_FAILED',
-  /** A registry or token transaction was refused (the contract's error is in the message) or reverted. */
+  /** A registry or token transaction was refused (the contract's error is in the message) or reverted, or was sent but its receipt could not be read (`meta.hash` says where to look). */
   TRANSACTION_FAILED: 'CHAIN_TRANSACTION_FAILED',
-  /** A deployment transaction reverted or created no contract. */
+  /** A deployment transaction was refused, reverted, created no contract, or its receipt could not be read. */
   DEPLOY_FAILED: 'CHAIN_DEPLOY_FAILED',
   /** The registry's events do not replay (a member index out of order, a departure of an unknown member). */
   INCONSISTENT_EVENTS: 'CHAIN_INCONSISTENT_EVENTS',

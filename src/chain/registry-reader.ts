@@ -95,8 +95,9 @@ export class RegistryReader {
   /**
    * The registry's events of blocks `from..to`, in windows of at most `logRangeBlocks` blocks. A window whose answer
    * is too large (over the client's response limit, or a provider's own cap on results or range) is asked again
-   * in halves, down to one block: a stretch of blocks busy with registry logs, which any member can make, would
-   * otherwise fail the same window on every read, and no new or restarted node could ever sync.
+   * in halves, down to one block, and the window doubles again after each answer that fit: a stretch of blocks busy
+   * with registry logs, which any member can make, would otherwise fail the same window on every read, and no new or
+   * restarted node could ever sync.
    */
   async events(from: bigint, to: bigint): Promise<{ block: bigint; event: RegistryEvent }[]> {
     const out: { block: bigint; event: RegistryEvent }[] = []
@@ -113,6 +114,8 @@ export class RegistryReader {
         continue
       }
       start = end + 1n
+      // Grown back after each answer that fit, so one busy stretch does not leave the rest read a block at a time.
+      step = step * 2n < this.#logRangeBlocks ? step * 2n : this.#logRangeBlocks
       for (const log of logs) {
         if (log.removed || log.blockNumber === null) continue
         const event = decodeRegistryEvent(log.data, log.topics)

@@ -53,6 +53,7 @@ export class StoreEpochs {
   #previous: number | undefined
   #changedAt = 0
   #lastRefresh = Number.NEGATIVE_INFINITY
+  #refreshing: Promise<void> | undefined
 
   constructor(committees: CommitteeSource, options: StoreEpochsOptions = {}) {
     const grace = options.previousEpochGraceMs ?? DEFAULT_PREVIOUS_EPOCH_GRACE_MS
@@ -110,11 +111,21 @@ export class StoreEpochs {
     return (await this.#refresh()) && check()
   }
 
-  /** Asks the source for news unless it was asked less than MIN_SENDER_REFRESH_INTERVAL_MS ago; whether it was. */
+  /**
+   * Asks the source for news unless it was asked less than MIN_SENDER_REFRESH_INTERVAL_MS ago; whether it was. A
+   * refresh still under way is waited for by every caller (stores for a new epoch arriving together all see it).
+   */
   async #refresh(): Promise<boolean> {
+    if (this.#refreshing) {
+      await this.#refreshing
+      return true
+    }
     if (!this.#committees.refresh || this.#now() - this.#lastRefresh < MIN_SENDER_REFRESH_INTERVAL_MS) return false
     this.#lastRefresh = this.#now()
-    await this.#committees.refresh()
+    this.#refreshing = this.#committees.refresh().finally(() => {
+      this.#refreshing = undefined
+    })
+    await this.#refreshing
     return true
   }
 

@@ -208,12 +208,16 @@ export class LightClient {
       for (const [index, ok] of session.outcomes) if (ok) distinct.add(index)
       for (const index of session.pending.keys()) if (count(index)) distinct.add(index)
       const bound = availabilityConfidence(samples, successes, distinct.size, header.k, header.n)
+      const passes = 1 - bound <= roundAllowance(target, round)
+      const spent = checkConfidence(target, round, samples, successes, distinct.size, header.k, header.n)
+      // A round that did not pass never reads as reaching the target (its bound can sit just above its allowance
+      // while what the rounds before were allowed leaves the figure a hair above the target).
       return {
         round,
         samples,
         successes,
-        confidence: checkConfidence(target, round, samples, successes, distinct.size, header.k, header.n),
-        passes: 1 - bound <= roundAllowance(target, round),
+        confidence: passes ? spent : Math.min(spent, target - Number.EPSILON),
+        passes,
       }
     }
     /** The first round drawn whose evidence passes, counting as successes those indices `count` says. */

@@ -223,8 +223,11 @@ export class FrameReader {
   }
 }
 
-/** How long a peer has, after the last frame of its answer, to close its side of the stream (ms). */
-export const REMOTE_CLOSE_GRACE_MS = 1_000
+/**
+ * How long a peer has, after the last frame of its answer, to close its side of the stream (ms): its close waits
+ * for its connection to drain, which a large transfer on the same connection over a slow link can hold up.
+ */
+export const REMOTE_CLOSE_GRACE_MS = 5_000
 
 /**
  * Ends a client's finished exchange in the background. The peer, its answer complete, must close its side within

@@ -13,6 +13,8 @@ class MovingSource implements CommitteeSource {
   /** What a refresh moves the epoch to (the chain had news the last poll missed). */
   onRefresh: number | undefined
   refreshes = 0
+  /** How long a refresh takes (a chain poll's round trip). */
+  refreshMs = 0
   readonly #committees = new Map<number, Committee>()
 
   async getCommittee(epoch: number): Promise<Committee> {
@@ -34,6 +36,7 @@ class MovingSource implements CommitteeSource {
   }
   async refresh(): Promise<void> {
     this.refreshes++
+    if (this.refreshMs > 0) await new Promise((resolve) => setTimeout(resolve, this.refreshMs))
     if (this.onRefresh !== undefined) this.inForce = this.onRefresh
   }
 }
@@ -125,6 +128,16 @@ describe('StoreEpochs', () => {
     source.onRefresh = 7
     expect((await epochs.committeeFor(7)).epoch).toBe(7)
     expect(source.refreshes).toBe(3)
+  })
+
+  it('stores for a new epoch arriving together all wait for the one refresh they set off', async () => {
+    const source = new MovingSource()
+    source.onRefresh = 1
+    source.refreshMs = 50
+    const epochs = new StoreEpochs(source)
+    const outcomes = await Promise.all([epochs.committeeFor(1), epochs.committeeFor(1), epochs.committeeFor(1)])
+    expect(outcomes.map((c) => c.epoch)).toEqual([1, 1, 1])
+    expect(source.refreshes).toBe(1)
   })
 
   it('a source that goes back (a reloaded file, a deep reorg) leaves no grace behind', async () => {
