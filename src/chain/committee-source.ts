@@ -87,6 +87,8 @@ export class ChainCommitteeSource implements CommitteeSource {
    */
   #suspect = false
   #rereads = 0
+  /** Full reads in a row whose events did not add up to the registry's records. */
+  #inconsistentReads = 0
   /** The highest safe block the RPC has shown, and when it first showed it (ms since the epoch). */
   #headSafe: bigint | undefined
   #headAdvancedAt = 0
@@ -314,25 +316,36 @@ export class ChainCommitteeSource implements CommitteeSource {
       ? { replay: this.#replay, ranges: this.#ranges, lastChangeEpoch: this.#lastChangeEpoch }
       : undefined
     const inForce = epochOf(safe, constants)
+    // Strict: an inconsistency between the events read and the registry's records fails the sync and leaves the
+    // state serving as it was. Always while reading on block by block; for a full read, until it has come out
+    // inconsistent MAX_INCONSISTENT_READS times in a row (then the registry and the off-chain rules disagree for
+    // good, and what does not match is marked, epoch by epoch).
+    const strict = resume || this.#inconsistentReads < MAX_INCONSISTENT_READS
     let state: ReturnType<typeof advance>
     try {
       state = advance(
         previous,
         events.map(({ block, event }) => ({ epoch: epochOf(block, constants), event })),
       )
-      await this.#checkRanges(state.ranges, inForce, safe, resume)
+      await this.#checkRanges(state.ranges, inForce, safe, strict)
     } catch (err) {
-      if (!resume || !isInconsistency(err)) throw err
-      // What was read block by block does not add up to the registry's records: a log left out of an answer. The
-      // committees known so far may be wrong from that block on; read everything again, now.
+      if (!strict || !isInconsistency(err)) throw err
+      // What was read does not add up to the registry's records: a log left out of an answer (a backend that had
+      // not indexed the block yet). The committees known so far may be wrong from that block on: the next poll
+      // reads the registry again from its deployment, and the state serving stays as it was until one does add up.
+      if (resume) {
+        this.#rereads++
+        this.#logger.error('the registry events read so far do not match its records: reading the registry again', {
+          block: Number(safe),
+          error: err,
+        })
+      } else {
+        this.#inconsistentReads++
+      }
       this.#suspect = true
-      this.#rereads++
-      this.#logger.error('the registry events read so far do not match its records: reading the registry again', {
-        block: Number(safe),
-        error: err,
-      })
-      return this.#syncOnce()
+      throw err
     }
+    this.#inconsistentReads = 0
     if (reread) {
       // Committees and record indices cached from the abandoned branch (or the inconsistent state) go with it.
       this.#committees.clear()
@@ -354,11 +367,12 @@ export class ChainCommitteeSource implements CommitteeSource {
    * first and the last of its epochs in force, and the live committee again at each new epoch in force (an event
    * the RPC left out changes the registry's committee from the next epoch on, which the replay never learns). A
    * committee the off-chain checks refuse, or whose hash differs, is marked with that problem (its epochs then
-   * throw it) while the others stay in service; only an RPC failure fails the sync. While `resume`-ing (reading
-   * on from the state of earlier syncs), a mismatch or a record the registry does not have is thrown instead
-   * (CHAIN_COMMITTEE_MISMATCH): the caller reads the registry again in full before concluding anything.
+   * throw it) while the others stay in service; only an RPC failure fails the sync. When `strict`, a mismatch, a
+   * record the registry does not have, or a committee of the registry for the epoch in force that the events read
+   * do not give at all, is thrown instead (CHAIN_COMMITTEE_MISMATCH): the caller reads the registry again before
+   * concluding anything.
    */
-  async #checkRanges(ranges: CommitteeRange[], inForce: number, safe: bigint, resume: boolean): Promise<void> {
+  async #checkRanges(ranges: CommitteeRange[], inForce: number, safe: bigint, strict: boolean): Promise<void> {
     const { networkId } = await this.#chain.constants()
     for (const range of ranges) {
       if (range.problem || range.from > inForce) continue
@@ -385,7 +399,7 @@ export class ChainCommitteeSource implements CommitteeSource {
       for (const epoch of epochs) {
         const problem = await this.#recordMismatch(range, epoch, safe)
         if (problem === undefined) continue
-        if (resume) throw problem
+        if (strict) throw problem
         range.problem = problem
         this.#logger.error('committee does not match the registry record', { epoch, error: problem })
         break
@@ -393,6 +407,27 @@ export class ChainCommitteeSource implements CommitteeSource {
       if (range.problem) continue
       range.checked = true
       range.checkedTo = last
+    }
+    // No committee for the epoch in force from the events read (an answer with no logs at all), while the registry
+    // has one: the read is incomplete, whatever else checked out.
+    const covered = ranges.some((r) => r.from <= inForce && (r.to === undefined || inForce <= r.to))
+    if (!covered && strict && (await this.#registryHasCommittee(inForce, safe))) {
+      throw chainError(
+        ChainErrorCode.COMMITTEE_MISMATCH,
+        `the registry has a committee for epoch ${inForce}, but the events read give none`,
+        { epoch: inForce },
+      )
+    }
+  }
+
+  /** Whether the registry holds a committee record for `epoch` (committeeFor does not revert). */
+  async #registryHasCommittee(epoch: number, safe: bigint): Promise<boolean> {
+    try {
+      await this.#chain.record(epoch, safe)
+      return true
+    } catch (err) {
+      if (isRevert(err)) return false
+      throw err
     }
   }
 
@@ -418,6 +453,13 @@ export class ChainCommitteeSource implements CommitteeSource {
     )
   }
 }
+
+/**
+ * Full reads of the registry that may come out inconsistent with its records, in a row, before what they read is
+ * taken as the registry's state with the mismatching committees marked: a backend missing a log has caught up by
+ * then (polls are seconds apart); a disagreement that outlasts them is not a missing log.
+ */
+const MAX_INCONSISTENT_READS = 3
 
 /** A failure that says the replayed state is wrong (events missing), not that the RPC failed. */
 function isInconsistency(err: unknown): boolean {

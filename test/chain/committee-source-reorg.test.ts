@@ -143,8 +143,20 @@ describe('ChainCommitteeSource through reorgs and lagging RPC backends', () => {
       await s.refresh()
       expect(proxy.emptyLogs).toBe(0)
       expect(s.status().registryRereads).toBe(0)
-      // From the next epoch the registry's committee has a; the follower's does not, and its record says so.
+      // From the next epoch the registry's committee has a; the follower's does not, and its record says so: the
+      // sync fails, and the epoch in force stays the one it knew while the registry is read again.
       await mineToEpoch(chain, d, BigInt(start + 1))
+      const mismatch = expect.objectContaining({ code: 'CHAIN_COMMITTEE_MISMATCH' })
+      await expect(s.refresh()).rejects.toThrow(mismatch)
+      expect(s.status()).toMatchObject({ registryRereads: 1, lastError: 'CHAIN_COMMITTEE_MISMATCH' })
+      expect(await s.currentEpoch()).toBe(start)
+      // A re-read that still misses the log (the backend has not caught up) is not trusted either.
+      proxy.emptyLogs = 1
+      await chain.testClient.mine({ blocks: 1 })
+      await expect(s.refresh()).rejects.toThrow(mismatch)
+      expect(await s.currentEpoch()).toBe(start)
+      // The next one reads everything.
+      await chain.testClient.mine({ blocks: 1 })
       await s.refresh()
       expect(s.status()).toMatchObject({ state: 'synced', registryRereads: 1, lastError: undefined })
       const next = await s.getCommittee(start + 1)
@@ -159,17 +171,35 @@ describe('ChainCommitteeSource through reorgs and lagging RPC backends', () => {
     }
   })
 
+  it('does not take a full read answered with no logs at all for a registry without members', async () => {
+    const proxy = await startRelay(chain.anvil.rpcUrl)
+    try {
+      proxy.emptyLogs = Number.POSITIVE_INFINITY
+      const s = source(proxy.url)
+      await expect(s.refresh()).rejects.toThrow(expect.objectContaining({ code: 'CHAIN_COMMITTEE_MISMATCH' }))
+      expect(s.status().state).toBe('starting')
+      proxy.emptyLogs = 0
+      await chain.testClient.mine({ blocks: 1 })
+      await s.refresh()
+      expect((await s.getCommittee(await s.currentEpoch())).size).toBeGreaterThan(0)
+    } finally {
+      await proxy.close()
+    }
+  })
+
   it('asks for the logs of a busy stretch of blocks in halves when the answer is too large for the provider', async () => {
     const proxy = await startRelay(chain.anvil.rpcUrl)
     try {
+      await chain.testClient.mine({ blocks: 120 }) // a history longer than the provider's cap
       const direct = source()
       await direct.refresh()
       const epoch = await direct.currentEpoch()
-      // A fresh node reads from the deployment: every window over three blocks is refused, as too many results.
-      proxy.maxLogRange = 3
+      // A fresh node reads from the deployment: every window over 50 blocks is refused, as too many results.
+      proxy.maxLogRange = 50
       const s = source(proxy.url)
       await s.refresh()
       expect(s.status()).toMatchObject({ state: 'synced', lastError: undefined })
+      expect(proxy.calls('eth_getLogs')).toBeGreaterThan(3) // refused windows, then halves
       expect(await s.currentEpoch()).toBe(epoch)
       const [ours, theirs] = [await s.getCommittee(epoch), await direct.getCommittee(epoch)]
       expect(ours.members.map((m) => m.peerId)).toEqual(theirs.members.map((m) => m.peerId))
