@@ -14,8 +14,8 @@ import { CommandContext } from '../../src/cli/context.ts'
 import {
   DEFAULT_DEVNET_EPOCH_BLOCKS,
   DEVNET_CONFIRMATIONS,
-  DEVNET_POLL_SECONDS,
   DevnetChain,
+  devnetChainConfig,
 } from '../../src/cli/devnet/chain.ts'
 import { DEFAULT_READY_TIMEOUT_MS, type NodeProcess } from '../../src/cli/devnet/children.ts'
 import { createDevnetLayout, DEVNET_NETWORK_ID, type DevnetLayout } from '../../src/cli/devnet/layout.ts'
@@ -111,12 +111,7 @@ export class BenchCluster {
       const layout = await createDevnetLayout(root, {
         nodes: members,
         networkId: DEVNET_NETWORK_ID,
-        chain: chain && {
-          rpcUrl: chain.file.rpcUrl,
-          registry: chain.file.registry,
-          confirmations: DEVNET_CONFIRMATIONS,
-          pollIntervalSeconds: DEVNET_POLL_SECONDS,
-        },
+        chain: chain && devnetChainConfig(chain.file),
       })
       if (chain) await stakeAndRegister(benchContext, chain, layout)
       signal.throwIfAborted()

@@ -156,6 +156,7 @@ describe('init --chain and register', () => {
         registry: file.registry,
         confirmations: 2,
         pollIntervalSeconds: 4,
+        maxHeadStallSeconds: 120,
       })
       node.secretKey = await decryptKeystore(await readFile(join(node.dir, 'keystore.json'), 'utf8'), PASSWORD)
     }

@@ -43,7 +43,13 @@ describe('config keys as flags and environment variables', () => {
       Object.entries(value as Record<string, unknown>).flatMap(([k, v]) =>
         typeof v === 'object' && v !== null && !Array.isArray(v) ? leaves(v, `${prefix}${k}.`) : [`${prefix}${k}`],
       )
-    const chainKeys = ['chain.rpcUrl', 'chain.registry', 'chain.confirmations', 'chain.pollIntervalSeconds']
+    const chainKeys = [
+      'chain.rpcUrl',
+      'chain.registry',
+      'chain.confirmations',
+      'chain.pollIntervalSeconds',
+      'chain.maxHeadStallSeconds',
+    ]
     const fileKeys = [...leaves(defaultConfig()).filter((k) => k !== 'version' && k !== 'chain'), ...chainKeys]
     expect(CONFIG_KEYS.map((k) => k.path).sort()).toEqual(fileKeys.sort())
     expect(envName('api.allowedHosts')).toBe('DACNET_API_ALLOWED_HOSTS')
@@ -69,6 +75,7 @@ describe('config keys as flags and environment variables', () => {
       'chain.registry': `0x${'ab'.repeat(20)}`,
       'chain.confirmations': '5',
       'chain.pollIntervalSeconds': '0.5',
+      'chain.maxHeadStallSeconds': '600',
       dataDir: '/var/lib/dacnet',
       'network.listen': '/ip4/0.0.0.0/tcp/6000, /ip4/0.0.0.0/tcp/6001/ws',
       'network.announce': '/dns4/node-1.example.org/tcp/6000',
@@ -101,6 +108,7 @@ describe('config keys as flags and environment variables', () => {
         registry: `0x${'ab'.repeat(20)}`,
         confirmations: 5,
         pollIntervalSeconds: 0.5,
+        maxHeadStallSeconds: 600,
       },
       dataDir: '/var/lib/dacnet',
       network: {

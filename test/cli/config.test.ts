@@ -144,6 +144,7 @@ describe('config file', () => {
       registry: `0x${'1'.repeat(40)}`,
       confirmations: 2,
       pollIntervalSeconds: 4,
+      maxHeadStallSeconds: 120,
     })
     expect(parseConfig({ version: 1, chain: null }, BASE).chain).toBeNull()
   })

@@ -134,13 +134,15 @@ export function registerInit(program: Command, ctx: CommandContext): void {
  */
 async function chainSection(cwd: string, given: string, rpc: string | undefined): Promise<ChainConfig> {
   const { chainTargetAt } = await import('../chain/connect.ts')
-  const { DEFAULT_CHAIN_CONFIRMATIONS, DEFAULT_CHAIN_POLL_INTERVAL_SECONDS } = await import('../config/types.ts')
+  const { DEFAULT_CHAIN_CONFIRMATIONS, DEFAULT_CHAIN_MAX_HEAD_STALL_SECONDS, DEFAULT_CHAIN_POLL_INTERVAL_SECONDS } =
+    await import('../config/types.ts')
   const target = await chainTargetAt(resolve(cwd, given), rpc)
   return {
     rpcUrl: target.rpcUrl,
     registry: target.file.registry,
     confirmations: DEFAULT_CHAIN_CONFIRMATIONS,
     pollIntervalSeconds: DEFAULT_CHAIN_POLL_INTERVAL_SECONDS,
+    maxHeadStallSeconds: DEFAULT_CHAIN_MAX_HEAD_STALL_SECONDS,
   }
 }
 

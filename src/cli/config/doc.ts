@@ -1,6 +1,11 @@
 import { sizeText } from '../size.ts'
 import { CONFIG_KEYS, type ConfigKey, envName, flagName } from './keys.ts'
-import { DEFAULT_CHAIN_CONFIRMATIONS, DEFAULT_CHAIN_POLL_INTERVAL_SECONDS, defaultConfig } from './types.ts'
+import {
+  DEFAULT_CHAIN_CONFIRMATIONS,
+  DEFAULT_CHAIN_MAX_HEAD_STALL_SECONDS,
+  DEFAULT_CHAIN_POLL_INTERVAL_SECONDS,
+  defaultConfig,
+} from './types.ts'
 
 /** The markers around the generated key table in docs/OPERATORS.md. */
 export const KEY_TABLE_BEGIN =
@@ -26,6 +31,7 @@ export function configKeyTable(): string {
 function defaultText(key: ConfigKey): string {
   if (key.path === 'chain.confirmations') return String(DEFAULT_CHAIN_CONFIRMATIONS)
   if (key.path === 'chain.pollIntervalSeconds') return String(DEFAULT_CHAIN_POLL_INTERVAL_SECONDS)
+  if (key.path === 'chain.maxHeadStallSeconds') return String(DEFAULT_CHAIN_MAX_HEAD_STALL_SECONDS)
   if (key.path.startsWith('chain.')) return 'none'
   let value: unknown = defaultConfig()
   for (const part of key.path.split('.')) value = (value as Record<string, unknown>)[part]

@@ -121,6 +121,13 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     summary: 'how often the node reads new blocks',
   },
   {
+    path: 'chain.maxHeadStallSeconds',
+    kind: 'number',
+    schema: { type: 'number', minimum: 1, maximum: 86_400 },
+    rule: 'must be a number of seconds in 1..86400',
+    summary: 'a head that has not moved for this long is a stalled RPC: the chain view reads stale',
+  },
+  {
     path: 'dataDir',
     kind: 'path',
     schema: path,

@@ -10,6 +10,7 @@ import {
   type ChainConfig,
   CONFIG_VERSION,
   DEFAULT_CHAIN_CONFIRMATIONS,
+  DEFAULT_CHAIN_MAX_HEAD_STALL_SECONDS,
   DEFAULT_CHAIN_POLL_INTERVAL_SECONDS,
   defaultConfig,
   type NodeConfig,
@@ -118,6 +119,7 @@ function chain(value: unknown): ChainConfig | null {
     registry: c['registry'] as string,
     confirmations: (c['confirmations'] as number | undefined) ?? DEFAULT_CHAIN_CONFIRMATIONS,
     pollIntervalSeconds: (c['pollIntervalSeconds'] as number | undefined) ?? DEFAULT_CHAIN_POLL_INTERVAL_SECONDS,
+    maxHeadStallSeconds: (c['maxHeadStallSeconds'] as number | undefined) ?? DEFAULT_CHAIN_MAX_HEAD_STALL_SECONDS,
   }
 }
 

@@ -17,7 +17,7 @@ function baseTemplate(overrides: ConfigOverrides): Record<string, unknown> {
   const d: NodeConfig = defaultConfig()
   return {
     $comment:
-      'dacnet node config. Relative paths resolve against this file. Every field is optional and shown at its default unless set by init; each can also be set by a flag of `dacnet node` (api.port: --api-port) or an environment variable (DACNET_API_PORT), by precedence flag > environment > this file > default; dataDir must exist (it is never created by the node); chain: {rpcUrl, registry, confirmations, pollIntervalSeconds} follows the on-chain registry instead of committeeFile; docs: docs/OPERATORS.md',
+      'dacnet node config. Relative paths resolve against this file. Every field is optional and shown at its default unless set by init; each can also be set by a flag of `dacnet node` (api.port: --api-port) or an environment variable (DACNET_API_PORT), by precedence flag > environment > this file > default; dataDir must exist (it is never created by the node); chain: {rpcUrl, registry, confirmations, pollIntervalSeconds, maxHeadStallSeconds} follows the on-chain registry instead of committeeFile; docs: docs/OPERATORS.md',
     version: CONFIG_VERSION,
     peerKeyFile: d.peerKeyFile,
     keystore: {

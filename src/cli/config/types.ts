@@ -122,11 +122,18 @@ export interface ChainConfig {
   confirmations: number
   /** How often the node reads new blocks. Default 4 s. */
   pollIntervalSeconds: number
+  /**
+   * A head that has not moved for this long makes the node report its chain view stale (CHAIN_HEAD_STALLED): a
+   * stalled RPC node. Default 120 s; raise it on a chain that makes blocks only when it has transactions.
+   */
+  maxHeadStallSeconds: number
 }
 
 /** Defaults of a `chain` section: two blocks survive ordinary reorgs; a poll a third of a 12 s slot. */
 export const DEFAULT_CHAIN_CONFIRMATIONS = 2
 export const DEFAULT_CHAIN_POLL_INTERVAL_SECONDS = 4
+/** Ten Ethereum slots without a block: the RPC node has stalled (DEFAULT_MAX_HEAD_STALL_MS of the chain source). */
+export const DEFAULT_CHAIN_MAX_HEAD_STALL_SECONDS = 120
 
 export function defaultConfig(): NodeConfig {
   return {

@@ -13,7 +13,7 @@ import {
   registerMember,
   unstake,
 } from '../../chain/registry-client.ts'
-import { KEYSTORE_FILE } from '../config/types.ts'
+import { DEFAULT_CHAIN_MAX_HEAD_STALL_SECONDS, KEYSTORE_FILE } from '../config/types.ts'
 import { toJson, writeFileAtomic } from '../files.ts'
 
 /** One whole staking token: devnet stakes are whole tokens (18 decimals, as the stand-in ERC-20 has). */
@@ -28,6 +28,16 @@ export const DEVNET_CONFIRMATIONS = 1
  * asks the chain at once (StoreEpochs), so an epoch change never waits for the next poll.
  */
 export const DEVNET_POLL_SECONDS = 1
+/** How devnet nodes follow a chain whose RPC and registry are `file`'s (their config's `chain` section). */
+export function devnetChainConfig(file: { rpcUrl: string; registry: string }) {
+  return {
+    rpcUrl: file.rpcUrl,
+    registry: file.registry,
+    confirmations: DEVNET_CONFIRMATIONS,
+    pollIntervalSeconds: DEVNET_POLL_SECONDS,
+    maxHeadStallSeconds: DEFAULT_CHAIN_MAX_HEAD_STALL_SECONDS,
+  }
+}
 /** Default epoch length of the devnet: ten minutes of one-second blocks, so a short run stays in one epoch. */
 export const DEFAULT_DEVNET_EPOCH_BLOCKS = 600
 /** Devnet retention: an hour, so that `dacnet withdraw` after an unstake can be tried the same day. */

@@ -65,6 +65,7 @@ export interface DevnetChainConfig {
   registry: string
   confirmations: number
   pollIntervalSeconds: number
+  maxHeadStallSeconds: number
 }
 
 /**

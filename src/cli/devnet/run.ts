@@ -13,9 +13,9 @@ import {
   DEFAULT_DEVNET_EPOCH_BLOCKS,
   DEVNET_BLOCK_SECONDS,
   DEVNET_CONFIRMATIONS,
-  DEVNET_POLL_SECONDS,
   DEVNET_TOKEN,
   DevnetChain,
+  devnetChainConfig,
 } from './chain.ts'
 import { NodeProcess } from './children.ts'
 import { createDevnetLayout, DEVNET_FILE, type DevnetLayout, followNewChain, readDevnetLayout } from './layout.ts'
@@ -100,12 +100,7 @@ export async function runDevnet(ctx: CommandContext, opts: DevnetOptions): Promi
         epochBlocks: opts.epochBlocks ?? DEFAULT_DEVNET_EPOCH_BLOCKS,
       })
     }
-    const chainConfig = chain && {
-      rpcUrl: chain.file.rpcUrl,
-      registry: chain.file.registry,
-      confirmations: DEVNET_CONFIRMATIONS,
-      pollIntervalSeconds: DEVNET_POLL_SECONDS,
-    }
+    const chainConfig = chain && devnetChainConfig(chain.file)
     // A signal during set-up ends it at the next step (each step is seconds at most): the finally below stops
     // whatever was started.
     stop.signal.throwIfAborted()

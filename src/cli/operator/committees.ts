@@ -29,6 +29,7 @@ export async function openNodeCommittees(config: NodeConfig, logger: Logger): Pr
       verifier: blsKeyVerifier,
       confirmations: config.chain.confirmations,
       pollIntervalMs: Math.round(config.chain.pollIntervalSeconds * 1000),
+      maxHeadStallMs: Math.round(config.chain.maxHeadStallSeconds * 1000),
       logger,
     })
     await chain.start()
