@@ -213,32 +213,17 @@ async function send(
   args: readonly unknown[],
 ): Promise<{ hash: Hash; block: bigint }> {
   let hash: Hash
+  const call = { address: w.registry, abi: dacnetRegistryAbi, functionName, args, account: w.account }
   try {
     // Simulated first, so a revert comes back with the contract's error name instead of a bare failed receipt.
-    await w.publicClient.simulateContract({
-      address: w.registry,
-      abi: dacnetRegistryAbi,
-      functionName,
-      args,
-      account: w.account,
-    } as never)
+    await w.publicClient.simulateContract(call as never)
     // Estimated, with room for an epoch's first transaction (which archives a record: the estimate, made in the
     // block before, may not have paid for it); never below REGISTRY_GAS_LIMIT. A fixed limit ran registrations
     // with long multiaddr lists out of gas on-chain after their simulation passed.
-    const estimate = await w.publicClient.estimateContractGas({
-      address: w.registry,
-      abi: dacnetRegistryAbi,
-      functionName,
-      args,
-      account: w.account,
-    } as never)
+    const estimate = await w.publicClient.estimateContractGas(call as never)
     const gas = (estimate * 12n) / 10n + EPOCH_FIRST_GAS
     hash = await w.walletClient.writeContract({
-      address: w.registry,
-      abi: dacnetRegistryAbi,
-      functionName,
-      args,
-      account: w.account,
+      ...call,
       chain: null,
       gas: gas > REGISTRY_GAS_LIMIT ? gas : REGISTRY_GAS_LIMIT,
     } as never)
