@@ -1,4 +1,4 @@
-import { type Address, bytesToHex, type Hex } from 'viem'
+import type { Address, Hex } from 'viem'
 import { Committee } from '../committee/committee.ts'
 import { CommitteeErrorCode, committeeError } from '../committee/errors.ts'
 import type { CommitteeSource } from '../committee/source.ts'
@@ -13,9 +13,9 @@ import {
 import { advance, type CommitteeRange } from './epoch-ranges.ts'
 import { ChainErrorCode, chainError, rpcFailure } from './errors.ts'
 import { bloomMayContainAddress } from './log-bloom.ts'
+import { checkRanges, type RangeCheckContext } from './range-checks.ts'
 import { epochOf, RegistryReader } from './registry-reader.ts'
 import { committeeInputOf, RegistryReplay } from './registry-replay.ts'
-import { committeeSummary, summaryHash } from './summary.ts'
 
 export {
   type ChainCommitteeSourceOptions,
@@ -65,6 +65,7 @@ export class ChainCommitteeSource implements CommitteeSource {
   readonly #logger: Logger
   readonly #chain: RegistryReader
   readonly #keyChecks: CachingKeyVerifier
+  readonly #rangeChecks: RangeCheckContext
   #replay = new RegistryReplay()
   #ranges: CommitteeRange[] = []
   #lastChangeEpoch: number | undefined
@@ -99,6 +100,7 @@ export class ChainCommitteeSource implements CommitteeSource {
     this.#logger = (options.logger ?? silentLogger).child({ component: 'chain' })
     this.#chain = new RegistryReader(resolved)
     this.#keyChecks = new CachingKeyVerifier(resolved.verifier)
+    this.#rangeChecks = { chain: this.#chain, keyChecks: this.#keyChecks, logger: this.#logger }
   }
 
   get registry(): Address {
@@ -327,7 +329,7 @@ export class ChainCommitteeSource implements CommitteeSource {
         previous,
         events.map(({ block, event }) => ({ epoch: epochOf(block, constants), event })),
       )
-      await this.#checkRanges(state.ranges, inForce, safe, strict)
+      await checkRanges(this.#rangeChecks, state.ranges, inForce, safe, strict)
     } catch (err) {
       if (!strict || !isInconsistency(err)) throw err
       // What was read does not add up to the registry's records: a log left out of an answer (a backend that had
@@ -361,97 +363,6 @@ export class ChainCommitteeSource implements CommitteeSource {
     if (this.#inForce !== inForce) this.#logger.info('epoch in force', { epoch: inForce, block: Number(safe) })
     this.#inForce = inForce
   }
-
-  /**
-   * Every committee in force so far must have the summary hash the registry holds for its epochs: checked at the
-   * first and the last of its epochs in force, and the live committee again at each new epoch in force (an event
-   * the RPC left out changes the registry's committee from the next epoch on, which the replay never learns). A
-   * committee the off-chain checks refuse, or whose hash differs, is marked with that problem (its epochs then
-   * throw it) while the others stay in service; only an RPC failure fails the sync. When `strict`, a mismatch, a
-   * record the registry does not have, or a committee of the registry for the epoch in force that the events read
-   * do not give at all, is thrown instead (CHAIN_COMMITTEE_MISMATCH): the caller reads the registry again before
-   * concluding anything.
-   */
-  async #checkRanges(ranges: CommitteeRange[], inForce: number, safe: bigint, strict: boolean): Promise<void> {
-    const { networkId } = await this.#chain.constants()
-    for (const range of ranges) {
-      if (range.problem || range.from > inForce) continue
-      const last = range.to === undefined ? inForce : Math.min(range.to, inForce)
-      if (range.checked && range.checkedTo !== undefined && range.checkedTo >= last) continue
-      if (range.summaryHash === undefined) {
-        let committee: Committee
-        try {
-          committee = new Committee(committeeInputOf(range.snapshot, networkId, range.from), {
-            verifier: this.#keyChecks,
-          })
-        } catch (err) {
-          if (!(err instanceof DacnetError)) throw err
-          range.problem = err
-          this.#logger.error('the registry holds a committee that fails the off-chain checks', {
-            epoch: range.from,
-            error: err,
-          })
-          continue
-        }
-        range.summaryHash = bytesToHex(summaryHash(committeeSummary(committee)))
-      }
-      const epochs = range.checked || last === range.from ? [last] : [range.from, last]
-      for (const epoch of epochs) {
-        const problem = await this.#recordMismatch(range, epoch, safe)
-        if (problem === undefined) continue
-        if (strict) throw problem
-        range.problem = problem
-        this.#logger.error('committee does not match the registry record', { epoch, error: problem })
-        break
-      }
-      if (range.problem) continue
-      range.checked = true
-      range.checkedTo = last
-    }
-    // No committee for the epoch in force from the events read (an answer with no logs at all), while the registry
-    // has one: the read is incomplete, whatever else checked out.
-    const covered = ranges.some((r) => r.from <= inForce && (r.to === undefined || inForce <= r.to))
-    if (!covered && strict && (await this.#registryHasCommittee(inForce, safe))) {
-      throw chainError(
-        ChainErrorCode.COMMITTEE_MISMATCH,
-        `the registry has a committee for epoch ${inForce}, but the events read give none`,
-        { epoch: inForce },
-      )
-    }
-  }
-
-  /** Whether the registry holds a committee record for `epoch` (committeeFor does not revert). */
-  async #registryHasCommittee(epoch: number, safe: bigint): Promise<boolean> {
-    try {
-      await this.#chain.record(epoch, safe)
-      return true
-    } catch (err) {
-      if (isRevert(err)) return false
-      throw err
-    }
-  }
-
-  /** Why the registry's record for `epoch` is not `range`'s committee, or undefined when it is. */
-  async #recordMismatch(range: CommitteeRange, epoch: number, safe: bigint): Promise<DacnetError | undefined> {
-    let record: { recordIndex: number; summaryHash: Hex }
-    try {
-      record = await this.#chain.record(epoch, safe)
-    } catch (err) {
-      // The registry refusing `committeeFor` (no record for that epoch) is an answer about the state, not an outage.
-      if (!isRevert(err)) throw err
-      return chainError(
-        ChainErrorCode.COMMITTEE_MISMATCH,
-        `the registry has no committee record for epoch ${epoch}, though its events replayed give one`,
-        { epoch },
-      )
-    }
-    if (record.summaryHash.toLowerCase() === range.summaryHash) return undefined
-    return chainError(
-      ChainErrorCode.COMMITTEE_MISMATCH,
-      `the committee rebuilt from the registry's events for epoch ${epoch} does not match its record ${record.recordIndex}`,
-      { epoch, recordIndex: record.recordIndex },
-    )
-  }
 }
 
 /**
@@ -467,13 +378,4 @@ function isInconsistency(err: unknown): boolean {
     err instanceof DacnetError &&
     (err.code === ChainErrorCode.INCONSISTENT_EVENTS || err.code === ChainErrorCode.COMMITTEE_MISMATCH)
   )
-}
-
-/** Whether a contract read failed because the contract reverted (viem's ContractFunctionRevertedError, anywhere in the cause chain). */
-function isRevert(err: unknown): boolean {
-  for (let e = err as { name?: string; cause?: unknown } | undefined, depth = 0; e && depth < 8; depth++) {
-    if (e.name === 'ContractFunctionRevertedError') return true
-    e = e.cause as typeof e
-  }
-  return false
 }
