@@ -13,7 +13,7 @@ import type { Logger } from '../logger.ts'
 import type { RetrieveService } from '../p2p/retrieve.ts'
 import type { SampleService } from '../p2p/sample.ts'
 import type { StoreIntake, StoreService } from '../p2p/store.ts'
-import type { BlobIntake } from '../storage/index.ts'
+import { type BlobIntake, MAX_RETENTION_MS } from '../storage/index.ts'
 import type { ShardStore } from '../storage/store.ts'
 import { StoreEpochs } from './epochs.ts'
 import { NodeErrorCode, nodeError } from './errors.ts'
@@ -152,7 +152,9 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
     this.#init.onStoreAdmitted?.()
     if (assigned.length === 0) return this.#emptyShare(remotePeer, header, blobId)
     const intake = await this.#init.store.openIntake(headerBytes, {
-      retentionMs: committee.retentionSeconds * 1000,
+      // A committee may ask for longer than a store keeps anything (a registry's retention is any u64): a hundred
+      // years is as good as forever, and every store of the epoch would be refused otherwise.
+      retentionMs: Math.min(committee.retentionSeconds * 1000, MAX_RETENTION_MS),
       expectedShards: shardCount,
     })
     const announcer = assignment.announcers(this.#providersPerBlob).includes(member.index)

@@ -16,6 +16,7 @@ export {
   DEFAULT_RETENTION_MS,
   DEFAULT_SYNC_READ_WINDOW_MS,
   DEFAULT_WRITE_BUFFER_BYTES,
+  MAX_RETENTION_MS,
   type ShardStoreOptions,
   type SyncReads,
 } from './options.ts'

@@ -156,14 +156,21 @@ function validateOptions(o: ResolvedOptions): void {
   }
 }
 
+/** The longest retention a blob may be stored for: a hundred years (its expiry stays a safe integer of ms). */
+export const MAX_RETENTION_MS = 3_155_760_000_000
+
 /** Retention of one blob: the caller's, else the store default. */
 export function checkRetention(retentionMs: number): number {
   // Zero would store a blob that is already expired: stored, yet refused an attestation.
-  if (!Number.isSafeInteger(retentionMs) || retentionMs < 1) {
-    throw storageError(StorageErrorCode.INVALID_OPTIONS, `retentionMs must be a positive integer`, {
-      option: 'retentionMs',
-      retentionMs,
-    })
+  if (!Number.isSafeInteger(retentionMs) || retentionMs < 1 || retentionMs > MAX_RETENTION_MS) {
+    throw storageError(
+      StorageErrorCode.INVALID_OPTIONS,
+      `retentionMs must be a whole number in 1..${MAX_RETENTION_MS}`,
+      {
+        option: 'retentionMs',
+        retentionMs,
+      },
+    )
   }
   return retentionMs
 }

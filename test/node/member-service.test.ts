@@ -10,10 +10,14 @@ import { FrameReader, writeFrame } from '../../src/p2p/framing.ts'
 import { Shard, StoreRequest, StoreResponse } from '../../src/p2p/pb/dacnet.js'
 import { STORE_PROTOCOL } from '../../src/p2p/protocols.ts'
 import { sendStore } from '../../src/p2p/store.ts'
+import { MAX_RETENTION_MS } from '../../src/storage/index.ts'
 import { withProofs } from '../erasure/helpers.ts'
 import { failureOf } from '../p2p/helpers.ts'
+import { registryOf } from './harness.ts'
 import {
   committee,
+  committees,
+  epochEntry,
   freshBlob,
   identities,
   MAX_BLOB,
@@ -201,5 +205,18 @@ describe('storing the same blob again', () => {
     } finally {
       member.node.events.off('attested', onAttested)
     }
+  })
+})
+
+describe('a committee whose retention is longer than a store keeps anything', () => {
+  it('stores for a hundred years instead of refusing every store of the epoch', async () => {
+    // A registry's retention is any u64 of seconds: 10^13 s is past what a store's expiry can hold in ms.
+    committees.registry = registryOf(NETWORK, [epochEntry(0), epochEntry(1, { retentionSeconds: 10 ** 13 })])
+    const blob = freshBlob({ epoch: 1 })
+    expect(await storeOutcome(blob.headerBytes, shareOf(blob))).toBe('ok')
+    const info = await member.node.store.getBlobInfo(blob.blobId)
+    // The expiry is set as the intake opens, the store time as it commits: a few ms apart.
+    expect(info!.expiresAt - info!.storedAt).toBeLessThanOrEqual(MAX_RETENTION_MS)
+    expect(info!.expiresAt - info!.storedAt).toBeGreaterThan(MAX_RETENTION_MS - 60_000)
   })
 })

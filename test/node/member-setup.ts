@@ -32,16 +32,7 @@ export async function setUpMember(): Promise<void> {
   for (const stake of [40n, 30n, 30n]) identities.push(await memberIdentity(stake))
   member = await startMember(identities[0]!, committees, { maxBlobSize: MAX_BLOB, announceProviders: false })
   sequencer = await startClient()
-  committees.registry = registryOf(NETWORK, [
-    {
-      epoch: 0,
-      members: identities.map((identity, i) => ({
-        identity,
-        ...(i === 0 ? { addresses: member.node.addresses() } : {}),
-      })),
-      sequencers: [sequencer.peerId.toString()],
-    },
-  ])
+  committees.registry = registryOf(NETWORK, [epochEntry(0)])
   committee = await committees.getCommittee(0)
   await sequencer.dial(member.node.libp2p.getMultiaddrs())
 }
@@ -53,12 +44,27 @@ export async function tearDownMember(): Promise<void> {
 }
 
 /** A fresh blob (never stored before) with the committee's shape for its size unless overridden. */
-export function freshBlob(overrides: { networkId?: number; k?: number; n?: number; size?: number } = {}): EncodedBlob {
+/** The test committee's entry for `epoch` in registryOf: the three members, the running one with its addresses. */
+export function epochEntry(epoch: number, extra: { retentionSeconds?: number } = {}) {
+  return {
+    epoch,
+    members: identities.map((identity, i) => ({
+      identity,
+      ...(i === 0 ? { addresses: member.node.addresses() } : {}),
+    })),
+    sequencers: [sequencer.peerId.toString()],
+    ...extra,
+  }
+}
+
+export function freshBlob(
+  overrides: { networkId?: number; k?: number; n?: number; size?: number; epoch?: number } = {},
+): EncodedBlob {
   const size = overrides.size ?? 20_000
   const shape = committee.shapeFor(size)
   return encodeBlob(randomData(size, prng(seed++)), {
     networkId: overrides.networkId ?? NETWORK,
-    epoch: 0,
+    epoch: overrides.epoch ?? 0,
     k: overrides.k ?? shape.k,
     n: overrides.n ?? shape.n,
     maxBlobSize: 1024 * 1024,
