@@ -68,6 +68,11 @@ export interface CommitteeNodeOptions extends ProtocolOptions {
   /** Stores for the epoch before the one in force are taken this long after it changed. Default 30 s. */
   previousEpochGraceMs?: number
   /**
+   * Share bytes received at once over every store, past which a new store is refused NODE_BUSY. Default
+   * INTAKE_BLOBS_AT_ONCE (8) × maxBlobSize.
+   */
+  maxIntakeBytes?: number
+  /**
    * Shard reads under way at once, node-wide: sample, retrieve and the HTTP API together. Default
    * DEFAULT_MAX_CONCURRENT_SHARD_READS (32).
    */
@@ -190,6 +195,7 @@ export class CommitteeNode {
       reads: this.reads,
       maxBlobSize: opts.maxBlobSize ?? DEFAULT_MAX_BLOB_SIZE,
       previousEpochGraceMs: opts.previousEpochGraceMs,
+      ...(opts.maxIntakeBytes !== undefined ? { maxIntakeBytes: opts.maxIntakeBytes } : {}),
       logger: this.#memberLogger,
       ...(opts.providersPerBlob !== undefined ? { providersPerBlob: opts.providersPerBlob } : {}),
       onStoreAdmitted: () => this.#announcer.storeActivity(),

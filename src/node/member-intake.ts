@@ -18,10 +18,19 @@ export class MemberIntake implements StoreIntake {
   readonly #expected: number
   readonly #memberIndex: number
   readonly #finish: IntakeFinish
+  /** Called once when the store ends, however it ends (its reservation is given back). */
+  #onEnd: (() => void) | undefined
   #bytes = 0
 
-  constructor(intake: BlobIntake, assigned: readonly number[], memberIndex: number, finish: IntakeFinish) {
+  constructor(
+    intake: BlobIntake,
+    assigned: readonly number[],
+    memberIndex: number,
+    finish: IntakeFinish,
+    onEnd?: () => void,
+  ) {
     this.#intake = intake
+    this.#onEnd = onEnd
     this.#assigned = new Uint8Array(intake.header.n)
     for (let t = 0; t < assigned.length; t++) this.#assigned[assigned[t]!] = 1
     this.#expected = assigned.length
@@ -53,10 +62,17 @@ export class MemberIntake implements StoreIntake {
         }),
       )
     }
-    return this.#finish(this.#intake, { shards: this.#intake.count, bytes: this.#bytes })
+    return this.#finish(this.#intake, { shards: this.#intake.count, bytes: this.#bytes }).finally(() => this.#end())
   }
 
   abort(): void {
     this.#intake.abort()
+    this.#end()
+  }
+
+  #end(): void {
+    const onEnd = this.#onEnd
+    this.#onEnd = undefined
+    onEnd?.()
   }
 }

@@ -57,7 +57,20 @@ export interface MemberServiceInit {
   servingBytesPerSecond?: number
   /** Stores for the epoch before the one in force are taken this long after it changed. Default DEFAULT_PREVIOUS_EPOCH_GRACE_MS. */
   previousEpochGraceMs?: number
+  /**
+   * Share bytes of stores being received and committed at once, past which a new store is refused NODE_BUSY (one is
+   * always taken). Default INTAKE_BLOBS_AT_ONCE × maxBlobSize.
+   */
+  maxIntakeBytes?: number
 }
+
+/**
+ * Default bound of the share bytes a member receives at once, in largest blobs: each open store holds its share in
+ * a LevelDB batch until it commits, and a member's share of a blob is at most n/k (about 3.4) times the blob. An
+ * honest sequencer has a blob or two in flight to a member; a hostile one opening stores on every stream it may
+ * would otherwise make the member hold shares without limit.
+ */
+export const INTAKE_BLOBS_AT_ONCE = 8
 
 /**
  * Members that publish a DHT provider record per blob. A record goes to each of the ~20 closest DHT servers, which
@@ -78,6 +91,9 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
   readonly #providersPerBlob: number
   #accepting = true
   #inFlight = new Set<Promise<unknown>>()
+  readonly #maxIntakeBytes: number
+  /** Share bytes of the stores admitted and not yet ended. */
+  #intakeBytes = 0
 
   constructor(init: MemberServiceInit) {
     this.#init = init
@@ -91,6 +107,10 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
         logger: init.logger,
       })
     this.#epochs = new StoreEpochs(init.committees, { previousEpochGraceMs: init.previousEpochGraceMs })
+    this.#maxIntakeBytes = init.maxIntakeBytes ?? INTAKE_BLOBS_AT_ONCE * init.maxBlobSize
+    if (!Number.isSafeInteger(this.#maxIntakeBytes) || this.#maxIntakeBytes < 1) {
+      throw nodeError(NodeErrorCode.INVALID_OPTIONS, 'maxIntakeBytes must be a positive whole number')
+    }
     this.#providersPerBlob = init.providersPerBlob ?? DEFAULT_PROVIDERS_PER_BLOB
     if (!Number.isInteger(this.#providersPerBlob) || this.#providersPerBlob < 0) {
       throw nodeError(NodeErrorCode.INVALID_OPTIONS, 'providersPerBlob must be a non-negative integer')
@@ -149,17 +169,41 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
         `member ${member.index} is assigned ${assigned.length} shards, got ${shardCount}`,
       )
     }
+    if (assigned.length === 0) {
+      this.#init.onStoreAdmitted?.()
+      return this.#emptyShare(remotePeer, header, blobId)
+    }
+    const reserved = assigned.length * header.shardSize
+    if (this.#intakeBytes > 0 && this.#intakeBytes + reserved > this.#maxIntakeBytes) {
+      throw nodeError(NodeErrorCode.BUSY, `${this.#intakeBytes} bytes of shares are being received; retry shortly`, {
+        receiving: this.#intakeBytes,
+        limit: this.#maxIntakeBytes,
+      })
+    }
+    this.#intakeBytes += reserved
+    const release = () => {
+      this.#intakeBytes -= reserved
+    }
+    let intake: BlobIntake
+    try {
+      intake = await this.#init.store.openIntake(headerBytes, {
+        // A committee may ask for longer than a store keeps anything (a registry's retention is any u64): a hundred
+        // years is as good as forever, and every store of the epoch would be refused otherwise.
+        retentionMs: Math.min(committee.retentionSeconds * 1000, MAX_RETENTION_MS),
+        expectedShards: shardCount,
+      })
+    } catch (err) {
+      release()
+      throw err
+    }
     this.#init.onStoreAdmitted?.()
-    if (assigned.length === 0) return this.#emptyShare(remotePeer, header, blobId)
-    const intake = await this.#init.store.openIntake(headerBytes, {
-      // A committee may ask for longer than a store keeps anything (a registry's retention is any u64): a hundred
-      // years is as good as forever, and every store of the epoch would be refused otherwise.
-      retentionMs: Math.min(committee.retentionSeconds * 1000, MAX_RETENTION_MS),
-      expectedShards: shardCount,
-    })
     const announcer = assignment.announcers(this.#providersPerBlob).includes(member.index)
-    return new MemberIntake(intake, assigned, member.index, (taken, counts) =>
-      this.#finish(remotePeer, header, taken, { ...counts, announcer }),
+    return new MemberIntake(
+      intake,
+      assigned,
+      member.index,
+      (taken, counts) => this.#finish(remotePeer, header, taken, { ...counts, announcer }),
+      release,
     )
   }
 

@@ -13,7 +13,7 @@ import { sendStore } from '../../src/p2p/store.ts'
 import { MAX_RETENTION_MS } from '../../src/storage/index.ts'
 import { withProofs } from '../erasure/helpers.ts'
 import { failureOf } from '../p2p/helpers.ts'
-import { registryOf } from './harness.ts'
+import { registryOf, removeDirs, startMember } from './harness.ts'
 import {
   committee,
   committees,
@@ -204,6 +204,47 @@ describe('storing the same blob again', () => {
       expect(attested).toEqual([true, false])
     } finally {
       member.node.events.off('attested', onAttested)
+    }
+  })
+})
+
+describe('stores received at once', () => {
+  it('refuses a store past the share bytes being received with NODE_BUSY, and takes it once those are gone', async () => {
+    // A second member that receives one store at a time.
+    const second = await startMember(identities[1]!, committees, {
+      maxBlobSize: MAX_BLOB,
+      announceProviders: false,
+      maxIntakeBytes: 1,
+    })
+    try {
+      const peer = second.node.libp2p.getMultiaddrs()
+      const index = committee.memberByPublicKey(identities[1]!.publicKey)!.index
+      const shareOfSecond = (blob: EncodedBlob) => {
+        const all = withProofs(blob)
+        return assignShards(committee, blob.blobId.bytes, blob.header.n)
+          .shardsOf(index)
+          .map((i) => all[i]!)
+      }
+      const held = freshBlob()
+      const next = freshBlob()
+      // A store that announces its share and sends none of it: admitted, its bytes reserved while it waits.
+      const stream = await sequencer.dialProtocol(peer, STORE_PROTOCOL)
+      await writeFrame(
+        stream,
+        StoreRequest.encode({ header: held.headerBytes, shardCount: shareOfSecond(held).length }),
+      )
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      const busy = await failureOf(sendStore(sequencer, peer, next.headerBytes, shareOfSecond(next)))
+      expect(busy?.code).toBe(NodeErrorCode.BUSY)
+      expect(busy?.meta?.['remote']).toBe(true)
+      // The held store goes away (its sender reset it): its reservation with it.
+      stream.abort(new Error('gone'))
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      expect(await sendStore(sequencer, peer, next.headerBytes, shareOfSecond(next))).toHaveLength(96)
+      expect(await second.node.store.hasBlob(held.blobId)).toBe(false)
+    } finally {
+      await second.node.stop()
+      await removeDirs([second.dir])
     }
   })
 })

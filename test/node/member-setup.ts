@@ -43,7 +43,6 @@ export async function tearDownMember(): Promise<void> {
   await removeDirs(member ? [member.dir] : [])
 }
 
-/** A fresh blob (never stored before) with the committee's shape for its size unless overridden. */
 /** The test committee's entry for `epoch` in registryOf: the three members, the running one with its addresses. */
 export function epochEntry(epoch: number, extra: { retentionSeconds?: number } = {}) {
   return {
@@ -57,6 +56,7 @@ export function epochEntry(epoch: number, extra: { retentionSeconds?: number } =
   }
 }
 
+/** A fresh blob (never stored before) with the committee's shape for its size unless overridden. */
 export function freshBlob(
   overrides: { networkId?: number; k?: number; n?: number; size?: number; epoch?: number } = {},
 ): EncodedBlob {
