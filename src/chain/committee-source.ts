@@ -90,6 +90,12 @@ export class ChainCommitteeSource implements CommitteeSource {
   #rereads = 0
   /** Full reads in a row whose events did not add up to the registry's records. */
   #inconsistentReads = 0
+  /**
+   * The epoch in force when the state serving was taken from a full read after MAX_INCONSISTENT_READS inconsistent
+   * ones: reading on from it, the same failures are no news until the next epoch in force, when the checks run
+   * again (so a backend that left logs out for a while is read past once it has them, at most once an epoch).
+   */
+  #takenInconsistentAt: number | undefined
   /** The highest safe block the RPC has shown, and when it first showed it (ms since the epoch). */
   #headSafe: bigint | undefined
   #headAdvancedAt = 0
@@ -319,10 +325,17 @@ export class ChainCommitteeSource implements CommitteeSource {
       : undefined
     const inForce = epochOf(safe, constants)
     // Strict: an inconsistency between the events read and the registry's records fails the sync and leaves the
-    // state serving as it was. Always while reading on block by block; for a full read, until it has come out
-    // inconsistent MAX_INCONSISTENT_READS times in a row (then the registry and the off-chain rules disagree for
-    // good, and what does not match is marked, epoch by epoch).
-    const strict = resume || this.#inconsistentReads < MAX_INCONSISTENT_READS
+    // state serving as it was. While reading on block by block, unless the state serving was itself taken
+    // inconsistent in this epoch in force; for a full read, until it has come out inconsistent
+    // MAX_INCONSISTENT_READS times in a row (then the registry and the off-chain rules disagree, or the backend
+    // still lacks logs, and what does not match is marked, epoch by epoch). A first read marks mismatching
+    // committees at once (a client used once, or a node starting, is served the epochs that do match) and refuses
+    // only events that give no committee for the epoch in force at all.
+    const fullReadStrict = this.#inconsistentReads < MAX_INCONSISTENT_READS
+    const relaxed = resume && this.#takenInconsistentAt !== undefined && inForce <= this.#takenInconsistentAt
+    const strict = resume
+      ? { ranges: !relaxed, coverage: !relaxed }
+      : { ranges: fullReadStrict && this.#inForce !== undefined, coverage: fullReadStrict }
     let state: ReturnType<typeof advance>
     try {
       state = advance(
@@ -331,7 +344,7 @@ export class ChainCommitteeSource implements CommitteeSource {
       )
       await checkRanges(this.#rangeChecks, state.ranges, inForce, safe, strict)
     } catch (err) {
-      if (!strict || !isInconsistency(err)) throw err
+      if (!(strict.ranges || strict.coverage) || !isInconsistency(err)) throw err
       // What was read does not add up to the registry's records: a log left out of an answer (a backend that had
       // not indexed the block yet). The committees known so far may be wrong from that block on: the next poll
       // reads the registry again from its deployment, and the state serving stays as it was until one does add up.
@@ -347,6 +360,8 @@ export class ChainCommitteeSource implements CommitteeSource {
       this.#suspect = true
       throw err
     }
+    // Taken without the checks it failed before: reading on from it, the same failures are no news this epoch.
+    if (!resume) this.#takenInconsistentAt = fullReadStrict ? undefined : inForce
     this.#inconsistentReads = 0
     if (reread) {
       // Committees and record indices cached from the abandoned branch (or the inconsistent state) go with it.

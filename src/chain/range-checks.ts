@@ -26,17 +26,17 @@ export interface RangeCheckContext {
  * first and the last of its epochs in force, and the live committee again at each new epoch in force (an event
  * the RPC left out changes the registry's committee from the next epoch on, which the replay never learns). A
  * committee the off-chain checks refuse, or whose hash differs, is marked with that problem (its epochs then
- * throw it) while the others stay in service; only an RPC failure fails the sync. When `strict`, a mismatch, a
- * record the registry does not have, or a committee of the registry for the epoch in force that the events read
- * do not give at all, is thrown instead (CHAIN_COMMITTEE_MISMATCH): the caller reads the registry again before
- * concluding anything.
+ * throw it) while the others stay in service; only an RPC failure fails the sync. With `strict.ranges`, a mismatch
+ * or a record the registry does not have is thrown instead (CHAIN_COMMITTEE_MISMATCH), and with `strict.coverage`,
+ * a committee of the registry for the epoch in force that the events read do not give at all: the caller reads the
+ * registry again before concluding anything.
  */
 export async function checkRanges(
   ctx: RangeCheckContext,
   ranges: CommitteeRange[],
   inForce: number,
   safe: bigint,
-  strict: boolean,
+  strict: { ranges: boolean; coverage: boolean },
 ): Promise<void> {
   const { networkId } = await ctx.chain.constants()
   for (const range of ranges) {
@@ -64,7 +64,7 @@ export async function checkRanges(
     for (const epoch of epochs) {
       const problem = await recordMismatch(ctx, range, epoch, safe)
       if (problem === undefined) continue
-      if (strict) throw problem
+      if (strict.ranges) throw problem
       range.problem = problem
       ctx.logger.error('committee does not match the registry record', { epoch, error: problem })
       break
@@ -76,7 +76,7 @@ export async function checkRanges(
   // No committee for the epoch in force from the events read (an answer with no logs at all), while the registry
   // has one: the read is incomplete, whatever else checked out.
   const covered = ranges.some((r) => r.from <= inForce && (r.to === undefined || inForce <= r.to))
-  if (!covered && strict && (await registryHasCommittee(ctx, inForce, safe))) {
+  if (!covered && strict.coverage && (await registryHasCommittee(ctx, inForce, safe))) {
     throw chainError(
       ChainErrorCode.COMMITTEE_MISMATCH,
       `the registry has a committee for epoch ${inForce}, but the events read give none`,

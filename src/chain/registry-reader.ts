@@ -95,13 +95,16 @@ export class RegistryReader {
   /**
    * The registry's events of blocks `from..to`, in windows of at most `logRangeBlocks` blocks. A window whose answer
    * is too large (over the client's response limit, or a provider's own cap on results or range) is asked again
-   * in halves, down to one block, and the window doubles again after each answer that fit: a stretch of blocks busy
+   * in halves, down to one block, and the window doubles again after WINDOW_GROWTH_FITS answers in a row fit: a
+   * stretch of blocks busy
    * with registry logs, which any member can make, would otherwise fail the same window on every read, and no new or
    * restarted node could ever sync.
    */
   async events(from: bigint, to: bigint): Promise<{ block: bigint; event: RegistryEvent }[]> {
     const out: { block: bigint; event: RegistryEvent }[] = []
     let step = this.#logRangeBlocks
+    /** Answers that fit in a row since the window last shrank. */
+    let fits = 0
     for (let start = from; start <= to; ) {
       const end = start + step - 1n < to ? start + step - 1n : to
       const logs = await this.#getLogsOf(start, end).catch((err: unknown) => {
@@ -111,11 +114,16 @@ export class RegistryReader {
       if (logs === undefined) {
         const half = (end - start + 1n) / 2n
         step = half > 0n ? half : 1n
+        fits = 0
         continue
       }
       start = end + 1n
-      // Grown back after each answer that fit, so one busy stretch does not leave the rest read a block at a time.
-      step = step * 2n < this.#logRangeBlocks ? step * 2n : this.#logRangeBlocks
+      // Grown back once a few answers in a row fit, so one busy stretch does not leave the rest read a block at a
+      // time, and a provider's fixed range cap is not asked past after every answer.
+      if (++fits === WINDOW_GROWTH_FITS) {
+        step = step * 2n < this.#logRangeBlocks ? step * 2n : this.#logRangeBlocks
+        fits = 0
+      }
       for (const log of logs) {
         if (log.removed || log.blockNumber === null) continue
         const event = decodeRegistryEvent(log.data, log.topics)
@@ -150,6 +158,9 @@ export class RegistryReader {
     }
   }
 }
+
+/** Answers in a row that fit before a shrunk getLogs window doubles again. */
+const WINDOW_GROWTH_FITS = 4
 
 /**
  * Whether a getLogs failed for the size of what it asked: the answer over the client's response limit, or a

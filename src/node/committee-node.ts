@@ -196,6 +196,7 @@ export class CommitteeNode {
       maxBlobSize: opts.maxBlobSize ?? DEFAULT_MAX_BLOB_SIZE,
       previousEpochGraceMs: opts.previousEpochGraceMs,
       ...(opts.maxIntakeBytes !== undefined ? { maxIntakeBytes: opts.maxIntakeBytes } : {}),
+      selfPeerId: init.libp2p.peerId,
       logger: this.#memberLogger,
       ...(opts.providersPerBlob !== undefined ? { providersPerBlob: opts.providersPerBlob } : {}),
       onStoreAdmitted: () => this.#announcer.storeActivity(),

@@ -62,6 +62,8 @@ export interface MemberServiceInit {
    * always taken). Default INTAKE_BLOBS_AT_ONCE × maxBlobSize.
    */
   maxIntakeBytes?: number
+  /** This node's libp2p peer id: its own share (the node dispersing itself) is not held to maxIntakeBytes. */
+  selfPeerId?: PeerId
 }
 
 /**
@@ -173,8 +175,11 @@ export class MemberService implements StoreService, SampleService, RetrieveServi
       this.#init.onStoreAdmitted?.()
       return this.#emptyShare(remotePeer, header, blobId)
     }
-    const reserved = assigned.length * header.shardSize
-    if (this.#intakeBytes > 0 && this.#intakeBytes + reserved > this.#maxIntakeBytes) {
+    // Data and proof (at most 32 bytes a tree level) of each assigned shard. The node's own share is not counted: its
+    // dispersal stores it from memory it already holds, and must not wait behind other sequencers' stores.
+    const own = this.#init.selfPeerId !== undefined && remotePeer.equals(this.#init.selfPeerId)
+    const reserved = own ? 0 : assigned.length * (header.shardSize + 32 * Math.ceil(Math.log2(header.n)))
+    if (!own && this.#intakeBytes > 0 && this.#intakeBytes + reserved > this.#maxIntakeBytes) {
       throw nodeError(NodeErrorCode.BUSY, `${this.#intakeBytes} bytes of shares are being received; retry shortly`, {
         receiving: this.#intakeBytes,
         limit: this.#maxIntakeBytes,

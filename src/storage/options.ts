@@ -151,6 +151,7 @@ function validateOptions(o: ResolvedOptions): void {
       option: 'syncReads',
     })
   }
+  checkRetention(o.retentionMs)
   if (typeof o.now !== 'function') {
     throw storageError(StorageErrorCode.INVALID_OPTIONS, 'now must be a function', { option: 'now' })
   }

@@ -242,6 +242,9 @@ describe('stores received at once', () => {
       await new Promise((resolve) => setTimeout(resolve, 300))
       expect(await sendStore(sequencer, peer, next.headerBytes, shareOfSecond(next))).toHaveLength(96)
       expect(await second.node.store.hasBlob(held.blobId)).toBe(false)
+      // A store that ended stored gives its bytes back too.
+      const after = freshBlob()
+      expect(await sendStore(sequencer, peer, after.headerBytes, shareOfSecond(after))).toHaveLength(96)
     } finally {
       await second.node.stop()
       await removeDirs([second.dir])

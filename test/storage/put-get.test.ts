@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { bytesEqual } from '../../src/erasure/merkle.ts'
 import { isDacnetError } from '../../src/errors.ts'
-import { ShardStore, StorageErrorCode } from '../../src/storage/index.ts'
+import { MAX_RETENTION_MS, ShardStore, StorageErrorCode } from '../../src/storage/index.ts'
 import { makeBlob, pick, range } from './fixtures/blobs.ts'
 import { tempDir } from './fixtures/temp.ts'
 
@@ -257,6 +257,8 @@ describe('ShardStore point-read modes', () => {
         StorageErrorCode.INVALID_OPTIONS,
       )
       await expectCode(ShardStore.open(dir, { syncReadWindowMs: -1 }), StorageErrorCode.INVALID_OPTIONS)
+      // A default retention past a hundred years would fail every store that does not give its own.
+      await expectCode(ShardStore.open(dir, { retentionMs: MAX_RETENTION_MS + 1 }), StorageErrorCode.INVALID_OPTIONS)
       // Past 2^31 - 1 ms a timer fires at once: the pruner would run without pause.
       await expectCode(ShardStore.open(dir, { pruneIntervalMs: 2 ** 31 }), StorageErrorCode.INVALID_OPTIONS)
     } finally {
