@@ -333,8 +333,10 @@ export class ChainCommitteeSource implements CommitteeSource {
     // only events that give no committee for the epoch in force at all.
     const fullReadStrict = this.#inconsistentReads < MAX_INCONSISTENT_READS
     const relaxed = resume && this.#takenInconsistentAt !== undefined && inForce <= this.#takenInconsistentAt
+    // Reading on, the coverage check (an eth_call when no committee covers the epoch in force, as for a registry
+    // without members) is needed only when the epoch in force moves: committees change only then.
     const strict = resume
-      ? { ranges: !relaxed, coverage: !relaxed }
+      ? { ranges: !relaxed, coverage: !relaxed && inForce !== this.#inForce }
       : { ranges: fullReadStrict && this.#inForce !== undefined, coverage: fullReadStrict }
     let state: ReturnType<typeof advance>
     try {

@@ -1,4 +1,4 @@
-import { bytesToHex, type Hex } from 'viem'
+import { BaseError, bytesToHex, ContractFunctionRevertedError, type Hex } from 'viem'
 import { Committee } from '../committee/committee.ts'
 import type { MemberKeyVerifier } from '../committee/member.ts'
 import { DacnetError } from '../errors.ts'
@@ -125,9 +125,5 @@ async function recordMismatch(
 
 /** Whether a contract read failed because the contract reverted (viem's ContractFunctionRevertedError, anywhere in the cause chain). */
 function isRevert(err: unknown): boolean {
-  for (let e = err as { name?: string; cause?: unknown } | undefined, depth = 0; e && depth < 8; depth++) {
-    if (e.name === 'ContractFunctionRevertedError') return true
-    e = e.cause as typeof e
-  }
-  return false
+  return err instanceof BaseError && err.walk((e) => e instanceof ContractFunctionRevertedError) !== null
 }

@@ -1,10 +1,12 @@
 import {
   type Address,
+  BaseError,
   BlockNotFoundError,
   createPublicClient,
   type GetBlockReturnType,
   type Hex,
   type PublicClient,
+  ResponseBodyTooLargeError,
 } from 'viem'
 import { dacnetRegistryAbi } from './artifacts/DacnetRegistry.ts'
 import { ChainErrorCode, chainError, rpcFailure } from './errors.ts'
@@ -167,20 +169,10 @@ const WINDOW_GROWTH_FITS = 4
  * provider refusing too many results or too wide a range (their messages differ; these are the common ones).
  */
 function isAnswerTooLarge(err: unknown): boolean {
-  for (
-    let e = err as { name?: string; message?: string; cause?: unknown } | undefined, depth = 0;
-    e && depth < 8;
-    depth++
-  ) {
-    if (e.name === 'ResponseBodyTooLargeError') return true
-    if (
-      /more than \d+ (results|logs)|too many (results|logs)|range (is )?too (large|wide)|exceeds? (the )?max(imum)? block range|response size (exceeded|is larger)/i.test(
-        e.message ?? '',
-      )
-    ) {
-      return true
-    }
-    e = e.cause as typeof e
-  }
-  return false
+  const tooLarge = (e: unknown) =>
+    e instanceof ResponseBodyTooLargeError ||
+    /more than \d+ (results|logs)|too many (results|logs)|range (is )?too (large|wide)|exceeds? (the )?max(imum)? block range|response size (exceeded|is larger)/i.test(
+      (e as Error).message ?? '',
+    )
+  return err instanceof BaseError && err.walk(tooLarge) !== null
 }

@@ -89,8 +89,15 @@ export function checkConfidence(
   n: number,
 ): number {
   if (distinct >= k) return 1
-  const spentBefore = (1 - target) * (1 - 2 ** -(round - 1))
-  return Math.max(0, 1 - spentBefore - binomialUpperTail(samples, successes, (k - 1) / n))
+  return confidenceAfterRounds(target, round, availabilityConfidence(samples, successes, distinct, k, n))
+}
+
+/**
+ * checkConfidence from round `round`'s own confidence (`bound`, availabilityConfidence): less the allowance of every
+ * round before it, at least 0. For a caller that has the bound already and knows k distinct shards were not held.
+ */
+export function confidenceAfterRounds(target: number, round: number, bound: number): number {
+  return Math.max(0, bound - (1 - target) * (1 - 2 ** -(round - 1)))
 }
 
 /**

@@ -11,7 +11,13 @@ import { type Logger, silentLogger } from '../logger.ts'
 import type { DacnetLibp2p } from '../p2p/node.ts'
 import { SampleStreams } from '../p2p/sample-streams.ts'
 import { isTimerDelay, MAX_TIMER_MS } from '../timer-limit.ts'
-import { availabilityConfidence, checkConfidence, roundAllowance, roundEnds, samplesForTarget } from './confidence.ts'
+import {
+  availabilityConfidence,
+  confidenceAfterRounds,
+  roundAllowance,
+  roundEnds,
+  samplesForTarget,
+} from './confidence.ts'
 import { closableCall, NodeErrorCode, nodeError } from './errors.ts'
 import { Hedge, RecentSlowest } from './hedge.ts'
 import { HolderRequests } from './holder-requests.ts'
@@ -209,7 +215,7 @@ export class LightClient {
       for (const index of session.pending.keys()) if (count(index)) distinct.add(index)
       const bound = availabilityConfidence(samples, successes, distinct.size, header.k, header.n)
       const passes = 1 - bound <= roundAllowance(target, round)
-      const spent = checkConfidence(target, round, samples, successes, distinct.size, header.k, header.n)
+      const spent = distinct.size >= header.k ? 1 : confidenceAfterRounds(target, round, bound)
       // A round that did not pass never reads as reaching the target (its bound can sit just above its allowance
       // while what the rounds before were allowed leaves the figure a hair above the target).
       return {

@@ -3,7 +3,7 @@ import * as varint from 'uint8-varint'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { allocUnsafe } from 'uint8arrays/alloc'
 import { ByteQueue } from './byte-queue.ts'
-import { P2pErrorCode, p2pError, toWireError } from './errors.ts'
+import { asError, P2pErrorCode, p2pError, toWireError } from './errors.ts'
 import { varintSize, writeVarint } from './varint.ts'
 
 /**
@@ -239,7 +239,7 @@ export const REMOTE_CLOSE_GRACE_MS = 5_000
 export function settleFinished(stream: Stream, reader: FrameReader): void {
   reader
     .expectEnd('bytes after the end of the answer', AbortSignal.timeout(REMOTE_CLOSE_GRACE_MS))
-    .catch((err: unknown) => stream.abort(err instanceof Error ? err : new Error(String(err))))
+    .catch((err: unknown) => stream.abort(asError(err)))
     .finally(() => reader.release())
 }
 
